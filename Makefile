@@ -1,0 +1,32 @@
+# Each target installs what it needs into .venv first (idempotent, keyed on pyproject.toml).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/gateway up
+
+lint: install
+	$(BIN)/ruff check gateway carrier_adapters sandbox tests bench
+	$(BIN)/ruff format --check gateway carrier_adapters sandbox tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench.one_tap
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

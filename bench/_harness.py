@@ -1,0 +1,327 @@
+"""Plumbing shared by the benchmarks; nothing here measures anything by itself.
+
+- free ports and a clean child environment (no inherited ``GATEWAY_*`` variables);
+- server subprocesses: start (own process group, output to a log file), poll a health URL until it
+  answers 200, and always stop them (SIGTERM to the group, SIGKILL after a grace period);
+- set-up HTTP calls that fail loudly with the answer's body;
+- :class:`LoadResult`, percentiles, the side-by-side table, machine facts and the JSON results file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+__all__ = [
+    "LOCALHOST",
+    "PROJECT_ROOT",
+    "RESULTS_DIR",
+    "HarnessError",
+    "LoadResult",
+    "Server",
+    "call_json",
+    "child_env",
+    "format_facts",
+    "format_table",
+    "free_port",
+    "log_tail",
+    "machine_facts",
+    "percentile",
+    "running",
+    "stop",
+    "summarise",
+    "write_results",
+]
+
+LOCALHOST = "127.0.0.1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+_STOP_GRACE_S = 15.0
+_POLL_INTERVAL_S = 0.1
+
+
+class HarnessError(RuntimeError):
+    """A server did not come up, or a set-up call got an unexpected answer."""
+
+
+# --- ports and environment -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOCALHOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def child_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any ``GATEWAY_*`` variable, plus ``settings``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
+    env.update(settings)
+    return env
+
+
+# --- server subprocesses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server subprocess and where it listens."""
+
+    name: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def _spawn(argv: Sequence[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        # argv is built by the benchmark itself from fixed commands and generated values.
+        return subprocess.Popen(  # noqa: S603
+            list(argv),
+            env=dict(env),
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stop() also reaches any worker children
+        )
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = _STOP_GRACE_S) -> None:
+    """Stop a server started by :func:`running`: SIGTERM to its group, SIGKILL after ``grace`` s."""
+    if process.poll() is not None:
+        return
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The last ``lines`` lines of a server log, for error messages."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+async def _wait_healthy(server: Server, health_path: str, startup_timeout: float) -> None:
+    url = server.base_url + health_path
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + startup_timeout
+    last = "no answer"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
+        while True:
+            code = server.process.poll()
+            if code is not None:
+                raise HarnessError(
+                    f"{server.name} exited with status {code} before {url} answered 200; "
+                    f"log {server.log_path}:\n{log_tail(server.log_path)}"
+                )
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last = type(exc).__name__
+            if loop.time() > deadline:
+                raise HarnessError(
+                    f"{server.name}: {url} not 200 after {startup_timeout:.0f} s (last: {last}); "
+                    f"log {server.log_path}:\n{log_tail(server.log_path)}"
+                )
+            await asyncio.sleep(_POLL_INTERVAL_S)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    name: str,
+    argv: Sequence[str],
+    *,
+    port: int,
+    health_path: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    startup_timeout: float = 60.0,
+) -> AsyncIterator[Server]:
+    """Start ``argv`` as a subprocess listening on ``port``; yield once ``health_path`` answers 200.
+
+    The process is stopped on exit, whatever happens (including a failed health check).
+    """
+    log_path = log_dir / f"{name}.log"
+    process = _spawn(argv, env, log_path)
+    server = Server(name=name, base_url=f"http://{LOCALHOST}:{port}", process=process, log_path=log_path)
+    try:
+        await _wait_healthy(server, health_path, startup_timeout)
+        yield server
+    finally:
+        stop(process)
+
+
+# --- set-up calls ----------------------------------------------------------------------------------
+
+
+async def call_json(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    expect: Collection[int] = (200, 201),
+    **kwargs: Any,
+) -> Any:
+    """One set-up request; returns the decoded JSON answer or raises :class:`HarnessError`."""
+    async with session.request(method, url, **kwargs) as response:
+        body = await response.read()
+        if response.status not in expect:
+            text = body[:500].decode(errors="replace")
+            raise HarnessError(f"{method} {url}: HTTP {response.status} (expected {sorted(expect)}): {text}")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise HarnessError(f"{method} {url}: answer is not JSON: {body[:200]!r}") from exc
+
+
+# --- statistics and output -------------------------------------------------------------------------
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100) of already sorted values, linear interpolation; None if empty."""
+    if not sorted_values:
+        return None
+    position = (len(sorted_values) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+@dataclass
+class LoadResult:
+    """What one closed-loop run measured.
+
+    ``count`` is every request started inside the measured window, ``errors`` those that failed;
+    ``rps`` counts successful requests only; percentiles are over every counted request (ms).
+    ``exhausted`` means the work source ran dry before the window ended (``elapsed`` is then shorter).
+    """
+
+    target: str
+    count: int
+    errors: int
+    elapsed: float
+    rps: float
+    p50_ms: float | None
+    p99_ms: float | None
+    exhausted: bool = False
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        """A run with errors does not measure what it claims to."""
+        return self.errors > 0
+
+
+def summarise(
+    target: str,
+    latencies_s: list[float],
+    *,
+    errors: int,
+    elapsed: float,
+    exhausted: bool = False,
+    error_kinds: Mapping[str, int] | None = None,
+    error_samples: Sequence[str] = (),
+) -> LoadResult:
+    """Reduce raw per-request latencies (seconds) to a :class:`LoadResult`."""
+    ordered = sorted(latencies_s)
+    successes = len(ordered) - errors
+    p50, p99 = percentile(ordered, 50), percentile(ordered, 99)
+    return LoadResult(
+        target=target,
+        count=len(ordered),
+        errors=errors,
+        elapsed=elapsed,
+        rps=successes / elapsed if elapsed > 0 else 0.0,
+        p50_ms=None if p50 is None else p50 * 1000.0,
+        p99_ms=None if p99 is None else p99 * 1000.0,
+        exhausted=exhausted,
+        error_kinds=dict(error_kinds or {}),
+        error_samples=list(error_samples),
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def format_table(results: Sequence[LoadResult]) -> str:
+    """The results side by side, one row per target."""
+    width = max([len("target"), *(len(r.target) for r in results)]) + 2
+    lines = [f"{'target':<{width}}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>9}{'requests':>10}"]
+    for r in results:
+        note = "  (work ran out early)" if r.exhausted else ""
+        lines.append(
+            f"{r.target:<{width}}{r.rps:>10.1f}{_ms(r.p50_ms):>9}{_ms(r.p99_ms):>9}{r.errors:>9}"
+            f"{r.count:>10}{note}"
+        )
+    return "\n".join(lines)
+
+
+def machine_facts() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "aiohttp": aiohttp.__version__,
+        "executable": sys.executable,
+    }
+
+
+def format_facts(facts: Mapping[str, Any]) -> str:
+    """A one-line header with the machine facts."""
+    return (
+        f"machine: {facts['cpu_count']} CPUs, {facts['implementation']} {facts['python']}, "
+        f"aiohttp {facts['aiohttp']}, {facts['platform']}"
+    )
+
+
+def write_results(name: str, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` (plus a timestamp) to ``bench/results/<name>.json``; returns the path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    document = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **payload}
+    path.write_text(json.dumps(document, indent=2, default=_jsonable) + "\n")
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, LoadResult):
+        return asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,62 @@
+"""Southbound adapters: exchange Chinese operators' one-tap SDK tokens for verified phone numbers.
+
+The boundary (``aesthetics.md`` section 8.2): the gateway sees E.164 numbers, the value objects
+of :mod:`~carrier_adapters.base` and the error tree of :mod:`~carrier_adapters.errors`; each
+operator's wire dialect (``docs/operator-dialects.md``) stays inside its package (``cmcc``,
+``cucc``, ``ctcc``). This package never imports the gateway, the sandbox or aiohttp: it speaks
+httpx's API and is handed its ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+from carrier_adapters.base import (
+    Assurance,
+    LoginOutcome,
+    OneTapExchanger,
+    OperatorConfig,
+    VerifyOutcome,
+    VerifyResult,
+)
+from carrier_adapters.cmcc import CmccAdapter
+from carrier_adapters.ctcc import CtccAdapter
+from carrier_adapters.cucc import CuccAdapter
+from carrier_adapters.errors import (
+    CarrierError,
+    CarrierProtocolError,
+    CarrierRejected,
+    CarrierTimeout,
+    CarrierUnavailable,
+    NumberNotServed,
+    TokenRejected,
+)
+from carrier_adapters.fake import FakeExchanger, Purpose
+from carrier_adapters.numbers import is_national_mobile, operator_for_number, to_e164, to_national
+from carrier_adapters.registry import ADAPTER_CLASSES, build_exchangers, operator_for_token
+
+__all__ = [
+    "ADAPTER_CLASSES",
+    "Assurance",
+    "CarrierError",
+    "CarrierProtocolError",
+    "CarrierRejected",
+    "CarrierTimeout",
+    "CarrierUnavailable",
+    "CmccAdapter",
+    "CtccAdapter",
+    "CuccAdapter",
+    "FakeExchanger",
+    "LoginOutcome",
+    "NumberNotServed",
+    "OneTapExchanger",
+    "OperatorConfig",
+    "Purpose",
+    "TokenRejected",
+    "VerifyOutcome",
+    "VerifyResult",
+    "build_exchangers",
+    "is_national_mobile",
+    "operator_for_number",
+    "operator_for_token",
+    "to_e164",
+    "to_national",
+]

@@ -1,0 +1,71 @@
+"""Southbound HTTP plumbing shared by every adapter: one send, one retry rule, one error translation.
+
+Owns the transport half of the adapter boundary (``docs/operator-dialects.md``, and
+``aesthetics.md`` section 8.2): httpx exceptions are translated into :mod:`carrier_adapters.errors`
+here and nowhere else. A single-use token is spent as soon as the request reaches the operator, so
+the only retry is after ``httpx.ConnectError`` (the connection was refused: nothing was sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from carrier_adapters.base import OperatorConfig
+from carrier_adapters.errors import CarrierProtocolError, CarrierTimeout, CarrierUnavailable
+
+__all__ = ["map_transport_errors", "ping", "send"]
+
+
+@contextmanager
+def map_transport_errors(operator: str) -> Iterator[None]:
+    """Translate httpx transport failures and deadline expiry into carrier errors (``from`` the cause).
+
+    :raises CarrierTimeout: on any ``httpx.TimeoutException`` or ``TimeoutError``.
+    :raises CarrierUnavailable: on ``httpx.ConnectError`` and every other ``httpx.TransportError``.
+    """
+    try:
+        yield
+    except httpx.ConnectError as exc:
+        raise CarrierUnavailable(operator, f"{operator} refused the connection") from exc
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        raise CarrierTimeout(operator, f"{operator} did not answer in time") from exc
+    except httpx.TransportError as exc:
+        raise CarrierUnavailable(operator, f"{operator} connection failed ({type(exc).__name__})") from exc
+
+
+async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx.Request) -> bytes:
+    """Send ``request`` within ``config.timeout`` and return the body of the HTTP 200 answer.
+
+    The request is sent again once, and only, after ``httpx.ConnectError``.
+
+    :raises CarrierTimeout, CarrierUnavailable: see :func:`map_transport_errors`; HTTP 5xx is
+        ``CarrierUnavailable``.
+    :raises CarrierProtocolError: on any other status than 200.
+    """
+    operator = config.operator
+    request.extensions["timeout"] = httpx.Timeout(config.timeout, connect=config.connect_timeout).as_dict()
+    with map_transport_errors(operator):
+        async with asyncio.timeout(config.timeout):
+            try:
+                response = await client.send(request)
+            except httpx.ConnectError:
+                response = await client.send(request)
+    if response.status_code >= 500:
+        raise CarrierUnavailable(operator, f"{operator} answered HTTP {response.status_code}")
+    if response.status_code != 200:
+        raise CarrierProtocolError(operator, f"{operator} answered HTTP {response.status_code}")
+    return response.content
+
+
+async def ping(client: httpx.AsyncClient, config: OperatorConfig) -> bool:
+    """Whether ``config.base_url`` answers HTTP at all (any status) within ``config.connect_timeout``."""
+    try:
+        async with asyncio.timeout(config.connect_timeout):
+            await client.get(config.base_url, timeout=config.connect_timeout)
+    except (httpx.TransportError, TimeoutError):
+        return False
+    return True

@@ -1,0 +1,56 @@
+"""Which adapter class serves which operator, and the exchangers built from configuration.
+
+An explicit, in-repo table (``aesthetics.md`` section 8.2): code (the adapter class) is keyed by
+operator code, instance settings come from :class:`~carrier_adapters.base.OperatorConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+import httpx
+
+from carrier_adapters._adapter import OperatorAdapter
+from carrier_adapters.base import OneTapExchanger, OperatorConfig
+from carrier_adapters.cmcc import CmccAdapter
+from carrier_adapters.ctcc import CtccAdapter
+from carrier_adapters.cucc import CuccAdapter
+
+__all__ = ["ADAPTER_CLASSES", "build_exchangers", "operator_for_token"]
+
+ADAPTER_CLASSES: Mapping[str, type[OperatorAdapter]] = MappingProxyType(
+    {"cmcc": CmccAdapter, "cucc": CuccAdapter, "ctcc": CtccAdapter}
+)
+
+
+def build_exchangers(
+    configs: Iterable[OperatorConfig],
+    client: httpx.AsyncClient,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> dict[str, OneTapExchanger]:
+    """One exchanger per configured operator, all sharing ``client`` (which the caller closes).
+
+    ``clock`` (timezone-aware) stamps the operators' signed timestamps; default: the system clock.
+
+    :raises ValueError: on an unknown operator code or an operator configured twice.
+    """
+    exchangers: dict[str, OneTapExchanger] = {}
+    for config in configs:
+        adapter_class = ADAPTER_CLASSES.get(config.operator)
+        if adapter_class is None:
+            raise ValueError(f"no adapter for operator {config.operator!r}")
+        if config.operator in exchangers:
+            raise ValueError(f"operator {config.operator!r} is configured twice")
+        exchangers[config.operator] = adapter_class(config, client, clock=clock)
+    return exchangers
+
+
+def operator_for_token(token: str, exchangers: Mapping[str, OneTapExchanger]) -> str | None:
+    """The operator whose token shape ``token`` has, among ``exchangers``; ``None`` if none does."""
+    for operator, exchanger in exchangers.items():
+        if exchanger.recognises(token):
+            return operator
+    return None

@@ -1,0 +1,61 @@
+"""Liveness and readiness (contract §0).
+
+``/healthz`` answers 200 while the process lives. ``/readyz`` answers 200 only when the database
+answers and every configured operator answers HTTP, and 503 as soon as shutdown begins so a load
+balancer drains this process before it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+import structlog
+from aiohttp import web
+
+from gateway.appkeys import RUNTIME
+from gateway.auth import public
+from gateway.errors import Unavailable
+from gateway.runtime import Runtime
+from gateway.wire import json_response
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+log = structlog.get_logger(__name__)
+
+
+@routes.get("/healthz")
+@public
+async def healthz(_: web.Request) -> web.Response:
+    """The process is alive."""
+    return json_response({"status": "ok"})
+
+
+async def _database_ok(runtime: Runtime) -> bool:
+    try:
+        async with asyncio.timeout(2.0), runtime.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        log.warning("readiness_database_failed", error=type(exc).__name__)
+        return False
+    return True
+
+
+@routes.get("/readyz")
+@public
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to serve: see the module docstring."""
+    runtime = request.app[RUNTIME]
+    if runtime.shutting_down.is_set():
+        raise Unavailable("Shutting down.")
+    operators = list(runtime.exchangers.values())
+    results = await asyncio.gather(_database_ok(runtime), *(op.ping() for op in operators))
+    failing = [
+        name
+        for name, ok in zip(["database", *(op.operator for op in operators)], results, strict=True)
+        if not ok
+    ]
+    if failing:
+        raise Unavailable("Not ready: " + ", ".join(failing) + " unreachable.")
+    return json_response({"status": "ready"})

@@ -1,0 +1,76 @@
+"""The gateway's outermost middleware: correlator, error rendering and the access log.
+
+- ``x-correlator``: validated against the CAMARA pattern (a bad value is 400 INVALID_ARGUMENT
+  and is not echoed), echoed on every response, generated when absent, bound to every log line.
+- Errors: :class:`~gateway.errors.ApiError` renders the CAMARA body; ``OAuthError`` the RFC
+  6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; anything else is
+  logged and answered as a generic 500 without details.
+- Access log: method, route template (never the raw path or query), status, duration.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from aiohttp import web
+
+from gateway.auth import Handler
+from gateway.errors import ApiError, InvalidArgument, OAuthError, from_http_status
+
+__all__ = ["CORRELATOR", "gateway_middleware"]
+
+CORRELATOR = "x-correlator"
+_CORRELATOR_RE = re.compile(r"^[a-zA-Z0-9\-_:;./<>{}]{0,256}$")
+log = structlog.get_logger("gateway.access")
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "<unmatched>"
+
+
+def _render(exc: BaseException) -> web.Response:
+    if isinstance(exc, OAuthError):
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+    if isinstance(exc, web.HTTPException):
+        exc = from_http_status(exc.status, exc.reason)
+    if not isinstance(exc, ApiError):
+        exc = ApiError()
+    return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+
+
+@web.middleware
+async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """See the module docstring."""
+    started = time.perf_counter()
+    presented = request.headers.get(CORRELATOR)
+    valid = presented is None or bool(_CORRELATOR_RE.match(presented))
+    correlator = presented if presented and valid else str(uuid.uuid4())
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(correlator=correlator)
+    response: web.StreamResponse
+    try:
+        if not valid:
+            raise InvalidArgument("The x-correlator header does not match the required pattern.")
+        response = await handler(request)
+        if isinstance(response, web.HTTPException):
+            response = _render(response)
+    except web.HTTPException as exc:
+        response = exc if exc.status < 400 else _render(exc)
+    except (ApiError, OAuthError) as exc:
+        response = _render(exc)
+    except Exception:
+        log.exception("unhandled_error", route=_route(request))
+        response = _render(ApiError())
+    response.headers[CORRELATOR] = correlator
+    log.info(
+        "request",
+        method=request.method,
+        route=_route(request),
+        status=response.status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return response

@@ -1,0 +1,109 @@
+"""Access tokens: ES256 JWTs (RFC 9068 ``at+jwt``) issued and verified by this gateway.
+
+Verification pins everything the token header could otherwise choose: the algorithm is ES256
+only, the key comes from our own key store by ``kid`` (charset- and length-checked, never used
+as a path or URL), header-borne keys (``jku``, ``x5u``, ``jwk``, ``x5c``) are refused, ``typ``
+must be ``at+jwt``, and ``exp``, ``iat``, ``aud``, ``iss``, ``jti`` and ``sub`` are required.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from gateway.clock import Clock
+from gateway.oauth.keys import KeyStore
+
+__all__ = ["AccessTokens", "InvalidToken", "Principal"]
+
+_ALGORITHMS = ["ES256"]
+_REQUIRED = ["exp", "iat", "aud", "iss", "jti", "sub"]
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
+_MAX_TOKEN_LENGTH = 4096
+_LEEWAY = 30
+
+
+class InvalidToken(Exception):
+    """The bearer token is missing, malformed, forged or expired (the reason stays in logs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the tenant and the scopes its token carries."""
+
+    tenant_id: str
+    client_id: str
+    scopes: frozenset[str]
+
+
+class AccessTokens:
+    """Issues and verifies the gateway's access tokens."""
+
+    def __init__(self, keys: KeyStore, clock: Clock, *, issuer: str, ttl: int) -> None:
+        self._keys = keys
+        self._clock = clock
+        self.issuer = issuer
+        self.ttl = ttl
+
+    def issue(self, principal: Principal, extra: dict[str, Any] | None = None) -> str:
+        """A signed access token for ``principal``, valid for ``ttl`` seconds."""
+        now = int(self._clock.now().timestamp())
+        key = self._keys.signing_key
+        claims = {
+            "iss": self.issuer,
+            "aud": self.issuer,
+            "sub": principal.client_id,
+            "client_id": principal.client_id,
+            "tid": principal.tenant_id,
+            "scope": " ".join(sorted(principal.scopes)),
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": secrets.token_urlsafe(16),
+            **(extra or {}),
+        }
+        return jwt.encode(
+            claims, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "at+jwt"}
+        )
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token.
+
+        :raises InvalidToken: on any defect; the message says which, for the log only.
+        """
+        if len(token) > _MAX_TOKEN_LENGTH:
+            raise InvalidToken("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed header") from exc
+        kid = header.get("kid")
+        if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
+            raise InvalidToken("wrong typ or alg")
+        if _FORBIDDEN_HEADERS & header.keys():
+            raise InvalidToken("header-borne key material")
+        if not isinstance(kid, str) or not _KID.match(kid):
+            raise InvalidToken("bad kid")
+        key = await self._keys.verification_key(kid)
+        if key is None:
+            raise InvalidToken("unknown kid")
+        try:
+            claims = jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=_ALGORITHMS,
+                audience=self.issuer,
+                issuer=self.issuer,
+                leeway=_LEEWAY,
+                options={"require": _REQUIRED, "strict_aud": True},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+        tenant_id, client_id, scope = claims.get("tid"), claims.get("client_id"), claims.get("scope", "")
+        if not isinstance(tenant_id, str) or not isinstance(client_id, str) or not isinstance(scope, str):
+            raise InvalidToken("missing tenant claims")
+        return Principal(tenant_id=tenant_id, client_id=client_id, scopes=frozenset(scope.split()))

@@ -1,0 +1,26 @@
+"""Tenant table: one OAuth client per tenant, secret stored as a SHA-256 digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = ["Tenant"]
+
+
+class Tenant(SQLModel, table=True):
+    """A bank or insurer: its scopes, redirect URIs, optional JWKS for ``private_key_jwt``."""
+
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    client_id: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    client_secret_hash: str = Field(max_length=128)
+    scopes: str = Field(sa_type=sa.Text)
+    redirect_uris: str = Field(sa_type=sa.Text, default="[]")
+    jwks: str | None = Field(default=None, sa_type=sa.Text)
+    sandbox: bool = False
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -1,0 +1,52 @@
+"""Request decoding and response encoding shared by every view.
+
+Bodies are decoded strictly: ``application/json`` only, the model's ``extra="forbid"`` refuses
+unknown properties, and validation messages name fields but never echo submitted values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import InvalidArgument, UnsupportedMediaType
+
+__all__ = ["describe_validation_error", "json_response", "read_json"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A client-safe summary: field paths and pydantic's message, never the input values."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        if error["type"] == "json_invalid":
+            return "The request body is not valid JSON."
+        if error["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown property")
+        else:
+            parts.append(f"{where}: {error['msg']}")
+    return "Invalid request body: " + "; ".join(parts) + "."
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Decode and validate the JSON body.
+
+    :raises UnsupportedMediaType: the body is not declared as JSON.
+    :raises InvalidArgument: malformed JSON, wrong types, unknown or missing properties.
+    """
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType()
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        raise InvalidArgument(describe_validation_error(exc)) from exc
+
+
+def json_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response (compact, UTF-8)."""
+    return web.json_response(body, status=status, headers=headers)

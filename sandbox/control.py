@@ -1,0 +1,148 @@
+"""The sandbox control API (``/sandbox/*``, CONTRACT §8): seed subscribers, act as a phone, inject faults.
+
+Bodies are strict JSON (unknown fields are ``400 INVALID_ARGUMENT``); errors use the contract's
+error body via :mod:`sandbox.errors`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sandbox.appkeys import CLOCK, CONFIG, STATE
+from sandbox.config import OPERATORS
+from sandbox.errors import AlreadyExists, InvalidArgument, NotFound
+from sandbox.numbers import is_e164, to_national
+from sandbox.schemas import (
+    DeviceSwap,
+    FaultsUpdate,
+    OneTapTokenRequest,
+    SimSwap,
+    SubscriberCreate,
+    faults_view,
+    parse_body,
+    subscriber_view,
+)
+from sandbox.state import Faults, Subscriber, random_imei
+from sandbox.tokens import LIFETIMES, mint
+
+__all__ = ["add_control_routes"]
+
+
+def add_control_routes(app: web.Application) -> None:
+    """Register every ``/sandbox/*`` route on ``app`` (which holds the :mod:`sandbox.appkeys`)."""
+    app.router.add_routes(
+        [
+            web.get("/sandbox/healthz", healthz),
+            web.post("/sandbox/reset", reset),
+            web.post("/sandbox/subscribers", create_subscriber),
+            web.get("/sandbox/subscribers/{phoneNumber}", get_subscriber),
+            web.post("/sandbox/subscribers/{phoneNumber}/sim-swap", sim_swap),
+            web.post("/sandbox/subscribers/{phoneNumber}/device-swap", device_swap),
+            web.post("/sandbox/devices/{phoneNumber}/one-tap-token", one_tap_token),
+            web.get("/sandbox/operators/{operator}/faults", get_faults),
+            web.put("/sandbox/operators/{operator}/faults", put_faults),
+        ]
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the sandbox runs."""
+    return web.json_response({"status": "ok"})
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Forget subscribers and tokens and clear every fault; 204."""
+    request.app[STATE].reset()
+    return web.Response(status=204)
+
+
+async def create_subscriber(request: web.Request) -> web.Response:
+    """Register a line; 201 with the stored record, 409 if the number is already registered."""
+    body = parse_body(SubscriberCreate, await request.read())
+    subscribers = request.app[STATE].subscribers
+    if body.phone_number in subscribers:
+        raise AlreadyExists("A subscriber with this phone number already exists.")
+    subscriber = Subscriber(
+        phone_number=body.phone_number,
+        operator=body.operator,
+        activated_at=body.activated_at or request.app[CLOCK].now(),
+        imei=body.imei,
+        eligible=body.eligible,
+        kyc=dict(body.kyc),
+    )
+    if body.sim_changed_at is not None:
+        subscriber.record_sim_swap(body.sim_changed_at)
+    if body.device_changed_at is not None:
+        subscriber.record_device_swap(body.device_changed_at, body.imei)
+    subscribers[subscriber.phone_number] = subscriber
+    return web.json_response(subscriber_view(subscriber), status=201)
+
+
+async def get_subscriber(request: web.Request) -> web.Response:
+    """The stored record of a line."""
+    return web.json_response(subscriber_view(_subscriber(request)))
+
+
+async def sim_swap(request: web.Request) -> web.Response:
+    """Record a SIM change at ``at`` (default now); 200 with the record."""
+    subscriber = _subscriber(request)
+    body = parse_body(SimSwap, await request.read() or b"{}")
+    subscriber.record_sim_swap(body.at or request.app[CLOCK].now())
+    return web.json_response(subscriber_view(subscriber))
+
+
+async def device_swap(request: web.Request) -> web.Response:
+    """Record a device change at ``at`` (default now) into ``imei`` (default a fresh one); 200."""
+    subscriber = _subscriber(request)
+    body = parse_body(DeviceSwap, await request.read() or b"{}")
+    subscriber.record_device_swap(body.at or request.app[CLOCK].now(), body.imei or random_imei())
+    return web.json_response(subscriber_view(subscriber))
+
+
+async def one_tap_token(request: web.Request) -> web.Response:
+    """What the operator SDK on the phone returns: a token of the line's own operator."""
+    subscriber = _subscriber(request)
+    body = parse_body(OneTapTokenRequest, await request.read())
+    if to_national(subscriber.phone_number) is None:
+        raise NotFound("No China operator serves this number, so it gets no one-tap token.")
+    operator = subscriber.operator
+    token = mint(
+        request.app[STATE],
+        phone_number=subscriber.phone_number,
+        operator=operator,
+        app_id=body.app_id or request.app[CONFIG].apps[operator].app_id,
+        purpose=body.purpose,
+        auth_type=body.method,
+        now=request.app[CLOCK].now(),
+    )
+    return web.json_response({"token": token.value, "operator": operator, "expiresIn": LIFETIMES[operator]})
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """The operator's current faults."""
+    return web.json_response(faults_view(_faults(request)))
+
+
+async def put_faults(request: web.Request) -> web.Response:
+    """Change the fields given and answer the operator's full fault state."""
+    faults = _faults(request)
+    parse_body(FaultsUpdate, await request.read()).apply_to(faults)
+    return web.json_response(faults_view(faults))
+
+
+def _subscriber(request: web.Request) -> Subscriber:
+    phone_number = request.match_info["phoneNumber"]
+    if not is_e164(phone_number):
+        raise InvalidArgument("phoneNumber must be E.164 with a leading '+'.")
+    subscriber = request.app[STATE].subscribers.get(phone_number)
+    if subscriber is None:
+        raise NotFound("No subscriber has this phone number.")
+    return subscriber
+
+
+def _faults(request: web.Request) -> Faults:
+    code = request.match_info["operator"]
+    for operator in OPERATORS:
+        if operator == code:
+            return request.app[STATE].faults[operator]
+    raise NotFound(f"Unknown operator; expected one of {', '.join(OPERATORS)}.")

@@ -1,0 +1,70 @@
+"""Wire details several dialects share: body reading, epoch-millisecond windows, operator references."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Final
+
+from aiohttp import web
+
+__all__ = [
+    "TIMESTAMP_WINDOW_MS",
+    "epoch_ms",
+    "new_reference",
+    "read_json_object",
+    "same_text",
+    "string_fields",
+    "within_window",
+]
+
+TIMESTAMP_WINDOW_MS: Final = 300_000
+_DIGITS: Final = re.compile(r"[0-9]{1,19}")
+
+
+async def read_json_object(request: web.Request) -> Mapping[str, object] | None:
+    """The body as a JSON object, or None when it is anything else."""
+    try:
+        document = json.loads(await request.read())
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def string_fields(document: object, names: Iterable[str]) -> list[str] | None:
+    """The values of ``names`` in a JSON object, or None unless every one is present as a string."""
+    if not isinstance(document, dict):
+        return None
+    values: list[str] = []
+    for name in names:
+        value = document.get(name)
+        if not isinstance(value, str):
+            return None
+        values.append(value)
+    return values
+
+
+def epoch_ms(now: datetime) -> int:
+    """``now`` as Unix epoch milliseconds."""
+    return int(now.timestamp() * 1000)
+
+
+def within_window(timestamp: str, now: datetime) -> bool | None:
+    """Whether a decimal epoch-millisecond string is at most 300 s from ``now``; None if not a number."""
+    if _DIGITS.fullmatch(timestamp) is None:
+        return None
+    return abs(epoch_ms(now) - int(timestamp)) <= TIMESTAMP_WINDOW_MS
+
+
+def same_text(given: str, expected: str) -> bool:
+    """Constant-time equality of two strings (any characters)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def new_reference() -> str:
+    """A fresh operator-side request reference."""
+    return secrets.token_hex(12)

@@ -1,0 +1,143 @@
+"""Wire models of the control API: strict request bodies (unknown fields rejected) and JSON views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Final, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from sandbox.config import Operator
+from sandbox.errors import InvalidArgument
+from sandbox.numbers import E164_PATTERN
+from sandbox.state import AuthType, DeliveryReport, Faults, Purpose, Subscriber
+
+__all__ = [
+    "DeviceSwap",
+    "FaultsUpdate",
+    "OneTapTokenRequest",
+    "SimSwap",
+    "SubscriberCreate",
+    "faults_view",
+    "parse_body",
+    "rfc3339",
+    "subscriber_view",
+]
+
+_MAX_REPORTED_ERRORS: Final = 3
+
+
+def _to_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range in UTC") from None
+
+
+_Instant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+_Imei = Annotated[str, Field(min_length=1, max_length=64)]
+_Body = TypeVar("_Body", bound="_StrictBody")
+
+
+class _StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel)
+
+
+class SubscriberCreate(_StrictBody):
+    """``POST /sandbox/subscribers``."""
+
+    phone_number: Annotated[str, Field(pattern=E164_PATTERN)]
+    operator: Operator
+    imei: _Imei | None = None
+    activated_at: _Instant | None = None
+    sim_changed_at: _Instant | None = None
+    device_changed_at: _Instant | None = None
+    eligible: bool = True
+    kyc: dict[str, str] = Field(default_factory=dict)
+
+
+class SimSwap(_StrictBody):
+    """``POST /sandbox/subscribers/{phoneNumber}/sim-swap``; ``at`` defaults to now."""
+
+    at: _Instant | None = None
+
+
+class DeviceSwap(_StrictBody):
+    """``POST /sandbox/subscribers/{phoneNumber}/device-swap``; without ``imei`` the new device gets one."""
+
+    at: _Instant | None = None
+    imei: _Imei | None = None
+
+
+class OneTapTokenRequest(_StrictBody):
+    """``POST /sandbox/devices/{phoneNumber}/one-tap-token``; ``appId`` defaults to the operator's app."""
+
+    purpose: Purpose
+    method: AuthType = "network"
+    app_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class FaultsUpdate(_StrictBody):
+    """``PUT /sandbox/operators/{operator}/faults``; fields left out keep their current value."""
+
+    latency_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
+    down: bool = False
+    delivery_report: DeliveryReport = "DELIVRD"
+
+    def apply_to(self, faults: Faults) -> None:
+        """Copy the fields the caller gave onto ``faults``."""
+        for name in self.model_fields_set:
+            setattr(faults, name, getattr(self, name))
+
+
+def parse_body(model: type[_Body], raw: bytes) -> _Body:
+    """Validate a JSON body; any failure is :class:`InvalidArgument` naming the offending fields."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            if error["loc"]
+            else error["msg"]
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidArgument("; ".join(problems[:_MAX_REPORTED_ERRORS]) + ".") from None
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as RFC 3339 with a ``Z`` suffix."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _optional_rfc3339(moment: datetime | None) -> str | None:
+    return None if moment is None else rfc3339(moment)
+
+
+def subscriber_view(subscriber: Subscriber) -> dict[str, object]:
+    """The JSON form of a subscriber, with its SIM and device history."""
+    return {
+        "phoneNumber": subscriber.phone_number,
+        "operator": subscriber.operator,
+        "imei": subscriber.imei,
+        "activatedAt": rfc3339(subscriber.activated_at),
+        "simChangedAt": _optional_rfc3339(subscriber.sim_changed_at),
+        "deviceChangedAt": _optional_rfc3339(subscriber.device_changed_at),
+        "eligible": subscriber.eligible,
+        "kyc": dict(subscriber.kyc),
+        "simHistory": [{"at": rfc3339(change.at)} for change in subscriber.sim_history],
+        "deviceHistory": [
+            {"at": rfc3339(change.at), "imei": change.imei} for change in subscriber.device_history
+        ],
+    }
+
+
+def faults_view(faults: Faults) -> dict[str, object]:
+    """The JSON form of one operator's faults."""
+    return {
+        "latencyMs": faults.latency_ms,
+        "errorRate": faults.error_rate,
+        "down": faults.down,
+        "deliveryReport": faults.delivery_report,
+    }

@@ -1,0 +1,164 @@
+"""A real gateway and a real sandbox on 127.0.0.1 sockets, driven as a bank would drive them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from aiohttp.test_utils import TestServer
+
+from gateway.app import create_app
+from gateway.crypto import generate_keyring_spec
+from gateway.settings import OPERATORS, Settings
+from sandbox import SandboxConfig, create_sandbox_app
+from tests.leaks import SENSITIVE
+
+__all__ = ["PREFIXES", "SettableClock", "Stack", "TenantCreds", "open_stack"]
+
+PREFIXES = {"cmcc": "138", "cucc": "186", "ctcc": "189"}
+SESSION_DATA_KEYS = generate_keyring_spec()
+SESSION_INDEX_KEYS = generate_keyring_spec()
+
+
+class SettableClock:
+    """A clock tests move forward; sandbox and gateway share it, as synchronised hosts do."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+
+    def now(self) -> datetime:
+        """Wall time plus the accumulated offset."""
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self._offset += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class TenantCreds:
+    """A tenant's ids and secret as ``POST /admin/tenants`` returned them."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass
+class Stack:
+    """Handles on a running gateway + sandbox pair."""
+
+    settings: Settings
+    gateway_url: str
+    sandbox_url: str
+    clock: SettableClock
+    http: httpx.AsyncClient
+    sandbox_apps: SandboxConfig
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin_token(self) -> str:
+        """The bootstrap admin bearer."""
+        assert self.settings.admin_token is not None
+        return self.settings.admin_token.get_secret_value()
+
+    async def tenant(self, scopes: list[str], **extra: Any) -> TenantCreds:
+        """Create a tenant through the admin API."""
+        resp = await self.http.post(
+            f"{self.gateway_url}/admin/tenants",
+            json={"name": f"t-{secrets.token_hex(3)}", "scopes": scopes, **extra},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        assert resp.status_code == 201, resp.text
+        creds = TenantCreds(**resp.json())
+        SENSITIVE.add(creds.client_secret)
+        return creds
+
+    async def access_token(self, creds: TenantCreds, scope: str | None = None) -> str:
+        """A client-credentials access token (client_secret_basic)."""
+        form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        resp = await self.http.post(
+            f"{self.gateway_url}/oauth2/token", data=form, auth=(creds.client_id, creds.client_secret)
+        )
+        assert resp.status_code == 200, resp.text
+        token: str = resp.json()["access_token"]
+        SENSITIVE.add(token)
+        return token
+
+    async def subscriber(self, operator: str, **extra: Any) -> str:
+        """Register a fresh random subscriber of ``operator``; returns its E.164 number."""
+        phone = f"+86{PREFIXES[operator]}{secrets.randbelow(10**8):08d}"
+        SENSITIVE.update({phone, phone[3:]})
+        resp = await self.http.post(
+            f"{self.sandbox_url}/sandbox/subscribers",
+            json={"phoneNumber": phone, "operator": operator, **extra},
+        )
+        assert resp.status_code == 201, resp.text
+        return phone
+
+    async def sdk_token(self, phone: str, purpose: str = "login", **extra: Any) -> str:
+        """What the operator SDK on ``phone`` returns over cellular data."""
+        resp = await self.http.post(
+            f"{self.sandbox_url}/sandbox/devices/{phone}/one-tap-token", json={"purpose": purpose, **extra}
+        )
+        assert resp.status_code == 200, resp.text
+        token: str = resp.json()["token"]
+        SENSITIVE.add(token)
+        return token
+
+    async def faults(self, operator: str, **faults: Any) -> None:
+        """Inject operator faults through the sandbox control API."""
+        resp = await self.http.put(f"{self.sandbox_url}/sandbox/operators/{operator}/faults", json=faults)
+        assert resp.status_code == 200, resp.text
+
+    async def call(self, path: str, bearer: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        """POST ``body`` as JSON to a gateway API path with a bearer token."""
+        return await self.http.post(
+            f"{self.gateway_url}{path}", json=body, headers={"Authorization": f"Bearer {bearer}"}, **kwargs
+        )
+
+
+def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **overrides: Any) -> Settings:
+    """Gateway settings wired to a sandbox, with fresh keys and short operator timeouts."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_token": secrets.token_urlsafe(24),
+        "data_keys": SESSION_DATA_KEYS,
+        "index_keys": SESSION_INDEX_KEYS,
+        "operator_timeout": 1.0,
+        "operator_connect_timeout": 0.5,
+        "log_level": "debug",
+    }
+    for op in OPERATORS:
+        values[f"{op}_url"] = f"{sandbox_url}/{op}"
+        values[f"{op}_app_id"] = apps.apps[op].app_id
+        values[f"{op}_app_key"] = apps.apps[op].app_key
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def open_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    """Start the sandbox and the gateway on ephemeral ports; stop both on exit."""
+    apps = SandboxConfig.generate()
+    for app in apps.apps.values():
+        SENSITIVE.add(app.app_key)
+    clock = SettableClock()
+    sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
+    await sandbox.start_server()
+    sandbox_url = str(sandbox.make_url("")).rstrip("/")
+    settings = stack_settings(database_url, sandbox_url, apps, **overrides)
+    gateway = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    try:
+        await gateway.start_server()
+        gateway_url = str(gateway.make_url("")).rstrip("/")
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
+    finally:
+        await gateway.close()
+        await sandbox.close()

@@ -1,0 +1,79 @@
+"""The operator -> adapter table, building exchangers from configuration, and token-shape routing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from carrier_adapters import (
+    ADAPTER_CLASSES,
+    CmccAdapter,
+    CtccAdapter,
+    CuccAdapter,
+    FakeExchanger,
+    OneTapExchanger,
+    OperatorConfig,
+    build_exchangers,
+    operator_for_token,
+)
+
+
+def _config(operator: str) -> OperatorConfig:
+    return OperatorConfig(
+        operator=operator, base_url=f"http://operator.test/{operator}", app_id="a", app_key="K" * 32
+    )
+
+
+def test_adapter_classes_cover_the_three_operators() -> None:
+    """cmcc, cucc and ctcc map to their adapter classes."""
+    assert dict(ADAPTER_CLASSES) == {"cmcc": CmccAdapter, "cucc": CuccAdapter, "ctcc": CtccAdapter}
+
+
+async def test_build_exchangers_one_per_config(client: httpx.AsyncClient) -> None:
+    """Each configured operator gets its adapter, which satisfies the OneTapExchanger protocol."""
+    exchangers = build_exchangers([_config("cmcc"), _config("ctcc")], client)
+
+    assert set(exchangers) == {"cmcc", "ctcc"}
+    assert isinstance(exchangers["cmcc"], CmccAdapter)
+    assert isinstance(exchangers["ctcc"], CtccAdapter)
+    assert all(isinstance(exchanger, OneTapExchanger) for exchanger in exchangers.values())
+    assert all(name == exchanger.operator for name, exchanger in exchangers.items())
+
+
+async def test_build_exchangers_rejects_unknown_operator(client: httpx.AsyncClient) -> None:
+    """An operator without an adapter is a configuration error."""
+    with pytest.raises(ValueError, match="cbn"):
+        build_exchangers([_config("cbn")], client)
+
+
+async def test_build_exchangers_rejects_duplicates(client: httpx.AsyncClient) -> None:
+    """Configuring one operator twice is a configuration error."""
+    with pytest.raises(ValueError, match="twice"):
+        build_exchangers([_config("cucc"), _config("cucc")], client)
+
+
+@pytest.mark.parametrize(
+    ("token", "operator"),
+    [
+        ("STsid" + "0" * 32, "cmcc"),
+        ("H5HTTPS" + "f" * 32, "cmcc"),
+        ("CUAT" + "_" * 40, "cucc"),
+        ("CTA0" + "9" * 40, "ctcc"),
+        ("garbage", None),
+        ("", None),
+    ],
+)
+async def test_operator_for_token_by_shape(
+    client: httpx.AsyncClient, token: str, operator: str | None
+) -> None:
+    """A token is routed to the configured operator whose token shape it has, else None."""
+    exchangers = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], client)
+
+    assert operator_for_token(token, exchangers) == operator
+
+
+def test_operator_for_token_only_among_configured() -> None:
+    """A token of an operator that is not configured is not routed anywhere."""
+    exchangers: dict[str, OneTapExchanger] = {"cucc": FakeExchanger("cucc")}
+
+    assert operator_for_token("STsid" + "0" * 32, exchangers) is None

@@ -1,0 +1,61 @@
+"""The carrier-error translation table, and the rule that every route declares an auth policy."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from carrier_adapters import (
+    CarrierError,
+    CarrierProtocolError,
+    CarrierRejected,
+    CarrierTimeout,
+    CarrierUnavailable,
+    NumberNotServed,
+    TokenRejected,
+)
+from gateway import app as app_module
+from gateway.app import create_app
+from gateway.auth import policy_of
+from gateway.errors import from_carrier_error
+from gateway.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (TokenRejected, 422, "ONE_TAP.TOKEN_INVALID"),
+        (NumberNotServed, 422, "ONE_TAP.OPERATOR_MISMATCH"),
+        (CarrierUnavailable, 503, "UNAVAILABLE"),
+        (CarrierTimeout, 504, "TIMEOUT"),
+        (CarrierRejected, 502, "BAD_GATEWAY"),
+        (CarrierProtocolError, 502, "BAD_GATEWAY"),
+        (CarrierError, 502, "BAD_GATEWAY"),
+    ],
+)
+def test_carrier_errors_map_to_contract_codes(error: type[CarrierError], status: int, code: str) -> None:
+    """Each adapter failure becomes exactly one contract error; operator codes never reach the client."""
+    api = from_carrier_error(error("cmcc", "raw operator text", code="103505"))
+    assert (api.status, api.code) == (status, code)
+    assert "103505" not in api.message and "raw operator text" not in api.message
+
+
+def test_every_route_declares_a_policy() -> None:
+    """All routes of the real app carry public, admin or scope policies."""
+    app = create_app(Settings())
+    for route in app.router.routes():
+        if route.method != "HEAD":
+            assert policy_of(route.handler), f"{route.method} {route.resource}"
+
+
+def test_a_route_without_policy_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding a handler without a policy makes the app refuse to build."""
+    table = web.RouteTableDef()
+
+    @table.get("/leaky")
+    async def leaky(_: web.Request) -> web.Response:
+        return web.Response()
+
+    monkeypatch.setattr(app_module, "_ROUTE_TABLES", (*app_module._ROUTE_TABLES, table))
+    with pytest.raises(RuntimeError, match="no auth policy"):
+        create_app(Settings())

@@ -1,0 +1,62 @@
+"""The privacy filter on log lines, and the leak detector the suite runs on every test's logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.logs import configure_logging, mask_phone, redact_text
+from tests.leaks import find_leaks
+
+cn_mobiles = st.builds(lambda p, n: f"1{p}{n:09d}", st.sampled_from("3456789"), st.integers(0, 10**9 - 1))
+
+
+def test_mask_keeps_prefix_and_last_four() -> None:
+    """Numbers are masked as the contract shows: +86138****8000, and nationally 138****8000."""
+    assert mask_phone("+8613800138000") == "+86138****8000"
+    assert mask_phone("13800138000") == "138****8000"
+
+
+@given(cn_mobiles, st.booleans(), st.text(alphabet=" ,:;=()[]abc", max_size=5))
+def test_no_generated_number_survives_redaction(national: str, e164: bool, around: str) -> None:
+    """Whatever the surrounding text, a Chinese mobile number never reaches the log unmasked."""
+    number = "+86" + national if e164 else national
+    cleaned = redact_text(f"{around}{number}{around}")
+    assert not find_leaks(cleaned, set())
+    assert national not in cleaned
+
+
+def test_leak_detector_finds_what_it_should() -> None:
+    """The detector itself flags unmasked numbers and registered secrets, and passes masked ones."""
+    assert find_leaks("user +8613800138000 logged in", set())
+    assert find_leaks("token=abcdefgh123", {"abcdefgh123"})
+    assert not find_leaks("user +86138****8000 logged in", set())
+
+
+def test_rendered_log_lines_drop_secrets_and_mask_numbers() -> None:
+    """Through the real processor chain: secrets dropped, numbers masked, tokens replaced, JSON out."""
+    sink = io.StringIO()
+    configure_logging("debug", "json", sink)
+    try:
+        structlog.get_logger("t").info(
+            "exchange",
+            token="STsid0123456789abcdef",
+            client_secret="s3cr3t-value",
+            phone="+8618600186000",
+            note="Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig for 18600186000",
+        )
+        logging.getLogger("aiohttp.server").warning("peer sent 13800138000")
+        lines = [json.loads(line) for line in sink.getvalue().splitlines()]
+    finally:
+        from tests.conftest import LOG_SINK
+
+        configure_logging("debug", "json", LOG_SINK)
+    assert lines[0]["token"] == "[redacted]" and lines[0]["client_secret"] == "[redacted]"
+    assert lines[0]["phone"] == "+86186****6000"
+    assert "eyJ" not in lines[0]["note"] and "186****6000" in lines[0]["note"]
+    assert lines[1]["event"] == "peer sent 138****8000"

@@ -1,0 +1,228 @@
+"""The production operator transport over real sockets: round trip, and precise failure classes."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.outbound import AiohttpTransport, _map_aiohttp_errors, build_operator_client
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ServeFactory = Callable[[Handler], Awaitable[str]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[ServeFactory]:
+    """Start an aiohttp server on 127.0.0.1 (port 0) answering every path with a handler; yield its URL."""
+    servers: list[TestServer] = []
+
+    async def start(handler: Handler) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        server = TestServer(app, host="127.0.0.1", port=0)
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("/"))
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """The production client, closed after the test."""
+    async with build_operator_client(limit_per_host=4) as operator_client:
+        yield operator_client
+
+
+def _refused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_json_post_round_trip(serve: ServeFactory, client: httpx.AsyncClient) -> None:
+    """A JSON POST reaches the server with method, path, headers and body; the answer comes back whole."""
+
+    async def echo(request: web.Request) -> web.Response:
+        received = {
+            "method": request.method,
+            "path": request.path,
+            "header": request.headers.get("X-Probe"),
+            "content_type": request.content_type,
+            "body": await request.json(),
+        }
+        return web.json_response(received, status=201, headers={"X-Answer": "yes"})
+
+    url = await serve(echo)
+    response = await client.post(url + "op/path", json={"token": "t", "n": 1}, headers={"X-Probe": "p1"})
+
+    assert response.status_code == 201
+    assert response.headers["X-Answer"] == "yes"
+    assert response.json() == {
+        "method": "POST",
+        "path": "/op/path",
+        "header": "p1",
+        "content_type": "application/json",
+        "body": {"token": "t", "n": 1},
+    }
+
+
+async def test_form_post_and_keepalive_reuse(serve: ServeFactory, client: httpx.AsyncClient) -> None:
+    """Form bodies are sent intact and consecutive requests on the pool all succeed."""
+
+    async def form(request: web.Request) -> web.Response:
+        return web.json_response(dict(await request.post()))
+
+    url = await serve(form)
+    for index in range(3):
+        response = await client.post(url, data={"appId": "a", "n": str(index)})
+        assert response.json() == {"appId": "a", "n": str(index)}
+
+
+async def test_gzip_answer_is_decoded_once(serve: ServeFactory, client: httpx.AsyncClient) -> None:
+    """A gzip-encoded answer is decoded by httpx exactly once (aiohttp does not decompress it first)."""
+
+    async def gzipped(request: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps({"ok": True}).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+
+    url = await serve(gzipped)
+    response = await client.get(url)
+
+    assert response.json() == {"ok": True}
+
+
+async def test_refused_connection_is_connect_error(client: httpx.AsyncClient) -> None:
+    """A refused port raises httpx.ConnectError, not a timeout (the request never left: safe to retry)."""
+    port = _refused_port()
+
+    with pytest.raises(httpx.ConnectError) as caught:
+        await client.post(f"http://127.0.0.1:{port}/", json={})
+
+    assert not isinstance(caught.value, httpx.TimeoutException)
+    assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
+
+
+async def test_slow_server_is_read_timeout(serve: ServeFactory, client: httpx.AsyncClient) -> None:
+    """A server that answers after the read timeout raises httpx.ReadTimeout."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)
+        return web.json_response({})
+
+    url = await serve(slow)
+
+    with pytest.raises(httpx.ReadTimeout):
+        await client.post(url, json={}, timeout=httpx.Timeout(0.1, connect=1.0))
+
+
+async def test_server_dropping_connection_is_protocol_or_read_error(client: httpx.AsyncClient) -> None:
+    """A server closing the connection unanswered raises RemoteProtocolError/ReadError, not a timeout."""
+
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)) as caught:
+            await client.post(f"http://127.0.0.1:{port}/", json={})
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_declared_body_over_cap_is_read_error(serve: ServeFactory, client: httpx.AsyncClient) -> None:
+    """An answer declaring more than 1 MiB raises httpx.ReadError."""
+
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (1024 * 1024 + 1))
+
+    url = await serve(huge)
+
+    with pytest.raises(httpx.ReadError):
+        await client.get(url)
+
+
+async def test_streamed_body_over_cap_is_read_error(serve: ServeFactory) -> None:
+    """A chunked answer without Content-Length that grows past the cap raises httpx.ReadError."""
+
+    async def streamed(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(8):
+            await response.write(b"y" * 512)
+        await response.write_eof()
+        return response
+
+    url = await serve(streamed)
+
+    async with httpx.AsyncClient(transport=AiohttpTransport(max_body=1024)) as small:
+        with pytest.raises(httpx.ReadError):
+            await small.get(url)
+
+
+async def test_aclose_closes_pooled_connections() -> None:
+    """A kept-alive connection stays open between calls and is closed when the client is closed."""
+    closed = asyncio.Event()
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        await reader.read()
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        operator_client = build_operator_client()
+        assert (await operator_client.get(f"http://127.0.0.1:{port}/")).json() == {}
+        assert not closed.is_set()
+        await operator_client.aclose()
+        await asyncio.wait_for(closed.wait(), timeout=2)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (aiohttp.ConnectionTimeoutError("connect"), httpx.ConnectTimeout),
+        (aiohttp.SocketTimeoutError("read"), httpx.ReadTimeout),
+        (aiohttp.ServerTimeoutError("server"), httpx.ReadTimeout),
+        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError),
+        (aiohttp.ClientPayloadError("truncated"), httpx.RemoteProtocolError),
+        (aiohttp.ClientOSError(104, "reset"), httpx.ReadError),
+        (TimeoutError(), httpx.ReadTimeout),
+    ],
+)
+def test_exception_map_picks_the_most_specific_class(raised: Exception, expected: type[Exception]) -> None:
+    """Each aiohttp failure maps to exactly the httpx class of its phase, chained to the original."""
+    request = httpx.Request("POST", "http://127.0.0.1/")
+
+    with pytest.raises(httpx.TransportError) as caught, _map_aiohttp_errors(request):
+        raise raised
+
+    assert type(caught.value) is expected
+    assert caught.value.__cause__ is raised
