@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +22,7 @@ from gateway.db import create_engine, migrate, session_factory
 from gateway.oauth.client_auth import ClientAuthenticator
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.tokens import AccessTokens
+from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
 from gateway.outbound import build_operator_client
 from gateway.replay import InMemoryReplayCache, ReplayCache
@@ -70,22 +70,24 @@ async def open_runtime(
     exchangers: Mapping[str, OneTapExchanger] | None = None,
     replay: ReplayCache | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime, apply migrations, load keys; close everything on exit."""
+    """Build the runtime, apply migrations, load keys; close everything in reverse order on exit."""
     clock = clock or SystemClock()
     cipher = FieldCipher(_keyring(settings.data_keys, "data_keys"))
     index = BlindIndex(_keyring(settings.index_keys, "index_keys"))
-    engine = create_engine(settings.database_url)
-    client: httpx.AsyncClient | None = None
-    try:
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
         await migrate(engine)
         sessions = session_factory(engine)
         keys = KeyStore(sessions, cipher, clock, max_token_ttl=settings.access_token_ttl)
         await keys.load()
         if exchangers is None:
             client = build_operator_client()
+            stack.push_async_callback(client.aclose)
             exchangers = build_exchangers(settings.operator_configs(), client, clock=clock.now)
         replay = replay or InMemoryReplayCache(clock)
         tenants = TenantService(sessions, clock)
+        ledger = await stack.enter_async_context(UsageLedger(engine))
         issuer = settings.issuer
         yield Runtime(
             settings=settings,
@@ -102,16 +104,7 @@ async def open_runtime(
             ),
             exchangers=exchangers,
             one_tap=OneTapService(
-                exchangers=exchangers,
-                replay=replay,
-                sessions=sessions,
-                cipher=cipher,
-                index=index,
-                clock=clock,
+                exchangers=exchangers, replay=replay, ledger=ledger, cipher=cipher, index=index, clock=clock
             ),
             replay=replay,
         )
-    finally:
-        if client is not None:
-            await client.aclose()
-        await engine.dispose()

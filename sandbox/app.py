@@ -17,7 +17,12 @@ __all__ = ["create_sandbox_app"]
 
 
 def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> web.Application:
-    """A fresh sandbox with empty state; ``clock`` (default the wall clock) drives every expiry."""
+    """A fresh sandbox with empty state.
+
+    ``clock`` (default the wall clock) is the operators' time: token lifetimes, the ±300 s request
+    timestamp windows, default history dates and response timestamps all read it. A test that moves
+    it forward should move its callers' clock too, as synchronised hosts would.
+    """
     clock = clock or SystemClock()
     state = SandboxState()
     app = web.Application(middlewares=[error_middleware, faults_middleware(state)])

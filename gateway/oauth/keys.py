@@ -1,6 +1,7 @@
 """ES256 signing keys: creation, encrypted storage, rotation and the published JWKS.
 
-``kid`` is the RFC 7638 thumbprint of the public key. The newest unretired key signs; a retired
+``kid`` is the RFC 7638 thumbprint of the public key; ``generation`` changes whenever the set of
+published keys does, so verification caches know to forget. The newest unretired key signs; a retired
 key stays published (and accepted) until every token it signed has expired. A ``kid`` this
 process does not know triggers one reload from the database (other processes may have rotated),
 at most once per ``reload_interval`` seconds, so forged ``kid`` values cannot flood the database.
@@ -71,6 +72,7 @@ class KeyStore:
         self._reload_interval = reload_interval
         self._keys: dict[str, LoadedKey] = {}
         self._last_reload = float("-inf")
+        self.generation = 0
 
     @staticmethod
     def _aad(kid: str) -> str:
@@ -122,6 +124,8 @@ class KeyStore:
                     as_utc(row.created_at) or self._clock.now(),
                     retired,
                 )
+        if keys.keys() != self._keys.keys():
+            self.generation += 1
         self._keys = keys
         self._last_reload = self._clock.now().timestamp()
 

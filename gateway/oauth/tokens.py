@@ -4,12 +4,18 @@ Verification pins everything the token header could otherwise choose: the algori
 only, the key comes from our own key store by ``kid`` (charset- and length-checked, never used
 as a path or URL), header-borne keys (``jku``, ``x5u``, ``jwk``, ``x5c``) are refused, ``typ``
 must be ``at+jwt``, and ``exp``, ``iat``, ``aud``, ``iss``, ``jti`` and ``sub`` are required.
+
+A successful verification is remembered (by the token's SHA-256, bounded, never past the token's
+own ``exp``), because a client reuses one access token for many calls and full ES256 + claim
+verification costs more than the rest of a request; the memory is dropped when keys reload.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +32,7 @@ _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 _MAX_TOKEN_LENGTH = 4096
 _LEEWAY = 30
+_CACHE_SIZE = 10_000
 
 
 class InvalidToken(Exception):
@@ -49,6 +56,8 @@ class AccessTokens:
         self._clock = clock
         self.issuer = issuer
         self.ttl = ttl
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._key_generation = keys.generation
 
     def issue(self, principal: Principal, extra: dict[str, Any] | None = None) -> str:
         """A signed access token for ``principal``, valid for ``ttl`` seconds."""
@@ -77,6 +86,20 @@ class AccessTokens:
         """
         if len(token) > _MAX_TOKEN_LENGTH:
             raise InvalidToken("token too long")
+        if self._key_generation != self._keys.generation:
+            self._verified.clear()
+            self._key_generation = self._keys.generation
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None and remembered[1] > self._clock.now().timestamp():
+            return remembered[0]
+        who, expires = await self._verify_fully(token)
+        self._verified[digest] = (who, expires)
+        if len(self._verified) > _CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return who
+
+    async def _verify_fully(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -106,4 +129,5 @@ class AccessTokens:
         tenant_id, client_id, scope = claims.get("tid"), claims.get("client_id"), claims.get("scope", "")
         if not isinstance(tenant_id, str) or not isinstance(client_id, str) or not isinstance(scope, str):
             raise InvalidToken("missing tenant claims")
-        return Principal(tenant_id=tenant_id, client_id=client_id, scopes=frozenset(scope.split()))
+        who = Principal(tenant_id=tenant_id, client_id=client_id, scopes=frozenset(scope.split()))
+        return who, float(claims["exp"])

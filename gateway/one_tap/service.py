@@ -4,7 +4,8 @@ The operator is the one the SDK reported, else the one whose token shape matches
 check only) a first guess from the number's block. A token is claimed in the replay cache before
 the operator is called, so a token presented twice is refused locally and never sent again, and
 an exchange is never retried once the operator may have consumed it. Each answered call leaves a
-usage record with the billed flag, the number encrypted and blind-indexed per tenant.
+usage record (committed before the answer) with the billed flag, the number encrypted and
+blind-indexed per tenant.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import uuid
 from collections.abc import Mapping
 
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import (
     CarrierError,
@@ -27,6 +26,7 @@ from carrier_adapters import (
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
 from gateway.errors import OneTapOperatorMismatch, OneTapTokenInvalid, Unavailable, from_carrier_error
+from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.models import UsageRecord
 from gateway.replay import ReplayCache
 
@@ -48,14 +48,14 @@ class OneTapService:
         *,
         exchangers: Mapping[str, OneTapExchanger],
         replay: ReplayCache,
-        sessions: async_sessionmaker[AsyncSession],
+        ledger: UsageLedger,
         cipher: FieldCipher,
         index: BlindIndex,
         clock: Clock,
     ) -> None:
         self._exchangers = exchangers
         self._replay = replay
-        self._sessions = sessions
+        self._ledger = ledger
         self._cipher = cipher
         self._index = index
         self._clock = clock
@@ -160,5 +160,4 @@ class OneTapService:
             ),
             created_at=self._clock.now(),
         )
-        async with self._sessions() as session, session.begin():
-            session.add(record)
+        await self._ledger.append(record)

@@ -33,6 +33,11 @@ def signed(app_key: str, form: dict[str, str]) -> dict[str, str]:
     return {**form, "sign": hmac.new(app_key.encode(), message.encode(), hashlib.sha1).hexdigest().upper()}
 
 
+def epoch_ms(clock) -> int:
+    """Callers stamp requests with a clock synchronised with the operator's."""
+    return int(clock.now().timestamp() * 1000)
+
+
 @pytest.fixture
 def app(config):
     return config.apps["ctcc"]
@@ -55,7 +60,7 @@ def call(client, app, clock):
             "clientType": "30100",
             "format": "json",
             "version": "3.0",
-            "timeStamp": str(int(clock.now().timestamp() * 1000)),
+            "timeStamp": str(epoch_ms(clock)),
             "params": encrypt_params(params_key or app.app_key, plaintext),
             **fields,
         }
@@ -176,7 +181,7 @@ async def test_rejects_unknown_app_id(login, one_tap_token):
 @pytest.mark.parametrize("skew_ms", [-301_000, 301_000])
 async def test_rejects_timestamp_outside_window(login, one_tap_token, clock, skew_ms):
     """A correctly signed request more than 300 s from the operator's clock answers -10002."""
-    timestamp = str(int(clock.now().timestamp() * 1000) + skew_ms)
+    timestamp = str(epoch_ms(clock) + skew_ms)
     assert (await login(await one_tap_token(PHONE, "login"), timeStamp=timestamp))["result"] == -10002
 
 

@@ -44,6 +44,11 @@ def signed(app_key: str, fields: dict[str, str]) -> dict[str, str]:
     return {**fields, "sign": hmac.new(app_key.encode(), message.encode(), hashlib.sha256).hexdigest()}
 
 
+def epoch_ms(clock) -> int:
+    """Callers stamp requests with a clock synchronised with the operator's."""
+    return int(clock.now().timestamp() * 1000)
+
+
 @pytest.fixture
 def app(config):
     return config.apps["cucc"]
@@ -56,7 +61,7 @@ def call(client, app, clock):
     async def call(path: str, key: str | None = None, **fields: str) -> dict[str, Any]:
         base = {
             "appId": app.app_id,
-            "timestamp": str(int(clock.now().timestamp() * 1000)),
+            "timestamp": str(epoch_ms(clock)),
             "nonce": secrets.token_hex(8),
         }
         response = await client.post(path, json=signed(key or app.app_key, {**base, **fields}))
@@ -175,7 +180,7 @@ async def test_rejects_unknown_app_id(call, one_tap_token):
 @pytest.mark.parametrize("skew_ms", [-301_000, 301_000])
 async def test_rejects_timestamp_outside_window(call, one_tap_token, clock, skew_ms):
     """A correctly signed request more than 300 s from the operator's clock answers 1002."""
-    timestamp = str(int(clock.now().timestamp() * 1000) + skew_ms)
+    timestamp = str(epoch_ms(clock) + skew_ms)
     assert (await call(LOGIN, timestamp=timestamp, token=await one_tap_token(PHONE, "login")))[
         "code"
     ] == "1002"
@@ -183,7 +188,7 @@ async def test_rejects_timestamp_outside_window(call, one_tap_token, clock, skew
 
 async def test_accepts_timestamp_inside_window(call, one_tap_token, clock):
     """A request 299 s old is inside the window."""
-    timestamp = str(int(clock.now().timestamp() * 1000) - 299_000)
+    timestamp = str(epoch_ms(clock) - 299_000)
     assert (await call(LOGIN, timestamp=timestamp, token=await one_tap_token(PHONE, "login")))[
         "code"
     ] == "0000"
