@@ -126,6 +126,9 @@ class AccessTokens:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
+        now = self._clock.now().timestamp()
+        if not float(claims["iat"]) - _LEEWAY <= now < float(claims["exp"]) + _LEEWAY:
+            raise InvalidToken("expired or not yet valid")
         tenant_id, client_id, scope = claims.get("tid"), claims.get("client_id"), claims.get("scope", "")
         if not isinstance(tenant_id, str) or not isinstance(client_id, str) or not isinstance(scope, str):
             raise InvalidToken("missing tenant claims")

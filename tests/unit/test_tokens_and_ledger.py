@@ -1,0 +1,97 @@
+"""The access-token verification cache and the group-commit usage ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.crypto import FieldCipher, Keyring, generate_keyring_spec
+from gateway.db import create_engine, migrate, session_factory
+from gateway.oauth.keys import KeyStore
+from gateway.oauth.tokens import AccessTokens, InvalidToken, Principal
+from gateway.one_tap.ledger import UsageLedger
+from gateway.one_tap.models import UsageRecord
+from gateway.tenants.service import TenantService
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+async def test_cached_verification_never_outlives_the_token(tmp_path: Path) -> None:
+    """A remembered token stops verifying at exp (plus 30 s leeway); a tampered copy never verifies."""
+    engine = create_engine(f"sqlite:///{tmp_path}/t.db")
+    await migrate(engine)
+    clock = _Clock()
+    keys = KeyStore(
+        session_factory(engine), FieldCipher(Keyring.parse(generate_keyring_spec())), clock, max_token_ttl=60
+    )
+    await keys.load()
+    tokens = AccessTokens(keys, clock, issuer="http://gw", ttl=60)
+    who = Principal("t1", "c1", frozenset({"one-tap:login"}))
+    token = tokens.issue(who)
+    assert await tokens.verify(token) == who
+    assert await tokens.verify(token) == who
+    with pytest.raises(InvalidToken):
+        await tokens.verify(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+    clock.at += timedelta(seconds=91)
+    with pytest.raises(InvalidToken):
+        await tokens.verify(token)
+    await engine.dispose()
+
+
+async def _rows(engine: object) -> int:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int((await conn.execute(select(func.count()).select_from(UsageRecord))).scalar_one())
+
+
+def _record(tenant_id: str, n: int) -> UsageRecord:
+    return UsageRecord(
+        id=f"r{n}",
+        tenant_id=tenant_id,
+        capability="one_tap_login",
+        operator="cmcc",
+        billed=True,
+        result="OK",
+        provider_ref="ref",
+        phone_index="v1:x",
+        phone_cipher="v1.x",
+        created_at=datetime.now(UTC),
+    )
+
+
+async def test_ledger_commits_concurrent_rows_and_survives_cancelled_callers(tmp_path: Path) -> None:
+    """Concurrent appends all commit; a caller cancelled while waiting still gets its row written."""
+    engine = create_engine(f"sqlite:///{tmp_path}/l.db")
+    await migrate(engine)
+    tenant = await TenantService(session_factory(engine), _Clock()).create(
+        name="b", scopes=["one-tap:login"], redirect_uris=[]
+    )
+    async with UsageLedger(engine) as ledger:
+        await asyncio.gather(*(ledger.append(_record(tenant.tenant_id, n)) for n in range(50)))
+        waiting = asyncio.create_task(ledger.append(_record(tenant.tenant_id, 99)))
+        await asyncio.sleep(0)
+        waiting.cancel()
+    assert await _rows(engine) == 51
+    await engine.dispose()
+
+
+async def test_a_failed_batch_fails_every_caller(tmp_path: Path) -> None:
+    """When the transaction fails (here: unknown tenant, a foreign-key violation), each caller sees it."""
+    engine = create_engine(f"sqlite:///{tmp_path}/f.db")
+    await migrate(engine)
+    async with UsageLedger(engine) as ledger:
+        results = await asyncio.gather(
+            *(ledger.append(_record("no-such-tenant", n)) for n in range(3)), return_exceptions=True
+        )
+    assert all(isinstance(r, Exception) for r in results)
+    assert await _rows(engine) == 0
+    await engine.dispose()
