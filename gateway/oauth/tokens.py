@@ -4,6 +4,8 @@ Verification pins everything the token header could otherwise choose: the algori
 only, the key comes from our own key store by ``kid`` (charset- and length-checked, never used
 as a path or URL), header-borne keys (``jku``, ``x5u``, ``jwk``, ``x5c``) are refused, ``typ``
 must be ``at+jwt``, and ``exp``, ``iat``, ``aud``, ``iss``, ``jti`` and ``sub`` are required.
+``exp`` and ``iat`` are judged by the injected clock (30 s leeway), the one time source of the
+gateway, rather than by PyJWT's wall clock.
 
 A successful verification is remembered (by the token's SHA-256, bounded, never past the token's
 own ``exp``), because a client reuses one access token for many calls and full ES256 + claim
@@ -122,7 +124,7 @@ class AccessTokens:
                 audience=self.issuer,
                 issuer=self.issuer,
                 leeway=_LEEWAY,
-                options={"require": _REQUIRED, "strict_aud": True},
+                options={"require": _REQUIRED, "strict_aud": True, "verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc

@@ -131,11 +131,11 @@ async def test_verify_a_number_of_another_operator_is_a_mismatch(stack: Stack, o
 @pytest.mark.parametrize("operator", OPERATORS)
 async def test_expired_token_is_invalid(stack: Stack, operator: str) -> None:
     """A token older than its operator's lifetime (2 / 30 / 10 min) is 422 ONE_TAP.TOKEN_INVALID."""
-    _, bearer = await _bank(stack)
+    creds = await stack.tenant(["one-tap:login"])
     phone = await stack.subscriber(operator)
     token = await stack.sdk_token(phone)
     stack.clock.advance({"cmcc": 121, "cucc": 1801, "ctcc": 601}[operator])
-    resp = await stack.call("/one-tap/v1/login", bearer, {"token": token})
+    resp = await stack.call("/one-tap/v1/login", await stack.access_token(creds), {"token": token})
     assert resp.status_code == 422
     assert resp.json() == {"status": 422, "code": "ONE_TAP.TOKEN_INVALID", "message": resp.json()["message"]}
 
