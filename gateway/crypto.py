@@ -22,24 +22,34 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["BlindIndex", "DecryptionError", "FieldCipher", "Keyring", "generate_keyring_spec"]
+__all__ = [
+    "BlindIndex",
+    "DecryptionError",
+    "FieldCipher",
+    "Keyring",
+    "b64url_decode",
+    "b64url_encode",
+    "generate_keyring_spec",
+]
 
 
 class DecryptionError(Exception):
     """A ciphertext could not be authenticated with any configured key."""
 
 
-def _b64d(text: str) -> bytes:
+def b64url_decode(text: str) -> bytes:
+    """Decode unpadded base64url (RFC 7515 §2)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _b64e(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
+    """Encode as unpadded base64url (RFC 7515 §2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def generate_keyring_spec(version: str = "v1") -> str:
     """A fresh single-key keyring specification (32 random bytes)."""
-    return f"{version}:{_b64e(secrets.token_bytes(32))}"
+    return f"{version}:{b64url_encode(secrets.token_bytes(32))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +66,7 @@ class Keyring:
             version, sep, material = part.partition(":")
             if not sep or not version.isalnum() or "." in version:
                 raise ValueError("key entries must look like 'v1:<base64url>'")
-            key = _b64d(material)
+            key = b64url_decode(material)
             if len(key) != 32:
                 raise ValueError(f"key {version} must be 32 bytes")
             keys.append((version, key))
@@ -85,7 +95,7 @@ class FieldCipher:
         version, key = self._keyring.current
         nonce = os.urandom(12)
         sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), aad.encode())
-        return f"{version}.{_b64e(nonce + sealed)}"
+        return f"{version}.{b64url_encode(nonce + sealed)}"
 
     def decrypt(self, stored: str, *, aad: str) -> str:
         """Decrypt a value written by :meth:`encrypt` with the same ``aad``.
@@ -96,7 +106,7 @@ class FieldCipher:
         key = self._keyring.get(version)
         if key is None:
             raise DecryptionError("unknown key version")
-        raw = _b64d(body)
+        raw = b64url_decode(body)
         try:
             return AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode()).decode()
         except (InvalidTag, ValueError) as exc:

@@ -19,6 +19,7 @@ import jwt
 import structlog
 
 from gateway.clock import Clock
+from gateway.crypto import b64url_decode
 from gateway.errors import OAuthError
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
@@ -126,7 +127,7 @@ class ClientAuthenticator:
 def _claimed_issuer(assertion: str) -> object:
     """The ``iss`` an assertion claims, read only to find whose keys verify it."""
     payload = assertion.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = json.loads(b64url_decode(payload))
     if not isinstance(claims, dict):
         raise ValueError("claims are not an object")
     return claims.get("iss")

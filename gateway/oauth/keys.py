@@ -9,7 +9,6 @@ at most once per ``reload_interval`` seconds, so forged ``kid`` values cannot fl
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
-from gateway.crypto import FieldCipher
+from gateway.crypto import FieldCipher, b64url_encode
 from gateway.db import as_utc
 from gateway.oauth.models import SigningKey
 
@@ -50,7 +49,7 @@ def _rfc7638(jwk: dict[str, str]) -> str:
     canonical = json.dumps(
         {k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True
     )
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
 
 
 class KeyStore:
