@@ -8,7 +8,6 @@ import hmac
 import json
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -19,7 +18,7 @@ from gateway.crypto import FieldCipher, Keyring
 from gateway.db import create_engine, session_factory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.tokens import AccessTokens, Principal
-from tests.stack import Stack
+from tests.stack import SettableClock, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -166,13 +165,12 @@ async def _forgeries(stack: Stack) -> dict[str, str]:
     try:
         cipher = FieldCipher(Keyring.parse(stack.settings.data_keys.get_secret_value()))  # type: ignore[union-attr]
 
-        class _Past:
-            def now(self) -> datetime:
-                return datetime.now(UTC) - timedelta(hours=2)
+        past = SettableClock()
+        past.advance(-7200)
 
-        keys = KeyStore(session_factory(engine), cipher, _Past(), max_token_ttl=900)
+        keys = KeyStore(session_factory(engine), cipher, past, max_token_ttl=900)
         await keys.load()
-        expired = AccessTokens(keys, _Past(), issuer=stack.settings.issuer, ttl=900).issue(
+        expired = AccessTokens(keys, past, issuer=stack.settings.issuer, ttl=900).issue(
             Principal(creds.tenant_id, creds.client_id, frozenset({"one-tap:login"}))
         )
     finally:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.crypto import FieldCipher, Keyring, generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory
@@ -16,21 +17,14 @@ from gateway.oauth.tokens import AccessTokens, InvalidToken, Principal
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.models import UsageRecord
 from gateway.tenants.service import TenantService
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
+from tests.stack import SettableClock
 
 
 async def test_cached_verification_never_outlives_the_token(tmp_path: Path) -> None:
     """A remembered token stops verifying at exp (plus 30 s leeway); a tampered copy never verifies."""
     engine = create_engine(f"sqlite:///{tmp_path}/t.db")
     await migrate(engine)
-    clock = _Clock()
+    clock = SettableClock()
     keys = KeyStore(
         session_factory(engine), FieldCipher(Keyring.parse(generate_keyring_spec())), clock, max_token_ttl=60
     )
@@ -42,14 +36,14 @@ async def test_cached_verification_never_outlives_the_token(tmp_path: Path) -> N
     assert await tokens.verify(token) == who
     with pytest.raises(InvalidToken):
         await tokens.verify(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
-    clock.at += timedelta(seconds=91)
+    clock.advance(91)
     with pytest.raises(InvalidToken):
         await tokens.verify(token)
     await engine.dispose()
 
 
-async def _rows(engine: object) -> int:
-    async with engine.connect() as conn:  # type: ignore[attr-defined]
+async def _rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(UsageRecord))).scalar_one())
 
 
@@ -72,7 +66,7 @@ async def test_ledger_commits_concurrent_rows_and_survives_cancelled_callers(tmp
     """Concurrent appends all commit; a caller cancelled while waiting still gets its row written."""
     engine = create_engine(f"sqlite:///{tmp_path}/l.db")
     await migrate(engine)
-    tenant = await TenantService(session_factory(engine), _Clock()).create(
+    tenant = await TenantService(session_factory(engine), SettableClock()).create(
         name="b", scopes=["one-tap:login"], redirect_uris=[]
     )
     async with UsageLedger(engine) as ledger:
