@@ -98,7 +98,7 @@ class OperatorAdapter(abc.ABC):
         return str((self._now() - _EPOCH) // timedelta(milliseconds=1))
 
     async def _post_json(self, path: str, payload: BaseModel) -> bytes:
-        request = self._client.build_request("POST", self._url(path), json=payload.model_dump())
+        request = httpx.Request("POST", self._url(path), json=payload.model_dump())
         return await _http.send(self._client, self._config, request)
 
     async def _post_form(self, path: str, payload: BaseModel) -> bytes:

@@ -8,14 +8,23 @@ A "no" from the operator is a result (``VerifyResult.REJECT``); exceptions from
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 __all__ = [
     "Assurance",
+    "AuthMethod",
+    "CustomerRecord",
+    "LineInsight",
     "LoginOutcome",
+    "NetworkAuthenticator",
+    "NetworkIdentity",
     "OneTapExchanger",
+    "Operator",
     "OperatorConfig",
+    "SwapHistory",
     "VerifyOutcome",
     "VerifyResult",
 ]
@@ -112,3 +121,107 @@ class OneTapExchanger(Protocol):
     async def ping(self) -> bool:
         """Whether the operator answers HTTP at all (readiness), within the connect timeout."""
         ...
+
+
+class AuthMethod(enum.StrEnum):
+    """How the operator's authorization endpoint identified the subscriber (becomes the ``amr``)."""
+
+    NETWORK = "network"
+    """Header enrichment or source IP on the operator's mobile data network: no user interaction."""
+    SMS_OTP = "sms_otp"
+    """The fallback off the mobile network: a one-time code sent by SMS and typed by the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwapHistory:
+    """When a line last changed SIM (or device), as far as the operator may disclose it.
+
+    ``latest_change`` is the latest change or, when there was none, the line's first activation
+    (first time seen in a device); it is ``None`` when that moment lies beyond the operator's
+    retention window of ``window_days`` (then "no change within ``window_days``"). ``known`` is
+    False when the operator has no data at all for the line (a device history of a number never
+    seen in a device); ``latest_change`` is then ``None`` too. Datetimes are timezone-aware UTC.
+    """
+
+    operator: str
+    latest_change: datetime | None
+    window_days: int
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """The operator's verified customer record of a line, by CAMARA KYC Match attribute name.
+
+    Keys are the request attribute names of kyc-match 0.4 (``name``, ``givenName``, ``familyName``,
+    ``birthdate`` as ``YYYY-MM-DD``, ``idDocument``, ``address``, ``postalCode``, ``country``, ...);
+    an attribute the operator does not hold is absent. The record never leaves the gateway.
+    """
+
+    operator: str
+    attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkIdentity:
+    """The subscriber an operator's authorization endpoint identified (from an authorization code)."""
+
+    operator: str
+    phone_number: str
+    method: AuthMethod
+    provider_ref: str
+
+
+@runtime_checkable
+class LineInsight(Protocol):
+    """Line history and customer data one operator holds (CAMARA SIM Swap, Device Swap, KYC Match).
+
+    Every call takes an E.164 number and raises :class:`~carrier_adapters.errors.NumberNotServed`
+    when the operator does not know it, :class:`~carrier_adapters.errors.LineNotEligible` when the
+    line is not served by these APIs, other :class:`~carrier_adapters.errors.CarrierError` when
+    there is no usable answer. Reads: safe to retry.
+    """
+
+    @property
+    def history_window_hours(self) -> int:
+        """Hours of SIM and device history this operator keeps; a larger ``maxAge`` is out of range."""
+        ...
+
+    async def sim_history(self, phone_number: str) -> SwapHistory:
+        """The latest SIM change (MSISDN to IMSI binding) of the line."""
+        ...
+
+    async def device_history(self, phone_number: str) -> SwapHistory:
+        """The latest device change (MSISDN to IMEI binding) of the line."""
+        ...
+
+    async def customer_record(self, phone_number: str) -> CustomerRecord:
+        """The verified customer record; ``NumberNotServed`` when no customer account is tied to it."""
+        ...
+
+
+@runtime_checkable
+class NetworkAuthenticator(Protocol):
+    """The operator's network-based authorization endpoint (OIDC-like, per its dialect)."""
+
+    def authorization_url(self, *, redirect_uri: str, state: str, login_hint: str | None) -> str:
+        """Where to send the device's browser; the operator comes back to ``redirect_uri`` with a code.
+
+        ``login_hint`` is an E.164 number or None; the operator uses it only for its SMS-OTP fallback.
+        """
+        ...
+
+    async def exchange_code(self, code: str, *, redirect_uri: str) -> NetworkIdentity:
+        """Exchange the operator's single-use authorization code for the identified subscriber.
+
+        Never retried once the request may have reached the operator.
+
+        :raises TokenRejected: unknown, expired or reused code, or another ``redirect_uri``.
+        :raises CarrierError: no usable answer.
+        """
+        ...
+
+
+@runtime_checkable
+class Operator(OneTapExchanger, LineInsight, NetworkAuthenticator, Protocol):
+    """Everything the gateway asks of one operator."""

@@ -24,6 +24,7 @@ __all__ = [
     "CarrierRejected",
     "CarrierTimeout",
     "CarrierUnavailable",
+    "LineNotEligible",
     "NumberNotServed",
     "TokenRejected",
 ]
@@ -61,3 +62,7 @@ class TokenRejected(CarrierError):
 
 class NumberNotServed(CarrierError):
     """The phone number is not a subscriber of this operator."""
+
+
+class LineNotEligible(CarrierError):
+    """The line exists but the operator does not serve this capability for it (IoT, B2B, barred)."""

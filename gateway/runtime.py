@@ -97,7 +97,7 @@ async def open_runtime(
             cipher=cipher,
             index=index,
             keys=keys,
-            tokens=AccessTokens(keys, clock, issuer=issuer, ttl=settings.access_token_ttl),
+            tokens=AccessTokens(keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl),
             tenants=tenants,
             client_auth=ClientAuthenticator(
                 tenants, replay, clock, audiences={issuer, f"{issuer}/oauth2/token"}

@@ -7,6 +7,11 @@ must be ``at+jwt``, and ``exp``, ``iat``, ``aud``, ``iss``, ``jti`` and ``sub`` 
 ``exp`` and ``iat`` are judged by the injected clock (30 s leeway), the one time source of the
 gateway, rather than by PyJWT's wall clock.
 
+A 3-legged token also names its subscriber: the operator, how the subscriber was authenticated
+(``amr``) and the phone number, which travels AES-GCM encrypted (claim ``phn``, bound to the
+token's ``jti``) so the client holding the token never learns the number from it; ``sub`` is
+then whatever pseudonym the issuer chose (pairwise, never the number).
+
 A successful verification is remembered (by the token's SHA-256, bounded, never past the token's
 own ``exp``), because a client reuses one access token for many calls and full ES256 + claim
 verification costs more than the rest of a request; the memory is dropped when keys reload.
@@ -24,9 +29,10 @@ from typing import Any
 import jwt
 
 from gateway.clock import Clock
+from gateway.crypto import DecryptionError, FieldCipher
 from gateway.oauth.keys import KeyStore
 
-__all__ = ["AccessTokens", "InvalidToken", "Principal"]
+__all__ = ["AccessTokens", "InvalidToken", "Principal", "Subscriber"]
 
 _ALGORITHMS = ["ES256"]
 _REQUIRED = ["exp", "iat", "aud", "iss", "jti", "sub"]
@@ -42,29 +48,70 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Subscriber:
+    """The mobile subscriber a 3-legged token was issued for.
+
+    ``amr`` lists how the subscriber was authenticated (``network``, ``sms_otp``, ...);
+    ``token_id`` is the token's ``jti`` (the key of single-use markers) and ``expires_at`` its
+    ``exp`` in epoch seconds.
+    """
+
+    phone_number: str
+    operator: str
+    amr: frozenset[str]
+    token_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the tenant and the scopes its token carries."""
+    """Who is calling: the tenant, the scopes its token carries and, if 3-legged, the subscriber."""
 
     tenant_id: str
     client_id: str
     scopes: frozenset[str]
+    subscriber: Subscriber | None = None
 
 
 class AccessTokens:
     """Issues and verifies the gateway's access tokens."""
 
-    def __init__(self, keys: KeyStore, clock: Clock, *, issuer: str, ttl: int) -> None:
+    def __init__(self, keys: KeyStore, clock: Clock, cipher: FieldCipher, *, issuer: str, ttl: int) -> None:
         self._keys = keys
         self._clock = clock
+        self._cipher = cipher
         self.issuer = issuer
         self.ttl = ttl
         self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
         self._key_generation = keys.generation
 
-    def issue(self, principal: Principal, extra: dict[str, Any] | None = None) -> str:
-        """A signed access token for ``principal``, valid for ``ttl`` seconds."""
+    def issue(
+        self,
+        principal: Principal,
+        extra: dict[str, Any] | None = None,
+        *,
+        phone_number: str | None = None,
+        operator: str | None = None,
+        amr: list[str] | None = None,
+        ttl: int | None = None,
+    ) -> str:
+        """A signed access token for ``principal``, valid for ``ttl`` (default: the configured) seconds.
+
+        With ``phone_number`` the token is 3-legged: ``operator`` and ``amr`` are then required and
+        ``extra`` should carry the pseudonymous ``sub``. ``principal.subscriber`` is ignored.
+        """
         now = int(self._clock.now().timestamp())
         key = self._keys.signing_key
+        jti = secrets.token_urlsafe(16)
+        subject: dict[str, Any] = {}
+        if phone_number is not None:
+            if not operator or not amr:
+                raise ValueError("a 3-legged token needs its operator and amr")
+            subject = {
+                "phn": self._cipher.encrypt(phone_number, aad=_phone_aad(jti)),
+                "op": operator,
+                "amr": list(amr),
+            }
         claims = {
             "iss": self.issuer,
             "aud": self.issuer,
@@ -73,8 +120,9 @@ class AccessTokens:
             "tid": principal.tenant_id,
             "scope": " ".join(sorted(principal.scopes)),
             "iat": now,
-            "exp": now + self.ttl,
-            "jti": secrets.token_urlsafe(16),
+            "exp": now + (self.ttl if ttl is None else ttl),
+            "jti": jti,
+            **subject,
             **(extra or {}),
         }
         return jwt.encode(
@@ -134,5 +182,32 @@ class AccessTokens:
         tenant_id, client_id, scope = claims.get("tid"), claims.get("client_id"), claims.get("scope", "")
         if not isinstance(tenant_id, str) or not isinstance(client_id, str) or not isinstance(scope, str):
             raise InvalidToken("missing tenant claims")
-        who = Principal(tenant_id=tenant_id, client_id=client_id, scopes=frozenset(scope.split()))
+        who = Principal(
+            tenant_id=tenant_id,
+            client_id=client_id,
+            scopes=frozenset(scope.split()),
+            subscriber=self._subscriber(claims),
+        )
         return who, float(claims["exp"])
+
+    def _subscriber(self, claims: dict[str, Any]) -> Subscriber | None:
+        sealed, operator, amr = claims.get("phn"), claims.get("op"), claims.get("amr")
+        if sealed is None:
+            return None
+        if not isinstance(sealed, str) or not isinstance(operator, str) or not isinstance(amr, list):
+            raise InvalidToken("malformed subscriber claims")
+        try:
+            phone_number = self._cipher.decrypt(sealed, aad=_phone_aad(str(claims["jti"])))
+        except DecryptionError as exc:
+            raise InvalidToken("subscriber claim does not decrypt") from exc
+        return Subscriber(
+            phone_number=phone_number,
+            operator=operator,
+            amr=frozenset(str(method) for method in amr),
+            token_id=str(claims["jti"]),
+            expires_at=float(claims["exp"]),
+        )
+
+
+def _phone_aad(jti: str) -> str:
+    return f"access_token|phn|{jti}"

@@ -170,7 +170,7 @@ async def _forgeries(stack: Stack) -> dict[str, str]:
 
         keys = KeyStore(session_factory(engine), cipher, past, max_token_ttl=900)
         await keys.load()
-        expired = AccessTokens(keys, past, issuer=stack.settings.issuer, ttl=900).issue(
+        expired = AccessTokens(keys, past, cipher, issuer=stack.settings.issuer, ttl=900).issue(
             Principal(creds.tenant_id, creds.client_id, frozenset({"one-tap:login"}))
         )
     finally:

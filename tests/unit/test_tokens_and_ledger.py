@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jwt
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,11 +26,10 @@ async def test_cached_verification_never_outlives_the_token(tmp_path: Path) -> N
     engine = create_engine(f"sqlite:///{tmp_path}/t.db")
     await migrate(engine)
     clock = SettableClock()
-    keys = KeyStore(
-        session_factory(engine), FieldCipher(Keyring.parse(generate_keyring_spec())), clock, max_token_ttl=60
-    )
+    cipher = FieldCipher(Keyring.parse(generate_keyring_spec()))
+    keys = KeyStore(session_factory(engine), cipher, clock, max_token_ttl=60)
     await keys.load()
-    tokens = AccessTokens(keys, clock, issuer="http://gw", ttl=60)
+    tokens = AccessTokens(keys, clock, cipher, issuer="http://gw", ttl=60)
     who = Principal("t1", "c1", frozenset({"one-tap:login"}))
     token = tokens.issue(who)
     assert await tokens.verify(token) == who
@@ -39,6 +39,36 @@ async def test_cached_verification_never_outlives_the_token(tmp_path: Path) -> N
     clock.advance(91)
     with pytest.raises(InvalidToken):
         await tokens.verify(token)
+    await engine.dispose()
+
+
+async def test_three_legged_token_carries_its_subscriber_sealed(tmp_path: Path) -> None:
+    """A 3-legged token names its subscriber, but its payload never shows the number in clear."""
+    engine = create_engine(f"sqlite:///{tmp_path}/t.db")
+    await migrate(engine)
+    clock = SettableClock()
+    cipher = FieldCipher(Keyring.parse(generate_keyring_spec()))
+    keys = KeyStore(session_factory(engine), cipher, clock, max_token_ttl=300)
+    await keys.load()
+    tokens = AccessTokens(keys, clock, cipher, issuer="http://gw", ttl=300)
+    token = tokens.issue(
+        Principal("t1", "c1", frozenset({"number-verification:verify"})),
+        {"sub": "pairwise-1"},
+        phone_number="+8613800138000",
+        operator="cmcc",
+        amr=["network"],
+        ttl=120,
+    )
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert "13800138000" not in token and "13800138000" not in str(payload)
+    assert payload["sub"] == "pairwise-1" and payload["exp"] - payload["iat"] == 120
+    who = await tokens.verify(token)
+    assert who.subscriber is not None
+    assert who.subscriber.phone_number == "+8613800138000"
+    assert who.subscriber.amr == frozenset({"network"}) and who.subscriber.operator == "cmcc"
+    assert who.subscriber.token_id == payload["jti"]
+    two_legged = await tokens.verify(tokens.issue(Principal("t1", "c1", frozenset({"sim-swap"}))))
+    assert two_legged.subscriber is None
     await engine.dispose()
 
 
