@@ -67,11 +67,11 @@ def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the latest revision."""
+    """Bring the schema to the latest revision of every branch (features add their own branches)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 
