@@ -55,6 +55,7 @@ class OperatorAdapter(abc.ABC):
         self._config = config
         self._client = client
         self._clock = clock or _utc_now
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
@@ -102,11 +103,15 @@ class OperatorAdapter(abc.ABC):
         return await _http.send(self._client, self._config, request)
 
     async def _post_form(self, path: str, payload: BaseModel) -> bytes:
-        request = self._client.build_request("POST", self._url(path), data=payload.model_dump())
+        request = httpx.Request("POST", self._url(path), data=payload.model_dump())
         return await _http.send(self._client, self._config, request)
 
-    def _url(self, path: str) -> str:
-        return self._config.base_url.rstrip("/") + path
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of an endpoint (parsed once: parsing costs more than signing the call)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._config.base_url.rstrip("/") + path)
+        return url
 
     def _national(self, phone_number: str) -> str:
         """The national form of an E.164 number to check; no other number can be ours."""

@@ -51,10 +51,9 @@ async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx
     with map_transport_errors(operator):
         async with asyncio.timeout(config.timeout):
             try:
-                response = await client._transport.handle_async_request(request)
+                response = await client.send(request)
             except httpx.ConnectError:
-                response = await client._transport.handle_async_request(request)
-    await response.aread()
+                response = await client.send(request)
     if response.status_code >= 500:
         raise CarrierUnavailable(operator, f"{operator} answered HTTP {response.status_code}")
     if response.status_code != 200:

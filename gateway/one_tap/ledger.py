@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.one_tap.models import UsageRecord
+from gateway.one_tap.models import UsageRecord, UsageRow
 
 __all__ = ["UsageLedger"]
 
 log = structlog.get_logger(__name__)
-_Entry = tuple[dict[str, Any], asyncio.Future[None]]
+_Entry = tuple[UsageRow, asyncio.Future[None]]
 
 
 class UsageLedger:
@@ -45,10 +44,10 @@ class UsageLedger:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
 
-    async def append(self, record: UsageRecord) -> None:
-        """Queue ``record`` and wait until it is committed (shielded: a cancelled caller still writes)."""
+    async def append(self, row: UsageRow) -> None:
+        """Queue ``row`` and wait until it is committed (shielded: a cancelled caller still writes)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((record.model_dump(), done))
+        self._queue.put_nowait((row, done))
         await asyncio.shield(done)
 
     async def _run(self) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["UsageRecord"]
+__all__ = ["UsageRecord", "UsageRow"]
 
 
 class UsageRecord(SQLModel, table=True):
@@ -25,3 +26,22 @@ class UsageRecord(SQLModel, table=True):
     phone_index: str = Field(index=True, max_length=64)
     phone_cipher: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class UsageRow(TypedDict):
+    """The column values of one ``usage_records`` row, as the ledger writes it.
+
+    The hot path builds rows as plain dicts: constructing the ``UsageRecord`` model costs about
+    5% of a one-tap login's CPU, for validation that typed construction already gives.
+    """
+
+    id: str
+    tenant_id: str
+    capability: str
+    operator: str
+    billed: bool
+    result: str
+    provider_ref: str
+    phone_index: str
+    phone_cipher: str
+    created_at: datetime

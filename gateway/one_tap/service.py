@@ -27,7 +27,7 @@ from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
 from gateway.errors import OneTapOperatorMismatch, OneTapTokenInvalid, Unavailable, from_carrier_error
 from gateway.one_tap.ledger import UsageLedger
-from gateway.one_tap.models import UsageRecord
+from gateway.one_tap.models import UsageRow
 from gateway.replay import ReplayCache
 
 __all__ = ["OneTapService", "phone_scope"]
@@ -146,7 +146,7 @@ class OneTapService:
         phone_number: str,
     ) -> None:
         record_id = str(uuid.uuid4())
-        record = UsageRecord(
+        row = UsageRow(
             id=record_id,
             tenant_id=tenant_id,
             capability=capability,
@@ -160,4 +160,4 @@ class OneTapService:
             ),
             created_at=self._clock.now(),
         )
-        await self._ledger.append(record)
+        await self._ledger.append(row)

@@ -226,3 +226,27 @@ def test_exception_map_picks_the_most_specific_class(raised: Exception, expected
 
     assert type(caught.value) is expected
     assert caught.value.__cause__ is raised
+
+
+async def test_operator_client_never_follows_redirects_nor_keeps_cookies(
+    serve: ServeFactory, client: httpx.AsyncClient
+) -> None:
+    """The lean send returns a redirect as it came, ignores Set-Cookie, and refuses streaming."""
+
+    async def redirect(request: web.Request) -> web.Response:
+        seen_cookie = request.headers.get("Cookie")
+        return web.Response(
+            status=302,
+            text=f"cookie={seen_cookie}",
+            headers={"Location": "/elsewhere", "Set-Cookie": "session=abc"},
+        )
+
+    url = await serve(redirect)
+    first = await client.post(url + "start", content=b"x", follow_redirects=True)
+    second = await client.post(url + "start", content=b"x")
+
+    assert first.status_code == 302 and first.headers["Location"] == "/elsewhere"
+    assert second.text == "cookie=None"
+    assert first.request.url == httpx.URL(url + "start")
+    with pytest.raises(ValueError, match="stream"):
+        await client.send(httpx.Request("GET", url), stream=True)

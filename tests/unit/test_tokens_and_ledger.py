@@ -16,7 +16,7 @@ from gateway.db import create_engine, migrate, session_factory
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.tokens import AccessTokens, InvalidToken, Principal
 from gateway.one_tap.ledger import UsageLedger
-from gateway.one_tap.models import UsageRecord
+from gateway.one_tap.models import UsageRecord, UsageRow
 from gateway.tenants.service import TenantService
 from tests.stack import SettableClock
 
@@ -77,8 +77,8 @@ async def _rows(engine: AsyncEngine) -> int:
         return int((await conn.execute(select(func.count()).select_from(UsageRecord))).scalar_one())
 
 
-def _record(tenant_id: str, n: int) -> UsageRecord:
-    return UsageRecord(
+def _record(tenant_id: str, n: int) -> UsageRow:
+    return UsageRow(
         id=f"r{n}",
         tenant_id=tenant_id,
         capability="one_tap_login",
