@@ -14,9 +14,8 @@ import asyncio
 import json
 import os
 import secrets
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,9 @@ from gateway.crypto import generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory
 from gateway.logs import configure_logging
 from gateway.scopes import KNOWN_SCOPES
+from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
+from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
 from sandbox import AppCredentials, SandboxConfig, create_sandbox_app
@@ -110,34 +111,6 @@ def _sandbox_config(settings: Settings) -> SandboxConfig:
     return SandboxConfig(apps=apps)
 
 
-async def _serve(
-    apps: Sequence[tuple[web.Application, str, int]],
-    settings: Settings,
-    after_start: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Run ``apps`` until SIGINT/SIGTERM, then drain: readiness fails first, then sites stop."""
-    runners = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        for app, host, port in apps:
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
-            await runner.setup()
-            await web.TCPSite(runner, host, port).start()
-            runners.append(runner)
-        if after_start is not None:
-            await after_start()
-        await stop.wait()
-    finally:
-        for app, _, _ in apps:
-            if RUNTIME in app:
-                app[RUNTIME].shutting_down.set()
-        for runner in reversed(runners):
-            await runner.cleanup()
-
-
 async def _seed_demo(gateway: web.Application, settings: Settings) -> dict[str, str]:
     """Create (or re-key) the demo tenant and register the demo subscribers in the sandbox."""
     tenants = gateway[RUNTIME].tenants
@@ -191,7 +164,7 @@ async def _up(settings: Settings) -> None:
         demo = await _seed_demo(gateway, settings)
         print(_banner(settings, demo), flush=True)
 
-    await _serve(
+    await run_sites(
         [(sandbox, settings.host, settings.sandbox_port), (gateway, settings.host, settings.port)],
         settings,
         seed,
@@ -226,14 +199,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.log_format, sys.stderr)
     if args.command == "up":
         asyncio.run(_up(settings))
+    elif args.command == "serve" and settings.workers > 1:
+        sys.exit(supervise(settings))
     elif args.command == "serve":
-        asyncio.run(_serve([(create_app(settings), settings.host, settings.port)], settings))
+        asyncio.run(run_sites([(create_app(settings), settings.host, settings.port)], settings))
     elif args.command == "sandbox":
         config = _sandbox_config(settings)
         for op, creds in config.apps.items():
             print(f"GATEWAY_{op.upper()}_APP_ID={creds.app_id} GATEWAY_{op.upper()}_APP_KEY={creds.app_key}")
         app = create_sandbox_app(config)
-        asyncio.run(_serve([(app, settings.host, settings.sandbox_port)], settings))
+        asyncio.run(run_sites([(app, settings.host, settings.sandbox_port)], settings))
     else:
         try:
             asyncio.run(_tenants_create(args, settings))

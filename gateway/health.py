@@ -1,8 +1,8 @@
 """Liveness and readiness (contract §0).
 
 ``/healthz`` answers 200 while the process lives. ``/readyz`` answers 200 only when the database
-answers and every configured operator answers HTTP, and 503 as soon as shutdown begins so a load
-balancer drains this process before it stops.
+(and Redis, when configured) answers and every configured operator answers HTTP, and 503 as soon
+as shutdown begins so a load balancer drains this process before it stops.
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ async def _database_ok(runtime: Runtime) -> bool:
     return True
 
 
+async def _redis_ok(runtime: Runtime) -> bool:
+    if runtime.redis is None:
+        return True
+    try:
+        async with asyncio.timeout(2.0):
+            await runtime.redis.ping()
+    except Exception as exc:
+        log.warning("readiness_redis_failed", error=type(exc).__name__)
+        return False
+    return True
+
+
 @routes.get("/readyz")
 @public
 async def readyz(request: web.Request) -> web.Response:
@@ -50,12 +62,11 @@ async def readyz(request: web.Request) -> web.Response:
     if runtime.shutting_down.is_set():
         raise Unavailable("Shutting down.")
     operators = list(runtime.exchangers.values())
-    results = await asyncio.gather(_database_ok(runtime), *(op.ping() for op in operators))
-    failing = [
-        name
-        for name, ok in zip(["database", *(op.operator for op in operators)], results, strict=True)
-        if not ok
-    ]
+    results = await asyncio.gather(
+        _database_ok(runtime), _redis_ok(runtime), *(op.ping() for op in operators)
+    )
+    names = ["database", "redis", *(op.operator for op in operators)]
+    failing = [name for name, ok in zip(names, results, strict=True) if not ok]
     if failing:
         raise Unavailable("Not ready: " + ", ".join(failing) + " unreachable.")
     return json_response({"status": "ready"})

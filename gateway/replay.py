@@ -1,19 +1,24 @@
 """Single-use markers: SDK tokens, client-assertion ``jti`` values, later link tokens.
 
 :meth:`ReplayCache.claim` is atomic: exactly one caller wins a key until it expires. Keys are
-stored as SHA-256 digests, so the cache never holds a raw token. This in-process implementation
-serves the single-process default; a shared store replaces it for several processes.
+stored as SHA-256 digests, so the cache never holds a raw token. :class:`InMemoryReplayCache`
+serves the single-process default; :class:`RedisReplayCache` is shared by every gateway process
+(``GATEWAY_REDIS_URL``), which several processes require: a marker only one process knows lets
+the same token through another.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 from typing import Protocol
+
+import redis.asyncio as aioredis
 
 from gateway.clock import Clock
 
-__all__ = ["InMemoryReplayCache", "ReplayCache"]
+__all__ = ["InMemoryReplayCache", "RedisReplayCache", "ReplayCache"]
 
 
 class ReplayCache(Protocol):
@@ -49,3 +54,21 @@ class InMemoryReplayCache:
             expires, digest = heapq.heappop(self._heap)
             if self._expiry.get(digest) == expires:
                 del self._expiry[digest]
+
+
+class RedisReplayCache:
+    """Replay cache in Redis: ``SET key 1 NX PX ttl`` is the atomic claim.
+
+    Expiry follows Redis's clock, not the gateway's injected clock; TTLs are rounded up to the
+    millisecond. Connection failures propagate (a claim that cannot be made is never a "yes").
+    """
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "gw:replay:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def claim(self, key: str, ttl_seconds: float) -> bool:
+        """See :meth:`ReplayCache.claim`."""
+        name = self._prefix + hashlib.sha256(key.encode()).hexdigest()
+        ttl_ms = max(1, math.ceil(ttl_seconds * 1000))
+        return bool(await self._client.set(name, b"1", nx=True, px=ttl_ms))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,7 +26,7 @@ from gateway.oauth.tokens import AccessTokens
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
 from gateway.outbound import build_operator_client
-from gateway.replay import InMemoryReplayCache, ReplayCache
+from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from gateway.settings import Settings
 from gateway.tenants.service import TenantService
 
@@ -49,6 +50,7 @@ class Runtime:
     exchangers: Mapping[str, OneTapExchanger]
     one_tap: OneTapService
     replay: ReplayCache
+    redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -85,7 +87,12 @@ async def open_runtime(
             client = build_operator_client()
             stack.push_async_callback(client.aclose)
             exchangers = build_exchangers(settings.operator_configs(), client, clock=clock.now)
-        replay = replay or InMemoryReplayCache(clock)
+        redis = None
+        if settings.redis_url:
+            redis = aioredis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=1.0)
+            stack.push_async_callback(redis.aclose)
+        if replay is None:
+            replay = RedisReplayCache(redis) if redis is not None else InMemoryReplayCache(clock)
         tenants = TenantService(sessions, clock)
         ledger = await stack.enter_async_context(UsageLedger(engine))
         issuer = settings.issuer
@@ -107,4 +114,5 @@ async def open_runtime(
                 exchangers=exchangers, replay=replay, ledger=ledger, cipher=cipher, index=index, clock=clock
             ),
             replay=replay,
+            redis=redis,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carrier_adapters import OperatorConfig
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     access_token_ttl: int = 900
     max_body_bytes: int = 64 * 1024
     shutdown_timeout: float = 10.0
+    workers: int = Field(default=1, ge=1, le=64, description="gateway processes for `serve` (SO_REUSEPORT)")
+    redis_url: str | None = Field(
+        default=None, description="shared single-use markers and rate limits; required with workers > 1"
+    )
     operator_timeout: float = 3.0
     operator_connect_timeout: float = 1.0
     cmcc_url: str | None = None

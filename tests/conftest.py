@@ -18,6 +18,7 @@ from tests.leaks import find_leaks
 
 LOG_SINK = io.StringIO()
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,14 +43,24 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+def _scratch_database() -> Iterator[str]:
     name = f"gw_test_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (keys: tests/stack.py), dropped at the end."""
+    yield from _scratch_database()
+
+
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test that brings its own data keys, dropped after it."""
+    yield from _scratch_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -65,3 +76,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite database, for tests where the engine does not matter."""
     return f"sqlite:///{tmp_path}/gateway.db"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (database 15); tests isolate themselves with random key prefixes."""
+    return REDIS_URL

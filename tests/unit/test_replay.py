@@ -1,8 +1,13 @@
-"""The in-process single-use marker store."""
+"""The single-use marker stores: in-process and Redis."""
 
 from __future__ import annotations
 
-from gateway.replay import InMemoryReplayCache
+import asyncio
+import secrets
+
+import redis.asyncio as aioredis
+
+from gateway.replay import InMemoryReplayCache, RedisReplayCache
 from tests.stack import SettableClock
 
 
@@ -14,3 +19,20 @@ async def test_first_claim_wins_until_expiry() -> None:
     assert not await cache.claim("k", 60)
     clock.advance(61)
     assert await cache.claim("k", 60)
+
+
+async def test_redis_claims_are_shared_atomic_and_expire(redis_url: str) -> None:
+    """Two clients (two processes' views) racing for one key: exactly one wins; it expires in Redis."""
+    prefix = f"gw:test:{secrets.token_hex(4)}:"
+    first, second = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+    try:
+        caches = [RedisReplayCache(first, prefix=prefix), RedisReplayCache(second, prefix=prefix)]
+        results = await asyncio.gather(*(caches[n % 2].claim("one_tap:cmcc:TOKEN", 0.3) for n in range(20)))
+        assert results.count(True) == 1
+        stored = [key async for key in first.scan_iter(match=prefix + "*")]
+        assert len(stored) == 1 and b"TOKEN" not in stored[0]
+        await asyncio.sleep(0.4)
+        assert await caches[1].claim("one_tap:cmcc:TOKEN", 0.3)
+    finally:
+        await first.aclose()
+        await second.aclose()

@@ -1,0 +1,124 @@
+"""``gateway serve --workers N``: N gateway processes on one port under one supervising process.
+
+The supervisor prepares what the workers share exactly once (migrations and the first signing
+key, by opening and closing a runtime), then spawns N workers. Each worker is a whole gateway
+(own event loop, database pool, usage ledger, token-verification cache) bound with
+``SO_REUSEPORT``, so the kernel spreads connections across them. Single-use markers must be seen
+by every worker, hence N > 1 requires ``GATEWAY_REDIS_URL``.
+
+On SIGTERM or SIGINT the supervisor forwards SIGTERM to every worker (each drains as ``serve``
+does: readiness fails first, in-flight requests finish) and waits ``shutdown_timeout + 5``
+seconds before killing stragglers. A worker that exits on its own is restarted, after a pause
+that doubles (1 s up to 30 s) while workers keep dying within 10 s of their start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import structlog
+
+from gateway.app import create_app
+from gateway.logs import configure_logging
+from gateway.runtime import open_runtime
+from gateway.serving import run_sites
+from gateway.settings import Settings
+
+__all__ = ["supervise"]
+
+log = structlog.get_logger(__name__)
+_GRACE_SECONDS = 5.0
+_QUICK_DEATH_SECONDS = 10.0
+_MAX_PAUSE_SECONDS = 30.0
+
+
+def _worker(settings: Settings, slot: int) -> None:
+    configure_logging(settings.log_level, settings.log_format, sys.stderr)
+    structlog.contextvars.bind_contextvars(worker=slot)
+    asyncio.run(run_sites([(create_app(settings), settings.host, settings.port)], settings, reuse_port=True))
+
+
+async def _prepare(settings: Settings) -> None:
+    async with open_runtime(settings):
+        pass
+
+
+@dataclass
+class _Slot:
+    number: int
+    process: BaseProcess
+    started: float
+
+
+class _Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = False
+        self._pause = 1.0
+
+    def _start(self, number: int) -> _Slot:
+        process = self._context.Process(
+            target=_worker, args=(self._settings, number), name=f"gateway-worker-{number}"
+        )
+        process.start()
+        log.info("worker_started", worker=number, pid=process.pid)
+        return _Slot(number, process, time.monotonic())
+
+    def _stop(self, signum: int, _: FrameType | None) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._stop)
+        slots = [self._start(n) for n in range(self._settings.workers)]
+        while not self._stopping:
+            wait([slot.process.sentinel for slot in slots], timeout=0.5)
+            for index, slot in enumerate(slots):
+                if self._stopping or slot.process.is_alive():
+                    continue
+                log.error("worker_exited", worker=slot.number, exitcode=slot.process.exitcode)
+                quick = time.monotonic() - slot.started < _QUICK_DEATH_SECONDS
+                self._pause = min(self._pause * 2, _MAX_PAUSE_SECONDS) if quick else 1.0
+                deadline = time.monotonic() + self._pause
+                while not self._stopping and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not self._stopping:
+                    slots[index] = self._start(slot.number)
+        return self._drain(slots)
+
+    def _drain(self, slots: list[_Slot]) -> int:
+        for slot in slots:
+            if slot.process.is_alive() and slot.process.pid is not None:
+                slot.process.terminate()
+        deadline = time.monotonic() + self._settings.shutdown_timeout + _GRACE_SECONDS
+        for slot in slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                log.error("worker_killed", worker=slot.number, pid=slot.process.pid)
+                slot.process.kill()
+                slot.process.join()
+        log.info("workers_stopped", workers=len(slots))
+        return 0
+
+
+def supervise(settings: Settings) -> int:
+    """Run ``settings.workers`` gateway processes until SIGTERM/SIGINT; the exit status.
+
+    :raises SystemExit: if several workers are asked for without ``GATEWAY_REDIS_URL``.
+    """
+    if settings.workers > 1 and not settings.redis_url:
+        raise SystemExit(
+            "gateway serve --workers > 1 needs GATEWAY_REDIS_URL: single-use tokens and assertion ids "
+            "must be claimed in one store shared by every worker"
+        )
+    asyncio.run(_prepare(settings))
+    return _Supervisor(settings).run()
