@@ -16,16 +16,19 @@ import json
 import math
 import os
 import platform
+import secrets
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+import tempfile
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 __all__ = [
     "LOCALHOST",
@@ -43,6 +46,7 @@ __all__ = [
     "machine_facts",
     "percentile",
     "running",
+    "scratch_database",
     "stop",
     "summarise",
     "write_results",
@@ -325,3 +329,33 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, LoadResult):
         return asdict(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+async def _postgres(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str | None) -> Iterator[str]:
+    """A database that exists only for one benchmark run, so no earlier run's keys or rows interfere.
+
+    ``None`` gives a fresh SQLite file; a ``postgresql://`` URL names a server and a database to
+    connect to as administrator: a ``bench_<random>`` database is created beside it and dropped after.
+    """
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix="bench-db-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    if not server_url.startswith("postgresql"):
+        yield server_url
+        return
+    name = f"bench_{secrets.token_hex(4)}"
+    asyncio.run(_postgres(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(_postgres(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -22,7 +22,9 @@ right before its timed phase: a warm-up on a small pool estimates the target's r
 runs dry, its workers stop early and the table says so (the rate stays valid over a shorter window).
 
 Run: ``python -m bench.one_tap`` (``make bench``); ``--database-url postgresql://127.0.0.1:5432/<db>``
-measures the gateway on PostgreSQL instead of a fresh SQLite file.
+measures the gateway on PostgreSQL instead of a fresh SQLite file (a scratch database is created
+on that server for the run and dropped after); ``--workers N`` runs ``gateway serve --workers N``
+with the replay store in Redis (``--redis-url``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ import secrets
 import shutil
 import string
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -58,6 +59,7 @@ from bench._harness import (
     free_port,
     machine_facts,
     running,
+    scratch_database,
     write_results,
 )
 from bench.load import Request, run_load
@@ -91,6 +93,8 @@ class Options:
     max_tokens: int
     subscribers: int
     database_url: str | None
+    workers: int
+    redis_url: str
     gateway_env: list[str]
     startup_timeout: float
 
@@ -199,6 +203,8 @@ def _gateway(
         "GATEWAY_DATA_KEYS": creds.data_keys,
         "GATEWAY_INDEX_KEYS": creds.index_keys,
         "GATEWAY_LOG_LEVEL": "warning",
+        "GATEWAY_WORKERS": str(args.workers),
+        **({"GATEWAY_REDIS_URL": args.redis_url} if args.workers > 1 else {}),
         **creds.operator_env(sandbox.base_url),
         **_extra_env(args.gateway_env),
     }
@@ -462,6 +468,12 @@ def _parse(argv: Sequence[str] | None) -> Options:
         "--database-url",
         help="gateway database (default: a fresh SQLite file), e.g. postgresql://127.0.0.1:5432/db",
     )
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes (`serve --workers`)")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
+        help="shared replay store, used when --workers > 1",
+    )
     parser.add_argument(
         "--gateway-env",
         action="append",
@@ -477,12 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     facts = machine_facts()
     print(format_facts(facts))
-    with tempfile.TemporaryDirectory(prefix="bench-one-tap-") as tmp:
-        database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    with scratch_database(args.database_url) as database_url:
         database = database_url.split(":", 1)[0]
         print(
             f"POST {LOGIN_PATH} ({OPERATOR}), {args.concurrency} concurrent clients, "
-            f"{args.warmup:g} s warm-up + {args.duration:g} s per target, gateway database: {database}\n"
+            f"{args.warmup:g} s warm-up + {args.duration:g} s per target, gateway database: {database}, "
+            f"gateway processes: {args.workers}\n"
         )
         try:
             rounds = asyncio.run(_run(args, database_url))
