@@ -40,7 +40,8 @@ def map_transport_errors(operator: str) -> Iterator[None]:
 async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx.Request) -> bytes:
     """Send ``request`` within ``config.timeout`` and return the body of the HTTP 200 answer.
 
-    The request is sent again once, and only, after ``httpx.ConnectError``.
+    The request is sent again once, and only, after ``httpx.ConnectError``. The request carries
+    the operator code in its ``operator`` extension, for the client's metrics.
 
     :raises CarrierTimeout, CarrierUnavailable: see :func:`map_transport_errors`; HTTP 5xx is
         ``CarrierUnavailable``.
@@ -48,6 +49,7 @@ async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx
     """
     operator = config.operator
     request.extensions["timeout"] = httpx.Timeout(config.timeout, connect=config.connect_timeout).as_dict()
+    request.extensions["operator"] = operator
     with map_transport_errors(operator):
         async with asyncio.timeout(config.timeout):
             try:

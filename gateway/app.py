@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from carrier_adapters import OneTapExchanger
-from gateway import health
+from gateway import health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
 from gateway.clock import Clock
@@ -21,7 +21,13 @@ from gateway.tenants import views as tenant_views
 
 __all__ = ["create_app"]
 
-_ROUTE_TABLES = (health.routes, oauth_views.routes, tenant_views.routes, one_tap_views.routes)
+_ROUTE_TABLES = (
+    health.routes,
+    metrics.routes,
+    oauth_views.routes,
+    tenant_views.routes,
+    one_tap_views.routes,
+)
 
 
 def create_app(

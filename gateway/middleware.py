@@ -5,7 +5,8 @@
 - Errors: :class:`~gateway.errors.ApiError` renders the CAMARA body; ``OAuthError`` the RFC
   6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; anything else is
   logged and answered as a generic 500 without details.
-- Access log: method, route template (never the raw path or query), status, duration.
+- Access log and ``gateway_request_seconds``: method, route template (never the raw path or
+  query), status, duration.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from gateway.auth import Handler
 from gateway.errors import ApiError, InvalidArgument, OAuthError, from_http_status
+from gateway.metrics import REQUEST_SECONDS
 
 __all__ = ["CORRELATOR", "gateway_middleware"]
 
@@ -66,11 +68,14 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         log.exception("unhandled_error", route=_route(request))
         response = _render(ApiError())
     response.headers[CORRELATOR] = correlator
+    elapsed = time.perf_counter() - started
+    route = _route(request)
+    REQUEST_SECONDS.labels(request.method, route, str(response.status)).observe(elapsed)
     log.info(
         "request",
         method=request.method,
-        route=_route(request),
+        route=route,
         status=response.status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=round(elapsed * 1000, 2),
     )
     return response

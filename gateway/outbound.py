@@ -10,11 +10,14 @@ connection is not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
 import httpx
+
+from gateway.metrics import OPERATOR_CALL_SECONDS
 
 __all__ = ["MAX_BODY_BYTES", "AiohttpTransport", "OperatorClient", "build_operator_client"]
 
@@ -155,7 +158,8 @@ class OperatorClient(httpx.AsyncClient):
     gateway's CPU per one-tap login, measured with py-spy under ``bench/one_tap.py``). Here
     ``send`` ignores ``auth`` and ``follow_redirects`` (redirects are never followed), does not
     store cookies, honours the request's ``timeout`` extension through the transport, and always
-    returns the response with its body read (``stream=True`` is refused).
+    returns the response with its body read (``stream=True`` is refused). Each call is observed in
+    ``gateway_operator_call_seconds``, labelled with the request's ``operator`` extension.
     """
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
@@ -173,13 +177,33 @@ class OperatorClient(httpx.AsyncClient):
         """Send ``request`` through the transport and return the answer with its body read."""
         if stream:
             raise ValueError("OperatorClient reads every body whole; stream=True is not supported")
-        response = await self._operator_transport.handle_async_request(request)
-        response.request = request
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            await response.aread()
+            response = await self._operator_transport.handle_async_request(request)
+            response.request = request
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            outcome = _outcome(response.status_code)
+            return response
+        except httpx.TimeoutException:
+            outcome = "timeout"
+            raise
+        except httpx.ConnectError:
+            outcome = "refused"
+            raise
         finally:
-            await response.aclose()
-        return response
+            OPERATOR_CALL_SECONDS.labels(
+                str(request.extensions.get("operator", "unknown")), request.url.path, outcome
+            ).observe(time.perf_counter() - started)
+
+
+def _outcome(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    return f"http_{status // 100}xx"
 
 
 def build_operator_client(*, limit_per_host: int = 100) -> httpx.AsyncClient:

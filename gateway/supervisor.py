@@ -4,7 +4,9 @@ The supervisor prepares what the workers share exactly once (migrations and the 
 key, by opening and closing a runtime), then spawns N workers. Each worker is a whole gateway
 (own event loop, database pool, usage ledger, token-verification cache) bound with
 ``SO_REUSEPORT``, so the kernel spreads connections across them. Single-use markers must be seen
-by every worker, hence N > 1 requires ``GATEWAY_REDIS_URL``.
+by every worker, hence N > 1 requires ``GATEWAY_REDIS_URL``. Workers write their metrics into a
+directory the supervisor creates (``PROMETHEUS_MULTIPROC_DIR``), so any worker's ``/metrics``
+reports all of them.
 
 On SIGTERM or SIGINT the supervisor forwards SIGTERM to every worker (each drains as ``serve``
 does: readiness fails first, in-flight requests finish) and waits ``shutdown_timeout + 5``
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -25,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import structlog
+from prometheus_client import multiprocess
 
 from gateway.app import create_app
 from gateway.logs import configure_logging
@@ -79,6 +84,11 @@ class _Supervisor:
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
+        with tempfile.TemporaryDirectory(prefix="gateway-metrics-") as metrics_dir:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            return self._supervise()
+
+    def _supervise(self) -> int:
         slots = [self._start(n) for n in range(self._settings.workers)]
         while not self._stopping:
             wait([slot.process.sentinel for slot in slots], timeout=0.5)
@@ -86,6 +96,8 @@ class _Supervisor:
                 if self._stopping or slot.process.is_alive():
                     continue
                 log.error("worker_exited", worker=slot.number, exitcode=slot.process.exitcode)
+                if slot.process.pid is not None:
+                    multiprocess.mark_process_dead(slot.process.pid)  # type: ignore[no-untyped-call]
                 quick = time.monotonic() - slot.started < _QUICK_DEATH_SECONDS
                 self._pause = min(self._pause * 2, _MAX_PAUSE_SECONDS) if quick else 1.0
                 deadline = time.monotonic() + self._pause

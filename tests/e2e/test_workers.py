@@ -15,6 +15,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.crypto import generate_keyring_spec
 from tests.e2e.test_cli import GATEWAY, _clean_env, _free_port
@@ -81,7 +82,8 @@ def test_workers_share_single_use_markers_restart_and_drain(
     served: tuple[subprocess.Popen[bytes], str, str],
 ) -> None:
     """Two workers answer on one port; a client assertion replayed on fresh connections (so on either
-    worker) is accepted exactly once; a worker killed with SIGKILL is replaced; SIGTERM stops all."""
+    worker) is accepted exactly once; /metrics adds up both workers; a worker killed with SIGKILL is
+    replaced; SIGTERM stops all."""
     proc, url, admin = served
     _wait(lambda: len(_workers(proc.pid)) == 2, 30, "two workers")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -122,6 +124,14 @@ def test_workers_share_single_use_markers_restart_and_drain(
         with httpx.Client() as fresh:
             statuses.append(fresh.post(f"{url}/oauth2/token", data=form).status_code)
     assert sorted(statuses) == [200] + [401] * 7
+    scraped = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {admin}"}).text
+    token_calls = sum(
+        sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name == "gateway_request_seconds_count" and sample.labels.get("route") == "/oauth2/token"
+    )
+    assert token_calls == 8, "a scrape of either worker reports every worker's requests"
 
     before = _workers(proc.pid)
     victim = min(before)
