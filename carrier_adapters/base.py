@@ -17,13 +17,18 @@ __all__ = [
     "Assurance",
     "AuthMethod",
     "CustomerRecord",
+    "DeliveryReport",
+    "DeliveryState",
     "LineInsight",
     "LoginOutcome",
+    "MobileOriginated",
     "NetworkAuthenticator",
     "NetworkIdentity",
     "OneTapExchanger",
     "Operator",
     "OperatorConfig",
+    "SmsChannel",
+    "SmsSubmission",
     "SwapHistory",
     "VerifyOutcome",
     "VerifyResult",
@@ -224,4 +229,73 @@ class NetworkAuthenticator(Protocol):
 
 @runtime_checkable
 class Operator(OneTapExchanger, LineInsight, NetworkAuthenticator, Protocol):
-    """Everything the gateway asks of one operator."""
+    """Everything the gateway asks of one operator for identity (see :class:`SmsChannel` for SMS)."""
+
+
+class DeliveryState(enum.StrEnum):
+    """The final state an operator's delivery report gives a submitted SMS."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSubmission:
+    """An SMS the operator accepted; ``provider_message_id`` is what its delivery reports name."""
+
+    operator: str
+    provider_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A delivery report (status report) the operator pushed back for one submitted SMS.
+
+    ``reference`` is the gateway's own reference given at submission; ``status`` the operator's
+    raw status word (``DELIVRD``, ``UNDELIV``, ``EXPIRED``, ...); ``at`` when the handset got it
+    (or the operator gave up), timezone-aware UTC.
+    """
+
+    operator: str
+    provider_message_id: str
+    reference: str
+    state: DeliveryState
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MobileOriginated:
+    """A reply the subscriber sent (MO), e.g. ``TD`` to opt out; ``phone_number`` is E.164."""
+
+    operator: str
+    phone_number: str
+    text: str
+    reference: str | None
+    at: datetime
+
+
+@runtime_checkable
+class SmsChannel(Protocol):
+    """An operator's SMS submission and the callbacks it sends back (delivery reports, replies)."""
+
+    async def submit_sms(self, phone_number: str, text: str, *, reference: str) -> SmsSubmission:
+        """Submit ``text`` to ``phone_number`` (E.164); ``reference`` is the gateway's message id.
+
+        The operator deduplicates by ``reference`` (a resubmission answers the first submission),
+        so a submission whose answer was lost may be retried with the same reference.
+
+        :raises NumberNotServed: the operator does not serve the number.
+        :raises CarrierError: no usable answer (retry later with the same reference).
+        """
+        ...
+
+    def parse_callback(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> list[DeliveryReport | MobileOriginated]:
+        """Authenticate (the operator's signature) and decode one callback the operator POSTed.
+
+        :raises CarrierRejected: the signature does not verify or the timestamp is stale.
+        :raises CarrierProtocolError: the body is not this operator's callback format.
+        """
+        ...
