@@ -3,26 +3,41 @@
 An operator package (``cmcc``, ``cucc``, ``ctcc``) supplies only its dialect from
 ``docs/operator-dialects.md``: signing, wire models and result-code tables. Everything else lives
 here once: configuration, the clock, token shapes, POSTing through :mod:`carrier_adapters._http`,
-number-format conversion, result-code translation and ``ping``.
+number-format conversion, result-code translation, ``ping``, and the public side of line history,
+customer records and network authorization (the dialects answer with :class:`LineEvent`, a raw
+record and :class:`CodeGrant`, and this class turns them into the :mod:`~carrier_adapters.base` values).
 """
 
 from __future__ import annotations
 
 import abc
+import enum
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import ClassVar
 
 import httpx
 from pydantic import BaseModel
 
 from carrier_adapters import _http
-from carrier_adapters.base import Assurance, LoginOutcome, OperatorConfig, VerifyOutcome, VerifyResult
-from carrier_adapters.errors import CarrierError, CarrierProtocolError, NumberNotServed
+from carrier_adapters.base import (
+    Assurance,
+    AuthMethod,
+    CustomerRecord,
+    LoginOutcome,
+    NetworkIdentity,
+    OperatorConfig,
+    SwapHistory,
+    VerifyOutcome,
+    VerifyResult,
+)
+from carrier_adapters.errors import CarrierError, CarrierProtocolError, NumberNotServed, TokenRejected
 from carrier_adapters.numbers import to_e164, to_national
 
-__all__ = ["Clock", "OperatorAdapter", "ResultCodes"]
+__all__ = ["Clock", "CodeGrant", "HistoryKind", "LineEvent", "OperatorAdapter", "ResultCodes"]
 
 Clock = Callable[[], datetime]
 ResultCodes = Mapping[str, tuple[type[CarrierError], str]]
@@ -31,8 +46,39 @@ ResultCodes = Mapping[str, tuple[type[CarrierError], str]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_HOURS_PER_DAY = 24
+_CODE_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]{1,512}")
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class HistoryKind(enum.Enum):
+    """Which binding of the line a history query is about."""
+
+    SIM = "sim"
+    """MSISDN to IMSI (SIM Swap)."""
+    DEVICE = "device"
+    """MSISDN to IMEI (Device Swap)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineEvent:
+    """A dialect's history answer: the disclosed event (aware UTC) or None, and the operator's window."""
+
+    latest_change: datetime | None
+    window_hours: int
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CodeGrant:
+    """A dialect's code-exchange answer: the national number, the method and the operator's reference."""
+
+    national: str
+    method: AuthMethod
+    provider_ref: str
 
 
 class OperatorAdapter(abc.ABC):
@@ -46,6 +92,8 @@ class OperatorAdapter(abc.ABC):
     OPERATOR: ClassVar[str]
     TOKEN_LIFETIME: ClassVar[int]
     TOKEN_SHAPE: ClassVar[re.Pattern[str]]
+    HISTORY_WINDOW_HOURS: ClassVar[int]
+    AUTHORIZE_PATH: ClassVar[str]
 
     def __init__(
         self, config: OperatorConfig, client: httpx.AsyncClient, *, clock: Clock | None = None
@@ -78,6 +126,68 @@ class OperatorAdapter(abc.ABC):
         """Whether the operator answers HTTP at all (any status) within the connect timeout."""
         return await _http.ping(self._client, self._config)
 
+    @property
+    def history_window_hours(self) -> int:
+        """Hours of SIM and device history this operator keeps; a larger ``maxAge`` is out of range."""
+        return self.HISTORY_WINDOW_HOURS
+
+    async def sim_history(self, phone_number: str) -> SwapHistory:
+        """The latest SIM change (or activation) of the line of ``phone_number`` (E.164).
+
+        :raises NumberNotServed, LineNotEligible, CarrierError:
+        """
+        return self._swap_history(await self._query_history(HistoryKind.SIM, self._national(phone_number)))
+
+    async def device_history(self, phone_number: str) -> SwapHistory:
+        """The latest device change (or first device) of the line of ``phone_number`` (E.164).
+
+        :raises NumberNotServed, LineNotEligible, CarrierError:
+        """
+        return self._swap_history(await self._query_history(HistoryKind.DEVICE, self._national(phone_number)))
+
+    async def customer_record(self, phone_number: str) -> CustomerRecord:
+        """The operator's verified customer record of the line, by KYC Match attribute name.
+
+        :raises NumberNotServed: unknown number, or no customer record for the line.
+        :raises LineNotEligible, CarrierError:
+        """
+        attributes = await self._query_customer(self._national(phone_number))
+        return CustomerRecord(operator=self.OPERATOR, attributes=MappingProxyType(attributes))
+
+    def authorization_url(self, *, redirect_uri: str, state: str, login_hint: str | None) -> str:
+        """The operator's authorize URL for the device's browser.
+
+        ``login_hint`` (E.164) travels only if it is a mainland China mobile number.
+        """
+        hint: str | None = None
+        if login_hint is not None:
+            try:
+                hint = to_national(login_hint)
+            except ValueError:
+                hint = None
+        params = self._authorize_params(redirect_uri=redirect_uri, state=state, hint=hint)
+        return str(self._url(self.AUTHORIZE_PATH).copy_merge_params(params))
+
+    async def exchange_code(self, code: str, *, redirect_uri: str) -> NetworkIdentity:
+        """Exchange the operator's authorization code for the subscriber it identified (E.164).
+
+        Never retried once the request may have reached the operator. A code that is empty or has
+        characters no operator's codes have (it would travel inside signed parameters) is refused
+        without a call.
+
+        :raises TokenRejected: unknown, expired, reused or another app's code, or another ``redirect_uri``.
+        :raises CarrierError: no usable answer.
+        """
+        if _CODE_CHARACTERS.fullmatch(code) is None:
+            raise TokenRejected(self.OPERATOR, f"{self.OPERATOR}: malformed authorization code")
+        grant = await self._redeem_code(code, redirect_uri)
+        return NetworkIdentity(
+            operator=self.OPERATOR,
+            phone_number=self._e164(grant.national),
+            method=grant.method,
+            provider_ref=grant.provider_ref,
+        )
+
     @abc.abstractmethod
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -92,8 +202,32 @@ class OperatorAdapter(abc.ABC):
         :raises TokenRejected, NumberNotServed, CarrierError:
         """
 
+    @abc.abstractmethod
+    async def _query_history(self, kind: HistoryKind, national: str) -> LineEvent:
+        """The dialect's history query for a national number."""
+
+    @abc.abstractmethod
+    async def _query_customer(self, national: str) -> dict[str, str]:
+        """The dialect's customer-record query, translated to KYC Match names and formats."""
+
+    @abc.abstractmethod
+    def _authorize_params(self, *, redirect_uri: str, state: str, hint: str | None) -> dict[str, str]:
+        """The dialect's authorize query parameters; ``hint`` is a national number."""
+
+    @abc.abstractmethod
+    async def _redeem_code(self, code: str, redirect_uri: str) -> CodeGrant:
+        """The dialect's signed code exchange."""
+
     def _now(self) -> datetime:
         return self._clock()
+
+    def _swap_history(self, event: LineEvent) -> SwapHistory:
+        return SwapHistory(
+            operator=self.OPERATOR,
+            latest_change=event.latest_change,
+            window_days=event.window_hours // _HOURS_PER_DAY,
+            known=event.known,
+        )
 
     def _epoch_millis(self) -> str:
         return str((self._now() - _EPOCH) // timedelta(milliseconds=1))

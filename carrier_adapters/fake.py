@@ -1,20 +1,32 @@
-"""An in-memory :class:`~carrier_adapters.base.OneTapExchanger` for unit tests of the gateway.
+"""An in-memory :class:`~carrier_adapters.base.Operator` for unit tests of the gateway.
 
-Tests mint tokens for a phone and a purpose, then exercise the gateway; the fake applies the
-common token rules of ``docs/operator-dialects.md`` (single use, purpose, operator token shape)
-and raises whatever failure a test queued.
+Tests mint tokens for a phone and a purpose, seed line history, customer records and ineligible
+lines, and issue authorization codes, then exercise the gateway; the fake applies the common token
+and code rules of ``docs/operator-dialects.md`` (single use, purpose, operator token shape,
+redirect binding) and raises whatever failure a test queued.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from carrier_adapters.base import Assurance, LoginOutcome, VerifyOutcome, VerifyResult
-from carrier_adapters.errors import CarrierError, TokenRejected
+from carrier_adapters.base import (
+    Assurance,
+    AuthMethod,
+    CustomerRecord,
+    LoginOutcome,
+    NetworkIdentity,
+    SwapHistory,
+    VerifyOutcome,
+    VerifyResult,
+)
+from carrier_adapters.errors import CarrierError, LineNotEligible, NumberNotServed, TokenRejected
 from carrier_adapters.registry import ADAPTER_CLASSES
 
 __all__ = ["FakeExchanger", "Purpose"]
@@ -39,19 +51,56 @@ class _Grant:
     used: bool = False
 
 
+@dataclass(slots=True)
+class _History:
+    sim: datetime | None
+    device: datetime | None
+    device_known: bool
+    window_days: int
+
+
+@dataclass(slots=True)
+class _Line:
+    history: _History | None = None
+    record: Mapping[str, str] | None = None
+    eligible: bool = True
+
+
+@dataclass(slots=True)
+class _Code:
+    phone_number: str
+    method: AuthMethod
+    redirect_uri: str | None
+    used: bool = False
+
+
+_FAKE_HOST = "{operator}.fake-operator.test"
+
+
 class FakeExchanger:
-    """In-memory exchanger for ``operator`` (``cmcc``, ``cucc`` or ``ctcc``) with that operator's token shape.
+    """In-memory operator ``operator`` (``cmcc``, ``cucc`` or ``ctcc``) with that operator's token shape.
 
     Tokens are single use. A login token is accepted by :meth:`exchange_login` only; ``verify`` and
     ``h5`` tokens by :meth:`verify_number` only. Unknown, reused and wrong-purpose tokens raise
-    :class:`TokenRejected` with code ``"invalid"``, ``"replay"`` or ``"purpose"``. Failures queued
-    with :meth:`fail_next` are raised, in order, before any token rule. ``calls`` records
-    ``(method, token)`` for every exchange.
+    :class:`TokenRejected` with code ``"invalid"``, ``"replay"`` or ``"purpose"``.
+
+    Line insight answers what :meth:`set_history`, :meth:`set_record` and :meth:`set_ineligible`
+    seeded: a number never seeded raises :class:`NumberNotServed`, an ineligible one
+    :class:`LineNotEligible`. Authorization codes come from :meth:`issue_code` or :meth:`approve`;
+    unknown, reused and wrong-redirect codes raise :class:`TokenRejected` with code ``"invalid"``,
+    ``"replay"`` or ``"redirect"``.
+
+    Failures queued with :meth:`fail_next` are raised, in order, by the next operator calls (every
+    async method but :meth:`ping`) before any other rule. ``calls`` records ``(method, token)`` for
+    every exchange, ``(method, phone number)`` for every line-insight call and
+    ``("exchange_code", code)`` for every code exchange.
     """
 
     def __init__(self, operator: str = "cmcc", *, up: bool = True) -> None:
         self._adapter_class = ADAPTER_CLASSES[operator]
         self._grants: dict[str, _Grant] = {}
+        self._lines: dict[str, _Line] = {}
+        self._codes: dict[str, _Code] = {}
         self._failures: list[CarrierError] = []
         self._serial = 0
         self.up = up
@@ -86,8 +135,63 @@ class FakeExchanger:
         self._grants[token] = _Grant(phone_number, purpose, assurance, verify_result)
         return token
 
+    @property
+    def history_window_hours(self) -> int:
+        """The real operator's history window, in hours."""
+        return self._adapter_class.HISTORY_WINDOW_HOURS
+
+    def set_history(
+        self,
+        phone_number: str,
+        *,
+        sim: datetime | None = None,
+        device: datetime | None = None,
+        window_days: int | None = None,
+        device_known: bool = True,
+    ) -> None:
+        """Seed the line's latest SIM and device change (aware datetimes; None: none disclosed).
+
+        ``window_days`` defaults to the real operator's window; ``device_known=False`` makes the
+        device history "no data" (a line never seen in a device).
+
+        :raises ValueError: on a naive datetime.
+        """
+        for moment in (sim, device):
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError("history datetimes must be timezone-aware")
+        days = self.history_window_hours // 24 if window_days is None else window_days
+        self._line(phone_number).history = _History(sim, device, device_known, days)
+
+    def set_record(self, phone_number: str, attributes: Mapping[str, str]) -> None:
+        """Seed the line's verified customer record (KYC Match attribute names)."""
+        self._line(phone_number).record = MappingProxyType(dict(attributes))
+
+    def set_ineligible(self, phone_number: str) -> None:
+        """Make every line-insight call about ``phone_number`` raise :class:`LineNotEligible`."""
+        self._line(phone_number).eligible = False
+
+    def issue_code(
+        self, phone_number: str, method: AuthMethod = AuthMethod.NETWORK, *, redirect_uri: str | None = None
+    ) -> str:
+        """An authorization code for ``phone_number``; bound to ``redirect_uri`` when one is given."""
+        code = "fakecode-" + secrets.token_urlsafe(18)
+        self._codes[code] = _Code(phone_number, method, redirect_uri)
+        return code
+
+    def approve(self, url: str, phone_number: str, method: AuthMethod = AuthMethod.NETWORK) -> str:
+        """Where the operator sends the browser back after identifying ``phone_number`` at ``url``.
+
+        ``url`` is one of :meth:`authorization_url`'s; the answer is its ``redirect_uri`` with a code
+        bound to it and the ``state``.
+        """
+        query = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+        redirect_uri = query["redirect_uri"]
+        code = self.issue_code(phone_number, method, redirect_uri=redirect_uri)
+        separator = "&" if "?" in redirect_uri else "?"
+        return redirect_uri + separator + urlencode({"code": code, "state": query["state"]})
+
     def fail_next(self, *errors: CarrierError) -> None:
-        """Raise ``errors``, one per exchange call, before applying any token rule."""
+        """Raise ``errors``, one per operator call, before applying any other rule."""
         self._failures.extend(errors)
 
     def recognises(self, token: str) -> bool:
@@ -126,6 +230,79 @@ class FakeExchanger:
     async def ping(self) -> bool:
         """The ``up`` flag."""
         return self.up
+
+    async def sim_history(self, phone_number: str) -> SwapHistory:
+        """The seeded SIM change.
+
+        :raises NumberNotServed, LineNotEligible, CarrierError:
+        """
+        history = self._history("sim_history", phone_number)
+        return SwapHistory(self.operator, history.sim, history.window_days)
+
+    async def device_history(self, phone_number: str) -> SwapHistory:
+        """The seeded device change.
+
+        :raises NumberNotServed, LineNotEligible, CarrierError:
+        """
+        history = self._history("device_history", phone_number)
+        if not history.device_known:
+            return SwapHistory(self.operator, None, history.window_days, known=False)
+        return SwapHistory(self.operator, history.device, history.window_days)
+
+    async def customer_record(self, phone_number: str) -> CustomerRecord:
+        """The seeded customer record.
+
+        :raises NumberNotServed, LineNotEligible, CarrierError:
+        """
+        line = self._insight("customer_record", phone_number)
+        if line.record is None:
+            raise NumberNotServed(self.operator, "no customer record for this line")
+        return CustomerRecord(self.operator, line.record)
+
+    def authorization_url(self, *, redirect_uri: str, state: str, login_hint: str | None) -> str:
+        """A URL on a fake host carrying ``redirect_uri``, ``state`` and the hint (see :meth:`approve`)."""
+        params = {"redirect_uri": redirect_uri, "state": state}
+        if login_hint is not None:
+            params["login_hint"] = login_hint
+        return f"https://{_FAKE_HOST.format(operator=self.operator)}/authorize?{urlencode(params)}"
+
+    async def exchange_code(self, code: str, *, redirect_uri: str) -> NetworkIdentity:
+        """The subscriber behind a code; single use, and bound to its ``redirect_uri`` if it has one.
+
+        :raises TokenRejected, CarrierError:
+        """
+        self.calls.append(("exchange_code", code))
+        if self._failures:
+            raise self._failures.pop(0)
+        grant = self._codes.get(code)
+        if grant is None:
+            raise TokenRejected(self.operator, "unknown code", code="invalid")
+        if grant.used:
+            raise TokenRejected(self.operator, "code already used", code="replay")
+        if grant.redirect_uri is not None and grant.redirect_uri != redirect_uri:
+            raise TokenRejected(self.operator, "code issued for another redirect_uri", code="redirect")
+        grant.used = True
+        return NetworkIdentity(self.operator, grant.phone_number, grant.method, self._next_ref())
+
+    def _line(self, phone_number: str) -> _Line:
+        return self._lines.setdefault(phone_number, _Line())
+
+    def _insight(self, method: str, phone_number: str) -> _Line:
+        self.calls.append((method, phone_number))
+        if self._failures:
+            raise self._failures.pop(0)
+        line = self._lines.get(phone_number)
+        if line is None:
+            raise NumberNotServed(self.operator, "not a subscriber of this operator")
+        if not line.eligible:
+            raise LineNotEligible(self.operator, "line not eligible for this service")
+        return line
+
+    def _history(self, method: str, phone_number: str) -> _History:
+        history = self._insight(method, phone_number).history
+        if history is None:
+            raise NumberNotServed(self.operator, "no history for this number")
+        return history
 
     def _spend(self, method: str, token: str, purposes: frozenset[str]) -> _Grant:
         self.calls.append((method, token))

@@ -1,4 +1,4 @@
-"""Which adapter class serves which operator, and the exchangers built from configuration.
+"""Which adapter class serves which operator, and the operators built from configuration.
 
 An explicit, in-repo table (``aesthetics.md`` section 8.2): code (the adapter class) is keyed by
 operator code, instance settings come from :class:`~carrier_adapters.base.OperatorConfig`.
@@ -13,7 +13,7 @@ from types import MappingProxyType
 import httpx
 
 from carrier_adapters._adapter import OperatorAdapter
-from carrier_adapters.base import OneTapExchanger, OperatorConfig
+from carrier_adapters.base import OneTapExchanger, Operator, OperatorConfig
 from carrier_adapters.cmcc import CmccAdapter
 from carrier_adapters.ctcc import CtccAdapter
 from carrier_adapters.cucc import CuccAdapter
@@ -30,14 +30,17 @@ def build_exchangers(
     client: httpx.AsyncClient,
     *,
     clock: Callable[[], datetime] | None = None,
-) -> dict[str, OneTapExchanger]:
-    """One exchanger per configured operator, all sharing ``client`` (which the caller closes).
+) -> dict[str, Operator]:
+    """One adapter per configured operator, all sharing ``client`` (which the caller closes).
+
+    Each adapter is a whole :class:`~carrier_adapters.base.Operator`: one-tap exchanges, line
+    insight and network authentication.
 
     ``clock`` (timezone-aware) stamps the operators' signed timestamps; default: the system clock.
 
     :raises ValueError: on an unknown operator code or an operator configured twice.
     """
-    exchangers: dict[str, OneTapExchanger] = {}
+    exchangers: dict[str, Operator] = {}
     for config in configs:
         adapter_class = ADAPTER_CLASSES.get(config.operator)
         if adapter_class is None:

@@ -6,18 +6,23 @@ from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
-from carrier_adapters import OneTapExchanger
+from carrier_adapters import OneTapExchanger, SmsChannel
 from gateway import health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
+from gateway.camara import views as camara_views
 from gateway.clock import Clock
+from gateway.login_check import views as login_check_views
 from gateway.middleware import gateway_middleware
 from gateway.oauth import views as oauth_views
 from gateway.one_tap import views as one_tap_views
+from gateway.push import views as push_views
 from gateway.replay import ReplayCache
 from gateway.runtime import open_runtime
 from gateway.settings import Settings
+from gateway.templates import views as template_views
 from gateway.tenants import views as tenant_views
+from gateway.webhooks import views as webhook_views
 
 __all__ = ["create_app"]
 
@@ -27,6 +32,11 @@ _ROUTE_TABLES = (
     oauth_views.routes,
     tenant_views.routes,
     one_tap_views.routes,
+    camara_views.routes,
+    login_check_views.routes,
+    template_views.routes,
+    webhook_views.routes,
+    push_views.routes,
 )
 
 
@@ -36,6 +46,7 @@ def create_app(
     clock: Clock | None = None,
     exchangers: Mapping[str, OneTapExchanger] | None = None,
     replay: ReplayCache | None = None,
+    sms_channels: Mapping[str, SmsChannel] | None = None,
 ) -> web.Application:
     """The gateway application; every route must declare an auth policy (see :mod:`gateway.auth`)."""
     app = web.Application(middlewares=[gateway_middleware], client_max_size=settings.max_body_bytes)
@@ -46,7 +57,9 @@ def create_app(
             raise RuntimeError(f"route {route.method} {route.resource} has no auth policy")
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_runtime(settings, clock=clock, exchangers=exchangers, replay=replay) as runtime:
+        async with open_runtime(
+            settings, clock=clock, exchangers=exchangers, replay=replay, sms_channels=sms_channels
+        ) as runtime:
             app[RUNTIME] = runtime
             yield
 

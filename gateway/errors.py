@@ -4,19 +4,34 @@
 
     ApiError                         CAMARA body {"status", "code", "message"}
     ├── InvalidArgument              400 INVALID_ARGUMENT
+    ├── OutOfRange                   400 OUT_OF_RANGE
+    ├── KycInvalidParamCombination   400 KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION
     ├── Unauthenticated              401 UNAUTHENTICATED (one generic message, no hints)
     ├── PermissionDenied             403 PERMISSION_DENIED
+    ├── InvalidTokenContext          403 INVALID_TOKEN_CONTEXT
+    ├── NotAuthenticatedByNetwork    403 NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK
+    ├── KycIdDocumentMismatch        403 KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH
     ├── NotFound                     404 NOT_FOUND (also another tenant's objects)
+    ├── IdempotencyKeyReused         409 IDEMPOTENCY_KEY_REUSED (same key, different request)
+    ├── IdentifierNotFound           404 IDENTIFIER_NOT_FOUND
     ├── MethodNotAllowed             405 METHOD_NOT_ALLOWED
     ├── PayloadTooLarge              413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType         415 UNSUPPORTED_MEDIA_TYPE
     ├── OneTapTokenInvalid           422 ONE_TAP.TOKEN_INVALID
     ├── OneTapOperatorMismatch       422 ONE_TAP.OPERATOR_MISMATCH
+    ├── ServiceNotApplicable         422 SERVICE_NOT_APPLICABLE
+    ├── MissingIdentifier            422 MISSING_IDENTIFIER
+    ├── UnnecessaryIdentifier        422 UNNECESSARY_IDENTIFIER
+    ├── TemplateNotApproved          422 TEMPLATE_NOT_APPROVED
+    ├── MissingParam                 422 MISSING_PARAM (``param`` names it)
+    ├── DeviceLimitReached           422 LOGIN_CHECK.DEVICE_LIMIT_REACHED
+    ├── RecipientOptedOut            422 RECIPIENT_OPTED_OUT (marketing to a number that replied T/TD/R)
     ├── TooManyRequests              429 TOO_MANY_REQUESTS (Retry-After)
     ├── BadGateway                   502 BAD_GATEWAY
     ├── Unavailable                  503 UNAVAILABLE
     └── GatewayTimeout               504 TIMEOUT
     OAuthError                       RFC 6749 body {"error", "error_description"} on /oauth2/*
+    └── OAuthRedirect                the same, delivered to the client's redirect_uri (authorize)
 
 ``message`` is for humans and never carries phone numbers, tokens or operator payloads.
 """
@@ -29,6 +44,7 @@ from carrier_adapters import (
     CarrierError,
     CarrierTimeout,
     CarrierUnavailable,
+    LineNotEligible,
     NumberNotServed,
     TokenRejected,
 )
@@ -36,21 +52,37 @@ from carrier_adapters import (
 __all__ = [
     "ApiError",
     "BadGateway",
+    "DeviceLimitReached",
     "GatewayTimeout",
+    "IdempotencyKeyReused",
+    "IdentifierNotFound",
     "InvalidArgument",
+    "InvalidTokenContext",
+    "KycIdDocumentMismatch",
+    "KycInvalidParamCombination",
     "MethodNotAllowed",
+    "MissingIdentifier",
+    "MissingParam",
+    "NotAuthenticatedByNetwork",
     "NotFound",
     "OAuthError",
+    "OAuthRedirect",
     "OneTapOperatorMismatch",
     "OneTapTokenInvalid",
+    "OutOfRange",
     "PayloadTooLarge",
     "PermissionDenied",
+    "RecipientOptedOut",
+    "ServiceNotApplicable",
+    "TemplateNotApproved",
     "TooManyRequests",
     "Unauthenticated",
     "Unavailable",
+    "UnnecessaryIdentifier",
     "UnsupportedMediaType",
     "from_carrier_error",
     "from_http_status",
+    "from_line_error",
 ]
 
 
@@ -137,6 +169,80 @@ class GatewayTimeout(ApiError):
     status, code, default_message = 504, "TIMEOUT", "The operator did not answer in time."
 
 
+class OutOfRange(ApiError):
+    status, code, default_message = 400, "OUT_OF_RANGE", "Client specified an invalid range."
+
+
+class KycInvalidParamCombination(ApiError):
+    status, code = 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"
+    default_message = "At least one attribute other than phoneNumber must be provided."
+
+
+class InvalidTokenContext(ApiError):
+    status, code = 403, "INVALID_TOKEN_CONTEXT"
+    default_message = "phoneNumber is not consistent with the access token."
+
+
+class NotAuthenticatedByNetwork(ApiError):
+    status, code = 403, "NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK"
+    default_message = "The user was not authenticated by the mobile network."
+
+
+class KycIdDocumentMismatch(ApiError):
+    status, code = 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH"
+    default_message = "The idDocument does not match the one on the operator's record."
+
+
+class IdentifierNotFound(ApiError):
+    status, code = 404, "IDENTIFIER_NOT_FOUND"
+    default_message = "Device identifier not found."
+
+
+class ServiceNotApplicable(ApiError):
+    status, code = 422, "SERVICE_NOT_APPLICABLE"
+    default_message = "The service is not available for the provided identifier."
+
+
+class MissingIdentifier(ApiError):
+    status, code = 422, "MISSING_IDENTIFIER"
+    default_message = "The device cannot be identified."
+
+
+class UnnecessaryIdentifier(ApiError):
+    status, code = 422, "UNNECESSARY_IDENTIFIER"
+    default_message = "The device is already identified by the access token."
+
+
+class TemplateNotApproved(ApiError):
+    status, code = 422, "TEMPLATE_NOT_APPROVED"
+    default_message = "The template is not approved (pending review or rejected)."
+
+
+class MissingParam(ApiError):
+    """A required template parameter is absent; ``param`` is its declared name."""
+
+    status, code = 422, "MISSING_PARAM"
+
+    def __init__(self, param: str) -> None:
+        super().__init__(f"The required template parameter '{param}' is missing.")
+        self.param = param
+
+
+class DeviceLimitReached(ApiError):
+    status, code = 422, "LOGIN_CHECK.DEVICE_LIMIT_REACHED"
+    default_message = "The phone number already has the maximum number of bound devices."
+
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 409, "IDEMPOTENCY_KEY_REUSED"
+    default_message = "The Idempotency-Key was already used with a different request."
+
+
+class RecipientOptedOut(ApiError):
+    status, code = 422, "RECIPIENT_OPTED_OUT"
+    default_message = "The recipient opted out of marketing messages with this signature."
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
     for cls in (InvalidArgument, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
@@ -159,11 +265,24 @@ def from_carrier_error(exc: CarrierError) -> ApiError:
         return OneTapTokenInvalid()
     if isinstance(exc, NumberNotServed):
         return OneTapOperatorMismatch("The phone number is not served by the token's operator.")
+    if isinstance(exc, LineNotEligible):
+        return ServiceNotApplicable()
     if isinstance(exc, CarrierTimeout):
         return GatewayTimeout()
     if isinstance(exc, CarrierUnavailable):
         return Unavailable("The operator is unavailable.")
     return BadGateway()
+
+
+def from_line_error(exc: CarrierError) -> ApiError:
+    """Translate a failure of a CAMARA line lookup (swap history, KYC record) for the client.
+
+    There, an unknown number is the CAMARA ``404 IDENTIFIER_NOT_FOUND``; the rest maps as in
+    :func:`from_carrier_error`.
+    """
+    if isinstance(exc, NumberNotServed):
+        return IdentifierNotFound()
+    return from_carrier_error(exc)
 
 
 class OAuthError(Exception):
@@ -183,3 +302,21 @@ class OAuthError(Exception):
     def headers(self) -> dict[str, str]:
         """``WWW-Authenticate`` for client authentication failures."""
         return {"WWW-Authenticate": 'Basic realm="gateway"'} if self.status == 401 else {}
+
+
+class OAuthRedirect(OAuthError):
+    """An authorization-endpoint error for the client (RFC 6749 §4.1.2.1), sent to its ``redirect_uri``.
+
+    Raised only once ``client_id`` and ``redirect_uri`` are known good; the view answers a 302 to
+    ``redirect_uri`` with :meth:`params` added to its query. ``state`` is echoed when the client sent one.
+    """
+
+    def __init__(self, error: str, description: str, *, redirect_uri: str, state: str | None) -> None:
+        super().__init__(error, description)
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    def params(self) -> dict[str, str]:
+        """``error``, ``error_description`` and, if any, ``state``."""
+        params = {"error": self.error, "error_description": self.description}
+        return params if self.state is None else {**params, "state": self.state}

@@ -16,19 +16,33 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import OneTapExchanger, build_exchangers
+from carrier_adapters import OneTapExchanger, SmsChannel, build_exchangers
+from gateway.camara import CamaraServices, build_camara_services
+from gateway.camara.services import line_insights
+from gateway.camara.usage import LedgerRecorder
 from gateway.clock import Clock, SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
+from gateway.login_check.devices import DeviceRegistry
+from gateway.login_check.policy import Thresholds
+from gateway.login_check.service import LoginCheckService, swap_sources
+from gateway.login_check.thresholds import ThresholdStore
 from gateway.oauth.client_auth import ClientAuthenticator
 from gateway.oauth.keys import KeyStore
+from gateway.oauth.revocation import Revocations
+from gateway.oauth.server import OAuthServer, build_oauth_server, client_audiences
 from gateway.oauth.tokens import AccessTokens
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
 from gateway.outbound import build_operator_client
+from gateway.push import Push, open_push, sms_channels_of
+from gateway.ratelimit import InMemoryRateLimiter, RateLimiter
 from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from gateway.settings import Settings
+from gateway.templates.service import TemplateService
 from gateway.tenants.service import TenantService
+from gateway.webhooks import WebhookService
+from gateway.webhooks.wiring import open_webhooks
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -49,7 +63,14 @@ class Runtime:
     client_auth: ClientAuthenticator
     exchangers: Mapping[str, OneTapExchanger]
     one_tap: OneTapService
+    camara: CamaraServices
     replay: ReplayCache
+    limiter: RateLimiter
+    login_check: LoginCheckService
+    oauth: OAuthServer
+    templates: TemplateService
+    webhooks: WebhookService
+    push: Push
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -71,8 +92,13 @@ async def open_runtime(
     clock: Clock | None = None,
     exchangers: Mapping[str, OneTapExchanger] | None = None,
     replay: ReplayCache | None = None,
+    sms_channels: Mapping[str, SmsChannel] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime, apply migrations, load keys; close everything in reverse order on exit."""
+    """Build the runtime, apply migrations, load keys; close everything in reverse order on exit.
+
+    ``sms_channels`` replaces the operators' SMS channels (default: the adapters implementing
+    :class:`~carrier_adapters.SmsChannel`); the push dispatch worker runs until exit.
+    """
     clock = clock or SystemClock()
     cipher = FieldCipher(_keyring(settings.data_keys, "data_keys"))
     index = BlindIndex(_keyring(settings.index_keys, "index_keys"))
@@ -83,6 +109,9 @@ async def open_runtime(
         sessions = session_factory(engine)
         keys = KeyStore(sessions, cipher, clock, max_token_ttl=settings.access_token_ttl)
         await keys.load()
+        webhooks = await stack.enter_async_context(
+            open_webhooks(settings, sessions, cipher=cipher, clock=clock)
+        )
         if exchangers is None:
             client = build_operator_client()
             stack.push_async_callback(client.aclose)
@@ -96,6 +125,43 @@ async def open_runtime(
         tenants = TenantService(sessions, clock)
         ledger = await stack.enter_async_context(UsageLedger(engine))
         issuer = settings.issuer
+        one_tap = OneTapService(
+            exchangers=exchangers, replay=replay, ledger=ledger, cipher=cipher, index=index, clock=clock
+        )
+        limiter = InMemoryRateLimiter(clock)
+        revocations = Revocations(engine, clock)
+        tokens = AccessTokens(
+            keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl, revocations=revocations
+        )
+        client_auth = ClientAuthenticator(tenants, replay, clock, audiences=client_audiences(issuer))
+        oauth = build_oauth_server(
+            settings,
+            engine=engine,
+            clock=clock,
+            cipher=cipher,
+            index=index,
+            keys=keys,
+            tokens=tokens,
+            revocations=revocations,
+            tenants=tenants,
+            client_auth=client_auth,
+            replay=replay,
+            exchangers=exchangers,
+        )
+        stack.push_async_callback(oauth.aclose)
+        templates = TemplateService(sessions, clock)
+        push = await stack.enter_async_context(
+            open_push(
+                settings,
+                sessions=sessions,
+                templates=templates,
+                channels=sms_channels if sms_channels is not None else sms_channels_of(exchangers),
+                cipher=cipher,
+                index=index,
+                clock=clock,
+                events=webhooks,
+            )
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -104,15 +170,54 @@ async def open_runtime(
             cipher=cipher,
             index=index,
             keys=keys,
-            tokens=AccessTokens(keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl),
+            tokens=tokens,
             tenants=tenants,
-            client_auth=ClientAuthenticator(
-                tenants, replay, clock, audiences={issuer, f"{issuer}/oauth2/token"}
-            ),
+            client_auth=client_auth,
             exchangers=exchangers,
-            one_tap=OneTapService(
-                exchangers=exchangers, replay=replay, ledger=ledger, cipher=cipher, index=index, clock=clock
+            one_tap=one_tap,
+            camara=build_camara_services(
+                operators=line_insights(exchangers),
+                replay=replay,
+                recorder=LedgerRecorder(ledger, cipher=cipher, index=index, clock=clock),
+                clock=clock,
             ),
             replay=replay,
+            limiter=limiter,
+            login_check=_login_check(settings, sessions, one_tap, exchangers, limiter, cipher, index, clock),
+            oauth=oauth,
+            templates=templates,
+            webhooks=webhooks,
+            push=push,
             redis=redis,
         )
+
+
+def _login_check(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    one_tap: OneTapService,
+    operators: Mapping[str, object],
+    limiter: RateLimiter,
+    cipher: FieldCipher,
+    index: BlindIndex,
+    clock: Clock,
+) -> LoginCheckService:
+    defaults = Thresholds(
+        sim_swap_max_age_hours=settings.login_check_sim_swap_max_age_hours,
+        device_swap_max_age_hours=settings.login_check_device_swap_max_age_hours,
+        attempts_per_number=settings.login_check_attempts_per_number,
+        attempts_per_device=settings.login_check_attempts_per_device,
+        attempts_per_ip=settings.login_check_attempts_per_ip,
+        window_seconds=settings.login_check_window_seconds,
+    )
+    return LoginCheckService(
+        verifier=one_tap,
+        lines=swap_sources(operators),
+        devices=DeviceRegistry(
+            sessions, cipher=cipher, index=index, clock=clock, max_per_number=settings.login_check_max_devices
+        ),
+        thresholds=ThresholdStore(sessions, defaults=defaults, clock=clock),
+        limiter=limiter,
+        index=index,
+        clock=clock,
+    )

@@ -8,6 +8,7 @@ are applied by the CLI, not here.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -54,11 +55,76 @@ class Settings(BaseSettings):
     ctcc_url: str | None = None
     ctcc_app_id: str | None = None
     ctcc_app_key: SecretStr | None = None
+    login_check_sim_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
+    login_check_device_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
+    login_check_attempts_per_number: int = Field(default=10, ge=1, le=100_000)
+    login_check_attempts_per_device: int = Field(default=10, ge=1, le=100_000)
+    login_check_attempts_per_ip: int = Field(default=50, ge=1, le=100_000)
+    login_check_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    login_check_max_devices: int = Field(default=20, ge=1, le=1000, description="bound devices per number")
+
+    # authorization server: telco finder and CIBA (README "Authorization server")
+    trusted_proxies: str = Field(
+        default="127.0.0.1/32,::1/128", description="CIDRs whose X-Forwarded-For is believed"
+    )
+    cmcc_cidrs: str = Field(default="10.64.0.0/16", description="cmcc cellular source ranges (CIDR list)")
+    cucc_cidrs: str = Field(default="10.65.0.0/16", description="cucc cellular source ranges (CIDR list)")
+    ctcc_cidrs: str = Field(default="10.66.0.0/16", description="ctcc cellular source ranges (CIDR list)")
+    ciba_interval: int = Field(default=5, ge=1, le=60, description="CIBA minimum polling interval (s)")
+    ciba_expires_in: int = Field(default=120, ge=10, le=3600, description="CIBA auth_req_id lifetime (s)")
+
+    # webhooks (README "Webhooks"); allow_private_webhooks is above
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds per webhook attempt")
+    webhook_poll_interval: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between webhook outbox polls"
+    )
+    webhook_concurrency: int = Field(default=16, ge=1, le=512, description="webhook attempts in flight")
+    webhook_secret_grace: int = Field(
+        default=86_400, ge=0, le=30 * 86_400, description="seconds a replaced webhook secret still signs"
+    )
+
+    # push messages (README "Push messages")
+    push_dispatch_worker: bool = Field(
+        default=True, description="run the SMS dispatch worker in this process (false: another process runs it)"
+    )
+    push_dispatch_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="seconds between polls")
+    push_dispatch_batch: int = Field(default=50, ge=1, le=1000, description="messages claimed per round")
+    push_dispatch_concurrency: int = Field(default=8, ge=1, le=256, description="submissions in flight")
+    push_lease_seconds: float = Field(
+        default=60.0, ge=5, le=3600, description="a claimed message returns to others after this (s)"
+    )
+    push_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600, description="first retry delay (s)")
+    push_retry_max_seconds: float = Field(default=600.0, gt=0, le=86_400, description="longest retry delay (s)")
+    push_send_rate: float = Field(
+        default=50.0, gt=0, le=10_000, description="SMS per second per operator, per process"
+    )
+    push_send_rates: str = Field(default="", description="per-operator overrides, e.g. 'cmcc:20,ctcc:5'")
+    push_default_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400, description="default ttlSeconds")
+    push_fallback_operator: Literal["cmcc", "cucc", "ctcc"] | None = Field(
+        default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
+    )
+
+    @field_validator("trusted_proxies", "cmcc_cidrs", "cucc_cidrs", "ctcc_cidrs")
+    @classmethod
+    def _cidr_list(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part)
+        return value
 
     @field_validator("public_url", "cmcc_url", "cucc_url", "ctcc_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("push_send_rates")
+    @classmethod
+    def _rate_overrides(cls, value: str) -> str:
+        _parse_rates(value)
+        return value
+
+    def push_send_rate_overrides(self) -> dict[str, float]:
+        """``PUSH_SEND_RATES`` as operator -> SMS per second."""
+        return _parse_rates(self.push_send_rates)
 
     @property
     def issuer(self) -> str:
@@ -83,6 +149,16 @@ class Settings(BaseSettings):
                     )
                 )
         return configs
+
+
+def _parse_rates(value: str) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        operator, sep, rate = part.partition(":")
+        if not sep or operator not in OPERATORS or not 0 < float(rate) <= 10_000:
+            raise ValueError("push_send_rates must look like 'cmcc:20,ctcc:5' (0 < rate <= 10000)")
+        rates[operator] = float(rate)
+    return rates
 
 
 def _flag(name: str) -> str:

@@ -1,4 +1,5 @@
-"""The sandbox control API (``/sandbox/*``, CONTRACT §8): seed subscribers, act as a phone, inject faults.
+"""The sandbox control API (``/sandbox/*``, CONTRACT §8): seed subscribers, act as a phone (one-tap
+token, browser, SMS inbox), inject faults.
 
 Bodies are strict JSON (unknown fields are ``400 INVALID_ARGUMENT``); errors use the contract's
 error body via :mod:`sandbox.errors`.
@@ -9,16 +10,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from sandbox.appkeys import CLOCK, CONFIG, STATE
+from sandbox.browser import walk
 from sandbox.config import OPERATORS
 from sandbox.errors import AlreadyExists, InvalidArgument, NotFound
 from sandbox.numbers import is_e164, to_national
 from sandbox.schemas import (
+    DeviceAuthorize,
     DeviceSwap,
     FaultsUpdate,
     OneTapTokenRequest,
     SimSwap,
     SubscriberCreate,
     faults_view,
+    message_view,
     parse_body,
     subscriber_view,
 )
@@ -39,6 +43,8 @@ def add_control_routes(app: web.Application) -> None:
             web.post("/sandbox/subscribers/{phoneNumber}/sim-swap", sim_swap),
             web.post("/sandbox/subscribers/{phoneNumber}/device-swap", device_swap),
             web.post("/sandbox/devices/{phoneNumber}/one-tap-token", one_tap_token),
+            web.post("/sandbox/devices/{phoneNumber}/authorize", authorize),
+            web.get("/sandbox/devices/{phoneNumber}/messages", messages),
             web.get("/sandbox/operators/{operator}/faults", get_faults),
             web.put("/sandbox/operators/{operator}/faults", put_faults),
         ]
@@ -51,7 +57,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Forget subscribers and tokens and clear every fault; 204."""
+    """Forget subscribers, tokens, messages, codes and OTP sessions, and clear every fault; 204."""
     request.app[STATE].reset()
     return web.Response(status=204)
 
@@ -116,6 +122,26 @@ async def one_tap_token(request: web.Request) -> web.Response:
         now=request.app[CLOCK].now(),
     )
     return web.json_response({"token": token.value, "operator": operator, "expiresIn": LIFETIMES[operator]})
+
+
+async def authorize(request: web.Request) -> web.Response:
+    """The phone's browser opens ``url`` and follows it to its ``redirect_uri``: ``{"location"}``.
+
+    400 for a ``url`` without ``redirect_uri``, 502 naming the request where the walk stopped.
+    """
+    subscriber = _subscriber(request)
+    body = parse_body(DeviceAuthorize, await request.read())
+    location = await walk(
+        body.url, subscriber=subscriber, bearer=body.method, inboxes=request.app[STATE].inboxes
+    )
+    return web.json_response({"location": location})
+
+
+async def messages(request: web.Request) -> web.Response:
+    """The phone's SMS inbox, oldest first."""
+    subscriber = _subscriber(request)
+    inbox = request.app[STATE].inboxes.messages(subscriber.phone_number)
+    return web.json_response([message_view(message) for message in inbox])
 
 
 async def get_faults(request: web.Request) -> web.Response:

@@ -5,7 +5,8 @@
     SandboxError            500 INTERNAL
     ├── InvalidArgument     400 INVALID_ARGUMENT (malformed JSON, wrong types, unknown fields)
     ├── NotFound            404 NOT_FOUND
-    └── AlreadyExists       409 ALREADY_EXISTS
+    ├── AlreadyExists       409 ALREADY_EXISTS
+    └── BadGateway          502 BAD_GATEWAY (the phone's browser stopped before the redirect URI)
 
 :func:`error_middleware` also gives aiohttp's own 4xx answers (unknown path, wrong method,
 oversized body) the same body. Messages never carry phone numbers or tokens.
@@ -21,6 +22,7 @@ from aiohttp.typedefs import Handler
 
 __all__ = [
     "AlreadyExists",
+    "BadGateway",
     "InvalidArgument",
     "NotFound",
     "SandboxError",
@@ -62,6 +64,10 @@ class NotFound(SandboxError):
 
 class AlreadyExists(SandboxError):
     status, code, default_message = 409, "ALREADY_EXISTS", "The resource already exists."
+
+
+class BadGateway(SandboxError):
+    status, code, default_message = 502, "BAD_GATEWAY", "An upstream server answered unexpectedly."
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from sandbox.config import Operator
 from sandbox.errors import InvalidArgument
+from sandbox.kyc import check_record
 from sandbox.numbers import E164_PATTERN
-from sandbox.state import AuthType, DeliveryReport, Faults, Purpose, Subscriber
+from sandbox.state import AuthType, DeliveryReport, Faults, Message, Purpose, Subscriber
 
 __all__ = [
+    "DeviceAuthorize",
     "DeviceSwap",
     "FaultsUpdate",
     "OneTapTokenRequest",
     "SimSwap",
     "SubscriberCreate",
     "faults_view",
+    "message_view",
     "parse_body",
     "rfc3339",
     "subscriber_view",
@@ -40,6 +43,14 @@ _Imei = Annotated[str, Field(min_length=1, max_length=64)]
 _Body = TypeVar("_Body", bound="_StrictBody")
 
 
+def _checked_kyc(record: dict[str, str]) -> dict[str, str]:
+    check_record(record)
+    return record
+
+
+_Kyc = Annotated[dict[str, str], AfterValidator(_checked_kyc)]
+
+
 class _StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel)
 
@@ -54,7 +65,7 @@ class SubscriberCreate(_StrictBody):
     sim_changed_at: _Instant | None = None
     device_changed_at: _Instant | None = None
     eligible: bool = True
-    kyc: dict[str, str] = Field(default_factory=dict)
+    kyc: _Kyc = Field(default_factory=dict)
 
 
 class SimSwap(_StrictBody):
@@ -76,6 +87,13 @@ class OneTapTokenRequest(_StrictBody):
     purpose: Purpose
     method: AuthType = "network"
     app_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class DeviceAuthorize(_StrictBody):
+    """``POST /sandbox/devices/{phoneNumber}/authorize``: the URL the browser opens, and the bearer."""
+
+    url: Annotated[str, Field(min_length=1, max_length=8192)]
+    method: Literal["network", "sms_otp"] = "network"
 
 
 class FaultsUpdate(_StrictBody):
@@ -131,6 +149,11 @@ def subscriber_view(subscriber: Subscriber) -> dict[str, object]:
             {"at": rfc3339(change.at), "imei": change.imei} for change in subscriber.device_history
         ],
     }
+
+
+def message_view(message: Message) -> dict[str, object]:
+    """The JSON form of an SMS in a phone's inbox."""
+    return {"from": message.sender, "text": message.text, "receivedAt": rfc3339(message.received_at)}
 
 
 def faults_view(faults: Faults) -> dict[str, object]:

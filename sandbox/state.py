@@ -1,4 +1,5 @@
-"""The sandbox's in-memory world: subscribers (the shared MNP registry), issued tokens and faults.
+"""The sandbox's in-memory world: subscribers (the shared MNP registry), issued tokens, SMS inboxes,
+authorization codes and SMS-OTP sessions, and faults.
 
 Nothing here speaks HTTP; the control API and the operators read and change these objects.
 """
@@ -6,7 +7,8 @@ Nothing here speaks HTTP; the control API and the operators read and change thes
 from __future__ import annotations
 
 import secrets
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
@@ -14,11 +16,18 @@ from typing import Final, Literal
 from sandbox.config import OPERATORS, Operator
 
 __all__ = [
+    "AuthCode",
+    "AuthCodeLedger",
+    "AuthMethod",
     "AuthType",
     "DeliveryReport",
     "DeviceChange",
     "Faults",
+    "Inboxes",
     "IssuedToken",
+    "Message",
+    "OtpSession",
+    "OtpSessions",
     "Purpose",
     "SandboxState",
     "SimChange",
@@ -29,9 +38,13 @@ __all__ = [
 
 Purpose = Literal["login", "verify", "h5"]
 AuthType = Literal["network", "sms"]
+AuthMethod = Literal["network", "sms_otp"]
 DeliveryReport = Literal["DELIVRD", "UNDELIV", "none"]
 
 _TAC: Final = "35693803"
+_INBOX_SIZE: Final = 100
+_MAX_INBOXES: Final = 10_000
+_MAX_OTP_SESSIONS: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +146,160 @@ class TokenLedger:
             queue.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An SMS as the phone received it; ``seq`` orders every delivery of the sandbox."""
+
+    sender: str
+    text: str
+    received_at: datetime
+    seq: int
+
+
+class Inboxes:
+    """Every phone's SMS inbox: the last 100 messages per phone, for at most 10 000 phones.
+
+    Phones are keyed by E.164 number; the phone whose inbox changed least recently is forgotten
+    first when the store is full.
+    """
+
+    def __init__(self) -> None:
+        self._inboxes: OrderedDict[str, deque[Message]] = OrderedDict()
+        self._seq = 0
+
+    def deliver(self, phone: str, sender: str, text: str, at: datetime) -> Message:
+        """Put an SMS from ``sender`` into ``phone``'s inbox, received at ``at``."""
+        self._seq += 1
+        message = Message(sender=sender, text=text, received_at=at, seq=self._seq)
+        inbox = self._inboxes.pop(phone, None)
+        if inbox is None:
+            inbox = deque(maxlen=_INBOX_SIZE)
+            while len(self._inboxes) >= _MAX_INBOXES:
+                self._inboxes.popitem(last=False)
+        inbox.append(message)
+        self._inboxes[phone] = inbox
+        return message
+
+    def messages(self, phone: str) -> list[Message]:
+        """``phone``'s messages in arrival order (oldest first)."""
+        return list(self._inboxes.get(phone, ()))
+
+    def last_seq(self) -> int:
+        """The ``seq`` of the latest delivery anywhere (0 before the first)."""
+        return self._seq
+
+    def clear(self) -> None:
+        """Empty every inbox."""
+        self._inboxes.clear()
+
+
+@dataclass(slots=True)
+class AuthCode:
+    """An authorization code of a network-authorization flow; ``used`` flips on its accepted exchange."""
+
+    value: str
+    operator: Operator
+    app_id: str
+    redirect_uri: str
+    phone_number: str
+    method: AuthMethod
+    expires_at: datetime
+    used: bool = False
+
+
+class AuthCodeLedger:
+    """Issued authorization codes by value, forgotten once expired (as :class:`TokenLedger`)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, AuthCode] = {}
+        self._by_expiry: dict[str, deque[AuthCode]] = {operator: deque() for operator in OPERATORS}
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def get(self, value: str) -> AuthCode | None:
+        """The code issued under ``value``, if still remembered."""
+        return self._codes.get(value)
+
+    def issue(self, code: AuthCode, *, now: datetime) -> None:
+        """Remember ``code`` and forget the codes that expired by ``now``."""
+        self.prune(now)
+        self._codes[code.value] = code
+        self._by_expiry[code.operator].append(code)
+
+    def prune(self, now: datetime) -> None:
+        """Forget expired codes (one lifetime per operator, so each queue is in expiry order)."""
+        for queue in self._by_expiry.values():
+            while queue and queue[0].expires_at <= now:
+                self._codes.pop(queue.popleft().value, None)
+
+    def clear(self) -> None:
+        """Forget every code."""
+        self._codes.clear()
+        for queue in self._by_expiry.values():
+            queue.clear()
+
+
+@dataclass(slots=True)
+class OtpSession:
+    """One SMS-OTP fallback in progress at an operator's authorization endpoint.
+
+    ``phone_number``, ``otp`` and ``otp_expires_at`` are set once the code was sent.
+    """
+
+    txn: str
+    operator: Operator
+    app_id: str
+    redirect_uri: str
+    state: str
+    hint: str | None
+    expires_at: datetime
+    attempts_left: int
+    phone_number: str | None = None
+    otp: str | None = None
+    otp_expires_at: datetime | None = None
+
+
+class OtpSessions:
+    """SMS-OTP sessions by ``txn``; expired ones are forgotten, at most 10 000 are kept."""
+
+    def __init__(self) -> None:
+        self._sessions: OrderedDict[str, OtpSession] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[OtpSession]:
+        return iter(list(self._sessions.values()))
+
+    def open(self, session: OtpSession, *, now: datetime) -> None:
+        """Remember ``session`` (all sessions share one lifetime, so the dict is in expiry order)."""
+        self._prune(now)
+        while len(self._sessions) >= _MAX_OTP_SESSIONS:
+            self._sessions.popitem(last=False)
+        self._sessions[session.txn] = session
+
+    def get(self, txn: str, *, now: datetime) -> OtpSession | None:
+        """The live session ``txn``, if any."""
+        self._prune(now)
+        return self._sessions.get(txn)
+
+    def close(self, txn: str) -> None:
+        """End a session."""
+        self._sessions.pop(txn, None)
+
+    def clear(self) -> None:
+        """Forget every session."""
+        self._sessions.clear()
+
+    def _prune(self, now: datetime) -> None:
+        while self._sessions:
+            oldest = next(iter(self._sessions.values()))
+            if oldest.expires_at > now:
+                break
+            self._sessions.popitem(last=False)
+
+
 @dataclass(slots=True)
 class Faults:
     """Faults injected into one operator's southbound endpoints (and its future SMS delivery)."""
@@ -149,12 +316,18 @@ class SandboxState:
     def __init__(self) -> None:
         self.subscribers: dict[str, Subscriber] = {}
         self.tokens = TokenLedger()
+        self.inboxes = Inboxes()
+        self.codes = AuthCodeLedger()
+        self.otp_sessions = OtpSessions()
         self.faults: dict[Operator, Faults] = {operator: Faults() for operator in OPERATORS}
 
     def reset(self) -> None:
-        """Forget subscribers and tokens, and clear every fault."""
+        """Forget subscribers, tokens, messages, codes and OTP sessions, and clear every fault."""
         self.subscribers.clear()
         self.tokens.clear()
+        self.inboxes.clear()
+        self.codes.clear()
+        self.otp_sessions.clear()
         for operator in OPERATORS:
             self.faults[operator] = Faults()
 

@@ -1,4 +1,5 @@
-"""China Mobile adapter: ``loginTokenValidate`` and ``tokenValidate`` (``docs/operator-dialects.md``).
+"""China Mobile adapter: ``loginTokenValidate``, ``tokenValidate``, the line queries and network
+authorization (``docs/operator-dialects.md``).
 
 Our random ``msgid`` is the call's reference; CMCC echoes it (``inresponseto`` / ``msgId``) and a
 success that echoes another id is rejected as a protocol error.
@@ -10,14 +11,17 @@ import re
 import uuid
 from types import MappingProxyType
 
-from carrier_adapters._adapter import OperatorAdapter, ResultCodes
-from carrier_adapters._wire import decode_body
-from carrier_adapters.base import Assurance, LoginOutcome, VerifyOutcome, VerifyResult
+from carrier_adapters._adapter import CodeGrant, HistoryKind, LineEvent, OperatorAdapter, ResultCodes
+from carrier_adapters._records import camara_record
+from carrier_adapters._wire import decode_body, decode_value
+from carrier_adapters.base import Assurance, AuthMethod, LoginOutcome, VerifyOutcome, VerifyResult
 from carrier_adapters.cmcc import signing, wire
 from carrier_adapters.errors import (
     CarrierProtocolError,
     CarrierRejected,
     CarrierUnavailable,
+    LineNotEligible,
+    NumberNotServed,
     TokenRejected,
 )
 
@@ -51,6 +55,60 @@ _CHECK_FAILURES: ResultCodes = MappingProxyType(
 )
 _H5_PREFIX = "H5HTTPS"
 
+_HISTORY_PATHS = MappingProxyType({HistoryKind.SIM: wire.SIM_PATH, HistoryKind.DEVICE: wire.DEVICE_PATH})
+_HISTORY_DISCLOSED, _HISTORY_WITHHELD, _HISTORY_NO_RECORD = "000", "001", "002"
+_QUERY_FAILURES: ResultCodes = MappingProxyType(
+    {
+        "102": (CarrierRejected, "bad parameters"),
+        "103": (CarrierRejected, "app id unknown"),
+        "201": (NumberNotServed, "not a China Mobile subscriber"),
+        "202": (LineNotEligible, "line not eligible for this service"),
+        "302": (CarrierRejected, "sign error"),
+        "999": (CarrierUnavailable, "system error"),
+    }
+)
+_CUSTOMER_FAILURES: ResultCodes = MappingProxyType(
+    {**_QUERY_FAILURES, "203": (NumberNotServed, "no customer record for this line")}
+)
+_CUSTOMER_NAMES = MappingProxyType(
+    {
+        "custName": "name",
+        "firstName": "givenName",
+        "lastName": "familyName",
+        "middleName": "middleNames",
+        "birthLastName": "familyNameAtBirth",
+        "certCode": "idDocument",
+        "certType": "idDocumentType",
+        "certExpireDate": "idDocumentExpiryDate",
+        "custAddress": "address",
+        "street": "streetName",
+        "streetNo": "streetNumber",
+        "houseNoExt": "houseNumberExtension",
+        "postCode": "postalCode",
+        "province": "region",
+        "city": "locality",
+        "countryCode": "country",
+        "birthday": "birthdate",
+        "email": "email",
+        "sex": "gender",
+        "birthCity": "cityOfBirth",
+        "birthCountry": "countryOfBirth",
+        "nationality": "nationality",
+    }
+)
+_SEXES = MappingProxyType({"1": "MALE", "2": "FEMALE", "9": "OTHER"})
+_CODE_FAILURES: ResultCodes = MappingProxyType(
+    {
+        "103101": (CarrierRejected, "sign error"),
+        "103113": (TokenRejected, "code content error"),
+        "103119": (CarrierRejected, "app id unknown"),
+        "103505": (TokenRejected, "code already used"),
+        "103811": (TokenRejected, "code empty"),
+        "104201": (TokenRejected, "code expired or absent"),
+    }
+)
+_METHODS = MappingProxyType({"2": AuthMethod.NETWORK, "7": AuthMethod.SMS_OTP})
+
 
 class CmccAdapter(OperatorAdapter):
     """China Mobile one-tap login and local number check."""
@@ -58,6 +116,8 @@ class CmccAdapter(OperatorAdapter):
     OPERATOR = "cmcc"
     TOKEN_LIFETIME = 120
     TOKEN_SHAPE = re.compile(r"(?:STsid|H5HTTPS)[0-9A-Fa-f]{32}")
+    HISTORY_WINDOW_HOURS = 2400
+    AUTHORIZE_PATH = wire.AUTHORIZE_PATH
 
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -122,6 +182,76 @@ class CmccAdapter(OperatorAdapter):
         if result is None:
             raise self._failure(answer.header.resultCode, _CHECK_FAILURES)
         return self._verdict(result, self._echo(msg_id, answer.header.msgId))
+
+    async def _query_history(self, kind: HistoryKind, national: str) -> LineEvent:
+        code, body = await self._line_query(_HISTORY_PATHS[kind], national)
+        if code not in (_HISTORY_DISCLOSED, _HISTORY_WITHHELD, _HISTORY_NO_RECORD):
+            raise self._failure(code, _QUERY_FAILURES)
+        history = decode_value(self.OPERATOR, wire.HistoryBody, body)
+        window = int(history.retentionHours)
+        if code == _HISTORY_NO_RECORD:
+            return LineEvent(None, window, known=False)
+        if code == _HISTORY_WITHHELD:
+            return LineEvent(None, window)
+        try:
+            return LineEvent(signing.parse_systemtime(history.changeTime or ""), window)
+        except ValueError:
+            raise CarrierProtocolError(self.OPERATOR, "cmcc answered a malformed changeTime") from None
+
+    async def _query_customer(self, national: str) -> dict[str, str]:
+        code, body = await self._line_query(wire.CUSTOMER_PATH, national)
+        if code != _HISTORY_DISCLOSED:
+            raise self._failure(code, _CUSTOMER_FAILURES)
+        record = decode_value(self.OPERATOR, wire.CustomerBody, body).custInfo
+        return camara_record(self.OPERATOR, record, _CUSTOMER_NAMES, compact_dates=True, genders=_SEXES)
+
+    def _authorize_params(self, *, redirect_uri: str, state: str, hint: str | None) -> dict[str, str]:
+        params = {"appid": self._config.app_id, "redirect_uri": redirect_uri, "state": state}
+        return params | ({"login_hint": hint} if hint else {})
+
+    async def _redeem_code(self, code: str, redirect_uri: str) -> CodeGrant:
+        config = self._config
+        msgid = uuid.uuid4().hex
+        fields = {
+            "appid": config.app_id,
+            "version": wire.CODE_VERSION,
+            "msgid": msgid,
+            "systemtime": signing.systemtime(self._now()),
+            "code": code,
+            "redirect_uri": redirect_uri,
+        }
+        request = wire.CodeRequest(**fields, sign=signing.code_sign(**fields, app_key=config.app_key))
+        body = await self._post_json(wire.CODE_PATH, request)
+        answer = decode_body(self.OPERATOR, wire.LoginAnswer, body)
+        if answer.resultCode != _LOGIN_SUCCESS:
+            raise self._failure(answer.resultCode, _CODE_FAILURES)
+        success = decode_body(self.OPERATOR, wire.CodeSuccess, body)
+        return CodeGrant(success.msisdn, _METHODS[success.authType], self._echo(msgid, success.inresponseto))
+
+    async def _line_query(self, path: str, national: str) -> tuple[str, object]:
+        """POST a signed line query; the result code and the (unvalidated) body of our request's answer."""
+        config = self._config
+        msg_id = uuid.uuid4().hex
+        timestamp = signing.systemtime(self._now())
+        sign = signing.query_sign(
+            app_id=config.app_id,
+            msg_id=msg_id,
+            msisdn=national,
+            timestamp=timestamp,
+            version=wire.QUERY_VERSION,
+            app_key=config.app_key,
+        )
+        request = wire.QueryRequest(
+            header=wire.CheckHeader(
+                version=wire.QUERY_VERSION, msgId=msg_id, timestamp=timestamp, appId=config.app_id
+            ),
+            body=wire.QueryBody(msisdn=national, sign=sign),
+        )
+        answer = decode_body(self.OPERATOR, wire.QueryAnswer, await self._post_json(path, request))
+        code = answer.header.resultCode
+        if code in (_HISTORY_DISCLOSED, _HISTORY_WITHHELD, _HISTORY_NO_RECORD):
+            self._echo(msg_id, answer.header.msgId)
+        return code, answer.body
 
     def _echo(self, sent: str, echoed: str | None) -> str:
         if echoed != sent:

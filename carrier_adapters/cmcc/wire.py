@@ -5,30 +5,51 @@ Field names are the operator's. Answer models carry only what the adapter reads.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
 
 from carrier_adapters._wire import WireModel
 
 __all__ = [
+    "AUTHORIZE_PATH",
     "CHECK_PATH",
     "CHECK_VERSION",
+    "CODE_PATH",
+    "CODE_VERSION",
+    "CUSTOMER_PATH",
+    "DEVICE_PATH",
     "LOGIN_PATH",
     "LOGIN_VERSION",
+    "QUERY_VERSION",
+    "SIM_PATH",
     "CheckAnswer",
     "CheckBody",
     "CheckHeader",
     "CheckRequest",
+    "CodeRequest",
+    "CodeSuccess",
+    "CustomerBody",
+    "HistoryBody",
     "LoginAnswer",
     "LoginRequest",
     "LoginSuccess",
+    "QueryAnswer",
+    "QueryBody",
+    "QueryRequest",
 ]
 
 LOGIN_PATH = "/unisdk/rsapi/loginTokenValidate"
 LOGIN_VERSION = "2.0"
 CHECK_PATH = "/openapi/rs/tokenValidate"
 CHECK_VERSION = "1.0"
+SIM_PATH = "/openapi/rs/simChangeQuery"
+DEVICE_PATH = "/openapi/rs/deviceChangeQuery"
+CUSTOMER_PATH = "/openapi/rs/custInfoQuery"
+QUERY_VERSION = "1.0"
+AUTHORIZE_PATH = "/unisdk/oauth2/authorize"
+CODE_PATH = "/unisdk/rsapi/authCodeValidate"
+CODE_VERSION = "2.0"
 
 
 class LoginRequest(WireModel):
@@ -93,3 +114,57 @@ class CheckAnswer(WireModel):
     """Any ``tokenValidate`` answer; only the header matters to the adapter."""
 
     header: _CheckAnswerHeader
+
+
+class QueryBody(WireModel):
+    """Body of a line query (``simChangeQuery``, ``deviceChangeQuery``, ``custInfoQuery``)."""
+
+    msisdn: str
+    sign: str
+
+
+class QueryRequest(WireModel):
+    """A line query: the ``tokenValidate`` header and a :class:`QueryBody`."""
+
+    header: CheckHeader
+    body: QueryBody
+
+
+class QueryAnswer(WireModel):
+    """Any line-query answer; ``body`` is validated per result."""
+
+    header: _CheckAnswerHeader
+    body: object = None
+
+
+class HistoryBody(WireModel):
+    """A history answer's body: the window, and the event on ``000``."""
+
+    retentionHours: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}$")]
+    changeTime: str | None = None
+    changeType: Literal["0", "1"] | None = None
+
+
+class CustomerBody(WireModel):
+    """A ``000`` ``custInfoQuery`` body: the record under China Mobile's names."""
+
+    custInfo: dict[str, object]
+
+
+class CodeRequest(WireModel):
+    """``authCodeValidate`` request; every value a string."""
+
+    version: str
+    msgid: str
+    systemtime: str
+    appid: str
+    code: str
+    redirect_uri: str
+    sign: str
+
+
+class CodeSuccess(LoginAnswer):
+    """A ``103000`` code answer: the national number and ``authType`` (``2`` network, ``7`` SMS code)."""
+
+    msisdn: str
+    authType: Literal["2", "7"]

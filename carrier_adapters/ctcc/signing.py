@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from carrier_adapters._crypto import aes_encrypt
 
-__all__ = ["encrypt_params", "sign"]
+__all__ = ["encrypt_params", "encrypt_value", "sign"]
 
 _KEY_BYTES = 16
 
@@ -22,6 +22,11 @@ def encrypt_params(params: Mapping[str, str], app_key: str) -> str:
     """Uppercase hex AES-128-ECB of ``k=v&k=v`` (values raw, in the given order)."""
     plaintext = "&".join(f"{name}={value}" for name, value in params.items())
     return aes_encrypt(app_key.encode()[:_KEY_BYTES], plaintext.encode()).hex().upper()
+
+
+def encrypt_value(value: str, app_key: str) -> str:
+    """Uppercase hex AES-128-ECB of one value (the authorize request's ``loginHint``)."""
+    return aes_encrypt(app_key.encode()[:_KEY_BYTES], value.encode()).hex().upper()
 
 
 def sign(

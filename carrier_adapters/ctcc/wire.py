@@ -6,25 +6,41 @@ Field names are the operator's. Requests are form-encoded; every answer is the
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from carrier_adapters._wire import WireModel
 
 __all__ = [
+    "AUTHORIZE_PATH",
     "CHECK_PATH",
     "CLIENT_TYPE",
+    "CODE_PATH",
+    "CUSTOMER_PATH",
+    "DEVICE_PATH",
     "FORMAT",
     "LOGIN_PATH",
+    "NO_DEVICE_RECORD",
+    "SIM_PATH",
     "SUCCESS",
     "VERSION",
     "Answer",
     "CheckData",
+    "CodeData",
     "FormRequest",
+    "HistoryData",
     "LoginData",
 ]
 
 LOGIN_PATH = "/openapi/networkauth/getMobile.do"
 CHECK_PATH = "/openapi/networkauth/verifyMobile.do"
+SIM_PATH = "/openapi/lineinfo/querySimChange.do"
+DEVICE_PATH = "/openapi/lineinfo/queryDeviceChange.do"
+CUSTOMER_PATH = "/openapi/lineinfo/queryRealName.do"
+AUTHORIZE_PATH = "/openapi/oauth/authorize.do"
+CODE_PATH = "/openapi/oauth/getMobileByCode.do"
+NO_DEVICE_RECORD = -30001
 CLIENT_TYPE = "30100"
 FORMAT = "json"
 VERSION = "3.0"
@@ -62,3 +78,18 @@ class CheckData(WireModel):
     """Check success ``data``: ``1`` match, ``0`` no match, ``2`` unknown."""
 
     isVerify: Literal["0", "1", "2"]
+
+
+class HistoryData(WireModel):
+    """History success ``data``: ``changeTime`` empty when nothing is disclosed within ``retainDays``."""
+
+    changeTime: str
+    changeType: Literal["0", "1", ""] = ""
+    retainDays: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}$")]
+
+
+class CodeData(WireModel):
+    """Code success ``data``: the plain national number and ``authMode`` (1 enrichment, 2 SMS code)."""
+
+    mobile: str
+    authMode: Literal["1", "2"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from carrier_adapters._crypto import aes_decrypt, aes_encrypt
 
-__all__ = ["decrypt_number", "encrypt_number", "sign"]
+__all__ = ["decrypt", "decrypt_number", "encrypt_number", "sign"]
 
 
 def sign(fields: Mapping[str, str], app_key: str) -> str:
@@ -33,6 +33,15 @@ def encrypt_number(national: str, app_key: str) -> str:
     """Lowercase hex AES-128-CBC ciphertext of a national number."""
     key, iv = _key_and_iv(app_key)
     return aes_encrypt(key, national.encode(), iv=iv).hex()
+
+
+def decrypt(ciphertext: str, app_key: str) -> bytes:
+    """The plaintext of lowercase hex AES-128-CBC ciphertext (numbers, customer records).
+
+    :raises ValueError: if ``ciphertext`` is not hex, not whole blocks or badly padded.
+    """
+    key, iv = _key_and_iv(app_key)
+    return aes_decrypt(key, bytes.fromhex(ciphertext), iv=iv)
 
 
 def decrypt_number(ciphertext: str, app_key: str) -> str:

@@ -6,23 +6,40 @@ Field names are the operator's. Requests are flat string maps; every answer is t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from carrier_adapters._wire import WireModel
 
 __all__ = [
+    "AUTHORIZE_PATH",
     "CHECK_PATH",
+    "CODE_PATH",
+    "CUSTOMER_PATH",
+    "DEVICE_PATH",
     "LOGIN_PATH",
+    "SIM_PATH",
     "SUCCESS",
     "Answer",
     "CheckData",
     "CheckRequest",
+    "CodeData",
+    "CodeRequest",
+    "HistoryData",
     "LoginData",
     "LoginRequest",
+    "QueryRequest",
+    "RecordData",
 ]
 
 LOGIN_PATH = "/openapi/netauth/v2/mobile"
 CHECK_PATH = "/openapi/netauth/v2/verify"
+SIM_PATH = "/openapi/lineinfo/v1/simchange"
+DEVICE_PATH = "/openapi/lineinfo/v1/devicechange"
+CUSTOMER_PATH = "/openapi/lineinfo/v1/realname"
+AUTHORIZE_PATH = "/openapi/netauth/v2/authorize"
+CODE_PATH = "/openapi/netauth/v2/code"
 SUCCESS = "0000"
 
 
@@ -61,3 +78,46 @@ class CheckData(WireModel):
     """Check success ``data``: ``1`` match, ``0`` no match, ``2`` unknown."""
 
     result: Literal["0", "1", "2"]
+
+
+class QueryRequest(WireModel):
+    """A line query; ``mobile`` is the encrypted national number."""
+
+    appId: str
+    timestamp: str
+    nonce: str
+    mobile: str
+    sign: str
+
+
+class HistoryData(WireModel):
+    """History success ``data``: ``status`` 1 disclosed, 2 outside the window, 3 no record."""
+
+    status: Literal["1", "2", "3"]
+    windowHours: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}$")]
+    changeTime: Annotated[str, Field(pattern=r"^[0-9]{1,14}$")] | None = None
+    changeType: Literal["swap", "activation"] | None = None
+
+
+class RecordData(WireModel):
+    """Realname success ``data``: the encrypted JSON record (lowercase hex)."""
+
+    record: str
+
+
+class CodeRequest(WireModel):
+    """``/v2/code`` request."""
+
+    appId: str
+    timestamp: str
+    nonce: str
+    code: str
+    redirectUri: str
+    sign: str
+
+
+class CodeData(WireModel):
+    """Code success ``data``: the encrypted national number and the method."""
+
+    mobile: str
+    authMethod: Literal["network", "sms_otp"]

@@ -19,8 +19,8 @@ import jwt
 import structlog
 
 from gateway.clock import Clock
-from gateway.crypto import b64url_decode
 from gateway.errors import OAuthError
+from gateway.oauth.assertions import claimed_issuer, select_key
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
@@ -30,7 +30,6 @@ __all__ = ["ASSERTION_TYPE", "ClientAuthenticator"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _MAX_ASSERTION_LIFETIME = 300
 _LEEWAY = 30
-_ALG_BY_KEY = {("EC", "P-256"): "ES256", ("RSA", None): "RS256", ("OKP", "Ed25519"): "EdDSA"}
 log = structlog.get_logger(__name__)
 
 
@@ -85,7 +84,7 @@ class ClientAuthenticator:
             raise _invalid("assertion too long")
         try:
             header = jwt.get_unverified_header(assertion)
-            issuer = _claimed_issuer(assertion)
+            issuer = claimed_issuer(assertion)
         except (jwt.PyJWTError, ValueError) as exc:
             raise _invalid("malformed assertion") from exc
         if not isinstance(issuer, str) or (client_id is not None and client_id != issuer):
@@ -93,7 +92,7 @@ class ClientAuthenticator:
         tenant = await self._tenants.by_client_id(issuer)
         if tenant is None or tenant.jwks is None:
             raise _invalid("client has no registered keys")
-        key, algorithm = _select_key(json.loads(tenant.jwks), header.get("kid"))
+        key, algorithm = select_key(json.loads(tenant.jwks), header.get("kid"))
         if key is None or algorithm is None or header.get("alg") != algorithm:
             raise _invalid("no matching key for kid/alg")
         claims = self._verify(assertion, key, algorithm, issuer)
@@ -122,26 +121,3 @@ class ClientAuthenticator:
         if float(claims["exp"]) - float(claims["iat"]) > _MAX_ASSERTION_LIFETIME:
             raise _invalid("assertion lifetime over 300 s")
         return claims
-
-
-def _claimed_issuer(assertion: str) -> object:
-    """The ``iss`` an assertion claims, read only to find whose keys verify it."""
-    payload = assertion.split(".")[1]
-    claims = json.loads(b64url_decode(payload))
-    if not isinstance(claims, dict):
-        raise ValueError("claims are not an object")
-    return claims.get("iss")
-
-
-def _select_key(jwks: dict[str, Any], kid: object) -> tuple[Any, str | None]:
-    for entry in jwks.get("keys", []):
-        if entry.get("kid") != kid:
-            continue
-        algorithm = _ALG_BY_KEY.get((entry.get("kty"), entry.get("crv")))
-        declared = entry.get("alg")
-        if entry.get("kty") == "RSA" and declared in ("RS256", "PS256"):
-            algorithm = declared
-        if algorithm is None or (declared is not None and declared != algorithm):
-            return None, None
-        return jwt.PyJWK.from_dict(entry, algorithm=algorithm).key, algorithm
-    return None, None

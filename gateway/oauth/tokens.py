@@ -10,7 +10,8 @@ gateway, rather than by PyJWT's wall clock.
 A 3-legged token also names its subscriber: the operator, how the subscriber was authenticated
 (``amr``) and the phone number, which travels AES-GCM encrypted (claim ``phn``, bound to the
 token's ``jti``) so the client holding the token never learns the number from it; ``sub`` is
-then whatever pseudonym the issuer chose (pairwise, never the number).
+then whatever pseudonym the issuer chose (pairwise, never the number). A 3-legged token can be
+revoked before it expires (:mod:`gateway.oauth.revocation`); that is checked on every use.
 
 A successful verification is remembered (by the token's SHA-256, bounded, never past the token's
 own ``exp``), because a client reuses one access token for many calls and full ES256 + claim
@@ -31,6 +32,7 @@ import jwt
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
 from gateway.oauth.keys import KeyStore
+from gateway.oauth.revocation import Revocations
 
 __all__ = ["AccessTokens", "InvalidToken", "Principal", "Subscriber"]
 
@@ -76,10 +78,20 @@ class Principal:
 class AccessTokens:
     """Issues and verifies the gateway's access tokens."""
 
-    def __init__(self, keys: KeyStore, clock: Clock, cipher: FieldCipher, *, issuer: str, ttl: int) -> None:
+    def __init__(
+        self,
+        keys: KeyStore,
+        clock: Clock,
+        cipher: FieldCipher,
+        *,
+        issuer: str,
+        ttl: int,
+        revocations: Revocations | None = None,
+    ) -> None:
         self._keys = keys
         self._clock = clock
         self._cipher = cipher
+        self._revocations = revocations
         self.issuer = issuer
         self.ttl = ttl
         self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
@@ -94,15 +106,17 @@ class AccessTokens:
         operator: str | None = None,
         amr: list[str] | None = None,
         ttl: int | None = None,
+        jti: str | None = None,
     ) -> str:
         """A signed access token for ``principal``, valid for ``ttl`` (default: the configured) seconds.
 
         With ``phone_number`` the token is 3-legged: ``operator`` and ``amr`` are then required and
-        ``extra`` should carry the pseudonymous ``sub``. ``principal.subscriber`` is ignored.
+        ``extra`` should carry the pseudonymous ``sub``. ``principal.subscriber`` is ignored. ``jti``
+        (default: 128 random bits) lets the issuer remember the token, e.g. to revoke it.
         """
         now = int(self._clock.now().timestamp())
         key = self._keys.signing_key
-        jti = secrets.token_urlsafe(16)
+        jti = jti or secrets.token_urlsafe(16)
         subject: dict[str, Any] = {}
         if phone_number is not None:
             if not operator or not amr:
@@ -142,11 +156,18 @@ class AccessTokens:
         digest = hashlib.sha256(token.encode()).digest()
         remembered = self._verified.get(digest)
         if remembered is not None and remembered[1] > self._clock.now().timestamp():
-            return remembered[0]
-        who, expires = await self._verify_fully(token)
-        self._verified[digest] = (who, expires)
-        if len(self._verified) > _CACHE_SIZE:
-            self._verified.popitem(last=False)
+            who = remembered[0]
+        else:
+            who, expires = await self._verify_fully(token)
+            self._verified[digest] = (who, expires)
+            if len(self._verified) > _CACHE_SIZE:
+                self._verified.popitem(last=False)
+        if (
+            who.subscriber is not None
+            and self._revocations is not None
+            and await self._revocations.is_revoked(who.subscriber.token_id)
+        ):
+            raise InvalidToken("revoked")
         return who
 
     async def _verify_fully(self, token: str) -> tuple[Principal, float]:

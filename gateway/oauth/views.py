@@ -1,17 +1,22 @@
-"""OAuth 2.0 / OIDC endpoints: discovery, JWKS and the token endpoint (RFC 6749 §3.2, §4.4).
+"""OAuth 2.0 / OIDC endpoints: discovery, JWKS, authorization, operator callbacks, CIBA and token.
 
-Grants implemented: ``client_credentials``. Token requests are form-encoded; errors use the RFC
-6749 body. Responses carry ``Cache-Control: no-store`` (RFC 6749 §5.1).
+Token and backchannel requests are form-encoded, answered with ``Cache-Control: no-store`` (RFC
+6749 §5.1) and RFC 6749 error bodies. The authorization endpoint (GET or form POST, OIDC Core
+§3.1.2.1) and the operator callbacks answer 302 redirects; their direct errors (unknown client,
+unregistered redirect URI, unknown callback state) use the contract's error body.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+from multidict import MultiMapping
 
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
-from gateway.errors import OAuthError
-from gateway.oauth.tokens import Principal
+from gateway.errors import OAuthError, OAuthRedirect
+from gateway.oauth.token_endpoint import GRANT_TYPES
 from gateway.scopes import KNOWN_SCOPES
 from gateway.wire import json_response
 
@@ -25,20 +30,32 @@ _FORM = "application/x-www-form-urlencoded"
 @routes.get("/.well-known/openid-configuration")
 @public
 async def discovery(request: web.Request) -> web.Response:
-    """OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414)."""
+    """OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414); no refresh grant is offered."""
     issuer = request.app[RUNTIME].settings.issuer
     return json_response(
         {
             "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth2/authorize",
             "token_endpoint": f"{issuer}/oauth2/token",
+            "backchannel_authentication_endpoint": f"{issuer}/oauth2/bc-authorize",
             "jwks_uri": f"{issuer}/oauth2/jwks",
-            "grant_types_supported": ["client_credentials"],
+            "grant_types_supported": list(GRANT_TYPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "backchannel_token_delivery_modes_supported": ["poll"],
+            "backchannel_user_code_parameter_supported": False,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
             "scopes_supported": sorted(KNOWN_SCOPES),
-            "response_types_supported": ["code"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256"],
+            "claims_supported": ["iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "authorization_response_iss_parameter_supported": True,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "claims_parameter_supported": False,
         }
     )
 
@@ -50,30 +67,67 @@ async def jwks(request: web.Request) -> web.Response:
     return json_response(request.app[RUNTIME].keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
 
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location, **_NO_STORE})
+
+
+def _params(values: MultiMapping[Any]) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            params.setdefault(name, []).append(value)
+    return params
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if request.content_type != _FORM:
+        raise OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded.")
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+
+
+@routes.get("/oauth2/authorize")
+@routes.post("/oauth2/authorize")
+@public
+async def authorize(request: web.Request) -> web.Response:
+    """Start network-based authentication: 302 to the device's operator, or an error redirect."""
+    service = request.app[RUNTIME].oauth.authorization
+    source = await request.post() if request.method == "POST" else request.query
+    try:
+        location = await service.start(
+            _params(source), peer=request.remote, forwarded_for=request.headers.get("X-Forwarded-For")
+        )
+    except OAuthRedirect as exc:
+        location = service.error_location(exc)
+    return _redirect(location)
+
+
+@routes.get("/oauth2/callback/{operator}")
+@public
+async def callback(request: web.Request) -> web.Response:
+    """The operator's return: 302 to the client with the gateway's code, or an error redirect."""
+    service = request.app[RUNTIME].oauth.authorization
+    try:
+        location = await service.finish(request.match_info["operator"], _params(request.query))
+    except OAuthRedirect as exc:
+        location = service.error_location(exc)
+    return _redirect(location)
+
+
+@routes.post("/oauth2/bc-authorize")
+@public
+async def backchannel_authorize(request: web.Request) -> web.Response:
+    """CIBA backchannel authentication request (poll mode)."""
+    runtime = request.app[RUNTIME]
+    form = await _form(request)
+    tenant = await runtime.client_auth.authenticate(request.headers.get("Authorization"), form)
+    return json_response(await runtime.oauth.backchannel.start(tenant, form), headers=_NO_STORE)
+
+
 @routes.post("/oauth2/token")
 @public
 async def token(request: web.Request) -> web.Response:
-    """The token endpoint; see the module docstring."""
+    """The token endpoint; see :mod:`gateway.oauth.token_endpoint`."""
     runtime = request.app[RUNTIME]
-    if request.content_type != _FORM:
-        raise OAuthError("invalid_request", "The token request must be application/x-www-form-urlencoded.")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    tenant = await runtime.client_auth.authenticate(request.headers.get("Authorization"), form)
-    grant_type = form.get("grant_type")
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "The grant type is not supported.")
-    allowed = frozenset(tenant.scopes.split())
-    requested = frozenset(form["scope"].split()) if form.get("scope") else allowed
-    if not requested or not requested <= allowed:
-        raise OAuthError("invalid_scope", "The requested scope exceeds the client's registration.")
-    who = Principal(tenant_id=tenant.id, client_id=tenant.client_id, scopes=requested)
-    access_token = runtime.tokens.issue(who)
-    return json_response(
-        {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": runtime.tokens.ttl,
-            "scope": " ".join(sorted(requested)),
-        },
-        headers=_NO_STORE,
-    )
+    form = await _form(request)
+    body = await runtime.oauth.token_endpoint.handle(request.headers.get("Authorization"), form)
+    return json_response(body, headers=_NO_STORE)

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from aiohttp import web
@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 TIMESTAMP_WINDOW_MS: Final = 300_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DIGITS: Final = re.compile(r"[0-9]{1,19}")
 
 
@@ -49,8 +50,8 @@ def string_fields(document: object, names: Iterable[str]) -> list[str] | None:
 
 
 def epoch_ms(now: datetime) -> int:
-    """``now`` as Unix epoch milliseconds."""
-    return int(now.timestamp() * 1000)
+    """``now`` (timezone-aware) as Unix epoch milliseconds, truncated, in exact integer arithmetic."""
+    return (now - _EPOCH) // timedelta(milliseconds=1)
 
 
 def within_window(timestamp: str, now: datetime) -> bool | None:

@@ -1,4 +1,6 @@
-"""China Telecom's southbound dialect: ``getMobile.do`` (one-tap login), ``verifyMobile.do`` (number check).
+"""China Telecom's southbound dialect: ``getMobile.do`` (one-tap login), ``verifyMobile.do`` (number check),
+the line queries (``lineinfo/querySimChange.do``, ``queryDeviceChange.do``, ``queryRealName.do``),
+network authorization (``oauth/authorize.do``) and its code exchange (``oauth/getMobileByCode.do``).
 
 Requests are ``application/x-www-form-urlencoded``, with the business parameters AES-128-ECB
 encrypted into ``params`` and the envelope signed with HMAC-SHA1. Both answer HTTP 200 with
@@ -13,26 +15,41 @@ Choices the dialect leaves open:
 - A check of a number registered with another operator answers ``-20008`` (the token is consumed);
   an unregistered number is simply "no match". ``isVerify`` "2" answers a check whose token is
   valid but whose subscriber has since been removed.
+- Line queries need ``params`` ``mobile=<11 digits>`` (else ``-10001``), then check the line
+  (``-20008``, ``-30002``). The code exchange needs ``code`` and a ``returnUrl`` (else ``-10001``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
 from sandbox.clock import Clock
-from sandbox.config import AppCredentials
+from sandbox.config import AppCredentials, Operator
 from sandbox.crypto import aes_ecb_decrypt, hmac_sha1_hex
+from sandbox.kyc import rename
+from sandbox.lines import (
+    RETENTION_HOURS,
+    Disclosure,
+    History,
+    LineStatus,
+    device_history,
+    find_line,
+    sim_history,
+)
+from sandbox.netauth import AuthorizationDialect, CodeVerdict, NetworkAuthorization
 from sandbox.numbers import NATIONAL_PATTERN, from_national, to_national
 from sandbox.operators._wire import new_reference, same_text, within_window
-from sandbox.state import IssuedToken, Purpose, SandboxState
+from sandbox.state import AuthMethod, IssuedToken, Purpose, SandboxState, Subscriber
 from sandbox.tokens import Verdict, redeem
 
-__all__ = ["CtccOperator"]
+__all__ = ["AUTHORIZE_PATH", "ENRICHMENT_HEADER", "CtccOperator", "authorization_dialect"]
 
 _FORM: Final = "application/x-www-form-urlencoded"
 _ENVELOPE_FIELDS: Final = ("appId", "clientType", "format", "version", "timeStamp", "params", "sign")
@@ -52,6 +69,10 @@ _MESSAGES: Final[Mapping[int, str]] = {
     -20006: "token already used",
     -20007: "token belongs to another app or has another purpose",
     -20008: "not a China Telecom subscriber",
+    -20009: "returnUrl mismatch",
+    -30001: "no device record for this line",
+    -30002: "line not eligible for this service",
+    -30003: "no customer record",
 }
 _TOKEN_RESULTS: Final[Mapping[Verdict, int]] = {
     Verdict.MALFORMED: -20005,
@@ -61,6 +82,71 @@ _TOKEN_RESULTS: Final[Mapping[Verdict, int]] = {
     Verdict.WRONG_APP: -20007,
     Verdict.WRONG_PURPOSE: -20007,
 }
+
+
+_BEIJING: Final = timezone(timedelta(hours=8))
+_LINE_RESULTS: Final[Mapping[LineStatus, int]] = {LineStatus.UNKNOWN: -20008, LineStatus.NOT_ELIGIBLE: -30002}
+_RETAIN_DAYS: Final = str(RETENTION_HOURS["ctcc"] // 24)
+_REAL_NAME_NAMES: Final[Mapping[str, str]] = {
+    "name": "cust_name",
+    "givenName": "given_name",
+    "familyName": "family_name",
+    "middleNames": "middle_names",
+    "familyNameAtBirth": "birth_family_name",
+    "idDocument": "cert_num",
+    "idDocumentType": "cert_type",
+    "idDocumentExpiryDate": "cert_expiry",
+    "address": "address",
+    "streetName": "street_name",
+    "streetNumber": "street_number",
+    "houseNumberExtension": "house_number_ext",
+    "postalCode": "zip_code",
+    "region": "province",
+    "locality": "city",
+    "country": "country",
+    "birthdate": "birth_date",
+    "email": "email",
+    "gender": "gender",
+    "cityOfBirth": "birth_city",
+    "countryOfBirth": "birth_country",
+    "nationality": "nationality",
+}
+_GENDER_CODES: Final[Mapping[str, str]] = {"MALE": "M", "FEMALE": "F", "OTHER": "O"}
+_CODE_RESULTS: Final[Mapping[CodeVerdict, int]] = {
+    CodeVerdict.MALFORMED: -20005,
+    CodeVerdict.UNKNOWN: -20005,
+    CodeVerdict.EXPIRED: -20005,
+    CodeVerdict.WRONG_APP: -20007,
+    CodeVerdict.REPLAYED: -20006,
+    CodeVerdict.WRONG_REDIRECT: -20009,
+}
+_AUTH_MODES: Final[Mapping[AuthMethod, str]] = {"network": "1", "sms_otp": "2"}
+
+AUTHORIZE_PATH: Final = "/ctcc/openapi/oauth/authorize.do"
+ENRICHMENT_HEADER: Final = "x-ctc-msisdn"
+
+
+def authorization_dialect(decode_hint: Callable[[str], str | None]) -> AuthorizationDialect:
+    """China Telecom's wording of the common authorization flow; hints decrypt with the app's key."""
+    return AuthorizationDialect(
+        operator="ctcc",
+        brand="中国电信",
+        authorize_path=AUTHORIZE_PATH,
+        number_path="/ctcc/openapi/oauth/sendSms.do",
+        code_path="/ctcc/openapi/oauth/checkSms.do",
+        app_id_param="appId",
+        redirect_param="returnUrl",
+        hint_param="loginHint",
+        enrichment_header=ENRICHMENT_HEADER,
+        number_field="phone",
+        code_field="smsCode",
+        sms_sender="10001",
+        sms_text="【中国电信】您的验证码为：{otp}，5分钟内有效，请勿告诉他人。",  # noqa: RUF001
+        code_shape=re.compile(r"CTAC[0-9a-f]{40}"),
+        new_code=lambda: "CTAC" + secrets.token_hex(20),
+        code_lifetime=timedelta(seconds=30),
+        decode_hint=decode_hint,
+    )
 
 
 class _Rejected(Exception):
@@ -79,13 +165,93 @@ class CtccOperator:
         self._app = app
         self._clock = clock
         self._aes_key = app.app_key.encode()[:16]
+        self._authorization = NetworkAuthorization(
+            authorization_dialect(self._decode_hint), state=state, app=app, clock=clock
+        )
 
     def routes(self) -> list[web.RouteDef]:
         """The operator's southbound routes."""
         return [
             web.post("/ctcc/openapi/networkauth/getMobile.do", self.login),
             web.post("/ctcc/openapi/networkauth/verifyMobile.do", self.check),
+            web.post("/ctcc/openapi/lineinfo/querySimChange.do", self.sim_change),
+            web.post("/ctcc/openapi/lineinfo/queryDeviceChange.do", self.device_change),
+            web.post("/ctcc/openapi/lineinfo/queryRealName.do", self.real_name),
+            web.post("/ctcc/openapi/oauth/getMobileByCode.do", self.exchange_code),
+            *self._authorization.routes(),
         ]
+
+    async def sim_change(self, request: web.Request) -> web.Response:
+        """The line's latest SIM change (or activation) within the 60-day window."""
+        return await self._history(request, sim_history)
+
+    async def device_change(self, request: web.Request) -> web.Response:
+        """The line's latest device change (or first device) within the 60-day window."""
+        return await self._history(request, device_history)
+
+    async def real_name(self, request: web.Request) -> web.Response:
+        """The line's verified customer record, under China Telecom's names."""
+        try:
+            subscriber = await self._line(request)
+        except _Rejected as rejected:
+            return _answer(rejected.result)
+        if not subscriber.kyc:
+            return _answer(-30003)
+        return _answer(0, rename(subscriber.kyc, _REAL_NAME_NAMES, dates=True, genders=_GENDER_CODES))
+
+    async def exchange_code(self, request: web.Request) -> web.Response:
+        """Exchange an authorization code for the plain national number and the ``authMode``."""
+        try:
+            params = await self._open(request)
+            value, return_url = params.get("code", ""), unquote(params.get("returnUrl", ""))
+            if not value or not return_url:
+                raise _Rejected(-10001)
+            verdict, code = self._authorization.redeem(
+                value, app_id=self._app.app_id, redirect_uri=return_url, now=self._clock.now()
+            )
+            if code is None:
+                raise _Rejected(_CODE_RESULTS[verdict])
+        except _Rejected as rejected:
+            return _answer(rejected.result)
+        return _answer(
+            0, {"mobile": to_national(code.phone_number) or "", "authMode": _AUTH_MODES[code.method]}
+        )
+
+    async def _history(
+        self, request: web.Request, history: Callable[[Subscriber, Operator, datetime], History]
+    ) -> web.Response:
+        try:
+            subscriber = await self._line(request)
+        except _Rejected as rejected:
+            return _answer(rejected.result)
+        found = history(subscriber, "ctcc", self._clock.now())
+        if found.disclosure is Disclosure.NO_RECORD:
+            return _answer(-30001)
+        data = {"changeTime": "", "changeType": "", "retainDays": _RETAIN_DAYS}
+        if found.at is not None:
+            data |= {
+                "changeTime": found.at.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                "changeType": "1" if found.is_change else "0",
+            }
+        return _answer(0, data)
+
+    async def _line(self, request: web.Request) -> Subscriber:
+        """The served line a signed query names."""
+        national = (await self._open(request)).get("mobile", "")
+        if _NATIONAL.fullmatch(national) is None:
+            raise _Rejected(-10001)
+        status, subscriber = find_line(self._state, national, "ctcc")
+        if subscriber is None:
+            raise _Rejected(_LINE_RESULTS[status])
+        return subscriber
+
+    def _decode_hint(self, value: str) -> str | None:
+        if _CIPHERTEXT.fullmatch(value) is None:
+            return None
+        try:
+            return aes_ecb_decrypt(bytes.fromhex(value), key=self._aes_key).decode()
+        except ValueError:
+            return None
 
     async def login(self, request: web.Request) -> web.Response:
         """Exchange a ``login`` token for the plain national number and its ``authType``."""

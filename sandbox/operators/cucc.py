@@ -1,4 +1,6 @@
-"""China Unicom's southbound dialect: ``netauth/v2/mobile`` (one-tap login), ``netauth/v2/verify`` (check).
+"""China Unicom's southbound dialect: ``netauth/v2/mobile`` (one-tap login), ``netauth/v2/verify`` (check),
+the line queries (``lineinfo/v1/simchange``, ``devicechange``, ``realname``), network authorization
+(``netauth/v2/authorize``) and its code exchange (``netauth/v2/code``).
 
 Requests are JSON objects of strings signed with a sorted-parameter HMAC-SHA256; numbers travel
 AES-128-CBC encrypted. Both answer HTTP 200 with ``{"code", "msg", "seqId", "data"}``; ``data`` is
@@ -11,25 +13,41 @@ AES-128-CBC encrypted. Both answer HTTP 200 with ``{"code", "msg", "seqId", "dat
 - A check of a number registered with another operator answers ``3001`` (the token is consumed);
   an unregistered number is simply "no match". Result ``2`` answers a check whose token is valid
   but whose subscriber has since been removed.
+- Line queries and the code exchange check like the token endpoints (parameters, ``appId``,
+  signature, timestamp window), then the line (``3001``, ``3002``) or the code.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Final
 
 from aiohttp import web
 
 from sandbox.clock import Clock
-from sandbox.config import AppCredentials
+from sandbox.config import AppCredentials, Operator
 from sandbox.crypto import aes_cbc_decrypt, aes_cbc_encrypt, hmac_sha256_hex, md5_hex
+from sandbox.kyc import rename
+from sandbox.lines import (
+    RETENTION_HOURS,
+    Disclosure,
+    History,
+    LineStatus,
+    device_history,
+    find_line,
+    sim_history,
+)
+from sandbox.netauth import AuthorizationDialect, CodeVerdict, NetworkAuthorization
 from sandbox.numbers import NATIONAL_PATTERN, from_national, to_national
-from sandbox.operators._wire import new_reference, read_json_object, same_text, within_window
-from sandbox.state import IssuedToken, Purpose, SandboxState
+from sandbox.operators._wire import epoch_ms, new_reference, read_json_object, same_text, within_window
+from sandbox.state import IssuedToken, Purpose, SandboxState, Subscriber
 from sandbox.tokens import Verdict, redeem
 
-__all__ = ["CuccOperator"]
+__all__ = ["AUTHORIZE_PATH", "ENRICHMENT_HEADER", "CuccOperator", "authorization_dialect"]
 
 _LOGIN_FIELDS: Final = ("appId", "timestamp", "nonce", "token", "sign")
 _CHECK_FIELDS: Final = (*_LOGIN_FIELDS, "mobile")
@@ -50,6 +68,9 @@ _MESSAGES: Final[Mapping[str, str]] = {
     "2003": "token belongs to another app",
     "2004": "token purpose mismatch",
     "3001": "not a China Unicom subscriber",
+    "3002": "line not eligible for this service",
+    "3003": "no customer record",
+    "2005": "redirectUri mismatch",
 }
 _TOKEN_CODES: Final[Mapping[Verdict, str]] = {
     Verdict.MALFORMED: "2001",
@@ -59,6 +80,78 @@ _TOKEN_CODES: Final[Mapping[Verdict, str]] = {
     Verdict.WRONG_APP: "2003",
     Verdict.WRONG_PURPOSE: "2004",
 }
+
+
+_QUERY_FIELDS: Final = ("appId", "timestamp", "nonce", "mobile", "sign")
+_CODE_FIELDS: Final = ("appId", "timestamp", "nonce", "code", "redirectUri", "sign")
+_LINE_CODES: Final[Mapping[LineStatus, str]] = {LineStatus.UNKNOWN: "3001", LineStatus.NOT_ELIGIBLE: "3002"}
+_HISTORY_STATUS: Final[Mapping[Disclosure, str]] = {
+    Disclosure.DISCLOSED: "1",
+    Disclosure.OUTSIDE_WINDOW: "2",
+    Disclosure.NO_RECORD: "3",
+}
+_WINDOW: Final = str(RETENTION_HOURS["cucc"])
+_RECORD_NAMES: Final[Mapping[str, str]] = {
+    name: name
+    for name in (
+        "name",
+        "givenName",
+        "familyName",
+        "middleNames",
+        "familyNameAtBirth",
+        "idDocument",
+        "idDocumentType",
+        "idDocumentExpiryDate",
+        "address",
+        "streetName",
+        "streetNumber",
+        "houseNumberExtension",
+        "postalCode",
+        "region",
+        "locality",
+        "country",
+        "birthdate",
+        "email",
+        "gender",
+        "cityOfBirth",
+        "countryOfBirth",
+        "nationality",
+    )
+}
+_CODE_RESULTS: Final[Mapping[CodeVerdict, str]] = {
+    CodeVerdict.MALFORMED: "2001",
+    CodeVerdict.UNKNOWN: "2001",
+    CodeVerdict.EXPIRED: "2001",
+    CodeVerdict.WRONG_APP: "2003",
+    CodeVerdict.REPLAYED: "2002",
+    CodeVerdict.WRONG_REDIRECT: "2005",
+}
+
+AUTHORIZE_PATH: Final = "/cucc/openapi/netauth/v2/authorize"
+ENRICHMENT_HEADER: Final = "x-msisdn"
+
+
+def authorization_dialect(decode_hint: Callable[[str], str | None]) -> AuthorizationDialect:
+    """China Unicom's wording of the common authorization flow; hints decrypt with the app's key."""
+    return AuthorizationDialect(
+        operator="cucc",
+        brand="中国联通",
+        authorize_path=AUTHORIZE_PATH,
+        number_path="/cucc/openapi/netauth/v2/authorize/sms",
+        code_path="/cucc/openapi/netauth/v2/authorize/code",
+        app_id_param="appId",
+        redirect_param="redirectUri",
+        hint_param="mobileHint",
+        enrichment_header=ENRICHMENT_HEADER,
+        number_field="mobile",
+        code_field="verifyCode",
+        sms_sender="10010",
+        sms_text="【中国联通】验证码{otp}，用于网络身份认证登录，5分钟内有效，请勿泄露。",  # noqa: RUF001
+        code_shape=re.compile(r"CUAC[A-Za-z0-9_-]{40}"),
+        new_code=lambda: "CUAC" + secrets.token_urlsafe(30),
+        code_lifetime=timedelta(seconds=60),
+        decode_hint=decode_hint,
+    )
 
 
 class _Rejected(Exception):
@@ -79,13 +172,90 @@ class CuccOperator:
         digest = md5_hex(app.app_key)
         self._aes_key = digest[:16].encode()
         self._aes_iv = digest[16:].encode()
+        self._authorization = NetworkAuthorization(
+            authorization_dialect(self._decode_hint), state=state, app=app, clock=clock
+        )
 
     def routes(self) -> list[web.RouteDef]:
         """The operator's southbound routes."""
         return [
             web.post("/cucc/openapi/netauth/v2/mobile", self.login),
             web.post("/cucc/openapi/netauth/v2/verify", self.check),
+            web.post("/cucc/openapi/lineinfo/v1/simchange", self.sim_change),
+            web.post("/cucc/openapi/lineinfo/v1/devicechange", self.device_change),
+            web.post("/cucc/openapi/lineinfo/v1/realname", self.real_name),
+            web.post("/cucc/openapi/netauth/v2/code", self.exchange_code),
+            *self._authorization.routes(),
         ]
+
+    async def sim_change(self, request: web.Request) -> web.Response:
+        """The line's latest SIM change (or activation) within the 720 h window."""
+        return await self._history(request, sim_history)
+
+    async def device_change(self, request: web.Request) -> web.Response:
+        """The line's latest device change (or first device) within the 720 h window."""
+        return await self._history(request, device_history)
+
+    async def real_name(self, request: web.Request) -> web.Response:
+        """The line's verified customer record, as encrypted JSON under the KYC Match names."""
+        try:
+            subscriber = await self._line(request)
+        except _Rejected as rejected:
+            return _answer(rejected.code)
+        if not subscriber.kyc:
+            return _answer("3003")
+        record = json.dumps(rename(subscriber.kyc, _RECORD_NAMES), ensure_ascii=False).encode()
+        return _answer("0000", {"record": self._encrypt(record)})
+
+    async def exchange_code(self, request: web.Request) -> web.Response:
+        """Exchange an authorization code for the encrypted national number and the method."""
+        try:
+            fields = self._authenticate(await read_json_object(request), _CODE_FIELDS)
+            verdict, code = self._authorization.redeem(
+                fields["code"],
+                app_id=fields["appId"],
+                redirect_uri=fields["redirectUri"],
+                now=self._clock.now(),
+            )
+            if code is None:
+                raise _Rejected(_CODE_RESULTS[verdict])
+        except _Rejected as rejected:
+            return _answer(rejected.code)
+        national = to_national(code.phone_number) or ""
+        return _answer("0000", {"mobile": self._encrypt(national.encode()), "authMethod": code.method})
+
+    async def _history(
+        self, request: web.Request, history: Callable[[Subscriber, Operator, datetime], History]
+    ) -> web.Response:
+        try:
+            subscriber = await self._line(request)
+        except _Rejected as rejected:
+            return _answer(rejected.code)
+        found = history(subscriber, "cucc", self._clock.now())
+        data = {"status": _HISTORY_STATUS[found.disclosure], "windowHours": _WINDOW}
+        if found.at is not None:
+            data |= {
+                "changeTime": str(epoch_ms(found.at)),
+                "changeType": "swap" if found.is_change else "activation",
+            }
+        return _answer("0000", data)
+
+    async def _line(self, request: web.Request) -> Subscriber:
+        """The served line a signed query names."""
+        fields = self._authenticate(await read_json_object(request), _QUERY_FIELDS)
+        status, subscriber = find_line(self._state, self._decrypt_mobile(fields["mobile"]), "cucc")
+        if subscriber is None:
+            raise _Rejected(_LINE_CODES[status])
+        return subscriber
+
+    def _encrypt(self, plaintext: bytes) -> str:
+        return aes_cbc_encrypt(plaintext, key=self._aes_key, iv=self._aes_iv).hex()
+
+    def _decode_hint(self, value: str) -> str | None:
+        try:
+            return self._decrypt_mobile(value)
+        except _Rejected:
+            return None
 
     async def login(self, request: web.Request) -> web.Response:
         """Exchange a ``login`` token for the encrypted national number and its ``authType``."""
@@ -95,8 +265,7 @@ class CuccOperator:
         except _Rejected as rejected:
             return _answer(rejected.code)
         national = to_national(token.phone_number) or ""
-        encrypted = aes_cbc_encrypt(national.encode(), key=self._aes_key, iv=self._aes_iv).hex()
-        return _answer("0000", {"mobile": encrypted, "authType": token.auth_type})
+        return _answer("0000", {"mobile": self._encrypt(national.encode()), "authType": token.auth_type})
 
     async def check(self, request: web.Request) -> web.Response:
         """Tell whether a ``verify``/``h5`` token's phone is the encrypted ``mobile``."""

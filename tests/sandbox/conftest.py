@@ -1,10 +1,13 @@
-"""Fixtures for the sandbox tests: a settable clock, fresh credentials and a sandbox on a real socket."""
+"""Fixtures for the sandbox tests: a settable clock, fresh credentials, a sandbox on a real socket, and
+helpers that walk the operators' authorization flows as a browser would."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -12,6 +15,15 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from sandbox import SandboxConfig, create_sandbox_app
+from tests.sandbox.dialects import (
+    AUTHORIZE,
+    AUTHORIZE_PARAMS,
+    CODE_FORM,
+    ENRICHMENT,
+    NUMBER_FORM,
+    national,
+    query_of,
+)
 
 SandboxClient = TestClient[web.Request, web.Application]
 
@@ -75,3 +87,98 @@ def one_tap_token(client: SandboxClient) -> Callable[..., Awaitable[str]]:
         return token
 
     return one_tap_token
+
+
+REDIRECT_URI = "https://gateway.example/oauth2/callback?op=1"
+_TXN = re.compile(r'name="txn" value="([^"]+)"')
+_OTP = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
+
+
+def form_txn(page: str) -> str:
+    """The hidden ``txn`` of an operator's authorization form page."""
+    match = _TXN.search(page)
+    assert match is not None, "no txn field on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def authorize_url(config: SandboxConfig) -> Callable[..., str]:
+    """The path and query of an operator's authorize request (docs: common authorization table)."""
+
+    def authorize_url(
+        op: str, *, redirect_uri: str = REDIRECT_URI, state: str | None = "state-1", **extra: str
+    ) -> str:
+        app_param, redirect_param, _ = AUTHORIZE_PARAMS[op]
+        params = {app_param: config.apps[op].app_id, redirect_param: redirect_uri}
+        if state is not None:
+            params["state"] = state
+        return f"{AUTHORIZE[op]}?{urlencode(params | extra)}"
+
+    return authorize_url
+
+
+@pytest.fixture
+def network_code(client: SandboxClient, authorize_url: Callable[..., str]) -> Callable[..., Awaitable[str]]:
+    """Run an enriched authorize request and return the code it redirected with."""
+
+    async def network_code(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> str:
+        response = await client.get(
+            authorize_url(op, redirect_uri=redirect_uri),
+            headers={ENRICHMENT[op]: national(phone)},
+            allow_redirects=False,
+        )
+        assert response.status == 302, await response.text()
+        return query_of(response.headers["Location"])["code"]
+
+    return network_code
+
+
+@pytest.fixture
+def inbox(client: SandboxClient) -> Callable[[str], Awaitable[list[dict[str, Any]]]]:
+    """A phone's SMS inbox through the control API."""
+
+    async def inbox(phone: str) -> list[dict[str, Any]]:
+        response = await client.get(f"/sandbox/devices/{phone}/messages")
+        assert response.status == 200
+        messages: list[dict[str, Any]] = await response.json()
+        return messages
+
+    return inbox
+
+
+@pytest.fixture
+def otp_flow(
+    client: SandboxClient,
+    authorize_url: Callable[..., str],
+    inbox: Callable[[str], Awaitable[list[dict[str, Any]]]],
+) -> Callable[..., Awaitable[tuple[str, str]]]:
+    """Start the SMS-OTP fallback for ``phone``: submit its number, return ``(txn, the SMS code)``."""
+
+    async def otp_flow(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> tuple[str, str]:
+        page = await client.get(authorize_url(op, redirect_uri=redirect_uri))
+        assert page.status == 200
+        txn = form_txn(await page.text())
+        path, field = NUMBER_FORM[op]
+        sent = await client.post(path, data={"txn": txn, field: national(phone)})
+        assert sent.status == 200, await sent.text()
+        match = _OTP.search((await inbox(phone))[-1]["text"])
+        assert match is not None
+        return txn, match.group(0)
+
+    return otp_flow
+
+
+@pytest.fixture
+def otp_code(
+    client: SandboxClient, otp_flow: Callable[..., Awaitable[tuple[str, str]]]
+) -> Callable[..., Awaitable[str]]:
+    """Complete the SMS-OTP fallback for ``phone`` and return the authorization code."""
+
+    async def otp_code(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> str:
+        txn, otp = await otp_flow(op, phone, redirect_uri=redirect_uri)
+        path, field = CODE_FORM[op]
+        response = await client.post(path, data={"txn": txn, field: otp}, allow_redirects=False)
+        assert response.status == 302, await response.text()
+        return query_of(response.headers["Location"])["code"]
+
+    return otp_code

@@ -1,0 +1,59 @@
+"""Per-tenant login-check thresholds: a stored row, else the gateway's defaults (settings)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.clock import Clock
+from gateway.login_check.models import LoginCheckPolicy
+from gateway.login_check.policy import Thresholds
+
+__all__ = ["ThresholdStore"]
+
+
+class ThresholdStore:
+    """Reads and replaces a tenant's :class:`Thresholds`."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, defaults: Thresholds, clock: Clock
+    ) -> None:
+        self._sessions = sessions
+        self._defaults = defaults
+        self._clock = clock
+
+    @property
+    def defaults(self) -> Thresholds:
+        """What a tenant without a stored policy gets."""
+        return self._defaults
+
+    async def get(self, tenant_id: str) -> Thresholds:
+        """The tenant's thresholds."""
+        async with self._sessions() as session:
+            row = await session.get(LoginCheckPolicy, tenant_id)
+        if row is None:
+            return self._defaults
+        return Thresholds(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Thresholds)})
+
+    async def put(self, tenant_id: str, thresholds: Thresholds) -> Thresholds:
+        """Replace the tenant's thresholds; returns what is now in force (the last writer wins)."""
+        values = dataclasses.asdict(thresholds)
+        try:
+            await self._write(tenant_id, values)
+        except IntegrityError:
+            await self._write(tenant_id, values)
+        return thresholds
+
+    async def _write(self, tenant_id: str, values: dict[str, int]) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(LoginCheckPolicy, tenant_id)
+            if row is None:
+                row = LoginCheckPolicy(tenant_id=tenant_id, updated_at=self._clock.now(), **values)
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.updated_at = self._clock.now()
+            session.add(row)

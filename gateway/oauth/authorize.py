@@ -1,0 +1,293 @@
+"""The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1) with network-based authentication.
+
+``GET /oauth2/authorize`` validates the request, finds the device's operator (telco finder: the
+source IP, else the ``login_hint`` number), stores the request for at most 300 s under an opaque
+handle and sends the browser to the operator's authorization endpoint with that handle as
+``state``. The operator identifies the subscriber (header enrichment / source IP on its data
+network, or its SMS-OTP fallback) and returns to ``/oauth2/callback/{operator}``; the gateway takes
+the pending request (single use), exchanges the operator's code for the subscriber and redirects
+to the client with its own authorization code (:mod:`gateway.oauth.codes`).
+
+Rules this implementation fixes:
+
+- ``client_id`` and ``redirect_uri`` (exact string match with a registered URI) are checked first;
+  their errors are answered directly (400), never redirected. Every later error is redirected
+  with ``error``, ``error_description``, ``state`` and ``iss`` (RFC 9207).
+- PKCE is required of every client, ``S256`` only (``plain`` and an absent method are refused).
+- ``scope`` must include ``openid``; other scopes must be registered for the client.
+- Parameters may not repeat; request objects (``request``, ``request_uri``) are not supported;
+  only ``response_type=code`` and the ``query`` response mode.
+- ``login_hint`` is ``tel:+<E.164>``; the operator uses it only for its SMS-OTP fallback.
+- ``prompt=none`` demands network-based authentication without interaction: a device not on a
+  supported mobile network, or an operator answer by SMS-OTP, ends in ``login_required``.
+- A device on no supported network and without a usable hint: ``access_denied``; an operator that
+  fails: ``temporarily_unavailable``; an operator that refuses its code: ``access_denied``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from carrier_adapters import (
+    AuthMethod,
+    CarrierError,
+    NetworkAuthenticator,
+    NumberNotServed,
+    TokenRejected,
+    operator_for_number,
+)
+from gateway.clock import Clock
+from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
+from gateway.oauth import pkce
+from gateway.oauth.codes import CodeStore
+from gateway.oauth.models import PendingAuthorization
+from gateway.oauth.subjects import E164, AuthenticatedSubscriber
+from gateway.oauth.telco_finder import TelcoFinder
+from gateway.oauth.user_tokens import requested_scopes
+from gateway.tenants.models import Tenant
+from gateway.tenants.service import TenantService
+
+__all__ = ["PENDING_TTL", "AuthorizationService", "redirect_location"]
+
+PENDING_TTL = 300
+Params = Mapping[str, Sequence[str]]
+_TABLE = PendingAuthorization.__table__  # type: ignore[attr-defined]
+_PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+_USER_REFUSALS = frozenset({"access_denied", "login_required", "interaction_required", "consent_required"})
+_MAX_STATE, _MAX_NONCE = 512, 256
+log = structlog.get_logger(__name__)
+
+
+def redirect_location(uri: str, params: Mapping[str, str]) -> str:
+    """``uri`` with ``params`` added to its query; an existing query is kept (RFC 6749 §3.1.2)."""
+    return uri + ("&" if "?" in uri else "?") + urlencode(params)
+
+
+def _single(params: Params, name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values and len(values) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    tenant: Tenant
+    redirect_uri: str
+    scopes: frozenset[str]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    prompt: str | None
+    login_hint: str | None
+
+
+class AuthorizationService:
+    """The authorization endpoint and the operators' callback; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        tenants: TenantService,
+        authenticators: Mapping[str, NetworkAuthenticator],
+        finder: TelcoFinder,
+        codes: CodeStore,
+        clock: Clock,
+        issuer: str,
+    ) -> None:
+        self._engine = engine
+        self._tenants = tenants
+        self._authenticators = authenticators
+        self._finder = finder
+        self._codes = codes
+        self._clock = clock
+        self._issuer = issuer
+
+    def callback_url(self, operator: str) -> str:
+        """Where ``operator`` returns the browser (one URI per operator, against mix-up)."""
+        return f"{self._issuer}/oauth2/callback/{operator}"
+
+    def error_location(self, error: OAuthRedirect) -> str:
+        """The client redirect carrying ``error`` (with ``iss``, RFC 9207)."""
+        return redirect_location(error.redirect_uri, {**error.params(), "iss": self._issuer})
+
+    async def start(self, params: Params, *, peer: str | None, forwarded_for: str | None) -> str:
+        """Validate an authorization request and answer the operator URL to redirect the browser to.
+
+        :raises InvalidArgument: unknown ``client_id`` or unregistered ``redirect_uri``.
+        :raises OAuthRedirect: any other error, for the client.
+        """
+        request = await self._validate(params)
+
+        def fail(error: str, description: str) -> OAuthRedirect:
+            return OAuthRedirect(error, description, redirect_uri=request.redirect_uri, state=request.state)
+
+        by_ip = self._finder.operator_for_ip(self._finder.client_ip(peer, forwarded_for))
+        operator = by_ip or (operator_for_number(request.login_hint) if request.login_hint else None)
+        if by_ip is None and request.prompt == "none":
+            raise fail("login_required", "The device is not on a supported mobile network.")
+        authenticator = self._authenticators.get(operator) if operator else None
+        if operator is None or authenticator is None:
+            raise fail("access_denied", "The device is not on a supported mobile network.")
+        handle = secrets.token_urlsafe(32)
+        try:
+            target = authenticator.authorization_url(
+                redirect_uri=self.callback_url(operator), state=handle, login_hint=request.login_hint
+            )
+        except CarrierError as exc:
+            log.warning("operator_authorize_failed", operator=operator, error=type(exc).__name__)
+            raise fail("temporarily_unavailable", "The mobile operator is unavailable.") from exc
+        await self._store(handle, request, operator)
+        log.info("authorization_started", operator=operator, located_by="ip" if by_ip else "login_hint")
+        return target
+
+    async def finish(self, operator: str, params: Params) -> str:
+        """Complete the operator's callback: answer the client redirect with a code or an error.
+
+        :raises InvalidArgument: no pending request for this ``state`` and operator.
+        :raises OAuthRedirect: the authentication failed.
+        """
+        handle = _single(params, "state")
+        pending = await self._take(handle) if handle else None
+        if pending is None or pending["operator"] != operator:
+            raise InvalidArgument("The authorization request is unknown, expired or already completed.")
+
+        def fail(error: str, description: str) -> OAuthRedirect:
+            return OAuthRedirect(
+                error, description, redirect_uri=pending["redirect_uri"], state=pending["state"]
+            )
+
+        refusal = _single(params, "error")
+        if refusal is not None:
+            log.info("operator_authorize_refused", operator=operator, error=refusal[:40])
+            if refusal in _USER_REFUSALS:
+                raise fail("access_denied", "The mobile operator did not authenticate the subscriber.")
+            raise fail("temporarily_unavailable", "The mobile operator is unavailable.")
+        subscriber = await self._identify(operator, _single(params, "code"), pending["prompt"], fail)
+        code = await self._codes.issue(
+            tenant_id=pending["tenant_id"],
+            client_id=pending["client_id"],
+            redirect_uri=pending["redirect_uri"],
+            scope=pending["scope"],
+            nonce=pending["nonce"],
+            code_challenge=pending["code_challenge"],
+            subscriber=subscriber,
+        )
+        answer = {"code": code, "iss": self._issuer}
+        if pending["state"] is not None:
+            answer["state"] = pending["state"]
+        log.info("authorization_completed", operator=operator, amr=list(subscriber.amr))
+        return redirect_location(pending["redirect_uri"], answer)
+
+    async def _identify(
+        self, operator: str, code: str | None, prompt: str | None, fail: Callable[[str, str], OAuthRedirect]
+    ) -> AuthenticatedSubscriber:
+        authenticator = self._authenticators.get(operator)
+        if code is None or authenticator is None:
+            raise fail("temporarily_unavailable", "The mobile operator returned no authorization.")
+        try:
+            identity = await authenticator.exchange_code(code, redirect_uri=self.callback_url(operator))
+        except (TokenRejected, NumberNotServed) as exc:
+            log.info("operator_code_rejected", operator=operator, result_code=exc.code)
+            raise fail("access_denied", "The mobile operator did not authenticate the subscriber.") from exc
+        except CarrierError as exc:
+            log.warning("operator_code_exchange_failed", operator=operator, error=type(exc).__name__)
+            raise fail("temporarily_unavailable", "The mobile operator is unavailable.") from exc
+        if identity.operator != operator or not E164.match(identity.phone_number):
+            log.warning("operator_identity_inconsistent", operator=operator)
+            raise fail("temporarily_unavailable", "The mobile operator returned an invalid answer.")
+        if prompt == "none" and identity.method is not AuthMethod.NETWORK:
+            raise fail("login_required", "The subscriber could not be authenticated by the mobile network.")
+        return AuthenticatedSubscriber(
+            identity.phone_number, operator, (identity.method.value,), self._clock.now()
+        )
+
+    async def _validate(self, params: Params) -> _Request:
+        client_id, redirect_uri = _single(params, "client_id"), _single(params, "redirect_uri")
+        tenant = await self._tenants.by_client_id(client_id) if client_id else None
+        if tenant is None:
+            raise InvalidArgument("The client_id is missing or unknown.")
+        if redirect_uri is None or redirect_uri not in json.loads(tenant.redirect_uris):
+            raise InvalidArgument("The redirect_uri is missing or not registered for this client.")
+        state = _single(params, "state")
+        oversized_state = state is not None and len(state) > _MAX_STATE
+        if oversized_state:
+            state = None
+
+        def fail(error: str, description: str) -> OAuthRedirect:
+            return OAuthRedirect(error, description, redirect_uri=redirect_uri, state=state)
+
+        repeated = sorted(name for name, values in params.items() if len(values) > 1)
+        if repeated:
+            raise fail("invalid_request", f"Parameters must not repeat: {', '.join(repeated[:5])}.")
+        if "request" in params:
+            raise fail("request_not_supported", "Request objects are not supported.")
+        if "request_uri" in params:
+            raise fail("request_uri_not_supported", "Request objects are not supported.")
+        response_type = _single(params, "response_type")
+        if response_type is None:
+            raise fail("invalid_request", "response_type is required.")
+        if response_type != "code":
+            raise fail("unsupported_response_type", "Only response_type=code is supported.")
+        if _single(params, "response_mode") not in (None, "query"):
+            raise fail("invalid_request", "Only the query response mode is supported.")
+        try:
+            scopes = requested_scopes(tenant, _single(params, "scope"), require_openid=True)
+        except OAuthError as exc:
+            raise fail(exc.error, exc.description) from exc
+        challenge, method = _single(params, "code_challenge"), _single(params, "code_challenge_method")
+        if challenge is None or method is None:
+            raise fail("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256.")
+        if method != pkce.CHALLENGE_METHOD or not pkce.is_challenge(challenge):
+            raise fail("invalid_request", "Only S256 PKCE challenges are supported.")
+        nonce, prompt = _single(params, "nonce"), _single(params, "prompt")
+        if oversized_state or (nonce and len(nonce) > _MAX_NONCE):
+            raise fail("invalid_request", "state or nonce is too long.")
+        prompts = frozenset(prompt.split()) if prompt else frozenset()
+        if not prompts <= _PROMPTS or ("none" in prompts and len(prompts) > 1):
+            raise fail("invalid_request", "prompt is not valid.")
+        hint = _single(params, "login_hint")
+        number = hint.removeprefix("tel:") if hint else None
+        if hint is not None and (number is None or not hint.startswith("tel:") or not E164.match(number)):
+            raise fail("invalid_request", "login_hint must be tel:+<E.164 number>.")
+        return _Request(tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number)
+
+    async def _store(self, handle: str, request: _Request, operator: str) -> None:
+        now = self._clock.now()
+        row = {
+            "handle_hash": hashlib.sha256(handle.encode()).hexdigest(),
+            "tenant_id": request.tenant.id,
+            "client_id": request.tenant.client_id,
+            "redirect_uri": request.redirect_uri,
+            "scope": " ".join(sorted(request.scopes)),
+            "state": request.state,
+            "nonce": request.nonce,
+            "code_challenge": request.code_challenge,
+            "prompt": request.prompt,
+            "operator": operator,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=PENDING_TTL),
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now))
+            await conn.execute(sa.insert(_TABLE).values(**row))
+
+    async def _take(self, handle: str) -> RowMapping | None:
+        digest = hashlib.sha256(handle.encode()).hexdigest()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sa.delete(_TABLE)
+                .where((_TABLE.c.handle_hash == digest) & (_TABLE.c.expires_at > self._clock.now()))
+                .returning(*_TABLE.c)
+            )
+            return result.mappings().first()

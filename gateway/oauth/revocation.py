@@ -1,0 +1,42 @@
+"""Revoked access tokens (by ``jti``), shared by every gateway process through the database.
+
+Only 3-legged tokens are ever revoked (those a reused authorization code produced, RFC 6749
+§4.1.2), so only they are checked: one primary-key read per 3-legged call, none for 2-legged
+traffic. Rows are dropped once the token would have expired anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.clock import Clock
+from gateway.oauth.models import RevokedToken
+
+__all__ = ["Revocations"]
+
+_TABLE = RevokedToken.__table__  # type: ignore[attr-defined]
+
+
+class Revocations:
+    """The revoked-token list; see the module docstring."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        """Refuse the token ``token_id`` from now on (idempotent)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < self._clock.now()))
+            exists = await conn.execute(sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == token_id))
+            if exists.first() is None:
+                await conn.execute(sa.insert(_TABLE).values(token_id=token_id, expires_at=expires_at))
+
+    async def is_revoked(self, token_id: str) -> bool:
+        """Whether ``token_id`` was revoked."""
+        async with self._engine.connect() as conn:
+            row = await conn.execute(sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == token_id))
+            return row.first() is not None

@@ -1,0 +1,397 @@
+"""The dispatch worker: sends due messages through the operators, safely from several processes.
+
+A worker claims due messages (``queued``, ``scheduled_at`` and ``next_attempt_at`` passed, no live
+lease) by setting ``lease_owner``/``lease_until`` in one statement: on PostgreSQL the candidates
+are selected ``FOR UPDATE SKIP LOCKED`` inside the claiming ``UPDATE``, so concurrent workers take
+disjoint sets; on SQLite the ``UPDATE … WHERE id IN (SELECT …) AND <lease free>`` is atomic under
+SQLite's single writer, and ``RETURNING`` reads the claims back. A claimed message is:
+
+- past its TTL: ``expired`` if it was never tried, else ``failed`` with its last error (no send);
+- otherwise submitted with ``reference`` = message id through the operators of
+  :func:`~gateway.push.routing.route` (next operator only on "not my subscriber"), paced by a
+  per-operator :class:`~gateway.push.pacing.TokenBucket` (per process);
+- on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
+  which also applies a delivery report that arrived first;
+- on an operator error retried after :func:`~gateway.push.pacing.backoff_delay`, or ``failed``
+  (``message.failed``) when that retry would fall at or after the TTL.
+
+Every write is conditional on the worker still holding the lease. A worker that dies leaves its
+lease to expire (``PUSH_LEASE_SECONDS``); another worker then sends again with the same reference,
+which the operator deduplicates, so the recipient gets one SMS. The remaining window for a
+duplicate is an operator that does not deduplicate (documented in the README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from carrier_adapters import (
+    CarrierError,
+    CarrierRejected,
+    CarrierTimeout,
+    CarrierUnavailable,
+    NumberNotServed,
+    SmsChannel,
+    SmsSubmission,
+)
+from gateway.clock import Clock
+from gateway.crypto import DecryptionError, FieldCipher
+from gateway.db import as_utc
+from gateway.push.lifecycle import MESSAGES, add_event, apply_pending_reports, transition, webhook_data
+from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
+from gateway.push.pacing import TokenBucket, backoff_delay
+from gateway.push.routing import route
+from gateway.push.states import MessageStatus
+from gateway.webhooks import Publisher
+
+__all__ = ["Claim", "DispatchConfig", "Dispatcher", "failure_reason"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """Worker tuning (settings ``PUSH_*``); rates are submissions per second per operator and process."""
+
+    poll_seconds: float = 1.0
+    batch: int = 50
+    concurrency: int = 8
+    lease_seconds: float = 60.0
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 600.0
+    send_rate: float = 50.0
+    send_rates: Mapping[str, float] = field(default_factory=dict)
+    fallback_operator: str | None = None
+    prune_seconds: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message this worker holds until ``lease_until``."""
+
+    id: str
+    tenant_id: str
+    operator: str | None
+    attempts: int
+    failure_reason: str | None
+    recipient_cipher: str
+    text_cipher: str
+    expires_at: datetime
+    lease_until: datetime
+
+
+def failure_reason(exc: CarrierError) -> str:
+    """The ``failureReason`` of a submission error (no operator text, which may echo input)."""
+    if isinstance(exc, NumberNotServed):
+        return "NUMBER_NOT_SERVED"
+    if isinstance(exc, CarrierTimeout):
+        return "OPERATOR_TIMEOUT"
+    if isinstance(exc, CarrierUnavailable):
+        return "OPERATOR_UNAVAILABLE"
+    if isinstance(exc, CarrierRejected):
+        return "OPERATOR_REJECTED"
+    return "OPERATOR_ERROR"
+
+
+class Dispatcher:
+    """See the module docstring; :meth:`run` is the worker loop, :meth:`dispatch_once` one round."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, SmsChannel],
+        cipher: FieldCipher,
+        clock: Clock,
+        events: Publisher,
+        config: DispatchConfig,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._cipher = cipher
+        self._clock = clock
+        self._events = events
+        self._config = config
+        self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{secrets.token_hex(6)}"
+        self._rng = rng or random.SystemRandom()
+        self._buckets: dict[str, TokenBucket] = {}
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._last_prune: datetime | None = None
+
+    def wake(self) -> None:
+        """Look for due messages now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and send until :meth:`stop`; a failing round is logged and retried at the next poll."""
+        log.info("push_dispatch_started", worker=self.worker_id)
+        while not self._stopping.is_set():
+            self._wake.clear()
+            handled = 0
+            try:
+                handled = await self.dispatch_once()
+                await self._prune()
+            except Exception:
+                log.exception("push_dispatch_round_failed", worker=self.worker_id)
+            if handled < self._config.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_seconds)
+        log.info("push_dispatch_stopped", worker=self.worker_id)
+
+    def stop(self) -> None:
+        """Stop claiming; sends in flight finish, claimed messages not yet started are released."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def dispatch_once(self) -> int:
+        """Claim one batch of due messages and process them; returns how many were claimed."""
+        claims = await self.claim(self._config.batch)
+        if claims:
+            gate = asyncio.Semaphore(self._config.concurrency)
+
+            async def guarded(claim: Claim) -> None:
+                async with gate:
+                    await self._guarded(claim)
+
+            await asyncio.gather(*(guarded(c) for c in claims))
+        return len(claims)
+
+    async def claim(self, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` due messages to this worker (see the module docstring)."""
+        now = self._clock.now()
+        until = now + timedelta(seconds=self._config.lease_seconds)
+        lease_free = sa.or_(MESSAGES.c.lease_until.is_(None), MESSAGES.c.lease_until < now)
+        async with self._sessions() as session, session.begin():
+            due = (
+                sa.select(MESSAGES.c.id)
+                .where(
+                    MESSAGES.c.status == MessageStatus.QUEUED.value,
+                    MESSAGES.c.scheduled_at <= now,
+                    MESSAGES.c.next_attempt_at <= now,
+                    lease_free,
+                )
+                .order_by(MESSAGES.c.next_attempt_at)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            result = await session.exec(
+                sa.update(MESSAGES)
+                .where(MESSAGES.c.id.in_(due), MESSAGES.c.status == MessageStatus.QUEUED.value, lease_free)
+                .values(lease_owner=self.worker_id, lease_until=until)
+                .returning(
+                    MESSAGES.c.id,
+                    MESSAGES.c.tenant_id,
+                    MESSAGES.c.operator,
+                    MESSAGES.c.attempts,
+                    MESSAGES.c.failure_reason,
+                    MESSAGES.c.recipient_cipher,
+                    MESSAGES.c.text_cipher,
+                    MESSAGES.c.expires_at,
+                )
+            )
+            rows = result.mappings().all()
+        return [_claim(row, until) for row in rows]
+
+    async def _guarded(self, claim: Claim) -> None:
+        try:
+            await self._process(claim)
+        except Exception:
+            log.exception("push_dispatch_message_failed", message_id=claim.id)
+            await self._release(claim, retry_in=self._config.retry_base_seconds)
+
+    async def _process(self, claim: Claim) -> None:
+        now = self._clock.now()
+        if now >= claim.expires_at:
+            await self._finish_unsent(claim, now)
+            return
+        if self._stopping.is_set():
+            await self._release(claim)
+            return
+        try:
+            recipient = self._cipher.decrypt(claim.recipient_cipher, aad=recipient_aad(claim.tenant_id, claim.id))
+            text = self._cipher.decrypt(claim.text_cipher, aad=text_aad(claim.tenant_id, claim.id))
+        except DecryptionError:
+            log.error("push_message_undecryptable", message_id=claim.id)
+            await self._fail(claim, "UNDECRYPTABLE", self._clock.now())
+            return
+        operators = route(recipient, self._channels.keys(), fallback=self._config.fallback_operator)
+        if claim.operator in operators:
+            operators = operators[operators.index(claim.operator) :]
+        for operator in operators:
+            await self._bucket(operator).acquire()
+            if self._clock.now() >= claim.lease_until:
+                log.warning("push_lease_expired_before_send", message_id=claim.id)
+                return
+            try:
+                submission = await self._channels[operator].submit_sms(recipient, text, reference=claim.id)
+            except NumberNotServed:
+                log.info("push_number_not_served", message_id=claim.id, operator=operator)
+                continue
+            except CarrierError as exc:
+                await self._retry_later(claim, operator, exc)
+                return
+            await self._submitted(claim, operator, submission)
+            return
+        await self._fail(claim, "NUMBER_NOT_SERVED", self._clock.now())
+
+    def _bucket(self, operator: str) -> TokenBucket:
+        bucket = self._buckets.get(operator)
+        if bucket is None:
+            rate = self._config.send_rates.get(operator, self._config.send_rate)
+            bucket = self._buckets[operator] = TokenBucket(rate)
+        return bucket
+
+    async def _submitted(self, claim: Claim, operator: str, submission: SmsSubmission) -> None:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            moved = await transition(
+                session,
+                claim.id,
+                expected=MessageStatus.QUEUED,
+                to=MessageStatus.SUBMITTED,
+                now=now,
+                lease_owner=self.worker_id,
+                operator=operator,
+                provider_message_id=submission.provider_message_id[:128],
+                attempts=claim.attempts + 1,
+                failure_reason=None,
+            )
+            if not moved:
+                log.warning("push_lease_lost", message_id=claim.id, step="submitted")
+                return
+            add_event(session, claim.id, MessageStatus.SUBMITTED.value, now, detail=operator)
+            data = webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator)
+            await self._events.publish(claim.tenant_id, "message.submitted", data, session=session)
+            await apply_pending_reports(
+                session,
+                message_id=claim.id,
+                tenant_id=claim.tenant_id,
+                operator=operator,
+                now=now,
+                events=self._events,
+            )
+        log.info("push_message_submitted", message_id=claim.id, operator=operator, attempt=claim.attempts + 1)
+
+    async def _retry_later(self, claim: Claim, operator: str, exc: CarrierError) -> None:
+        now = self._clock.now()
+        reason = failure_reason(exc)
+        attempts = claim.attempts + 1
+        delay = backoff_delay(
+            attempts, base=self._config.retry_base_seconds, cap=self._config.retry_max_seconds, rng=self._rng
+        )
+        retry_at = now + timedelta(seconds=delay)
+        log.warning(
+            "push_submit_failed", message_id=claim.id, operator=operator, error=reason, attempt=attempts
+        )
+        if retry_at >= claim.expires_at:
+            await self._fail(claim, reason, now, attempts=attempts)
+            return
+        async with self._sessions() as session, session.begin():
+            result = await session.exec(
+                sa.update(MESSAGES)
+                .where(
+                    MESSAGES.c.id == claim.id,
+                    MESSAGES.c.status == MessageStatus.QUEUED.value,
+                    MESSAGES.c.lease_owner == self.worker_id,
+                )
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=retry_at,
+                    failure_reason=reason,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount == 1:
+                add_event(session, claim.id, "submit_failed", now, detail=reason)
+
+    async def _finish_unsent(self, claim: Claim, now: datetime) -> None:
+        if claim.attempts == 0:
+            async with self._sessions() as session, session.begin():
+                if await transition(
+                    session,
+                    claim.id,
+                    expected=MessageStatus.QUEUED,
+                    to=MessageStatus.EXPIRED,
+                    now=now,
+                    lease_owner=self.worker_id,
+                ):
+                    add_event(session, claim.id, MessageStatus.EXPIRED.value, now)
+            log.info("push_message_expired", message_id=claim.id)
+            return
+        await self._fail(claim, claim.failure_reason or "EXPIRED", now)
+
+    async def _fail(self, claim: Claim, reason: str, now: datetime, *, attempts: int | None = None) -> None:
+        values: dict[str, Any] = {"failure_reason": reason}
+        if attempts is not None:
+            values["attempts"] = attempts
+        async with self._sessions() as session, session.begin():
+            if not await transition(
+                session,
+                claim.id,
+                expected=MessageStatus.QUEUED,
+                to=MessageStatus.FAILED,
+                now=now,
+                lease_owner=self.worker_id,
+                **values,
+            ):
+                return
+            add_event(session, claim.id, MessageStatus.FAILED.value, now, detail=reason)
+            data = webhook_data(claim.id, MessageStatus.FAILED, now, reason=reason)
+            await self._events.publish(claim.tenant_id, "message.failed", data, session=session)
+        log.info("push_message_failed", message_id=claim.id, reason=reason)
+
+    async def _release(self, claim: Claim, *, retry_in: float = 0.0) -> None:
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        if retry_in:
+            values["next_attempt_at"] = self._clock.now() + timedelta(seconds=retry_in)
+        async with self._sessions() as session, session.begin():
+            await session.exec(
+                sa.update(MESSAGES)
+                .where(MESSAGES.c.id == claim.id, MESSAGES.c.lease_owner == self.worker_id)
+                .values(**values)
+            )
+
+    async def _prune(self) -> None:
+        now = self._clock.now()
+        if self._last_prune is not None and now - self._last_prune < timedelta(seconds=self._config.prune_seconds):
+            return
+        self._last_prune = now
+        async with self._sessions() as session, session.begin():
+            table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+            await session.exec(sa.delete(table).where(table.c.expires_at < now))
+
+
+def _claim(row: RowMapping, until: datetime) -> Claim:
+    expires_at = as_utc(row["expires_at"])
+    assert expires_at is not None
+    return Claim(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        operator=row["operator"],
+        attempts=row["attempts"],
+        failure_reason=row["failure_reason"],
+        recipient_cipher=row["recipient_cipher"],
+        text_cipher=row["text_cipher"],
+        expires_at=expires_at,
+        lease_until=until,
+    )

@@ -1,0 +1,129 @@
+"""Push tables: messages, their event history, short links, idempotency records and opt-outs.
+
+Personal data is stored AES-GCM encrypted with AAD ``<table>|<column>|<tenant>|<row id>`` and found by
+the tenant-scoped blind index of :func:`~gateway.one_tap.service.phone_scope`. Template and link
+rows of other features are referenced by id only (no foreign keys across features).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "IdempotencyRecord",
+    "MessageEvent",
+    "OptOut",
+    "PushLink",
+    "PushMessage",
+    "recipient_aad",
+    "text_aad",
+]
+
+
+class PushMessage(SQLModel, table=True):
+    """One SMS to one recipient and its delivery state (see :mod:`gateway.push.states`).
+
+    ``scheduled_at`` is when it may first be sent (quiet hours), ``next_attempt_at`` when it may be
+    tried next (backoff); ``lease_owner``/``lease_until`` mark the dispatch worker holding it.
+    """
+
+    __tablename__ = "push_messages"
+    __table_args__ = (
+        sa.Index("ix_push_messages_due", "status", "next_attempt_at"),
+        sa.Index("ix_push_messages_recipient", "tenant_id", "recipient_index"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
+    template_id: str = Field(max_length=40)
+    category: str = Field(max_length=16)
+    signature: str = Field(max_length=16)
+    recipient_index: str = Field(max_length=64)
+    recipient_cipher: str = Field(sa_type=sa.Text)
+    text_cipher: str = Field(sa_type=sa.Text)
+    segments: int
+    encoding: str = Field(max_length=8)
+    operator: str | None = Field(default=None, max_length=8)
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    failure_reason: str | None = Field(default=None, max_length=64)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    scheduled_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    next_attempt_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class MessageEvent(SQLModel, table=True):
+    """One step in a message's history; ``dedupe_key`` makes a repeated delivery report a no-op.
+
+    ``state`` is set on ``report`` events (the report's :class:`~carrier_adapters.DeliveryState`),
+    ``detail`` holds the operator's status word or a failure reason, never personal data.
+    """
+
+    __tablename__ = "push_message_events"
+    __table_args__ = (sa.UniqueConstraint("message_id", "dedupe_key", name="uq_push_message_events_dedupe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="push_messages.id", max_length=40, index=True)
+    type: str = Field(max_length=32)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    state: str | None = Field(default=None, max_length=16)
+    detail: str | None = Field(default=None, max_length=64)
+    dedupe_key: str | None = Field(default=None, max_length=200)
+
+
+class PushLink(SQLModel, table=True):
+    """The short link ``{PUBLIC_URL}/l/{code}`` carried by one message (redemption is the links feature's)."""
+
+    __tablename__ = "push_links"
+
+    code: str = Field(primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
+    message_id: str = Field(foreign_key="push_messages.id", max_length=40, sa_column_kwargs={"unique": True})
+    template_id: str = Field(max_length=40)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to ``(tenant, Idempotency-Key)``, replayed for the same request until ``expires_at``."""
+
+    __tablename__ = "push_idempotency_keys"
+
+    tenant_id: str = Field(primary_key=True, foreign_key="tenants.id", max_length=40)
+    key: str = Field(primary_key=True, max_length=255)
+    request_hash: str = Field(max_length=64)
+    message_id: str = Field(max_length=40)
+    status_code: int
+    response: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class OptOut(SQLModel, table=True):
+    """A number that replied T/TD/R: no more marketing SMS of this tenant's ``signature`` to it."""
+
+    __tablename__ = "push_opt_outs"
+
+    tenant_id: str = Field(primary_key=True, foreign_key="tenants.id", max_length=40)
+    signature: str = Field(primary_key=True, max_length=16)
+    phone_index: str = Field(primary_key=True, max_length=64)
+    operator: str = Field(max_length=8)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+def recipient_aad(tenant_id: str, message_id: str) -> str:
+    """AAD of ``push_messages.recipient_cipher``."""
+    return f"push_messages|recipient|{tenant_id}|{message_id}"
+
+
+def text_aad(tenant_id: str, message_id: str) -> str:
+    """AAD of ``push_messages.text_cipher`` (the SMS as sent: it may carry personal data)."""
+    return f"push_messages|text|{tenant_id}|{message_id}"

@@ -1,0 +1,60 @@
+"""Wire models of the push message API (contract §6) and the JSON of a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.push.service import MessageView, SendRequest, timestamp
+
+__all__ = ["E164", "MessageCreate", "message_json"]
+
+E164 = r"^\+[1-9][0-9]{4,14}$"
+MIN_TTL_SECONDS = 60
+MAX_TTL_SECONDS = 7 * 24 * 3600
+
+
+class MessageCreate(BaseModel):
+    """``POST /push/v1/messages`` body; ``ttlSeconds`` defaults to the gateway's setting (24 h)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    templateId: str = Field(min_length=1, max_length=64)
+    to: str = Field(pattern=E164)
+    params: dict[str, Any] = Field(default_factory=dict, max_length=64)
+    ttlSeconds: int | None = Field(default=None, ge=MIN_TTL_SECONDS, le=MAX_TTL_SECONDS, strict=True)
+
+    def to_domain(self) -> SendRequest:
+        """The service's request (``fingerprint`` is over the body exactly as sent)."""
+        return SendRequest(
+            template_id=self.templateId,
+            to=self.to,
+            params=self.params,
+            ttl_seconds=self.ttlSeconds,
+            canonical=self.model_dump(mode="json", exclude_unset=True),
+        )
+
+
+def message_json(view: MessageView) -> dict[str, Any]:
+    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``), never in full."""
+    body: dict[str, Any] = {
+        "id": view.id,
+        "status": view.status.value,
+        "to": view.to_masked,
+        "segments": view.segments,
+        "link": view.link,
+        "createdAt": timestamp(view.created_at),
+    }
+    if view.scheduled_at is not None:
+        body["scheduledAt"] = timestamp(view.scheduled_at)
+    body["expiresAt"] = timestamp(view.expires_at)
+    if view.operator is not None:
+        body["operator"] = view.operator
+    if view.failure_reason is not None:
+        body["failureReason"] = view.failure_reason
+    body["events"] = [
+        {"type": e.type, "at": timestamp(e.at), **({"detail": e.detail} if e.detail else {})}
+        for e in view.events
+    ]
+    return body

@@ -1,0 +1,344 @@
+"""Accepting push messages (contract §6) and reading them back.
+
+:meth:`PushService.send` checks, in order: a replayed ``Idempotency-Key`` (same request: the first
+answer again; another request: ``409 IDEMPOTENCY_KEY_REUSED``), the template (the tenant's and
+approved), a route to an operator, the parameters (by the template renderer), and for marketing
+templates the opt-out list (``422 RECIPIENT_OPTED_OUT``) and quiet hours (scheduled, not refused).
+It then writes, in one transaction, the message (recipient and text encrypted, recipient
+blind-indexed), its short link, its first event ``queued`` and the idempotency record; the dispatch
+worker sends it. Two concurrent requests with one key are settled by the record's primary key: the
+loser answers the winner's response. ``expiresAt`` counts ``ttlSeconds`` from ``scheduledAt``, so a
+message held over quiet hours keeps its whole TTL; its link expires with it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.clock import Clock
+from gateway.crypto import BlindIndex, DecryptionError, FieldCipher
+from gateway.db import as_utc
+from gateway.errors import (
+    IdempotencyKeyReused,
+    NotFound,
+    RecipientOptedOut,
+    ServiceNotApplicable,
+)
+from gateway.logs import mask_phone
+from gateway.one_tap.service import phone_scope
+from gateway.push.idempotency import KEY_TTL, fingerprint
+from gateway.push.links import link_url, new_code
+from gateway.push.models import (
+    IdempotencyRecord,
+    MessageEvent,
+    OptOut,
+    PushLink,
+    PushMessage,
+    recipient_aad,
+    text_aad,
+)
+from gateway.push.quiet_hours import next_send_time, recipient_zones
+from gateway.push.routing import route
+from gateway.push.states import MessageStatus
+from gateway.templates import Category, Template, render
+
+__all__ = [
+    "Accepted",
+    "EventView",
+    "MessageView",
+    "PushService",
+    "SendRequest",
+    "TemplateSource",
+    "timestamp",
+]
+
+log = structlog.get_logger(__name__)
+_ACCEPTED = 202
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z``, to the second."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class TemplateSource(Protocol):
+    """The templates feature, as far as sending needs it."""
+
+    async def get_approved(self, tenant_id: str, template_id: str) -> Template:
+        """The tenant's approved template; raises NotFound or TemplateNotApproved."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A send as the API received it; ``canonical`` is the decoded body the idempotency hash covers."""
+
+    template_id: str
+    to: str
+    params: Mapping[str, Any]
+    ttl_seconds: int | None
+    canonical: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The ``202`` answer; ``replayed`` when it is the stored answer to an earlier request."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """One history entry."""
+
+    type: str
+    at: datetime
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A message as its tenant may see it: the recipient only masked."""
+
+    id: str
+    status: MessageStatus
+    to_masked: str
+    segments: int
+    link: str
+    operator: str | None
+    failure_reason: str | None
+    created_at: datetime
+    scheduled_at: datetime | None
+    expires_at: datetime
+    events: list[EventView]
+
+
+class PushService:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        templates: TemplateSource,
+        operators: Collection[str],
+        cipher: FieldCipher,
+        index: BlindIndex,
+        clock: Clock,
+        public_url: str,
+        default_ttl: int,
+        fallback_operator: str | None = None,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._templates = templates
+        self._operators = operators
+        self._cipher = cipher
+        self._index = index
+        self._clock = clock
+        self._public_url = public_url
+        self._default_ttl = default_ttl
+        self._fallback = fallback_operator
+        self._on_queued = on_queued
+
+    async def send(self, *, tenant_id: str, request: SendRequest, idempotency_key: str | None) -> Accepted:
+        """Accept one SMS for sending; see the module docstring for the checks and their order.
+
+        :raises IdempotencyKeyReused: the key was used with another request in the last 24 h.
+        :raises NotFound: unknown template, or another tenant's.
+        :raises TemplateNotApproved, MissingParam, InvalidArgument: from the templates feature.
+        :raises ServiceNotApplicable: no configured operator delivers to the number.
+        :raises RecipientOptedOut: a marketing template to a number that opted out of its signature.
+        """
+        request_hash = fingerprint(request.canonical)
+        if idempotency_key is not None:
+            earlier = await self._replay(tenant_id, idempotency_key, request_hash)
+            if earlier is not None:
+                return earlier
+        template = await self._templates.get_approved(tenant_id, request.template_id)
+        operators = route(request.to, self._operators, fallback=self._fallback)
+        if not operators:
+            raise ServiceNotApplicable("No configured operator delivers SMS to this number.")
+        now = self._clock.now()
+        message_id, code = str(uuid.uuid4()), new_code()
+        link = link_url(self._public_url, code)
+        rendered = render(template, request.params, link)
+        spec = template.spec
+        scheduled_at = now
+        if spec.category is Category.MARKETING:
+            await self._refuse_opted_out(tenant_id, spec.signature, request.to)
+            scheduled_at = next_send_time(now, recipient_zones(request.to))
+        expires_at = scheduled_at + timedelta(seconds=request.ttl_seconds or self._default_ttl)
+        body: dict[str, Any] = {
+            "id": message_id,
+            "status": MessageStatus.QUEUED.value,
+            "link": link,
+            "segments": rendered.segments,
+        }
+        if scheduled_at > now:
+            body["scheduledAt"] = timestamp(scheduled_at)
+        message = PushMessage(
+            id=message_id,
+            tenant_id=tenant_id,
+            template_id=template.id,
+            category=spec.category.value,
+            signature=spec.signature,
+            recipient_index=self._index.compute(request.to, scope=phone_scope(tenant_id)),
+            recipient_cipher=self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
+            text_cipher=self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
+            segments=rendered.segments,
+            encoding=rendered.encoding.value,
+            operator=operators[0],
+            status=MessageStatus.QUEUED.value,
+            created_at=now,
+            scheduled_at=scheduled_at,
+            next_attempt_at=scheduled_at,
+            expires_at=expires_at,
+            updated_at=now,
+        )
+        rows: list[Any] = [
+            message,
+            PushLink(
+                code=code,
+                tenant_id=tenant_id,
+                message_id=message_id,
+                template_id=template.id,
+                created_at=now,
+                expires_at=expires_at,
+            ),
+            MessageEvent(message_id=message_id, type=MessageStatus.QUEUED.value, at=now),
+        ]
+        if idempotency_key is not None:
+            rows.append(
+                IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    message_id=message_id,
+                    status_code=_ACCEPTED,
+                    response=json.dumps(body, ensure_ascii=False),
+                    created_at=now,
+                    expires_at=now + KEY_TTL,
+                )
+            )
+        try:
+            async with self._sessions() as session, session.begin():
+                if idempotency_key is not None:
+                    await session.exec(
+                        sa.delete(IdempotencyRecord).where(
+                            col(IdempotencyRecord.tenant_id) == tenant_id,
+                            col(IdempotencyRecord.key) == idempotency_key,
+                            col(IdempotencyRecord.expires_at) <= now,
+                        )
+                    )
+                session.add(message)
+                await session.flush()
+                session.add_all(rows[1:])
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._replay(tenant_id, idempotency_key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
+        log.info(
+            "push_message_queued",
+            message_id=message_id,
+            template_id=template.id,
+            operator=operators[0],
+            segments=rendered.segments,
+            deferred=scheduled_at > now,
+        )
+        if self._on_queued is not None:
+            self._on_queued()
+        return Accepted(_ACCEPTED, body, replayed=False)
+
+    async def _replay(self, tenant_id: str, key: str, request_hash: str) -> Accepted | None:
+        async with self._sessions() as session:
+            record = await session.get(IdempotencyRecord, (tenant_id, key))
+        if record is None or _utc(record.expires_at) <= self._clock.now():
+            return None
+        if record.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        log.info("push_idempotent_replay", message_id=record.message_id)
+        return Accepted(record.status_code, json.loads(record.response), replayed=True)
+
+    async def _refuse_opted_out(self, tenant_id: str, signature: str, phone: str) -> None:
+        candidates = self._index.candidates(phone, scope=phone_scope(tenant_id))
+        async with self._sessions() as session:
+            found = await session.exec(
+                select(OptOut.phone_index).where(
+                    OptOut.tenant_id == tenant_id,
+                    OptOut.signature == signature,
+                    col(OptOut.phone_index).in_(candidates),
+                )
+            )
+            if found.first() is not None:
+                raise RecipientOptedOut()
+
+    async def get(self, *, tenant_id: str, message_id: str) -> MessageView:
+        """The tenant's message with its history, oldest event first.
+
+        :raises NotFound: malformed, unknown, or another tenant's id.
+        """
+        if not _is_uuid(message_id):
+            raise NotFound()
+        async with self._sessions() as session:
+            message = await session.get(PushMessage, message_id)
+            if message is None or message.tenant_id != tenant_id:
+                raise NotFound()
+            link = (await session.exec(select(PushLink.code).where(PushLink.message_id == message_id))).one()
+            events = (
+                await session.exec(
+                    select(MessageEvent)
+                    .where(MessageEvent.message_id == message_id)
+                    .order_by(col(MessageEvent.id))
+                )
+            ).all()
+        try:
+            recipient = self._cipher.decrypt(message.recipient_cipher, aad=recipient_aad(tenant_id, message_id))
+        except DecryptionError:
+            log.error("push_message_undecryptable", message_id=message_id)
+            recipient = ""
+        created_at = _utc(message.created_at)
+        scheduled_at = _utc(message.scheduled_at)
+        return MessageView(
+            id=message.id,
+            status=MessageStatus(message.status),
+            to_masked=mask_phone(recipient) if recipient else "",
+            segments=message.segments,
+            link=link_url(self._public_url, link),
+            operator=message.operator,
+            failure_reason=message.failure_reason,
+            created_at=created_at,
+            scheduled_at=scheduled_at if scheduled_at > created_at else None,
+            expires_at=_utc(message.expires_at),
+            events=[EventView(e.type, _utc(e.at), e.detail) for e in events],
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    aware = as_utc(moment)
+    assert aware is not None
+    return aware

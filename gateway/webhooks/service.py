@@ -1,0 +1,355 @@
+"""Webhook endpoints (one per tenant) and the publishing side of the delivery outbox.
+
+Every call takes the tenant from the caller's credential; nothing here reads another tenant's rows.
+
+- :meth:`WebhookService.put` replaces the tenant's endpoint and issues a new secret (shown only
+  then). The previous secret keeps signing for ``secret_grace`` (default 24 h): deliveries carry
+  one signature per live secret, so a receiver can switch secrets without losing events. A PUT
+  also re-enables an endpoint that a 410 disabled.
+- :meth:`WebhookService.delete` removes the endpoint; its pending deliveries fail ("endpoint removed").
+- :meth:`WebhookService.publish` writes one outbox row, in the caller's transaction when given a
+  session; see :mod:`gateway.webhooks` for the contract.
+- Pending deliveries follow the endpoint as it is at send time: a changed URL receives them, an
+  event no longer subscribed or a removed or disabled endpoint fails them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession as SaAsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.clock import Clock
+from gateway.crypto import DecryptionError, FieldCipher
+from gateway.db import as_utc
+from gateway.errors import InvalidArgument, NotFound
+from gateway.webhooks.addresses import UrlRefused, check_webhook_url
+from gateway.webhooks.events import EVENT_TYPES, ordered
+from gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from gateway.webhooks.signing import new_secret
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "Attempt",
+    "Delivery",
+    "Endpoint",
+    "RegisteredEndpoint",
+    "Target",
+    "WebhookService",
+    "fail_pending",
+]
+
+MAX_PAYLOAD_BYTES = 20_000
+"""Payloads are thin (ids and states); a larger one is a programming error."""
+
+ENABLED, DISABLED = "enabled", "disabled"
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+_TABLE = "webhook_endpoints"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _aad(column: str, tenant_id: str, generation: str) -> str:
+    return f"{_TABLE}|{column}|{tenant_id}|{generation}"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredEndpoint:
+    """The answer to a PUT: the only time the secret is shown."""
+
+    url: str
+    events: list[str]
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An endpoint as GET shows it (no secret)."""
+
+    url: str
+    events: list[str]
+    status: str
+    disabled_reason: str | None
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a delivery attempt needs: where, which events, and the live signing secrets (newest first)."""
+
+    tenant_id: str
+    generation: str
+    url: str
+    events: frozenset[str]
+    secrets: tuple[str, ...]
+    enabled: bool
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt of a delivery."""
+
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery with its attempt history, oldest attempt first."""
+
+    id: str
+    event_type: str
+    status: str
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    attempts: list[Attempt]
+
+
+async def fail_pending(session: AsyncSession, tenant_id: str, reason: str, now: datetime) -> None:
+    """Fail every pending delivery of ``tenant_id`` (endpoint removed or disabled), in ``session``."""
+    await session.exec(
+        sa.update(WebhookDelivery)
+        .where(col(WebhookDelivery.tenant_id) == tenant_id, col(WebhookDelivery.status) == PENDING)
+        .values(status=FAILED, last_error=reason, finished_at=now, lease_owner=None, lease_expires_at=None)
+    )
+
+
+class WebhookService:
+    """See the module docstring. ``on_publish`` is called after a publish commits (wakes the worker)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        cipher: FieldCipher,
+        clock: Clock,
+        allow_private: bool,
+        secret_grace: timedelta = timedelta(hours=24),
+        on_publish: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._cipher = cipher
+        self._clock = clock
+        self._allow_private = allow_private
+        self._secret_grace = secret_grace
+        self.on_publish: Callable[[], None] = on_publish or (lambda: None)
+
+    async def put(self, tenant_id: str, *, url: str, events: list[str]) -> RegisteredEndpoint:
+        """Create or replace the tenant's endpoint with a new secret.
+
+        :raises InvalidArgument: the URL is refused by the policy, or an event type is unknown.
+        """
+        try:
+            normalized = check_webhook_url(url, allow_private=self._allow_private)
+        except UrlRefused as exc:
+            raise InvalidArgument(f"url: {exc}.") from exc
+        chosen = set(events)
+        if not chosen or not chosen <= set(EVENT_TYPES):
+            raise InvalidArgument("events: each must be one of " + ", ".join(EVENT_TYPES) + ".")
+        secret = new_secret()
+        for attempt in range(2):
+            try:
+                await self._store(tenant_id, normalized, ordered(chosen), secret)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+        return RegisteredEndpoint(url=normalized, events=ordered(chosen), secret=secret)
+
+    async def _store(self, tenant_id: str, url: str, events: list[str], secret: str) -> None:
+        now = self._clock.now()
+        generation = str(uuid.uuid4())
+        async with self._sessions() as session, session.begin():
+            rows = await session.exec(
+                select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id).with_for_update()
+            )
+            existing = rows.first()
+            previous = None if existing is None else self._open_secret(existing)
+            keep = previous is not None and self._secret_grace > timedelta(0)
+            fields: dict[str, Any] = {
+                "generation": generation,
+                "url": url,
+                "events": " ".join(events),
+                "secret_cipher": self._cipher.encrypt(secret, aad=_aad("secret", tenant_id, generation)),
+                "previous_secret_cipher": (
+                    self._cipher.encrypt(previous, aad=_aad("previous_secret", tenant_id, generation))
+                    if keep and previous is not None
+                    else None
+                ),
+                "previous_secret_expires_at": now + self._secret_grace if keep else None,
+                "status": ENABLED,
+                "disabled_reason": None,
+                "disabled_at": None,
+                "updated_at": now,
+            }
+            if existing is None:
+                session.add(WebhookEndpoint(tenant_id=tenant_id, created_at=now, **fields))
+            else:
+                existing.sqlmodel_update(fields)
+                session.add(existing)
+
+    def _open_secret(self, row: WebhookEndpoint) -> str | None:
+        try:
+            return self._cipher.decrypt(row.secret_cipher, aad=_aad("secret", row.tenant_id, row.generation))
+        except DecryptionError:
+            return None
+
+    async def get(self, tenant_id: str) -> Endpoint:
+        """The tenant's endpoint. :raises NotFound: none is registered."""
+        async with self._sessions() as session:
+            row = await session.get(WebhookEndpoint, tenant_id)
+        if row is None:
+            raise NotFound()
+        return Endpoint(
+            url=row.url,
+            events=ordered(set(row.events.split())),
+            status=row.status,
+            disabled_reason=row.disabled_reason,
+            disabled_at=as_utc(row.disabled_at),
+        )
+
+    async def delete(self, tenant_id: str) -> None:
+        """Remove the tenant's endpoint and fail its pending deliveries. :raises NotFound: none exists."""
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            row = await session.get(WebhookEndpoint, tenant_id)
+            if row is None:
+                raise NotFound()
+            await session.delete(row)
+            await fail_pending(session, tenant_id, "endpoint removed", now)
+
+    async def publish(
+        self,
+        tenant_id: str,
+        event_type: str,
+        data: Mapping[str, Any],
+        *,
+        session: SaAsyncSession | None = None,
+    ) -> str | None:
+        """Queue ``event_type`` for the tenant's endpoint; the delivery id, or None if not subscribed.
+
+        With ``session`` the row is written in the caller's transaction (committed or rolled back
+        with it); without, in a transaction of its own.
+
+        :raises ValueError: unknown event type, or a payload above :data:`MAX_PAYLOAD_BYTES`.
+        :raises TypeError: ``data`` is not JSON-serialisable.
+        """
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown webhook event type {event_type!r}")
+        now = self._clock.now()
+        payload = json.dumps(
+            {"type": event_type, "timestamp": _iso(now), "data": dict(data)},
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        if len(payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"webhook payload exceeds {MAX_PAYLOAD_BYTES} bytes")
+        if session is not None:
+            delivery_id = await self._enqueue(session, tenant_id, event_type, payload, now)
+            if delivery_id is not None:
+                sa.event.listen(session.sync_session, "after_commit", self._committed, once=True)
+            return delivery_id
+        async with self._sessions() as own, own.begin():
+            delivery_id = await self._enqueue(own, tenant_id, event_type, payload, now)
+        if delivery_id is not None:
+            self.on_publish()
+        return delivery_id
+
+    def _committed(self, _: object) -> None:
+        self.on_publish()
+
+    @staticmethod
+    async def _enqueue(
+        session: SaAsyncSession, tenant_id: str, event_type: str, payload: str, now: datetime
+    ) -> str | None:
+        endpoint = await session.get(WebhookEndpoint, tenant_id, populate_existing=True)
+        if endpoint is None or endpoint.status != ENABLED or event_type not in endpoint.events.split():
+            return None
+        row = WebhookDelivery(
+            id="msg_" + uuid.uuid4().hex,
+            tenant_id=tenant_id,
+            event_type=event_type,
+            payload=payload,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+    async def delivery(self, tenant_id: str, delivery_id: str) -> Delivery:
+        """One of the tenant's deliveries with its attempts. :raises NotFound: unknown or not the tenant's."""
+        async with self._sessions() as session:
+            row = await session.get(WebhookDelivery, delivery_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise NotFound()
+            attempts = await session.exec(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.delivery_id == delivery_id)
+                .order_by(col(WebhookAttempt.number))
+            )
+            history = [
+                Attempt(
+                    at=as_utc(a.attempted_at) or a.attempted_at,
+                    status_code=a.status_code,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
+                )
+                for a in attempts
+            ]
+        return Delivery(
+            id=row.id,
+            event_type=row.event_type,
+            status=row.status,
+            created_at=as_utc(row.created_at) or row.created_at,
+            next_attempt_at=as_utc(row.next_attempt_at) if row.status == PENDING else None,
+            last_error=row.last_error,
+            attempts=history,
+        )
+
+    async def target(self, tenant_id: str) -> Target | None:
+        """The tenant's endpoint with its live secrets decrypted, or None when it has none."""
+        async with self._sessions() as session:
+            row = await session.get(WebhookEndpoint, tenant_id)
+        if row is None:
+            return None
+        current = self._open_secret(row)
+        live = [] if current is None else [current]
+        expires = as_utc(row.previous_secret_expires_at)
+        if row.previous_secret_cipher and expires is not None and self._clock.now() < expires:
+            with contextlib.suppress(DecryptionError):
+                live.append(
+                    self._cipher.decrypt(
+                        row.previous_secret_cipher,
+                        aad=_aad("previous_secret", row.tenant_id, row.generation),
+                    )
+                )
+        return Target(
+            tenant_id=row.tenant_id,
+            generation=row.generation,
+            url=row.url,
+            events=frozenset(row.events.split()),
+            secrets=tuple(live),
+            enabled=row.status == ENABLED,
+            disabled_reason=row.disabled_reason,
+        )

@@ -1,0 +1,52 @@
+"""The webhook machinery of one gateway process, built from settings: service, sender and worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.clock import Clock
+from gateway.crypto import FieldCipher
+from gateway.settings import Settings
+from gateway.webhooks.egress import WebhookSender
+from gateway.webhooks.service import WebhookService
+from gateway.webhooks.worker import DeliveryWorker
+
+__all__ = ["open_webhooks"]
+
+
+@asynccontextmanager
+async def open_webhooks(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    cipher: FieldCipher,
+    clock: Clock,
+) -> AsyncIterator[WebhookService]:
+    """The publishing service, with this process's delivery worker running until exit."""
+    sender = WebhookSender(allow_private=settings.allow_private_webhooks, timeout=settings.webhook_timeout)
+    service = WebhookService(
+        sessions,
+        cipher=cipher,
+        clock=clock,
+        allow_private=settings.allow_private_webhooks,
+        secret_grace=timedelta(seconds=settings.webhook_secret_grace),
+    )
+    worker = DeliveryWorker(
+        sessions,
+        webhooks=service,
+        sender=sender,
+        clock=clock,
+        poll_interval=settings.webhook_poll_interval,
+        concurrency=settings.webhook_concurrency,
+    )
+    service.on_publish = worker.wake
+    try:
+        async with worker:
+            yield service
+    finally:
+        await sender.aclose()

@@ -1,0 +1,158 @@
+"""The new dialect sections of docs/operator-dialects.md, written out again for the sandbox tests.
+
+Independent of ``carrier_adapters`` and of ``sandbox`` on purpose: a test built from these
+helpers fails if either side drifts from the document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+BEIJING = timezone(timedelta(hours=8))
+PHONES = {"cmcc": "+8613800138000", "cucc": "+8618600186000", "ctcc": "+8618900189000"}
+OPERATORS = ("cmcc", "cucc", "ctcc")
+
+AUTHORIZE = {
+    "cmcc": "/cmcc/unisdk/oauth2/authorize",
+    "cucc": "/cucc/openapi/netauth/v2/authorize",
+    "ctcc": "/ctcc/openapi/oauth/authorize.do",
+}
+AUTHORIZE_PARAMS = {  # app id, redirect URI, login hint
+    "cmcc": ("appid", "redirect_uri", "login_hint"),
+    "cucc": ("appId", "redirectUri", "mobileHint"),
+    "ctcc": ("appId", "returnUrl", "loginHint"),
+}
+ENRICHMENT = {"cmcc": "x-up-calling-line-id", "cucc": "x-msisdn", "ctcc": "x-ctc-msisdn"}
+NUMBER_FORM = {
+    "cmcc": ("/cmcc/unisdk/oauth2/sms", "msisdn"),
+    "cucc": ("/cucc/openapi/netauth/v2/authorize/sms", "mobile"),
+    "ctcc": ("/ctcc/openapi/oauth/sendSms.do", "phone"),
+}
+CODE_FORM = {
+    "cmcc": ("/cmcc/unisdk/oauth2/verify", "smsCode"),
+    "cucc": ("/cucc/openapi/netauth/v2/authorize/code", "verifyCode"),
+    "ctcc": ("/ctcc/openapi/oauth/checkSms.do", "smsCode"),
+}
+SMS_SENDERS = {"cmcc": "10086", "cucc": "10010", "ctcc": "10001"}
+CODE_PREFIXES = {"cmcc": "CMAC", "cucc": "CUAC", "ctcc": "CTAC"}
+CODE_LIFETIMES = {"cmcc": 60, "cucc": 60, "ctcc": 30}
+WINDOW_HOURS = {"cmcc": 2400, "cucc": 720, "ctcc": 1440}
+
+
+def national(phone: str) -> str:
+    return phone.removeprefix("+86")
+
+
+def beijing17(moment: datetime) -> str:
+    local = moment.astimezone(BEIJING)
+    return f"{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}"
+
+
+def epoch_ms(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def query_of(url: str) -> dict[str, str]:
+    """The first value of every query parameter of ``url``."""
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+# China Mobile
+
+
+def cmcc_query(app, msisdn: str, now: datetime, *, key: str | None = None, **header: str) -> dict:
+    """A signed line query: uppercase HMAC-SHA256 over appId + msgId + msisdn + timestamp + version."""
+    head = {
+        "version": "1.0",
+        "msgId": secrets.token_hex(16),
+        "timestamp": beijing17(now),
+        "appId": app.app_id,
+    }
+    head |= header
+    message = head["appId"] + head["msgId"] + msisdn + head["timestamp"] + head["version"]
+    sign = hmac.new((key or app.app_key).encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+    return {"header": head, "body": {"msisdn": msisdn, "sign": sign}}
+
+
+def cmcc_code_request(app, code: str, redirect_uri: str, now: datetime, *, key: str | None = None) -> dict:
+    """A signed authCodeValidate body: uppercase MD5 over the values in the documented order + appkey."""
+    fields = {
+        "version": "2.0",
+        "msgid": secrets.token_hex(8),
+        "systemtime": beijing17(now),
+        "appid": app.app_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
+    material = (
+        fields["appid"]
+        + fields["version"]
+        + fields["msgid"]
+        + fields["systemtime"]
+        + code
+        + redirect_uri
+        + (key or app.app_key)
+    )
+    return {**fields, "sign": hashlib.md5(material.encode()).hexdigest().upper()}  # noqa: S324 - dialect
+
+
+# China Unicom
+
+
+def _cucc_cipher(app_key: str) -> Cipher[modes.CBC]:
+    digest = hashlib.md5(app_key.encode()).hexdigest()  # noqa: S324 - the dialect
+    return Cipher(algorithms.AES(digest[:16].encode()), modes.CBC(digest[16:].encode()))
+
+
+def cucc_encrypt(app_key: str, plaintext: str) -> str:
+    padder = padding.PKCS7(128).padder()
+    encryptor = _cucc_cipher(app_key).encryptor()
+    padded = padder.update(plaintext.encode()) + padder.finalize()
+    return (encryptor.update(padded) + encryptor.finalize()).hex()
+
+
+def cucc_decrypt(app_key: str, ciphertext: str) -> str:
+    decryptor = _cucc_cipher(app_key).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    padded = decryptor.update(bytes.fromhex(ciphertext)) + decryptor.finalize()
+    return (unpadder.update(padded) + unpadder.finalize()).decode()
+
+
+def cucc_signed(app, now: datetime, *, key: str | None = None, **fields: str) -> dict[str, str]:
+    base = {"appId": app.app_id, "timestamp": str(epoch_ms(now)), "nonce": secrets.token_hex(8)} | fields
+    message = "&".join(f"{name}={base[name]}" for name in sorted(base) if base[name])
+    sign = hmac.new((key or app.app_key).encode(), message.encode(), hashlib.sha256).hexdigest()
+    return {**base, "sign": sign}
+
+
+# China Telecom
+
+
+def ctcc_encrypt(app_key: str, plaintext: str) -> str:
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(app_key.encode()[:16]), modes.ECB()).encryptor()  # noqa: S305 - dialect
+    padded = padder.update(plaintext.encode()) + padder.finalize()
+    return (encryptor.update(padded) + encryptor.finalize()).hex().upper()
+
+
+def ctcc_form(app, plaintext: str, now: datetime, *, key: str | None = None, **fields: str) -> dict[str, str]:
+    form = {
+        "appId": app.app_id,
+        "clientType": "30100",
+        "format": "json",
+        "version": "3.0",
+        "timeStamp": str(epoch_ms(now)),
+        "params": ctcc_encrypt(app.app_key, plaintext),
+    } | fields
+    message = "".join(
+        form[name] for name in ("appId", "clientType", "format", "params", "timeStamp", "version")
+    )
+    sign = hmac.new((key or app.app_key).encode(), message.encode(), hashlib.sha1).hexdigest().upper()
+    return {**form, "sign": sign}
