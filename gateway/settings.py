@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     # push messages (README "Push messages")
     push_dispatch_worker: bool = Field(
-        default=True, description="run the SMS dispatch worker in this process (false: another process runs it)"
+        default=True, description="run the SMS dispatch worker in this process (false: another one does)"
     )
     push_dispatch_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="seconds between polls")
     push_dispatch_batch: int = Field(default=50, ge=1, le=1000, description="messages claimed per round")
@@ -94,12 +94,12 @@ class Settings(BaseSettings):
         default=60.0, ge=5, le=3600, description="a claimed message returns to others after this (s)"
     )
     push_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600, description="first retry delay (s)")
-    push_retry_max_seconds: float = Field(default=600.0, gt=0, le=86_400, description="longest retry delay (s)")
+    push_retry_max_seconds: float = Field(default=600.0, gt=0, le=86_400, description="longest retry (s)")
     push_send_rate: float = Field(
         default=50.0, gt=0, le=10_000, description="SMS per second per operator, per process"
     )
     push_send_rates: str = Field(default="", description="per-operator overrides, e.g. 'cmcc:20,ctcc:5'")
-    push_default_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400, description="default ttlSeconds")
+    push_default_ttl_seconds: int = Field(default=86_400, ge=60, le=604_800, description="default ttlSeconds")
     push_fallback_operator: Literal["cmcc", "cucc", "ctcc"] | None = Field(
         default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from aiohttp.test_utils import TestServer
 
+from carrier_adapters import SmsChannel
 from gateway.app import create_app
 from gateway.crypto import generate_keyring_spec
 from gateway.settings import OPERATORS, Settings
@@ -143,8 +144,13 @@ def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **o
 
 
 @asynccontextmanager
-async def open_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
-    """Start the sandbox and the gateway on ephemeral ports; stop both on exit."""
+async def open_stack(
+    database_url: str, *, sms_channels: Mapping[str, SmsChannel] | None = None, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Start the sandbox and the gateway on ephemeral ports; stop both on exit.
+
+    ``sms_channels`` replaces the operators' SMS channels (e.g. in-memory fakes); ``overrides`` are settings.
+    """
     apps = SandboxConfig.generate()
     for app in apps.apps.values():
         SENSITIVE.add(app.app_key)
@@ -153,7 +159,7 @@ async def open_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack
     await sandbox.start_server()
     sandbox_url = str(sandbox.make_url("")).rstrip("/")
     settings = stack_settings(database_url, sandbox_url, apps, **overrides)
-    gateway = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    gateway = TestServer(create_app(settings, clock=clock, sms_channels=sms_channels), host="127.0.0.1")
     try:
         await gateway.start_server()
         gateway_url = str(gateway.make_url("")).rstrip("/")

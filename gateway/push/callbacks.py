@@ -115,7 +115,8 @@ class CallbackProcessor:
         if not _is_uuid(report.reference):
             log.info("push_report_unknown_reference", operator=report.operator)
             return "unknown"
-        dedupe = f"{report.operator}|{report.provider_message_id}|{report.status}|{report.at.isoformat()}"[:200]
+        dedupe = "|".join((report.operator, report.provider_message_id, report.status, report.at.isoformat()))
+        dedupe = dedupe[:200]
         for _ in range(_CAS_ATTEMPTS):
             try:
                 outcome = await self._apply_report_once(report, dedupe)
@@ -221,7 +222,9 @@ class CallbackProcessor:
                     reply.phone_number, scope=phone_scope(named.tenant_id)
                 ):
                     return named
-            accepted = col(PushMessage.provider_message_id).is_not(None) & (PushMessage.operator == reply.operator)
+            accepted = col(PushMessage.provider_message_id).is_not(None) & (
+                col(PushMessage.operator) == reply.operator
+            )
             tenants = (await session.exec(select(PushMessage.tenant_id).where(accepted).distinct())).all()
             if not tenants:
                 return None

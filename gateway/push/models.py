@@ -93,7 +93,7 @@ class PushLink(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The first answer to ``(tenant, Idempotency-Key)``, replayed for the same request until ``expires_at``."""
+    """The first answer to ``(tenant, Idempotency-Key)``, replayed for that request until ``expires_at``."""
 
     __tablename__ = "push_idempotency_keys"
 

@@ -1,6 +1,6 @@
 """Opt-out replies (contract §6; china-operators.md §7.7): ``T``, ``TD`` or ``R`` from the recipient.
 
-A reply counts when, after NFKC normalisation (full-width ``ＴＤ`` becomes ``TD``, the ideographic
+A reply counts when, after NFKC normalisation (full-width letters become ASCII, the ideographic
 space a space), trimming and upper-casing, it is exactly one of the keywords. Any other reply is
 not an opt-out (and is not stored: it is free text from a person).
 """

@@ -317,7 +317,9 @@ class PushService:
                 )
             ).all()
         try:
-            recipient = self._cipher.decrypt(message.recipient_cipher, aad=recipient_aad(tenant_id, message_id))
+            recipient = self._cipher.decrypt(
+                message.recipient_cipher, aad=recipient_aad(tenant_id, message_id)
+            )
         except DecryptionError:
             log.error("push_message_undecryptable", message_id=message_id)
             recipient = ""
@@ -339,6 +341,4 @@ class PushService:
 
 
 def _utc(moment: datetime) -> datetime:
-    aware = as_utc(moment)
-    assert aware is not None
-    return aware
+    return as_utc(moment) or moment

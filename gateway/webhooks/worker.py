@@ -187,10 +187,12 @@ class DeliveryWorker:
             .order_by(col(WebhookDelivery.next_attempt_at))
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
         )
         claim = (
             sa.update(WebhookDelivery)
-            .where(col(WebhookDelivery.id).in_(candidates), *due)
+            .where(col(WebhookDelivery.id) == candidates.c.id, *due)
             .values(lease_owner=self.name, lease_expires_at=now + self._lease)
             .returning(
                 col(WebhookDelivery.id),
@@ -220,8 +222,8 @@ class DeliveryWorker:
             headers = signature_headers(row.id, started, body, target.secrets)
             result = await self._sender.send(target.url, body, headers)
             await self._record(row, target, started, result)
-        except Exception as exc:
-            log.error("webhook_attempt_crashed", delivery_id=row.id, error=type(exc).__name__)
+        except Exception:
+            log.exception("webhook_attempt_crashed", delivery_id=row.id)
 
     @staticmethod
     def _unusable(row: _Claimed, target: Target | None) -> str | None:

@@ -478,6 +478,17 @@ async def test_kyc_match_errors(sqlite_env: CamaraEnv) -> None:
     assert implicit.json() == {"birthdateMatch": "true"}
 
 
+async def test_kyc_match_operator_answers(sqlite_env: CamaraEnv) -> None:
+    """No customer record: 404 IDENTIFIER_NOT_FOUND; an ineligible line: 422 SERVICE_NOT_APPLICABLE."""
+    _, bearer = await sqlite_env.bank(["kyc-match:match"])
+    bare = await sqlite_env.subscriber("cucc")
+    resp = await sqlite_env.post("/kyc-match/v0.4/match", bearer, {"phoneNumber": bare, "name": "x"})
+    assert_error(resp, 404, "IDENTIFIER_NOT_FOUND")
+    iot = await sqlite_env.subscriber("cucc", eligible=False, kyc=KYC_RECORD)
+    resp = await sqlite_env.post("/kyc-match/v0.4/match", bearer, {"phoneNumber": iot, "name": "x"})
+    assert_error(resp, 422, "SERVICE_NOT_APPLICABLE")
+
+
 # --- Bad input on every CAMARA operation ---------------------------------------------------------
 
 POST_OPERATIONS = [

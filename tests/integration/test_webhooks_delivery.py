@@ -16,12 +16,13 @@ from standardwebhooks import Webhook
 from gateway.db import as_utc, create_engine, session_factory
 from gateway.errors import NotFound
 from gateway.webhooks.egress import AddressRefused, guarded_socket
+from gateway.webhooks.events import EVENT_TYPES
 from gateway.webhooks.models import WebhookDelivery
 from tests.unit.webhooks.support import FakeResolver, Harness, Received, Receiver, TcpCounter, open_harness
 
 pytestmark = pytest.mark.integration
 
-EVENTS = ["message.delivered", "claim.location_shared"]
+EVENTS = list(EVENT_TYPES)
 
 
 @pytest.fixture

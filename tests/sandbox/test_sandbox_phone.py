@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
 
@@ -112,8 +113,6 @@ def test_cellular_addresses_are_inside_the_operator_range(operator: str, network
 
 def test_addresses_follow_the_documented_derivation() -> None:
     """host = 1 + first two digest bytes mod 65534; Wi-Fi = 192.0.2.(1 + first byte mod 254)."""
-    import hashlib
-
     digest = hashlib.sha256(PHONE.encode()).digest()
     host = 1 + int.from_bytes(digest[:2], "big") % 65534
 

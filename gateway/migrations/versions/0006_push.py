@@ -61,7 +61,9 @@ def upgrade() -> None:
         "push_links",
         sa.Column("code", sa.String(32), primary_key=True),
         sa.Column("tenant_id", sa.String(40), sa.ForeignKey("tenants.id"), nullable=False),
-        sa.Column("message_id", sa.String(40), sa.ForeignKey("push_messages.id"), nullable=False, unique=True),
+        sa.Column(
+            "message_id", sa.String(40), sa.ForeignKey("push_messages.id"), nullable=False, unique=True
+        ),
         sa.Column("template_id", sa.String(40), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("expires_at", _TS, nullable=False),

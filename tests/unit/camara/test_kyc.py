@@ -210,8 +210,13 @@ async def test_two_legged_without_number_is_missing_identifier() -> None:
 
 
 async def test_operator_answers_map_to_camara_errors() -> None:
-    """No customer account: 404 IDENTIFIER_NOT_FOUND; ineligible: 422; operator down: 503."""
+    """Unknown number or line without customer record: 404 IDENTIFIER_NOT_FOUND; ineligible 422; down 503."""
     harness = Harness()
+    with pytest.raises(IdentifierNotFound):
+        await harness.service.match(
+            two_legged(), phone_number="+8613900139000", attributes={"gender": "MALE"}
+        )
+    harness.lines.set_history("+8613900139000", sim=None)
     with pytest.raises(IdentifierNotFound):
         await harness.service.match(
             two_legged(), phone_number="+8613900139000", attributes={"gender": "MALE"}

@@ -1,0 +1,300 @@
+"""The phone's browser (POST /sandbox/devices/{phone}/authorize) against a tiny gateway and the operators.
+
+The tiny gateway is an aiohttp app on its own loopback socket: its /oauth2/authorize sets a cookie
+and redirects to the operator's authorize URL (built by the real adapter); its callback needs the
+cookie, exchanges the operator's code with the adapter and redirects to the client's redirect_uri.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from aiohttp import web
+
+from carrier_adapters import (
+    ADAPTER_CLASSES,
+    AuthMethod,
+    CarrierError,
+    NetworkIdentity,
+    Operator,
+    OperatorConfig,
+)
+from tests.sandbox.dialects import ENRICHMENT, OPERATORS, PHONES, SMS_SENDERS, query_of
+
+CLIENT_REDIRECT = "https://bank.example/cb"
+RANGES = {"cmcc": "10.64.0.0/16", "cucc": "10.65.0.0/16", "ctcc": "10.66.0.0/16"}
+
+
+@dataclass
+class Gateway:
+    """What the tiny gateway saw and did."""
+
+    adapters: dict[str, Operator]
+    url: str = ""
+    requests: list[dict[str, str]] = field(default_factory=list)
+    identities: list[NetworkIdentity] = field(default_factory=list)
+    flows: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def gateway_app(gateway: Gateway) -> web.Application:
+    async def record(request: web.Request) -> None:
+        gateway.requests.append({"path": request.path, **{k.lower(): v for k, v in request.headers.items()}})
+
+    async def authorize(request: web.Request) -> web.Response:
+        await record(request)
+        op = request.query["op"]
+        flow = secrets.token_hex(8)
+        gateway.flows[flow] = {
+            "op": op,
+            "redirect_uri": request.query["redirect_uri"],
+            "state": request.query["state"],
+        }
+        location = gateway.adapters[op].authorization_url(
+            redirect_uri=f"{gateway.url}/callback/{op}",
+            state=flow,
+            login_hint=request.query.get("login_hint"),
+        )
+        response = web.Response(status=302, headers={"Location": location})
+        response.set_cookie("flow", flow)
+        return response
+
+    async def callback(request: web.Request) -> web.Response:
+        await record(request)
+        flow = gateway.flows.get(request.cookies.get("flow", ""))
+        if flow is None or request.query.get("state") not in gateway.flows:
+            return web.json_response({"code": "NO_SESSION", "message": "cookie missing"}, status=400)
+        if "code" not in request.query:
+            params = {"error": request.query.get("error", "server_error"), "state": flow["state"]}
+        else:
+            try:
+                identity = await gateway.adapters[flow["op"]].exchange_code(
+                    request.query["code"], redirect_uri=f"{gateway.url}/callback/{flow['op']}"
+                )
+            except CarrierError as exc:
+                return web.json_response(
+                    {"code": "EXCHANGE_FAILED", "message": type(exc).__name__}, status=502
+                )
+            gateway.identities.append(identity)
+            params = {"code": "gw-code", "state": flow["state"]}
+        # a relative Location: the browser resolves it against the callback URL
+        return web.Response(
+            status=302, headers={"Location": "/done?" + urlencode({"to": flow["redirect_uri"], **params})}
+        )
+
+    async def done(request: web.Request) -> web.Response:
+        await record(request)
+        params = {name: value for name, value in request.query.items() if name != "to"}
+        return web.Response(status=303, headers={"Location": request.query["to"] + "?" + urlencode(params)})
+
+    async def loop(request: web.Request) -> web.Response:
+        await record(request)
+        return web.Response(status=302, headers={"Location": "/loop?redirect_uri=x"})
+
+    async def refuse(request: web.Request) -> web.Response:
+        await record(request)
+        return web.json_response(
+            {"status": 400, "code": "INVALID_ARGUMENT", "message": "bad client"}, status=400
+        )
+
+    async def bare_page(request: web.Request) -> web.Response:
+        return web.Response(text="<html><title>Hello</title><p>no form</p></html>", content_type="text/html")
+
+    async def otp_page(request: web.Request) -> web.Response:
+        form = '<form method="post" action="/x"><input name="c" autocomplete="one-time-code"></form>'
+        return web.Response(text=f"<html>{form}</html>", content_type="text/html")
+
+    async def error_redirect(request: web.Request) -> web.Response:
+        location = request.query["redirect_uri"] + "?error=access_denied&state=s1"
+        return web.Response(status=302, headers={"Location": location})
+
+    app = web.Application()
+    app.router.add_get("/oauth2/authorize", authorize)
+    app.router.add_get("/callback/{op}", callback)
+    app.router.add_get("/done", done)
+    app.router.add_get("/loop", loop)
+    app.router.add_get("/refuse", refuse)
+    app.router.add_get("/bare", bare_page)
+    app.router.add_get("/otp", otp_page)
+    app.router.add_get("/error-redirect", error_redirect)
+    return app
+
+
+@pytest.fixture
+async def gateway(aiohttp_server, client, config, clock) -> AsyncIterator[Gateway]:
+    """The tiny gateway, wired to the sandbox's operators through the real adapters."""
+    sandbox_url = str(client.make_url("")).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        adapters = {
+            op: ADAPTER_CLASSES[op](
+                OperatorConfig(op, f"{sandbox_url}/{op}", config.apps[op].app_id, config.apps[op].app_key),
+                http,
+                clock=clock.now,
+            )
+            for op in OPERATORS
+        }
+        gateway = Gateway(adapters)
+        server = await aiohttp_server(gateway_app(gateway), host="127.0.0.1")
+        gateway.url = str(server.make_url("")).rstrip("/")
+        yield gateway
+
+
+def start_url(gateway: Gateway, op: str, path: str = "/oauth2/authorize", **extra: str) -> str:
+    query = {"op": op, "redirect_uri": CLIENT_REDIRECT, "state": "s1", **extra}
+    return f"{gateway.url}{path}?{urlencode(query)}"
+
+
+async def browse(client, phone: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = await client.post(f"/sandbox/devices/{phone}/authorize", json=body)
+    return response.status, await response.json()
+
+
+@pytest.mark.parametrize("op", OPERATORS)
+async def test_on_cellular_data_the_network_identifies_the_phone(client, subscribe, gateway, op):
+    """By default the walk ends at the client's redirect_uri, the operator having identified the phone."""
+    await subscribe(PHONES[op], op)
+
+    status, body = await browse(client, PHONES[op], {"url": start_url(gateway, op)})
+
+    assert status == 200, body
+    assert body == {"location": CLIENT_REDIRECT + "?code=gw-code&state=s1"}
+    assert [(i.phone_number, i.method) for i in gateway.identities] == [(PHONES[op], AuthMethod.NETWORK)]
+    addresses = {request["x-forwarded-for"] for request in gateway.requests}
+    assert len(addresses) == 1
+    assert IPv4Address(addresses.pop()) in IPv4Network(RANGES[op])
+    assert not any(name in request for request in gateway.requests for name in ENRICHMENT.values())
+    assert await (await client.get(f"/sandbox/devices/{PHONES[op]}/messages")).json() == []
+
+
+@pytest.mark.parametrize("op", OPERATORS)
+async def test_on_wifi_the_phone_completes_the_sms_otp_forms(client, subscribe, gateway, op):
+    """sms_otp: Wi-Fi address, the operator's forms filled from the inbox, an sms_otp identity."""
+    await subscribe(PHONES[op], op)
+
+    status, body = await browse(
+        client, PHONES[op], {"url": start_url(gateway, op, login_hint=PHONES[op]), "method": "sms_otp"}
+    )
+
+    assert status == 200, body
+    assert body["location"].startswith(CLIENT_REDIRECT)
+    assert [(i.phone_number, i.method) for i in gateway.identities] == [(PHONES[op], AuthMethod.SMS_OTP)]
+    assert {IPv4Address(r["x-forwarded-for"]) in IPv4Network("192.0.2.0/24") for r in gateway.requests} == {
+        True
+    }
+    inbox = await (await client.get(f"/sandbox/devices/{PHONES[op]}/messages")).json()
+    assert [message["from"] for message in inbox] == [SMS_SENDERS[op]]
+
+
+async def test_enrichment_is_only_sent_to_the_phones_own_operator(client, subscribe, gateway):
+    """A cucc phone sent to China Mobile carries no cmcc header: the walk stops at the number form."""
+    await subscribe(PHONES["cucc"], "cucc")
+
+    status, body = await browse(client, PHONES["cucc"], {"url": start_url(gateway, "cmcc")})
+
+    assert status == 502
+    assert body["code"] == "BAD_GATEWAY"
+    assert "/cmcc/unisdk/oauth2/authorize" in body["message"]
+    assert "did not identify the phone" in body["message"]
+    assert gateway.identities == []
+
+
+async def test_a_4xx_hop_stops_the_walk_and_says_where(client, subscribe, gateway):
+    """A hop answering 400 ends in 502 naming the request (without its query) and the error code."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, body = await browse(client, PHONES["cmcc"], {"url": start_url(gateway, "cmcc", "/refuse")})
+
+    assert status == 502
+    assert f"GET {gateway.url}/refuse (request 1)" in body["message"]
+    assert "HTTP 400" in body["message"]
+    assert "INVALID_ARGUMENT" in body["message"]
+    assert "redirect_uri" not in body["message"]
+
+
+async def test_redirect_loops_stop_after_ten_requests(client, subscribe, gateway):
+    """A redirect loop is given up after 10 requests in all."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, body = await browse(client, PHONES["cmcc"], {"url": start_url(gateway, "cmcc", "/loop")})
+
+    assert status == 502
+    assert "10 requests" in body["message"]
+    assert len(gateway.requests) == 10
+
+
+@pytest.mark.parametrize(("path", "words"), [("/bare", "without a form"), ("/otp", "no SMS code")])
+async def test_pages_it_cannot_complete(client, subscribe, gateway, path, words):
+    """On Wi-Fi a page without a form, or a code form without an SMS, stops the walk."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, body = await browse(
+        client, PHONES["cmcc"], {"url": start_url(gateway, "cmcc", path), "method": "sms_otp"}
+    )
+
+    assert status == 502
+    assert words in body["message"]
+
+
+async def test_error_redirects_to_the_redirect_uri_are_locations(client, subscribe, gateway):
+    """An error redirect to redirect_uri is where the walk ends, answered as a location."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, body = await browse(
+        client, PHONES["cmcc"], {"url": start_url(gateway, "cmcc", "/error-redirect")}
+    )
+
+    assert (status, query_of(body["location"])["error"]) == (200, "access_denied")
+
+
+async def test_operator_down_stops_the_walk_at_the_operator(client, subscribe, gateway):
+    """A dropped connection at the operator is a 502 naming the operator's endpoint."""
+    await subscribe(PHONES["ctcc"], "ctcc")
+    await client.put("/sandbox/operators/ctcc/faults", json={"down": True})
+
+    status, body = await browse(client, PHONES["ctcc"], {"url": start_url(gateway, "ctcc")})
+
+    assert status == 502
+    assert "/ctcc/openapi/oauth/authorize.do (request 2): no answer" in body["message"]
+
+
+async def test_unreachable_host_is_a_502(client, subscribe, unused_tcp_port):
+    """A URL nobody listens on ends in 502 'no answer'."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+    url = f"http://127.0.0.1:{unused_tcp_port}/oauth2/authorize?redirect_uri=https%3A%2F%2Fa.example"
+
+    status, body = await browse(client, PHONES["cmcc"], {"url": url})
+
+    assert status == 502
+    assert "no answer" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "https://gw.example/oauth2/authorize?state=1"},
+        {"url": "gw.example/oauth2/authorize?redirect_uri=x"},
+        {"url": "https://gw.example/?redirect_uri=x", "method": "wifi"},
+        {"url": "https://gw.example/?redirect_uri=x", "extra": 1},
+        {},
+    ],
+)
+async def test_bad_requests_are_400(client, subscribe, body):
+    """No redirect_uri, a relative URL, an unknown method or an unknown field answer 400 INVALID_ARGUMENT."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, answer = await browse(client, PHONES["cmcc"], body)
+
+    assert (status, answer["code"]) == (400, "INVALID_ARGUMENT")
+
+
+async def test_unknown_phone_is_404(client):
+    """An unregistered phone has no browser."""
+    status, answer = await browse(client, "+8613700137000", {"url": "https://gw.example/?redirect_uri=x"})
+
+    assert (status, answer["code"]) == (404, "NOT_FOUND")
