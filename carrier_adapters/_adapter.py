@@ -82,9 +82,11 @@ class CodeGrant:
 
 
 class OperatorAdapter(abc.ABC):
-    """Base of the HTTP adapters; subclasses implement the two token exchanges of their dialect.
+    """Base of the HTTP adapters: a whole :class:`~carrier_adapters.base.Operator`.
 
-    ``clock`` must return timezone-aware datetimes; it defaults to the system clock.
+    Subclasses implement their dialect: the two token exchanges, ``_query_history``,
+    ``_query_customer``, ``_authorize_params`` and ``_redeem_code``. ``clock`` must return
+    timezone-aware datetimes; it defaults to the system clock.
 
     :raises ValueError: if ``config.operator`` is not this adapter's operator.
     """

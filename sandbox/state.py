@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
@@ -268,9 +267,6 @@ class OtpSessions:
 
     def __len__(self) -> int:
         return len(self._sessions)
-
-    def __iter__(self) -> Iterator[OtpSession]:
-        return iter(list(self._sessions.values()))
 
     def open(self, session: OtpSession, *, now: datetime) -> None:
         """Remember ``session`` (all sessions share one lifetime, so the dict is in expiry order)."""

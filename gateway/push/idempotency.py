@@ -23,7 +23,7 @@ __all__ = ["HEADER", "KEY_TTL", "check_key", "fingerprint"]
 
 HEADER = "Idempotency-Key"
 KEY_TTL = timedelta(hours=24)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def check_key(value: str) -> str:
@@ -31,7 +31,7 @@ def check_key(value: str) -> str:
 
     :raises InvalidArgument: empty, longer than 255 characters, or not visible ASCII.
     """
-    if not _KEY.match(value):
+    if not _KEY.fullmatch(value):
         raise InvalidArgument(f"{HEADER} must be 1 to 255 visible ASCII characters.")
     return value
 

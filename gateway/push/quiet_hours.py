@@ -4,9 +4,9 @@ The clock is the recipient's: ``Asia/Shanghai`` for ``+86`` numbers, otherwise t
 phonenumbers' geocoding data gives for the number; a number it cannot place (``Etc/Unknown``)
 falls back to ``Asia/Shanghai``, the gateway's home market. When a number may be in several
 zones (``+7``, ``+61`` mobiles), the send must be outside quiet hours in every one of them, so a
-message waits for the earliest moment that is daytime everywhere; if no such moment exists (zones
-more than 13 hours apart), the first zone phonenumbers lists decides. A send inside quiet hours is
-scheduled, never dropped. 21:00 is quiet, 08:00 is not.
+message waits for the earliest moment that is daytime everywhere (two 13-hour days always overlap,
+so that moment comes within a day). A send inside quiet hours is scheduled, never dropped.
+21:00 is quiet, 08:00 is not.
 """
 
 from __future__ import annotations
@@ -67,4 +67,4 @@ def next_send_time(now: datetime, zones: Sequence[ZoneInfo]) -> datetime:
     for candidate in sorted(_next_morning(now, zone) for zone in zones):
         if not any(is_quiet(candidate, zone) for zone in zones):
             return candidate
-    return _next_morning(now, zones[0]) if is_quiet(now, zones[0]) else now
+    raise AssertionError("unreachable: 13-hour days in any two zones overlap")

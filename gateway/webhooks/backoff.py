@@ -1,7 +1,8 @@
 """When a failed delivery is tried again: exponential backoff with full jitter inside a retry window.
 
 After the n-th failed attempt the next one waits ``uniform(0, min(cap, base * 2**(n-1)))``
-(AWS "full jitter": 5 s, 10 s, 20 s … capped at 1 h by default). A ``Retry-After`` on a 429 or 503
+(AWS "full jitter": 5 s, 10 s, 20 s … capped at 1 h by default), but never less than ``floor``
+(1 s), so an unlucky draw cannot turn into a tight loop. A ``Retry-After`` on a 429 or 503
 answer raises the wait to at least that many seconds (capped too). Attempts go on until
 ``window`` (24 h) after the *first* attempt: the last wait is clipped to end exactly at the
 window's end, so the final attempt happens at the 24 h mark and the delivery fails only after it.
@@ -42,6 +43,7 @@ class RetryPolicy:
 
     base: float = 5.0
     cap: float = 3600.0
+    floor: float = 1.0
     window: timedelta = timedelta(hours=24)
     rand: Callable[[], float] = field(default=_SYSTEM_RANDOM.random, compare=False)
 
@@ -51,7 +53,7 @@ class RetryPolicy:
 
     def delay(self, failures: int, retry_after: float | None = None) -> float:
         """A jittered wait in seconds after ``failures`` failed attempts."""
-        wait = self.rand() * self.ceiling(failures)
+        wait = max(self.floor, self.rand() * self.ceiling(failures))
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.cap))
         return wait

@@ -15,8 +15,10 @@ Every call takes the tenant from the caller's credential; nothing here reads ano
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ __all__ = [
     "Target",
     "WebhookService",
     "fail_pending",
+    "new_delivery_id",
 ]
 
 MAX_PAYLOAD_BYTES = 20_000
@@ -122,11 +125,23 @@ class Delivery:
     attempts: list[Attempt]
 
 
-async def fail_pending(session: AsyncSession, tenant_id: str, reason: str, now: datetime) -> None:
-    """Fail every pending delivery of ``tenant_id`` (endpoint removed or disabled), in ``session``."""
+def new_delivery_id() -> str:
+    """``msg_`` + 26 base32 characters (128 random bits); letters dominate, so log redaction of
+    digit runs leaves ids readable."""
+    return "msg_" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+async def fail_pending(
+    session: AsyncSession, tenant_id: str, reason: str, now: datetime, *, keep: str | None = None
+) -> None:
+    """Fail every pending delivery of ``tenant_id`` but ``keep`` (endpoint removed or disabled)."""
     await session.exec(
         sa.update(WebhookDelivery)
-        .where(col(WebhookDelivery.tenant_id) == tenant_id, col(WebhookDelivery.status) == PENDING)
+        .where(
+            col(WebhookDelivery.tenant_id) == tenant_id,
+            col(WebhookDelivery.status) == PENDING,
+            col(WebhookDelivery.id) != (keep or ""),
+        )
         .values(status=FAILED, last_error=reason, finished_at=now, lease_owner=None, lease_expires_at=None)
     )
 
@@ -284,7 +299,7 @@ class WebhookService:
         if endpoint is None or endpoint.status != ENABLED or event_type not in endpoint.events.split():
             return None
         row = WebhookDelivery(
-            id="msg_" + uuid.uuid4().hex,
+            id=new_delivery_id(),
             tenant_id=tenant_id,
             event_type=event_type,
             payload=payload,

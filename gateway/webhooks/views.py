@@ -22,7 +22,7 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 _SCOPE = "webhooks:manage"
 _PATH = "/push/v1/webhook"
-_DELIVERY_ID = re.compile(r"msg_[0-9a-f]{32}")
+_DELIVERY_ID = re.compile(r"msg_[a-z2-7]{26}")
 
 
 def _service(request: web.Request) -> WebhookService:

@@ -274,6 +274,8 @@ class DeliveryWorker:
                 status, finished = FAILED, now
                 error = f"gave up {self._policy.window} after the first attempt; last: {error}"
         async with self._sessions() as session, session.begin():
+            if result.status == _GONE:
+                await self._disable(session, target, row.id, now)
             session.add(
                 WebhookAttempt(
                     delivery_id=row.id,
@@ -299,12 +301,10 @@ class DeliveryWorker:
                     lease_expires_at=None,
                 )
             )
-            if result.status == _GONE:
-                await self._disable(session, target, row.id, now)
         fields: dict[str, object] = {
             "delivery_id": row.id,
             "tenant_id": row.tenant_id,
-            "event": row.event_type,
+            "event_type": row.event_type,
             "attempt": number,
         }
         if updated.rowcount == 0:
@@ -327,5 +327,7 @@ class DeliveryWorker:
             .values(status=DISABLED, disabled_reason=reason, disabled_at=now)
         )
         if disabled.rowcount:
-            await fail_pending(session, target.tenant_id, "endpoint disabled: 410 Gone", now)
+            await fail_pending(
+                session, target.tenant_id, "endpoint disabled: 410 Gone", now, keep=delivery_id
+            )
             log.warning("webhook_endpoint_disabled", tenant_id=target.tenant_id, delivery_id=delivery_id)

@@ -323,7 +323,7 @@ async def test_two_workers_deliver_each_event_exactly_once(database_url: str, re
         service = harness.service()
         tenant = await harness.tenant()
         await harness.put(service, tenant, receiver.url("/both"), EVENTS)
-        ids = [await service.publish(tenant, "message.submitted", {"n": n}) for n in range(40)]
+        ids = [str(await service.publish(tenant, "message.submitted", {"n": n})) for n in range(40)]
         other = create_engine(database_url)
         try:
             first = harness.worker(service, poll_interval=0.02, concurrency=4, name="worker-a")
@@ -340,6 +340,6 @@ async def test_two_workers_deliver_each_event_exactly_once(database_url: str, re
             await other.dispose()
         got = [r.webhook_id for r in receiver.at("/both")]
         assert sorted(got) == sorted(ids)
-        rows: list[WebhookDelivery] = [await harness.delivery(str(i)) for i in ids]
+        rows: list[WebhookDelivery] = [await harness.delivery(i) for i in ids]
         assert {r.status for r in rows} == {"delivered"} and {r.attempts for r in rows} == {1}
         assert {r.lease_owner for r in rows} == {None}

@@ -11,7 +11,10 @@ from carrier_adapters import (
     CtccAdapter,
     CuccAdapter,
     FakeExchanger,
+    LineInsight,
+    NetworkAuthenticator,
     OneTapExchanger,
+    Operator,
     OperatorConfig,
     build_exchangers,
     operator_for_token,
@@ -38,6 +41,21 @@ async def test_build_exchangers_one_per_config(client: httpx.AsyncClient) -> Non
     assert isinstance(exchangers["ctcc"], CtccAdapter)
     assert all(isinstance(exchanger, OneTapExchanger) for exchanger in exchangers.values())
     assert all(name == exchanger.operator for name, exchanger in exchangers.items())
+
+
+async def test_built_adapters_are_whole_operators(client: httpx.AsyncClient) -> None:
+    """Every built adapter is an Operator: one-tap exchanger, line insight and network authenticator."""
+    operators = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], client)
+
+    for adapter in operators.values():
+        assert isinstance(adapter, Operator)
+        assert isinstance(adapter, LineInsight)
+        assert isinstance(adapter, NetworkAuthenticator)
+    assert {name: adapter.history_window_hours for name, adapter in operators.items()} == {
+        "cmcc": 2400,
+        "cucc": 720,
+        "ctcc": 1440,
+    }
 
 
 async def test_build_exchangers_rejects_unknown_operator(client: httpx.AsyncClient) -> None:

@@ -412,3 +412,14 @@ def test_swap_sources_keeps_only_operators_with_histories() -> None:
     """Operators without history calls are left out (then counted as unavailable)."""
     sources = swap_sources({"cmcc": FakeLines("cmcc"), "ctcc": object()})
     assert list(sources) == ["cmcc"] and isinstance(sources["cmcc"], SwapHistorySource)
+
+
+async def test_carrier_fake_serves_as_history_source(harness: Harness) -> None:
+    """The adapters' FakeExchanger, picked by swap_sources, feeds the swap checks like a real operator."""
+    fake = harness.exchangers["cmcc"]
+    fake.set_history(PHONE, sim=harness.ago(3), device=harness.ago(1000))
+    harness.service._lines = swap_sources(harness.exchangers)
+    await harness.bind()
+    result = await harness.evaluate(harness.token())
+    assert result.reasons == (R.SIM_SWAPPED_RECENTLY,)
+    assert result.checks == Checks(True, True, False, True)
