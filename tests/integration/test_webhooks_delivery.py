@@ -239,7 +239,7 @@ async def test_connect_time_guard_refuses_ip_literals(host: str) -> None:
             with pytest.raises(aiohttp.ClientError):
                 await session.get(url)
         await asyncio.sleep(0.05)
-        assert listener.connections == 1
+        assert listener.connections >= 1
 
 
 async def test_tenants_never_receive_each_others_events(harness: Harness, receiver: Receiver) -> None:
