@@ -15,6 +15,8 @@ Semantics every implementation keeps (the Redis one included):
 - A store that cannot answer raises: a hit that cannot be counted is never "allowed".
 
 :class:`InMemoryRateLimiter` is the single-process store, driven by the injected clock.
+:class:`RedisRateLimiter` is shared by every gateway process; its window follows Redis's clock
+(one clock for all processes), not the injected one.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+import redis.asyncio as aioredis
+
 from gateway.clock import Clock
 
-__all__ = ["InMemoryRateLimiter", "RateDecision", "RateLimiter"]
+__all__ = ["InMemoryRateLimiter", "RateDecision", "RateLimiter", "RedisRateLimiter"]
 
 
 class RateDecision(NamedTuple):
@@ -98,3 +103,43 @@ class InMemoryRateLimiter:
             log = self._logs.get(digest)
             if log is not None and log.expires_at <= now:
                 del self._logs[digest]
+
+
+_SLIDING_WINDOW = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window_ms = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - window_ms)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window_ms - now_ms}
+end
+redis.call('ZADD', KEYS[1], now_ms, now_ms .. ':' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window_ms)
+return {1, 0}
+"""
+
+
+class RedisRateLimiter:
+    """The sliding-window log as a Redis sorted set per key, updated atomically by one Lua script.
+
+    Hits are scored in milliseconds of Redis's own clock; the key expires with its window.
+    """
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "gw:rate:") -> None:
+        self._script = client.register_script(_SLIDING_WINDOW)
+        self._prefix = prefix
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        """See :meth:`RateLimiter.hit`."""
+        if limit < 1 or window_seconds < 1:
+            raise ValueError("limit and window_seconds must be at least 1")
+        name = self._prefix + hashlib.sha256(key.encode()).hexdigest()
+        allowed, wait_ms = await self._script(
+            keys=[name], args=[window_seconds * 1000, limit, secrets.token_hex(6)]
+        )
+        if allowed:
+            return RateDecision(True, 0)
+        return RateDecision(False, max(1, math.ceil(int(wait_ms) / 1000)))

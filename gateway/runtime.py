@@ -36,7 +36,7 @@ from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
 from gateway.outbound import build_operator_client
 from gateway.push import Push, open_push, sms_channels_of
-from gateway.ratelimit import InMemoryRateLimiter, RateLimiter
+from gateway.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from gateway.settings import Settings
 from gateway.templates.service import TemplateService
@@ -128,7 +128,7 @@ async def open_runtime(
         one_tap = OneTapService(
             exchangers=exchangers, replay=replay, ledger=ledger, cipher=cipher, index=index, clock=clock
         )
-        limiter = InMemoryRateLimiter(clock)
+        limiter: RateLimiter = RedisRateLimiter(redis) if redis is not None else InMemoryRateLimiter(clock)
         revocations = Revocations(engine, clock)
         tokens = AccessTokens(
             keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl, revocations=revocations
