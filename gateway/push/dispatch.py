@@ -252,7 +252,7 @@ class Dispatcher:
                 return
             await self._submitted(claim, operator, submission)
             return
-        await self._fail(claim, "NUMBER_NOT_SERVED", self._clock.now())
+        await self._fail(claim, "NUMBER_NOT_SERVED" if operators else "NO_ROUTE", self._clock.now())
 
     def _bucket(self, operator: str) -> TokenBucket:
         bucket = self._buckets.get(operator)

@@ -103,5 +103,5 @@ async def open_push(
     finally:
         if worker is not None:
             dispatcher.stop()
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker, timeout=settings.shutdown_timeout)

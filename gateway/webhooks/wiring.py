@@ -27,7 +27,11 @@ async def open_webhooks(
     cipher: FieldCipher,
     clock: Clock,
 ) -> AsyncIterator[WebhookService]:
-    """The publishing service, with this process's delivery worker running until exit."""
+    """The publishing service, with this process's delivery worker running until exit.
+
+    A claimed delivery's lease outlasts its attempt (at least three timeouts, at least 60 s), so
+    another process never retries an attempt that is still in flight.
+    """
     sender = WebhookSender(allow_private=settings.allow_private_webhooks, timeout=settings.webhook_timeout)
     service = WebhookService(
         sessions,
@@ -43,6 +47,7 @@ async def open_webhooks(
         clock=clock,
         poll_interval=settings.webhook_poll_interval,
         concurrency=settings.webhook_concurrency,
+        lease=timedelta(seconds=max(60.0, 3 * settings.webhook_timeout)),
     )
     service.on_publish = worker.wake
     try:

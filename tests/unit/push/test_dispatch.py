@@ -208,3 +208,13 @@ async def test_expired_idempotency_keys_are_pruned(push_env: PushEnv) -> None:
     push_env.clock.advance(24 * 3600 + 1)
     await worker._prune()
     assert await push_env.count(IdempotencyRecord) == 0
+
+
+async def test_a_message_without_a_route_at_send_time_fails(push_env: PushEnv) -> None:
+    """A foreign number accepted via a fallback operator fails as NO_ROUTE if the worker has no fallback."""
+    push_env.service = push_env.make_service(fallback_operator="cucc")
+    accepted = await push_env.send("+12025550123", _template(push_env))
+    await push_env.dispatcher().dispatch_once()
+    row = await push_env.message(accepted.body["id"])
+    assert row.status == "failed" and row.failure_reason == "NO_ROUTE"
+    assert all(channel.calls == [] for channel in push_env.channels.values())
