@@ -42,7 +42,7 @@ _SECRET_KEYS = frozenset(
 )
 _REDACTED = "[redacted]"
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
-_SDK_TOKEN = re.compile(r"\b(?:STsid|H5HTTPS|CUAT|CTA0|whsec_)[\w-]{8,}")
+_SDK_TOKEN = re.compile(r"\b(?:STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_)[\w-]{8,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w\-.~+/=]{8,}")
 _PHONE = re.compile(r"(?<!\d)(\+?)(\d{7,15})(?!\d)")
 

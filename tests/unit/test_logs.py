@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+import pytest
 import structlog
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,3 +61,20 @@ def test_rendered_log_lines_drop_secrets_and_mask_numbers() -> None:
     assert lines[0]["phone"] == "+86186****6000"
     assert "eyJ" not in lines[0]["note"] and "186****6000" in lines[0]["note"]
     assert lines[1]["event"] == "peer sent 138****8000"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "STsid0123456789abcdef0123456789abcdef",
+        "CUAT" + "x" * 40,
+        "CTA0" + "a1" * 20,
+        "CMAC" + "0f" * 16,
+        "CUAC" + "Ab-_" * 10,
+        "CTAC" + "9e" * 20,
+        "whsec_" + "QUJD" * 8,
+    ],
+)
+def test_operator_tokens_and_codes_in_free_text_are_dropped(secret: str) -> None:
+    """SDK tokens, operator authorization codes and webhook secrets never survive into a log line."""
+    assert secret not in redact_text(f"callback failed for {secret} at step 2")
