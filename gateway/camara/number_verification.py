@@ -5,9 +5,8 @@ device; no operator is called. Rules, in the order they are applied:
 
 1. A 2-legged token, or a 3-legged token whose ``amr`` lacks ``network`` (SMS-OTP, ``tel``
    login hints, passwords), is 403 NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK.
-2. NV tokens live at most 300 s (NumberVerification#154): a token with more than 300 s left is
-   401 UNAUTHENTICATED. Only the remaining lifetime is known here (the subscriber carries
-   ``exp`` but not ``iat``), so the issuer must mint NV tokens of at most 300 s.
+2. NV tokens live at most 300 s (NumberVerification#154): a token whose ``exp - iat`` exceeds
+   300 s is 401 UNAUTHENTICATED, whoever minted it.
 3. The request body is validated (400) before the token is spent, so a malformed call does not
    cost the user a new authentication.
 4. The token is single use across both operations: ``nv:{jti}`` is claimed in the replay cache
@@ -62,7 +61,7 @@ class NumberVerificationService:
         subscriber = who.subscriber
         if subscriber is None or "network" not in subscriber.amr:
             raise NotAuthenticatedByNetwork()
-        if subscriber.expires_at - self._clock.now().timestamp() > MAX_TOKEN_LIFETIME:
+        if subscriber.expires_at - subscriber.issued_at > MAX_TOKEN_LIFETIME:
             log.info("auth_failed", reason="number verification token lives longer than 300 s")
             raise Unauthenticated()
         return subscriber

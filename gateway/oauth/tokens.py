@@ -54,8 +54,8 @@ class Subscriber:
     """The mobile subscriber a 3-legged token was issued for.
 
     ``amr`` lists how the subscriber was authenticated (``network``, ``sms_otp``, ...);
-    ``token_id`` is the token's ``jti`` (the key of single-use markers) and ``expires_at`` its
-    ``exp`` in epoch seconds.
+    ``token_id`` is the token's ``jti`` (the key of single-use markers); ``issued_at`` and
+    ``expires_at`` are its ``iat`` and ``exp`` in epoch seconds.
     """
 
     phone_number: str
@@ -63,6 +63,7 @@ class Subscriber:
     amr: frozenset[str]
     token_id: str
     expires_at: float
+    issued_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class AccessTokens:
             amr=frozenset(str(method) for method in amr),
             token_id=str(claims["jti"]),
             expires_at=float(claims["exp"]),
+            issued_at=float(claims["iat"]),
         )
 
 

@@ -65,12 +65,13 @@ def three_legged(
     expires_at: datetime | None = None,
     jti: str = "jti-1",
 ) -> Principal:
-    """A principal of a 3-legged token for ``number``, expiring 300 s after :data:`NOW` by default."""
+    """A principal of a 3-legged token for ``number`` issued at :data:`NOW`, expiring 300 s later by default."""
     subscriber = Subscriber(
         phone_number=number,
         operator=operator,
         amr=frozenset(amr),
         token_id=jti,
         expires_at=(expires_at or NOW + timedelta(seconds=300)).timestamp(),
+        issued_at=NOW.timestamp(),
     )
     return Principal("tenant-1", "client-1", frozenset(), subscriber)
