@@ -65,7 +65,7 @@ def three_legged(
     expires_at: datetime | None = None,
     jti: str = "jti-1",
 ) -> Principal:
-    """A principal of a 3-legged token for ``number`` issued at :data:`NOW`, expiring 300 s later by default."""
+    """A principal of a 3-legged token for ``number`` issued at :data:`NOW`, by default for 300 s."""
     subscriber = Subscriber(
         phone_number=number,
         operator=operator,
