@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit bench clean
+.PHONY: install run test lint unit bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+browser:
+	test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)))
+
 run: install
 	$(BIN)/gateway up
 
@@ -22,7 +27,7 @@ lint: install
 	$(BIN)/ruff format --check gateway carrier_adapters sandbox tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: install
