@@ -233,7 +233,6 @@ class DeviceLimitReached(ApiError):
     default_message = "The phone number already has the maximum number of bound devices."
 
 
-
 class IdempotencyKeyReused(ApiError):
     status, code = 409, "IDEMPOTENCY_KEY_REUSED"
     default_message = "The Idempotency-Key was already used with a different request."
@@ -242,6 +241,7 @@ class IdempotencyKeyReused(ApiError):
 class RecipientOptedOut(ApiError):
     status, code = 422, "RECIPIENT_OPTED_OUT"
     default_message = "The recipient opted out of marketing messages with this signature."
+
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls

@@ -158,7 +158,10 @@ class WebhookSender:
         return self._session
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        """POST ``body`` to ``url`` once; network failures and refusals come back as ``error``."""
+        """POST ``body`` to ``url`` once; network failures and refusals come back as ``error``.
+
+        ``Content-Type`` defaults to ``application/json``; ``headers`` may set another.
+        """
         started = time.perf_counter()
 
         def elapsed() -> int:
@@ -169,8 +172,8 @@ class WebhookSender:
         except UrlRefused as exc:
             return SendResult(status=None, error=f"refused: {exc}", duration_ms=0)
         request_headers = {
-            **headers,
             "Content-Type": "application/json",
+            **headers,
             "User-Agent": _USER_AGENT,
         }
         try:

@@ -8,6 +8,11 @@
   worker owns it while ``lease_expires_at`` is in the future. ``payload`` holds the exact bytes
   sent (Standard Webhooks body), so the signature content is stable across retries.
 - ``webhook_attempts``: one row per HTTP attempt (status code or error, time, duration).
+
+A delivery with ``sink`` set (``<kind>:<key>``, added by revision 0007) goes to a feature's own
+target instead of the tenant's endpoint (see :class:`~gateway.webhooks.service.SinkSource`); its
+``payload`` is stored AES-GCM encrypted (AAD ``webhook_deliveries|payload|<tenant>|<id>``) because
+such bodies may carry personal data (a CAMARA ``phoneNumber``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    sink: str | None = Field(default=None, max_length=80)
 
 
 class WebhookAttempt(SQLModel, table=True):

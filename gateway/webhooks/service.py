@@ -11,6 +11,13 @@ Every call takes the tenant from the caller's credential; nothing here reads ano
   session; see :mod:`gateway.webhooks` for the contract.
 - Pending deliveries follow the endpoint as it is at send time: a changed URL receives them, an
   event no longer subscribed or a removed or disabled endpoint fails them.
+- Sinks (for features with their own destinations, e.g. CAMARA subscriptions): a feature registers
+  a :class:`SinkSource` under a kind (:meth:`WebhookService.register_sink`) and queues bodies with
+  :meth:`WebhookService.publish_to_sink`. Such a delivery has the outbox's durability, retries,
+  backoff, 24 h window, SSRF guard and Standard Webhooks signature, but its URL, signing secrets,
+  content type and extra headers come from the source's :class:`Target` at send time, its body
+  is stored encrypted, a 410 ends the sink through :meth:`SinkSource.gone` (not the tenant's
+  endpoint), and the tenant's endpoint being removed or disabled does not touch it.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +54,7 @@ __all__ = [
     "Delivery",
     "Endpoint",
     "RegisteredEndpoint",
+    "SinkSource",
     "Target",
     "WebhookService",
     "fail_pending",
@@ -67,6 +75,10 @@ def _iso(moment: datetime) -> str:
 
 def _aad(column: str, tenant_id: str, generation: str) -> str:
     return f"{_TABLE}|{column}|{tenant_id}|{generation}"
+
+
+def _payload_aad(tenant_id: str, delivery_id: str) -> str:
+    return f"webhook_deliveries|payload|{tenant_id}|{delivery_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +103,10 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a delivery attempt needs: where, which events, and the live signing secrets (newest first)."""
+    """What a delivery attempt needs: where, which events, and the live signing secrets (newest first).
+
+    ``content_type`` and ``headers`` (sent besides the signature headers) matter for sinks only.
+    """
 
     tenant_id: str
     generation: str
@@ -100,6 +115,20 @@ class Target:
     secrets: tuple[str, ...]
     enabled: bool
     disabled_reason: str | None
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class SinkSource(Protocol):
+    """A feature's own delivery destinations, looked up by key at every attempt."""
+
+    async def target(self, tenant_id: str, key: str) -> Target | None:
+        """Where and how to send the sink's deliveries now; None when the sink no longer exists."""
+        ...
+
+    async def gone(self, session: AsyncSession, tenant_id: str, key: str, now: datetime) -> None:
+        """The sink answered 410 Gone: end it, in the worker's transaction (``session``)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +161,24 @@ def new_delivery_id() -> str:
 
 
 async def fail_pending(
-    session: AsyncSession, tenant_id: str, reason: str, now: datetime, *, keep: str | None = None
+    session: AsyncSession,
+    tenant_id: str,
+    reason: str,
+    now: datetime,
+    *,
+    keep: str | None = None,
+    sink: str | None = None,
 ) -> None:
-    """Fail every pending delivery of ``tenant_id`` but ``keep`` (endpoint removed or disabled)."""
+    """Fail every pending delivery of ``tenant_id`` but ``keep``: those to its endpoint (endpoint
+    removed or disabled), or with ``sink`` those to that sink (sink gone)."""
+    target = col(WebhookDelivery.sink).is_(None) if sink is None else col(WebhookDelivery.sink) == sink
     await session.exec(
         sa.update(WebhookDelivery)
         .where(
             col(WebhookDelivery.tenant_id) == tenant_id,
             col(WebhookDelivery.status) == PENDING,
             col(WebhookDelivery.id) != (keep or ""),
+            target,
         )
         .values(status=FAILED, last_error=reason, finished_at=now, lease_owner=None, lease_expires_at=None)
     )
@@ -165,6 +203,7 @@ class WebhookService:
         self._allow_private = allow_private
         self._secret_grace = secret_grace
         self.on_publish: Callable[[], None] = on_publish or (lambda: None)
+        self._sinks: dict[str, SinkSource] = {}
 
     async def put(self, tenant_id: str, *, url: str, events: list[str]) -> RegisteredEndpoint:
         """Create or replace the tenant's endpoint with a new secret.
@@ -368,3 +407,76 @@ class WebhookService:
             enabled=row.status == ENABLED,
             disabled_reason=row.disabled_reason,
         )
+
+    def register_sink(self, kind: str, source: SinkSource) -> None:
+        """Route deliveries queued under ``kind`` (letters, digits, ``-``) to ``source``'s targets."""
+        if not kind or not all(c.isalnum() or c == "-" for c in kind):
+            raise ValueError(f"invalid sink kind {kind!r}")
+        self._sinks[kind] = source
+
+    async def publish_to_sink(
+        self,
+        tenant_id: str,
+        sink: tuple[str, str],
+        event_type: str,
+        body: bytes,
+        *,
+        session: SaAsyncSession | None = None,
+        delivery_id: str | None = None,
+    ) -> str:
+        """Queue ``body`` (the exact bytes to send) for ``sink`` = (kind, key); the delivery id.
+
+        ``delivery_id`` (default: :func:`new_delivery_id`) lets the caller put the ``webhook-id`` in
+        the body. Transactions as in :meth:`publish`.
+
+        :raises ValueError: unregistered kind, a sink name above 80 characters, or a body above
+            :data:`MAX_PAYLOAD_BYTES`.
+        """
+        kind, key = sink
+        name = f"{kind}:{key}"
+        if kind not in self._sinks or len(name) > 80:
+            raise ValueError(f"unknown or malformed sink {kind!r}")
+        if len(body) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"webhook payload exceeds {MAX_PAYLOAD_BYTES} bytes")
+        now = self._clock.now()
+        row_id = delivery_id or new_delivery_id()
+        row = WebhookDelivery(
+            id=row_id,
+            tenant_id=tenant_id,
+            event_type=event_type,
+            payload=self._cipher.encrypt(body.decode(), aad=_payload_aad(tenant_id, row_id)),
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            sink=name,
+        )
+        if session is not None:
+            session.add(row)
+            await session.flush()
+            sa.event.listen(session.sync_session, "after_commit", self._committed, once=True)
+            return row_id
+        async with self._sessions() as own, own.begin():
+            own.add(row)
+        self.on_publish()
+        return row_id
+
+    def _sink(self, sink: str) -> tuple[SinkSource, str] | None:
+        kind, _, key = sink.partition(":")
+        source = self._sinks.get(kind)
+        return None if source is None else (source, key)
+
+    async def sink_target(self, tenant_id: str, sink: str) -> Target | None:
+        """The current target of a queued delivery's ``sink``; None when it is gone or unregistered."""
+        found = self._sink(sink)
+        return None if found is None else await found[0].target(tenant_id, found[1])
+
+    async def sink_gone(self, session: AsyncSession, tenant_id: str, sink: str, now: datetime) -> None:
+        """Tell the sink's source that it answered 410 (in the caller's transaction)."""
+        found = self._sink(sink)
+        if found is not None:
+            await found[0].gone(session, tenant_id, found[1], now)
+
+    def open_payload(self, tenant_id: str, delivery_id: str, stored: str) -> bytes:
+        """The body of a sink delivery. :raises DecryptionError: not with the configured keys."""
+        return self._cipher.decrypt(stored, aad=_payload_aad(tenant_id, delivery_id)).encode()

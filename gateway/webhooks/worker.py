@@ -13,6 +13,11 @@ fails every pending delivery of the tenant; anything else (other status, 3xx red
 refused address, connection error) is retried per :class:`~gateway.webhooks.backoff.RetryPolicy`
 until 24 h after the first attempt, then failed. Every attempt is kept in ``webhook_attempts``.
 All scheduling reads the injected clock.
+
+Sink deliveries (:class:`~gateway.webhooks.service.SinkSource`) take their target from the
+source at each attempt, send the source's content type and extra headers besides the signature
+headers, and on 410 end the sink (:meth:`SinkSource.gone`) and fail that sink's other pending
+deliveries instead of disabling the tenant's endpoint.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
+from gateway.crypto import DecryptionError
 from gateway.db import as_utc
 from gateway.webhooks.backoff import RetryPolicy, parse_retry_after
 from gateway.webhooks.egress import SendResult
@@ -71,6 +77,7 @@ class _Claimed:
     payload: str
     attempts: int
     first_attempt_at: datetime | None
+    sink: str | None = None
 
 
 def _worker_name() -> str:
@@ -201,25 +208,40 @@ class DeliveryWorker:
                 col(WebhookDelivery.payload),
                 col(WebhookDelivery.attempts),
                 col(WebhookDelivery.first_attempt_at),
+                col(WebhookDelivery.sink),
             )
         )
         async with self._sessions() as session, session.begin():
             rows = (await session.exec(claim)).all()
         return [
-            _Claimed(r.id, r.tenant_id, r.event_type, r.payload, r.attempts, as_utc(r.first_attempt_at))
+            _Claimed(
+                r.id, r.tenant_id, r.event_type, r.payload, r.attempts, as_utc(r.first_attempt_at), r.sink
+            )
             for r in rows
         ]
 
     async def _attempt(self, row: _Claimed) -> None:
         try:
-            target = await self._webhooks.target(row.tenant_id)
+            if row.sink is None:
+                target = await self._webhooks.target(row.tenant_id)
+                body = row.payload.encode()
+            else:
+                target = await self._webhooks.sink_target(row.tenant_id, row.sink)
+                try:
+                    body = self._webhooks.open_payload(row.tenant_id, row.id, row.payload)
+                except DecryptionError:
+                    await self._give_up(row, "the payload cannot be decrypted with the configured keys")
+                    return
             unusable = self._unusable(row, target)
             if target is None or unusable is not None:
                 await self._give_up(row, unusable or "endpoint removed")
                 return
             started = self._clock.now()
-            body = row.payload.encode()
-            headers = signature_headers(row.id, started, body, target.secrets)
+            headers = {
+                **target.headers,
+                **signature_headers(row.id, started, body, target.secrets),
+                "Content-Type": target.content_type,
+            }
             result = await self._sender.send(target.url, body, headers)
             await self._record(row, target, started, result)
         except Exception:
@@ -228,7 +250,7 @@ class DeliveryWorker:
     @staticmethod
     def _unusable(row: _Claimed, target: Target | None) -> str | None:
         if target is None:
-            return "endpoint removed"
+            return "endpoint removed" if row.sink is None else "sink removed"
         if not target.enabled:
             return f"endpoint disabled: {target.disabled_reason or 'unknown reason'}"
         if row.event_type not in target.events:
@@ -263,7 +285,9 @@ class DeliveryWorker:
         if result.delivered:
             status, finished = DELIVERED, now
         elif result.status == _GONE:
-            status, finished, error = FAILED, now, "the endpoint answered 410 Gone; endpoint disabled"
+            status, finished = FAILED, now
+            outcome = "endpoint disabled" if row.sink is None else "sink ended"
+            error = f"the endpoint answered 410 Gone; {outcome}"
         else:
             error = error or f"status {result.status}"
             wait = parse_retry_after(result.retry_after, now) if result.status in (429, 503) else None
@@ -274,8 +298,13 @@ class DeliveryWorker:
                 status, finished = FAILED, now
                 error = f"gave up {self._policy.window} after the first attempt; last: {error}"
         async with self._sessions() as session, session.begin():
-            if result.status == _GONE:
+            if result.status == _GONE and row.sink is None:
                 await self._disable(session, target, row.id, now)
+            elif result.status == _GONE and row.sink is not None:
+                await self._webhooks.sink_gone(session, row.tenant_id, row.sink, now)
+                await fail_pending(
+                    session, row.tenant_id, "sink ended: 410 Gone", now, keep=row.id, sink=row.sink
+                )
             session.add(
                 WebhookAttempt(
                     delivery_id=row.id,
