@@ -27,14 +27,19 @@ SESSION_INDEX_KEYS = generate_keyring_spec()
 
 
 class SettableClock:
-    """A clock tests move forward; sandbox and gateway share it, as synchronised hosts do."""
+    """A clock tests move forward; sandbox and gateway share it, as synchronised hosts do.
 
-    def __init__(self) -> None:
+    By default it runs with wall time (plus what tests add); ``frozen=True`` stops it at its
+    creation instant, for tests that compare computed instants exactly however slow the machine.
+    """
+
+    def __init__(self, *, frozen: bool = False) -> None:
         self._offset = timedelta()
+        self._frozen_at = datetime.now(UTC) if frozen else None
 
     def now(self) -> datetime:
-        """Wall time plus the accumulated offset."""
-        return datetime.now(UTC) + self._offset
+        """Wall time (or the frozen instant) plus the accumulated offset."""
+        return (self._frozen_at or datetime.now(UTC)) + self._offset
 
     def advance(self, seconds: float) -> None:
         """Move time forward."""
