@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
-from carrier_adapters import OneTapExchanger, SmsChannel
+from carrier_adapters import Operator, SmsChannel
 from gateway import health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
@@ -44,7 +44,7 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    exchangers: Mapping[str, OneTapExchanger] | None = None,
+    exchangers: Mapping[str, Operator] | None = None,
     replay: ReplayCache | None = None,
     sms_channels: Mapping[str, SmsChannel] | None = None,
 ) -> web.Application:

@@ -16,9 +16,8 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import OneTapExchanger, SmsChannel, build_exchangers
+from carrier_adapters import Operator, SmsChannel, build_exchangers
 from gateway.camara import CamaraServices, build_camara_services
-from gateway.camara.services import line_insights
 from gateway.camara.usage import LedgerRecorder
 from gateway.clock import Clock, SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
@@ -61,7 +60,7 @@ class Runtime:
     tokens: AccessTokens
     tenants: TenantService
     client_auth: ClientAuthenticator
-    exchangers: Mapping[str, OneTapExchanger]
+    exchangers: Mapping[str, Operator]
     one_tap: OneTapService
     camara: CamaraServices
     replay: ReplayCache
@@ -90,7 +89,7 @@ async def open_runtime(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    exchangers: Mapping[str, OneTapExchanger] | None = None,
+    exchangers: Mapping[str, Operator] | None = None,
     replay: ReplayCache | None = None,
     sms_channels: Mapping[str, SmsChannel] | None = None,
 ) -> AsyncIterator[Runtime]:
@@ -176,7 +175,7 @@ async def open_runtime(
             exchangers=exchangers,
             one_tap=one_tap,
             camara=build_camara_services(
-                operators=line_insights(exchangers),
+                operators=exchangers,
                 replay=replay,
                 recorder=LedgerRecorder(ledger, cipher=cipher, index=index, clock=clock),
                 clock=clock,

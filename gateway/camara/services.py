@@ -14,7 +14,7 @@ from gateway.camara.usage import UsageRecorder
 from gateway.clock import Clock
 from gateway.replay import ReplayCache
 
-__all__ = ["CamaraServices", "build_camara_services", "line_insights"]
+__all__ = ["CamaraServices", "build_camara_services"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,3 @@ def build_camara_services(
         device_swap=SwapService(DEVICE_SWAP, lines=lines, recorder=recorder, clock=clock),
         kyc_match=KycMatchService(lines=lines, recorder=recorder),
     )
-
-
-def line_insights(operators: Mapping[str, object]) -> dict[str, LineInsight]:
-    """The configured operators that answer line lookups (all of them once every adapter does)."""
-    return {code: operator for code, operator in operators.items() if isinstance(operator, LineInsight)}
