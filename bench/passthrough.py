@@ -1,11 +1,20 @@
-"""Baseline of the one-tap benchmark: the least work that turns a China Mobile SDK token into a number.
+"""Baseline of the benchmarks: the least work that answers from one China Mobile call.
 
-A bare aiohttp app with one route, ``POST /one-tap/v1/login`` ``{"token"}``: it builds China Mobile's
-``loginTokenValidate`` request (docs/operator-dialects.md: MD5 sign, random msgid, 17-digit Beijing
-``systemtime``), posts it to the operator over one shared ``aiohttp.ClientSession`` and answers
-``200 {"phoneNumber": "+86<msisdn>"}``, ``422`` when the operator's ``resultCode`` is not ``103000``,
-``502`` when the operator's answer is unusable. No auth, no database, no access log: the gateway's
-throughput is reported as a fraction of this app's. ``GET /healthz`` exists for the harness only.
+A bare aiohttp app with two routes, each posting one signed request to the operator over one
+shared ``aiohttp.ClientSession`` (docs/operator-dialects.md):
+
+- ``POST /one-tap/v1/login`` ``{"token"}`` (:mod:`bench.one_tap`): China Mobile's
+  ``loginTokenValidate`` (MD5 sign, random msgid, 17-digit Beijing ``systemtime``); answers
+  ``200 {"phoneNumber": "+86<msisdn>"}``, ``422`` when the operator's ``resultCode`` is not ``103000``;
+- ``POST /sim-swap/v2/check`` ``{"phoneNumber": "+86<11 digits>", "maxAge"?: hours (240)}``
+  (:mod:`bench.identity`): the line query ``simChangeQuery`` (``tokenValidate`` envelope, HMAC-SHA256
+  sign); answers ``200 {"swapped": bool}`` (true iff the disclosed ``changeTime`` lies within
+  ``maxAge`` hours of now; "no change within the window" and "no record" are false), ``400`` for a
+  body it cannot read, ``404`` for a number the operator does not serve.
+
+Both answer ``502`` when the operator's answer is unusable. No auth, no database, no access log:
+the gateway's throughput is reported as a fraction of this app's. ``GET /healthz`` exists for the
+harness only.
 
 Run: ``python -m bench.passthrough --port P --upstream http://127.0.0.1:<sandbox port>/cmcc
 --app-id ID --app-key KEY`` (``--upstream`` is the operator's base URL, as ``GATEWAY_CMCC_URL``).
@@ -16,6 +25,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import hmac
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +34,18 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-__all__ = ["LOGIN_PATH", "Upstream", "beijing_systemtime", "login_request", "main", "make_app"]
+__all__ = [
+    "LOGIN_PATH",
+    "SIM_HISTORY_PATH",
+    "Upstream",
+    "beijing_systemtime",
+    "login_request",
+    "main",
+    "make_app",
+    "parse_beijing_systemtime",
+    "sim_history_request",
+    "swapped_within",
+]
 
 LOGIN_PATH = "/unisdk/rsapi/loginTokenValidate"
 ROUTE = "/one-tap/v1/login"
@@ -31,6 +53,14 @@ VERSION = "2.0"
 STRICT_CHECK = "0"
 SUCCESS = "103000"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+SIM_HISTORY_PATH = "/openapi/rs/simChangeQuery"
+SIM_ROUTE = "/sim-swap/v2/check"
+QUERY_VERSION = "1.0"
+HISTORY_DISCLOSED = "000"
+HISTORY_SILENT = ("001", "002")  # no change within the window; no record
+NOT_SERVED = "201"
+DEFAULT_MAX_AGE_H = 240
+_CMCC_NUMBER = re.compile(r"\+86(1[0-9]{10})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +74,10 @@ class Upstream:
     @property
     def login_url(self) -> str:
         return self.base_url.rstrip("/") + LOGIN_PATH
+
+    @property
+    def sim_history_url(self) -> str:
+        return self.base_url.rstrip("/") + SIM_HISTORY_PATH
 
 
 UPSTREAM = web.AppKey("upstream", Upstream)
@@ -70,6 +104,43 @@ def login_request(upstream: Upstream, token: str, *, msgid: str, now: dt.datetim
         "token": token,
         "sign": sign,
     }
+
+
+def parse_beijing_systemtime(value: str) -> dt.datetime:
+    """The instant of a ``yyyyMMddHHmmssSSS`` Beijing-time stamp.
+
+    :raises ValueError: if ``value`` is not 17 digits of a valid date and time.
+    """
+    if len(value) != 17 or not value.isdigit():
+        raise ValueError(f"not a 17-digit systemtime: {value!r}")
+    local = dt.datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    return local + dt.timedelta(milliseconds=int(value[14:]))
+
+
+def sim_history_request(
+    upstream: Upstream, national: str, *, msg_id: str, now: dt.datetime
+) -> dict[str, object]:
+    """The signed ``simChangeQuery`` envelope for the national number ``national``."""
+    timestamp = beijing_systemtime(now)
+    material = upstream.app_id + msg_id + national + timestamp + QUERY_VERSION
+    sign = hmac.new(upstream.app_key.encode(), material.encode(), hashlib.sha256).hexdigest().upper()
+    return {
+        "header": {
+            "version": QUERY_VERSION,
+            "msgId": msg_id,
+            "timestamp": timestamp,
+            "appId": upstream.app_id,
+        },
+        "body": {"msisdn": national, "sign": sign},
+    }
+
+
+def swapped_within(change_time: str, max_age_hours: int, now: dt.datetime) -> bool:
+    """Whether a disclosed ``changeTime`` lies within ``max_age_hours`` of ``now`` (a future one does).
+
+    :raises ValueError: if ``change_time`` is malformed.
+    """
+    return now - parse_beijing_systemtime(change_time) <= dt.timedelta(hours=max_age_hours)
 
 
 def _error(status: int, code: str) -> web.Response:
@@ -109,6 +180,55 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"phoneNumber": "+86" + answer["msisdn"]})
 
 
+async def _read_sim_check(request: web.Request) -> tuple[str, int] | None:
+    try:
+        payload = await request.json()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("phoneNumber"), str):
+        return None
+    number = _CMCC_NUMBER.fullmatch(payload["phoneNumber"])
+    max_age = payload.get("maxAge", DEFAULT_MAX_AGE_H)
+    if number is None or type(max_age) is not int or max_age < 1:
+        return None
+    return number.group(1), max_age
+
+
+async def _sim_history(session: aiohttp.ClientSession, upstream: Upstream, national: str) -> object:
+    body = sim_history_request(upstream, national, msg_id=uuid.uuid4().hex, now=dt.datetime.now(dt.UTC))
+    try:
+        async with session.post(upstream.sim_history_url, json=body) as response:
+            if response.status != 200:
+                return None
+            return await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def sim_swap_check(request: web.Request) -> web.Response:
+    """``POST /sim-swap/v2/check``: one signed SIM-history query and the age comparison, nothing else."""
+    query = await _read_sim_check(request)
+    if query is None:
+        return _error(400, "INVALID_ARGUMENT")
+    national, max_age = query
+    answer = await _sim_history(request.app[SESSION], request.app[UPSTREAM], national)
+    header = answer.get("header") if isinstance(answer, dict) else None
+    body = answer.get("body") if isinstance(answer, dict) else None
+    code = header.get("resultCode") if isinstance(header, dict) else None
+    if code in HISTORY_SILENT:
+        return web.json_response({"swapped": False})
+    if code == NOT_SERVED:
+        return _error(404, "IDENTIFIER_NOT_FOUND")
+    change_time = body.get("changeTime") if isinstance(body, dict) else None
+    if code != HISTORY_DISCLOSED or not isinstance(change_time, str):
+        return _error(502, "BAD_GATEWAY")
+    try:
+        swapped = swapped_within(change_time, max_age, dt.datetime.now(dt.UTC))
+    except ValueError:
+        return _error(502, "BAD_GATEWAY")
+    return web.json_response({"swapped": swapped})
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -127,13 +247,14 @@ def make_app(upstream: Upstream) -> web.Application:
     app[UPSTREAM] = upstream
     app.cleanup_ctx.append(_client_session)
     app.router.add_post(ROUTE, login)
+    app.router.add_post(SIM_ROUTE, sim_swap_check)
     app.router.add_get("/healthz", healthz)
     return app
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.passthrough", description="Bare one-tap pass-through (benchmark baseline)"
+        prog="python -m bench.passthrough", description="Bare cmcc pass-through (benchmark baseline)"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

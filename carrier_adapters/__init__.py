@@ -42,12 +42,13 @@ from carrier_adapters.errors import (
     NumberNotServed,
     TokenRejected,
 )
-from carrier_adapters.fake import FakeExchanger, Purpose
+from carrier_adapters.fake import FAKE_SIGNATURE_HEADER, FakeExchanger, FakeSms, Purpose
 from carrier_adapters.numbers import is_national_mobile, operator_for_number, to_e164, to_national
 from carrier_adapters.registry import ADAPTER_CLASSES, build_exchangers, operator_for_token
 
 __all__ = [
     "ADAPTER_CLASSES",
+    "FAKE_SIGNATURE_HEADER",
     "Assurance",
     "AuthMethod",
     "CarrierError",
@@ -62,6 +63,7 @@ __all__ = [
     "DeliveryReport",
     "DeliveryState",
     "FakeExchanger",
+    "FakeSms",
     "LineInsight",
     "LineNotEligible",
     "LoginOutcome",

@@ -5,7 +5,9 @@ An operator package (``cmcc``, ``cucc``, ``ctcc``) supplies only its dialect fro
 here once: configuration, the clock, token shapes, POSTing through :mod:`carrier_adapters._http`,
 number-format conversion, result-code translation, ``ping``, and the public side of line history,
 customer records and network authorization (the dialects answer with :class:`LineEvent`, a raw
-record and :class:`CodeGrant`, and this class turns them into the :mod:`~carrier_adapters.base` values).
+record and :class:`CodeGrant`, and this class turns them into the :mod:`~carrier_adapters.base` values),
+and the public side of SMS submission and callbacks (the callbacks' timestamp window, E.164
+numbers and the report and reply value objects).
 """
 
 from __future__ import annotations
@@ -27,17 +29,37 @@ from carrier_adapters.base import (
     Assurance,
     AuthMethod,
     CustomerRecord,
+    DeliveryReport,
+    DeliveryState,
     LoginOutcome,
+    MobileOriginated,
     NetworkIdentity,
     OperatorConfig,
+    SmsSubmission,
     SwapHistory,
     VerifyOutcome,
     VerifyResult,
 )
-from carrier_adapters.errors import CarrierError, CarrierProtocolError, NumberNotServed, TokenRejected
+from carrier_adapters.errors import (
+    CarrierError,
+    CarrierProtocolError,
+    CarrierRejected,
+    NumberNotServed,
+    TokenRejected,
+)
 from carrier_adapters.numbers import to_e164, to_national
 
-__all__ = ["Clock", "CodeGrant", "HistoryKind", "LineEvent", "OperatorAdapter", "ResultCodes"]
+__all__ = [
+    "CALLBACK_WINDOW",
+    "Clock",
+    "CodeGrant",
+    "HistoryKind",
+    "LineEvent",
+    "OperatorAdapter",
+    "ResultCodes",
+    "SmsCallback",
+    "lowercase_headers",
+]
 
 Clock = Callable[[], datetime]
 ResultCodes = Mapping[str, tuple[type[CarrierError], str]]
@@ -48,6 +70,18 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _HOURS_PER_DAY = 24
 _CODE_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]{1,512}")
+_SMS_REFERENCE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_SMS_MAX_TEXT = 700
+_DELIVERED = "DELIVRD"
+CALLBACK_WINDOW = timedelta(seconds=300)
+"""How far an operator callback's timestamp may be from the adapter's clock."""
+
+SmsCallback = list[DeliveryReport | MobileOriginated]
+
+
+def lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with lowercase names (HTTP header names are case-insensitive)."""
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def _utc_now() -> datetime:
@@ -84,9 +118,12 @@ class CodeGrant:
 class OperatorAdapter(abc.ABC):
     """Base of the HTTP adapters: a whole :class:`~carrier_adapters.base.Operator`.
 
+    and :class:`~carrier_adapters.base.SmsChannel`.
+
     Subclasses implement their dialect: the two token exchanges, ``_query_history``,
-    ``_query_customer``, ``_authorize_params`` and ``_redeem_code``. ``clock`` must return
-    timezone-aware datetimes; it defaults to the system clock.
+    ``_query_customer``, ``_authorize_params``, ``_redeem_code``, ``_submit_sms`` and
+    ``_decode_callback``. ``clock`` must return timezone-aware datetimes; it defaults to the system
+    clock. ``sms_sender`` is the SP access number SMS are sent from (default ``SMS_SENDER``).
 
     :raises ValueError: if ``config.operator`` is not this adapter's operator.
     """
@@ -96,15 +133,22 @@ class OperatorAdapter(abc.ABC):
     TOKEN_SHAPE: ClassVar[re.Pattern[str]]
     HISTORY_WINDOW_HOURS: ClassVar[int]
     AUTHORIZE_PATH: ClassVar[str]
+    SMS_SENDER: ClassVar[str]
 
     def __init__(
-        self, config: OperatorConfig, client: httpx.AsyncClient, *, clock: Clock | None = None
+        self,
+        config: OperatorConfig,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock | None = None,
+        sms_sender: str | None = None,
     ) -> None:
         if config.operator != self.OPERATOR:
             raise ValueError(f"{type(self).__name__} cannot serve operator {config.operator!r}")
         self._config = config
         self._client = client
         self._clock = clock or _utc_now
+        self._sms_sender = sms_sender or self.SMS_SENDER
         self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
@@ -190,6 +234,44 @@ class OperatorAdapter(abc.ABC):
             provider_ref=grant.provider_ref,
         )
 
+    async def submit_sms(self, phone_number: str, text: str, *, reference: str) -> SmsSubmission:
+        """Submit ``text`` to ``phone_number`` (E.164) under the gateway's ``reference``.
+
+        The operator deduplicates by ``reference``: a resubmission answers the first message id and
+        sends nothing. Only a refused connection is retried here. A reference that is not 1-64
+        characters of ``[A-Za-z0-9._:-]``, or a text that is empty or over 700 characters, is
+        refused without a call.
+
+        :raises NumberNotServed: the operator does not serve the number.
+        :raises CarrierRejected: a malformed submission, or the operator refused our request.
+        :raises CarrierError: no usable answer (retry later with the same reference).
+        """
+        national = self._national(phone_number)
+        if _SMS_REFERENCE.fullmatch(reference) is None or not 0 < len(text) <= _SMS_MAX_TEXT:
+            raise CarrierRejected(self.OPERATOR, f"{self.OPERATOR}: malformed SMS submission")
+        return SmsSubmission(self.OPERATOR, await self._submit_sms(national, text, reference))
+
+    def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> SmsCallback:
+        """Authenticate and decode a delivery report or reply the operator POSTed.
+
+        The signature is checked first, then the callback's timestamp (within ±300 s of the
+        adapter's clock). Numbers come back E.164, times as aware UTC datetimes. A report of a
+        state that is not final (an SGIP ``waiting``) is left out.
+
+        :raises CarrierRejected: the signature does not verify, it names another app id, or the
+            timestamp is outside the window.
+        :raises CarrierProtocolError: the body is not this operator's callback format.
+        """
+        return self._decode_callback(body, lowercase_headers(headers))
+
+    @abc.abstractmethod
+    async def _submit_sms(self, national: str, text: str, reference: str) -> str:
+        """The dialect's signed submission; the operator's message id."""
+
+    @abc.abstractmethod
+    def _decode_callback(self, body: bytes, headers: Mapping[str, str]) -> SmsCallback:
+        """The dialect's callback authentication and decoding; ``headers`` have lowercase names."""
+
     @abc.abstractmethod
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -222,6 +304,49 @@ class OperatorAdapter(abc.ABC):
 
     def _now(self) -> datetime:
         return self._clock()
+
+    def _check_fresh(self, sent_at: datetime) -> None:
+        """Refuse a callback stamped more than :data:`CALLBACK_WINDOW` away from the adapter's clock."""
+        if abs(self._now() - sent_at) > CALLBACK_WINDOW:
+            raise CarrierRejected(self.OPERATOR, f"{self.OPERATOR} callback timestamp outside the window")
+
+    def _check_app(self, app_id: str) -> None:
+        """Refuse a callback addressed to another application."""
+        if app_id != self._config.app_id:
+            raise CarrierRejected(self.OPERATOR, f"{self.OPERATOR} callback for another app id")
+
+    def _bad_signature(self) -> CarrierRejected:
+        return CarrierRejected(self.OPERATOR, f"{self.OPERATOR} callback signature does not verify")
+
+    def _delivery_report(self, message_id: str, reference: str, status: str, at: datetime) -> DeliveryReport:
+        """A report; ``DELIVRD`` is the only success."""
+        return DeliveryReport(
+            operator=self.OPERATOR,
+            provider_message_id=message_id,
+            reference=reference,
+            state=DeliveryState.DELIVERED if status == _DELIVERED else DeliveryState.FAILED,
+            status=status,
+            at=at.astimezone(UTC),
+        )
+
+    def _mobile_originated(self, national: str, text: str, reference: str, at: datetime) -> MobileOriginated:
+        """A reply from ``national``; an empty ``reference`` is none."""
+        return MobileOriginated(
+            operator=self.OPERATOR,
+            phone_number=self._e164(national),
+            text=text,
+            reference=reference or None,
+            at=at.astimezone(UTC),
+        )
+
+    def _epoch_datetime(self, millis: str) -> datetime:
+        """The instant of a decimal epoch-milliseconds string.
+
+        :raises CarrierProtocolError: if it is not one (or out of range).
+        """
+        if not millis.isascii() or not millis.isdigit() or len(millis) > 15:
+            raise CarrierProtocolError(self.OPERATOR, f"{self.OPERATOR} sent a malformed timestamp")
+        return _EPOCH + timedelta(milliseconds=int(millis))
 
     def _swap_history(self, event: LineEvent) -> SwapHistory:
         return SwapHistory(

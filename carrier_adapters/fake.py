@@ -1,17 +1,23 @@
-"""An in-memory :class:`~carrier_adapters.base.Operator` for unit tests of the gateway.
+"""An in-memory :class:`~carrier_adapters.base.Operator` and
+:class:`~carrier_adapters.base.SmsChannel` for unit tests of the gateway.
 
 Tests mint tokens for a phone and a purpose, seed line history, customer records and ineligible
 lines, and issue authorization codes, then exercise the gateway; the fake applies the common token
 and code rules of ``docs/operator-dialects.md`` (single use, purpose, operator token shape,
-redirect binding) and raises whatever failure a test queued.
+redirect binding) and raises whatever failure a test queued. It records SMS submissions
+(deduplicated by reference, as operators do) and produces signed callbacks in its own simple
+format, which its :meth:`FakeExchanger.parse_callback` reads back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,16 +26,31 @@ from carrier_adapters.base import (
     Assurance,
     AuthMethod,
     CustomerRecord,
+    DeliveryReport,
+    DeliveryState,
     LoginOutcome,
+    MobileOriginated,
     NetworkIdentity,
+    SmsSubmission,
     SwapHistory,
     VerifyOutcome,
     VerifyResult,
 )
-from carrier_adapters.errors import CarrierError, LineNotEligible, NumberNotServed, TokenRejected
+from carrier_adapters.errors import (
+    CarrierError,
+    CarrierProtocolError,
+    CarrierRejected,
+    LineNotEligible,
+    NumberNotServed,
+    TokenRejected,
+)
+from carrier_adapters.numbers import to_national
 from carrier_adapters.registry import ADAPTER_CLASSES
 
-__all__ = ["FakeExchanger", "Purpose"]
+__all__ = ["FAKE_SIGNATURE_HEADER", "FakeExchanger", "FakeSms", "Purpose"]
+
+FAKE_SIGNATURE_HEADER = "x-fake-operator-signature"
+"""The header of the fake's callbacks: lowercase hex HMAC-SHA256 of the body under the fake's key."""
 
 Purpose = Literal["login", "verify", "h5"]
 
@@ -74,6 +95,24 @@ class _Code:
     used: bool = False
 
 
+def _mainland(phone_number: str) -> bool:
+    try:
+        to_national(phone_number)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class FakeSms:
+    """An SMS the fake accepted (once per reference)."""
+
+    phone_number: str
+    text: str
+    reference: str
+    provider_message_id: str
+
+
 _FAKE_HOST = "{operator}.fake-operator.test"
 
 
@@ -90,10 +129,18 @@ class FakeExchanger:
     unknown, reused and wrong-redirect codes raise :class:`TokenRejected` with code ``"invalid"``,
     ``"replay"`` or ``"redirect"``.
 
+    SMS: :meth:`submit_sms` accepts a mainland number unless :meth:`set_not_served` named it
+    (:class:`NumberNotServed`); a known reference answers its first message id and sends nothing.
+    ``sms`` lists what was accepted. :meth:`report_callback` and :meth:`reply_callback` build the
+    body and headers the fake operator would POST (:meth:`callback_headers` signs a hand-made
+    body ``{"items": [...]}``); :meth:`parse_callback` authenticates them
+    (:class:`CarrierRejected`) and decodes them (:class:`CarrierProtocolError`).
+
     Failures queued with :meth:`fail_next` are raised, in order, by the next operator calls (every
     async method but :meth:`ping`) before any other rule. ``calls`` records ``(method, token)`` for
-    every exchange, ``(method, phone number)`` for every line-insight call and
-    ``("exchange_code", code)`` for every code exchange.
+    every exchange, ``(method, phone number)`` for every line-insight call,
+    ``("exchange_code", code)`` for every code exchange and ``("submit_sms", reference)`` for
+    every submission.
     """
 
     def __init__(self, operator: str = "cmcc", *, up: bool = True) -> None:
@@ -103,8 +150,12 @@ class FakeExchanger:
         self._codes: dict[str, _Code] = {}
         self._failures: list[CarrierError] = []
         self._serial = 0
+        self._sms_by_reference: dict[str, FakeSms] = {}
+        self._not_served: set[str] = set()
+        self._callback_key = secrets.token_bytes(32)
         self.up = up
         self.calls: list[tuple[str, str]] = []
+        self.sms: list[FakeSms] = []
 
     def __repr__(self) -> str:
         return f"FakeExchanger(operator={self.operator!r})"
@@ -283,6 +334,109 @@ class FakeExchanger:
             raise TokenRejected(self.operator, "code issued for another redirect_uri", code="redirect")
         grant.used = True
         return NetworkIdentity(self.operator, grant.phone_number, grant.method, self._next_ref())
+
+    def set_not_served(self, phone_number: str) -> None:
+        """Make :meth:`submit_sms` to ``phone_number`` raise :class:`NumberNotServed`."""
+        self._not_served.add(phone_number)
+
+    async def submit_sms(self, phone_number: str, text: str, *, reference: str) -> SmsSubmission:
+        """Accept ``text`` for ``phone_number`` once per ``reference``.
+
+        :raises NumberNotServed, CarrierError:
+        """
+        self.calls.append(("submit_sms", reference))
+        if self._failures:
+            raise self._failures.pop(0)
+        known = self._sms_by_reference.get(reference)
+        if known is None:
+            if phone_number in self._not_served or not _mainland(phone_number):
+                raise NumberNotServed(self.operator, "not a subscriber of this operator")
+            known = FakeSms(phone_number, text, reference, self._next_ref())
+            self._sms_by_reference[reference] = known
+            self.sms.append(known)
+        return SmsSubmission(self.operator, known.provider_message_id)
+
+    def report_callback(
+        self, reference: str, *, status: str = "DELIVRD", at: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of a delivery report on the SMS submitted under ``reference``.
+
+        An unknown reference gets the message id ``"unknown"``.
+        """
+        known = self._sms_by_reference.get(reference)
+        item = {
+            "kind": "report",
+            "messageId": known.provider_message_id if known is not None else "unknown",
+            "reference": reference,
+            "status": status,
+            "at": (at or datetime.now(UTC)).isoformat(),
+        }
+        return self._signed(item)
+
+    def reply_callback(
+        self, phone_number: str, text: str, *, reference: str | None = None, at: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of a reply (MO) from ``phone_number`` to the SMS ``reference``."""
+        item = {
+            "kind": "reply",
+            "phoneNumber": phone_number,
+            "text": text,
+            "reference": reference,
+            "at": (at or datetime.now(UTC)).isoformat(),
+        }
+        return self._signed(item)
+
+    def parse_callback(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> list[DeliveryReport | MobileOriginated]:
+        """Authenticate and decode a callback of :meth:`report_callback` or :meth:`reply_callback`.
+
+        :raises CarrierRejected: the signature does not verify.
+        :raises CarrierProtocolError: the body is not the fake's format.
+        """
+        given = {name.lower(): value for name, value in headers.items()}.get(FAKE_SIGNATURE_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self._sign(body).encode()):
+            raise CarrierRejected(self.operator, "fake callback signature does not verify")
+        try:
+            items = json.loads(body)["items"]
+            return [self._callback_item(item) for item in items]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CarrierProtocolError(self.operator, "not a fake operator callback") from exc
+
+    def callback_headers(self, body: bytes) -> dict[str, str]:
+        """The headers that make ``body`` a signed callback of this fake (for hand-made bodies)."""
+        return {"Content-Type": "application/json", FAKE_SIGNATURE_HEADER: self._sign(body)}
+
+    def _signed(self, item: Mapping[str, str | None]) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps({"items": [item]}).encode()
+        return body, self.callback_headers(body)
+
+    def _sign(self, body: bytes) -> str:
+        return hmac.new(self._callback_key, body, hashlib.sha256).hexdigest()
+
+    def _callback_item(self, item: Mapping[str, str]) -> DeliveryReport | MobileOriginated:
+        at = datetime.fromisoformat(item["at"])
+        if at.utcoffset() is None:
+            raise ValueError("naive time")
+        if item["kind"] == "report":
+            status = item["status"]
+            return DeliveryReport(
+                operator=self.operator,
+                provider_message_id=item["messageId"],
+                reference=item["reference"],
+                state=DeliveryState.DELIVERED if status == "DELIVRD" else DeliveryState.FAILED,
+                status=status,
+                at=at.astimezone(UTC),
+            )
+        if item["kind"] == "reply":
+            return MobileOriginated(
+                operator=self.operator,
+                phone_number=item["phoneNumber"],
+                text=item["text"],
+                reference=item["reference"],
+                at=at.astimezone(UTC),
+            )
+        raise ValueError("unknown callback kind")
 
     def _line(self, phone_number: str) -> _Line:
         return self._lines.setdefault(phone_number, _Line())

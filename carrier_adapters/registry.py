@@ -33,8 +33,8 @@ def build_exchangers(
 ) -> dict[str, Operator]:
     """One adapter per configured operator, all sharing ``client`` (which the caller closes).
 
-    Each adapter is a whole :class:`~carrier_adapters.base.Operator`: one-tap exchanges, line
-    insight and network authentication.
+    Each adapter is a whole :class:`~carrier_adapters.base.Operator` (one-tap exchanges, line
+    insight and network authentication) and a :class:`~carrier_adapters.base.SmsChannel`.
 
     ``clock`` (timezone-aware) stamps the operators' signed timestamps; default: the system clock.
 

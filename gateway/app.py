@@ -11,7 +11,9 @@ from gateway import health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
 from gateway.camara import views as camara_views
+from gateway.camara.subscriptions import views as sim_swap_subscription_views
 from gateway.clock import Clock
+from gateway.flows import views as flow_views
 from gateway.login_check import views as login_check_views
 from gateway.middleware import gateway_middleware
 from gateway.oauth import views as oauth_views
@@ -33,10 +35,12 @@ _ROUTE_TABLES = (
     tenant_views.routes,
     one_tap_views.routes,
     camara_views.routes,
+    sim_swap_subscription_views.routes,
     login_check_views.routes,
     template_views.routes,
     webhook_views.routes,
     push_views.routes,
+    flow_views.routes,
 )
 
 

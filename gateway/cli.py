@@ -99,7 +99,8 @@ def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _sandbox_config(settings: Settings) -> SandboxConfig:
+def _sandbox_config(settings: Settings, *, callback_base_url: str | None = None) -> SandboxConfig:
+    """The sandbox: the gateway's operator credentials (else fresh), callbacks to ``callback_base_url``."""
     apps = {}
     for op in OPERATORS:
         app_id, key = getattr(settings, f"{op}_app_id"), getattr(settings, f"{op}_app_key")
@@ -108,7 +109,7 @@ def _sandbox_config(settings: Settings) -> SandboxConfig:
     if len(apps) != len(OPERATORS):
         generated = SandboxConfig.generate()
         apps = {op: apps.get(op, generated.apps[op]) for op in OPERATORS}
-    return SandboxConfig(apps=apps)
+    return SandboxConfig(apps=apps, callback_base_url=callback_base_url)
 
 
 async def _seed_demo(gateway: web.Application, settings: Settings) -> dict[str, str]:
@@ -158,7 +159,9 @@ def _banner(settings: Settings, demo: dict[str, str]) -> str:
 
 async def _up(settings: Settings) -> None:
     gateway = create_app(settings)
-    sandbox = create_sandbox_app(_sandbox_config(settings))
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    callbacks = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    sandbox = create_sandbox_app(_sandbox_config(settings, callback_base_url=callbacks))
 
     async def seed() -> None:
         demo = await _seed_demo(gateway, settings)

@@ -26,6 +26,14 @@
     ├── MissingParam                 422 MISSING_PARAM (``param`` names it)
     ├── DeviceLimitReached           422 LOGIN_CHECK.DEVICE_LIMIT_REACHED
     ├── RecipientOptedOut            422 RECIPIENT_OPTED_OUT (marketing to a number that replied T/TD/R)
+    ├── LinkNotForThisDevice         403 LINK_NOT_FOR_THIS_DEVICE (a push link opened on another number)
+    ├── LinkExpired                  410 LINK_EXPIRED
+    ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
+    ├── QueueEmpty                   409 QUEUE_EMPTY (call-next with nobody waiting)
+    ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
+    ├── InvalidSink                  400 INVALID_SINK (CAMARA subscriptions: sink URL refused)
+    ├── InvalidCredential            400 INVALID_CREDENTIAL (CAMARA subscriptions: sinkCredential shape)
+    ├── InvalidSinkToken             400 INVALID_TOKEN (CAMARA subscriptions: sink access token)
     ├── TooManyRequests              429 TOO_MANY_REQUESTS (Retry-After)
     ├── BadGateway                   502 BAD_GATEWAY
     ├── Unavailable                  503 UNAVAILABLE
@@ -53,13 +61,20 @@ __all__ = [
     "ApiError",
     "BadGateway",
     "DeviceLimitReached",
+    "FlowStateConflict",
     "GatewayTimeout",
     "IdempotencyKeyReused",
     "IdentifierNotFound",
     "InvalidArgument",
+    "InvalidCredential",
+    "InvalidProtocol",
+    "InvalidSink",
+    "InvalidSinkToken",
     "InvalidTokenContext",
     "KycIdDocumentMismatch",
     "KycInvalidParamCombination",
+    "LinkExpired",
+    "LinkNotForThisDevice",
     "MethodNotAllowed",
     "MissingIdentifier",
     "MissingParam",
@@ -72,6 +87,7 @@ __all__ = [
     "OutOfRange",
     "PayloadTooLarge",
     "PermissionDenied",
+    "QueueEmpty",
     "RecipientOptedOut",
     "ServiceNotApplicable",
     "TemplateNotApproved",
@@ -241,6 +257,41 @@ class IdempotencyKeyReused(ApiError):
 class RecipientOptedOut(ApiError):
     status, code = 422, "RECIPIENT_OPTED_OUT"
     default_message = "The recipient opted out of marketing messages with this signature."
+
+
+class InvalidProtocol(ApiError):
+    status, code, default_message = 400, "INVALID_PROTOCOL", "Only the HTTP protocol is supported."
+
+
+class InvalidSink(ApiError):
+    status, code, default_message = 400, "INVALID_SINK", "The sink is not an acceptable URL."
+
+
+class InvalidCredential(ApiError):
+    status, code = 400, "INVALID_CREDENTIAL"
+    default_message = "Only an ACCESSTOKEN sinkCredential with a bearer access token is supported."
+
+
+class InvalidSinkToken(ApiError):
+    status, code, default_message = 400, "INVALID_TOKEN", "The sinkCredential access token is not valid."
+
+
+class LinkNotForThisDevice(ApiError):
+    status, code = 403, "LINK_NOT_FOR_THIS_DEVICE"
+    default_message = "This link can only be opened on the phone it was sent to."
+
+
+class LinkExpired(ApiError):
+    status, code, default_message = 410, "LINK_EXPIRED", "This link has expired."
+
+
+class FlowStateConflict(ApiError):
+    status, code = 409, "FLOW_STATE_CONFLICT"
+    default_message = "The flow has already moved past this step."
+
+
+class QueueEmpty(ApiError):
+    status, code, default_message = 409, "QUEUE_EMPTY", "Nobody is waiting in this queue."
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

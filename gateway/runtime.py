@@ -18,10 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import Operator, SmsChannel, build_exchangers
 from gateway.camara import CamaraServices, build_camara_services
+from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_subscriptions
 from gateway.camara.usage import LedgerRecorder
 from gateway.clock import Clock, SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
+from gateway.flows import Flows, build_flows
 from gateway.login_check.devices import DeviceRegistry
 from gateway.login_check.policy import Thresholds
 from gateway.login_check.service import LoginCheckService, swap_sources
@@ -70,6 +72,8 @@ class Runtime:
     templates: TemplateService
     webhooks: WebhookService
     push: Push
+    flows: Flows
+    sim_swap_subscriptions: SimSwapSubscriptions
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -161,6 +165,17 @@ async def open_runtime(
                 events=webhooks,
             )
         )
+        sim_swap_subscriptions = await stack.enter_async_context(
+            open_sim_swap_subscriptions(
+                settings,
+                sessions,
+                webhooks=webhooks,
+                operators=exchangers,
+                cipher=cipher,
+                index=index,
+                clock=clock,
+            )
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -187,6 +202,19 @@ async def open_runtime(
             templates=templates,
             webhooks=webhooks,
             push=push,
+            flows=build_flows(
+                settings,
+                sessions=sessions,
+                templates=templates,
+                sender=push.service,
+                verifier=one_tap,
+                events=webhooks,
+                limiter=limiter,
+                cipher=cipher,
+                index=index,
+                clock=clock,
+            ),
+            sim_swap_subscriptions=sim_swap_subscriptions,
             redis=redis,
         )
 

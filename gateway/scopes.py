@@ -26,6 +26,9 @@ KNOWN_SCOPES: frozenset[str] = frozenset(
         "templates:write",
         "branches:manage",
         "webhooks:manage",
+        "sim-swap-subscriptions:org.camaraproject.sim-swap-subscriptions.v0.swapped:create",
+        "sim-swap-subscriptions:read",
+        "sim-swap-subscriptions:delete",
     }
 )
 _PURPOSE = re.compile(r"^dpv:[A-Z][A-Za-z]{1,80}$")

@@ -104,6 +104,50 @@ class Settings(BaseSettings):
         default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
     )
 
+    # CAMARA SIM swap subscriptions (README "SIM swap subscriptions")
+    sim_swap_poll_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds between SIM history polls of a subscribed line"
+    )
+    sim_swap_poll_batch: int = Field(default=100, ge=1, le=10_000, description="subscriptions per poll round")
+    sim_swap_poll_concurrency: int = Field(
+        default=8, ge=1, le=256, description="SIM history calls in flight per process"
+    )
+
+    # links and flows (README "Links and flows")
+    cmcc_h5_url: str | None = Field(
+        default=None, description="cmcc H5 SDK token URL (default {CMCC_URL}/h5/token)"
+    )
+    cucc_h5_url: str | None = Field(
+        default=None, description="cucc H5 SDK token URL (default {CUCC_URL}/h5/token)"
+    )
+    ctcc_h5_url: str | None = Field(
+        default=None, description="ctcc H5 SDK token URL (default {CTCC_URL}/h5/token)"
+    )
+    flow_session_ttl: int = Field(default=900, ge=60, le=86_400, description="flow session lifetime (s)")
+    flow_redeem_attempts: int = Field(
+        default=10, ge=1, le=10_000, description="redemptions per link per FLOW_REDEEM_WINDOW_SECONDS"
+    )
+    flow_redeem_window_seconds: int = Field(default=600, ge=1, le=86_400, description="redemption window (s)")
+    queue_minutes_per_customer: float = Field(
+        default=5.0, gt=0, le=240, description="service time assumed before a branch has call history"
+    )
+    queue_ticket_ttl_seconds: int = Field(
+        default=43_200, ge=600, le=604_800, description="lifetime of ticket and call SMS links (s)"
+    )
+
+    @field_validator("cmcc_h5_url", "cucc_h5_url", "ctcc_h5_url")
+    @classmethod
+    def _h5_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("H5 token URLs must be absolute http(s) URLs")
+        return value
+
+    def h5_token_url(self, operator: str) -> str | None:
+        """The operator's H5 SDK token endpoint: ``<OP>_H5_URL``, else ``{<OP>_URL}/h5/token``."""
+        configured: str | None = getattr(self, f"{operator}_h5_url", None)
+        base: str | None = getattr(self, f"{operator}_url", None)
+        return configured or (f"{base}/h5/token" if base else None)
+
     @field_validator("trusted_proxies", "cmcc_cidrs", "cucc_cidrs", "ctcc_cidrs")
     @classmethod
     def _cidr_list(cls, value: str) -> str:

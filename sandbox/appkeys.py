@@ -8,10 +8,12 @@ from aiohttp import web
 
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
+from sandbox.sms import SmsCenter
 from sandbox.state import SandboxState
 
-__all__ = ["CLOCK", "CONFIG", "STATE"]
+__all__ = ["CLOCK", "CONFIG", "SMS", "STATE"]
 
 STATE: Final = web.AppKey("sandbox_state", SandboxState)
 CONFIG: Final = web.AppKey("sandbox_config", SandboxConfig)
 CLOCK: Final = web.AppKey("sandbox_clock", Clock)
+SMS: Final = web.AppKey("sandbox_sms", SmsCenter)

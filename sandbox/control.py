@@ -1,5 +1,5 @@
 """The sandbox control API (``/sandbox/*``, CONTRACT §8): seed subscribers, act as a phone (one-tap
-token, browser, SMS inbox), inject faults.
+token, browser, SMS inbox and replies, the phone page), inject faults.
 
 Bodies are strict JSON (unknown fields are ``400 INVALID_ARGUMENT``); errors use the contract's
 error body via :mod:`sandbox.errors`.
@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.appkeys import CLOCK, CONFIG, STATE
+from sandbox.appkeys import CLOCK, CONFIG, SMS, STATE
 from sandbox.browser import walk
 from sandbox.config import OPERATORS
-from sandbox.errors import AlreadyExists, InvalidArgument, NotFound
+from sandbox.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from sandbox.numbers import is_e164, to_national
+from sandbox.phone_page import phone_page
 from sandbox.schemas import (
     DeviceAuthorize,
     DeviceSwap,
     FaultsUpdate,
     OneTapTokenRequest,
+    ReplyRequest,
     SimSwap,
     SubscriberCreate,
     faults_view,
@@ -45,6 +47,8 @@ def add_control_routes(app: web.Application) -> None:
             web.post("/sandbox/devices/{phoneNumber}/one-tap-token", one_tap_token),
             web.post("/sandbox/devices/{phoneNumber}/authorize", authorize),
             web.get("/sandbox/devices/{phoneNumber}/messages", messages),
+            web.post("/sandbox/devices/{phoneNumber}/reply", reply),
+            web.get("/sandbox/phone/{phoneNumber}", phone),
             web.get("/sandbox/operators/{operator}/faults", get_faults),
             web.put("/sandbox/operators/{operator}/faults", put_faults),
         ]
@@ -57,8 +61,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Forget subscribers, tokens, messages, codes and OTP sessions, and clear every fault; 204."""
+    """Forget subscribers, tokens, messages, codes and OTP sessions, clear every fault and give up
+    pending SMS callbacks; 204."""
     request.app[STATE].reset()
+    request.app[SMS].cancel_pending()
     return web.Response(status=204)
 
 
@@ -142,6 +148,26 @@ async def messages(request: web.Request) -> web.Response:
     subscriber = _subscriber(request)
     inbox = request.app[STATE].inboxes.messages(subscriber.phone_number)
     return web.json_response([message_view(message) for message in inbox])
+
+
+async def reply(request: web.Request) -> web.Response:
+    """The phone replies to the latest SMS submitted to it; its operator POSTs the MO callback.
+
+    202 ``{"to"}`` (the number replied to); 409 when no submitted SMS reached the phone.
+    """
+    subscriber = _subscriber(request)
+    body = parse_body(ReplyRequest, await request.read())
+    answered = request.app[SMS].reply(subscriber.phone_number, body.text)
+    if answered is None:
+        raise Conflict("No SMS submitted through an operator reached this phone: nothing to reply to.")
+    return web.json_response({"to": answered.sender}, status=202)
+
+
+async def phone(request: web.Request) -> web.Response:
+    """The phone page: the inbox, newest first, with tappable links and a reply box."""
+    subscriber = _subscriber(request)
+    inbox = request.app[STATE].inboxes.messages(subscriber.phone_number)
+    return phone_page(subscriber.phone_number, subscriber.operator, inbox)
 
 
 async def get_faults(request: web.Request) -> web.Response:

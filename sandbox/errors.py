@@ -6,6 +6,7 @@
     ├── InvalidArgument     400 INVALID_ARGUMENT (malformed JSON, wrong types, unknown fields)
     ├── NotFound            404 NOT_FOUND
     ├── AlreadyExists       409 ALREADY_EXISTS
+    ├── Conflict            409 CONFLICT (the state does not allow it, e.g. no SMS to reply to)
     └── BadGateway          502 BAD_GATEWAY (the phone's browser stopped before the redirect URI)
 
 :func:`error_middleware` also gives aiohttp's own 4xx answers (unknown path, wrong method,
@@ -23,6 +24,7 @@ from aiohttp.typedefs import Handler
 __all__ = [
     "AlreadyExists",
     "BadGateway",
+    "Conflict",
     "InvalidArgument",
     "NotFound",
     "SandboxError",
@@ -64,6 +66,10 @@ class NotFound(SandboxError):
 
 class AlreadyExists(SandboxError):
     status, code, default_message = 409, "ALREADY_EXISTS", "The resource already exists."
+
+
+class Conflict(SandboxError):
+    status, code, default_message = 409, "CONFLICT", "The request conflicts with the current state."
 
 
 class BadGateway(SandboxError):

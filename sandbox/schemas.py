@@ -19,6 +19,7 @@ __all__ = [
     "DeviceSwap",
     "FaultsUpdate",
     "OneTapTokenRequest",
+    "ReplyRequest",
     "SimSwap",
     "SubscriberCreate",
     "faults_view",
@@ -94,6 +95,12 @@ class DeviceAuthorize(_StrictBody):
 
     url: Annotated[str, Field(min_length=1, max_length=8192)]
     method: Literal["network", "sms_otp"] = "network"
+
+
+class ReplyRequest(_StrictBody):
+    """``POST /sandbox/devices/{phoneNumber}/reply``: the text the phone sends back."""
+
+    text: Annotated[str, Field(min_length=1, max_length=700)]
 
 
 class FaultsUpdate(_StrictBody):

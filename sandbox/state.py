@@ -30,6 +30,8 @@ __all__ = [
     "Purpose",
     "SandboxState",
     "SimChange",
+    "SmsLedger",
+    "SmsRecord",
     "Subscriber",
     "TokenLedger",
     "random_imei",
@@ -44,6 +46,7 @@ _TAC: Final = "35693803"
 _INBOX_SIZE: Final = 100
 _MAX_INBOXES: Final = 10_000
 _MAX_OTP_SESSIONS: Final = 10_000
+_MAX_SMS_REFERENCES: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +299,70 @@ class OtpSessions:
             self._sessions.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SmsRecord:
+    """An SMS an operator accepted through its submission endpoint.
+
+    ``status`` is what its delivery report says (``DELIVRD``: it reached the inbox; ``UNDELIV``: it
+    did not); ``reported`` whether a report is sent at all.
+    """
+
+    operator: Operator
+    reference: str
+    message_id: str
+    phone_number: str
+    sender: str
+    text: str
+    submitted_at: datetime
+    status: Literal["DELIVRD", "UNDELIV"]
+    reported: bool
+
+
+class SmsLedger:
+    """Accepted SMS by ``(operator, client reference)``, the last 10 000 per operator, and the latest
+    SMS that reached each phone (what a reply answers)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, OrderedDict[str, SmsRecord]] = {
+            operator: OrderedDict() for operator in OPERATORS
+        }
+        self._received: OrderedDict[str, SmsRecord] = OrderedDict()
+        self._sequence = 0
+
+    def get(self, operator: Operator, reference: str) -> SmsRecord | None:
+        """The SMS ``operator`` accepted under ``reference``, if still remembered."""
+        return self._records[operator].get(reference)
+
+    def add(self, record: SmsRecord) -> None:
+        """Remember ``record``; the operator's oldest reference is forgotten when it holds 10 000."""
+        records = self._records[record.operator]
+        while len(records) >= _MAX_SMS_REFERENCES:
+            records.popitem(last=False)
+        records[record.reference] = record
+
+    def received(self, record: SmsRecord) -> None:
+        """Note that ``record`` reached its phone's inbox."""
+        self._received.pop(record.phone_number, None)
+        while len(self._received) >= _MAX_INBOXES:
+            self._received.popitem(last=False)
+        self._received[record.phone_number] = record
+
+    def latest_received(self, phone: str) -> SmsRecord | None:
+        """The latest submitted SMS that reached ``phone``."""
+        return self._received.get(phone)
+
+    def next_sequence(self) -> int:
+        """A sequence number for operator message ids; it keeps counting across :meth:`clear`."""
+        self._sequence += 1
+        return self._sequence
+
+    def clear(self) -> None:
+        """Forget every SMS (not the sequence)."""
+        for records in self._records.values():
+            records.clear()
+        self._received.clear()
+
+
 @dataclass(slots=True)
 class Faults:
     """Faults injected into one operator's southbound endpoints (and its future SMS delivery)."""
@@ -315,13 +382,15 @@ class SandboxState:
         self.inboxes = Inboxes()
         self.codes = AuthCodeLedger()
         self.otp_sessions = OtpSessions()
+        self.sms = SmsLedger()
         self.faults: dict[Operator, Faults] = {operator: Faults() for operator in OPERATORS}
 
     def reset(self) -> None:
-        """Forget subscribers, tokens, messages, codes and OTP sessions, and clear every fault."""
+        """Forget subscribers, tokens, messages, submitted SMS, codes and OTP sessions; clear every fault."""
         self.subscribers.clear()
         self.tokens.clear()
         self.inboxes.clear()
+        self.sms.clear()
         self.codes.clear()
         self.otp_sessions.clear()
         for operator in OPERATORS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, get_port_socket
 
 from carrier_adapters import SmsChannel
 from gateway.app import create_app
@@ -156,7 +157,14 @@ async def open_stack(
 
     ``sms_channels`` replaces the operators' SMS channels (e.g. in-memory fakes); ``overrides`` are settings.
     """
-    apps = SandboxConfig.generate()
+    gateway_socket = get_port_socket("127.0.0.1", 0, socket.AF_INET)
+    gateway_port = gateway_socket.getsockname()[1]
+    apps = SandboxConfig(
+        apps=SandboxConfig.generate().apps,
+        callback_base_url=f"http://127.0.0.1:{gateway_port}",
+        report_delay=0.05,
+        callback_retry_delays=(0.1, 0.3, 1.0),
+    )
     for app in apps.apps.values():
         SENSITIVE.add(app.app_key)
     clock = SettableClock()
@@ -164,7 +172,11 @@ async def open_stack(
     await sandbox.start_server()
     sandbox_url = str(sandbox.make_url("")).rstrip("/")
     settings = stack_settings(database_url, sandbox_url, apps, **overrides)
-    gateway = TestServer(create_app(settings, clock=clock, sms_channels=sms_channels), host="127.0.0.1")
+    gateway = TestServer(
+        create_app(settings, clock=clock, sms_channels=sms_channels),
+        host="127.0.0.1",
+        socket_factory=lambda host, port, family: gateway_socket,
+    )
     try:
         await gateway.start_server()
         gateway_url = str(gateway.make_url("")).rstrip("/")
@@ -173,3 +185,4 @@ async def open_stack(
     finally:
         await gateway.close()
         await sandbox.close()
+        gateway_socket.close()

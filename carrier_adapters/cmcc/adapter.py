@@ -1,19 +1,30 @@
-"""China Mobile adapter: ``loginTokenValidate``, ``tokenValidate``, the line queries and network
-authorization (``docs/operator-dialects.md``).
+"""China Mobile adapter: ``loginTokenValidate``, ``tokenValidate``, the line queries, network
+authorization and SMS (CMPP-modelled ``sms/v3/submit`` and ``DELIVER`` callbacks)
+(``docs/operator-dialects.md``).
 
 Our random ``msgid`` is the call's reference; CMCC echoes it (``inresponseto`` / ``msgId``) and a
-success that echoes another id is rejected as a protocol error.
+success that echoes another id is rejected as a protocol error. A submission's echo is our
+client reference (``spMsgId``).
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 import uuid
+from collections.abc import Mapping
 from types import MappingProxyType
 
-from carrier_adapters._adapter import CodeGrant, HistoryKind, LineEvent, OperatorAdapter, ResultCodes
+from carrier_adapters._adapter import (
+    CodeGrant,
+    HistoryKind,
+    LineEvent,
+    OperatorAdapter,
+    ResultCodes,
+    SmsCallback,
+)
 from carrier_adapters._records import camara_record
-from carrier_adapters._wire import decode_body, decode_value
+from carrier_adapters._wire import decode_body, decode_strings, decode_value
 from carrier_adapters.base import Assurance, AuthMethod, LoginOutcome, VerifyOutcome, VerifyResult
 from carrier_adapters.cmcc import signing, wire
 from carrier_adapters.errors import (
@@ -108,6 +119,17 @@ _CODE_FAILURES: ResultCodes = MappingProxyType(
     }
 )
 _METHODS = MappingProxyType({"2": AuthMethod.NETWORK, "7": AuthMethod.SMS_OTP})
+_SMS_ACCEPTED = "0"
+_SMS_FAILURES: ResultCodes = MappingProxyType(
+    {
+        "1": (CarrierRejected, "bad message structure"),
+        "2": (CarrierRejected, "app id unknown"),
+        "3": (CarrierRejected, "sign error"),
+        "8": (CarrierUnavailable, "flow control"),
+        "13": (NumberNotServed, "not a China Mobile subscriber"),
+    }
+)
+_REPORT, _REPLY = "1", "0"
 
 
 class CmccAdapter(OperatorAdapter):
@@ -118,6 +140,7 @@ class CmccAdapter(OperatorAdapter):
     TOKEN_SHAPE = re.compile(r"(?:STsid|H5HTTPS)[0-9A-Fa-f]{32}")
     HISTORY_WINDOW_HOURS = 2400
     AUTHORIZE_PATH = wire.AUTHORIZE_PATH
+    SMS_SENDER = "1065750001"
 
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -227,6 +250,52 @@ class CmccAdapter(OperatorAdapter):
             raise self._failure(answer.resultCode, _CODE_FAILURES)
         success = decode_body(self.OPERATOR, wire.CodeSuccess, body)
         return CodeGrant(success.msisdn, _METHODS[success.authType], self._echo(msgid, success.inresponseto))
+
+    async def _submit_sms(self, national: str, text: str, reference: str) -> str:
+        config = self._config
+        fields = {
+            "appid": config.app_id,
+            "version": wire.SMS_VERSION,
+            "systemtime": signing.systemtime(self._now()),
+            "spMsgId": reference,
+            "srcId": self._sms_sender,
+            "destTerminalId": national,
+            "msgFmt": wire.SMS_FORMAT,
+            "registeredDelivery": "1",
+            "msgContent": text,
+        }
+        request = wire.SmsRequest(**fields, sign=signing.submit_sign(fields.values(), config.app_key))
+        answer = decode_body(self.OPERATOR, wire.SmsAnswer, await self._post_json(wire.SMS_PATH, request))
+        if answer.resultCode != _SMS_ACCEPTED:
+            raise self._failure(answer.resultCode, _SMS_FAILURES)
+        self._echo(reference, answer.inresponseto)
+        if answer.msgId is None:
+            raise CarrierProtocolError(self.OPERATOR, "cmcc accepted an SMS without a msgId")
+        return answer.msgId
+
+    def _decode_callback(self, body: bytes, headers: Mapping[str, str]) -> SmsCallback:
+        fields = decode_strings(self.OPERATOR, body)
+        expected = signing.callback_sign(fields, self._config.app_key)
+        if not hmac.compare_digest(fields.get("sign", "").encode(), expected.encode()):
+            raise self._bad_signature()
+        self._check_app(fields.get("appid", ""))
+        try:
+            self._check_fresh(signing.parse_systemtime(fields.get("systemtime", "")))
+        except ValueError:
+            raise CarrierProtocolError(self.OPERATOR, "cmcc sent a malformed systemtime") from None
+        kind = fields.get("registeredDelivery")
+        if kind == _REPORT:
+            report = decode_value(self.OPERATOR, wire.SmsReport, fields)
+            try:
+                done = signing.parse_minutes(report.doneTime)
+            except ValueError:
+                raise CarrierProtocolError(self.OPERATOR, "cmcc sent a malformed doneTime") from None
+            return [self._delivery_report(report.msgId, report.spMsgId, report.stat, done)]
+        if kind == _REPLY:
+            reply = decode_value(self.OPERATOR, wire.SmsReply, fields)
+            sent_at = signing.parse_systemtime(fields["systemtime"])
+            return [self._mobile_originated(reply.srcTerminalId, reply.msgContent, reply.spMsgId, sent_at)]
+        raise CarrierProtocolError(self.OPERATOR, "cmcc sent a DELIVER of unknown kind")
 
     async def _line_query(self, path: str, national: str) -> tuple[str, object]:
         """POST a signed line query; the result code and the (unvalidated) body of our request's answer."""

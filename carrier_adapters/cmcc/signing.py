@@ -3,7 +3,8 @@
 ``loginTokenValidate`` and ``authCodeValidate`` are signed with an uppercase MD5 over concatenated
 values; ``tokenValidate`` sends the checked number only as a salted SHA-256 and signs with
 HMAC-SHA256, as do the line queries. All use a 17-digit Beijing-time timestamp, which is also how
-history answers date their events.
+history answers date their events. SMS submissions and callbacks are signed with uppercase MD5 too:
+submissions over their values in the documented order, callbacks over theirs in name order.
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
 __all__ = [
+    "callback_sign",
     "check_sign",
     "code_sign",
     "hashed_number",
     "login_sign",
+    "parse_minutes",
     "parse_systemtime",
     "query_sign",
+    "submit_sign",
     "systemtime",
 ]
 
 _BEIJING = timezone(timedelta(hours=8))
 _SYSTEMTIME = re.compile(r"[0-9]{17}")
+_MINUTES = re.compile(r"[0-9]{10}")
 
 
 def systemtime(now: datetime) -> str:
@@ -44,6 +50,30 @@ def parse_systemtime(value: str) -> datetime:
         microsecond=int(value[14:]) * 1000, tzinfo=_BEIJING
     )
     return local.astimezone(UTC)
+
+
+def parse_minutes(value: str) -> datetime:
+    """The aware UTC instant of a 10-digit Beijing ``yyMMddHHmm`` (CMPP report times).
+
+    :raises ValueError: if ``value`` is not such a time.
+    """
+    if _MINUTES.fullmatch(value) is None:
+        raise ValueError("not a 10-digit yyMMddHHmm")
+    return datetime.strptime(value, "%y%m%d%H%M").replace(tzinfo=_BEIJING).astimezone(UTC)
+
+
+def submit_sign(values: Iterable[str], app_key: str) -> str:
+    """Uppercase hex MD5 of the submission's values in the documented order, then the appkey."""
+    return _md5("".join(values) + app_key)
+
+
+def callback_sign(fields: Mapping[str, str], app_key: str) -> str:
+    """Uppercase hex MD5 of every callback value but ``sign``, in ASCII order of the names, then appkey."""
+    return _md5("".join(fields[name] for name in sorted(fields) if name != "sign") + app_key)
+
+
+def _md5(material: str) -> str:
+    return hashlib.md5(material.encode(), usedforsecurity=False).hexdigest().upper()
 
 
 def login_sign(

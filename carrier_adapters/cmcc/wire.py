@@ -23,6 +23,9 @@ __all__ = [
     "LOGIN_VERSION",
     "QUERY_VERSION",
     "SIM_PATH",
+    "SMS_FORMAT",
+    "SMS_PATH",
+    "SMS_VERSION",
     "CheckAnswer",
     "CheckBody",
     "CheckHeader",
@@ -37,6 +40,10 @@ __all__ = [
     "QueryAnswer",
     "QueryBody",
     "QueryRequest",
+    "SmsAnswer",
+    "SmsReply",
+    "SmsReport",
+    "SmsRequest",
 ]
 
 LOGIN_PATH = "/unisdk/rsapi/loginTokenValidate"
@@ -50,6 +57,9 @@ QUERY_VERSION = "1.0"
 AUTHORIZE_PATH = "/unisdk/oauth2/authorize"
 CODE_PATH = "/unisdk/rsapi/authCodeValidate"
 CODE_VERSION = "2.0"
+SMS_PATH = "/sms/v3/submit"
+SMS_VERSION = "3.0"
+SMS_FORMAT = "8"
 
 
 class LoginRequest(WireModel):
@@ -168,3 +178,43 @@ class CodeSuccess(LoginAnswer):
 
     msisdn: str
     authType: Literal["2", "7"]
+
+
+class SmsRequest(WireModel):
+    """``sms/v3/submit`` request (CMPP ``SUBMIT``); fields in the signed order."""
+
+    appid: str
+    version: str
+    systemtime: str
+    spMsgId: str
+    srcId: str
+    destTerminalId: str
+    msgFmt: str
+    registeredDelivery: str
+    msgContent: str
+    sign: str
+
+
+class SmsAnswer(WireModel):
+    """Any submission answer; ``msgId`` (16 uppercase hex) comes with ``0``."""
+
+    resultCode: str
+    inresponseto: str | None = None
+    msgId: Annotated[str, Field(pattern=r"^[0-9A-F]{16}$")] | None = None
+
+
+class SmsReport(WireModel):
+    """A ``DELIVER`` status report (``registeredDelivery`` ``1``)."""
+
+    msgId: Annotated[str, Field(min_length=1, max_length=64)]
+    stat: Annotated[str, Field(min_length=1, max_length=7)]
+    doneTime: str
+    spMsgId: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SmsReply(WireModel):
+    """A ``DELIVER`` reply (``registeredDelivery`` ``0``); ``spMsgId`` names the SMS replied to, if known."""
+
+    srcTerminalId: str
+    msgContent: str
+    spMsgId: Annotated[str, Field(max_length=64)] = ""

@@ -1,18 +1,28 @@
-"""China Telecom adapter: ``getMobile.do``, ``verifyMobile.do``, the ``lineinfo`` queries and network
-authorization (``docs/operator-dialects.md``).
+"""China Telecom adapter: ``getMobile.do``, ``verifyMobile.do``, the ``lineinfo`` queries, network
+authorization and SMS (SMGP-modelled ``smgp/submit.do`` and ``DELIVER`` callbacks)
+(``docs/operator-dialects.md``).
 
-Tokens, codes and numbers travel inside the encrypted ``params`` field of a signed form; the
-operator's ``reqId`` is the call's reference.
+Tokens, codes, numbers and SMS travel inside the encrypted ``params`` field of a signed form; the
+operator's ``reqId`` is the call's reference. Callbacks are JSON signed in headers.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from urllib.parse import quote
 
-from carrier_adapters._adapter import CodeGrant, HistoryKind, LineEvent, OperatorAdapter, ResultCodes
+from carrier_adapters._adapter import (
+    CodeGrant,
+    HistoryKind,
+    LineEvent,
+    OperatorAdapter,
+    ResultCodes,
+    SmsCallback,
+)
 from carrier_adapters._records import camara_record
 from carrier_adapters._wire import decode_body, decode_value
 from carrier_adapters.base import Assurance, AuthMethod, LoginOutcome, VerifyOutcome, VerifyResult
@@ -107,6 +117,14 @@ _GENDERS = MappingProxyType({"M": "MALE", "F": "FEMALE", "O": "OTHER"})
 _METHODS = MappingProxyType({"1": AuthMethod.NETWORK, "2": AuthMethod.SMS_OTP})
 _HOURS_PER_DAY = 24
 _HISTORY_RESULTS = frozenset({wire.NO_DEVICE_RECORD})
+_SMS_FAILURES: ResultCodes = MappingProxyType(
+    {**_REQUEST_FAILURES, "-20008": (NumberNotServed, "not a China Telecom subscriber")}
+)
+_REPORT_TEXT = re.compile(
+    r"id:(?P<id>\S+) sub:[0-9]{3} dlvrd:[0-9]{3} submit_date:[0-9]{10} done_date:(?P<done>[0-9]{10}) "
+    r"stat:(?P<stat>\S{1,7}) err:\S{1,3} text:.*",
+    re.DOTALL,
+)
 
 
 class CtccAdapter(OperatorAdapter):
@@ -117,6 +135,7 @@ class CtccAdapter(OperatorAdapter):
     TOKEN_SHAPE = re.compile(r"CTA0[0-9A-Fa-f]{40}")
     HISTORY_WINDOW_HOURS = 1440
     AUTHORIZE_PATH = wire.AUTHORIZE_PATH
+    SMS_SENDER = "1065950001"
 
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -172,6 +191,43 @@ class CtccAdapter(OperatorAdapter):
         answer = await self._call(wire.CODE_PATH, params, _CODE_FAILURES)
         data = decode_value(self.OPERATOR, wire.CodeData, answer.data)
         return CodeGrant(data.mobile, _METHODS[data.authMode], self._reference(answer.reqId))
+
+    async def _submit_sms(self, national: str, text: str, reference: str) -> str:
+        params = {
+            "clientMsgId": reference,
+            "srcTermId": self._sms_sender,
+            "destTermId": national,
+            "msgFormat": wire.SMS_FORMAT,
+            "needReport": "1",
+            "msgContent": quote(text, safe=""),
+        }
+        answer = await self._call(wire.SMS_PATH, params, _SMS_FAILURES)
+        return decode_value(self.OPERATOR, wire.SmsData, answer.data).msgId
+
+    def _decode_callback(self, body: bytes, headers: Mapping[str, str]) -> SmsCallback:
+        app_id, timestamp = headers.get("x-ctcc-app-id", ""), headers.get("x-ctcc-timestamp", "")
+        expected = signing.callback_sign(
+            app_id=app_id, timestamp=timestamp, body=body, app_key=self._config.app_key
+        )
+        if not hmac.compare_digest(headers.get("x-ctcc-sign", "").encode(), expected.encode()):
+            raise self._bad_signature()
+        self._check_app(app_id)
+        self._check_fresh(self._epoch_datetime(timestamp))
+        deliver = decode_body(self.OPERATOR, wire.SmsDeliver, body)
+        if deliver.isReport == 1:
+            report = _REPORT_TEXT.fullmatch(deliver.msgContent)
+            if report is None or report.group("id") != deliver.msgId:
+                raise CarrierProtocolError(self.OPERATOR, "ctcc sent a malformed status report")
+            done = self._beijing(report.group("done"), "%y%m%d%H%M")
+            return [self._delivery_report(deliver.msgId, deliver.clientMsgId, report.group("stat"), done)]
+        received = self._beijing(deliver.recvTime, "%Y%m%d%H%M%S")
+        return [self._mobile_originated(deliver.srcTermId, deliver.msgContent, deliver.clientMsgId, received)]
+
+    def _beijing(self, value: str, layout: str) -> datetime:
+        try:
+            return datetime.strptime(value, layout).replace(tzinfo=_BEIJING).astimezone(UTC)
+        except ValueError:
+            raise CarrierProtocolError(self.OPERATOR, "ctcc sent a malformed time") from None
 
     async def _call(
         self,

@@ -2,7 +2,8 @@
 
 The business parameters travel as uppercase hex AES-128-ECB (key = first 16 bytes of appKey,
 PKCS#7) of a ``k=v&k=v`` string; the form is signed with uppercase hex HMAC-SHA1 over the
-concatenated values in a fixed order.
+concatenated values in a fixed order. SMS callbacks are JSON, signed in headers with uppercase hex
+HMAC-SHA1 over the app id, the timestamp and the raw body.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 
 from carrier_adapters._crypto import aes_encrypt
 
-__all__ = ["encrypt_params", "encrypt_value", "sign"]
+__all__ = ["callback_sign", "encrypt_params", "encrypt_value", "sign"]
 
 _KEY_BYTES = 16
 
@@ -35,3 +36,8 @@ def sign(
     """Uppercase hex ``HMAC-SHA1(appKey, appId + clientType + format + params + timeStamp + version)``."""
     message = app_id + client_type + format + params + timestamp + version
     return hmac.new(app_key.encode(), message.encode(), hashlib.sha1).hexdigest().upper()
+
+
+def callback_sign(*, app_id: str, timestamp: str, body: bytes, app_key: str) -> str:
+    """Uppercase hex ``HMAC-SHA1(appKey, appId + timestamp + raw body bytes)``."""
+    return hmac.new(app_key.encode(), (app_id + timestamp).encode() + body, hashlib.sha1).hexdigest().upper()

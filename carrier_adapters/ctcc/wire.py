@@ -23,6 +23,8 @@ __all__ = [
     "LOGIN_PATH",
     "NO_DEVICE_RECORD",
     "SIM_PATH",
+    "SMS_FORMAT",
+    "SMS_PATH",
     "SUCCESS",
     "VERSION",
     "Answer",
@@ -31,6 +33,8 @@ __all__ = [
     "FormRequest",
     "HistoryData",
     "LoginData",
+    "SmsData",
+    "SmsDeliver",
 ]
 
 LOGIN_PATH = "/openapi/networkauth/getMobile.do"
@@ -45,6 +49,8 @@ CLIENT_TYPE = "30100"
 FORMAT = "json"
 VERSION = "3.0"
 SUCCESS = 0
+SMS_PATH = "/smgp/submit.do"
+SMS_FORMAT = "8"
 
 
 class FormRequest(WireModel):
@@ -93,3 +99,22 @@ class CodeData(WireModel):
 
     mobile: str
     authMode: Literal["1", "2"]
+
+
+class SmsData(WireModel):
+    """Submission success ``data``: SMGP's 10-byte BCD ``MsgID`` as 20 digits."""
+
+    msgId: Annotated[str, Field(pattern=r"^[0-9]{20}$")]
+
+
+class SmsDeliver(WireModel):
+    """An SMGP ``DELIVER`` callback: a status report (``isReport`` 1) or a reply (0)."""
+
+    msgId: Annotated[str, Field(min_length=1, max_length=64)]
+    isReport: Literal[0, 1]
+    msgFormat: int
+    srcTermId: str
+    destTermId: str
+    msgContent: str
+    recvTime: Annotated[str, Field(pattern=r"^[0-9]{14}$")]
+    clientMsgId: Annotated[str, Field(max_length=64)] = ""

@@ -1,22 +1,32 @@
-"""China Unicom adapter: ``/v2/mobile``, ``/v2/verify``, the ``lineinfo`` queries and network
-authorization (``docs/operator-dialects.md``).
+"""China Unicom adapter: ``/v2/mobile``, ``/v2/verify``, the ``lineinfo`` queries, network
+authorization and SMS (SGIP-modelled ``sgip/submit`` and ``REPORT``/``DELIVER`` callbacks)
+(``docs/operator-dialects.md``).
 
 Every request carries a millisecond timestamp, a random nonce and the sorted-parameter HMAC;
 numbers and customer records travel AES-128-CBC encrypted; the operator's ``seqId`` is the call's
-reference.
+reference. SMS submissions are the same signed fields sent as a form, and so are the callbacks.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from carrier_adapters._adapter import CodeGrant, HistoryKind, LineEvent, OperatorAdapter, ResultCodes
+from carrier_adapters._adapter import (
+    CodeGrant,
+    HistoryKind,
+    LineEvent,
+    OperatorAdapter,
+    ResultCodes,
+    SmsCallback,
+)
 from carrier_adapters._records import camara_record
-from carrier_adapters._wire import WireModel, decode_body, decode_value
+from carrier_adapters._wire import WireModel, decode_body, decode_form, decode_value
 from carrier_adapters.base import Assurance, AuthMethod, LoginOutcome, VerifyOutcome, VerifyResult
 from carrier_adapters.cucc import signing, wire
 from carrier_adapters.errors import (
@@ -111,6 +121,10 @@ _RECORD_NAMES = MappingProxyType(
     }
 )
 _GENDERS = MappingProxyType({"MALE": "MALE", "FEMALE": "FEMALE", "OTHER": "OTHER"})
+_SMS_FAILURES: ResultCodes = MappingProxyType(
+    {**_REQUEST_FAILURES, "3001": (NumberNotServed, "not a China Unicom subscriber")}
+)
+_REPORT_STATES = MappingProxyType({"0": "DELIVRD", "2": "UNDELIV"})
 
 
 class CuccAdapter(OperatorAdapter):
@@ -121,6 +135,7 @@ class CuccAdapter(OperatorAdapter):
     TOKEN_SHAPE = re.compile(r"CUAT[A-Za-z0-9_-]{40}")
     HISTORY_WINDOW_HOURS = 720
     AUTHORIZE_PATH = wire.AUTHORIZE_PATH
+    SMS_SENDER = "1065550001"
 
     async def exchange_login(self, token: str) -> LoginOutcome:
         """Exchange a login token for the phone number (E.164).
@@ -185,6 +200,46 @@ class CuccAdapter(OperatorAdapter):
         except ValueError:
             raise CarrierProtocolError(self.OPERATOR, "cucc returned an undecryptable number") from None
         return CodeGrant(national, AuthMethod(data.authMethod), self._reference(answer.seqId))
+
+    async def _submit_sms(self, national: str, text: str, reference: str) -> str:
+        fields = self._signed_fields(
+            spNumber=self._sms_sender,
+            userNumber=signing.encrypt_number(national, self._config.app_key),
+            spSequence=reference,
+            messageCoding=wire.SMS_CODING,
+            reportFlag="1",
+            messageContent=text,
+        )
+        body = await self._post_form(wire.SMS_PATH, wire.SmsRequest(**fields))
+        answer = decode_body(self.OPERATOR, wire.Answer, body)
+        if answer.code != wire.SUCCESS:
+            raise self._failure(answer.code, _SMS_FAILURES)
+        return decode_value(self.OPERATOR, wire.SmsData, answer.data).submitSeq
+
+    def _decode_callback(self, body: bytes, headers: Mapping[str, str]) -> SmsCallback:
+        fields = decode_form(self.OPERATOR, body)
+        expected = signing.sign(fields, self._config.app_key)
+        if not hmac.compare_digest(fields.get("sign", "").encode(), expected.encode()):
+            raise self._bad_signature()
+        self._check_app(fields.get("appId", ""))
+        self._check_fresh(self._epoch_datetime(fields.get("timestamp", "")))
+        command = fields.get("command")
+        if command == "REPORT":
+            report = decode_value(self.OPERATOR, wire.SmsReport, fields)
+            status = _REPORT_STATES.get(report.state)
+            if status is None:
+                return []
+            done = self._epoch_datetime(report.doneTime)
+            return [self._delivery_report(report.submitSeq, report.spSequence, status, done)]
+        if command == "DELIVER":
+            reply = decode_value(self.OPERATOR, wire.SmsDeliver, fields)
+            try:
+                national = signing.decrypt_number(reply.userNumber, self._config.app_key)
+            except ValueError:
+                raise CarrierProtocolError(self.OPERATOR, "cucc sent an undecryptable number") from None
+            at = self._epoch_datetime(reply.recvTime)
+            return [self._mobile_originated(national, reply.messageContent, reply.spSequence, at)]
+        raise CarrierProtocolError(self.OPERATOR, "cucc sent a callback of unknown command")
 
     def _line_query(self, national: str) -> wire.QueryRequest:
         mobile = signing.encrypt_number(national, self._config.app_key)

@@ -20,6 +20,8 @@ __all__ = [
     "DEVICE_PATH",
     "LOGIN_PATH",
     "SIM_PATH",
+    "SMS_CODING",
+    "SMS_PATH",
     "SUCCESS",
     "Answer",
     "CheckData",
@@ -31,6 +33,10 @@ __all__ = [
     "LoginRequest",
     "QueryRequest",
     "RecordData",
+    "SmsData",
+    "SmsDeliver",
+    "SmsReport",
+    "SmsRequest",
 ]
 
 LOGIN_PATH = "/openapi/netauth/v2/mobile"
@@ -40,6 +46,8 @@ DEVICE_PATH = "/openapi/lineinfo/v1/devicechange"
 CUSTOMER_PATH = "/openapi/lineinfo/v1/realname"
 AUTHORIZE_PATH = "/openapi/netauth/v2/authorize"
 CODE_PATH = "/openapi/netauth/v2/code"
+SMS_PATH = "/sgip/submit"
+SMS_CODING = "8"
 SUCCESS = "0000"
 
 
@@ -121,3 +129,43 @@ class CodeData(WireModel):
 
     mobile: str
     authMethod: Literal["network", "sms_otp"]
+
+
+class SmsRequest(WireModel):
+    """``sgip/submit`` form (SGIP ``SUBMIT``); ``userNumber`` is the encrypted national number."""
+
+    appId: str
+    timestamp: str
+    nonce: str
+    spNumber: str
+    userNumber: str
+    spSequence: str
+    messageCoding: str
+    reportFlag: str
+    messageContent: str
+    sign: str
+
+
+class SmsData(WireModel):
+    """Submission success ``data``: the SGIP sequence number that reports name."""
+
+    submitSeq: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SmsReport(WireModel):
+    """An SGIP ``REPORT`` callback: ``state`` 0 delivered, 1 waiting, 2 failed."""
+
+    submitSeq: Annotated[str, Field(min_length=1, max_length=64)]
+    spSequence: Annotated[str, Field(min_length=1, max_length=64)]
+    state: Literal["0", "1", "2"]
+    errorCode: str = ""
+    doneTime: str
+
+
+class SmsDeliver(WireModel):
+    """An SGIP ``DELIVER`` callback (a reply); ``userNumber`` is the encrypted national number."""
+
+    userNumber: str
+    messageContent: str
+    recvTime: str
+    spSequence: Annotated[str, Field(max_length=64)] = ""

@@ -18,6 +18,7 @@ __all__ = [
     "OptOut",
     "PushLink",
     "PushMessage",
+    "params_aad",
     "recipient_aad",
     "text_aad",
 ]
@@ -44,6 +45,7 @@ class PushMessage(SQLModel, table=True):
     recipient_index: str = Field(max_length=64)
     recipient_cipher: str = Field(sa_type=sa.Text)
     text_cipher: str = Field(sa_type=sa.Text)
+    params_cipher: str | None = Field(default=None, sa_type=sa.Text)
     segments: int
     encoding: str = Field(max_length=8)
     operator: str | None = Field(default=None, max_length=8)
@@ -127,3 +129,8 @@ def recipient_aad(tenant_id: str, message_id: str) -> str:
 def text_aad(tenant_id: str, message_id: str) -> str:
     """AAD of ``push_messages.text_cipher`` (the SMS as sent: it may carry personal data)."""
     return f"push_messages|text|{tenant_id}|{message_id}"
+
+
+def params_aad(tenant_id: str, message_id: str) -> str:
+    """AAD of ``push_messages.params_cipher`` (the send's ``params`` as JSON, for the link's flow)."""
+    return f"push_messages|params|{tenant_id}|{message_id}"

@@ -46,6 +46,7 @@ from gateway.push.models import (
     OptOut,
     PushLink,
     PushMessage,
+    params_aad,
     recipient_aad,
     text_aad,
 )
@@ -207,6 +208,10 @@ class PushService:
             recipient_index=self._index.compute(request.to, scope=phone_scope(tenant_id)),
             recipient_cipher=self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
             text_cipher=self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
+            params_cipher=self._cipher.encrypt(
+                json.dumps(dict(request.params), ensure_ascii=False, sort_keys=True),
+                aad=params_aad(tenant_id, message_id),
+            ),
             segments=rendered.segments,
             encoding=rendered.encoding.value,
             operator=operators[0],

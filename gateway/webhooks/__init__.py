@@ -17,6 +17,11 @@ Publishing (for the rest of the gateway; domain code, no aiohttp)::
   tenant has no enabled endpoint subscribed to ``event_type`` (nothing is stored).
 - Depend on the :class:`Publisher` protocol in services so tests can pass a fake.
 
+Features with destinations of their own (CAMARA subscription sinks) register a
+:class:`~gateway.webhooks.service.SinkSource` and queue exact bodies with
+:meth:`WebhookService.publish_to_sink`: same outbox, retries, SSRF guard and signatures, but the
+source's URL, secret, content type and headers (see :mod:`gateway.webhooks.service`).
+
 Delivery happens in the background (:mod:`gateway.webhooks.worker`): signed with the
 ``standardwebhooks`` library, POSTed with a 10 s timeout and no redirects, retried with full-jitter
 exponential backoff for 24 h, never to loopback, private, link-local or other non-global

@@ -7,20 +7,27 @@ import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 __all__ = [
+    "BEIJING",
     "TIMESTAMP_WINDOW_MS",
     "epoch_ms",
     "new_reference",
+    "read_form",
     "read_json_object",
     "same_text",
     "string_fields",
+    "systemtime",
     "within_window",
 ]
+
+BEIJING: Final = timezone(timedelta(hours=8))
+_FORM: Final = "application/x-www-form-urlencoded"
 
 TIMESTAMP_WINDOW_MS: Final = 300_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,6 +41,28 @@ async def read_json_object(request: web.Request) -> Mapping[str, object] | None:
     except (ValueError, RecursionError):
         return None
     return document if isinstance(document, dict) else None
+
+
+async def read_form(request: web.Request) -> dict[str, str] | None:
+    """The form fields, or None for another content type, a body that is not UTF-8 or a repeated field."""
+    if request.content_type != _FORM:
+        return None
+    try:
+        pairs = parse_qsl((await request.read()).decode(), keep_blank_values=True, errors="strict")
+    except ValueError:
+        return None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            return None
+        fields[name] = value
+    return fields
+
+
+def systemtime(now: datetime) -> str:
+    """``now`` as a 17-digit ``yyyyMMddHHmmssSSS`` in Beijing time."""
+    local = now.astimezone(BEIJING)
+    return f"{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}"
 
 
 def string_fields(document: object, names: Iterable[str]) -> list[str] | None:

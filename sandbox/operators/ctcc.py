@@ -49,7 +49,14 @@ from sandbox.operators._wire import new_reference, same_text, within_window
 from sandbox.state import AuthMethod, IssuedToken, Purpose, SandboxState, Subscriber
 from sandbox.tokens import Verdict, redeem
 
-__all__ = ["AUTHORIZE_PATH", "ENRICHMENT_HEADER", "CtccOperator", "authorization_dialect"]
+__all__ = [
+    "AUTHORIZE_PATH",
+    "ENRICHMENT_HEADER",
+    "CtccOperator",
+    "Rejected",
+    "answer",
+    "authorization_dialect",
+]
 
 _FORM: Final = "application/x-www-form-urlencoded"
 _ENVELOPE_FIELDS: Final = ("appId", "clientType", "format", "version", "timeStamp", "params", "sign")
@@ -149,7 +156,7 @@ def authorization_dialect(decode_hint: Callable[[str], str | None]) -> Authoriza
     )
 
 
-class _Rejected(Exception):
+class Rejected(Exception):
     """A request answered with a non-zero ``result``."""
 
     def __init__(self, result: int) -> None:
@@ -193,27 +200,27 @@ class CtccOperator:
         """The line's verified customer record, under China Telecom's names."""
         try:
             subscriber = await self._line(request)
-        except _Rejected as rejected:
-            return _answer(rejected.result)
+        except Rejected as rejected:
+            return answer(rejected.result)
         if not subscriber.kyc:
-            return _answer(-30003)
-        return _answer(0, rename(subscriber.kyc, _REAL_NAME_NAMES, dates=True, genders=_GENDER_CODES))
+            return answer(-30003)
+        return answer(0, rename(subscriber.kyc, _REAL_NAME_NAMES, dates=True, genders=_GENDER_CODES))
 
     async def exchange_code(self, request: web.Request) -> web.Response:
         """Exchange an authorization code for the plain national number and the ``authMode``."""
         try:
-            params = await self._open(request)
+            params = await self.open_request(request)
             value, return_url = params.get("code", ""), unquote(params.get("returnUrl", ""))
             if not value or not return_url:
-                raise _Rejected(-10001)
+                raise Rejected(-10001)
             verdict, code = self._authorization.redeem(
                 value, app_id=self._app.app_id, redirect_uri=return_url, now=self._clock.now()
             )
             if code is None:
-                raise _Rejected(_CODE_RESULTS[verdict])
-        except _Rejected as rejected:
-            return _answer(rejected.result)
-        return _answer(
+                raise Rejected(_CODE_RESULTS[verdict])
+        except Rejected as rejected:
+            return answer(rejected.result)
+        return answer(
             0, {"mobile": to_national(code.phone_number) or "", "authMode": _AUTH_MODES[code.method]}
         )
 
@@ -222,27 +229,27 @@ class CtccOperator:
     ) -> web.Response:
         try:
             subscriber = await self._line(request)
-        except _Rejected as rejected:
-            return _answer(rejected.result)
+        except Rejected as rejected:
+            return answer(rejected.result)
         found = history(subscriber, "ctcc", self._clock.now())
         if found.disclosure is Disclosure.NO_RECORD:
-            return _answer(-30001)
+            return answer(-30001)
         data = {"changeTime": "", "changeType": "", "retainDays": _RETAIN_DAYS}
         if found.at is not None:
             data |= {
                 "changeTime": found.at.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
                 "changeType": "1" if found.is_change else "0",
             }
-        return _answer(0, data)
+        return answer(0, data)
 
     async def _line(self, request: web.Request) -> Subscriber:
         """The served line a signed query names."""
-        national = (await self._open(request)).get("mobile", "")
+        national = (await self.open_request(request)).get("mobile", "")
         if _NATIONAL.fullmatch(national) is None:
-            raise _Rejected(-10001)
+            raise Rejected(-10001)
         status, subscriber = find_line(self._state, national, "ctcc")
         if subscriber is None:
-            raise _Rejected(_LINE_RESULTS[status])
+            raise Rejected(_LINE_RESULTS[status])
         return subscriber
 
     def _decode_hint(self, value: str) -> str | None:
@@ -256,32 +263,32 @@ class CtccOperator:
     async def login(self, request: web.Request) -> web.Response:
         """Exchange a ``login`` token for the plain national number and its ``authType``."""
         try:
-            params = await self._open(request)
+            params = await self.open_request(request)
             token = self._redeem(params.get("accessCode", ""), _LOGIN_PURPOSES)
-        except _Rejected as rejected:
-            return _answer(rejected.result)
-        return _answer(0, {"mobile": to_national(token.phone_number) or "", "authType": token.auth_type})
+        except Rejected as rejected:
+            return answer(rejected.result)
+        return answer(0, {"mobile": to_national(token.phone_number) or "", "authType": token.auth_type})
 
     async def check(self, request: web.Request) -> web.Response:
         """Tell whether a ``verify``/``h5`` token's phone is ``mobile``."""
         try:
-            params = await self._open(request)
+            params = await self.open_request(request)
             national = params.get("mobile", "")
             if _NATIONAL.fullmatch(national) is None:
-                raise _Rejected(-10001)
+                raise Rejected(-10001)
             submitted = from_national(national)
             token = self._redeem(params.get("accessCode", ""), _CHECK_PURPOSES)
             registered = self._state.subscribers.get(submitted)
             if registered is not None and registered.operator != "ctcc":
-                raise _Rejected(-20008)
-        except _Rejected as rejected:
-            return _answer(rejected.result)
+                raise Rejected(-20008)
+        except Rejected as rejected:
+            return answer(rejected.result)
         if token.phone_number not in self._state.subscribers:
-            return _answer(0, {"isVerify": "2"})
-        return _answer(0, {"isVerify": "1" if token.phone_number == submitted else "0"})
+            return answer(0, {"isVerify": "2"})
+        return answer(0, {"isVerify": "1" if token.phone_number == submitted else "0"})
 
-    async def _open(self, request: web.Request) -> dict[str, str]:
-        """Authenticate the envelope and return the decrypted ``params``."""
+    async def open_request(self, request: web.Request) -> dict[str, str]:
+        """Authenticate the envelope and return the decrypted ``params``; :class:`Rejected` otherwise."""
         fields = await _read_form(request)
         now = self._clock.now()
         if (
@@ -289,36 +296,36 @@ class CtccOperator:
             or any(fields[name] != value for name, value in _FIXED_VALUES.items())
             or within_window(fields["timeStamp"], now) is None
         ):
-            raise _Rejected(-10001)
+            raise Rejected(-10001)
         if fields["appId"] != self._app.app_id:
-            raise _Rejected(-10003)
+            raise Rejected(-10003)
         signed = "".join(
             fields[name] for name in ("appId", "clientType", "format", "params", "timeStamp", "version")
         )
         if not same_text(fields["sign"], hmac_sha1_hex(self._app.app_key, signed).upper()):
-            raise _Rejected(-64)
+            raise Rejected(-64)
         if not within_window(fields["timeStamp"], now):
-            raise _Rejected(-10002)
+            raise Rejected(-10002)
         return self._decrypt_params(fields["params"])
 
     def _decrypt_params(self, ciphertext: str) -> dict[str, str]:
         if _CIPHERTEXT.fullmatch(ciphertext) is None:
-            raise _Rejected(-10001)
+            raise Rejected(-10001)
         try:
             plaintext = aes_ecb_decrypt(bytes.fromhex(ciphertext), key=self._aes_key).decode()
         except ValueError:
-            raise _Rejected(-10001) from None
+            raise Rejected(-10001) from None
         params: dict[str, str] = {}
         for pair in plaintext.split("&"):
             name, separator, value = pair.partition("=")
             if not separator or not name or name in params:
-                raise _Rejected(-10001)
+                raise Rejected(-10001)
             params[name] = value
         return params
 
     def _redeem(self, value: str, purposes: frozenset[Purpose]) -> IssuedToken:
         if not value:
-            raise _Rejected(-10001)
+            raise Rejected(-10001)
         verdict, token = redeem(
             self._state,
             value,
@@ -328,27 +335,28 @@ class CtccOperator:
             now=self._clock.now(),
         )
         if token is None:
-            raise _Rejected(_TOKEN_RESULTS[verdict])
+            raise Rejected(_TOKEN_RESULTS[verdict])
         return token
 
 
 async def _read_form(request: web.Request) -> dict[str, str]:
     """The form fields; another content type, bad encoding or a repeated field is ``-10001``."""
     if request.content_type != _FORM:
-        raise _Rejected(-10001)
+        raise Rejected(-10001)
     try:
         pairs = parse_qsl((await request.read()).decode(), keep_blank_values=True, errors="strict")
     except ValueError:
-        raise _Rejected(-10001) from None
+        raise Rejected(-10001) from None
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in fields:
-            raise _Rejected(-10001)
+            raise Rejected(-10001)
         fields[name] = value
     return fields
 
 
-def _answer(result: int, data: Mapping[str, str] | None = None) -> web.Response:
+def answer(result: int, data: Mapping[str, str] | None = None) -> web.Response:
+    """The dialect's answer envelope ``{"result", "msg", "reqId", "data"}``, HTTP 200."""
     return web.json_response(
         {
             "result": result,

@@ -47,7 +47,14 @@ from sandbox.operators._wire import epoch_ms, new_reference, read_json_object, s
 from sandbox.state import IssuedToken, Purpose, SandboxState, Subscriber
 from sandbox.tokens import Verdict, redeem
 
-__all__ = ["AUTHORIZE_PATH", "ENRICHMENT_HEADER", "CuccOperator", "authorization_dialect"]
+__all__ = [
+    "AUTHORIZE_PATH",
+    "ENRICHMENT_HEADER",
+    "CuccOperator",
+    "Rejected",
+    "answer",
+    "authorization_dialect",
+]
 
 _LOGIN_FIELDS: Final = ("appId", "timestamp", "nonce", "token", "sign")
 _CHECK_FIELDS: Final = (*_LOGIN_FIELDS, "mobile")
@@ -154,7 +161,7 @@ def authorization_dialect(decode_hint: Callable[[str], str | None]) -> Authoriza
     )
 
 
-class _Rejected(Exception):
+class Rejected(Exception):
     """A request answered with a non-success ``code``."""
 
     def __init__(self, code: str) -> None:
@@ -200,17 +207,17 @@ class CuccOperator:
         """The line's verified customer record, as encrypted JSON under the KYC Match names."""
         try:
             subscriber = await self._line(request)
-        except _Rejected as rejected:
-            return _answer(rejected.code)
+        except Rejected as rejected:
+            return answer(rejected.code)
         if not subscriber.kyc:
-            return _answer("3003")
+            return answer("3003")
         record = json.dumps(rename(subscriber.kyc, _RECORD_NAMES), ensure_ascii=False).encode()
-        return _answer("0000", {"record": self._encrypt(record)})
+        return answer("0000", {"record": self.encrypt(record)})
 
     async def exchange_code(self, request: web.Request) -> web.Response:
         """Exchange an authorization code for the encrypted national number and the method."""
         try:
-            fields = self._authenticate(await read_json_object(request), _CODE_FIELDS)
+            fields = self.authenticate(await read_json_object(request), _CODE_FIELDS)
             verdict, code = self._authorization.redeem(
                 fields["code"],
                 app_id=fields["appId"],
@@ -218,19 +225,19 @@ class CuccOperator:
                 now=self._clock.now(),
             )
             if code is None:
-                raise _Rejected(_CODE_RESULTS[verdict])
-        except _Rejected as rejected:
-            return _answer(rejected.code)
+                raise Rejected(_CODE_RESULTS[verdict])
+        except Rejected as rejected:
+            return answer(rejected.code)
         national = to_national(code.phone_number) or ""
-        return _answer("0000", {"mobile": self._encrypt(national.encode()), "authMethod": code.method})
+        return answer("0000", {"mobile": self.encrypt(national.encode()), "authMethod": code.method})
 
     async def _history(
         self, request: web.Request, history: Callable[[Subscriber, Operator, datetime], History]
     ) -> web.Response:
         try:
             subscriber = await self._line(request)
-        except _Rejected as rejected:
-            return _answer(rejected.code)
+        except Rejected as rejected:
+            return answer(rejected.code)
         found = history(subscriber, "cucc", self._clock.now())
         data = {"status": _HISTORY_STATUS[found.disclosure], "windowHours": _WINDOW}
         if found.at is not None:
@@ -238,82 +245,89 @@ class CuccOperator:
                 "changeTime": str(epoch_ms(found.at)),
                 "changeType": "swap" if found.is_change else "activation",
             }
-        return _answer("0000", data)
+        return answer("0000", data)
 
     async def _line(self, request: web.Request) -> Subscriber:
         """The served line a signed query names."""
-        fields = self._authenticate(await read_json_object(request), _QUERY_FIELDS)
-        status, subscriber = find_line(self._state, self._decrypt_mobile(fields["mobile"]), "cucc")
+        fields = self.authenticate(await read_json_object(request), _QUERY_FIELDS)
+        status, subscriber = find_line(self._state, self.decrypt_mobile(fields["mobile"]), "cucc")
         if subscriber is None:
-            raise _Rejected(_LINE_CODES[status])
+            raise Rejected(_LINE_CODES[status])
         return subscriber
 
-    def _encrypt(self, plaintext: bytes) -> str:
+    def encrypt(self, plaintext: bytes) -> str:
+        """Lowercase hex AES-128-CBC of ``plaintext`` under the app's number key."""
         return aes_cbc_encrypt(plaintext, key=self._aes_key, iv=self._aes_iv).hex()
 
     def _decode_hint(self, value: str) -> str | None:
         try:
-            return self._decrypt_mobile(value)
-        except _Rejected:
+            return self.decrypt_mobile(value)
+        except Rejected:
             return None
 
     async def login(self, request: web.Request) -> web.Response:
         """Exchange a ``login`` token for the encrypted national number and its ``authType``."""
         try:
-            fields = self._authenticate(await read_json_object(request), _LOGIN_FIELDS)
+            fields = self.authenticate(await read_json_object(request), _LOGIN_FIELDS)
             token = self._redeem(fields["token"], _LOGIN_PURPOSES)
-        except _Rejected as rejected:
-            return _answer(rejected.code)
+        except Rejected as rejected:
+            return answer(rejected.code)
         national = to_national(token.phone_number) or ""
-        return _answer("0000", {"mobile": self._encrypt(national.encode()), "authType": token.auth_type})
+        return answer("0000", {"mobile": self.encrypt(national.encode()), "authType": token.auth_type})
 
     async def check(self, request: web.Request) -> web.Response:
         """Tell whether a ``verify``/``h5`` token's phone is the encrypted ``mobile``."""
         try:
-            fields = self._authenticate(await read_json_object(request), _CHECK_FIELDS)
-            submitted = from_national(self._decrypt_mobile(fields["mobile"]))
+            fields = self.authenticate(await read_json_object(request), _CHECK_FIELDS)
+            submitted = from_national(self.decrypt_mobile(fields["mobile"]))
             token = self._redeem(fields["token"], _CHECK_PURPOSES)
             registered = self._state.subscribers.get(submitted)
             if registered is not None and registered.operator != "cucc":
-                raise _Rejected("3001")
-        except _Rejected as rejected:
-            return _answer(rejected.code)
+                raise Rejected("3001")
+        except Rejected as rejected:
+            return answer(rejected.code)
         if token.phone_number not in self._state.subscribers:
-            return _answer("0000", {"result": "2"})
-        return _answer("0000", {"result": "1" if token.phone_number == submitted else "0"})
+            return answer("0000", {"result": "2"})
+        return answer("0000", {"result": "1" if token.phone_number == submitted else "0"})
 
-    def _authenticate(
+    def authenticate(
         self, document: Mapping[str, object] | None, required: tuple[str, ...]
     ) -> dict[str, str]:
+        """The fields of a signed request (all strings), or :class:`Rejected` with the failure code.
+
+        Checks, in order: parameters (``1004``), ``appId`` (``1003``), signature (``1001``), window
+        (``1002``).
+        """
         if document is None or not all(isinstance(value, str) for value in document.values()):
-            raise _Rejected("1004")
+            raise Rejected("1004")
         fields: dict[str, str] = {name: value for name, value in document.items() if isinstance(value, str)}
         if (
             not all(fields.get(name) for name in required)
             or _NONCE.fullmatch(fields["nonce"]) is None
             or within_window(fields["timestamp"], self._clock.now()) is None
         ):
-            raise _Rejected("1004")
+            raise Rejected("1004")
         if fields["appId"] != self._app.app_id:
-            raise _Rejected("1003")
+            raise Rejected("1003")
         message = "&".join(
             f"{name}={fields[name]}" for name in sorted(fields) if name != "sign" and fields[name]
         )
         if not same_text(fields["sign"], hmac_sha256_hex(self._app.app_key, message)):
-            raise _Rejected("1001")
+            raise Rejected("1001")
         if not within_window(fields["timestamp"], self._clock.now()):
-            raise _Rejected("1002")
+            raise Rejected("1002")
         return fields
 
-    def _decrypt_mobile(self, ciphertext: str) -> str:
+    def decrypt_mobile(self, ciphertext: str) -> str:
+        """The national number in an encrypted ``mobile``; :class:`Rejected` ``1004`` if there is none."""
         if _CIPHERTEXT.fullmatch(ciphertext) is None:
-            raise _Rejected("1004")
+            raise Rejected("1004")
         try:
             national = aes_cbc_decrypt(bytes.fromhex(ciphertext), key=self._aes_key, iv=self._aes_iv).decode()
         except ValueError:
-            raise _Rejected("1004") from None
+            raise Rejected("1004") from None
         if _NATIONAL.fullmatch(national) is None:
-            raise _Rejected("1004")
+            raise Rejected("1004")
         return national
 
     def _redeem(self, value: str, purposes: frozenset[Purpose]) -> IssuedToken:
@@ -326,11 +340,12 @@ class CuccOperator:
             now=self._clock.now(),
         )
         if token is None:
-            raise _Rejected(_TOKEN_CODES[verdict])
+            raise Rejected(_TOKEN_CODES[verdict])
         return token
 
 
-def _answer(code: str, data: Mapping[str, str] | None = None) -> web.Response:
+def answer(code: str, data: Mapping[str, str] | None = None) -> web.Response:
+    """The dialect's answer envelope ``{"code", "msg", "seqId", "data"}``, HTTP 200."""
     return web.json_response(
         {
             "code": code,

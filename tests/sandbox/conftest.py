@@ -1,10 +1,13 @@
-"""Fixtures for the sandbox tests: a settable clock, fresh credentials, a sandbox on a real socket, and
-helpers that walk the operators' authorization flows as a browser would."""
+"""Fixtures for the sandbox tests: a settable clock, fresh credentials, a sandbox on a real socket,
+helpers that walk the operators' authorization flows as a browser would, and a stand-in for the
+gateway's callback endpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from pytest_aiohttp import AiohttpClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sandbox import SandboxConfig, create_sandbox_app
 from tests.sandbox.dialects import (
@@ -182,3 +185,63 @@ def otp_code(
         return query_of(response.headers["Location"])["code"]
 
     return otp_code
+
+
+@dataclass(frozen=True)
+class ReceivedCallback:
+    """One request an operator POSTed to the callback endpoint."""
+
+    operator: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class CallbackReceiver:
+    """The gateway's ``/operator-callbacks/{operator}`` on a real socket: records every request and
+    answers the queued ``statuses`` in turn, then 200. ``GET /landing`` is an empty page of the
+    gateway's origin."""
+
+    url: str = ""
+    received: list[ReceivedCallback] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.received.append(ReceivedCallback(request.match_info["operator"], body, dict(request.headers)))
+        self._changed.set()
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.json_response({"received": 1}, status=status)
+
+    async def wait_for(self, count: int) -> list[ReceivedCallback]:
+        """The callbacks received once there are at least ``count`` (at most 5 s)."""
+        async with asyncio.timeout(5.0):
+            while len(self.received) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.received
+
+
+async def _landing(request: web.Request) -> web.Response:
+    return web.Response(text="<!DOCTYPE html><title>landing</title>", content_type="text/html")
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: AiohttpServer) -> CallbackReceiver:
+    """A callback receiver on a loopback socket."""
+    receiver = CallbackReceiver()
+    app = web.Application()
+    app.router.add_post("/operator-callbacks/{operator}", receiver.handle)
+    app.router.add_get("/landing", _landing)
+    server = await aiohttp_server(app)
+    receiver.url = str(server.make_url("")).rstrip("/")
+    return receiver
+
+
+@pytest.fixture
+def callback_config(config: SandboxConfig, receiver: CallbackReceiver) -> SandboxConfig:
+    """``config`` with callbacks to ``receiver``: reports at once, retries after 50 ms."""
+    return replace(
+        config, callback_base_url=receiver.url, report_delay=0.0, callback_retry_delays=(0.05, 0.05, 0.05)
+    )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 import secrets
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -156,3 +159,147 @@ def ctcc_form(app, plaintext: str, now: datetime, *, key: str | None = None, **f
     )
     sign = hmac.new((key or app.app_key).encode(), message.encode(), hashlib.sha1).hexdigest().upper()
     return {**form, "sign": sign}
+
+
+# SMS (docs: "SMS: submission, delivery reports and replies")
+
+SMS_SUBMIT = {"cmcc": "/cmcc/sms/v3/submit", "cucc": "/cucc/sgip/submit", "ctcc": "/ctcc/smgp/submit.do"}
+SMS_SENDER = "1065712345"
+
+
+def cmcc_sms_request(
+    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
+) -> dict[str, str]:
+    """A signed sms/v3/submit body: uppercase MD5 over the values in the documented order + appkey."""
+    fields = {
+        "appid": app.app_id,
+        "version": "3.0",
+        "systemtime": beijing17(now),
+        "spMsgId": reference,
+        "srcId": SMS_SENDER,
+        "destTerminalId": national(to),
+        "msgFmt": "8",
+        "registeredDelivery": "1",
+        "msgContent": text,
+    } | override
+    material = "".join(fields[name] for name in fields) + (key or app.app_key)
+    return {**fields, "sign": hashlib.md5(material.encode()).hexdigest().upper()}  # noqa: S324 - dialect
+
+
+def cucc_sms_form(
+    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
+) -> dict[str, str]:
+    """A signed sgip/submit form (common cucc signing, encrypted userNumber)."""
+    fields = {
+        "spNumber": SMS_SENDER,
+        "userNumber": cucc_encrypt(app.app_key, national(to)),
+        "spSequence": reference,
+        "messageCoding": "8",
+        "reportFlag": "1",
+        "messageContent": text,
+    } | override
+    return cucc_signed(app, now, key=key, **fields)
+
+
+def ctcc_sms_form(
+    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, report: str = "1"
+) -> dict[str, str]:
+    """A signed smgp/submit.do form; only msgContent is percent-encoded inside params."""
+    plaintext = (
+        f"clientMsgId={reference}&srcTermId={SMS_SENDER}&destTermId={national(to)}"
+        f"&msgFormat=8&needReport={report}&msgContent={quote(text, safe='')}"
+    )
+    return ctcc_form(app, plaintext, now, key=key)
+
+
+def sms_submission(op: str, app, now: datetime, **fields: Any) -> tuple[str, dict[str, Any]]:
+    """``(kind, payload)`` of a submission for the client: ``json`` for cmcc, ``data`` (a form) otherwise."""
+    if op == "cmcc":
+        return "json", cmcc_sms_request(app, now, **fields)
+    if op == "cucc":
+        return "data", cucc_sms_form(app, now, **fields)
+    return "data", ctcc_sms_form(app, now, **fields)
+
+
+def sms_message_id(op: str, answer: dict[str, Any]) -> str | None:
+    """The operator's message id in a submission answer (None when refused)."""
+    if op == "cmcc":
+        return answer.get("msgId")
+    if op == "cucc":
+        return answer["data"].get("submitSeq")
+    return answer["data"].get("msgId")
+
+
+def sms_result(op: str, answer: dict[str, Any]) -> str:
+    """A submission answer's result code, as a string."""
+    name = {"cmcc": "resultCode", "cucc": "code", "ctcc": "result"}[op]
+    return str(answer.get(name))
+
+
+SMS_ACCEPTED = {"cmcc": "0", "cucc": "0000", "ctcc": "0"}
+SMS_UNKNOWN_NUMBER = {"cmcc": "13", "cucc": "3001", "ctcc": "-20008"}
+SMS_SIGN_ERROR = {"cmcc": "3", "cucc": "1001", "ctcc": "-64"}
+SMS_UNKNOWN_APP = {"cmcc": "2", "cucc": "1003", "ctcc": "-10003"}
+SMS_MESSAGE_IDS = {
+    "cmcc": re.compile(r"[0-9A-F]{16}"),
+    "cucc": re.compile(r"[0-9]{10}-[0-9]{10}-[0-9]+"),
+    "ctcc": re.compile(r"[0-9]{20}"),
+}
+
+
+def open_callback(op: str, app, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """Verify a callback's signature per the document and return its fields (cucc numbers decrypted).
+
+    Asserts on a bad signature; ``kind`` is added: ``report`` or ``reply``.
+    """
+    if op == "cmcc":
+        fields = json.loads(body)
+        material = "".join(fields[name] for name in sorted(fields) if name != "sign") + app.app_key
+        assert fields["sign"] == hashlib.md5(material.encode()).hexdigest().upper()  # noqa: S324
+        return fields | {"kind": "report" if fields["registeredDelivery"] == "1" else "reply"}
+    if op == "cucc":
+        fields = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        names = [name for name in sorted(fields) if name != "sign" and fields[name]]
+        message = "&".join(f"{name}={fields[name]}" for name in names)
+        assert fields["sign"] == hmac.new(app.app_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+        fields["userNumber"] = cucc_decrypt(app.app_key, fields["userNumber"])
+        return fields | {"kind": "report" if fields["command"] == "REPORT" else "reply"}
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert lowered["x-ctcc-app-id"] == app.app_id
+    signed = (app.app_id + lowered["x-ctcc-timestamp"]).encode() + body
+    assert lowered["x-ctcc-sign"] == hmac.new(app.app_key.encode(), signed, hashlib.sha1).hexdigest().upper()
+    fields = json.loads(body)
+    return fields | {"kind": "report" if fields["isReport"] == 1 else "reply"}
+
+
+def callback_summary(op: str, fields: dict[str, Any]) -> dict[str, str]:
+    """The dialect-independent content of an opened callback: message id, reference, status / number, text."""
+    if fields["kind"] == "report":
+        if op == "cmcc":
+            return {"id": fields["msgId"], "reference": fields["spMsgId"], "status": fields["stat"]}
+        if op == "cucc":
+            status = {"0": "DELIVRD", "2": "UNDELIV"}[fields["state"]]
+            return {"id": fields["submitSeq"], "reference": fields["spSequence"], "status": status}
+        status = re.search(r"stat:(\S+)", fields["msgContent"])
+        assert status is not None
+        return {"id": fields["msgId"], "reference": fields["clientMsgId"], "status": status.group(1)}
+    if op == "cmcc":
+        return {
+            "number": fields["srcTerminalId"],
+            "text": fields["msgContent"],
+            "reference": fields["spMsgId"],
+            "to": fields["destId"],
+        }
+    if op == "cucc":
+        return {
+            "number": fields["userNumber"],
+            "text": fields["messageContent"],
+            "reference": fields.get("spSequence", ""),
+            "to": fields["spNumber"],
+        }
+    return {
+        "number": fields["srcTermId"],
+        "text": fields["msgContent"],
+        "reference": fields["clientMsgId"],
+        "to": fields["destTermId"],
+    }

@@ -246,7 +246,10 @@ async def open_harness(database_url: str) -> AsyncIterator[Harness]:
     engine = create_engine(database_url)
     await migrate(engine)
     harness = Harness(
-        engine, session_factory(engine), SettableClock(frozen=True), FieldCipher(Keyring.parse(SESSION_DATA_KEYS))
+        engine,
+        session_factory(engine),
+        SettableClock(frozen=True),
+        FieldCipher(Keyring.parse(SESSION_DATA_KEYS)),
     )
     try:
         yield harness

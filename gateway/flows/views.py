@@ -1,0 +1,218 @@
+"""Routes of links and flows (contract §6).
+
+Pages (public, HTML, :func:`~gateway.flows.pages.security_headers`): ``GET /l/{code}`` (the
+landing page; 404 and 410 pages for unknown and expired links; reads only), ``GET
+/console/branches/{id}`` (the teller console: a static shell whose script asks for the tenant's
+access token and calls the branch API with it; the API answers 404 for another tenant's branch)
+and ``GET /flows/static/{name}``.
+
+JSON: ``POST /push/v1/links/{code}/redeem`` is public (the holder proves the number with the
+operator token); ``/flows/v1/*`` take a flow session (``Authorization: Bearer fls_…``, policy
+``flow-session``); ``/push/v1/branches*`` take an access token with ``branches:manage``. Flow
+answers carry ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from urllib.parse import quote
+
+from aiohttp import web
+
+from gateway import auth
+from gateway.appkeys import RUNTIME
+from gateway.auth import Handler, principal, public, requires_scope
+from gateway.errors import LinkExpired, NotFound, Unauthenticated
+from gateway.flows.pages import origin_of, render_page, security_headers, static_file
+from gateway.flows.redemption import Landing
+from gateway.flows.schemas import (
+    BranchCreate,
+    CallNext,
+    LocationShare,
+    RedeemBody,
+    TicketCreate,
+    branch_json,
+    called_json,
+    issued_json,
+    queue_json,
+    redeemed_json,
+    shared_json,
+    ticket_json,
+)
+from gateway.flows.sessions import FlowContext
+from gateway.templates import Flow
+from gateway.wire import json_response, read_json
+
+__all__ = ["deep_link", "routes"]
+
+routes = web.RouteTableDef()
+_FLOW_CONTEXT: web.RequestKey[FlowContext] = web.RequestKey("flow_context")
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def requires_flow_session(handler: Handler) -> Handler:
+    """Require a live flow session bearer; the context is ``request[_FLOW_CONTEXT]``."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated()
+        request[_FLOW_CONTEXT] = await request.app[RUNTIME].flows.sessions.resolve(value.strip())
+        return await handler(request)
+
+    setattr(wrapped, auth._POLICY, "flow-session")
+    return wrapped
+
+
+def deep_link(landing: Landing) -> str:
+    """``hap://app/{package}/{page}?ticket={code}``: the code is the quick app's opaque ticket
+    (useless without the holder's operator token, expires with the link)."""
+    app = landing.quick_app
+    return f"hap://app/{quote(app.package, safe='.')}/{quote(app.page, safe='/')}?ticket={landing.code}"
+
+
+@routes.get("/l/{code}")
+@public
+async def landing(request: web.Request) -> web.Response:
+    """The landing page of a push link: tries the quick app, else runs the flow as H5."""
+    try:
+        page = await request.app[RUNTIME].flows.redemption.preview(request.match_info["code"])
+    except NotFound:
+        return render_page("gone.html", status=404, reason="missing")
+    except LinkExpired:
+        return render_page("gone.html", status=410, reason="expired")
+    h5_origin = origin_of(page.h5_url)
+    headers = security_headers(
+        connect=[h5_origin] if h5_origin else [],
+        geolocation=page.flow is Flow.CLAIM_LOCATION,
+    )
+    return render_page(
+        "landing.html",
+        headers=headers,
+        page=page,
+        deep_link=deep_link(page),
+        expires_at=page.expires_at.isoformat(timespec="seconds"),
+    )
+
+
+@routes.post("/push/v1/links/{code}/redeem")
+@public
+async def redeem(request: web.Request) -> web.Response:
+    """Redeem a link with an operator token from the opening device."""
+    body = await read_json(request, RedeemBody)
+    redeemed = await request.app[RUNTIME].flows.redemption.redeem(
+        code=request.match_info["code"], token=body.token, operator=body.operator, channel=body.channel
+    )
+    return json_response(redeemed_json(redeemed), headers=_NO_STORE)
+
+
+@routes.post("/flows/v1/claim-location")
+@requires_flow_session
+async def share_location(request: web.Request) -> web.Response:
+    """The holder shares the device's position with the insurer."""
+    body = await read_json(request, LocationShare)
+    outcome = await request.app[RUNTIME].flows.claim_location.share(request[_FLOW_CONTEXT], body.to_domain())
+    return json_response(shared_json(outcome), headers=_NO_STORE)
+
+
+@routes.post("/flows/v1/claim-location/decline")
+@requires_flow_session
+async def decline_location(request: web.Request) -> web.Response:
+    """The holder declines to share the position."""
+    outcome = await request.app[RUNTIME].flows.claim_location.decline(request[_FLOW_CONTEXT])
+    return json_response(shared_json(outcome), headers=_NO_STORE)
+
+
+@routes.get("/flows/v1/branch-queue")
+@requires_flow_session
+async def my_ticket(request: web.Request) -> web.Response:
+    """The holder's ticket: status, position, estimated wait."""
+    view = await request.app[RUNTIME].flows.branches.ticket_of(request[_FLOW_CONTEXT])
+    return json_response(ticket_json(view), headers=_NO_STORE)
+
+
+@routes.post("/flows/v1/branch-queue/cancel")
+@requires_flow_session
+async def cancel_ticket(request: web.Request) -> web.Response:
+    """The holder leaves the queue."""
+    view = await request.app[RUNTIME].flows.branches.cancel(request[_FLOW_CONTEXT])
+    return json_response(ticket_json(view), headers=_NO_STORE)
+
+
+@routes.post("/push/v1/branches")
+@requires_scope("branches:manage")
+async def create_branch(request: web.Request) -> web.Response:
+    """Create a branch with its ticket (and call) template."""
+    body = await read_json(request, BranchCreate)
+    view = await request.app[RUNTIME].flows.branches.create(
+        principal(request).tenant_id,
+        name=body.name,
+        template_id=body.templateId,
+        call_template_id=body.callTemplateId,
+    )
+    return json_response(branch_json(view), status=201, headers={"Location": f"/push/v1/branches/{view.id}"})
+
+
+@routes.get("/push/v1/branches/{id}")
+@requires_scope("branches:manage")
+async def get_branch(request: web.Request) -> web.Response:
+    """The tenant's branch."""
+    view = await request.app[RUNTIME].flows.branches.get(
+        principal(request).tenant_id, request.match_info["id"]
+    )
+    return json_response(branch_json(view))
+
+
+@routes.post("/push/v1/branches/{id}/tickets")
+@requires_scope("branches:manage")
+async def issue_ticket(request: web.Request) -> web.Response:
+    """Issue a ticket and send it by SMS."""
+    body = await read_json(request, TicketCreate)
+    issued = await request.app[RUNTIME].flows.branches.issue_ticket(
+        principal(request).tenant_id, request.match_info["id"], phone=body.phoneNumber, service=body.service
+    )
+    return json_response(issued_json(issued), status=201)
+
+
+@routes.post("/push/v1/branches/{id}/call-next")
+@requires_scope("branches:manage")
+async def call_next(request: web.Request) -> web.Response:
+    """Call the next waiting customer to a counter."""
+    body = await read_json(request, CallNext)
+    called = await request.app[RUNTIME].flows.branches.call_next(
+        principal(request).tenant_id, request.match_info["id"], counter=str(body.counter)
+    )
+    return json_response(called_json(called))
+
+
+@routes.get("/push/v1/branches/{id}/queue")
+@requires_scope("branches:manage")
+async def branch_queue(request: web.Request) -> web.Response:
+    """The branch's waiting tickets and recent calls (numbers masked)."""
+    view = await request.app[RUNTIME].flows.branches.queue(
+        principal(request).tenant_id, request.match_info["id"]
+    )
+    return json_response(queue_json(view))
+
+
+@routes.get("/console/branches/{id}")
+@public
+async def console(request: web.Request) -> web.Response:
+    """The teller console shell (the data comes from the branch API, with the teller's token)."""
+    branch_id = request.match_info["id"]
+    try:
+        well_formed = str(uuid.UUID(branch_id)) == branch_id
+    except ValueError:
+        well_formed = False
+    if not well_formed:
+        return render_page("gone.html", status=404, reason="missing")
+    return render_page("console.html", branch_id=branch_id)
+
+
+@routes.get("/flows/static/{name}")
+@public
+async def static(request: web.Request) -> web.Response:
+    """Scripts and styles of the pages (an allow-list)."""
+    return static_file(request.match_info["name"])

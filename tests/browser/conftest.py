@@ -1,0 +1,105 @@
+"""Browser tests: Playwright drives Debian's chromium against a live gateway and sandbox.
+
+The gateway listens on a port chosen before it starts, so ``PUBLIC_URL`` (the links in the SMS)
+and the sandbox's callback URL (delivery reports) name it; SMS go through the operators' real
+southbound APIs into the sandbox phones' inboxes. Chromium missing is a failure, not a skip:
+these tests are the only proof that the pages work in a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+from gateway.app import create_app
+from sandbox import SandboxConfig, create_sandbox_app
+from tests.leaks import SENSITIVE
+from tests.stack import SettableClock, Stack, stack_settings
+from tests.unit.webhooks.support import Receiver
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHANGHAI = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Stack]:
+    """Sandbox + gateway on 127.0.0.1 with real SMS delivery to the sandbox phones (SQLite)."""
+    port = _free_port()
+    gateway_url = f"http://127.0.0.1:{port}"
+    apps = SandboxConfig.generate(callback_base_url=gateway_url)
+    for app in apps.apps.values():
+        SENSITIVE.add(app.app_key)
+    clock = SettableClock()
+    sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
+    await sandbox.start_server()
+    sandbox_url = str(sandbox.make_url("")).rstrip("/")
+    settings = stack_settings(
+        f"sqlite:///{tmp_path}/browser.db",
+        sandbox_url,
+        apps,
+        port=port,
+        public_url=gateway_url,
+        allow_private_webhooks=True,
+        push_dispatch_poll_seconds=0.05,
+        webhook_poll_interval=0.1,
+    )
+    gateway = TestServer(create_app(settings, clock=clock), host="127.0.0.1", port=port)
+    try:
+        await gateway.start_server()
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
+    finally:
+        await gateway.close()
+        await sandbox.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The tenant's webhook receiver on 127.0.0.1."""
+    async with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium; the test fails loudly (never skips) when it is not installed."""
+    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"chromium is required for the browser tests: {CHROMIUM} is missing (apt-get install chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    """Headless chromium driven by Playwright."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def phone_context(browser: Browser, stack: Stack, *, geolocation: bool = False) -> BrowserContext:
+    """A fresh browser context, with geolocation at Shanghai granted to the gateway when asked."""
+    if not geolocation:
+        return await browser.new_context(locale="zh-CN")
+    context = await browser.new_context(locale="zh-CN", geolocation=SHANGHAI)
+    await context.grant_permissions(["geolocation"], origin=stack.gateway_url)
+    return context
