@@ -1,6 +1,7 @@
 """Plumbing shared by the benchmarks; nothing here measures anything by itself.
 
-- free ports and a clean child environment (no inherited ``GATEWAY_*`` variables);
+- free ports, a clean child environment (no inherited ``GATEWAY_*`` variables), ``KEY=VALUE``
+  settings and the installed ``gateway`` command;
 - server subprocesses: start (own process group, output to a log file), poll a health URL until it
   answers 200, and always stop them (SIGTERM to the group, SIGKILL after a grace period);
 - set-up HTTP calls that fail loudly with the answer's body;
@@ -17,6 +18,7 @@ import math
 import os
 import platform
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,9 +41,11 @@ __all__ = [
     "Server",
     "call_json",
     "child_env",
+    "env_pairs",
     "format_facts",
     "format_table",
     "free_port",
+    "gateway_executable",
     "log_tail",
     "machine_facts",
     "percentile",
@@ -79,6 +83,32 @@ def child_env(settings: Mapping[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
     env.update(settings)
     return env
+
+
+def env_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` command-line arguments as a mapping.
+
+    :raises HarnessError: for an argument without ``=`` or without a key.
+    """
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"expected KEY=VALUE, got {pair!r}")
+        env[key] = value
+    return env
+
+
+def gateway_executable() -> str:
+    """The installed ``gateway`` command, preferably the one beside this interpreter.
+
+    :raises HarnessError: if it is not installed.
+    """
+    beside = Path(sys.executable).with_name("gateway")
+    found = str(beside) if beside.exists() else shutil.which("gateway")
+    if found is None:
+        raise HarnessError("the `gateway` command is not installed (run `make install`)")
+    return found
 
 
 # --- server subprocesses ---------------------------------------------------------------------------

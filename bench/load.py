@@ -39,6 +39,7 @@ class Request:
     json: Any
     expect_status: int = 200
     expect_json: Mapping[str, Any] | None = None  # members the JSON answer must contain
+    headers: Mapping[str, str] | None = None  # this request's own, over the run's (e.g. a single-use token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ async def run_load(
             request = make_request()
             if request is None:
                 return None
-            async with session.post(url, json=request.json) as response:
+            async with session.post(url, json=request.json, headers=request.headers) as response:
                 body = await response.read()
             return check_answer(response.status, body, request)
 
