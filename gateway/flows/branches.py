@@ -279,7 +279,7 @@ class Branches:
         )
         try:
             accepted = await self._send(tenant_id, template.id, phone, params, f"branch-ticket:{ticket.id}")
-        except ApiError:
+        except Exception:
             async with self._sessions() as session, session.begin():
                 await session.exec(sa.delete(TICKETS).where(TICKETS.c.id == ticket.id))
             raise

@@ -38,12 +38,12 @@ __all__ = [
     "valid_code",
 ]
 
-_CODE = re.compile(rf"^[{re.escape(ALPHABET)}]{{{CODE_LENGTH}}}$")
+_CODE = re.compile(rf"[{re.escape(ALPHABET)}]{{{CODE_LENGTH}}}")
 
 
 def valid_code(code: str) -> bool:
     """Whether ``code`` has the shape of a link code (checked before any lookup)."""
-    return bool(_CODE.match(code))
+    return bool(_CODE.fullmatch(code))
 
 
 @dataclass(frozen=True, slots=True)

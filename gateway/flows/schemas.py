@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
-_COUNTER = re.compile(r"^[0-9A-Za-z]{1,8}$")
-_NAME = r"^[^\x00-\x1f\x7f【】]+$"
+_COUNTER = re.compile(r"[0-9A-Za-z]{1,8}")
+_NAME = r"^[^\x00-\x1f\x7f【】\u200e\u200f\u202a-\u202e\u2066-\u2069]+$"
 
 
 class RedeemBody(BaseModel):
@@ -99,7 +99,7 @@ class CallNext(BaseModel):
         text = str(value)
         if isinstance(value, int) and not 1 <= value <= 999:
             raise ValueError("must be 1..999")
-        if not _COUNTER.match(text):
+        if not _COUNTER.fullmatch(text):
             raise ValueError("must be 1-8 letters or digits")
         return text
 

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 PREFIX = "fls_"
-_TOKEN = re.compile(r"^fls_[A-Za-z0-9_-]{43}$")
+_TOKEN = re.compile(r"fls_[A-Za-z0-9_-]{43}")
 
 
 def new_session_token() -> str:
@@ -48,7 +48,7 @@ def new_session_token() -> str:
 
 def well_formed(token: str) -> bool:
     """Whether ``token`` has the shape of a session bearer (checked before any lookup)."""
-    return bool(_TOKEN.match(token))
+    return bool(_TOKEN.fullmatch(token))
 
 
 def session_digest(token: str) -> str:

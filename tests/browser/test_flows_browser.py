@@ -20,6 +20,7 @@ from tests.unit.webhooks.support import Receiver
 pytestmark = pytest.mark.browser
 CLAIM = {"claimNo": "BA2026-0042", "insurerName": "平安产险"}
 SMS_WAIT_MS = 15_000
+ANDROID = "Mozilla/5.0 (Linux; Android 14; SandboxPhone) AppleWebKit/537.36 Chrome/156.0 Mobile Safari/537.36"
 GEO_SPY = """
 window.__geolocationCalls = 0;
 if (navigator.geolocation) {
@@ -252,4 +253,29 @@ async def test_pages_send_a_strict_csp_and_load_without_violations(browser: Brow
     await expect(page.locator("#gone")).to_contain_text("This link has expired")
     await asyncio.sleep(0.2)
     assert [p for p in problems if "hap:" not in p] == []
+    await context.close()
+
+
+async def test_android_tries_the_quick_app_first_then_runs_h5(browser: Browser, live: Stack) -> None:
+    """On Android the landing page first navigates to hap://app/{package}/{page}?ticket={code}
+    (chromium, with no quick app engine, refuses it) and then continues with the H5 flow."""
+    bank = await Tenant.create(live)
+    phone = await live.subscriber("cmcc")
+    template = await bank.builtin("claim-location")
+    _, code = await bank.send(template, phone, CLAIM)
+    context = await browser.new_context(
+        locale="zh-CN",
+        user_agent=ANDROID,
+    )
+    await _open_inbox(context, live, phone)
+    page = await context.new_page()
+    requested: list[str] = []
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Page.enable")
+    cdp.on("Page.frameRequestedNavigation", lambda event: requested.append(event["url"]))
+
+    await page.goto(f"{live.gateway_url}/l/{code}")
+
+    await expect(page.locator("#claim-consent")).to_be_visible(timeout=10_000)
+    assert f"hap://app/com.carriergateway.claims/Location?ticket={code}" in requested, requested
     await context.close()

@@ -92,4 +92,3 @@ def downgrade() -> None:
     op.drop_table("flow_states")
     with op.batch_alter_table("push_messages") as batch:
         batch.drop_column("params_cipher")
-

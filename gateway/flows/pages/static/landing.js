@@ -34,13 +34,13 @@
     this.step = step;
   }
 
-  // A top-level navigation to hap:// opens the quick app where the scheme is registered (the
-  // phone vendors' browsers) and is refused silently elsewhere (Chromium: no user gesture). Not
-  // a hidden iframe: desktop Chromium then holds an external-protocol prompt that eats input.
-  // Not on iOS, which has no quick apps and alerts on unknown schemes.
+  // Quick apps exist on Android only (the phone vendors' engines register hap://). A top-level
+  // navigation opens the quick app there and is refused silently where nothing handles it; not a
+  // hidden iframe, which Chromium refuses in frames and which leaves desktop Chromium holding an
+  // external-protocol prompt. Elsewhere (iOS alerts on unknown schemes, desktops) go to H5 at once.
   function tryQuickApp() {
     return new Promise(function (resolve) {
-      if (!cfg.deepLink || /iPhone|iPad|iPod/.test(navigator.userAgent)) return resolve(false);
+      if (!cfg.deepLink || !/Android/i.test(navigator.userAgent)) return resolve(false);
       var left = false;
       function onVisibility() {
         if (document.visibilityState === "hidden") left = true;
@@ -267,8 +267,13 @@
   });
   on("cancel-confirm", cancelTicket);
 
-  tryQuickApp().then(function (openedQuickApp) {
-    if (openedQuickApp) show("step-quick-app");
-    else run();
-  });
+  function start() {
+    tryQuickApp().then(function (openedQuickApp) {
+      if (openedQuickApp) show("step-quick-app");
+      else run();
+    });
+  }
+
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", start);
 })();
