@@ -39,6 +39,9 @@ from sandbox import AppCredentials, SandboxConfig, create_sandbox_app
 __all__ = ["main"]
 
 DEMO_TENANT = "demo"
+DEMO_ACTIVATED_AT = "2025-06-01T08:00:00+08:00"
+"""Demo lines are long-standing, so SIM and device swap checks answer "not swapped" until a swap is
+registered through the sandbox control API."""
 DEMO_SUBSCRIBERS = (
     ("+8613800138000", "cmcc", "860000000000001"),
     ("+8618600186000", "cucc", "860000000000002"),
@@ -130,9 +133,13 @@ async def _seed_demo(gateway: web.Application, settings: Settings) -> dict[str, 
     async with aiohttp.ClientSession() as http:
         for phone, operator, imei in DEMO_SUBSCRIBERS:
             url = f"http://{settings.host}:{settings.sandbox_port}/sandbox/subscribers"
-            async with http.post(
-                url, json={"phoneNumber": phone, "operator": operator, "imei": imei}
-            ) as resp:
+            line = {
+                "phoneNumber": phone,
+                "operator": operator,
+                "imei": imei,
+                "activatedAt": DEMO_ACTIVATED_AT,
+            }
+            async with http.post(url, json=line) as resp:
                 if resp.status not in (201, 409):
                     raise SystemExit(f"seeding the sandbox failed: HTTP {resp.status}")
     return credentials.as_dict()
