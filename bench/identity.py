@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import itertools
 import json
@@ -53,7 +52,7 @@ import secrets
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -67,19 +66,15 @@ from bench._harness import (
     LoadResult,
     Server,
     call_json,
-    child_env,
-    env_pairs,
     format_facts,
     format_table,
-    free_port,
-    gateway_executable,
     machine_facts,
-    running,
     scratch_database,
     write_results,
 )
 from bench.load import Request, run_load
-from bench.one_tap import Credentials, median_result, ratio
+from bench.one_tap import median_result, ratio
+from bench.servers import Credentials, Stack, open_stack
 
 __all__ = [
     "Line",
@@ -236,89 +231,6 @@ def plan_lines(count: int) -> list[Line]:
 
 def _rfc3339(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-# --- servers ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    """The three servers of a run."""
-
-    sandbox: Server
-    gateway: Server
-    baseline: Server
-
-
-def _sandbox(creds: Credentials, args: Options) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    env = child_env(
-        {"GATEWAY_SANDBOX_PORT": str(port), "GATEWAY_LOG_LEVEL": "warning", **creds.operator_env()}
-    )
-    return running(
-        "sandbox",
-        [gateway_executable(), "sandbox"],
-        port=port,
-        health_path="/sandbox/healthz",
-        env=env,
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-def _gateway(
-    creds: Credentials, sandbox: Server, database_url: str, args: Options
-) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    settings = {
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "GATEWAY_DATABASE_URL": database_url,
-        "GATEWAY_ADMIN_TOKEN": creds.admin_token,
-        "GATEWAY_DATA_KEYS": creds.data_keys,
-        "GATEWAY_INDEX_KEYS": creds.index_keys,
-        "GATEWAY_LOG_LEVEL": "warning",
-        "GATEWAY_WORKERS": str(args.workers),
-        **({"GATEWAY_REDIS_URL": args.redis_url} if args.workers > 1 else {}),
-        **creds.operator_env(sandbox.base_url),
-        **env_pairs(args.gateway_env),
-    }
-    return running(
-        "gateway",
-        [gateway_executable(), "serve"],
-        port=port,
-        health_path="/readyz",
-        env=child_env(settings),
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-def _baseline(
-    creds: Credentials, sandbox: Server, args: Options
-) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    app_id, app_key = creds.apps[OPERATOR]
-    argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port)]
-    argv += ["--upstream", f"{sandbox.base_url}/{OPERATOR}", "--app-id", app_id, "--app-key", app_key]
-    return running(
-        "baseline",
-        argv,
-        port=port,
-        health_path="/healthz",
-        env=child_env({}),
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _stack(creds: Credentials, database_url: str, args: Options) -> AsyncIterator[Stack]:
-    async with contextlib.AsyncExitStack() as stack:
-        sandbox = await stack.enter_async_context(_sandbox(creds, args))
-        gateway = await stack.enter_async_context(_gateway(creds, sandbox, database_url, args))
-        baseline = await stack.enter_async_context(_baseline(creds, sandbox, args))
-        yield Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
 
 
 # --- set-up through the public APIs ----------------------------------------------------------------
@@ -575,7 +487,7 @@ async def measure_rounds(targets: Sequence[Target], args: Options) -> Rounds:
 async def _run(args: Options, database_url: str) -> tuple[Rounds, dict[str, Any]]:
     creds = Credentials.generate()
     async with (
-        _stack(creds, database_url, args) as stack,
+        open_stack(creds, database_url, args, operator=OPERATOR, log_dir=LOG_DIR) as stack,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MINT_CONCURRENCY),
             timeout=aiohttp.ClientTimeout(total=30.0),

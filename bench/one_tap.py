@@ -31,18 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
 import math
-import secrets
-import shutil
-import string
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -53,20 +47,17 @@ from bench._harness import (
     LoadResult,
     Server,
     call_json,
-    child_env,
     format_facts,
     format_table,
-    free_port,
     machine_facts,
-    running,
     scratch_database,
     write_results,
 )
 from bench.load import Request, run_load
+from bench.servers import Credentials, open_stack
 
-__all__ = ["Credentials", "Minter", "TokenPool", "main", "measure", "median_result", "pool_size", "ratio"]
+__all__ = ["Minter", "TokenPool", "main", "measure", "median_result", "pool_size", "ratio"]
 
-OPERATORS = ("cmcc", "cucc", "ctcc")
 OPERATOR = "cmcc"  # the operator both targets exchange tokens with
 LOGIN_PATH = "/one-tap/v1/login"
 SCOPE = "one-tap:login"
@@ -101,149 +92,6 @@ class Options:
     def public(self) -> dict[str, Any]:
         """The options worth recording, without the database URL (it may hold a password)."""
         return {key: value for key, value in asdict(self).items() if key != "database_url"}
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Fresh secrets for one run: operator app registrations, admin token, field-encryption keys."""
-
-    apps: Mapping[str, tuple[str, str]]  # operator -> (app id, app key)
-    admin_token: str
-    data_keys: str
-    index_keys: str
-
-    @classmethod
-    def generate(cls) -> Credentials:
-        alnum = string.ascii_letters + string.digits
-
-        def app() -> tuple[str, str]:
-            app_id = str(secrets.choice(range(1, 10))) + "".join(
-                secrets.choice(string.digits) for _ in range(11)
-            )
-            return app_id, "".join(secrets.choice(alnum) for _ in range(32))
-
-        return cls(
-            apps={op: app() for op in OPERATORS},
-            admin_token=secrets.token_urlsafe(32),
-            data_keys=_keyring(),
-            index_keys=_keyring(),
-        )
-
-    def operator_env(self, sandbox_url: str | None = None) -> dict[str, str]:
-        """``GATEWAY_<OP>_APP_ID/_APP_KEY`` (and ``_URL`` pointing at the sandbox, when given)."""
-        env: dict[str, str] = {}
-        for op, (app_id, app_key) in self.apps.items():
-            env[f"GATEWAY_{op.upper()}_APP_ID"] = app_id
-            env[f"GATEWAY_{op.upper()}_APP_KEY"] = app_key
-            if sandbox_url is not None:
-                env[f"GATEWAY_{op.upper()}_URL"] = f"{sandbox_url}/{op}"
-        return env
-
-
-def _keyring() -> str:
-    """``v1:<urlsafe base64 of 32 random bytes>`` (unpadded, as ``gateway.crypto`` writes them)."""
-    return "v1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
-
-
-def _gateway_executable() -> str:
-    beside = Path(sys.executable).with_name("gateway")
-    found = str(beside) if beside.exists() else shutil.which("gateway")
-    if found is None:
-        raise HarnessError("the `gateway` command is not installed (run `make install`)")
-    return found
-
-
-def _extra_env(pairs: Sequence[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise HarnessError(f"--gateway-env expects KEY=VALUE, got {pair!r}")
-        env[key] = value
-    return env
-
-
-# --- servers ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    """The three servers of a run."""
-
-    sandbox: Server
-    gateway: Server
-    baseline: Server
-
-
-def _sandbox(creds: Credentials, args: Options) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    env = child_env(
-        {"GATEWAY_SANDBOX_PORT": str(port), "GATEWAY_LOG_LEVEL": "warning", **creds.operator_env()}
-    )
-    return running(
-        "sandbox",
-        [_gateway_executable(), "sandbox"],
-        port=port,
-        health_path="/sandbox/healthz",
-        env=env,
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-def _gateway(
-    creds: Credentials, sandbox: Server, database_url: str, args: Options
-) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    settings = {
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "GATEWAY_DATABASE_URL": database_url,
-        "GATEWAY_ADMIN_TOKEN": creds.admin_token,
-        "GATEWAY_DATA_KEYS": creds.data_keys,
-        "GATEWAY_INDEX_KEYS": creds.index_keys,
-        "GATEWAY_LOG_LEVEL": "warning",
-        "GATEWAY_WORKERS": str(args.workers),
-        **({"GATEWAY_REDIS_URL": args.redis_url} if args.workers > 1 else {}),
-        **creds.operator_env(sandbox.base_url),
-        **_extra_env(args.gateway_env),
-    }
-    return running(
-        "gateway",
-        [_gateway_executable(), "serve"],
-        port=port,
-        health_path="/readyz",
-        env=child_env(settings),
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-def _baseline(
-    creds: Credentials, sandbox: Server, args: Options
-) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
-    app_id, app_key = creds.apps[OPERATOR]
-    argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port)]
-    argv += ["--upstream", f"{sandbox.base_url}/{OPERATOR}", "--app-id", app_id, "--app-key", app_key]
-    return running(
-        "baseline",
-        argv,
-        port=port,
-        health_path="/healthz",
-        env=child_env({}),
-        log_dir=LOG_DIR,
-        startup_timeout=args.startup_timeout,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _stack(creds: Credentials, database_url: str, args: Options) -> AsyncIterator[Stack]:
-    async with contextlib.AsyncExitStack() as stack:
-        sandbox = await stack.enter_async_context(_sandbox(creds, args))
-        gateway = await stack.enter_async_context(_gateway(creds, sandbox, database_url, args))
-        baseline = await stack.enter_async_context(_baseline(creds, sandbox, args))
-        yield Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
 
 
 # --- set-up through the public APIs ----------------------------------------------------------------
@@ -404,7 +252,7 @@ async def measure_rounds(targets: Sequence[Target], minter: Minter, args: Option
 async def _run(args: Options, database_url: str) -> Rounds:
     creds = Credentials.generate()
     async with (
-        _stack(creds, database_url, args) as stack,
+        open_stack(creds, database_url, args, operator=OPERATOR, log_dir=LOG_DIR) as stack,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MINT_CONCURRENCY),
             timeout=aiohttp.ClientTimeout(total=30.0),
