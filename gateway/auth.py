@@ -20,24 +20,42 @@ from gateway.appkeys import PRINCIPAL, RUNTIME
 from gateway.errors import PermissionDenied, Unauthenticated
 from gateway.oauth.tokens import InvalidToken, Principal
 
-__all__ = ["Handler", "admin", "policy_of", "principal", "public", "requires_scope"]
+__all__ = [
+    "Handler",
+    "admin",
+    "bearer_token",
+    "declare_policy",
+    "policy_of",
+    "principal",
+    "public",
+    "requires_scope",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _POLICY = "__gateway_policy__"
 log = structlog.get_logger(__name__)
 
 
-def _bearer(request: web.Request) -> str:
+def bearer_token(request: web.Request) -> str:
+    """The request's bearer token.
+
+    :raises Unauthenticated: when the Authorization header is missing or not a bearer.
+    """
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthenticated()
     return value.strip()
 
 
+def declare_policy(handler: Handler, policy: str) -> Handler:
+    """Record that ``handler`` authenticates its callers itself, under the policy name ``policy``."""
+    setattr(handler, _POLICY, policy)
+    return handler
+
+
 def public(handler: Handler) -> Handler:
     """Mark a handler as callable without credentials."""
-    setattr(handler, _POLICY, "public")
-    return handler
+    return declare_policy(handler, "public")
 
 
 def admin(handler: Handler) -> Handler:
@@ -46,7 +64,7 @@ def admin(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         expected = request.app[RUNTIME].settings.admin_token
-        presented = _bearer(request)
+        presented = bearer_token(request)
         if expected is None or not hmac.compare_digest(
             presented.encode(), expected.get_secret_value().encode()
         ):
@@ -65,7 +83,7 @@ def requires_scope(*alternatives: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
-                who = await request.app[RUNTIME].tokens.verify(_bearer(request))
+                who = await request.app[RUNTIME].tokens.verify(bearer_token(request))
             except InvalidToken as exc:
                 log.info("auth_failed", reason=str(exc))
                 raise Unauthenticated() from exc

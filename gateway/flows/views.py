@@ -23,7 +23,7 @@ from aiohttp import web
 from gateway import auth
 from gateway.appkeys import RUNTIME
 from gateway.auth import Handler, principal, public, requires_scope
-from gateway.errors import LinkExpired, NotFound, Unauthenticated
+from gateway.errors import LinkExpired, NotFound
 from gateway.flows.pages import origin_of, render_page, security_headers, static_file
 from gateway.flows.redemption import Landing
 from gateway.flows.schemas import (
@@ -56,14 +56,10 @@ def requires_flow_session(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthenticated()
-        request[_FLOW_CONTEXT] = await request.app[RUNTIME].flows.sessions.resolve(value.strip())
+        request[_FLOW_CONTEXT] = await request.app[RUNTIME].flows.sessions.resolve(auth.bearer_token(request))
         return await handler(request)
 
-    setattr(wrapped, auth._POLICY, "flow-session")
-    return wrapped
+    return auth.declare_policy(wrapped, "flow-session")
 
 
 def deep_link(landing: Landing) -> str:
