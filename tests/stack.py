@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import socket
 from collections.abc import AsyncIterator, Mapping
@@ -9,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from aiohttp.test_utils import TestServer, get_port_socket
@@ -20,11 +23,18 @@ from gateway.settings import OPERATORS, Settings
 from sandbox import SandboxConfig, create_sandbox_app
 from tests.leaks import SENSITIVE
 
-__all__ = ["PREFIXES", "SettableClock", "Stack", "TenantCreds", "open_stack"]
+__all__ = ["PREFIXES", "SettableClock", "Stack", "TenantCreds", "open_stack", "pkce_pair"]
 
 PREFIXES = {"cmcc": "138", "cucc": "186", "ctcc": "189"}
 SESSION_DATA_KEYS = generate_keyring_spec()
 SESSION_INDEX_KEYS = generate_keyring_spec()
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh PKCE ``(code_verifier, S256 code_challenge)``."""
+    verifier = secrets.token_urlsafe(40)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
 
 
 class SettableClock:
@@ -129,6 +139,60 @@ class Stack:
             f"{self.gateway_url}{path}", json=body, headers={"Authorization": f"Bearer {bearer}"}, **kwargs
         )
 
+    async def code_flow(
+        self,
+        creds: TenantCreds,
+        phone: str,
+        scope: str,
+        redirect_uri: str,
+        *,
+        method: str = "network",
+        login_hint: str | None = None,
+    ) -> dict[str, Any]:
+        """The token response of a code flow that ``phone``'s browser runs (PKCE S256), exchanged
+        with client_secret_basic.
+
+        ``method`` is how the operator authenticates the phone: ``network`` (cellular data) or
+        ``sms_otp`` (Wi-Fi; the operator needs ``login_hint``). The operator sends the browser back
+        to the gateway's public URL, so the stack must be opened with ``public=True``.
+        """
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(8)
+        params = {
+            "response_type": "code",
+            "client_id": creds.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **({"login_hint": login_hint} if login_hint else {}),
+        }
+        url = httpx.URL(f"{self.gateway_url}/oauth2/authorize", params=params)
+        walked = await self.http.post(
+            f"{self.sandbox_url}/sandbox/devices/{phone}/authorize", json={"url": str(url), "method": method}
+        )
+        assert walked.status_code == 200, walked.text
+        location = walked.json()["location"]
+        assert location.startswith(redirect_uri + "?"), location
+        answer = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        assert answer.get("state") == state and "code" in answer, answer
+        resp = await self.http.post(
+            f"{self.gateway_url}/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": answer["code"],
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            },
+            auth=(creds.client_id, creds.client_secret),
+        )
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        SENSITIVE.update({body["access_token"], body["id_token"]})
+        return body
+
 
 def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **overrides: Any) -> Settings:
     """Gateway settings wired to a sandbox, with fresh keys and short operator timeouts."""
@@ -151,11 +215,17 @@ def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **o
 
 @asynccontextmanager
 async def open_stack(
-    database_url: str, *, sms_channels: Mapping[str, SmsChannel] | None = None, **overrides: Any
+    database_url: str,
+    *,
+    sms_channels: Mapping[str, SmsChannel] | None = None,
+    public: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the sandbox and the gateway on ephemeral ports; stop both on exit.
 
     ``sms_channels`` replaces the operators' SMS channels (e.g. in-memory fakes); ``overrides`` are settings.
+    ``public=True`` makes the gateway's real address its public URL (the OAuth issuer), which browsers
+    sent back by an operator during a code flow must reach.
     """
     gateway_socket = get_port_socket("127.0.0.1", 0, socket.AF_INET)
     gateway_port = gateway_socket.getsockname()[1]
@@ -171,6 +241,8 @@ async def open_stack(
     sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
     await sandbox.start_server()
     sandbox_url = str(sandbox.make_url("")).rstrip("/")
+    if public:
+        overrides = {"public_url": f"http://127.0.0.1:{gateway_port}", **overrides}
     settings = stack_settings(database_url, sandbox_url, apps, **overrides)
     gateway = TestServer(
         create_app(settings, clock=clock, sms_channels=sms_channels),
