@@ -20,7 +20,16 @@ from typing import Protocol
 
 from bench._harness import Server, child_env, env_pairs, free_port, gateway_executable, running
 
-__all__ = ["OPERATORS", "Credentials", "ServerOptions", "Stack", "open_stack"]
+__all__ = [
+    "OPERATORS",
+    "Credentials",
+    "ServerOptions",
+    "Stack",
+    "open_stack",
+    "start_baseline",
+    "start_gateway",
+    "start_sandbox",
+]
 
 OPERATORS = ("cmcc", "cucc", "ctcc")
 
@@ -90,15 +99,19 @@ class Stack:
 
 
 def _sandbox(
-    creds: Credentials, args: ServerOptions, log_dir: Path
+    creds: Credentials, args: ServerOptions, log_dir: Path, *, callback_base_url: str | None = None
 ) -> contextlib.AbstractAsyncContextManager[Server]:
     port = free_port()
     env = child_env(
         {"GATEWAY_SANDBOX_PORT": str(port), "GATEWAY_LOG_LEVEL": "warning", **creds.operator_env()}
     )
+    argv = [gateway_executable(), "sandbox"]
+    if callback_base_url is not None:  # `gateway sandbox` has no callback setting
+        argv = [sys.executable, "-m", "bench.callback_sandbox", "--port", str(port)]
+        argv += ["--callback-base-url", callback_base_url]
     return running(
         "sandbox",
-        [gateway_executable(), "sandbox"],
+        argv,
         port=port,
         health_path="/sandbox/healthz",
         env=env,
@@ -108,9 +121,17 @@ def _sandbox(
 
 
 def _gateway(
-    creds: Credentials, sandbox: Server, database_url: str, args: ServerOptions, log_dir: Path
+    creds: Credentials,
+    sandbox: Server,
+    database_url: str,
+    args: ServerOptions,
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    name: str = "gateway",
 ) -> contextlib.AbstractAsyncContextManager[Server]:
-    port = free_port()
+    port = free_port() if port is None else port
     settings = {
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
@@ -122,10 +143,11 @@ def _gateway(
         "GATEWAY_WORKERS": str(args.workers),
         **({"GATEWAY_REDIS_URL": args.redis_url} if args.workers > 1 else {}),
         **creds.operator_env(sandbox.base_url),
+        **(env or {}),
         **env_pairs(args.gateway_env),
     }
     return running(
-        "gateway",
+        name,
         [gateway_executable(), "serve"],
         port=port,
         health_path="/readyz",
@@ -163,3 +185,12 @@ async def open_stack(
         gateway = await stack.enter_async_context(_gateway(creds, sandbox, database_url, args, log_dir))
         baseline = await stack.enter_async_context(_baseline(creds, sandbox, operator, args, log_dir))
         yield Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
+
+
+start_sandbox = _sandbox
+"""The sandbox alone; with ``callback_base_url`` it POSTs delivery reports there."""
+start_gateway = _gateway
+"""One gateway; ``port`` fixes its port (e.g. the sandbox's callback target), ``env`` adds settings
+that ``--gateway-env`` still overrides, ``name`` names its log file."""
+start_baseline = _baseline
+"""The pass-through baseline forwarding to one sandbox operator."""
