@@ -3,7 +3,9 @@
 - ``x-correlator``: validated against the CAMARA pattern (a bad value is 400 INVALID_ARGUMENT
   and is not echoed), echoed on every response, generated when absent, bound to every log line.
 - Errors: :class:`~gateway.errors.ApiError` renders the CAMARA body; ``OAuthError`` the RFC
-  6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; anything else is
+  6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; a database that
+  is locked (SQLite under write contention) or unreachable is 503 UNAVAILABLE with
+  ``Retry-After: 1`` (the transaction was rolled back: nothing was accepted); anything else is
   logged and answered as a generic 500 without details.
 - Access log and ``gateway_request_seconds``: method, route template (never the raw path or
   query), status, duration.
@@ -15,11 +17,12 @@ import re
 import time
 import uuid
 
+import sqlalchemy.exc
 import structlog
 from aiohttp import web
 
 from gateway.auth import Handler
-from gateway.errors import ApiError, InvalidArgument, OAuthError, from_http_status
+from gateway.errors import ApiError, InvalidArgument, OAuthError, Unavailable, from_http_status
 from gateway.metrics import REQUEST_SECONDS
 
 __all__ = ["CORRELATOR", "gateway_middleware"]
@@ -64,6 +67,11 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = exc if exc.status < 400 else _render(exc)
     except (ApiError, OAuthError) as exc:
         response = _render(exc)
+    except sqlalchemy.exc.OperationalError as exc:
+        log.warning("database_unavailable", route=_route(request), error=str(exc.orig)[:200])
+        response = _render(
+            Unavailable("The database is busy or unreachable; retry.", headers={"Retry-After": "1"})
+        )
     except Exception:
         log.exception("unhandled_error", route=_route(request))
         response = _render(ApiError())

@@ -1,9 +1,14 @@
-"""The carrier-error translation table, and the rule that every route declares an auth policy."""
+"""The carrier-error translation table, database failures as 503, and the rule that every route
+declares an auth policy."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
+import sqlalchemy.exc
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from carrier_adapters import (
     CarrierError,
@@ -18,6 +23,7 @@ from gateway import app as app_module
 from gateway.app import create_app
 from gateway.auth import policy_of
 from gateway.errors import from_carrier_error
+from gateway.middleware import gateway_middleware
 from gateway.settings import Settings
 
 
@@ -59,3 +65,23 @@ def test_a_route_without_policy_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(app_module, "_ROUTE_TABLES", (*app_module._ROUTE_TABLES, table))
     with pytest.raises(RuntimeError, match="no auth policy"):
         create_app(Settings())
+
+
+async def test_a_locked_database_is_a_retryable_503_not_a_500() -> None:
+    """SQLite's "database is locked" (or an unreachable database) answers 503 UNAVAILABLE with
+    Retry-After in the contract's error shape and the correlator, never a 500 with details."""
+
+    async def locked(_: web.Request) -> web.Response:
+        raise sqlalchemy.exc.OperationalError(
+            "INSERT ...", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    app = web.Application(middlewares=[gateway_middleware])
+    app.router.add_post("/locked", locked)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.post("/locked", headers={"x-correlator": "c-1"})
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "1" and resp.headers["x-correlator"] == "c-1"
+        body = await resp.json()
+        assert body["status"] == 503 and body["code"] == "UNAVAILABLE"
+        assert "INSERT" not in body["message"]
