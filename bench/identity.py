@@ -73,8 +73,8 @@ from bench._harness import (
     write_results,
 )
 from bench.load import Request, run_load
-from bench.one_tap import median_result, ratio
-from bench.servers import Credentials, Stack, open_stack
+from bench.one_tap import Options, median_result, ratio
+from bench.servers import Credentials, Stack, add_run_arguments, open_stack
 
 __all__ = [
     "Line",
@@ -124,28 +124,6 @@ _TAC = "35209900"  # type allocation code of the seeded IMEIs
 
 
 # --- configuration ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Options:
-    """The command line (see ``--help``)."""
-
-    concurrency: int
-    duration: float
-    warmup: float
-    rounds: int
-    warmup_tokens: int
-    max_tokens: int
-    subscribers: int
-    database_url: str | None
-    workers: int
-    redis_url: str
-    gateway_env: list[str]
-    startup_timeout: float
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 # --- the seeded lines and what the gateway must answer about them -----------------------------------
@@ -585,10 +563,7 @@ def _parse(argv: Sequence[str] | None) -> Options:
         prog="python -m bench.identity",
         description="SIM Swap, Number Verification, Login Check: gateway vs bare pass-through",
     )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (not measured)")
-    parser.add_argument("--rounds", type=int, default=3, help="measure each target N times; report medians")
+    add_run_arguments(parser)
     parser.add_argument(
         "--warmup-tokens", type=int, default=2000, help="Number Verification tokens of the warm-up"
     )
@@ -596,24 +571,6 @@ def _parse(argv: Sequence[str] | None) -> Options:
         "--max-tokens", type=int, default=40000, help="cap on Number Verification's timed pool"
     )
     parser.add_argument("--subscribers", type=int, default=200, help="distinct sandbox lines")
-    parser.add_argument(
-        "--database-url",
-        help="gateway database server (default: a fresh SQLite file), e.g. postgresql://127.0.0.1:5432/db",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gateway processes (GATEWAY_WORKERS)")
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/14",
-        help="shared replay store and rate limits, used when --workers > 1",
-    )
-    parser.add_argument(
-        "--gateway-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra gateway setting (repeatable)",
-    )
-    parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for each server")
     args = Options(**vars(parser.parse_args(argv)))
     if args.subscribers < 2:
         parser.error("--subscribers must be at least 2")

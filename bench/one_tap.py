@@ -54,7 +54,7 @@ from bench._harness import (
     write_results,
 )
 from bench.load import Request, run_load
-from bench.servers import Credentials, open_stack
+from bench.servers import Credentials, add_run_arguments, open_stack
 
 __all__ = ["Minter", "TokenPool", "main", "measure", "median_result", "pool_size", "ratio"]
 
@@ -305,31 +305,10 @@ def _parse(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench.one_tap", description="One-tap login: gateway vs bare pass-through"
     )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (not measured)")
-    parser.add_argument("--rounds", type=int, default=3, help="measure each target N times; report medians")
+    add_run_arguments(parser)
     parser.add_argument("--warmup-tokens", type=int, default=8000, help="token pool of the warm-up")
     parser.add_argument("--max-tokens", type=int, default=60000, help="cap on a timed phase's token pool")
     parser.add_argument("--subscribers", type=int, default=200, help="distinct sandbox phones")
-    parser.add_argument(
-        "--database-url",
-        help="gateway database (default: a fresh SQLite file), e.g. postgresql://127.0.0.1:5432/db",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gateway processes (`serve --workers`)")
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/14",
-        help="shared replay store, used when --workers > 1",
-    )
-    parser.add_argument(
-        "--gateway-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra gateway setting (repeatable)",
-    )
-    parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for each server")
     return Options(**vars(parser.parse_args(argv)))
 
 

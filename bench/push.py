@@ -69,7 +69,7 @@ from bench._harness import (
 )
 from bench.load import Request, run_load
 from bench.one_tap import median_result, ratio
-from bench.servers import Credentials, start_baseline, start_gateway, start_sandbox
+from bench.servers import Credentials, add_run_arguments, start_baseline, start_gateway, start_sandbox
 from gateway.db import async_url
 from gateway.push.models import MessageEvent, PushMessage
 
@@ -553,32 +553,13 @@ def _parse(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench.push", description="push message acceptance and dispatch throughput"
     )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (not measured)")
-    parser.add_argument("--rounds", type=int, default=3, help="measure N times; report medians")
+    add_run_arguments(parser)
     parser.add_argument("--messages", type=int, default=2000, help="messages per dispatch batch")
     parser.add_argument("--subscribers", type=int, default=1000, help="distinct sandbox lines (3 operators)")
     parser.add_argument(
         "--send-rate", type=float, default=10_000.0, help="GATEWAY_PUSH_SEND_RATE while dispatching"
     )
     parser.add_argument("--dispatch-timeout", type=float, default=300.0, help="seconds to wait for a batch")
-    parser.add_argument(
-        "--database-url",
-        help="gateway database server (default: fresh SQLite files), e.g. postgresql://127.0.0.1:5432/db",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gateway processes (GATEWAY_WORKERS)")
-    parser.add_argument(
-        "--redis-url", default="redis://127.0.0.1:6379/14", help="shared stores, used when --workers > 1"
-    )
-    parser.add_argument(
-        "--gateway-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra gateway setting (repeatable)",
-    )
-    parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for each server")
     args = Options(**vars(parser.parse_args(argv)))
     if args.subscribers < 3 or args.messages < 1 or args.rounds < 1:
         parser.error("--subscribers must be at least 3, --messages and --rounds at least 1")

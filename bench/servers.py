@@ -8,6 +8,7 @@ the same sandbox operator, which is the baseline every benchmark compares with.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import secrets
@@ -45,6 +46,32 @@ class ServerOptions(Protocol):
     def gateway_env(self) -> list[str]: ...
     @property
     def startup_timeout(self) -> float: ...
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark shares: closed-loop load and the servers (see :class:`ServerOptions`)."""
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (not measured)")
+    parser.add_argument("--rounds", type=int, default=3, help="measure each target N times; report medians")
+    parser.add_argument(
+        "--database-url",
+        help="gateway database server (default: fresh SQLite files), e.g. postgresql://127.0.0.1:5432/db",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes (`serve --workers`)")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
+        help="shared single-use markers and rate limits, used when --workers > 1",
+    )
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra gateway setting (repeatable)",
+    )
+    parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for each server")
 
 
 @dataclass(frozen=True)
