@@ -22,19 +22,26 @@ browser:
 run: install
 	$(BIN)/gateway up
 
+# bandit: every accepted finding carries `# nosec BXXX` with its reason on the line. The dependency
+# audit runs pip-audit only when a vulnerability service answers, else prints "pip-audit NOT RUN".
 lint: install
-	$(BIN)/ruff check gateway carrier_adapters sandbox tests bench
-	$(BIN)/ruff format --check gateway carrier_adapters sandbox tests bench
+	$(BIN)/ruff check gateway carrier_adapters sandbox tests bench tools
+	$(BIN)/ruff format --check gateway carrier_adapters sandbox tests bench tools
 	$(BIN)/mypy
+	$(BIN)/bandit -r gateway carrier_adapters sandbox -q
+	$(BIN)/python -m tools.dependency_audit
 
 test: lint browser
 	$(BIN)/pytest -q
 
 # Every benchmark runs even when an earlier one misses its target; the exit status is the first failure's.
+# The process-scaling run needs a PostgreSQL server (a scratch database is created and dropped there).
+BENCH_POSTGRES ?= postgresql://127.0.0.1:5432/postgres
 bench: install
 	$(BIN)/python -m bench.one_tap; one_tap=$$?; $(BIN)/python -m bench.identity; identity=$$?; \
 	$(BIN)/python -m bench.push; push=$$?; \
-	for status in $$one_tap $$identity $$push; do [ $$status -eq 0 ] || exit $$status; done
+	$(BIN)/python -m bench.push --database-url $(BENCH_POSTGRES) --workers-list 1,2,4; scaling=$$?; \
+	for status in $$one_tap $$identity $$push $$scaling; do [ $$status -eq 0 ] || exit $$status; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

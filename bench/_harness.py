@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,21 +36,28 @@ __all__ = [
     "LOCALHOST",
     "PROJECT_ROOT",
     "RESULTS_DIR",
+    "CpuProbe",
     "HarnessError",
     "LoadResult",
     "Server",
     "call_json",
     "child_env",
     "env_pairs",
+    "format_cpu",
     "format_facts",
     "format_table",
     "free_port",
     "gateway_executable",
     "log_tail",
     "machine_facts",
+    "maps_library",
+    "own_cpu_seconds",
     "percentile",
+    "process_cpu_seconds",
+    "results_name",
     "running",
     "scratch_database",
+    "server_probe",
     "stop",
     "summarise",
     "write_results",
@@ -274,6 +281,9 @@ class LoadResult:
     exhausted: bool = False
     error_kinds: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    """Process label -> CPU milliseconds (user + system, the process and its children) per counted
+    request over the measured window; explains a throughput figure on a shared machine."""
 
     @property
     def flagged(self) -> bool:
@@ -309,6 +319,73 @@ def summarise(
     )
 
 
+CpuProbe = Callable[[], float]
+"""Returns a process's cumulative CPU seconds."""
+
+
+def _process_tree(pid: int) -> dict[int, int]:
+    """``pid`` and every live descendant, each with its user + system CPU ticks (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        child = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        times[child] = int(fields[11]) + int(fields[12])
+    tree, todo = {}, [pid]
+    while todo:
+        current = todo.pop()
+        if current in times:
+            tree[current] = times[current]
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and every live descendant (Linux ``/proc``).
+
+    A descendant that exited between two readings drops out of the second one, so the difference
+    undercounts supervisor restarts; the benchmarks' servers do not restart during a run.
+    """
+    return sum(_process_tree(pid).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def maps_library(pid: int, name: str) -> bool:
+    """Whether any process of ``pid``'s tree has a file whose path contains ``name`` mapped (e.g. the
+    ``uvloop`` extension module: that process imported uvloop)."""
+    for member in _process_tree(pid):
+        with contextlib.suppress(OSError):
+            if name in Path(f"/proc/{member}/maps").read_text():
+                return True
+    return False
+
+
+def own_cpu_seconds() -> float:
+    """This process's user + system CPU seconds (the load generator's cost)."""
+    usage = os.times()
+    return usage.user + usage.system
+
+
+def server_probe(server: Server) -> CpuProbe:
+    """A CPU probe of ``server``'s process tree."""
+    pid = server.process.pid
+    return lambda: process_cpu_seconds(pid)
+
+
+def format_cpu(result: LoadResult) -> str:
+    """``cpu ms per request: gateway 0.93, sandbox 0.21, ...`` or "" when nothing was probed."""
+    if not result.cpu_ms:
+        return ""
+    parts = ", ".join(f"{label} {ms:.2f}" for label, ms in result.cpu_ms.items())
+    return f"{result.target}: CPU ms per request: {parts}"
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -323,6 +400,7 @@ def format_table(results: Sequence[LoadResult]) -> str:
             f"{r.target:<{width}}{r.rps:>10.1f}{_ms(r.p50_ms):>9}{_ms(r.p99_ms):>9}{r.errors:>9}"
             f"{r.count:>10}{note}"
         )
+    lines.extend(line for r in results if (line := format_cpu(r)))
     return "\n".join(lines)
 
 
@@ -344,6 +422,11 @@ def format_facts(facts: Mapping[str, Any]) -> str:
         f"machine: {facts['cpu_count']} CPUs, {facts['implementation']} {facts['python']}, "
         f"aiohttp {facts['aiohttp']}, {facts['platform']}"
     )
+
+
+def results_name(benchmark: str, database: str) -> str:
+    """``benchmark`` on SQLite, ``benchmark-<database>`` otherwise: a run on each keeps its own file."""
+    return benchmark if database == "sqlite" else f"{benchmark}-{database}"
 
 
 def write_results(name: str, payload: Mapping[str, Any]) -> Path:

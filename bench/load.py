@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from bench._harness import LoadResult, summarise
+from bench._harness import CpuProbe, LoadResult, own_cpu_seconds, summarise
 
 __all__ = ["OK", "Call", "Outcome", "Request", "check_answer", "run_closed_loop", "run_load"]
 
@@ -109,12 +109,25 @@ async def run_closed_loop(
     concurrency: int = 32,
     duration: float = 10.0,
     warmup: float = 2.0,
+    cpu: Mapping[str, CpuProbe] | None = None,
 ) -> LoadResult:
-    """Run ``call`` back to back in ``concurrency`` workers; measure after ``warmup`` s for ``duration`` s."""
+    """Run ``call`` back to back in ``concurrency`` workers; measure after ``warmup`` s for ``duration`` s.
+
+    ``cpu`` names processes whose CPU time is read at both ends of the measured window (the load
+    generator itself is always read): the result's ``cpu_ms`` is each one's CPU ms per counted request.
+    """
     clock = time.perf_counter
     measure_from = clock() + warmup
     stop_at = measure_from + duration
     tally = _Tally()
+    probes = {**(cpu or {}), "load generator": own_cpu_seconds}
+    cpu_at_start: dict[str, float] = {}
+
+    def read_cpu_at_start() -> None:
+        cpu_at_start.update({label: probe() for label, probe in probes.items()})
+
+    loop = asyncio.get_running_loop()
+    start_timer = loop.call_at(loop.time() + warmup, read_cpu_at_start)
 
     async def worker() -> None:
         while (started := clock()) < stop_at:
@@ -129,8 +142,9 @@ async def run_closed_loop(
     async with asyncio.TaskGroup() as group:
         for _ in range(concurrency):
             group.create_task(worker())
+    start_timer.cancel()
     elapsed = tally.last_end - measure_from if tally.latencies else 0.0
-    return summarise(
+    result = summarise(
         target,
         tally.latencies,
         errors=tally.errors,
@@ -139,6 +153,12 @@ async def run_closed_loop(
         error_kinds=tally.kinds,
         error_samples=tally.samples,
     )
+    if cpu_at_start and tally.latencies:
+        result.cpu_ms = {
+            label: (probe() - cpu_at_start[label]) * 1000.0 / len(tally.latencies)
+            for label, probe in probes.items()
+        }
+    return result
 
 
 async def run_load(
@@ -151,6 +171,7 @@ async def run_load(
     target: str | None = None,
     headers: Mapping[str, str] | None = None,
     request_timeout: float = 30.0,
+    cpu: Mapping[str, CpuProbe] | None = None,
 ) -> LoadResult:
     """POST ``make_request()`` bodies to ``url`` in a closed loop over one shared ``ClientSession``.
 
@@ -172,5 +193,5 @@ async def run_load(
             return check_answer(response.status, body, request)
 
         return await run_closed_loop(
-            call, target=target or url, concurrency=concurrency, duration=duration, warmup=warmup
+            call, target=target or url, concurrency=concurrency, duration=duration, warmup=warmup, cpu=cpu
         )

@@ -10,39 +10,48 @@ by the same sandbox operator:
 
 Each target is measured ``--rounds`` (3) times, alternating which goes first; the round with the
 median req/s is reported. Printed: req/s (successful requests only), p50 and p99 latency side by
-side, and the ratio gateway/baseline of req/s (target >= 0.50). Every answer must be 200 with the
-token's own number; anything else is an error, and a run with errors is flagged. Also written to
-``bench/results/one_tap.json`` (medians and every round); server logs go to
-``bench/results/logs/one_tap/``. Exit status: 0 clean and target met, 1 otherwise, 2 set-up failed.
+side, the ratio gateway/baseline of req/s and of p99, and issue 5's targets (ratio >= 0.60 and p99
+below twice the baseline's): MET or NOT MET. Every answer must be 200 with the token's own number;
+anything else is an error, and a run with errors is flagged. Also written to
+``bench/results/one_tap.json`` (``one_tap-postgresql.json`` on PostgreSQL; medians and every round);
+server logs go to ``bench/results/logs/one_tap/``. Exit status: 0 clean and target met, 1 otherwise,
+2 set-up failed.
 
 Everything runs on 127.0.0.1: the sandbox, the gateway and the pass-through each in its own
-subprocess, the load generator in this process. Tokens live 120 s, so each target's pool is minted
-right before its timed phase: a warm-up on a small pool estimates the target's rate, then
-``(settle + duration) x rate x 1.5`` tokens are minted (capped by ``--max-tokens``). If a pool still
-runs dry, its workers stop early and the table says so (the rate stays valid over a shorter window).
+subprocess, the load generator in this process, all on the event loop ``--loop`` names (uvloop by
+default; the baseline always on the same kind as the gateway). Tokens live 120 s, so each target's
+pool is minted right before its timed phase: a warm-up on a small pool estimates the target's rate,
+then ``(settle + duration) x rate x 1.5`` tokens are minted (capped by ``--max-tokens``). If a pool
+still runs dry, its workers stop early and the table says so (the rate stays valid over a shorter
+window).
 
 Run: ``python -m bench.one_tap`` (``make bench``); ``--database-url postgresql://127.0.0.1:5432/<db>``
 measures the gateway on PostgreSQL instead of a fresh SQLite file (a scratch database is created
 on that server for the run and dropped after); ``--workers N`` runs ``gateway serve --workers N``
-with the replay store in Redis (``--redis-url``).
+with the replay store in Redis (``--redis-url``); ``--workers-list 1,2,4`` runs the whole benchmark
+once per process count (fresh servers and database each time) and ends with a table of the counts
+side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bench._harness import (
     RESULTS_DIR,
+    CpuProbe,
     HarnessError,
     LoadResult,
     Server,
@@ -50,18 +59,34 @@ from bench._harness import (
     format_facts,
     format_table,
     machine_facts,
+    results_name,
     scratch_database,
     write_results,
 )
 from bench.load import Request, run_load
-from bench.servers import Credentials, add_run_arguments, open_stack
+from bench.servers import Credentials, add_run_arguments, add_scaling_argument, open_stack
+from gateway.loop import LoopKind
+from gateway.loop import run as run_on_loop
 
-__all__ = ["Minter", "TokenPool", "main", "measure", "median_result", "pool_size", "ratio"]
+__all__ = [
+    "TARGET_P99_FACTOR",
+    "TARGET_RATIO",
+    "Minter",
+    "TokenPool",
+    "Verdict",
+    "main",
+    "measure",
+    "median_result",
+    "pool_size",
+    "ratio",
+    "verdict",
+]
 
 OPERATOR = "cmcc"  # the operator both targets exchange tokens with
 LOGIN_PATH = "/one-tap/v1/login"
 SCOPE = "one-tap:login"
-TARGET_RATIO = 0.50
+TARGET_RATIO = 0.60
+TARGET_P99_FACTOR = 2.0
 SETTLE_S = 0.5  # unmeasured re-warm after the minting pause, counted into the pool size
 POOL_MARGIN = 1.5
 MIN_TOKENS = 1000
@@ -88,6 +113,8 @@ class Options:
     redis_url: str
     gateway_env: list[str]
     startup_timeout: float
+    loop: LoopKind
+    workers_list: list[int] | None = None
 
     def public(self) -> dict[str, Any]:
         """The options worth recording, without the database URL (it may hold a password)."""
@@ -186,6 +213,8 @@ class Target:
     name: str
     url: str
     headers: Mapping[str, str]
+    cpu: Mapping[str, CpuProbe] = field(default_factory=dict)
+    """Processes whose CPU per request the timed phase reports (the target's server, the sandbox)."""
 
 
 def pool_size(warm: LoadResult, args: Options) -> int:
@@ -223,6 +252,7 @@ async def measure(target: Target, minter: Minter, args: Options, label: str) -> 
         warmup=SETTLE_S,
         target=target.name,
         headers=target.headers,
+        cpu=target.cpu,
     )
 
 
@@ -249,10 +279,10 @@ async def measure_rounds(targets: Sequence[Target], minter: Minter, args: Option
     return rounds
 
 
-async def _run(args: Options, database_url: str) -> Rounds:
+async def _run(args: Options, database_url: str, log_dir: Path) -> Rounds:
     creds = Credentials.generate()
     async with (
-        open_stack(creds, database_url, args, operator=OPERATOR, log_dir=LOG_DIR) as stack,
+        open_stack(creds, database_url, args, operator=OPERATOR, log_dir=log_dir) as stack,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MINT_CONCURRENCY),
             timeout=aiohttp.ClientTimeout(total=30.0),
@@ -263,8 +293,8 @@ async def _run(args: Options, database_url: str) -> Rounds:
         minter = Minter(control, stack.sandbox, numbers)
         bearer = {"Authorization": f"Bearer {access_token}"}
         targets = [
-            Target("baseline", stack.baseline.base_url + LOGIN_PATH, {}),
-            Target("gateway", stack.gateway.base_url + LOGIN_PATH, bearer),
+            Target("baseline", stack.baseline.base_url + LOGIN_PATH, {}, stack.cpu_probes("baseline")),
+            Target("gateway", stack.gateway.base_url + LOGIN_PATH, bearer, stack.cpu_probes("gateway")),
         ]
         return await measure_rounds(targets, minter, args)
 
@@ -283,7 +313,42 @@ def ratio(baseline: LoadResult, gateway: LoadResult) -> float | None:
     return gateway.rps / baseline.rps if baseline.rps > 0 else None
 
 
-def _report(rounds: Rounds, chosen: Mapping[str, LoadResult], overall: float | None) -> bool:
+@dataclass(frozen=True)
+class Verdict:
+    """A gateway target against issue 5's targets, relative to a baseline of the same run."""
+
+    ratio: float | None
+    """req/s of the target over the baseline's."""
+    p99_factor: float | None
+    """p99 of the target over the baseline's."""
+    met: bool
+    baseline: str = ""
+    """The baseline target compared with."""
+
+
+def verdict(baseline: LoadResult, target: LoadResult) -> Verdict:
+    """MET when the ratio is at least 0.60 and the p99 stays below twice the baseline's."""
+    rps_ratio = ratio(baseline, target)
+    factor = (
+        target.p99_ms / baseline.p99_ms
+        if target.p99_ms is not None and baseline.p99_ms is not None and baseline.p99_ms > 0
+        else None
+    )
+    met = (
+        rps_ratio is not None
+        and rps_ratio >= TARGET_RATIO
+        and factor is not None
+        and factor < TARGET_P99_FACTOR
+    )
+    return Verdict(rps_ratio, factor, met, baseline.target)
+
+
+def shown(value: float | None, suffix: str = "") -> str:
+    """A ratio for the report: two decimals, or ``n/a``."""
+    return "n/a" if value is None else f"{value:.2f}{suffix}"
+
+
+def _report(rounds: Rounds, chosen: Mapping[str, LoadResult], judged: Verdict) -> bool:
     """Print the table and the verdict; True when every round is clean and the target is met."""
     n = len(rounds["baseline"])
     print()
@@ -291,14 +356,58 @@ def _report(rounds: Rounds, chosen: Mapping[str, LoadResult], overall: float | N
     print(format_table(list(chosen.values())))
     if n > 1:
         per_round = (ratio(b, g) for b, g in zip(rounds["baseline"], rounds["gateway"], strict=True))
-        print("per-round ratios: " + " ".join("n/a" if r is None else f"{r:.2f}" for r in per_round))
-    met = overall is not None and overall >= TARGET_RATIO
-    shown = "n/a" if overall is None else f"{overall:.2f}"
-    print(f"ratio gateway/baseline: {shown} (target >= {TARGET_RATIO:.2f}){'' if met else '  BELOW TARGET'}")
+        print("per-round ratios: " + " ".join(shown(r) for r in per_round))
+    print(
+        f"gateway/baseline: ratio {shown(judged.ratio)}, p99 factor {shown(judged.p99_factor, 'x')}  "
+        f"(target: ratio >= {TARGET_RATIO:.2f}, p99 < {TARGET_P99_FACTOR:g}x baseline) "
+        f"{'MET' if judged.met else 'NOT MET'}"
+    )
     flagged = [r for results in rounds.values() for r in results if r.flagged]
     for result in flagged:
         _report_errors(f"FLAGGED {result.target}", result)
-    return met and not flagged
+    return judged.met and not flagged
+
+
+@dataclass(frozen=True)
+class Run:
+    """The benchmark at one gateway process count."""
+
+    workers: int
+    rounds: Rounds
+    chosen: dict[str, LoadResult]
+    verdict: Verdict
+    ok: bool
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "results": self.chosen,
+            "ratio": self.verdict.ratio,
+            "verdict": asdict(self.verdict),
+            "rounds": self.rounds,
+            "ok": self.ok,
+        }
+
+
+def format_scaling(runs: Sequence[Run]) -> str:
+    """The process counts side by side: the gateway's figures, its ratios and CPU per login."""
+    lines = [
+        f"{'processes':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}{'p99 x':>7}"
+        f"{'CPU ms/req':>12}{'baseline req/s':>16}"
+    ]
+    for run in runs:
+        gateway, baseline = run.chosen["gateway"], run.chosen["baseline"]
+        cpu = gateway.cpu_ms.get("gateway")
+        lines.append(
+            f"{run.workers:>9}{gateway.rps:>10.1f}{_ms(gateway.p50_ms):>9}{_ms(gateway.p99_ms):>9}"
+            f"{shown(run.verdict.ratio):>7}{shown(run.verdict.p99_factor):>7}{_ms(cpu, 2):>12}"
+            f"{baseline.rps:>16.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _ms(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _parse(argv: Sequence[str] | None) -> Options:
@@ -306,6 +415,7 @@ def _parse(argv: Sequence[str] | None) -> Options:
         prog="python -m bench.one_tap", description="One-tap login: gateway vs bare pass-through"
     )
     add_run_arguments(parser)
+    add_scaling_argument(parser)
     parser.add_argument("--warmup-tokens", type=int, default=8000, help="token pool of the warm-up")
     parser.add_argument("--max-tokens", type=int, default=60000, help="cap on a timed phase's token pool")
     parser.add_argument("--subscribers", type=int, default=200, help="distinct sandbox phones")
@@ -316,33 +426,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     facts = machine_facts()
     print(format_facts(facts))
-    with scratch_database(args.database_url) as database_url:
-        database = database_url.split(":", 1)[0]
-        print(
-            f"POST {LOGIN_PATH} ({OPERATOR}), {args.concurrency} concurrent clients, "
-            f"{args.warmup:g} s warm-up + {args.duration:g} s per target, gateway database: {database}, "
-            f"gateway processes: {args.workers}\n"
-        )
-        try:
-            rounds = asyncio.run(_run(args, database_url))
-        except (HarnessError, aiohttp.ClientError) as exc:
-            print(f"benchmark set-up failed: {exc}", file=sys.stderr)
-            return 2
-    chosen = {name: median_result(results) for name, results in rounds.items()}
-    overall = ratio(chosen["baseline"], chosen["gateway"])
-    ok = _report(rounds, chosen, overall)
+    counts = args.workers_list or [args.workers]
+    database = "sqlite" if args.database_url is None else args.database_url.split(":", 1)[0]
+    print(
+        f"POST {LOGIN_PATH} ({OPERATOR}), {args.concurrency} concurrent clients, "
+        f"{args.warmup:g} s warm-up + {args.duration:g} s per target, gateway database: {database}, "
+        f"gateway processes: {', '.join(map(str, counts))}, event loop: {args.loop} (every process)\n"
+    )
+    runs: list[Run] = []
+    for workers in counts:
+        run_args = dataclasses.replace(args, workers=workers)
+        log_dir = LOG_DIR if len(counts) == 1 else LOG_DIR / f"workers-{workers}"
+        if len(counts) > 1:
+            print(f"=== {workers} gateway process{'es' if workers > 1 else ''} ===")
+        with scratch_database(args.database_url) as database_url:
+            try:
+                rounds = run_on_loop(_run(run_args, database_url, log_dir), args.loop)
+            except (HarnessError, aiohttp.ClientError) as exc:
+                print(f"benchmark set-up failed: {exc}", file=sys.stderr)
+                return 2
+        chosen = {name: median_result(results) for name, results in rounds.items()}
+        judged = verdict(chosen["baseline"], chosen["gateway"])
+        runs.append(Run(workers, rounds, chosen, judged, _report(rounds, chosen, judged)))
+        print()
+    if len(runs) > 1:
+        print(f"gateway processes side by side ({database}, event loop {args.loop}):")
+        print(format_scaling(runs))
     payload: dict[str, Any] = {
         "benchmark": "one_tap",
         "machine": facts,
+        "event_loop": args.loop,
         "config": {**args.public(), "database": database, "operator": OPERATOR},
-        "results": chosen,
-        "ratio": overall,
-        "rounds": rounds,
-        "target_ratio": TARGET_RATIO,
-        "ok": ok,
+        "targets": {"ratio_at_least": TARGET_RATIO, "p99_below_baseline_times": TARGET_P99_FACTOR},
+        **(runs[0].record() if len(runs) == 1 else {"scaling": [run.record() for run in runs]}),
+        "ok": all(run.ok for run in runs),
     }
-    print(f"\nwritten to {write_results('one_tap', payload)}")
-    return 0 if ok else 1
+    print(f"\nwritten to {write_results(results_name('one_tap', database), payload)}")
+    return 0 if payload["ok"] else 1
 
 
 if __name__ == "__main__":

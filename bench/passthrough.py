@@ -1,7 +1,7 @@
-"""Baseline of the benchmarks: the least work that answers from one China Mobile call.
+"""Baseline of the benchmarks: the least work that answers from China Mobile calls.
 
-A bare aiohttp app with two routes, each posting one signed request to the operator over one
-shared ``aiohttp.ClientSession`` (docs/operator-dialects.md):
+A bare aiohttp app whose routes post signed requests to the operator over one shared
+``aiohttp.ClientSession`` (docs/operator-dialects.md):
 
 - ``POST /one-tap/v1/login`` ``{"token"}`` (:mod:`bench.one_tap`): China Mobile's
   ``loginTokenValidate`` (MD5 sign, random msgid, 17-digit Beijing ``systemtime``); answers
@@ -9,20 +9,27 @@ shared ``aiohttp.ClientSession`` (docs/operator-dialects.md):
 - ``POST /sim-swap/v2/check`` ``{"phoneNumber": "+86<11 digits>", "maxAge"?: hours (240)}``
   (:mod:`bench.identity`): the line query ``simChangeQuery`` (``tokenValidate`` envelope, HMAC-SHA256
   sign); answers ``200 {"swapped": bool}`` (true iff the disclosed ``changeTime`` lies within
-  ``maxAge`` hours of now; "no change within the window" and "no record" are false), ``400`` for a
-  body it cannot read, ``404`` for a number the operator does not serve.
+  ``maxAge`` hours of now; "no change within the window" and "no record" are false);
+- ``POST /login-check/v1/evaluate`` ``{"phoneNumber", "deviceId"}`` (:mod:`bench.identity`): the
+  two operator calls of the gateway's login check without one-tap token, ``simChangeQuery`` and
+  ``deviceChangeQuery`` (same envelope and sign), sent concurrently; answers ``200 {"simSwapped":
+  bool, "deviceSwapped": bool}`` (each as the SIM route decides, ``maxAge`` 240 h). No device
+  registry, no velocity limits, no decision: ``deviceId`` is only checked to be a non-empty string.
 
-Both answer ``502`` when the operator's answer is unusable. No auth, no database, no access log:
-the gateway's throughput is reported as a fraction of this app's. ``GET /healthz`` exists for the
-harness only.
+The line-query routes answer ``400`` for a body they cannot read and ``404`` for a number the
+operator does not serve (the SIM answer's refusal first, for the evaluation); every route answers
+``502`` when the operator's answer is unusable. No auth, no database, no access log: the gateway's
+throughput is reported as a fraction of this app's. ``GET /healthz`` exists for the harness only.
 
 Run: ``python -m bench.passthrough --port P --upstream http://127.0.0.1:<sandbox port>/cmcc
---app-id ID --app-key KEY`` (``--upstream`` is the operator's base URL, as ``GATEWAY_CMCC_URL``).
+--app-id ID --app-key KEY [--loop uvloop|asyncio]`` (``--upstream`` is the operator's base URL, as
+``GATEWAY_CMCC_URL``; ``--loop`` the event loop, default uvloop, as the gateway's ``EVENT_LOOP``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -34,16 +41,21 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from gateway.loop import loop_factory
+
 __all__ = [
+    "DEVICE_HISTORY_PATH",
     "LOGIN_PATH",
     "SIM_HISTORY_PATH",
+    "Refusal",
     "Upstream",
     "beijing_systemtime",
+    "history_swapped",
+    "line_query_request",
     "login_request",
     "main",
     "make_app",
     "parse_beijing_systemtime",
-    "sim_history_request",
     "swapped_within",
 ]
 
@@ -54,7 +66,9 @@ STRICT_CHECK = "0"
 SUCCESS = "103000"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 SIM_HISTORY_PATH = "/openapi/rs/simChangeQuery"
+DEVICE_HISTORY_PATH = "/openapi/rs/deviceChangeQuery"
 SIM_ROUTE = "/sim-swap/v2/check"
+EVALUATE_ROUTE = "/login-check/v1/evaluate"
 QUERY_VERSION = "1.0"
 HISTORY_DISCLOSED = "000"
 HISTORY_SILENT = ("001", "002")  # no change within the window; no record
@@ -78,6 +92,10 @@ class Upstream:
     @property
     def sim_history_url(self) -> str:
         return self.base_url.rstrip("/") + SIM_HISTORY_PATH
+
+    @property
+    def device_history_url(self) -> str:
+        return self.base_url.rstrip("/") + DEVICE_HISTORY_PATH
 
 
 UPSTREAM = web.AppKey("upstream", Upstream)
@@ -117,10 +135,10 @@ def parse_beijing_systemtime(value: str) -> dt.datetime:
     return local + dt.timedelta(milliseconds=int(value[14:]))
 
 
-def sim_history_request(
+def line_query_request(
     upstream: Upstream, national: str, *, msg_id: str, now: dt.datetime
 ) -> dict[str, object]:
-    """The signed ``simChangeQuery`` envelope for the national number ``national``."""
+    """The signed line-query envelope (``simChangeQuery``, ``deviceChangeQuery``) for ``national``."""
     timestamp = beijing_systemtime(now)
     material = upstream.app_id + msg_id + national + timestamp + QUERY_VERSION
     sign = hmac.new(upstream.app_key.encode(), material.encode(), hashlib.sha256).hexdigest().upper()
@@ -180,24 +198,64 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"phoneNumber": "+86" + answer["msisdn"]})
 
 
-async def _read_sim_check(request: web.Request) -> tuple[str, int] | None:
+class Refusal(Exception):
+    """The answer a route gives instead of a verdict: its HTTP status and code."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+    def response(self) -> web.Response:
+        return _error(self.status, self.code)
+
+
+def history_swapped(answer: object, max_age_hours: int, now: dt.datetime) -> bool:
+    """Whether a line-query answer discloses a change within ``max_age_hours`` of ``now``.
+
+    ``001`` (no change within the operator's window) and ``002`` (no record) are false.
+
+    :raises Refusal: 404 for a number the operator does not serve (``201``), 502 for anything else
+        unusable (another code, a missing or malformed ``changeTime``, no answer at all).
+    """
+    header = answer.get("header") if isinstance(answer, dict) else None
+    body = answer.get("body") if isinstance(answer, dict) else None
+    code = header.get("resultCode") if isinstance(header, dict) else None
+    if code in HISTORY_SILENT:
+        return False
+    if code == NOT_SERVED:
+        raise Refusal(404, "IDENTIFIER_NOT_FOUND")
+    change_time = body.get("changeTime") if isinstance(body, dict) else None
+    if code != HISTORY_DISCLOSED or not isinstance(change_time, str):
+        raise Refusal(502, "BAD_GATEWAY")
+    try:
+        return swapped_within(change_time, max_age_hours, now)
+    except ValueError:
+        raise Refusal(502, "BAD_GATEWAY") from None
+
+
+async def _read_object(request: web.Request) -> dict[str, object]:
     try:
         payload = await request.json()
     except ValueError:
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("phoneNumber"), str):
-        return None
-    number = _CMCC_NUMBER.fullmatch(payload["phoneNumber"])
-    max_age = payload.get("maxAge", DEFAULT_MAX_AGE_H)
-    if number is None or type(max_age) is not int or max_age < 1:
-        return None
-    return number.group(1), max_age
+        raise Refusal(400, "INVALID_ARGUMENT") from None
+    if not isinstance(payload, dict):
+        raise Refusal(400, "INVALID_ARGUMENT")
+    return payload
 
 
-async def _sim_history(session: aiohttp.ClientSession, upstream: Upstream, national: str) -> object:
-    body = sim_history_request(upstream, national, msg_id=uuid.uuid4().hex, now=dt.datetime.now(dt.UTC))
+def _national(payload: dict[str, object]) -> str:
+    number = payload.get("phoneNumber")
+    matched = _CMCC_NUMBER.fullmatch(number) if isinstance(number, str) else None
+    if matched is None:
+        raise Refusal(400, "INVALID_ARGUMENT")
+    return matched.group(1)
+
+
+async def _line_query(session: aiohttp.ClientSession, url: str, upstream: Upstream, national: str) -> object:
+    body = line_query_request(upstream, national, msg_id=uuid.uuid4().hex, now=dt.datetime.now(dt.UTC))
     try:
-        async with session.post(upstream.sim_history_url, json=body) as response:
+        async with session.post(url, json=body) as response:
             if response.status != 200:
                 return None
             return await response.json(content_type=None)
@@ -207,26 +265,39 @@ async def _sim_history(session: aiohttp.ClientSession, upstream: Upstream, natio
 
 async def sim_swap_check(request: web.Request) -> web.Response:
     """``POST /sim-swap/v2/check``: one signed SIM-history query and the age comparison, nothing else."""
-    query = await _read_sim_check(request)
-    if query is None:
-        return _error(400, "INVALID_ARGUMENT")
-    national, max_age = query
-    answer = await _sim_history(request.app[SESSION], request.app[UPSTREAM], national)
-    header = answer.get("header") if isinstance(answer, dict) else None
-    body = answer.get("body") if isinstance(answer, dict) else None
-    code = header.get("resultCode") if isinstance(header, dict) else None
-    if code in HISTORY_SILENT:
-        return web.json_response({"swapped": False})
-    if code == NOT_SERVED:
-        return _error(404, "IDENTIFIER_NOT_FOUND")
-    change_time = body.get("changeTime") if isinstance(body, dict) else None
-    if code != HISTORY_DISCLOSED or not isinstance(change_time, str):
-        return _error(502, "BAD_GATEWAY")
     try:
-        swapped = swapped_within(change_time, max_age, dt.datetime.now(dt.UTC))
-    except ValueError:
-        return _error(502, "BAD_GATEWAY")
+        payload = await _read_object(request)
+        national = _national(payload)
+        max_age = payload.get("maxAge", DEFAULT_MAX_AGE_H)
+        if type(max_age) is not int or max_age < 1:
+            raise Refusal(400, "INVALID_ARGUMENT")
+        upstream = request.app[UPSTREAM]
+        answer = await _line_query(request.app[SESSION], upstream.sim_history_url, upstream, national)
+        swapped = history_swapped(answer, max_age, dt.datetime.now(dt.UTC))
+    except Refusal as refusal:
+        return refusal.response()
     return web.json_response({"swapped": swapped})
+
+
+async def login_check(request: web.Request) -> web.Response:
+    """``POST /login-check/v1/evaluate``: SIM and device history queried concurrently, nothing else."""
+    try:
+        payload = await _read_object(request)
+        national = _national(payload)
+        device_id = payload.get("deviceId")
+        if not isinstance(device_id, str) or not device_id:
+            raise Refusal(400, "INVALID_ARGUMENT")
+        session, upstream = request.app[SESSION], request.app[UPSTREAM]
+        sim, device = await asyncio.gather(
+            _line_query(session, upstream.sim_history_url, upstream, national),
+            _line_query(session, upstream.device_history_url, upstream, national),
+        )
+        now = dt.datetime.now(dt.UTC)
+        sim_swapped = history_swapped(sim, DEFAULT_MAX_AGE_H, now)
+        device_swapped = history_swapped(device, DEFAULT_MAX_AGE_H, now)
+    except Refusal as refusal:
+        return refusal.response()
+    return web.json_response({"simSwapped": sim_swapped, "deviceSwapped": device_swapped})
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -248,6 +319,7 @@ def make_app(upstream: Upstream) -> web.Application:
     app.cleanup_ctx.append(_client_session)
     app.router.add_post(ROUTE, login)
     app.router.add_post(SIM_ROUTE, sim_swap_check)
+    app.router.add_post(EVALUATE_ROUTE, login_check)
     app.router.add_get("/healthz", healthz)
     return app
 
@@ -263,13 +335,15 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--app-key", required=True)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parse(argv)
     upstream = Upstream(base_url=args.upstream, app_id=args.app_id, app_key=args.app_key)
-    web.run_app(make_app(upstream), host=args.host, port=args.port, access_log=None, print=None)
+    loop = (loop_factory(args.loop) or asyncio.new_event_loop)()
+    web.run_app(make_app(upstream), host=args.host, port=args.port, access_log=None, print=None, loop=loop)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ Two figures from one run on one machine, everything on 127.0.0.1 in its own subp
    (on a second scratch database), which is then replaced on the same port by one with the worker
    on; the benchmark counts the messages' states in that database (SELECTs only; the gateway owns
    the writes) until each is ``delivered`` or ``--dispatch-timeout`` passes. The sandbox runs with
-   a callback URL (:mod:`bench.callback_sandbox`: ``gateway sandbox`` has no such setting), so each
-   submission is followed by a signed delivery report ``report_delay`` (0.5 s) later. Reported:
+   a callback URL (``gateway sandbox`` with ``GATEWAY_SANDBOX_CALLBACK_URL``),
+   so each submission is followed by a signed delivery report ``report_delay`` (0.5 s) later. Reported:
    submissions per second between the first and the last ``submitted`` event (the gateway's own
    timestamps), the same to the last ``delivered`` event, and the wall time from the dispatching
    gateway's readiness to the last state change seen. ``GATEWAY_PUSH_SEND_RATE`` (per operator and
@@ -26,12 +26,18 @@ Two figures from one run on one machine, everything on 127.0.0.1 in its own subp
    of messages is also read back through ``GET /push/v1/messages/{id}``, which must say ``delivered``.
 
 Each of ``--rounds`` (3) rounds measures baseline and acceptance (alternating which goes first) and
-one dispatch batch; the round with the median rate is reported. Written to
-``bench/results/push.json``; server logs go to ``bench/results/logs/push/``. Exit status: 0 when
-every round is clean, 1 otherwise, 2 set-up failed.
+one dispatch batch; the round with the median rate is reported. Beside the rates, CPU milliseconds
+per request (acceptance, baseline) and per message (dispatch, from the dispatching gateway's
+readiness to the end of the poll) of the gateway's process tree and of the sandbox. Every process
+runs on the event loop ``--loop`` names (uvloop by default). Written to ``bench/results/push.json``
+(``push-postgresql.json`` on PostgreSQL); server logs go to ``bench/results/logs/push/``. Exit
+status: 0 when every round is clean, 1 otherwise, 2 set-up failed.
 
 Run: ``python -m bench.push`` (``make bench``); ``--database-url postgresql://127.0.0.1:5432/<db>``
-measures on scratch PostgreSQL databases; ``--workers N`` runs N gateway processes (``--redis-url``).
+measures on scratch PostgreSQL databases; ``--workers N`` runs ``serve --workers N``, every process
+with its own dispatch worker, the shared stores in Redis (``--redis-url``); ``--workers-list 1,2,4``
+runs everything once per process count (fresh servers and databases each time) and ends with the
+counts side by side: acceptance req/s, p50, p99, dispatch msg/s and CPU per message.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import sys
@@ -46,6 +53,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -64,16 +72,37 @@ from bench._harness import (
     format_table,
     free_port,
     machine_facts,
+    results_name,
     scratch_database,
+    server_probe,
     write_results,
 )
 from bench.load import Request, run_load
 from bench.one_tap import median_result, ratio
-from bench.servers import Credentials, add_run_arguments, start_baseline, start_gateway, start_sandbox
+from bench.servers import (
+    Credentials,
+    add_run_arguments,
+    add_scaling_argument,
+    start_baseline,
+    start_gateway,
+    start_sandbox,
+)
 from gateway.db import async_url
+from gateway.loop import LoopKind
+from gateway.loop import run as run_on_loop
 from gateway.push.models import MessageEvent, PushMessage
 
-__all__ = ["DispatchResult", "Line", "dispatch_rate", "main", "plan_lines", "state_errors"]
+__all__ = [
+    "DispatchResult",
+    "Line",
+    "ScalingRow",
+    "cpu_per_message",
+    "dispatch_rate",
+    "format_scaling",
+    "main",
+    "plan_lines",
+    "state_errors",
+]
 
 BASELINE = "baseline"
 ACCEPTANCE = "push-acceptance"
@@ -120,6 +149,8 @@ class Options:
     redis_url: str
     gateway_env: list[str]
     startup_timeout: float
+    loop: LoopKind
+    workers_list: list[int] | None = None
 
     def public(self) -> dict[str, Any]:
         """The options worth recording, without the database URL (it may hold a password)."""
@@ -170,6 +201,9 @@ class DispatchResult:
     errors: int
     error_kinds: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    """Process label -> CPU ms per message, from readiness to the end of the poll (see
+    :func:`cpu_per_message`)."""
 
     @property
     def flagged(self) -> bool:
@@ -185,6 +219,18 @@ def dispatch_rate(
         return None, None
     span = (last - first).total_seconds()
     return span, (messages / span if span > 0 else None)
+
+
+def cpu_per_message(
+    before: Mapping[str, float], after: Mapping[str, float], messages: int
+) -> dict[str, float]:
+    """CPU ms per message of each process between two readings of cumulative CPU seconds.
+
+    Empty when there are no messages; a label missing from either reading is left out.
+    """
+    if messages <= 0:
+        return {}
+    return {label: (after[label] - before[label]) * 1000.0 / messages for label in before if label in after}
 
 
 def state_errors(states: Mapping[str, int], expected: int) -> dict[str, int]:
@@ -266,7 +312,7 @@ async def seed_lines(session: aiohttp.ClientSession, sandbox: Server, lines: Seq
 
 
 async def measure_acceptance(
-    gateway: Server, baseline: Server, sender: Sender, lines: Sequence[Line], args: Options
+    gateway: Server, baseline: Server, sandbox: Server, sender: Sender, lines: Sequence[Line], args: Options
 ) -> dict[str, list[LoadResult]]:
     """Baseline and acceptance once per round, alternating which goes first."""
     serial = itertools.count()
@@ -285,6 +331,7 @@ async def measure_acceptance(
             duration=args.duration,
             warmup=args.warmup,
             target=BASELINE,
+            cpu={"baseline": server_probe(baseline), "sandbox": server_probe(sandbox)},
         )
 
     async def run_acceptance() -> LoadResult:
@@ -296,6 +343,7 @@ async def measure_acceptance(
             warmup=args.warmup,
             target=ACCEPTANCE,
             headers=sender.headers,
+            cpu={"gateway": server_probe(gateway)},
         )
 
     targets = [(BASELINE, run_baseline), (ACCEPTANCE, run_acceptance)]
@@ -405,12 +453,13 @@ async def measure_dispatch(
     args: Options,
     label: str,
     round_no: int,
+    log_dir: Path,
 ) -> DispatchResult:
     """Queue ``--messages`` with the worker off, then time a gateway with it on until all are final."""
     off = {"GATEWAY_PUSH_DISPATCH_WORKER": "false"}
     on = {"GATEWAY_PUSH_DISPATCH_WORKER": "true", "GATEWAY_PUSH_SEND_RATE": f"{args.send_rate:g}"}
     async with start_gateway(
-        creds, sandbox, database_url, args, LOG_DIR, port=port, env=off, name="gateway-enqueue"
+        creds, sandbox, database_url, args, log_dir, port=port, env=off, name="gateway-enqueue"
     ) as gateway:
         sender = await provision_sender(
             session, gateway, creds.admin_token, f"bench-push-dispatch-{round_no}"
@@ -421,9 +470,11 @@ async def measure_dispatch(
     async with (
         read_only(database_url) as engine,
         start_gateway(
-            creds, sandbox, database_url, args, LOG_DIR, port=port, env=on, name="gateway-dispatch"
+            creds, sandbox, database_url, args, log_dir, port=port, env=on, name="gateway-dispatch"
         ) as gateway,
     ):
+        probes = {"gateway": server_probe(gateway), "sandbox": server_probe(sandbox)}
+        cpu_at_ready = {label: probe() for label, probe in probes.items()}
         ready = time.perf_counter()
         last_change = ready
         states: dict[str, int] = {}
@@ -435,6 +486,7 @@ async def measure_dispatch(
             if states.get(FINAL_OK, 0) >= len(ids):
                 break
             await asyncio.sleep(POLL_INTERVAL_S)
+        cpu_at_end = {label: probe() for label, probe in probes.items()}
         spans = await _event_spans(engine, sender.template_id)
         failures.update(await readback(session, gateway, sender, ids))
     failures.update(state_errors(states, len(ids)))
@@ -456,6 +508,7 @@ async def measure_dispatch(
         errors=sum(failures.values()),
         error_kinds=dict(failures),
         error_samples=samples,
+        cpu_ms=cpu_per_message(cpu_at_ready, cpu_at_end, len(ids)),
     )
 
 
@@ -463,13 +516,13 @@ async def measure_dispatch(
 
 
 async def _run(
-    args: Options, acceptance_db: str, dispatch_db: str
+    args: Options, acceptance_db: str, dispatch_db: str, log_dir: Path
 ) -> tuple[dict[str, list[LoadResult]], list[DispatchResult]]:
     creds = Credentials.generate()
     port = free_port()
     async with (
-        start_sandbox(creds, args, LOG_DIR, callback_base_url=f"http://{LOCALHOST}:{port}") as sandbox,
-        start_baseline(creds, sandbox, BASELINE_OPERATOR, args, LOG_DIR) as baseline,
+        start_sandbox(creds, args, log_dir, callback_base_url=f"http://{LOCALHOST}:{port}") as sandbox,
+        start_baseline(creds, sandbox, BASELINE_OPERATOR, args, log_dir) as baseline,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=30.0)
         ) as control,
@@ -478,15 +531,17 @@ async def _run(
         await seed_lines(control, sandbox, lines)
         off = {"GATEWAY_PUSH_DISPATCH_WORKER": "false"}
         async with start_gateway(
-            creds, sandbox, acceptance_db, args, LOG_DIR, port=port, env=off, name="gateway-acceptance"
+            creds, sandbox, acceptance_db, args, log_dir, port=port, env=off, name="gateway-acceptance"
         ) as gateway:
             sender = await provision_sender(control, gateway, creds.admin_token, "bench-push-acceptance")
-            acceptance = await measure_acceptance(gateway, baseline, sender, lines, args)
+            acceptance = await measure_acceptance(gateway, baseline, sandbox, sender, lines, args)
         dispatch = []
         for i in range(args.rounds):
             label = "dispatch" if args.rounds == 1 else f"dispatch (round {i + 1}/{args.rounds})"
             dispatch.append(
-                await measure_dispatch(control, creds, sandbox, port, dispatch_db, lines, args, label, i)
+                await measure_dispatch(
+                    control, creds, sandbox, port, dispatch_db, lines, args, label, i, log_dir
+                )
             )
         return acceptance, dispatch
 
@@ -532,6 +587,9 @@ def _report(
         f"wall time ready -> last change {batch.wall_s:.2f} s; states {dict(sorted(batch.states.items()))}; "
         f"errors {batch.errors}; queued through the API at {batch.enqueue_rps:.0f}/s"
     )
+    if batch.cpu_ms:
+        parts = ", ".join(f"{label} {ms:.2f}" for label, ms in batch.cpu_ms.items())
+        print(f"dispatch: CPU ms per message: {parts}")
     if n > 1:
         print("per-round submit msg/s: " + " ".join(_num(r.submit_rps) for r in dispatch))
     flagged = False
@@ -549,11 +607,39 @@ def _report(
     return chosen, batch, not flagged
 
 
+@dataclass(frozen=True)
+class ScalingRow:
+    """One process count's figures, for the side-by-side table."""
+
+    workers: int
+    acceptance: LoadResult
+    baseline: LoadResult
+    dispatch: DispatchResult
+
+
+def format_scaling(rows: Sequence[ScalingRow]) -> str:
+    """The process counts side by side: acceptance and dispatch rates, and the gateway's CPU per message."""
+    header = (
+        f"{'processes':>9}{'accept/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>8}"
+        f"{'submit/s':>10}{'deliver/s':>11}{'CPU ms':>8}{'baseline/s':>12}"
+    )
+    lines = [f"{'':>9}{'acceptance (CPU per 202)':<34}dispatch (CPU per message)", header]
+    for row in rows:
+        accepted, batch = row.acceptance, row.dispatch
+        lines.append(
+            f"{row.workers:>9}{accepted.rps:>10.1f}{_num(accepted.p50_ms):>8}{_num(accepted.p99_ms):>8}"
+            f"{_num(accepted.cpu_ms.get('gateway'), 2):>8}{_num(batch.submit_rps):>10}"
+            f"{_num(batch.deliver_rps):>11}{_num(batch.cpu_ms.get('gateway'), 2):>8}{row.baseline.rps:>12.1f}"
+        )
+    return "\n".join(lines)
+
+
 def _parse(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench.push", description="push message acceptance and dispatch throughput"
     )
     add_run_arguments(parser)
+    add_scaling_argument(parser)
     parser.add_argument("--messages", type=int, default=2000, help="messages per dispatch batch")
     parser.add_argument("--subscribers", type=int, default=1000, help="distinct sandbox lines (3 operators)")
     parser.add_argument(
@@ -566,31 +652,16 @@ def _parse(argv: Sequence[str] | None) -> Options:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse(argv)
-    facts = machine_facts()
-    print(format_facts(facts))
-    with (
-        scratch_database(args.database_url) as acceptance_db,
-        scratch_database(args.database_url) as dispatch_db,
-    ):
-        database = acceptance_db.split(":", 1)[0]
-        print(
-            f"{args.subscribers} cmcc/cucc/ctcc lines, {args.concurrency} concurrent clients, "
-            f"{args.warmup:g} s warm-up + {args.duration:g} s per target, {args.messages} messages per "
-            f"dispatch batch, gateway database: {database}, gateway processes: {args.workers}\n"
-        )
-        try:
-            acceptance, dispatch = asyncio.run(_run(args, acceptance_db, dispatch_db))
-        except (HarnessError, aiohttp.ClientError) as exc:
-            print(f"benchmark set-up failed: {exc}", file=sys.stderr)
-            return 2
-    chosen, batch, ok = _report(acceptance, dispatch, args)
-    payload: dict[str, Any] = {
-        "benchmark": "push",
-        "machine": facts,
-        "config": {**args.public(), "database": database},
-        "baseline": f"bench.passthrough POST {SIM_SWAP_PATH}: signed cmcc simChangeQuery only, no database",
+def _record(
+    workers: int,
+    acceptance: Mapping[str, list[LoadResult]],
+    chosen: Mapping[str, LoadResult],
+    dispatch: Sequence[DispatchResult],
+    batch: DispatchResult,
+    ok: bool,
+) -> dict[str, Any]:
+    return {
+        "workers": workers,
         "acceptance": {
             "path": MESSAGES_PATH,
             "dispatch_worker": False,
@@ -601,8 +672,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dispatch": {"result": asdict(batch), "rounds": [asdict(r) for r in dispatch]},
         "ok": ok,
     }
-    print(f"\nwritten to {write_results('push', payload)}")
-    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    facts = machine_facts()
+    print(format_facts(facts))
+    counts = args.workers_list or [args.workers]
+    database = "sqlite" if args.database_url is None else args.database_url.split(":", 1)[0]
+    print(
+        f"{args.subscribers} cmcc/cucc/ctcc lines, {args.concurrency} concurrent clients, "
+        f"{args.warmup:g} s warm-up + {args.duration:g} s per target, {args.messages} messages per "
+        f"dispatch batch, gateway database: {database}, gateway processes: {', '.join(map(str, counts))}, "
+        f"event loop: {args.loop} (every process)\n"
+    )
+    records: list[dict[str, Any]] = []
+    rows: list[ScalingRow] = []
+    for workers in counts:
+        run_args = dataclasses.replace(args, workers=workers)
+        log_dir = LOG_DIR if len(counts) == 1 else LOG_DIR / f"workers-{workers}"
+        if len(counts) > 1:
+            print(f"=== {workers} gateway process{'es' if workers > 1 else ''} ===")
+        with (
+            scratch_database(args.database_url) as acceptance_db,
+            scratch_database(args.database_url) as dispatch_db,
+        ):
+            try:
+                acceptance, dispatch = run_on_loop(
+                    _run(run_args, acceptance_db, dispatch_db, log_dir), args.loop
+                )
+            except (HarnessError, aiohttp.ClientError) as exc:
+                print(f"benchmark set-up failed: {exc}", file=sys.stderr)
+                return 2
+        chosen, batch, ok = _report(acceptance, dispatch, args)
+        records.append(_record(workers, acceptance, chosen, dispatch, batch, ok))
+        rows.append(ScalingRow(workers, chosen[ACCEPTANCE], chosen[BASELINE], batch))
+        print()
+    if len(rows) > 1:
+        print(f"gateway processes side by side ({database}, event loop {args.loop}; medians):")
+        print(format_scaling(rows))
+    payload: dict[str, Any] = {
+        "benchmark": "push",
+        "machine": facts,
+        "event_loop": args.loop,
+        "config": {**args.public(), "database": database},
+        "baseline": f"bench.passthrough POST {SIM_SWAP_PATH}: signed cmcc simChangeQuery only, no database",
+        **(records[0] if len(records) == 1 else {"scaling": records}),
+        "ok": all(record["ok"] for record in records),
+    }
+    print(f"\nwritten to {write_results(results_name('push', database), payload)}")
+    return 0 if payload["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Each server runs in its own subprocess on 127.0.0.1 (see :func:`bench._harness.running`): the
 sandbox operators (``gateway sandbox``), the gateway (``gateway serve``, optionally with several
 worker processes sharing Redis) and the bare aiohttp pass-through (:mod:`bench.passthrough`) to
-the same sandbox operator, which is the baseline every benchmark compares with.
+the same sandbox operator, which is the baseline every benchmark compares with. All of them run on
+the event loop ``--loop`` names, and each is checked to actually do so once it answers (a server on
+another loop fails the run's set-up).
 """
 
 from __future__ import annotations
@@ -19,20 +21,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bench._harness import Server, child_env, env_pairs, free_port, gateway_executable, running
+from bench._harness import (
+    CpuProbe,
+    HarnessError,
+    Server,
+    child_env,
+    env_pairs,
+    free_port,
+    gateway_executable,
+    maps_library,
+    running,
+    server_probe,
+)
 
 __all__ = [
+    "LOOPS",
     "OPERATORS",
     "Credentials",
     "ServerOptions",
     "Stack",
+    "add_scaling_argument",
+    "check_loop",
     "open_stack",
+    "parse_counts",
     "start_baseline",
     "start_gateway",
     "start_sandbox",
 ]
 
 OPERATORS = ("cmcc", "cucc", "ctcc")
+LOOPS = ("uvloop", "asyncio")
 
 
 class ServerOptions(Protocol):
@@ -46,6 +64,8 @@ class ServerOptions(Protocol):
     def gateway_env(self) -> list[str]: ...
     @property
     def startup_timeout(self) -> float: ...
+    @property
+    def loop(self) -> str: ...
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +92,36 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra gateway setting (repeatable)",
     )
     parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for each server")
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="uvloop",
+        help="event loop of every process of the run: gateway, sandbox, baseline and load generator",
+    )
+
+
+def add_scaling_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers-list 1,2,4``: the whole benchmark once per gateway process count, side by side."""
+    parser.add_argument(
+        "--workers-list",
+        type=parse_counts,
+        metavar="N,N,...",
+        help="run once per gateway process count (overrides --workers), each on fresh databases",
+    )
+
+
+def parse_counts(text: str) -> list[int]:
+    """``"1,2,4"`` as ``[1, 2, 4]``: distinct positive process counts, in the order given.
+
+    :raises argparse.ArgumentTypeError: for anything else (an ``argparse`` ``type=``).
+    """
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated process counts, got {text!r}") from None
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"expected distinct process counts >= 1, got {text!r}")
+    return counts
 
 
 @dataclass(frozen=True)
@@ -124,27 +174,59 @@ class Stack:
     gateway: Server
     baseline: Server
 
+    def cpu_probes(self, target: str) -> dict[str, CpuProbe]:
+        """CPU probes of ``target`` (``gateway`` or ``baseline``) and of the sandbox behind it."""
+        server = self.gateway if target == "gateway" else self.baseline
+        return {target: server_probe(server), "sandbox": server_probe(self.sandbox)}
+
+
+def check_loop(server: Server, loop: str) -> None:
+    """Fail unless ``server`` runs on ``loop``: uvloop is mapped in its processes iff ``loop`` is uvloop.
+
+    :raises HarnessError: e.g. when a gateway ignores ``GATEWAY_EVENT_LOOP``; the figures would compare
+        unlike event loops.
+    """
+    on_uvloop = maps_library(server.process.pid, "uvloop")
+    if on_uvloop != (loop == "uvloop"):
+        found = "uvloop" if on_uvloop else "asyncio's loop (uvloop not loaded)"
+        raise HarnessError(
+            f"{server.name} runs on {found}, not on --loop {loop}: the run's servers would not share "
+            "one event loop kind (does `gateway` honour GATEWAY_EVENT_LOOP?)"
+        )
+
+
+@contextlib.asynccontextmanager
+async def _on_loop(
+    starting: contextlib.AbstractAsyncContextManager[Server], loop: str
+) -> AsyncIterator[Server]:
+    async with starting as server:
+        check_loop(server, loop)
+        yield server
+
 
 def _sandbox(
     creds: Credentials, args: ServerOptions, log_dir: Path, *, callback_base_url: str | None = None
 ) -> contextlib.AbstractAsyncContextManager[Server]:
     port = free_port()
     env = child_env(
-        {"GATEWAY_SANDBOX_PORT": str(port), "GATEWAY_LOG_LEVEL": "warning", **creds.operator_env()}
+        {
+            "GATEWAY_SANDBOX_PORT": str(port),
+            "GATEWAY_LOG_LEVEL": "warning",
+            "GATEWAY_EVENT_LOOP": args.loop,
+            **({"GATEWAY_SANDBOX_CALLBACK_URL": callback_base_url} if callback_base_url else {}),
+            **creds.operator_env(),
+        }
     )
-    argv = [gateway_executable(), "sandbox"]
-    if callback_base_url is not None:  # `gateway sandbox` has no callback setting
-        argv = [sys.executable, "-m", "bench.callback_sandbox", "--port", str(port)]
-        argv += ["--callback-base-url", callback_base_url]
-    return running(
+    starting = running(
         "sandbox",
-        argv,
+        [gateway_executable(), "sandbox"],
         port=port,
         health_path="/sandbox/healthz",
         env=env,
         log_dir=log_dir,
         startup_timeout=args.startup_timeout,
     )
+    return _on_loop(starting, args.loop)
 
 
 def _gateway(
@@ -168,12 +250,13 @@ def _gateway(
         "GATEWAY_INDEX_KEYS": creds.index_keys,
         "GATEWAY_LOG_LEVEL": "warning",
         "GATEWAY_WORKERS": str(args.workers),
+        "GATEWAY_EVENT_LOOP": args.loop,
         **({"GATEWAY_REDIS_URL": args.redis_url} if args.workers > 1 else {}),
         **creds.operator_env(sandbox.base_url),
         **(env or {}),
         **env_pairs(args.gateway_env),
     }
-    return running(
+    starting = running(
         name,
         [gateway_executable(), "serve"],
         port=port,
@@ -182,6 +265,7 @@ def _gateway(
         log_dir=log_dir,
         startup_timeout=args.startup_timeout,
     )
+    return _on_loop(starting, args.loop)
 
 
 def _baseline(
@@ -191,7 +275,8 @@ def _baseline(
     app_id, app_key = creds.apps[operator]
     argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port)]
     argv += ["--upstream", f"{sandbox.base_url}/{operator}", "--app-id", app_id, "--app-key", app_key]
-    return running(
+    argv += ["--loop", args.loop]
+    starting = running(
         "baseline",
         argv,
         port=port,
@@ -200,6 +285,7 @@ def _baseline(
         log_dir=log_dir,
         startup_timeout=args.startup_timeout,
     )
+    return _on_loop(starting, args.loop)
 
 
 @contextlib.asynccontextmanager

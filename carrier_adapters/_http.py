@@ -3,7 +3,8 @@
 Owns the transport half of the adapter boundary (``docs/operator-dialects.md``, and
 ``aesthetics.md`` section 8.2): httpx exceptions are translated into :mod:`carrier_adapters.errors`
 here and nowhere else. A single-use token is spent as soon as the request reaches the operator, so
-the only retry is after ``httpx.ConnectError`` (the connection was refused: nothing was sent).
+the only retry is after ``httpx.ConnectError`` (the connection was refused: nothing was sent),
+and not after :class:`~carrier_adapters.errors.CircuitOpen` (the client refuses to call at all).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 import httpx
 
 from carrier_adapters.base import OperatorConfig
-from carrier_adapters.errors import CarrierProtocolError, CarrierTimeout, CarrierUnavailable
+from carrier_adapters.errors import CarrierProtocolError, CarrierTimeout, CarrierUnavailable, CircuitOpen
 
 __all__ = ["map_transport_errors", "ping", "send"]
 
@@ -25,12 +26,16 @@ def map_transport_errors(operator: str) -> Iterator[None]:
     """Translate httpx transport failures and deadline expiry into carrier errors (``from`` the cause).
 
     :raises CarrierTimeout: on any ``httpx.TimeoutException`` or ``TimeoutError``.
-    :raises CarrierUnavailable: on ``httpx.ConnectError`` and every other ``httpx.TransportError``.
+    :raises CarrierUnavailable: on ``httpx.ConnectError`` (``unsent``) and every other
+        ``httpx.TransportError``; for :class:`CircuitOpen`, with its ``retry_after`` (``unsent``).
     """
     try:
         yield
+    except CircuitOpen as exc:
+        message = f"{operator} is unavailable (circuit open)"
+        raise CarrierUnavailable(operator, message, retry_after=exc.retry_after, unsent=True) from exc
     except httpx.ConnectError as exc:
-        raise CarrierUnavailable(operator, f"{operator} refused the connection") from exc
+        raise CarrierUnavailable(operator, f"{operator} refused the connection", unsent=True) from exc
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise CarrierTimeout(operator, f"{operator} did not answer in time") from exc
     except httpx.TransportError as exc:
@@ -40,7 +45,8 @@ def map_transport_errors(operator: str) -> Iterator[None]:
 async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx.Request) -> bytes:
     """Send ``request`` within ``config.timeout`` and return the body of the HTTP 200 answer.
 
-    The request is sent again once, and only, after ``httpx.ConnectError``. The request carries
+    The request is sent again once, and only, after an ``httpx.ConnectError`` other than
+    :class:`CircuitOpen`. The request carries
     the operator code in its ``operator`` extension, for the client's metrics.
 
     :raises CarrierTimeout, CarrierUnavailable: see :func:`map_transport_errors`; HTTP 5xx is
@@ -54,6 +60,8 @@ async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx
         async with asyncio.timeout(config.timeout):
             try:
                 response = await client.send(request)
+            except CircuitOpen:
+                raise
             except httpx.ConnectError:
                 response = await client.send(request)
     if response.status_code >= 500:

@@ -45,7 +45,7 @@ class Assurance(enum.StrEnum):
 class VerifyResult(enum.StrEnum):
     """Outcome of a local number check."""
 
-    PASS = "PASS"  # noqa: S105 - a verdict, not a password
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password  # nosec B105
     REJECT = "REJECT"
     UNKNOWN = "UNKNOWN"
 

@@ -14,9 +14,14 @@
 
 A negative answer ("not this number") is a result, not an error. Messages never contain phone
 numbers or tokens; ``code`` is the operator's raw result code when there was one.
+
+:class:`CircuitOpen` is not part of the tree: it is what the injected HTTP client raises instead
+of calling an operator it holds as down, and the adapters report it as ``CarrierUnavailable``.
 """
 
 from __future__ import annotations
+
+import httpx
 
 __all__ = [
     "CarrierError",
@@ -24,6 +29,7 @@ __all__ = [
     "CarrierRejected",
     "CarrierTimeout",
     "CarrierUnavailable",
+    "CircuitOpen",
     "LineNotEligible",
     "NumberNotServed",
     "TokenRejected",
@@ -41,7 +47,25 @@ class CarrierError(Exception):
 
 
 class CarrierUnavailable(CarrierError):
-    """The operator could not be reached or reported a system failure."""
+    """The operator could not be reached or reported a system failure.
+
+    ``retry_after`` is set when the client knows how long the operator stays unavailable (an open
+    circuit): the seconds until it is tried again. ``unsent`` is true when the request never left
+    (connection refused, open circuit): a single-use token in it was not spent.
+    """
+
+    def __init__(
+        self,
+        operator: str,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        unsent: bool = False,
+    ) -> None:
+        super().__init__(operator, message, code=code)
+        self.retry_after = retry_after
+        self.unsent = unsent
 
 
 class CarrierTimeout(CarrierError):
@@ -66,3 +90,16 @@ class NumberNotServed(CarrierError):
 
 class LineNotEligible(CarrierError):
     """The line exists but the operator does not serve this capability for it (IoT, B2B, barred)."""
+
+
+class CircuitOpen(httpx.ConnectError):
+    """Raised by the HTTP client instead of sending: it holds the operator as down (open circuit).
+
+    Nothing was sent, so it is a ``ConnectError``; the adapters do not retry it and report
+    :class:`CarrierUnavailable` with the same ``retry_after`` (seconds until the client tries the
+    operator again; 0 when it is being probed right now).
+    """
+
+    def __init__(self, message: str, *, request: httpx.Request, retry_after: float) -> None:
+        super().__init__(message, request=request)
+        self.retry_after = retry_after

@@ -18,6 +18,7 @@ from gateway.login_check import views as login_check_views
 from gateway.middleware import gateway_middleware
 from gateway.oauth import views as oauth_views
 from gateway.one_tap import views as one_tap_views
+from gateway.openapi import views as openapi_views
 from gateway.push import views as push_views
 from gateway.replay import ReplayCache
 from gateway.runtime import open_runtime
@@ -31,6 +32,7 @@ __all__ = ["create_app"]
 _ROUTE_TABLES = (
     health.routes,
     metrics.routes,
+    openapi_views.routes,
     oauth_views.routes,
     tenant_views.routes,
     one_tap_views.routes,
@@ -59,6 +61,7 @@ def create_app(
     for route in app.router.routes():
         if route.method != "HEAD" and policy_of(route.handler) is None:
             raise RuntimeError(f"route {route.method} {route.resource} has no auth policy")
+    openapi_views.install(app, settings.issuer)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(

@@ -1,6 +1,10 @@
-"""The ``gateway`` command (contract §0): ``up``, ``serve``, ``sandbox``, ``tenants create``.
+"""The ``gateway`` command (contract §0): ``up``, ``serve``, ``worker``, ``sandbox``, ``tenants create``.
 
 ``serve`` is the production shape: real operator URLs from settings, no seeding, keys required.
+``worker`` runs the background workers without the public API (:mod:`gateway.worker`); ``serve``
+with ``PUSH_DISPATCH_WORKER``, ``WEBHOOK_DELIVERY_WORKER`` and ``SIM_SWAP_POLL_WORKER`` false plus
+N ``worker`` processes is the production topology. ``sandbox`` sends its SMS callbacks to
+``SANDBOX_CALLBACK_URL`` when set.
 ``up`` is the embedded development default: the gateway and the sandbox operators in one process
 and one event loop, SQLite under ``./var/``, generated operator credentials shared by both sides,
 data keys generated once and kept in ``./var/keys.json``, a demo tenant and demo subscribers.
@@ -10,7 +14,6 @@ This is the only module that imports :mod:`sandbox`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import secrets
@@ -28,12 +31,14 @@ from gateway.clock import SystemClock
 from gateway.crypto import generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory
 from gateway.logs import configure_logging
+from gateway.loop import run as run_loop
 from gateway.scopes import KNOWN_SCOPES
 from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
 from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
+from gateway.worker import create_worker_app
 from sandbox import AppCredentials, SandboxConfig, create_sandbox_app
 
 __all__ = ["main"]
@@ -55,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("up", "gateway + sandbox operators in one process (development default)"),
         ("serve", "the gateway alone (production shape)"),
+        ("worker", "background workers (SMS dispatch, webhooks, SIM swap poller) without the public API"),
         ("sandbox", "the sandbox operators alone"),
     ):
         add_setting_flags(commands.add_parser(name, help=text))
@@ -93,6 +99,7 @@ def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "admin_token": secrets.token_urlsafe(24),
         "allow_private_webhooks": True,
         "log_format": "console",
+        "shutdown_grace_seconds": 0.0,
         **_embedded_keys(Path("var")),
     }
     for op in OPERATORS:
@@ -166,7 +173,7 @@ def _banner(settings: Settings, demo: dict[str, str]) -> str:
 
 async def _up(settings: Settings) -> None:
     gateway = create_app(settings)
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a comparison, not a bind  # nosec B104
     callbacks = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
     sandbox = create_sandbox_app(_sandbox_config(settings, callback_base_url=callbacks))
 
@@ -208,19 +215,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = load_settings(args)
     configure_logging(settings.log_level, settings.log_format, sys.stderr)
     if args.command == "up":
-        asyncio.run(_up(settings))
+        run_loop(_up(settings), settings.event_loop)
     elif args.command == "serve" and settings.workers > 1:
         sys.exit(supervise(settings))
     elif args.command == "serve":
-        asyncio.run(run_sites([(create_app(settings), settings.host, settings.port)], settings))
+        run_loop(
+            run_sites([(create_app(settings), settings.host, settings.port)], settings), settings.event_loop
+        )
+    elif args.command == "worker" and settings.workers > 1:
+        sys.exit(supervise(settings, "worker"))
+    elif args.command == "worker":
+        app = create_worker_app(settings)
+        run_loop(run_sites([(app, settings.host, settings.worker_port)], settings), settings.event_loop)
     elif args.command == "sandbox":
-        config = _sandbox_config(settings)
+        try:
+            config = _sandbox_config(settings, callback_base_url=settings.sandbox_callback_url)
+        except ValueError as exc:
+            raise SystemExit(f"invalid sandbox settings: {exc}") from exc
         for op, creds in config.apps.items():
             print(f"GATEWAY_{op.upper()}_APP_ID={creds.app_id} GATEWAY_{op.upper()}_APP_KEY={creds.app_key}")
         app = create_sandbox_app(config)
-        asyncio.run(run_sites([(app, settings.host, settings.sandbox_port)], settings))
+        run_loop(run_sites([(app, settings.host, settings.sandbox_port)], settings), settings.event_loop)
     else:
         try:
-            asyncio.run(_tenants_create(args, settings))
+            run_loop(_tenants_create(args, settings), settings.event_loop)
         except ValueError as exc:
             raise SystemExit(f"invalid tenant: {exc}") from exc

@@ -46,6 +46,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from carrier_adapters import (
@@ -311,7 +312,11 @@ def from_http_status(status: int, reason: str) -> ApiError:
 
 
 def from_carrier_error(exc: CarrierError) -> ApiError:
-    """Translate an adapter failure into the contract error the client sees."""
+    """Translate an adapter failure into the contract error the client sees.
+
+    An unavailable operator whose return time is known (an open circuit) adds ``Retry-After``
+    (whole seconds, at least 1).
+    """
     if isinstance(exc, TokenRejected):
         return OneTapTokenInvalid()
     if isinstance(exc, NumberNotServed):
@@ -321,7 +326,10 @@ def from_carrier_error(exc: CarrierError) -> ApiError:
     if isinstance(exc, CarrierTimeout):
         return GatewayTimeout()
     if isinstance(exc, CarrierUnavailable):
-        return Unavailable("The operator is unavailable.")
+        if exc.retry_after is None:
+            return Unavailable("The operator is unavailable.")
+        wait = str(max(1, math.ceil(exc.retry_after)))
+        return Unavailable("The operator is unavailable.", headers={"Retry-After": wait})
     return BadGateway()
 
 

@@ -1,8 +1,10 @@
 """Liveness and readiness (contract §0).
 
 ``/healthz`` answers 200 while the process lives. ``/readyz`` answers 200 only when the database
-(and Redis, when configured) answers and every configured operator answers HTTP, and 503 as soon
-as shutdown begins so a load balancer drains this process before it stops.
+(and Redis, when configured) answers and every configured operator answers HTTP, and 503
+``Shutting down.`` as soon as SIGTERM arrives: for ``SHUTDOWN_GRACE_SECONDS`` the listener keeps
+serving, so a load balancer probing readiness drains this process before it refuses connections
+(:mod:`gateway.serving`). `gateway worker` serves the same two probes on ``WORKER_PORT``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,13 @@
 
 The :func:`redact` processor runs last before rendering: it drops the values of secret-bearing
 keys, masks phone numbers (``+86138****8000``, ``138****8000``) and replaces bearer tokens, JWTs
-and operator SDK tokens found anywhere inside string values. stdlib loggers (aiohttp, alembic)
-are routed through the same chain.
+and operator SDK tokens found anywhere inside string values. Canonical UUIDs (tenant, message and
+generated correlator ids) and the ``correlator`` value (the bank's opaque id, often a date or a
+counter) are identifiers, not numbers: in them only mainland-mobile-shaped runs (``[86]1[3-9]`` + 9
+digits) are masked, so they stay intact and greppable across lines. stdlib
+loggers (aiohttp, alembic) are routed through the same chain, and every line, ours or a library's,
+carries the context bound with :func:`structlog.contextvars.bind_contextvars` (the request's
+``correlator``, bound by :mod:`gateway.middleware`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import IO, Any
 
 import structlog
 
-__all__ = ["configure_logging", "mask_phone", "redact", "redact_text"]
+__all__ = ["configure_logging", "mask_phone", "redact", "redact_correlator", "redact_text"]
 
 _SECRET_KEYS = frozenset(
     {
@@ -44,7 +49,12 @@ _REDACTED = "[redacted]"
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
 _SDK_TOKEN = re.compile(r"\b(?:STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_)[\w-]{8,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w\-.~+/=]{8,}")
-_PHONE = re.compile(r"(?<!\d)(\+?)(\d{7,15})(?!\d)")
+_PHONE_OR_UUID = re.compile(
+    r"(?P<uuid>(?<![0-9a-fA-F])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9a-fA-F]))"
+    r"|(?<!\d)(?P<plus>\+?)(?P<digits>\d{7,15})(?!\d)"
+)
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+_CORRELATOR = "correlator"
 
 
 def mask_phone(value: str) -> str:
@@ -57,12 +67,30 @@ def mask_phone(value: str) -> str:
     return ("+" if plus else "") + digits[:head] + "****" + digits[-4:]
 
 
-def redact_text(text: str) -> str:
-    """Mask phone numbers and replace tokens inside free text."""
+def _drop_tokens(text: str) -> str:
     text = _JWT.sub("[jwt]", text)
     text = _SDK_TOKEN.sub("[token]", text)
-    text = _BEARER.sub(lambda m: m.group(1) + " " + _REDACTED, text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(1) + m.group(2)), text)
+    return _BEARER.sub(lambda m: m.group(1) + " " + _REDACTED, text)
+
+
+def redact_text(text: str) -> str:
+    """Mask phone numbers and replace tokens inside free text."""
+    return _PHONE_OR_UUID.sub(_mask_match, _drop_tokens(text))
+
+
+def redact_correlator(value: str) -> str:
+    """The ``correlator`` as logged: tokens replaced and mobile numbers masked, other digits kept."""
+    return _mask_mobiles(_drop_tokens(value))
+
+
+def _mask_mobiles(text: str) -> str:
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match["uuid"]:
+        return _mask_mobiles(match["uuid"])
+    return mask_phone(match["plus"] + match["digits"])
 
 
 def _scrub(value: Any) -> Any:
@@ -82,6 +110,8 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = _REDACTED
+        elif key == _CORRELATOR and isinstance(event_dict[key], str):
+            event_dict[key] = redact_correlator(event_dict[key])
         else:
             event_dict[key] = _scrub(event_dict[key])
     return event_dict

@@ -6,24 +6,35 @@ several times that). Unlike ``httpx-aiohttp`` 0.2, failures are mapped to the *p
 class, because the adapters' retry rule depends on it (``docs/operator-dialects.md``, single-use
 tokens): a refused connection (``httpx.ConnectError``) is safe to retry, a timeout or a dropped
 connection is not.
+
+The client keeps one circuit breaker per operator (:mod:`gateway.circuit`): while an operator's
+circuit is open its calls fail at once with :class:`~carrier_adapters.CircuitOpen` (an
+``httpx.ConnectError``: nothing was sent), which the adapters report as ``CarrierUnavailable``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
 import httpx
+import structlog
 
-from gateway.metrics import OPERATOR_CALL_SECONDS
+from carrier_adapters import CircuitOpen
+from gateway.circuit import CallResult, CircuitOpenError, CircuitPolicy, CircuitState, OperatorCircuits
+from gateway.metrics import OPERATOR_CALL_SECONDS, OPERATOR_CIRCUIT_OPEN
 
 __all__ = ["MAX_BODY_BYTES", "AiohttpTransport", "OperatorClient", "build_operator_client"]
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 _KEEPALIVE_SECONDS = 30.0
+_DEADLINE_SLACK_SECONDS = 0.05
+
+log = structlog.get_logger(__name__)
 
 _EXCEPTION_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
@@ -160,11 +171,17 @@ class OperatorClient(httpx.AsyncClient):
     store cookies, honours the request's ``timeout`` extension through the transport, and always
     returns the response with its body read (``stream=True`` is refused). Each call is observed in
     ``gateway_operator_call_seconds``, labelled with the request's ``operator`` extension.
+
+    A request with an ``operator`` extension goes through that operator's circuit in ``circuits``
+    (none: no breaker). Failures are transport errors (refused, dropped, timed out) and HTTP 5xx;
+    a cancellation counts as a timeout once the request's read timeout has run out (the adapters'
+    whole-call deadline equals it), else as neither success nor failure.
     """
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport, circuits: OperatorCircuits | None = None) -> None:
         super().__init__(transport=transport, follow_redirects=False)
         self._operator_transport = transport
+        self.circuits = circuits
 
     async def send(
         self,
@@ -174,11 +191,25 @@ class OperatorClient(httpx.AsyncClient):
         auth: object = None,
         follow_redirects: object = None,
     ) -> httpx.Response:
-        """Send ``request`` through the transport and return the answer with its body read."""
+        """Send ``request`` through the transport and return the answer with its body read.
+
+        :raises CircuitOpen: the operator's circuit is open; nothing was sent.
+        """
         if stream:
             raise ValueError("OperatorClient reads every body whole; stream=True is not supported")
+        operator = request.extensions.get("operator")
+        label = str(operator or "unknown")
+        breaker = self.circuits[operator] if self.circuits is not None and operator else None
         started = time.perf_counter()
+        try:
+            ticket = breaker.admit() if breaker is not None else None
+        except CircuitOpenError as exc:
+            OPERATOR_CALL_SECONDS.labels(label, request.url.path, "circuit_open").observe(
+                time.perf_counter() - started
+            )
+            raise CircuitOpen(str(exc), request=request, retry_after=exc.retry_after) from None
         outcome = "error"
+        result = CallResult.IGNORED
         try:
             response = await self._operator_transport.handle_async_request(request)
             response.request = request
@@ -187,17 +218,32 @@ class OperatorClient(httpx.AsyncClient):
             finally:
                 await response.aclose()
             outcome = _outcome(response.status_code)
+            result = CallResult.FAILURE if response.status_code >= 500 else CallResult.SUCCESS
             return response
         except httpx.TimeoutException:
-            outcome = "timeout"
+            outcome, result = "timeout", CallResult.FAILURE
             raise
         except httpx.ConnectError:
-            outcome = "refused"
+            outcome, result = "refused", CallResult.FAILURE
+            raise
+        except httpx.TransportError:
+            result = CallResult.FAILURE
+            raise
+        except asyncio.CancelledError:
+            if _past_deadline(request, time.perf_counter() - started):
+                outcome, result = "timeout", CallResult.FAILURE
             raise
         finally:
-            OPERATOR_CALL_SECONDS.labels(
-                str(request.extensions.get("operator", "unknown")), request.url.path, outcome
-            ).observe(time.perf_counter() - started)
+            if breaker is not None and ticket is not None:
+                breaker.record(ticket, result)
+            OPERATOR_CALL_SECONDS.labels(label, request.url.path, outcome).observe(
+                time.perf_counter() - started
+            )
+
+
+def _past_deadline(request: httpx.Request, elapsed: float) -> bool:
+    read = request.extensions.get("timeout", {}).get("read")
+    return read is not None and elapsed >= read - _DEADLINE_SLACK_SECONDS
 
 
 def _outcome(status: int) -> str:
@@ -206,6 +252,21 @@ def _outcome(status: int) -> str:
     return f"http_{status // 100}xx"
 
 
-def build_operator_client(*, limit_per_host: int = 100) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` the carrier adapters use in production; closing it closes the pool."""
-    return OperatorClient(AiohttpTransport(limit_per_host=limit_per_host))
+def _publish_state(operator: str, state: CircuitState) -> None:
+    OPERATOR_CIRCUIT_OPEN.labels(operator).set(0 if state is CircuitState.CLOSED else 1)
+    if state is CircuitState.OPEN:
+        log.warning("operator_circuit_opened", operator=operator)
+    else:
+        log.info("operator_circuit_changed", operator=operator, state=state.value)
+
+
+def build_operator_client(
+    *, limit_per_host: int = 100, circuit: CircuitPolicy | None = None
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` the carrier adapters use in production; closing it closes the pool.
+
+    ``circuit`` gives every operator a circuit breaker with that policy (none: no breaker); its
+    state changes are logged and published in ``gateway_operator_circuit_open``.
+    """
+    circuits = OperatorCircuits(circuit, listener=_publish_state) if circuit is not None else None
+    return OperatorClient(AiohttpTransport(limit_per_host=limit_per_host), circuits)

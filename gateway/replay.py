@@ -28,6 +28,10 @@ class ReplayCache(Protocol):
         """True for the first claim of ``key`` within ``ttl_seconds``, False for a replay."""
         ...
 
+    async def release(self, key: str) -> None:
+        """Forget a claim whose token was never spent (the request never left), so it may be used again."""
+        ...
+
 
 class InMemoryReplayCache:
     """Process-local replay cache with lazy expiry (bounded by live keys only)."""
@@ -49,6 +53,10 @@ class InMemoryReplayCache:
         heapq.heappush(self._heap, (expires, digest))
         return True
 
+    async def release(self, key: str) -> None:
+        """See :meth:`ReplayCache.release`."""
+        self._expiry.pop(hashlib.sha256(key.encode()).digest(), None)
+
     def _purge(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:
             expires, digest = heapq.heappop(self._heap)
@@ -69,6 +77,12 @@ class RedisReplayCache:
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """See :meth:`ReplayCache.claim`."""
-        name = self._prefix + hashlib.sha256(key.encode()).hexdigest()
         ttl_ms = max(1, math.ceil(ttl_seconds * 1000))
-        return bool(await self._client.set(name, b"1", nx=True, px=ttl_ms))
+        return bool(await self._client.set(self._name(key), b"1", nx=True, px=ttl_ms))
+
+    async def release(self, key: str) -> None:
+        """See :meth:`ReplayCache.release`."""
+        await self._client.delete(self._name(key))
+
+    def _name(self, key: str) -> str:
+        return self._prefix + hashlib.sha256(key.encode()).hexdigest()

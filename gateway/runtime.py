@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import Operator, SmsChannel, build_exchangers
+from gateway.backlog import BacklogGauges
 from gateway.camara import CamaraServices, build_camara_services
 from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_subscriptions
 from gateway.camara.usage import LedgerRecorder
+from gateway.circuit import circuit_policy
 from gateway.clock import Clock, SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
@@ -74,6 +76,7 @@ class Runtime:
     push: Push
     flows: Flows
     sim_swap_subscriptions: SimSwapSubscriptions
+    backlog: BacklogGauges
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -116,7 +119,7 @@ async def open_runtime(
             open_webhooks(settings, sessions, cipher=cipher, clock=clock)
         )
         if exchangers is None:
-            client = build_operator_client()
+            client = build_operator_client(circuit=circuit_policy(settings))
             stack.push_async_callback(client.aclose)
             exchangers = build_exchangers(settings.operator_configs(), client, clock=clock.now)
         redis = None
@@ -215,6 +218,7 @@ async def open_runtime(
                 clock=clock,
             ),
             sim_swap_subscriptions=sim_swap_subscriptions,
+            backlog=BacklogGauges(sessions, clock),
             redis=redis,
         )
 

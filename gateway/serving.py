@@ -1,8 +1,14 @@
 """Running aiohttp applications until a stop signal, with the drain order production needs.
 
-On SIGINT or SIGTERM every gateway runtime is marked shutting down first (``/readyz`` turns 503
-so a load balancer stops sending), then the sites stop accepting and in-flight requests get up
-to ``shutdown_timeout`` seconds to finish before the runtimes close.
+On the first SIGINT or SIGTERM:
+
+1. every gateway runtime is marked shutting down, so ``/readyz`` answers 503;
+2. for ``SHUTDOWN_GRACE_SECONDS`` the listeners keep serving, so a load balancer that probes
+   readiness takes this process out of rotation before connections are refused (only when an
+   app has a runtime; the sandbox alone stops at once);
+3. the listeners close and in-flight requests get up to ``SHUTDOWN_TIMEOUT`` seconds to finish;
+4. the runtimes close in reverse start order: background workers stop claiming, sends in flight
+   finish (again within ``SHUTDOWN_TIMEOUT``) and leases still held are released; then pools close.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 
+import structlog
 from aiohttp import web
 
 from gateway.appkeys import RUNTIME
 from gateway.settings import Settings
 
 __all__ = ["run_sites"]
+
+log = structlog.get_logger(__name__)
 
 
 async def run_sites(
@@ -40,14 +49,19 @@ async def run_sites(
         for app, host, port in apps:
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
             await runner.setup()
-            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
             runners.append(runner)
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         if after_start is not None:
             await after_start()
         await stop.wait()
     finally:
-        for app, _, _ in apps:
-            if RUNTIME in app:
-                app[RUNTIME].shutting_down.set()
+        runtimes = [app[RUNTIME] for app, _, _ in apps if RUNTIME in app]
+        for runtime in runtimes:
+            runtime.shutting_down.set()
+        if runtimes and stop.is_set():
+            log.info("shutdown_started", grace_seconds=settings.shutdown_grace_seconds)
+            await asyncio.sleep(settings.shutdown_grace_seconds)
         for runner in reversed(runners):
             await runner.cleanup()
+        if runtimes:
+            log.info("shutdown_finished")

@@ -30,22 +30,44 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     sandbox_port: int = 8090
+    sandbox_callback_url: str | None = Field(
+        default=None, description="`sandbox`: gateway base URL for SMS callbacks (unset: none sent)"
+    )
     public_url: str | None = None
     admin_token: SecretStr | None = None
     allow_private_webhooks: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        default="auto", description="asyncio loop of every process (auto: uvloop where installed)"
+    )
     data_keys: SecretStr | None = None
     index_keys: SecretStr | None = None
     access_token_ttl: int = 900
     max_body_bytes: int = 64 * 1024
     shutdown_timeout: float = 10.0
-    workers: int = Field(default=1, ge=1, le=64, description="gateway processes for `serve` (SO_REUSEPORT)")
+    shutdown_grace_seconds: float = Field(
+        default=2.0, ge=0, le=300, description="on SIGTERM, seconds /readyz fails before the listener closes"
+    )
+    worker_port: int = Field(default=8081, description="`worker`: port of /healthz, /readyz, /metrics")
+    workers: int = Field(default=1, ge=1, le=64, description="processes of `serve`/`worker`")
     redis_url: str | None = Field(
         default=None, description="shared single-use markers and rate limits; required with workers > 1"
     )
     operator_timeout: float = 3.0
     operator_connect_timeout: float = 1.0
+    operator_circuit_threshold: int = Field(
+        default=5, ge=1, le=1000, description="consecutive failed calls that open an operator's circuit"
+    )
+    operator_circuit_failure_ratio: float = Field(
+        default=0.5, gt=0, le=1, description="failed share of >= 20 calls in the window that opens it"
+    )
+    operator_circuit_window_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="window of the failure ratio (s)"
+    )
+    operator_circuit_cooldown_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds an open circuit refuses calls before a probe"
+    )
     cmcc_url: str | None = None
     cmcc_app_id: str | None = None
     cmcc_app_key: SecretStr | None = None
@@ -74,6 +96,9 @@ class Settings(BaseSettings):
     ciba_expires_in: int = Field(default=120, ge=10, le=3600, description="CIBA auth_req_id lifetime (s)")
 
     # webhooks (README "Webhooks"); allow_private_webhooks is above
+    webhook_delivery_worker: bool = Field(
+        default=True, description="run the webhook delivery worker in this process (false: another one does)"
+    )
     webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds per webhook attempt")
     webhook_poll_interval: float = Field(
         default=1.0, gt=0, le=60, description="seconds between webhook outbox polls"
@@ -105,6 +130,9 @@ class Settings(BaseSettings):
     )
 
     # CAMARA SIM swap subscriptions (README "SIM swap subscriptions")
+    sim_swap_poll_worker: bool = Field(
+        default=True, description="run the SIM swap subscription poller in this process (false: another does)"
+    )
     sim_swap_poll_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="seconds between SIM history polls of a subscribed line"
     )

@@ -28,7 +28,7 @@ _BLOCK_BITS = algorithms.AES.block_size
 
 def md5_hex(text: str) -> str:
     """Lowercase hex MD5 of the UTF-8 text."""
-    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - mandated by the cmcc and cucc dialects
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()  # the cmcc and cucc dialects
 
 
 def sha256_hex(text: str) -> str:
@@ -58,12 +58,12 @@ def aes_cbc_decrypt(ciphertext: bytes, *, key: bytes, iv: bytes) -> bytes:
 
 def aes_ecb_encrypt(plaintext: bytes, *, key: bytes) -> bytes:
     """AES-ECB with PKCS#7 padding."""
-    return _encrypt(plaintext, key, modes.ECB())  # noqa: S305 - ctcc dialect
+    return _encrypt(plaintext, key, modes.ECB())  # noqa: S305 - ctcc dialect  # nosec B305
 
 
 def aes_ecb_decrypt(ciphertext: bytes, *, key: bytes) -> bytes:
     """Inverse of :func:`aes_ecb_encrypt`; ValueError on a bad length or padding."""
-    return _decrypt(ciphertext, key, modes.ECB())  # noqa: S305 - ctcc dialect
+    return _decrypt(ciphertext, key, modes.ECB())  # noqa: S305 - ctcc dialect  # nosec B305
 
 
 def _encrypt(plaintext: bytes, key: bytes, mode: modes.CBC | modes.ECB) -> bytes:

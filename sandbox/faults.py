@@ -39,7 +39,7 @@ def faults_middleware(state: SandboxState) -> Middleware:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.down:
             return _drop_connection(request)
-        if faults.error_rate and random.random() < faults.error_rate:
+        if faults.error_rate and random.random() < faults.error_rate:  # fault injection  # nosec B311
             return web.Response(status=500, text=_ERROR_PAGE, content_type="text/html")
         return await handler(request)
 

@@ -22,6 +22,7 @@ __all__ = [
     "NumberVerifyRequest",
     "SwapCheckRequest",
     "SwapDateRequest",
+    "forbid_null_schema",
 ]
 
 E164 = r"^\+[1-9][0-9]{4,14}$"
@@ -42,8 +43,33 @@ _Date = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterVali
 _Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
 
 
+def forbid_null_schema(schema: dict[str, Any]) -> None:
+    """Adjust a strict body's JSON schema to its ``_no_nulls`` rule: optional properties may be
+    omitted, never ``null``."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if options is not None and {"type": "null"} in options:
+            rest = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+def _exactly_one_schema(schema: dict[str, Any]) -> None:
+    forbid_null_schema(schema)
+    schema["oneOf"] = [{"required": ["phoneNumber"]}, {"required": ["hashedPhoneNumber"]}]
+
+
+def _at_least_one_schema(schema: dict[str, Any]) -> None:
+    forbid_null_schema(schema)
+    schema["minProperties"] = 1
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, json_schema_extra=forbid_null_schema)
 
     @model_validator(mode="before")
     @classmethod
@@ -57,6 +83,8 @@ class _Body(BaseModel):
 
 class NumberVerifyRequest(_Body):
     """``POST /number-verification/v2/verify``: exactly one of the two properties."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_schema)
 
     phoneNumber: PhoneNumber | None = None
     hashedPhoneNumber: Annotated[str, Field(pattern=SHA256_HEX)] | None = None
@@ -82,6 +110,8 @@ class SwapCheckRequest(SwapDateRequest):
 
 class KycMatchRequest(_Body):
     """``POST /kyc-match/v0.4/match`` (kyc-match 0.4.0): every property optional, at least one sent."""
+
+    model_config = ConfigDict(json_schema_extra=_at_least_one_schema)
 
     phoneNumber: PhoneNumber | None = None
     idDocument: Annotated[str, Field(min_length=1, max_length=50)] | None = None

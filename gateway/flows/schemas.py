@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from gateway.flows.branches import BranchView, CalledTicket, IssuedTicket, QueueView, TicketView
 from gateway.flows.claim_location import Position, SharedLocation
@@ -51,9 +51,9 @@ class LocationShare(BaseModel):
 
     model_config = _STRICT
 
-    latitude: StrictFloat | StrictInt = Field(ge=-90, le=90, allow_inf_nan=False)
-    longitude: StrictFloat | StrictInt = Field(ge=-180, le=180, allow_inf_nan=False)
-    accuracyMeters: StrictFloat | StrictInt = Field(gt=0, le=100_000, allow_inf_nan=False)
+    latitude: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False)
+    longitude: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False)
+    accuracyMeters: float = Field(gt=0, le=100_000, strict=True, allow_inf_nan=False)
 
     def to_domain(self) -> Position:
         """The service's value."""

@@ -72,7 +72,7 @@ class Reason(enum.StrEnum):
 
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     NUMBER_MISMATCH = "NUMBER_MISMATCH"
-    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - a reason code, not a password
+    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - a reason code, not a password  # nosec B105
     NUMBER_NOT_VERIFIED = "NUMBER_NOT_VERIFIED"
     SIM_SWAPPED_RECENTLY = "SIM_SWAPPED_RECENTLY"
     DEVICE_SWAPPED_RECENTLY = "DEVICE_SWAPPED_RECENTLY"
@@ -89,7 +89,7 @@ class NumberStatus(enum.Enum):
     """No token was given, or the attempt was throttled before any operator call."""
     VERIFIED = "verified"
     MISMATCH = "mismatch"
-    TOKEN_INVALID = "token_invalid"  # noqa: S105 - a status, not a password
+    TOKEN_INVALID = "token_invalid"  # noqa: S105 - a status, not a password  # nosec B105
     UNVERIFIED = "unverified"
     """The operator answered without a verdict."""
     UNAVAILABLE = "unavailable"

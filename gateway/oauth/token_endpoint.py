@@ -105,7 +105,7 @@ class TokenEndpoint:
         who = Principal(tenant_id=tenant.id, client_id=tenant.client_id, scopes=requested)
         return {
             "access_token": self._tokens.issue(who),
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # RFC 6750 token type, not a password  # nosec B105
             "expires_in": self._tokens.ttl,
             "scope": " ".join(sorted(requested)),
         }

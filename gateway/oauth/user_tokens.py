@@ -100,7 +100,7 @@ class UserTokens:
         )
         body: dict[str, Any] = {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # RFC 6750 token type, not a password  # nosec B105
             "expires_in": ttl,
             "scope": " ".join(sorted(scopes)),
         }

@@ -3,7 +3,8 @@
 Token and backchannel requests are form-encoded, answered with ``Cache-Control: no-store`` (RFC
 6749 §5.1) and RFC 6749 error bodies. The authorization endpoint (GET or form POST, OIDC Core
 §3.1.2.1) and the operator callbacks answer 302 redirects; their direct errors (unknown client,
-unregistered redirect URI, unknown callback state) use the contract's error body.
+unregistered redirect URI, unknown callback state, a POST that is not form-encoded) use the contract's
+error body.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from multidict import MultiMapping
 
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
-from gateway.errors import OAuthError, OAuthRedirect
+from gateway.errors import OAuthError, OAuthRedirect, UnsupportedMediaType
 from gateway.oauth.token_endpoint import GRANT_TYPES
 from gateway.scopes import KNOWN_SCOPES
 from gateway.wire import json_response
@@ -91,6 +92,8 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def authorize(request: web.Request) -> web.Response:
     """Start network-based authentication: 302 to the device's operator, or an error redirect."""
     service = request.app[RUNTIME].oauth.authorization
+    if request.method == "POST" and request.content_type != _FORM:
+        raise UnsupportedMediaType("The request body must be application/x-www-form-urlencoded.")
     source = await request.post() if request.method == "POST" else request.query
     try:
         location = await service.start(

@@ -3,9 +3,10 @@
 The operator is the one the SDK reported, else the one whose token shape matches, else (number
 check only) a first guess from the number's block. A token is claimed in the replay cache before
 the operator is called, so a token presented twice is refused locally and never sent again, and
-an exchange is never retried once the operator may have consumed it. Each answered call leaves a
-usage record (committed before the answer) with the billed flag, the number encrypted and
-blind-indexed per tenant.
+an exchange is never retried once the operator may have consumed it; a claim is released when the
+request never left (refused connection, open circuit), so the token can be presented again. Each
+answered call leaves a usage record (committed before the answer) with the billed flag, the number
+encrypted and blind-indexed per tenant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import structlog
 
 from carrier_adapters import (
     CarrierError,
+    CarrierUnavailable,
     LoginOutcome,
     OneTapExchanger,
     VerifyOutcome,
@@ -33,6 +35,10 @@ from gateway.replay import ReplayCache
 __all__ = ["OneTapService", "phone_scope"]
 
 log = structlog.get_logger(__name__)
+
+
+def _replay_key(exchanger: OneTapExchanger, token: str) -> str:
+    return f"one_tap:{exchanger.operator}:{token}"
 
 
 def phone_scope(tenant_id: str) -> str:
@@ -70,6 +76,7 @@ class OneTapService:
         try:
             outcome = await exchanger.exchange_login(token)
         except CarrierError as exc:
+            await self._release_unsent(exc, exchanger, token)
             raise self._failed(exc, "login") from exc
         await self._record(
             tenant_id,
@@ -96,6 +103,7 @@ class OneTapService:
         try:
             outcome = await exchanger.verify_number(token, phone_number)
         except CarrierError as exc:
+            await self._release_unsent(exc, exchanger, token)
             raise self._failed(exc, "verify") from exc
         await self._record(
             tenant_id,
@@ -121,8 +129,13 @@ class OneTapService:
         return exchanger
 
     async def _claim(self, exchanger: OneTapExchanger, token: str) -> None:
-        if not await self._replay.claim(f"one_tap:{exchanger.operator}:{token}", exchanger.token_lifetime):
+        if not await self._replay.claim(_replay_key(exchanger, token), exchanger.token_lifetime):
             raise OneTapTokenInvalid("The token has already been used.")
+
+    async def _release_unsent(self, exc: CarrierError, exchanger: OneTapExchanger, token: str) -> None:
+        """A token the operator never received (refused connection, open circuit) stays usable."""
+        if isinstance(exc, CarrierUnavailable) and exc.unsent:
+            await self._replay.release(_replay_key(exchanger, token))
 
     @staticmethod
     def _failed(exc: CarrierError, action: str) -> Exception:

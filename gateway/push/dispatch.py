@@ -2,9 +2,10 @@
 
 A worker claims due messages (``queued``, ``scheduled_at`` and ``next_attempt_at`` passed, no live
 lease) by setting ``lease_owner``/``lease_until`` in one statement: on PostgreSQL the candidates
-are selected ``FOR UPDATE SKIP LOCKED`` inside the claiming ``UPDATE``, so concurrent workers take
-disjoint sets; on SQLite the ``UPDATE … WHERE id IN (SELECT …) AND <lease free>`` is atomic under
-SQLite's single writer, and ``RETURNING`` reads the claims back. A claimed message is:
+are selected ``FOR UPDATE SKIP LOCKED`` in a ``MATERIALIZED`` CTE of the claiming ``UPDATE`` (so
+the ``LIMIT`` is applied once), so concurrent workers take disjoint sets of at most ``batch``; on
+SQLite the ``UPDATE … WHERE id IN (SELECT …) AND <lease free>`` is atomic under SQLite's single
+writer, and ``RETURNING`` reads the claims back. A claimed message is:
 
 - past its TTL: ``expired`` if it was never tried, else ``failed`` with its last error (no send);
 - otherwise submitted with ``reference`` = message id through the operators of
@@ -12,13 +13,15 @@ SQLite's single writer, and ``RETURNING`` reads the claims back. A claimed messa
   per-operator :class:`~gateway.push.pacing.TokenBucket` (per process);
 - on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
   which also applies a delivery report that arrived first;
-- on an operator error retried after :func:`~gateway.push.pacing.backoff_delay`, or ``failed``
+- on an operator error retried after :func:`~gateway.push.pacing.backoff_delay` (no sooner than an
+  open circuit's ``retry_after``), or ``failed``
   (``message.failed``) when that retry would fall at or after the TTL.
 
-Every write is conditional on the worker still holding the lease. A worker that dies leaves its
-lease to expire (``PUSH_LEASE_SECONDS``); another worker then sends again with the same reference,
-which the operator deduplicates, so the recipient gets one SMS. The remaining window for a
-duplicate is an operator that does not deduplicate (documented in the README).
+Every write is conditional on the worker still holding the lease. A worker that stops releases
+what it still holds (:meth:`Dispatcher.release_leases`), so another worker takes it at once. A
+worker that dies leaves its lease to expire (``PUSH_LEASE_SECONDS``); another worker then sends
+again with the same reference, which the operator deduplicates, so the recipient gets one SMS.
+The remaining window for a duplicate is an operator that does not deduplicate (see the README).
 """
 
 from __future__ import annotations
@@ -160,6 +163,25 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
 
+    async def release_leases(self) -> int:
+        """Give back every queued message this worker still leases (after :meth:`stop`); how many.
+
+        A send cancelled mid-flight may have reached the operator: the next worker sends it again
+        with the same reference, which the operator deduplicates.
+        """
+        async with self._sessions() as session, session.begin():
+            result = await session.exec(
+                sa.update(MESSAGES)
+                .where(
+                    MESSAGES.c.lease_owner == self.worker_id, MESSAGES.c.status == MessageStatus.QUEUED.value
+                )
+                .values(lease_owner=None, lease_until=None)
+            )
+        released = int(result.rowcount or 0)
+        if released:
+            log.info("push_leases_released", worker=self.worker_id, messages=released)
+        return released
+
     async def dispatch_once(self) -> int:
         """Claim one batch of due messages and process them; returns how many were claimed."""
         claims = await self.claim(self._config.batch)
@@ -191,7 +213,9 @@ class Dispatcher:
                 .limit(limit)
             )
             if session.get_bind().dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
+                # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
+                picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                due = sa.select(picked.c.id)
             result = await session.exec(
                 sa.update(MESSAGES)
                 .where(MESSAGES.c.id.in_(due), MESSAGES.c.status == MessageStatus.QUEUED.value, lease_free)
@@ -299,6 +323,8 @@ class Dispatcher:
         delay = backoff_delay(
             attempts, base=self._config.retry_base_seconds, cap=self._config.retry_max_seconds, rng=self._rng
         )
+        if isinstance(exc, CarrierUnavailable) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
         retry_at = now + timedelta(seconds=delay)
         log.warning(
             "push_submit_failed", message_id=claim.id, operator=operator, error=reason, attempt=attempts

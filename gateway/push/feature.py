@@ -1,8 +1,9 @@
 """The push feature assembled: acceptance, callbacks and the dispatch worker's lifetime.
 
 :func:`open_push` starts the in-process dispatch worker unless ``PUSH_DISPATCH_WORKER`` is false
-(then another process runs it, e.g. a dedicated dispatch process later); on exit the worker stops
-claiming, lets sends in flight finish within ``SHUTDOWN_TIMEOUT`` and releases what it claimed.
+(then another process runs it, e.g. ``gateway worker``); on exit the worker stops claiming, lets
+sends in flight finish within ``SHUTDOWN_TIMEOUT`` (then cancels them) and releases every lease it
+still holds, so another process sends those messages at once.
 """
 
 from __future__ import annotations
@@ -105,3 +106,4 @@ async def open_push(
             dispatcher.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker, timeout=settings.shutdown_timeout)
+            await dispatcher.release_leases()

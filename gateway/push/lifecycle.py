@@ -6,6 +6,10 @@ its event and publishes its webhook (``message.submitted``, ``message.delivered`
 ``message.failed``; contract §7) in the caller's transaction, so both commit together. Payloads
 carry the message id, status, time, operator and the operator's status word or failure reason,
 never the recipient or the link. ``expired`` has no webhook: the contract lists no such event.
+
+Applying a report observes ``gateway_delivery_report_lag_seconds{operator}``: the time from the
+message's ``submitted`` event to the report's arrival (gateway clock); a report that arrived before
+the submission committed counts as 0.
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Histogram
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import DeliveryState
+from gateway.db import as_utc
 from gateway.push.models import MessageEvent, PushMessage
 from gateway.push.states import MessageStatus, ReportStep, step_for_report
 from gateway.webhooks import Publisher
 
 __all__ = [
+    "DELIVERY_REPORT_LAG",
     "MESSAGES",
     "REPORT",
     "add_event",
@@ -34,6 +41,12 @@ __all__ = [
 
 MESSAGES: sa.Table = PushMessage.__table__  # type: ignore[attr-defined]
 REPORT = "report"
+DELIVERY_REPORT_LAG = Histogram(
+    "gateway_delivery_report_lag_seconds",
+    "Seconds from a push message's submission to the delivery report that settled it, by operator.",
+    ["operator"],
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0),
+)
 
 
 def _stamp(moment: datetime) -> str:
@@ -93,6 +106,21 @@ def add_event(
     )
 
 
+async def _observe_report_lag(
+    session: AsyncSession, message_id: str, operator: str | None, arrived: datetime
+) -> None:
+    submitted = (
+        await session.exec(
+            select(MessageEvent.at)
+            .where(MessageEvent.message_id == message_id, MessageEvent.type == MessageStatus.SUBMITTED.value)
+            .order_by(col(MessageEvent.id).desc())
+        )
+    ).first()
+    at = as_utc(submitted)
+    lag = 0.0 if at is None else max(0.0, (arrived - at).total_seconds())
+    DELIVERY_REPORT_LAG.labels(operator or "unknown").observe(lag)
+
+
 async def apply_report(
     session: AsyncSession,
     *,
@@ -112,6 +140,7 @@ async def apply_report(
     )
     if not moved:
         return False
+    await _observe_report_lag(session, message_id, operator, now)
     add_event(session, message_id, step.event, now, detail=detail, dedupe_key=dedupe_key)
     if step.webhook is not None:
         data = webhook_data(message_id, step.status, now, operator=operator, operatorStatus=detail)

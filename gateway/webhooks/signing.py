@@ -18,7 +18,7 @@ from standardwebhooks import Webhook
 
 __all__ = ["SECRET_PREFIX", "new_secret", "signature_headers"]
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)  # nosec B105
 _SECRET_BYTES = 32
 
 

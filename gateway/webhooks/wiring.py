@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,7 +28,8 @@ async def open_webhooks(
     cipher: FieldCipher,
     clock: Clock,
 ) -> AsyncIterator[WebhookService]:
-    """The publishing service, with this process's delivery worker running until exit.
+    """The publishing service, with this process's delivery worker running until exit (unless
+    ``WEBHOOK_DELIVERY_WORKER`` is false: then another process delivers).
 
     A claimed delivery's lease outlasts its attempt (at least three timeouts, at least 60 s), so
     another process never retries an attempt that is still in flight.
@@ -51,7 +53,7 @@ async def open_webhooks(
     )
     service.on_publish = worker.wake
     try:
-        async with worker:
+        async with worker if settings.webhook_delivery_worker else contextlib.nullcontext():
             yield service
     finally:
         await sender.aclose()

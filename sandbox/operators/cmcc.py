@@ -334,7 +334,7 @@ class CmccOperator:
         if app_id != self._app.app_id:
             return _LOGIN_APPID_UNKNOWN, None
         token = fields.get("token")
-        if token is None or token == "":
+        if token is None or token == "":  # an empty field, not a password  # nosec B105
             return _LOGIN_EMPTY, None
         signed = string_fields(fields, _LOGIN_FIELDS)
         if signed is None or not isinstance(token, str):

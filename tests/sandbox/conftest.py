@@ -8,7 +8,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sandbox import SandboxConfig, create_sandbox_app
+from tests.clocks import ManualClock
 from tests.sandbox.dialects import (
     AUTHORIZE,
     AUTHORIZE_PARAMS,
@@ -31,23 +32,10 @@ from tests.sandbox.dialects import (
 SandboxClient = TestClient[web.Request, web.Application]
 
 
-class SettableClock:
-    """A clock that only moves when a test moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> SettableClock:
+def clock() -> ManualClock:
     """The sandbox's clock, frozen at a fixed instant until a test advances it."""
-    return SettableClock(datetime(2026, 3, 2, 1, 30, 15, 250000, tzinfo=UTC))
+    return ManualClock(datetime(2026, 3, 2, 1, 30, 15, 250000, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -57,7 +45,7 @@ def config() -> SandboxConfig:
 
 
 @pytest.fixture
-async def client(aiohttp_client: AiohttpClient, config: SandboxConfig, clock: SettableClock) -> SandboxClient:
+async def client(aiohttp_client: AiohttpClient, config: SandboxConfig, clock: ManualClock) -> SandboxClient:
     """A client of a fresh sandbox served on a real loopback socket."""
     return await aiohttp_client(create_sandbox_app(config, clock=clock))
 

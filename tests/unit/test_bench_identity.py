@@ -8,13 +8,19 @@ import pytest
 
 from bench._harness import LoadResult
 from bench.identity import (
+    BASELINE,
+    BASELINE_LOGIN_CHECK,
+    LOGIN_CHECK,
     MAX_AGE_H,
     MIN_TOKENS,
+    NUMBER_VERIFICATION,
+    SIM_SWAP,
     expected_assessment,
     imei,
     plan_lines,
     pool_size,
     verdict,
+    verdicts,
 )
 from gateway.login_check.policy import NumberStatus, Observations, SwapStatus, assess
 from gateway.login_check.schemas import assessment_json
@@ -28,8 +34,8 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _result(rps: float, p99: float | None) -> LoadResult:
-    return LoadResult(target="t", count=100, errors=0, elapsed=1.0, rps=rps, p50_ms=1.0, p99_ms=p99)
+def _result(rps: float, p99: float | None, target: str = "t") -> LoadResult:
+    return LoadResult(target=target, count=100, errors=0, elapsed=1.0, rps=rps, p50_ms=1.0, p99_ms=p99)
 
 
 def test_imeis_are_luhn_valid_and_distinct() -> None:
@@ -78,6 +84,9 @@ def test_planned_lines_cover_every_combination_and_seed_dates() -> None:
         if line.sim_swapped:
             assert now - dt.datetime.fromisoformat(record["simChangedAt"]) <= max_age
         assert line.sim_check().expect_json == {"swapped": line.sim_swapped}
+        baseline = line.baseline_evaluate()
+        assert baseline.json == line.evaluate().json
+        assert baseline.expect_json == {"simSwapped": line.sim_swapped, "deviceSwapped": False}
 
 
 def test_pool_size_covers_the_phase_within_bounds() -> None:
@@ -96,3 +105,22 @@ def test_verdict_needs_both_ratio_and_tail_latency() -> None:
     assert not verdict(baseline, _result(900.0, 20.0)).met
     assert not verdict(baseline, _result(900.0, None)).met
     assert not verdict(_result(0.0, None), _result(900.0, 5.0)).met
+
+
+def test_each_gateway_target_is_judged_against_its_own_baseline() -> None:
+    """The login check is compared with the two-query baseline, SIM Swap and Number Verification with
+    the SIM-history one; baselines get no verdict of their own, and each verdict names its baseline."""
+    chosen = {
+        BASELINE: _result(1000.0, 10.0, BASELINE),
+        SIM_SWAP: _result(700.0, 15.0, SIM_SWAP),
+        NUMBER_VERIFICATION: _result(500.0, 15.0, NUMBER_VERIFICATION),
+        BASELINE_LOGIN_CHECK: _result(400.0, 20.0, BASELINE_LOGIN_CHECK),
+        LOGIN_CHECK: _result(300.0, 30.0, LOGIN_CHECK),
+    }
+    judged = verdicts(chosen)
+    assert set(judged) == {SIM_SWAP, NUMBER_VERIFICATION, LOGIN_CHECK}
+    assert judged[SIM_SWAP].baseline == BASELINE and judged[SIM_SWAP].met
+    assert judged[NUMBER_VERIFICATION].baseline == BASELINE and not judged[NUMBER_VERIFICATION].met
+    login = judged[LOGIN_CHECK]
+    assert login.baseline == BASELINE_LOGIN_CHECK
+    assert login.ratio == pytest.approx(0.75) and login.p99_factor == pytest.approx(1.5) and login.met

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 
 import pytest
 import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.logs import configure_logging, mask_phone, redact_text
+from gateway.logs import configure_logging, mask_phone, redact, redact_text
 from tests.leaks import find_leaks
 
 cn_mobiles = st.builds(lambda p, n: f"1{p}{n:09d}", st.sampled_from("3456789"), st.integers(0, 10**9 - 1))
@@ -78,3 +79,61 @@ def test_rendered_log_lines_drop_secrets_and_mask_numbers() -> None:
 def test_operator_tokens_and_codes_in_free_text_are_dropped(secret: str) -> None:
     """SDK tokens, operator authorization codes and webhook secrets never survive into a log line."""
     assert secret not in redact_text(f"callback failed for {secret} at step 2")
+
+
+@given(st.uuids(), st.sampled_from(["", "req-", "tenant=", " "]))
+def test_uuids_are_identifiers_not_numbers(value: uuid.UUID, prefix: str) -> None:
+    """A canonical UUID (tenant, message or generated correlator id) survives redaction unchanged
+    unless it holds a mainland-mobile-shaped run, while a number next to it is still masked; the
+    result never looks like a leaked number."""
+    text = f"{prefix}{value} for 13800138000"
+    cleaned = redact_text(text)
+    assert not find_leaks(cleaned, set())
+    if not find_leaks(str(value), set()):
+        assert cleaned == f"{prefix}{value} for 138****8000"
+
+
+def test_a_mobile_shaped_run_inside_a_uuid_is_still_masked() -> None:
+    """The one exception to keeping UUIDs intact: 11 digits that read as a mainland mobile."""
+    assert redact_text("id 0c6f2a1e-4b7d-4c2e-9f3a-a13812345678") == "id 0c6f2a1e-4b7d-4c2e-9f3a-a138****5678"
+    assert redact_text("id 6cb22277-4f93-4daa-856c-1a80a9118698") == "id 6cb22277-4f93-4daa-856c-1a80a9118698"
+
+
+def test_correlator_and_context_are_on_library_lines_too() -> None:
+    """Context bound for a request reaches structlog lines and stdlib (library) lines alike, and a
+    generated correlator whose UUID holds a long digit run is rendered as it was bound."""
+    correlator = "6cb22277-4f93-4daa-856c-1a80a9118698"
+    sink = io.StringIO()
+    configure_logging("debug", "json", sink)
+    try:
+        structlog.contextvars.bind_contextvars(correlator=correlator)
+        structlog.get_logger("t").info("service_step")
+        logging.getLogger("aiohttp.access").info("GET /x 200")
+        structlog.contextvars.clear_contextvars()
+        logging.getLogger("aiohttp.access").info("between requests")
+        lines = [json.loads(line) for line in sink.getvalue().splitlines()]
+    finally:
+        structlog.contextvars.clear_contextvars()
+        from tests.conftest import LOG_SINK
+
+        configure_logging("debug", "json", LOG_SINK)
+    assert [line.get("correlator") for line in lines] == [correlator, correlator, None]
+
+
+@pytest.mark.parametrize(
+    ("correlator", "logged"),
+    [
+        ("req-20261124-000123", "req-20261124-000123"),
+        ("batch:4722211/7", "batch:4722211/7"),
+        ("6cb22277-4f93-4daa-856c-1a80a9118698", "6cb22277-4f93-4daa-856c-1a80a9118698"),
+        ("user-13800138000", "user-138****8000"),
+        ("8613800138000.retry", "861****8000.retry"),
+        ("STsid0123456789abcdef", "[token]"),
+    ],
+)
+def test_correlator_keeps_its_digits_but_not_numbers_or_tokens(correlator: str, logged: str) -> None:
+    """The logged correlator stays greppable (dates, counters, UUIDs verbatim) while a mainland
+    mobile number or an SDK token inside it is still masked or dropped."""
+    event = redact(None, "info", {"correlator": correlator, "event": f"seen {correlator}"})
+    assert event["correlator"] == logged
+    assert not find_leaks(json.dumps(event), set())

@@ -114,6 +114,26 @@ async def test_operator_failure_is_unavailable_and_records_nothing(harness: Harn
     assert await harness.usage() == []
 
 
+async def test_a_token_that_never_left_stays_usable(harness: Harness) -> None:
+    """A refused connection or open circuit sent nothing: the claim is released and the token works later."""
+    token = harness.fakes["cmcc"].issue(PHONE)
+    harness.fakes["cmcc"].fail_next(CarrierUnavailable("cmcc", "circuit open", retry_after=3.0, unsent=True))
+    with pytest.raises(Unavailable):
+        await harness.service.login(tenant_id=harness.tenant_id, token=token, operator="cmcc")
+    outcome = await harness.service.login(tenant_id=harness.tenant_id, token=token, operator="cmcc")
+    assert outcome.phone_number == PHONE
+
+
+async def test_a_token_lost_to_a_failure_after_sending_stays_spent(harness: Harness) -> None:
+    """A 5xx or dropped connection may have reached the operator: the token stays claimed."""
+    token = harness.fakes["cmcc"].issue(PHONE)
+    harness.fakes["cmcc"].fail_next(CarrierUnavailable("cmcc", "HTTP 503"))
+    with pytest.raises(Unavailable):
+        await harness.service.login(tenant_id=harness.tenant_id, token=token, operator="cmcc")
+    with pytest.raises(OneTapTokenInvalid):
+        await harness.service.login(tenant_id=harness.tenant_id, token=token, operator="cmcc")
+
+
 @pytest.mark.parametrize(
     ("result", "billed"),
     [(VerifyResult.PASS, True), (VerifyResult.REJECT, True), (VerifyResult.UNKNOWN, False)],

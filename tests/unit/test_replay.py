@@ -36,3 +36,20 @@ async def test_redis_claims_are_shared_atomic_and_expire(redis_url: str) -> None
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_a_released_claim_can_be_made_again(redis_url: str) -> None:
+    """Both stores: ``release`` forgets a claim (a token that never left), other keys stay claimed."""
+    client = aioredis.from_url(redis_url)
+    try:
+        stores = [
+            InMemoryReplayCache(SettableClock()),
+            RedisReplayCache(client, prefix=f"gw:test:{secrets.token_hex(4)}:"),
+        ]
+        for cache in stores:
+            assert await cache.claim("a", 60) and await cache.claim("b", 60)
+            await cache.release("a")
+            assert await cache.claim("a", 60)
+            assert not await cache.claim("b", 60)
+    finally:
+        await client.aclose()

@@ -45,7 +45,7 @@ async def open_sim_swap_subscriptions(
     index: BlindIndex,
     clock: Clock,
 ) -> AsyncIterator[SimSwapSubscriptions]:
-    """Build the feature and run its poller for the duration.
+    """Build the feature and run its poller for the duration (unless ``SIM_SWAP_POLL_WORKER`` is false).
 
     A claim's lease outlasts a whole round of operator calls (at least three operator timeouts per
     wave of ``SIM_SWAP_POLL_CONCURRENCY`` calls, at least 60 s), so no other process polls a
@@ -74,10 +74,13 @@ async def open_sim_swap_subscriptions(
         concurrency=settings.sim_swap_poll_concurrency,
         lease=timedelta(seconds=max(60.0, 3 * settings.operator_timeout * waves)),
     )
-    task = asyncio.create_task(poller.run(), name="sim-swap-poller")
+    task = (
+        asyncio.create_task(poller.run(), name="sim-swap-poller") if settings.sim_swap_poll_worker else None
+    )
     try:
         yield SimSwapSubscriptions(service=service, poller=poller)
     finally:
         poller.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(task, timeout=settings.shutdown_timeout)
+        if task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, timeout=settings.shutdown_timeout)

@@ -58,7 +58,7 @@ class Termination(enum.StrEnum):
 
     MAX_EVENTS_REACHED = "MAX_EVENTS_REACHED"
     SUBSCRIPTION_EXPIRED = "SUBSCRIPTION_EXPIRED"
-    ACCESS_TOKEN_EXPIRED = "ACCESS_TOKEN_EXPIRED"  # noqa: S105 (a reason, not a secret)
+    ACCESS_TOKEN_EXPIRED = "ACCESS_TOKEN_EXPIRED"  # noqa: S105 (a reason, not a secret)  # nosec B105
     SUBSCRIPTION_DELETED = "SUBSCRIPTION_DELETED"
     SINK_GONE = "SINK_GONE"
     """The sink answered 410; recorded only, never notified."""

@@ -157,7 +157,9 @@ class SwapPoller:
         )
         async with self._sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
+                # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
+                picked = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                candidates = select(picked.c.id)
             result = await session.exec(
                 sa.update(SimSwapSubscription)
                 .where(col(SimSwapSubscription.id).in_(candidates), *due)

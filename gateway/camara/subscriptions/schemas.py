@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.camara.schemas import forbid_null_schema
 from gateway.camara.subscriptions.events import SWAPPED
 from gateway.errors import InvalidCredential, InvalidSinkToken
 
@@ -55,7 +56,7 @@ DateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, json_schema_extra=forbid_null_schema)
 
     @model_validator(mode="before")
     @classmethod

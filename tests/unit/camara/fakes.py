@@ -13,21 +13,6 @@ from gateway.oauth.tokens import Principal, Subscriber
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class FixedClock:
-    """A clock standing still at ``at`` until a test moves it."""
-
-    def __init__(self, at: datetime = NOW) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        """The current (fixed) instant."""
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        """Move time forward by a ``timedelta(**delta)``."""
-        self.at += timedelta(**delta)
-
-
 @dataclass
 class Recorded:
     """One usage row as the service asked for it."""

@@ -10,7 +10,8 @@ import pytest
 from gateway.camara.number_verification import NumberVerificationService, hash_number
 from gateway.errors import NotAuthenticatedByNetwork, Unauthenticated
 from gateway.replay import InMemoryReplayCache
-from tests.unit.camara.fakes import NOW, FixedClock, ListRecorder, three_legged, two_legged
+from tests.clocks import ManualClock
+from tests.unit.camara.fakes import NOW, ListRecorder, three_legged, two_legged
 
 PHONE = "+8613800138000"
 OTHER = "+8613800138001"
@@ -23,7 +24,7 @@ def recorder() -> ListRecorder:
 
 @pytest.fixture
 def service(recorder: ListRecorder) -> NumberVerificationService:
-    clock = FixedClock()
+    clock = ManualClock(NOW)
     return NumberVerificationService(replay=InMemoryReplayCache(clock), recorder=recorder, clock=clock)
 
 
@@ -146,7 +147,7 @@ async def test_other_tokens_are_not_affected_by_a_spent_one(service: NumberVerif
 
 async def test_spent_marker_outlives_the_token_and_its_leeway() -> None:
     """The marker is still held 329 s later (token exp 300 s plus the verifier's 30 s leeway)."""
-    clock = FixedClock()
+    clock = ManualClock(NOW)
     service = NumberVerificationService(
         replay=InMemoryReplayCache(clock), recorder=ListRecorder(), clock=clock
     )

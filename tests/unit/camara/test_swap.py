@@ -28,7 +28,8 @@ from gateway.errors import (
     Unavailable,
     UnnecessaryIdentifier,
 )
-from tests.unit.camara.fakes import NOW, FixedClock, ListRecorder, three_legged, two_legged
+from tests.clocks import ManualClock
+from tests.unit.camara.fakes import NOW, ListRecorder, three_legged, two_legged
 
 PHONES = {"cmcc": "+8613800138000", "cucc": "+8618600186000", "ctcc": "+8618900189000"}
 PHONE = PHONES["cmcc"]
@@ -62,7 +63,7 @@ class Harness:
         self.phone = PHONES[operator]
         self.lines = FakeExchanger(operator)
         self.recorder = ListRecorder()
-        self.clock = FixedClock()
+        self.clock = ManualClock(NOW)
         self.service = SwapService(
             kind,
             lines=LineDirectory({operator: lines or self.lines}),
@@ -103,7 +104,7 @@ async def test_the_runtime_clock_decides(kind: SwapKind) -> None:
     harness = Harness(kind)
     harness.changed(NOW - timedelta(hours=10))
     assert await harness.check(24) is True
-    harness.clock.advance(hours=15)
+    harness.clock.advance(15 * 3600)
     assert await harness.check(24) is False
 
 

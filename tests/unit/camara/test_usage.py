@@ -12,7 +12,8 @@ from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.models import UsageRecord
 from gateway.one_tap.service import phone_scope
 from gateway.tenants.service import TenantService
-from tests.unit.camara.fakes import NOW, FixedClock
+from tests.clocks import ManualClock
+from tests.unit.camara.fakes import NOW
 
 PHONE = "+8613800138000"
 
@@ -23,7 +24,7 @@ async def test_recorded_row_is_durable_billed_and_protected(database_url: str) -
     try:
         await migrate(engine)
         sessions = session_factory(engine)
-        clock = FixedClock()
+        clock = ManualClock(NOW)
         tenant = await TenantService(sessions, clock).create(
             name="bank", scopes=["sim-swap"], redirect_uris=[]
         )

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from carrier_adapters import CarrierError, SwapHistory
 
-__all__ = ["FakeLines", "ManualClock", "carrier_error"]
-
-
-class ManualClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        """The current instant."""
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.current += timedelta(seconds=seconds)
+__all__ = ["FakeLines", "carrier_error"]
 
 
 @dataclass

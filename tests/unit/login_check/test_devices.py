@@ -18,7 +18,7 @@ from gateway.login_check.devices import DeviceRegistry, device_scope
 from gateway.login_check.models import DeviceBinding
 from gateway.one_tap.service import phone_scope
 from gateway.tenants.service import TenantService
-from tests.unit.login_check.fakes import ManualClock
+from tests.clocks import ManualClock
 
 PHONE = "+8613800138000"
 

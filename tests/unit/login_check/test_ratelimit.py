@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.ratelimit import InMemoryRateLimiter, RateDecision
-from tests.unit.login_check.fakes import ManualClock
+from tests.clocks import ManualClock
 
 
 @pytest.fixture

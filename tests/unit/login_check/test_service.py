@@ -35,7 +35,8 @@ from gateway.one_tap.service import OneTapService
 from gateway.ratelimit import InMemoryRateLimiter
 from gateway.replay import InMemoryReplayCache
 from gateway.tenants.service import TenantService
-from tests.unit.login_check.fakes import FakeLines, ManualClock, carrier_error
+from tests.clocks import ManualClock
+from tests.unit.login_check.fakes import FakeLines, carrier_error
 
 PHONE = "+8613800138000"
 DEVICE = "device-A"

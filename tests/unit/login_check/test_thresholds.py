@@ -9,7 +9,7 @@ from gateway.db import create_engine, migrate, session_factory
 from gateway.login_check.policy import Thresholds
 from gateway.login_check.thresholds import ThresholdStore
 from gateway.tenants.service import TenantService
-from tests.unit.login_check.fakes import ManualClock
+from tests.clocks import ManualClock
 
 DEFAULTS = Thresholds(72, 72, 10, 10, 50, 900)
 

@@ -23,8 +23,9 @@ from gateway.push.models import MessageEvent, PushMessage
 from gateway.push.service import Accepted, PushService, SendRequest
 from gateway.templates import Template
 from gateway.tenants.models import Tenant
+from tests.clocks import ManualClock
 from tests.leaks import SENSITIVE
-from tests.unit.push.fakes import FakeSmsChannel, FixedClock, RecordingPublisher, StaticTemplates
+from tests.unit.push.fakes import FakeSmsChannel, RecordingPublisher, StaticTemplates
 
 NOON_IN_SHANGHAI = datetime(2026, 1, 15, 4, 0, tzinfo=UTC)
 PUBLIC_URL = "https://gw.example"
@@ -45,7 +46,7 @@ class PushEnv:
     sessions: async_sessionmaker[AsyncSession]
     cipher: FieldCipher
     index: BlindIndex
-    clock: FixedClock
+    clock: ManualClock
     templates: StaticTemplates
     publisher: RecordingPublisher
     channels: dict[str, FakeSmsChannel]
@@ -168,7 +169,7 @@ async def push_env(push_db_url: str) -> AsyncIterator[PushEnv]:
         sessions=sessions,
         cipher=FieldCipher(Keyring.parse(generate_keyring_spec())),
         index=BlindIndex(Keyring.parse(generate_keyring_spec())),
-        clock=FixedClock(NOON_IN_SHANGHAI),
+        clock=ManualClock(NOON_IN_SHANGHAI),
         templates=StaticTemplates(),
         publisher=RecordingPublisher(),
         channels={op: FakeSmsChannel(op) for op in ("cmcc", "cucc", "ctcc")},

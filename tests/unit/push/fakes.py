@@ -10,7 +10,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from carrier_adapters import (
@@ -42,7 +42,8 @@ class FakeSmsChannel:
     """An operator's SMS channel in memory, deduplicating by reference as the real ones promise.
 
     ``calls`` lists the reference of every ``submit_sms`` call, ``accepted`` what reached a handset.
-    ``down`` makes submissions fail, ``not_served`` holds numbers this operator refuses, ``gate``
+    ``down`` makes submissions fail (with ``retry_after`` when set, as an open circuit does),
+    ``not_served`` holds numbers this operator refuses, ``gate``
     (when set) holds a submission after the operator accepted it until the test opens the gate.
     Callbacks are JSON signed with HMAC-SHA256 in ``x-fake-signature``.
     """
@@ -53,6 +54,7 @@ class FakeSmsChannel:
         self.calls: list[str] = []
         self.accepted: dict[str, Sent] = {}
         self.down = False
+        self.retry_after: float | None = None
         self.not_served: set[str] = set()
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
@@ -61,7 +63,7 @@ class FakeSmsChannel:
         """Accept once per reference; a repeat answers the first submission."""
         self.calls.append(reference)
         if self.down:
-            raise CarrierUnavailable(self.operator, "operator down")
+            raise CarrierUnavailable(self.operator, "operator down", retry_after=self.retry_after)
         if phone_number in self.not_served:
             raise NumberNotServed(self.operator, "not our subscriber")
         sent = self.accepted.get(reference)
@@ -203,18 +205,3 @@ class StaticTemplates:
         if template.status is not Status.APPROVED:
             raise TemplateNotApproved()
         return template
-
-
-class FixedClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        """The current instant."""
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.current += timedelta(seconds=seconds)

@@ -115,6 +115,22 @@ async def test_operator_errors_back_off_then_recover(push_env: PushEnv) -> None:
     assert await push_env.events(message_id) == ["queued", "submit_failed", "submit_failed", "submitted"]
 
 
+async def test_an_open_circuit_defers_the_retry_to_its_cooldown(push_env: PushEnv) -> None:
+    """An operator held down by an open circuit for 30 s is not retried before then, whatever the backoff."""
+    accepted = await push_env.send(new_phone(), _template(push_env))
+    cmcc = push_env.channels["cmcc"]
+    cmcc.down, cmcc.retry_after = True, 30.0
+    worker = push_env.dispatcher(retry_base_seconds=2.0, retry_max_seconds=60.0)
+    assert await worker.dispatch_once() == 1
+    row = await push_env.message(accepted.body["id"])
+    delay = (
+        row.next_attempt_at.replace(tzinfo=None) - push_env.clock.now().replace(tzinfo=None)
+    ).total_seconds()
+    assert row.status == "queued" and delay == 30.0
+    push_env.clock.advance(29)
+    assert await worker.dispatch_once() == 0
+
+
 async def test_retries_stop_at_the_ttl_with_failed(push_env: PushEnv) -> None:
     """When the next retry would fall after the TTL the message fails, with a message.failed webhook."""
     accepted = await push_env.send(new_phone(), _template(push_env), ttl=60)

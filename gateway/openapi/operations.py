@@ -1,0 +1,832 @@
+"""The per-route metadata of the document, keyed by ``(METHOD, path template)`` as the router has them.
+
+Request models are the ones the views decode with; response models are in
+:mod:`gateway.openapi.responses`; ``errors`` are the route's own :mod:`gateway.errors` classes (the
+ones every route of its kind answers are added by :mod:`gateway.openapi.document`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
+from gateway.camara.subscriptions.schemas import SubscriptionRequest
+from gateway.errors import (
+    DeviceLimitReached,
+    FlowStateConflict,
+    IdempotencyKeyReused,
+    IdentifierNotFound,
+    InvalidArgument,
+    InvalidCredential,
+    InvalidProtocol,
+    InvalidSink,
+    InvalidSinkToken,
+    InvalidTokenContext,
+    KycIdDocumentMismatch,
+    KycInvalidParamCombination,
+    LinkExpired,
+    LinkNotForThisDevice,
+    MissingIdentifier,
+    MissingParam,
+    NotAuthenticatedByNetwork,
+    NotFound,
+    OneTapOperatorMismatch,
+    OneTapTokenInvalid,
+    OutOfRange,
+    PermissionDenied,
+    QueueEmpty,
+    RecipientOptedOut,
+    ServiceNotApplicable,
+    TemplateNotApproved,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+    UnnecessaryIdentifier,
+    UnsupportedMediaType,
+)
+from gateway.flows.pages import STATIC_FILES
+from gateway.flows.schemas import BranchCreate, CallNext, LocationShare, RedeemBody, TicketCreate
+from gateway.login_check.schemas import DeviceCreate, DeviceQuery, EvaluateRequest, PolicyUpdate
+from gateway.oauth.token_endpoint import GRANT_TYPES
+from gateway.one_tap.schemas import LoginRequest, VerifyRequest
+from gateway.openapi import responses as r
+from gateway.openapi.spec import Body, Header, Operation, Reply
+from gateway.push.idempotency import HEADER as IDEMPOTENCY_KEY
+from gateway.push.schemas import MessageCreate
+from gateway.templates.builtin import builtin_names
+from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
+from gateway.tenants.schemas import TenantCreate
+from gateway.webhooks.schemas import WebhookPut
+
+__all__ = ["OPERATIONS"]
+
+FORM = "application/x-www-form-urlencoded"
+HTML = "text/html"
+_STRING: Mapping[str, Any] = {"type": "string"}
+_NO_STORE = {"Cache-Control": Header("`no-store`: never cache this answer.")}
+_LOCATION = {"Location": Header("The created resource.")}
+_REDIRECT = {
+    "Location": Header("Where the browser goes next."),
+    "Cache-Control": Header("`no-store`."),
+}
+_PAGE_HEADERS = {
+    "Content-Security-Policy": Header("A strict policy: own scripts and styles only."),
+    "Cache-Control": Header("`no-store`."),
+}
+_HTML = {"type": "string", "description": "An HTML page."}
+_CLIENT_ASSERTION = {
+    "client_id": {"type": "string", "description": "With `private_key_jwt`: the client's id."},
+    "client_assertion_type": {
+        "type": "string",
+        "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+    },
+    "client_assertion": {"type": "string", "description": "`private_key_jwt`: a JWT signed by the client."},
+}
+_TOKEN_FORM = {
+    "type": "object",
+    "properties": {
+        "grant_type": {"type": "string", "enum": list(GRANT_TYPES)},
+        "scope": {"type": "string", "description": "Space-separated; omitted: every registered scope."},
+        "code": {"type": "string"},
+        "redirect_uri": {"type": "string"},
+        "code_verifier": {"type": "string", "description": "PKCE verifier (required with a code)."},
+        "auth_req_id": {"type": "string", "description": "CIBA grant: the `bc-authorize` answer's id."},
+        "assertion": {"type": "string", "description": "jwt-bearer grant: the signed assertion."},
+        **_CLIENT_ASSERTION,
+    },
+    "required": ["grant_type"],
+}
+_BACKCHANNEL_FORM = {
+    "type": "object",
+    "properties": {
+        "scope": {"type": "string", "description": "Space-separated, with `openid`."},
+        "login_hint": {"type": "string", "description": "`tel:+<E.164>` or `operatortoken:<SDK token>`."},
+        "binding_message": {"type": "string", "description": "Ignored."},
+        **_CLIENT_ASSERTION,
+    },
+    "required": ["scope", "login_hint"],
+}
+_AUTHORIZE_PARAMS: Mapping[str, Mapping[str, Any]] = {
+    "response_type": {"type": "string", "enum": ["code"]},
+    "client_id": _STRING,
+    "redirect_uri": {"type": "string", "description": "Exactly one of the client's registered URIs."},
+    "scope": {"type": "string", "description": "Space-separated, with `openid`."},
+    "state": {"type": "string", "maxLength": 512},
+    "nonce": {"type": "string", "maxLength": 512},
+    "code_challenge": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+    "code_challenge_method": {"type": "string", "enum": ["S256"]},
+    "login_hint": {"type": "string", "pattern": r"^tel:\+[1-9][0-9]{4,14}$"},
+    "prompt": {"type": "string", "description": "`none`, or any of `login consent select_account`."},
+}
+_AUTHORIZE_FORM = {
+    "type": "object",
+    "properties": dict(_AUTHORIZE_PARAMS),
+    "required": [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+    ],
+}
+_OPERATOR_PATH = {"operator": {"type": "string", "examples": ["cmcc", "cucc", "ctcc"]}}
+_CALLBACK_BODY = {
+    "type": "object",
+    "description": "The operator's own callback format (docs/operator-dialects.md), signed by the operator.",
+}
+
+DEMO_NUMBER = "+8613800138000"
+"""The cmcc demo subscriber ``gateway up`` seeds; the examples use it."""
+_EXAMPLE_TOKEN = "STsid00000000000000000000000000000000"  # noqa: S105  # example value  # nosec B105
+_EXAMPLE_H5_TOKEN = "H5HTTPS000000000000000000000000"  # noqa: S105  # example value  # nosec B105
+_SWAP_DATE = {"demo": {"phoneNumber": DEMO_NUMBER}}
+_SWAP_CHECK = {"demo": {"phoneNumber": DEMO_NUMBER, "maxAge": 240}}
+_TEMPLATE = {
+    "name": "理赔出险地点确认",
+    "category": "notification",
+    "signature": "平安保险",
+    "text": "您的理赔案件{{claimNo}}需要确认出险地点，请点击 {{link}} 共享您的位置。",  # noqa: RUF001
+    "flow": "claim_location",
+    "quickApp": {"package": "com.carriergateway.claims", "page": "Location"},
+    "params": {"claimNo": {"type": "string", "required": True}},
+}
+
+_OPERATOR_ERRORS = (
+    IdentifierNotFound,
+    MissingIdentifier,
+    UnnecessaryIdentifier,
+    ServiceNotApplicable,
+)
+_SEND_ERRORS = (
+    NotFound,
+    InvalidArgument,
+    TemplateNotApproved,
+    MissingParam,
+    ServiceNotApplicable,
+    RecipientOptedOut,
+)
+
+_TABLE: dict[tuple[str, str], Operation] = {
+    ("GET", "/healthz"): Operation(
+        "healthz", "Liveness", "operations", (Reply(200, "The process is alive.", r.Health),), database=False
+    ),
+    ("GET", "/readyz"): Operation(
+        "readyz",
+        "Readiness",
+        "operations",
+        (Reply(200, "The database and every configured operator answer.", r.Readiness),),
+        errors=(Unavailable,),
+        database=False,
+    ),
+    ("GET", "/metrics"): Operation(
+        "metrics",
+        "Prometheus metrics",
+        "operations",
+        (
+            Reply(
+                200,
+                "The Prometheus text exposition (all workers' samples under `--workers`).",
+                schema=_STRING,
+                media_types=("text/plain",),
+            ),
+        ),
+        database=False,
+    ),
+    ("GET", "/openapi.json"): Operation(
+        "openapi",
+        "This document",
+        "operations",
+        (
+            Reply(
+                200,
+                "The OpenAPI 3.1 description of this gateway.",
+                schema={"type": "object"},
+                headers={"Cache-Control": Header("How long the document may be cached.")},
+            ),
+        ),
+        database=False,
+    ),
+    ("GET", "/.well-known/openid-configuration"): Operation(
+        "openidConfiguration",
+        "OpenID Provider metadata",
+        "oauth",
+        (Reply(200, "OIDC Discovery 1.0 / RFC 8414 metadata.", r.OpenIdConfiguration),),
+        database=False,
+    ),
+    ("GET", "/oauth2/jwks"): Operation(
+        "jwks",
+        "Token signing keys",
+        "oauth",
+        (
+            Reply(
+                200,
+                "Public keys (ES256) that verify this gateway's tokens, retired keys included until "
+                "their tokens expire.",
+                r.JwkSet,
+                headers={"Cache-Control": Header("`max-age=300`.")},
+            ),
+        ),
+        database=False,
+    ),
+    ("GET", "/oauth2/authorize"): Operation(
+        "authorize",
+        "Authorization endpoint (network-based authentication)",
+        "oauth",
+        (
+            Reply(
+                302,
+                "To the device's operator, or to `redirect_uri` with `error`, `error_description`, "
+                "`state` and `iss` once client and redirect URI are known good.",
+                headers=_REDIRECT,
+            ),
+        ),
+        description="OIDC code flow with PKCE (S256, required of every client). Errors about "
+        "`client_id` and `redirect_uri` are answered directly (400); every other error is redirected.",
+        query_schema=_AUTHORIZE_PARAMS,
+        errors=(InvalidArgument,),
+    ),
+    ("POST", "/oauth2/authorize"): Operation(
+        "authorizeForm",
+        "Authorization endpoint (form post)",
+        "oauth",
+        (Reply(302, "As `GET /oauth2/authorize`.", headers=_REDIRECT),),
+        body=Body(schema=_AUTHORIZE_FORM, media_types=(FORM,)),
+        errors=(InvalidArgument, UnsupportedMediaType),
+    ),
+    ("GET", "/oauth2/callback/{operator}"): Operation(
+        "operatorAuthorizeCallback",
+        "Operator return of the authorization endpoint",
+        "oauth",
+        (Reply(302, "To the client's `redirect_uri` with the code, or with an error.", headers=_REDIRECT),),
+        query_schema={"state": _STRING, "code": _STRING, "error": _STRING},
+        path_schema=_OPERATOR_PATH,
+        errors=(InvalidArgument,),
+    ),
+    ("POST", "/oauth2/bc-authorize"): Operation(
+        "backchannelAuthorize",
+        "CIBA authentication request (poll mode)",
+        "oauth",
+        (
+            Reply(
+                200,
+                "The request was accepted; poll the token endpoint.",
+                r.BackchannelResponse,
+                headers=_NO_STORE,
+            ),
+        ),
+        body=Body(schema=_BACKCHANNEL_FORM, media_types=(FORM,)),
+        oauth_errors=True,
+        client_auth=True,
+    ),
+    ("POST", "/oauth2/token"): Operation(
+        "token",
+        "Token endpoint",
+        "oauth",
+        (
+            Reply(
+                200,
+                "An access token (and an ID token for the OIDC grants).",
+                r.TokenResponse,
+                headers=_NO_STORE,
+            ),
+        ),
+        description="Grants: " + ", ".join(f"`{g}`" for g in GRANT_TYPES) + ". Client authentication: "
+        "`client_secret_basic` or `private_key_jwt` (the jwt-bearer assertion may authenticate the client).",
+        body=Body(schema=_TOKEN_FORM, media_types=(FORM,)),
+        oauth_errors=True,
+        client_auth=True,
+    ),
+    ("POST", "/admin/tenants"): Operation(
+        "createTenant",
+        "Create a tenant",
+        "admin",
+        (Reply(201, "The tenant's client credentials (the secret is shown once).", r.TenantCredentials),),
+        body=Body(
+            TenantCreate,
+            examples={
+                "bank": {
+                    "name": "Demo Bank",
+                    "scopes": ["one-tap:login", "one-tap:verify", "number-verification:verify"],
+                    "redirect_uris": ["https://bank.example/callback"],
+                }
+            },
+        ),
+    ),
+    ("POST", "/admin/templates/{id}/approve"): Operation(
+        "approveTemplate",
+        "Approve a template",
+        "admin",
+        (Reply(200, "The template is approved.", r.TemplateState),),
+        body=Body(
+            Approval, required=False, description="Nothing, or an empty object.", examples={"empty": {}}
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/templates/{id}/reject"): Operation(
+        "rejectTemplate",
+        "Reject a template",
+        "admin",
+        (Reply(200, "The template is rejected; the tenant sees the reason.", r.TemplateState),),
+        body=Body(Rejection, examples={"reason": {"reason": "The signature is not registered."}}),
+        errors=(NotFound,),
+    ),
+    ("POST", "/one-tap/v1/login"): Operation(
+        "oneTapLogin",
+        "One-tap login",
+        "one-tap",
+        (Reply(200, "The verified number of the phone that obtained the token.", r.OneTapLogin),),
+        description="Exchanges an operator SDK token (single use) for the phone number.",
+        body=Body(
+            LoginRequest,
+            examples={"cmcc": {"token": _EXAMPLE_TOKEN, "operator": "cmcc"}},
+        ),
+        errors=(OneTapTokenInvalid, OneTapOperatorMismatch),
+        operator=True,
+    ),
+    ("POST", "/one-tap/v1/verify"): Operation(
+        "oneTapVerify",
+        "Local number check",
+        "one-tap",
+        (Reply(200, "Whether the phone that obtained the token holds the number.", r.OneTapVerify),),
+        body=Body(
+            VerifyRequest,
+            examples={"cmcc": {"token": _EXAMPLE_TOKEN, "phoneNumber": DEMO_NUMBER}},
+        ),
+        errors=(OneTapTokenInvalid, OneTapOperatorMismatch),
+        operator=True,
+    ),
+    ("POST", "/number-verification/v2/verify"): Operation(
+        "numberVerificationVerify",
+        "Number Verification: verify",
+        "number-verification",
+        (Reply(200, "Whether the number is the device's.", r.NumberVerificationMatch),),
+        description="3-legged tokens from network authentication only; each token is single use.",
+        body=Body(
+            NumberVerifyRequest,
+            examples={
+                "plain": {"phoneNumber": DEMO_NUMBER},
+                "hashed": {
+                    "hashedPhoneNumber": "ec61f3c620a98bdead8c1f1f0ae747abd1b62a0c2dba4fd4bc22cf0d1d8653e5"
+                },
+            },
+        ),
+        errors=(NotAuthenticatedByNetwork,),
+    ),
+    ("GET", "/number-verification/v2/device-phone-number"): Operation(
+        "numberVerificationShare",
+        "Number Verification: device phone number",
+        "number-verification",
+        (Reply(200, "The device's number.", r.DevicePhoneNumber),),
+        description="3-legged tokens from network authentication only; each token is single use.",
+        errors=(NotAuthenticatedByNetwork,),
+    ),
+    ("POST", "/sim-swap/v2/check"): Operation(
+        "simSwapCheck",
+        "SIM Swap: check",
+        "sim-swap",
+        (Reply(200, "Whether the SIM changed within `maxAge` hours.", r.SwapCheck),),
+        body=Body(SwapCheckRequest, examples=_SWAP_CHECK),
+        errors=(OutOfRange, *_OPERATOR_ERRORS),
+        operator=True,
+    ),
+    ("POST", "/sim-swap/v2/retrieve-date"): Operation(
+        "simSwapRetrieveDate",
+        "SIM Swap: retrieve date",
+        "sim-swap",
+        (Reply(200, "The latest SIM change, as far as the operator may disclose it.", r.SimSwapDate),),
+        body=Body(SwapDateRequest, examples=_SWAP_DATE),
+        errors=_OPERATOR_ERRORS,
+        operator=True,
+    ),
+    ("POST", "/device-swap/v1/check"): Operation(
+        "deviceSwapCheck",
+        "Device Swap: check",
+        "device-swap",
+        (Reply(200, "Whether the device changed within `maxAge` hours.", r.SwapCheck),),
+        body=Body(SwapCheckRequest, examples=_SWAP_CHECK),
+        errors=(OutOfRange, *_OPERATOR_ERRORS),
+        operator=True,
+    ),
+    ("POST", "/device-swap/v1/retrieve-date"): Operation(
+        "deviceSwapRetrieveDate",
+        "Device Swap: retrieve date",
+        "device-swap",
+        (Reply(200, "The latest device change, as far as the operator may disclose it.", r.DeviceSwapDate),),
+        body=Body(SwapDateRequest, examples=_SWAP_DATE),
+        errors=_OPERATOR_ERRORS,
+        operator=True,
+    ),
+    ("POST", "/kyc-match/v0.4/match"): Operation(
+        "kycMatch",
+        "KYC Match",
+        "kyc-match",
+        (Reply(200, "A verdict per attribute sent.", r.KycMatchResult),),
+        body=Body(
+            KycMatchRequest,
+            examples={"demo": {"phoneNumber": DEMO_NUMBER, "name": "张伟", "birthdate": "1990-01-01"}},
+        ),
+        errors=(
+            KycInvalidParamCombination,
+            InvalidTokenContext,
+            KycIdDocumentMismatch,
+            IdentifierNotFound,
+            MissingIdentifier,
+            ServiceNotApplicable,
+        ),
+        operator=True,
+    ),
+    ("POST", "/sim-swap-subscriptions/v0.3/subscriptions"): Operation(
+        "createSimSwapSubscription",
+        "Subscribe to SIM swaps",
+        "sim-swap-subscriptions",
+        (Reply(201, "The subscription (the signing secret is shown once).", r.SimSwapSubscriptionCreated),),
+        body=Body(
+            SubscriptionRequest,
+            examples={
+                "demo": {
+                    "protocol": "HTTP",
+                    "sink": "https://bank.example/sim-swap-events",
+                    "types": ["org.camaraproject.sim-swap-subscriptions.v0.swapped"],
+                    "config": {
+                        "subscriptionDetail": {"phoneNumber": DEMO_NUMBER},
+                        "subscriptionMaxEvents": 10,
+                    },
+                }
+            },
+        ),
+        errors=(
+            InvalidArgument,
+            InvalidProtocol,
+            InvalidSink,
+            InvalidCredential,
+            InvalidSinkToken,
+            *_OPERATOR_ERRORS,
+        ),
+        operator=True,
+    ),
+    ("GET", "/sim-swap-subscriptions/v0.3/subscriptions"): Operation(
+        "listSimSwapSubscriptions",
+        "List SIM swap subscriptions",
+        "sim-swap-subscriptions",
+        (
+            Reply(
+                200,
+                "The caller's subscriptions.",
+                schema={"type": "array", "items": {"$ref": "#/components/schemas/SimSwapSubscription"}},
+            ),
+        ),
+    ),
+    ("GET", "/sim-swap-subscriptions/v0.3/subscriptions/{subscriptionId}"): Operation(
+        "getSimSwapSubscription",
+        "Read a SIM swap subscription",
+        "sim-swap-subscriptions",
+        (Reply(200, "The subscription.", r.SimSwapSubscription),),
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/sim-swap-subscriptions/v0.3/subscriptions/{subscriptionId}"): Operation(
+        "deleteSimSwapSubscription",
+        "Delete a SIM swap subscription",
+        "sim-swap-subscriptions",
+        (Reply(204, "Deleted (an active subscription ends with a `subscription-ended` event)."),),
+        errors=(NotFound,),
+    ),
+    ("POST", "/login-check/v1/evaluate"): Operation(
+        "evaluateLogin",
+        "Evaluate a login",
+        "login-check",
+        (
+            Reply(
+                200,
+                "allow / challenge / deny, with reasons; operator failures are reasons.",
+                r.LoginAssessment,
+            ),
+        ),
+        body=Body(
+            EvaluateRequest, examples={"demo": {"phoneNumber": DEMO_NUMBER, "deviceId": "demo-phone-1"}}
+        ),
+    ),
+    ("POST", "/login-check/v1/devices"): Operation(
+        "bindDevice",
+        "Bind a device to a number",
+        "login-check",
+        (
+            Reply(201, "The new binding.", r.DeviceBindingOut),
+            Reply(200, "The existing binding of this number and device (unchanged).", r.DeviceBindingOut),
+        ),
+        body=Body(
+            DeviceCreate,
+            examples={"demo": {"phoneNumber": DEMO_NUMBER, "deviceId": "demo-phone-1", "label": "iPhone"}},
+        ),
+        errors=(DeviceLimitReached,),
+    ),
+    ("GET", "/login-check/v1/devices"): Operation(
+        "listDevices",
+        "Devices bound to a number",
+        "login-check",
+        (Reply(200, "The tenant's bindings of the number.", r.DeviceBindings),),
+        query=DeviceQuery,
+        errors=(InvalidArgument,),
+    ),
+    ("DELETE", "/login-check/v1/devices/{id}"): Operation(
+        "unbindDevice",
+        "Remove a binding",
+        "login-check",
+        (Reply(204, "Removed."),),
+        errors=(NotFound,),
+    ),
+    ("GET", "/login-check/v1/policy"): Operation(
+        "getLoginCheckPolicy",
+        "Read the login-check policy",
+        "login-check",
+        (Reply(200, "The tenant's thresholds (the defaults until it sets its own).", r.LoginCheckPolicy),),
+    ),
+    ("PUT", "/login-check/v1/policy"): Operation(
+        "putLoginCheckPolicy",
+        "Replace the login-check policy",
+        "login-check",
+        (
+            Reply(
+                200, "The thresholds now in force (an omitted field takes the default).", r.LoginCheckPolicy
+            ),
+        ),
+        body=Body(PolicyUpdate, examples={"stricter": {"simSwapMaxAgeHours": 720, "attemptsPerNumber": 5}}),
+    ),
+    ("POST", "/push/v1/templates"): Operation(
+        "createTemplate",
+        "Submit an SMS template",
+        "templates",
+        (
+            Reply(
+                201,
+                "Stored: pending review (approved at once for sandbox tenants).",
+                r.TemplateState,
+                headers=_LOCATION,
+            ),
+        ),
+        body=Body(TemplateCreate, examples={"claim": _TEMPLATE}),
+        errors=(InvalidArgument, NotFound),
+    ),
+    ("POST", "/push/v1/templates/builtin/{name}"): Operation(
+        "installBuiltinTemplate",
+        "Install a built-in template",
+        "templates",
+        (Reply(201, "Stored, as `POST /push/v1/templates`.", r.TemplateState, headers=_LOCATION),),
+        body=Body(BuiltinInstall, examples={"signature": {"signature": "平安保险"}}),
+        path_schema={"name": {"type": "string", "examples": builtin_names()}},
+        errors=(InvalidArgument, NotFound),
+    ),
+    ("GET", "/push/v1/templates/{id}"): Operation(
+        "getTemplate",
+        "Read a template",
+        "templates",
+        (Reply(200, "The template, its review state and a segment estimate.", r.TemplateOut),),
+        errors=(NotFound,),
+    ),
+    ("PUT", "/push/v1/webhook"): Operation(
+        "putWebhook",
+        "Register the webhook endpoint",
+        "webhooks",
+        (Reply(200, "Registered; the signing secret is shown once.", r.WebhookRegistered),),
+        body=Body(
+            WebhookPut,
+            examples={
+                "demo": {
+                    "url": "https://bank.example/webhooks",
+                    "events": ["message.delivered", "link.opened"],
+                }
+            },
+        ),
+        errors=(InvalidArgument,),
+    ),
+    ("GET", "/push/v1/webhook"): Operation(
+        "getWebhook",
+        "Read the webhook endpoint",
+        "webhooks",
+        (Reply(200, "The endpoint, without its secret.", r.WebhookEndpoint),),
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/push/v1/webhook"): Operation(
+        "deleteWebhook",
+        "Remove the webhook endpoint",
+        "webhooks",
+        (Reply(204, "Removed; pending deliveries fail."),),
+        errors=(NotFound,),
+    ),
+    ("GET", "/push/v1/webhook/deliveries/{id}"): Operation(
+        "getWebhookDelivery",
+        "Read a webhook delivery",
+        "webhooks",
+        (
+            Reply(
+                200, "The delivery (its id is the `webhook-id` header) and its attempts.", r.WebhookDelivery
+            ),
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/push/v1/messages"): Operation(
+        "sendMessage",
+        "Send an SMS with a link",
+        "push",
+        (
+            Reply(
+                202,
+                "Queued (a replay of the same `Idempotency-Key` and body answers the first response).",
+                r.MessageAccepted,
+                headers={
+                    **_LOCATION,
+                    "Idempotent-Replayed": Header("`true` on a replayed answer.", required=False),
+                },
+            ),
+        ),
+        body=Body(
+            MessageCreate,
+            examples={
+                "claim": {
+                    "templateId": "9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f",
+                    "to": DEMO_NUMBER,
+                    "params": {"claimNo": "BA2026-0042"},
+                }
+            },
+        ),
+        request_headers={IDEMPOTENCY_KEY: {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}},
+        errors=(*_SEND_ERRORS, IdempotencyKeyReused),
+    ),
+    ("GET", "/push/v1/messages/{id}"): Operation(
+        "getMessage",
+        "Read a message",
+        "push",
+        (Reply(200, "Status, masked recipient, link and history.", r.MessageOut),),
+        errors=(NotFound,),
+    ),
+    ("POST", "/operator-callbacks/{operator}"): Operation(
+        "operatorCallback",
+        "Operator delivery reports and replies",
+        "push",
+        (Reply(200, "Applied.", r.CallbackReceipt),),
+        description="Authenticated by the operator's own signature, not by a bearer.",
+        body=Body(schema=_CALLBACK_BODY, media_types=("application/json", FORM)),
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound, Unauthenticated, InvalidArgument),
+    ),
+    ("GET", "/l/{code}"): Operation(
+        "landingPage",
+        "Landing page of a push link",
+        "pages",
+        (
+            Reply(
+                200,
+                "Tries the quick app, else runs the flow as an H5 page.",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+            Reply(404, "No such link (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS),
+            Reply(
+                410, "The link expired (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS
+            ),
+        ),
+    ),
+    ("POST", "/push/v1/links/{code}/redeem"): Operation(
+        "redeemLink",
+        "Redeem a push link",
+        "flows",
+        (
+            Reply(
+                200,
+                "A flow session for the holder of the recipient's number.",
+                r.Redemption,
+                headers=_NO_STORE,
+            ),
+        ),
+        description="The opening device proves the recipient's number with an operator token.",
+        body=Body(RedeemBody, examples={"h5": {"token": _EXAMPLE_H5_TOKEN, "operator": "cmcc"}}),
+        errors=(
+            NotFound,
+            LinkExpired,
+            LinkNotForThisDevice,
+            TooManyRequests,
+            OneTapTokenInvalid,
+            OneTapOperatorMismatch,
+        ),
+        operator=True,
+    ),
+    ("POST", "/flows/v1/claim-location"): Operation(
+        "shareLocation",
+        "Claim location: share",
+        "flows",
+        (Reply(200, "Shared with the insurer.", r.LocationOutcome, headers=_NO_STORE),),
+        body=Body(
+            LocationShare,
+            examples={"shanghai": {"latitude": 31.2304, "longitude": 121.4737, "accuracyMeters": 25}},
+        ),
+        errors=(PermissionDenied, FlowStateConflict, NotFound),
+    ),
+    ("POST", "/flows/v1/claim-location/decline"): Operation(
+        "declineLocation",
+        "Claim location: decline",
+        "flows",
+        (Reply(200, "Declined.", r.LocationOutcome, headers=_NO_STORE),),
+        errors=(PermissionDenied, FlowStateConflict, NotFound),
+    ),
+    ("GET", "/flows/v1/branch-queue"): Operation(
+        "myTicket",
+        "Branch queue: my ticket",
+        "flows",
+        (Reply(200, "Status, position and estimated wait.", r.QueueTicket, headers=_NO_STORE),),
+        errors=(PermissionDenied, NotFound),
+    ),
+    ("POST", "/flows/v1/branch-queue/cancel"): Operation(
+        "cancelTicket",
+        "Branch queue: leave",
+        "flows",
+        (Reply(200, "Cancelled (again: the same answer).", r.QueueTicket, headers=_NO_STORE),),
+        errors=(PermissionDenied, FlowStateConflict, NotFound),
+    ),
+    ("POST", "/push/v1/branches"): Operation(
+        "createBranch",
+        "Create a branch",
+        "branches",
+        (
+            Reply(
+                201,
+                "The branch (its call template is created when not given).",
+                r.BranchOut,
+                headers=_LOCATION,
+            ),
+        ),
+        body=Body(
+            BranchCreate,
+            examples={"demo": {"name": "陆家嘴支行", "templateId": "9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f"}},
+        ),
+        errors=(NotFound, InvalidArgument),
+    ),
+    ("GET", "/push/v1/branches/{id}"): Operation(
+        "getBranch",
+        "Read a branch",
+        "branches",
+        (Reply(200, "The branch.", r.BranchOut),),
+        errors=(NotFound,),
+    ),
+    ("POST", "/push/v1/branches/{id}/tickets"): Operation(
+        "issueTicket",
+        "Issue a ticket",
+        "branches",
+        (Reply(201, "The ticket, sent by SMS.", r.IssuedTicketOut),),
+        body=Body(TicketCreate, examples={"demo": {"phoneNumber": DEMO_NUMBER, "service": "对公业务"}}),
+        errors=(*_SEND_ERRORS, Unavailable),
+    ),
+    ("POST", "/push/v1/branches/{id}/call-next"): Operation(
+        "callNext",
+        "Call the next customer",
+        "branches",
+        (Reply(200, "Who was called to which counter.", r.CalledTicketOut),),
+        body=Body(CallNext, examples={"number": {"counter": 3}, "label": {"counter": "A3"}}),
+        errors=(NotFound, TemplateNotApproved, QueueEmpty, Unavailable),
+    ),
+    ("GET", "/push/v1/branches/{id}/queue"): Operation(
+        "branchQueue",
+        "A branch's queue",
+        "branches",
+        (Reply(200, "Waiting tickets (numbers masked) and recent calls.", r.BranchQueue),),
+        errors=(NotFound,),
+    ),
+    ("GET", "/console/branches/{id}"): Operation(
+        "tellerConsole",
+        "Teller console page",
+        "pages",
+        (
+            Reply(
+                200,
+                "The console shell; it asks for the teller's access token.",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+            Reply(404, "Not a branch id (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS),
+        ),
+        database=False,
+    ),
+    ("GET", "/flows/static/{name}"): Operation(
+        "staticFile",
+        "Scripts and styles of the pages",
+        "pages",
+        (
+            Reply(
+                200,
+                "The file.",
+                schema=_STRING,
+                media_types=tuple(sorted(set(STATIC_FILES.values()))),
+                headers={"Cache-Control": Header("`no-cache`.")},
+            ),
+        ),
+        path_schema={"name": {"type": "string", "examples": sorted(STATIC_FILES)}},
+        errors=(NotFound,),
+        database=False,
+    ),
+}
+
+OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType(_TABLE)
+"""Every documented route; the router and this table must name the same routes (tests check)."""

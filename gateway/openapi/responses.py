@@ -1,0 +1,531 @@
+"""Response bodies as the document describes them (the views build them as dicts).
+
+Every model forbids unknown properties, so the schemathesis run notices an answer that grew a
+field the document does not name. A field typed ``X | Absent`` may be left out of the answer; a
+field typed ``X | None`` is always present and may be ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic.json_schema import SkipJsonSchema
+
+from carrier_adapters import Assurance
+from gateway.camara.kyc import MatchResult
+from gateway.camara.schemas import KYC_ATTRIBUTES, KYC_SCORED
+from gateway.camara.subscriptions.lifecycle import Status as SubscriptionStatus
+from gateway.flows.rules import ClaimStatus
+from gateway.login_check.policy import Decision, Reason
+from gateway.push.states import MessageStatus
+from gateway.templates.spec import Category, Flow, ParamType
+from gateway.templates.spec import Status as TemplateStatus
+from gateway.webhooks.events import EVENT_TYPES
+
+__all__ = ["RESPONSE_MODELS"]
+
+Absent = SkipJsonSchema[None]
+E164 = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{4,14}$")]
+Operator = Literal["cmcc", "cucc", "ctcc"]
+
+
+def _enum(values: type[Enum] | tuple[str, ...]) -> Any:
+    """A string restricted to an enum's values, inlined (no shared ``$defs`` entry per enum)."""
+    names = [str(m.value) for m in values] if isinstance(values, type) else list(values)
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": names})]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(_Out):
+    """``GET /healthz``."""
+
+    status: Literal["ok"]
+
+
+class Readiness(_Out):
+    """``GET /readyz``."""
+
+    status: Literal["ready"]
+
+
+class OpenIdConfiguration(_Out):
+    """OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    backchannel_authentication_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    response_modes_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    backchannel_token_delivery_modes_supported: list[str]
+    backchannel_user_code_parameter_supported: bool
+    token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
+    scopes_supported: list[str]
+    subject_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    claims_supported: list[str]
+    prompt_values_supported: list[str]
+    authorization_response_iss_parameter_supported: bool
+    request_parameter_supported: bool
+    request_uri_parameter_supported: bool
+    claims_parameter_supported: bool
+
+
+class Jwk(BaseModel):
+    """A public signing key (RFC 7517); members beyond these depend on ``kty``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+    use: Literal["sig"]
+    alg: Literal["ES256"]
+
+
+class JwkSet(_Out):
+    """``GET /oauth2/jwks``."""
+
+    keys: list[Jwk]
+
+
+class TokenResponse(_Out):
+    """RFC 6749 §5.1 (``id_token`` for the OIDC grants)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+    id_token: str | Absent = None
+
+
+class BackchannelResponse(_Out):
+    """CIBA authentication request acknowledgement."""
+
+    auth_req_id: str
+    expires_in: int
+    interval: int
+
+
+class OAuthErrorBody(_Out):
+    """RFC 6749 §5.2 error."""
+
+    error: str
+    error_description: str
+
+
+class TenantCredentials(_Out):
+    """``POST /admin/tenants``: the client secret appears here only."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+
+class OneTapLogin(_Out):
+    """``POST /one-tap/v1/login``."""
+
+    phoneNumber: E164
+    operator: Operator
+    assurance: _enum(Assurance)  # type: ignore[valid-type]
+    billed: bool
+    providerRef: str
+
+
+class OneTapVerify(_Out):
+    """``POST /one-tap/v1/verify``."""
+
+    result: Literal["PASS", "REJECT", "UNKNOWN"]
+    operator: Operator
+    billed: bool
+    providerRef: str
+
+
+class NumberVerificationMatch(_Out):
+    """Number Verification ``verify``."""
+
+    devicePhoneNumberVerified: bool
+
+
+class DevicePhoneNumber(_Out):
+    """Number Verification ``device-phone-number``."""
+
+    devicePhoneNumber: E164
+
+
+class SwapCheck(_Out):
+    """SIM / Device Swap ``check``."""
+
+    swapped: bool
+
+
+class SimSwapDate(_Out):
+    """SIM Swap ``retrieve-date``: ``null`` with ``monitoredPeriod`` (days) when history is capped."""
+
+    latestSimChange: datetime | None
+    monitoredPeriod: int | Absent = None
+
+
+class DeviceSwapDate(_Out):
+    """Device Swap ``retrieve-date``."""
+
+    latestDeviceChange: datetime | None
+    monitoredPeriod: int | Absent = None
+
+
+def _kyc_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in KYC_ATTRIBUTES:
+        fields[f"{name}Match"] = (MatchResult | Absent, None)
+        if name in KYC_SCORED:
+            fields[f"{name}MatchScore"] = (Annotated[int, Field(ge=0, le=99)] | Absent, None)
+    return fields
+
+
+KycMatchResult: type[BaseModel] = create_model(
+    "KycMatchResult",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="KYC Match: ``<attribute>Match`` for every attribute sent, a score on some ``false``.",
+    **_kyc_fields(),
+)
+
+
+class SubscriptionDetailOut(_Out):
+    """``config.subscriptionDetail``."""
+
+    phoneNumber: E164 | Absent = None
+
+
+class SubscriptionConfigOut(_Out):
+    """``config``."""
+
+    subscriptionDetail: SubscriptionDetailOut
+    subscriptionExpireTime: datetime | Absent = None
+    subscriptionMaxEvents: int | Absent = None
+
+
+class SimSwapSubscription(_Out):
+    """A SIM swap subscription (sim-swap-subscriptions 0.3.0)."""
+
+    id: str
+    protocol: Literal["HTTP"]
+    sink: str
+    types: list[Literal["org.camaraproject.sim-swap-subscriptions.v0.swapped"]]
+    config: SubscriptionConfigOut
+    startsAt: datetime
+    expiresAt: datetime | Absent = None
+    status: _enum(SubscriptionStatus)  # type: ignore[valid-type]
+
+
+class SimSwapSubscriptionCreated(SimSwapSubscription):
+    """The created subscription; ``signingSecret`` appears here only."""
+
+    signingSecret: str
+
+
+class LoginChecks(_Out):
+    """What the evaluation found (``null``: could not be established)."""
+
+    numberVerified: bool | None
+    simSwapped: bool | None
+    deviceSwapped: bool | None
+    deviceKnown: bool
+
+
+class LoginAssessment(_Out):
+    """``POST /login-check/v1/evaluate``."""
+
+    decision: _enum(Decision)  # type: ignore[valid-type]
+    reasons: list[_enum(Reason)]  # type: ignore[valid-type]
+    checks: LoginChecks
+
+
+class DeviceBindingOut(_Out):
+    """A device bound to a number."""
+
+    id: str
+    phoneNumber: E164
+    deviceId: str
+    label: str | None
+    createdAt: datetime
+
+
+class DeviceBindings(_Out):
+    """``GET /login-check/v1/devices``."""
+
+    devices: list[DeviceBindingOut]
+
+
+class LoginCheckPolicy(_Out):
+    """The tenant's login-check thresholds."""
+
+    simSwapMaxAgeHours: int
+    deviceSwapMaxAgeHours: int
+    attemptsPerNumber: int
+    attemptsPerDevice: int
+    attemptsPerIp: int
+    windowSeconds: int
+
+
+class TemplateState(_Out):
+    """A template's id and review state (``reason`` once rejected)."""
+
+    id: str
+    status: _enum(TemplateStatus)  # type: ignore[valid-type]
+    reason: str | Absent = None
+
+
+class TemplateParamOut(_Out):
+    """A declared parameter."""
+
+    type: _enum(ParamType)  # type: ignore[valid-type]
+    required: bool
+
+
+class QuickAppOut(_Out):
+    """The quick app the link opens."""
+
+    package: str
+    page: str
+
+
+class SegmentsEstimate(_Out):
+    """How many SMS parts a typical send takes."""
+
+    segments: int
+    encoding: str
+    units: int
+
+
+class TemplateOut(_Out):
+    """``GET /push/v1/templates/{id}``."""
+
+    id: str
+    name: str
+    category: _enum(Category)  # type: ignore[valid-type]
+    signature: str
+    text: str
+    flow: _enum(Flow)  # type: ignore[valid-type]
+    quickApp: QuickAppOut
+    params: dict[str, TemplateParamOut]
+    status: _enum(TemplateStatus)  # type: ignore[valid-type]
+    segmentsEstimate: SegmentsEstimate
+    createdAt: datetime
+    decidedAt: datetime | Absent = None
+    reason: str | Absent = None
+    builtin: str | Absent = None
+
+
+class WebhookRegistered(_Out):
+    """``PUT /push/v1/webhook``: the signing secret appears here only."""
+
+    url: str
+    events: list[_enum(EVENT_TYPES)]  # type: ignore[valid-type]
+    secret: str
+
+
+class WebhookEndpoint(_Out):
+    """``GET /push/v1/webhook``."""
+
+    url: str
+    events: list[_enum(EVENT_TYPES)]  # type: ignore[valid-type]
+    status: Literal["enabled", "disabled"]
+    disabledReason: str | None
+    disabledAt: datetime | None
+
+
+class DeliveryAttemptOut(_Out):
+    """One attempt: ``statusCode`` when the endpoint answered, else ``error``."""
+
+    at: datetime
+    statusCode: int | None
+    error: str | None
+    durationMs: int
+
+
+class WebhookDelivery(_Out):
+    """``GET /push/v1/webhook/deliveries/{id}``."""
+
+    id: str
+    type: str
+    status: Literal["pending", "delivered", "failed"]
+    createdAt: datetime
+    nextAttemptAt: datetime | None
+    lastError: str | None
+    attempts: list[DeliveryAttemptOut]
+
+
+class MessageAccepted(_Out):
+    """``POST /push/v1/messages``."""
+
+    id: str
+    status: Literal["queued"]
+    link: str
+    segments: int
+    scheduledAt: datetime | Absent = None
+
+
+class MessageEventOut(_Out):
+    """One history entry."""
+
+    type: str
+    at: datetime
+    detail: str | Absent = None
+
+
+class MessageOut(_Out):
+    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``)."""
+
+    id: str
+    status: _enum(MessageStatus)  # type: ignore[valid-type]
+    to: str
+    segments: int
+    link: str
+    createdAt: datetime
+    scheduledAt: datetime | Absent = None
+    expiresAt: datetime
+    operator: Operator | Absent = None
+    failureReason: str | Absent = None
+    events: list[MessageEventOut]
+
+
+class CallbackReceipt(_Out):
+    """``POST /operator-callbacks/{operator}``: how many reports or replies the body held."""
+
+    received: int
+
+
+class Redemption(_Out):
+    """``POST /push/v1/links/{code}/redeem``: the flow session (shown once) and the flow to run."""
+
+    session: str
+    expiresAt: datetime
+    flow: _enum(Flow)  # type: ignore[valid-type]
+    params: dict[str, Any]
+    state: str
+
+
+class LocationOutcome(_Out):
+    """Claim location share or decline."""
+
+    status: _enum(ClaimStatus)  # type: ignore[valid-type]
+    at: datetime
+
+
+class QueueTicket(_Out):
+    """The holder's ticket (``position`` and ``estimatedWaitMinutes`` while waiting)."""
+
+    ticket: str
+    position: int | None
+    estimatedWaitMinutes: int | None
+    status: Literal["waiting", "called", "cancelled"]
+    counter: str | None
+    branchName: str
+    service: str | None
+
+
+class BranchOut(_Out):
+    """A branch."""
+
+    id: str
+    name: str
+    templateId: str
+    callTemplateId: str
+    callTemplateStatus: _enum(TemplateStatus)  # type: ignore[valid-type]
+    createdAt: datetime
+
+
+class IssuedTicketOut(_Out):
+    """``POST /push/v1/branches/{id}/tickets``."""
+
+    ticket: str
+    position: int
+    messageId: str
+
+
+class CalledTicketOut(_Out):
+    """``POST /push/v1/branches/{id}/call-next`` (``messageId`` null when the call SMS was refused)."""
+
+    ticket: str
+    counter: str
+    messageId: str | None
+    waiting: int
+
+
+class WaitingTicketOut(_Out):
+    """A waiting ticket, number masked."""
+
+    ticket: str
+    position: int
+    service: str | None
+    phoneNumber: str
+    issuedAt: datetime
+    messageId: str | None
+
+
+class CalledEntryOut(_Out):
+    """A recent call."""
+
+    ticket: str
+    counter: str
+    calledAt: datetime
+
+
+class BranchQueue(_Out):
+    """``GET /push/v1/branches/{id}/queue``."""
+
+    branch: BranchOut
+    waiting: list[WaitingTicketOut]
+    called: list[CalledEntryOut]
+    minutesPerCustomer: float
+
+
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    Health,
+    Readiness,
+    OpenIdConfiguration,
+    JwkSet,
+    TokenResponse,
+    BackchannelResponse,
+    OAuthErrorBody,
+    TenantCredentials,
+    OneTapLogin,
+    OneTapVerify,
+    NumberVerificationMatch,
+    DevicePhoneNumber,
+    SwapCheck,
+    SimSwapDate,
+    DeviceSwapDate,
+    KycMatchResult,
+    SimSwapSubscription,
+    SimSwapSubscriptionCreated,
+    LoginAssessment,
+    DeviceBindings,
+    DeviceBindingOut,
+    LoginCheckPolicy,
+    TemplateState,
+    TemplateOut,
+    WebhookRegistered,
+    WebhookEndpoint,
+    WebhookDelivery,
+    MessageAccepted,
+    MessageOut,
+    CallbackReceipt,
+    Redemption,
+    LocationOutcome,
+    QueueTicket,
+    BranchOut,
+    IssuedTicketOut,
+    CalledTicketOut,
+    BranchQueue,
+)
+"""Every response model the operations use (the document's ``components/schemas``)."""

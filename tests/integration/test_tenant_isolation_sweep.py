@@ -1,0 +1,383 @@
+"""Tenant isolation swept from the live router (contract §1: "A tenant never sees another tenant's
+objects: their ids answer 404 NOT_FOUND, not 403").
+
+Tenant A creates one of every object the API addresses by id (template, message, branch, device
+binding, SIM swap subscription, webhook delivery). Tenant B, holding every scope, calls every
+method of every id route of ``create_app``'s router with A's ids and must get exactly the answer
+an id that was never issued gets: ``404 NOT_FOUND`` in the contract's error shape, so the answer
+does not even reveal that the id exists. Afterwards A's objects are unchanged, and B's list routes
+show none of them.
+
+The routes come from the router, not from a list kept here: a new route with a path parameter
+fails :func:`test_every_id_route_is_swept_or_excluded_for_a_reason` until it gets a probe in
+:data:`PROBES` (and a resource factory in :class:`TenantA`) or a justified entry in
+:data:`NOT_TENANT_SCOPED`; likewise a new tenant-scoped ``GET`` without parameters until it is
+classified in :data:`LISTS` or :data:`NOT_LISTS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.auth import policy_of
+from gateway.settings import Settings
+from tests.leaks import SENSITIVE
+from tests.stack import Stack, TenantCreds, open_stack
+from tests.unit.webhooks.support import Receiver
+
+pytestmark = pytest.mark.integration
+
+SUBSCRIPTION_CREATE = "sim-swap-subscriptions:org.camaraproject.sim-swap-subscriptions.v0.swapped:create"
+SCOPES = [
+    "push:send",
+    "push:read",
+    "templates:write",
+    "webhooks:manage",
+    "branches:manage",
+    "login-check",
+    SUBSCRIPTION_CREATE,
+    "sim-swap-subscriptions:read",
+    "sim-swap-subscriptions:delete",
+]
+SUBSCRIPTIONS = "/sim-swap-subscriptions/v0.3/subscriptions"
+DEVICES = "/login-check/v1/devices"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How B calls one id route: which of A's objects fills the path, and the (valid) body it sends,
+    so that only ownership can make the call fail."""
+
+    resource: str
+    body: Callable[[str], dict[str, Any]] | None = None
+
+
+PROBES: dict[tuple[str, str], Probe] = {
+    ("GET", SUBSCRIPTIONS + "/{subscriptionId}"): Probe("subscription"),
+    ("DELETE", SUBSCRIPTIONS + "/{subscriptionId}"): Probe("subscription"),
+    ("DELETE", DEVICES + "/{id}"): Probe("device"),
+    ("GET", "/push/v1/templates/{id}"): Probe("template"),
+    ("GET", "/push/v1/webhook/deliveries/{id}"): Probe("delivery"),
+    ("GET", "/push/v1/messages/{id}"): Probe("message"),
+    ("GET", "/push/v1/branches/{id}"): Probe("branch"),
+    ("POST", "/push/v1/branches/{id}/tickets"): Probe("branch", lambda b_phone: {"phoneNumber": b_phone}),
+    ("POST", "/push/v1/branches/{id}/call-next"): Probe("branch", lambda _: {"counter": "3"}),
+    ("GET", "/push/v1/branches/{id}/queue"): Probe("branch"),
+}
+
+#: Admin-only routes: a tenant's token (even the owner's) is the generic 401.
+ADMIN_ONLY = {("POST", "/admin/templates/{id}/approve"), ("POST", "/admin/templates/{id}/reject")}
+
+#: Routes with a path parameter that does not name a tenant's object, and why.
+NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
+    ("GET", "/oauth2/callback/{operator}"): (
+        "the operator sends the phone's browser back here during a code flow; {operator} is one of "
+        "the configured operators and the pending flow is found by its single-use state, no tenant "
+        "credential is presented"
+    ),
+    ("POST", "/operator-callbacks/{operator}"): (
+        "delivery reports and replies from an operator, authenticated by that operator's signature; "
+        "{operator} is cmcc, cucc or ctcc"
+    ),
+    ("GET", "/l/{code}"): (
+        "the SMS short link: {code} is a 64+-bit capability the recipient's phone holds; the landing "
+        "page carries no tenant data and redemption is bound to the recipient's number "
+        "(tests/integration/test_flows.py)"
+    ),
+    ("POST", "/push/v1/links/{code}/redeem"): (
+        "the same capability, redeemed with an operator token of the recipient's own phone "
+        "(403 LINK_NOT_FOR_THIS_DEVICE otherwise, tests/integration/test_flows.py); no tenant credential"
+    ),
+    ("POST", "/push/v1/templates/builtin/{name}"): (
+        "{name} is an entry of the gateway's built-in catalogue, shared by every tenant; the call "
+        "creates a template of the caller's own"
+    ),
+    ("GET", "/flows/static/{name}"): "scripts and styles of the pages, an allow-list of files",
+    ("GET", "/console/branches/{id}"): (
+        "the teller console is a static public shell whose script calls the branch API with the "
+        "teller's token; checked below to be the same page for A's branch and for a made-up id"
+    ),
+}
+
+#: Tenant-scoped GET routes without parameters that list or show the caller's own objects.
+LISTS = {
+    ("GET", SUBSCRIPTIONS),
+    ("GET", DEVICES),
+    ("GET", "/push/v1/webhook"),
+    ("GET", "/login-check/v1/policy"),
+}
+
+#: Tenant-scoped GET routes without parameters that show no stored object, and why.
+NOT_LISTS = {
+    ("GET", "/number-verification/v2/device-phone-number"): (
+        "answers the number of the 3-legged token's own subject, read from the token"
+    ),
+}
+
+
+def _router() -> web.UrlDispatcher:
+    return create_app(Settings(database_url="sqlite:///unused.db")).router
+
+
+def _routes() -> dict[tuple[str, str], str]:
+    """Every (method, path template) of the live router with its auth policy."""
+    found = {}
+    for route in _router().routes():
+        if route.method != "HEAD" and route.resource is not None:
+            found[(route.method, route.resource.canonical)] = policy_of(route.handler) or ""
+    return found
+
+
+def _id_routes() -> dict[tuple[str, str], str]:
+    return {key: policy for key, policy in _routes().items() if "{" in key[1]}
+
+
+def test_every_id_route_is_swept_or_excluded_for_a_reason() -> None:
+    """The router's id routes are exactly the swept, admin-only and justified-exclusion ones, each
+    with the policy its class implies; tenant-scoped parameterless GETs are all classified."""
+    id_routes = _id_routes()
+    assert set(id_routes) == set(PROBES) | ADMIN_ONLY | set(NOT_TENANT_SCOPED)
+    for key in PROBES:
+        assert id_routes[key].startswith("scope:"), key
+    for key in ADMIN_ONLY:
+        assert id_routes[key] == "admin", key
+    for key in NOT_TENANT_SCOPED:
+        assert id_routes[key] == "public" or key[1].startswith("/push/v1/templates/builtin/"), key
+    tenant_gets = {
+        key
+        for key, policy in _routes().items()
+        if key[0] == "GET" and "{" not in key[1] and policy.startswith("scope:")
+    }
+    assert tenant_gets == LISTS | set(NOT_LISTS)
+
+
+def _fill(template: str, value: str) -> str:
+    return re.sub(r"\{[^}]+\}", value, template)
+
+
+def _never_issued(real: str) -> str:
+    """An id of the same shape as ``real`` that nobody was given (its last segment's characters shuffled)."""
+    head, sep, tail = real.rpartition("_")
+    chars = [c for c in tail if c.isalnum()]
+    while True:
+        random.shuffle(chars)
+        it = iter(chars)
+        forged = head + sep + "".join(next(it) if c.isalnum() else c for c in tail)
+        if forged != real:
+            return forged
+
+
+@dataclass
+class Tenant:
+    """A tenant with every scope and its 2-legged token."""
+
+    stack: Stack
+    creds: TenantCreds
+    bearer: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def create(cls, stack: Stack) -> Tenant:
+        creds = await stack.tenant(SCOPES, sandbox=True)
+        return cls(stack, creds, await stack.access_token(creds))
+
+    async def call(self, method: str, path: str, body: Any = None, **params: str) -> httpx.Response:
+        return await self.stack.http.request(
+            method,
+            f"{self.stack.gateway_url}{path}",
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.bearer}"},
+        )
+
+    async def ok(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
+        resp = await self.call(method, path, body, **params)
+        assert resp.status_code < 300, (method, path, resp.status_code, resp.text)
+        answer: dict[str, Any] = resp.json()
+        return answer
+
+
+def _subscription(stack: Stack, receiver: Receiver, phone: str) -> dict[str, Any]:
+    sink_token = "sink-" + secrets.token_urlsafe(16)
+    SENSITIVE.add(sink_token)
+    return {
+        "protocol": "HTTP",
+        "sink": receiver.url("/sink"),
+        "sinkCredential": {
+            "credentialType": "ACCESSTOKEN",
+            "accessTokenType": "bearer",
+            "accessToken": sink_token,
+            "accessTokenExpiresUtc": (stack.clock.now() + timedelta(days=7)).isoformat(),
+        },
+        "types": ["org.camaraproject.sim-swap-subscriptions.v0.swapped"],
+        "config": {"subscriptionDetail": {"phoneNumber": phone}},
+    }
+
+
+async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
+    """Tenant A's objects, one of each kind, their ids in ``a.ids``."""
+    hook = {"url": receiver.url("/hook"), "events": ["message.submitted"]}
+    SENSITIVE.add((await a.ok("PUT", "/push/v1/webhook", hook))["secret"])
+    template = await a.ok(
+        "POST",
+        "/push/v1/templates",
+        {
+            "name": "claim",
+            "category": "notification",
+            "signature": "平安保险",
+            "text": "案件{{claimNo}}请点击 {{link}} 共享位置。",
+            "flow": "claim_location",
+            "quickApp": {"package": "com.example.claims", "page": "Location"},
+            "params": {"claimNo": {"type": "string", "required": True}},
+        },
+    )
+    a.ids["template"] = template["id"]
+    message = await a.ok(
+        "POST", "/push/v1/messages", {"templateId": template["id"], "to": phone, "params": {"claimNo": "C-9"}}
+    )
+    a.ids["message"] = message["id"]
+    queue_template = await a.ok("POST", "/push/v1/templates/builtin/branch-queue", {"signature": "平安银行"})
+    branch = await a.ok(
+        "POST", "/push/v1/branches", {"name": "陆家嘴支行", "templateId": queue_template["id"]}
+    )
+    a.ids["branch"] = branch["id"]
+    device = await a.ok("POST", DEVICES, {"phoneNumber": phone, "deviceId": "dev-a-" + secrets.token_hex(4)})
+    a.ids["device"] = device["id"]
+    created = await a.ok("POST", SUBSCRIPTIONS, _subscription(a.stack, receiver, phone))
+    SENSITIVE.add(created["signingSecret"])
+    a.ids["subscription"] = created["id"]
+    async with asyncio.timeout(15):
+        while True:
+            hooks = receiver.at("/hook")
+            if hooks:
+                a.ids["delivery"] = hooks[0].webhook_id
+                break
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of this test's own (its subscriptions and deliveries are never left to later
+    tests' workers), on both engines."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    url: str = request.getfixturevalue("own_postgres_url")
+    return url
+
+
+@pytest.fixture
+async def stack(fresh_database_url: str) -> AsyncIterator[Stack]:
+    """Gateway and sandbox, private webhook and sink URLs allowed (the receiver is on 127.0.0.1)."""
+    async with open_stack(
+        fresh_database_url,
+        allow_private_webhooks=True,
+        webhook_poll_interval=0.05,
+        push_dispatch_poll_seconds=0.05,
+    ) as running:
+        yield running
+
+
+def _assert_not_found(resp: httpx.Response, control: httpx.Response, secret_id: str, what: str) -> None:
+    assert resp.status_code == 404, (what, resp.status_code, resp.text)
+    assert resp.headers["content-type"].startswith("application/json"), what
+    body = resp.json()
+    assert set(body) == {"status", "code", "message"} and body["status"] == 404, (what, body)
+    assert body["code"] == "NOT_FOUND", (what, body)
+    assert secret_id not in resp.text, what
+    assert (control.status_code, control.json()) == (404, body), (what, control.text)
+
+
+async def test_another_tenants_ids_answer_404_everywhere(stack: Stack) -> None:
+    """B, holding every scope, gets the never-issued-id 404 on every method of every id route with
+    A's ids, cannot approve or reject through admin routes, and lists none of A's objects; A's
+    objects are unchanged afterwards."""
+    async with Receiver() as receiver:
+        a, b = await Tenant.create(stack), await Tenant.create(stack)
+        phone = await stack.subscriber("cmcc")
+        await _populate(a, receiver, phone)
+        b_phone = await stack.subscriber("cucc")
+        policy = {"windowSeconds": 77, "attemptsPerNumber": 3}
+        await a.ok("PUT", "/login-check/v1/policy", policy)
+
+        for (method, template), policy_name in sorted(_id_routes().items()):
+            if (method, template) in NOT_TENANT_SCOPED:
+                continue
+            if (method, template) in ADMIN_ONLY:
+                for caller in (a, b):
+                    resp = await caller.call(method, _fill(template, a.ids["template"]), {})
+                    assert resp.status_code == 401 and resp.json()["code"] == "UNAUTHENTICATED", resp.text
+                continue
+            probe = PROBES[(method, template)]
+            body = probe.body(b_phone) if probe.body else None
+            real = a.ids[probe.resource]
+            resp = await b.call(method, _fill(template, real), body)
+            control = await b.call(method, _fill(template, _never_issued(real)), body)
+            _assert_not_found(resp, control, real, f"{method} {template} ({policy_name})")
+
+        for path, extra in (
+            ("/push/v1/messages", {"to": b_phone, "params": {"claimNo": "C-1"}}),
+            ("/push/v1/branches", {"name": "外滩支行"}),
+        ):
+            real = a.ids["template"]
+            resp = await b.call("POST", path, {"templateId": real, **extra})
+            control = await b.call("POST", path, {"templateId": _never_issued(real), **extra})
+            _assert_not_found(resp, control, real, f"POST {path} naming A's template")
+
+        await _lists_show_only_own(a, b, receiver, phone)
+        await _a_is_unchanged(a, phone, policy)
+        await _console_reveals_nothing(stack, a.ids["branch"])
+
+
+async def _lists_show_only_own(a: Tenant, b: Tenant, receiver: Receiver, phone: str) -> None:
+    own_subscription = await b.ok("POST", SUBSCRIPTIONS, _subscription(b.stack, receiver, phone))
+    SENSITIVE.add(own_subscription["signingSecret"])
+    listed = await b.call("GET", SUBSCRIPTIONS)
+    assert listed.status_code == 200, listed.text
+    assert [s["id"] for s in listed.json()] == [own_subscription["id"]]
+
+    assert (await b.ok("GET", DEVICES, phoneNumber=phone)) == {"devices": []}
+    own_device = await b.ok(
+        "POST", DEVICES, {"phoneNumber": phone, "deviceId": "dev-b-" + secrets.token_hex(4)}
+    )
+    assert (await b.ok("GET", DEVICES, phoneNumber=phone))["devices"] == [own_device]
+
+    no_endpoint = await b.call("GET", "/push/v1/webhook")
+    assert no_endpoint.status_code == 404 and no_endpoint.json()["code"] == "NOT_FOUND"
+    assert receiver.url("/hook") not in no_endpoint.text
+
+    defaults = await b.ok("GET", "/login-check/v1/policy")
+    assert defaults["windowSeconds"] != 77
+
+
+async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None:
+    assert (await a.ok("GET", f"/push/v1/templates/{a.ids['template']}"))["status"] == "approved"
+    assert (await a.ok("GET", f"/push/v1/messages/{a.ids['message']}"))["id"] == a.ids["message"]
+    queue = await a.ok("GET", f"/push/v1/branches/{a.ids['branch']}/queue")
+    assert queue["waiting"] == [] and queue["called"] == [], queue
+    devices = (await a.ok("GET", DEVICES, phoneNumber=phone))["devices"]
+    assert [d["id"] for d in devices] == [a.ids["device"]]
+    subscription = await a.ok("GET", f"{SUBSCRIPTIONS}/{a.ids['subscription']}")
+    assert subscription["status"] == "ACTIVE"
+    assert (await a.ok("GET", f"/push/v1/webhook/deliveries/{a.ids['delivery']}"))["id"] == a.ids["delivery"]
+    assert (await a.ok("GET", "/login-check/v1/policy")).items() >= policy.items()
+
+
+async def _console_reveals_nothing(stack: Stack, branch_id: str) -> None:
+    made_up = _never_issued(branch_id)
+    real = await stack.http.get(f"{stack.gateway_url}/console/branches/{branch_id}")
+    fake = await stack.http.get(f"{stack.gateway_url}/console/branches/{made_up}")
+    assert real.status_code == fake.status_code == 200
+    assert real.text.replace(branch_id, "<id>") == fake.text.replace(made_up, "<id>")
