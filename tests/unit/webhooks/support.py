@@ -225,24 +225,26 @@ class Harness:
             )
             return len(rows.all())
 
-    async def settle(self) -> None:
-        """Fail this harness's pending deliveries so later tests on the shared database never see them."""
-        if not self.tenant_ids:
+    async def settle(self, *, everyone: bool = False) -> None:
+        """Fail this harness's pending deliveries (or, with everyone, all of them) so later tests on
+        the shared database never see them."""
+        if not (everyone or self.tenant_ids):
             return
+        pending = col(WebhookDelivery.status) == "pending"
+        mine = sa.true() if everyone else col(WebhookDelivery.tenant_id).in_(self.tenant_ids)
         async with self.sessions() as session, session.begin():
             await session.exec(
                 sa.update(WebhookDelivery)
-                .where(
-                    col(WebhookDelivery.tenant_id).in_(self.tenant_ids),
-                    col(WebhookDelivery.status) == "pending",
-                )
+                .where(pending, mine)
                 .values(status="failed", last_error="test finished")
             )
 
 
 @asynccontextmanager
 async def open_harness(database_url: str) -> AsyncIterator[Harness]:
-    """A migrated database and the session data keys; pending deliveries are settled on exit."""
+    """A migrated database whose delivery queue starts empty (earlier tests on the shared database,
+    live gateways among them, may leave deliveries pending) and the session data keys; this
+    harness's pending deliveries are settled on exit."""
     engine = create_engine(database_url)
     await migrate(engine)
     harness = Harness(
@@ -251,6 +253,7 @@ async def open_harness(database_url: str) -> AsyncIterator[Harness]:
         SettableClock(frozen=True),
         FieldCipher(Keyring.parse(SESSION_DATA_KEYS)),
     )
+    await harness.settle(everyone=True)
     try:
         yield harness
     finally:
