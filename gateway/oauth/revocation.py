@@ -18,6 +18,7 @@ from gateway.oauth.models import RevokedToken
 __all__ = ["Revocations"]
 
 _TABLE = RevokedToken.__table__  # type: ignore[attr-defined]
+_IS_REVOKED = sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == sa.bindparam("token_id"))
 
 
 class Revocations:
@@ -38,5 +39,5 @@ class Revocations:
     async def is_revoked(self, token_id: str) -> bool:
         """Whether ``token_id`` was revoked."""
         async with self._engine.connect() as conn:
-            row = await conn.execute(sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == token_id))
+            row = await conn.execute(_IS_REVOKED, {"token_id": token_id})
             return row.first() is not None

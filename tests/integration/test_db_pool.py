@@ -1,0 +1,37 @@
+"""The connection pool under concurrent requests: connections are reused, never opened per call."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import event
+
+from gateway.clock import SystemClock
+from gateway.db import create_engine, migrate
+from gateway.oauth.revocation import Revocations
+
+
+async def test_concurrent_reads_reuse_the_pool_instead_of_opening_connections(database_url: str) -> None:
+    """64 concurrent revocation checks, twice: at most the pool's size of connections is ever opened,
+    and the second wave opens none (an overflow pool closed and reopened connections on every
+    burst: a new aiosqlite thread or PostgreSQL session per call, measured at 7 ms of CPU per
+    Number Verification call)."""
+    engine = create_engine(database_url)
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(engine.sync_engine, "connect", count)
+    try:
+        await migrate(engine)
+        revocations = Revocations(engine, SystemClock())
+        first = await asyncio.gather(*(revocations.is_revoked(f"jti-{i}") for i in range(64)))
+        after_first = opened
+        second = await asyncio.gather(*(revocations.is_revoked(f"jti-{i}") for i in range(64)))
+        assert not any(first) and not any(second)
+        assert after_first <= engine.pool.size()
+        assert opened == after_first
+    finally:
+        await engine.dispose()
