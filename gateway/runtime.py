@@ -200,7 +200,9 @@ async def open_runtime(
             ),
             replay=replay,
             limiter=limiter,
-            login_check=_login_check(settings, sessions, one_tap, exchangers, limiter, cipher, index, clock),
+            login_check=_login_check(
+                settings, engine, sessions, one_tap, exchangers, limiter, cipher, index, clock
+            ),
             oauth=oauth,
             templates=templates,
             webhooks=webhooks,
@@ -225,6 +227,7 @@ async def open_runtime(
 
 def _login_check(
     settings: Settings,
+    engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
     one_tap: OneTapService,
     operators: Mapping[str, object],
@@ -245,7 +248,7 @@ def _login_check(
         verifier=one_tap,
         lines=swap_sources(operators),
         devices=DeviceRegistry(
-            sessions, cipher=cipher, index=index, clock=clock, max_per_number=settings.login_check_max_devices
+            engine, cipher=cipher, index=index, clock=clock, max_per_number=settings.login_check_max_devices
         ),
         thresholds=ThresholdStore(sessions, defaults=defaults, clock=clock),
         limiter=limiter,

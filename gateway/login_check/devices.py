@@ -11,19 +11,21 @@ bindings (a soft cap: concurrent binds may overshoot it by the number of racers)
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
-from gateway.db import as_utc
+from gateway.db import as_utc, session_factory
 from gateway.errors import DeviceLimitReached, NotFound
 from gateway.login_check.models import DeviceBinding
 from gateway.one_tap.service import phone_scope
@@ -31,6 +33,26 @@ from gateway.one_tap.service import phone_scope
 __all__ = ["Device", "DeviceRegistry", "device_scope"]
 
 _TABLE = "login_check_devices"
+_COLUMNS = DeviceBinding.__table__.c  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=16)
+def _find_statement(phones: int, devices: int) -> sa.Select[Any]:
+    """The oldest binding of a (tenant, number, device) for ``phones`` and ``devices`` index
+    candidates (one per configured index key), built once per arity: the login check runs it on
+    every evaluation, and building a statement, or expanding an IN list, costs more than the lookup.
+    Parameters: ``tenant_id``, ``phone0``..., ``device0``...
+    """
+    return (
+        sa.select(DeviceBinding.__table__)  # type: ignore[attr-defined]
+        .where(
+            _COLUMNS.tenant_id == sa.bindparam("tenant_id"),
+            _COLUMNS.phone_index.in_([sa.bindparam(f"phone{i}") for i in range(phones)]),
+            _COLUMNS.device_index.in_([sa.bindparam(f"device{i}") for i in range(devices)]),
+        )
+        .order_by(_COLUMNS.created_at)
+        .limit(1)
+    )
 
 
 def device_scope(tenant_id: str) -> str:
@@ -54,14 +76,15 @@ class DeviceRegistry:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         cipher: FieldCipher,
         index: BlindIndex,
         clock: Clock,
         max_per_number: int,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
+        self._sessions = session_factory(engine)
         self._cipher = cipher
         self._index = index
         self._clock = clock
@@ -126,20 +149,16 @@ class DeviceRegistry:
         return await self._find(tenant_id, phone_number, device_id) is not None
 
     async def _find(self, tenant_id: str, phone_number: str, device_id: str) -> DeviceBinding | None:
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(DeviceBinding)
-                .where(
-                    DeviceBinding.tenant_id == tenant_id,
-                    col(DeviceBinding.phone_index).in_(self._phones(tenant_id, phone_number)),
-                    col(DeviceBinding.device_index).in_(
-                        self._index.candidates(device_id, scope=device_scope(tenant_id))
-                    ),
-                )
-                .order_by(col(DeviceBinding.created_at))
-                .limit(1)
-            )
-            return rows.first()
+        phones = self._phones(tenant_id, phone_number)
+        devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
+        params = {
+            "tenant_id": tenant_id,
+            **{f"phone{i}": value for i, value in enumerate(phones)},
+            **{f"device{i}": value for i, value in enumerate(devices)},
+        }
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_find_statement(len(phones), len(devices)), params)).first()
+        return None if row is None else DeviceBinding.model_validate(row._mapping)
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:
         return self._index.candidates(phone_number, scope=phone_scope(tenant_id))

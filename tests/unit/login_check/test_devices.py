@@ -51,7 +51,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     other = await tenants.create(name="other", scopes=["login-check"], redirect_uris=[])
     cipher = FieldCipher(Keyring.parse(generate_keyring_spec()))
     index = BlindIndex(Keyring.parse(generate_keyring_spec()))
-    registry = DeviceRegistry(sessions, cipher=cipher, index=index, clock=clock, max_per_number=3)
+    registry = DeviceRegistry(engine, cipher=cipher, index=index, clock=clock, max_per_number=3)
     yield Setup(registry, cipher, index, engine, bank.tenant_id, other.tenant_id)
     await engine.dispose()
 
@@ -151,7 +151,7 @@ async def test_bindings_survive_an_index_key_rotation(setup: Setup, tmp_path: Pa
     old = setup.index._keyring.keys
     rotated = BlindIndex(Keyring((("v9", b"\x01" * 32), *old)))
     registry = DeviceRegistry(
-        session_factory(setup.engine),
+        setup.engine,
         cipher=setup.cipher,
         index=rotated,
         clock=ManualClock(),

@@ -108,7 +108,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     service = LoginCheckService(
         verifier=one_tap,
         lines=lines,
-        devices=DeviceRegistry(sessions, cipher=cipher, index=index, clock=clock, max_per_number=5),
+        devices=DeviceRegistry(engine, cipher=cipher, index=index, clock=clock, max_per_number=5),
         thresholds=ThresholdStore(sessions, defaults=DEFAULTS, clock=clock),
         limiter=InMemoryRateLimiter(clock),
         index=index,
