@@ -7,6 +7,7 @@ here, together with a number-range guess of a number's operator (portability mak
 
 from __future__ import annotations
 
+import functools
 import re
 from types import MappingProxyType
 
@@ -48,10 +49,12 @@ def to_e164(national: str) -> str:
     return _COUNTRY_PREFIX + national
 
 
+@functools.lru_cache(maxsize=4096)
 def operator_for_number(e164: str) -> str | None:
     """The operator whose number range holds ``e164`` (``cmcc``/``cucc``/``ctcc``), else ``None``.
 
-    A first guess only: ported numbers keep their original range.
+    A first guess only: ported numbers keep their original range. Answers are memoised (bounded):
+    parsing a number costs more than the login check's own logic, and logins repeat numbers.
     """
     try:
         parsed = phonenumbers.parse(e164)

@@ -46,8 +46,15 @@ def parse_systemtime(value: str) -> datetime:
     """
     if _SYSTEMTIME.fullmatch(value) is None:
         raise ValueError("not a 17-digit systemtime")
-    local = datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(
-        microsecond=int(value[14:]) * 1000, tzinfo=_BEIJING
+    local = datetime(
+        int(value[0:4]),
+        int(value[4:6]),
+        int(value[6:8]),
+        int(value[8:10]),
+        int(value[10:12]),
+        int(value[12:14]),
+        int(value[14:]) * 1000,
+        tzinfo=_BEIJING,
     )
     return local.astimezone(UTC)
 
