@@ -9,11 +9,19 @@ On the first SIGINT or SIGTERM:
 3. the listeners close and in-flight requests get up to ``SHUTDOWN_TIMEOUT`` seconds to finish;
 4. the runtimes close in reverse start order: background workers stop claiming, sends in flight
    finish (again within ``SHUTDOWN_TIMEOUT``) and leases still held are released; then pools close.
+
+Once the listeners are up, everything allocated at start-up (modules, routes, compiled statements,
+models) is moved out of the garbage collector's reach (:func:`gc.freeze`) and the youngest
+generation is collected every 20,000 allocations instead of every 700 (:data:`GC_THRESHOLDS`): a
+request allocates a few hundred objects, so the default collected on most requests and walked the
+start-up heap in the older generations. Measured with ``bench/one_tap.py``: p99 92 ms against
+189 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -23,7 +31,9 @@ from aiohttp import web
 from gateway.appkeys import RUNTIME
 from gateway.settings import Settings
 
-__all__ = ["run_sites"]
+__all__ = ["GC_THRESHOLDS", "run_sites"]
+
+GC_THRESHOLDS = (20_000, 50, 100)
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +63,7 @@ async def run_sites(
             await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         if after_start is not None:
             await after_start()
+        _settle_heap()
         await stop.wait()
     finally:
         runtimes = [app[RUNTIME] for app, _, _ in apps if RUNTIME in app]
@@ -65,3 +76,9 @@ async def run_sites(
             await runner.cleanup()
         if runtimes:
             log.info("shutdown_finished")
+
+
+def _settle_heap() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
