@@ -10,14 +10,12 @@ a tenant's CAMARA and one-tap rows are found by the same index.
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
 from gateway.one_tap.ledger import UsageLedger
-from gateway.one_tap.models import UsageRow
-from gateway.one_tap.service import phone_scope
+from gateway.one_tap.service import usage_row
 
 __all__ = ["LedgerRecorder", "UsageRecorder"]
 
@@ -45,19 +43,16 @@ class LedgerRecorder:
         self, *, tenant_id: str, capability: str, operator: str, result: str, phone_number: str
     ) -> None:
         """See :meth:`UsageRecorder.record`."""
-        record_id = str(uuid.uuid4())
-        row = UsageRow(
-            id=record_id,
+        row = usage_row(
+            self._cipher,
+            self._index,
+            self._clock,
             tenant_id=tenant_id,
             capability=capability,
             operator=operator,
             billed=True,
             result=result,
             provider_ref="",
-            phone_index=self._index.compute(phone_number, scope=phone_scope(tenant_id)),
-            phone_cipher=self._cipher.encrypt(
-                phone_number, aad=f"usage_records|phone|{tenant_id}|{record_id}"
-            ),
-            created_at=self._clock.now(),
+            phone_number=phone_number,
         )
         await self._ledger.append(row)

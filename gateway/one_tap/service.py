@@ -32,7 +32,7 @@ from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.models import UsageRow
 from gateway.replay import ReplayCache
 
-__all__ = ["OneTapService", "phone_scope"]
+__all__ = ["OneTapService", "phone_scope", "usage_row"]
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +44,36 @@ def _replay_key(exchanger: OneTapExchanger, token: str) -> str:
 def phone_scope(tenant_id: str) -> str:
     """The blind-index scope of a tenant's phone numbers."""
     return f"phone|{tenant_id}"
+
+
+def usage_row(
+    cipher: FieldCipher,
+    index: BlindIndex,
+    clock: Clock,
+    *,
+    tenant_id: str,
+    capability: str,
+    operator: str,
+    billed: bool,
+    result: str,
+    provider_ref: str,
+    phone_number: str,
+) -> UsageRow:
+    """A new usage row: the number AES-GCM encrypted (bound to the row) and blind-indexed in the
+    tenant's phone scope; ``provider_ref`` cut to its column's 128 characters."""
+    record_id = str(uuid.uuid4())
+    return UsageRow(
+        id=record_id,
+        tenant_id=tenant_id,
+        capability=capability,
+        operator=operator,
+        billed=billed,
+        result=result,
+        provider_ref=provider_ref[:128],
+        phone_index=index.compute(phone_number, scope=phone_scope(tenant_id)),
+        phone_cipher=cipher.encrypt(phone_number, aad=f"usage_records|phone|{tenant_id}|{record_id}"),
+        created_at=clock.now(),
+    )
 
 
 class OneTapService:
@@ -158,19 +188,16 @@ class OneTapService:
         provider_ref: str,
         phone_number: str,
     ) -> None:
-        record_id = str(uuid.uuid4())
-        row = UsageRow(
-            id=record_id,
+        row = usage_row(
+            self._cipher,
+            self._index,
+            self._clock,
             tenant_id=tenant_id,
             capability=capability,
             operator=operator,
             billed=billed,
             result=result,
-            provider_ref=provider_ref[:128],
-            phone_index=self._index.compute(phone_number, scope=phone_scope(tenant_id)),
-            phone_cipher=self._cipher.encrypt(
-                phone_number, aad=f"usage_records|phone|{tenant_id}|{record_id}"
-            ),
-            created_at=self._clock.now(),
+            provider_ref=provider_ref,
+            phone_number=phone_number,
         )
         await self._ledger.append(row)
