@@ -4,9 +4,10 @@
   and is not echoed), echoed on every response, generated when absent, bound to every log line.
 - Errors: :class:`~gateway.errors.ApiError` renders the CAMARA body; ``OAuthError`` the RFC
   6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; a database that
-  is locked (SQLite under write contention) or unreachable is 503 UNAVAILABLE with
-  ``Retry-After: 1`` (the transaction was rolled back: nothing was accepted); anything else is
-  logged and answered as a generic 500 without details.
+  is locked (SQLite under write contention) or unreachable, or a connection pool that stays
+  exhausted past its timeout, is 503 UNAVAILABLE with ``Retry-After: 1`` (the transaction was
+  rolled back: nothing was accepted); anything else is logged and answered as a generic 500
+  without details.
 - Access log and ``gateway_request_seconds``: method, route template (never the raw path or
   query), status, duration.
 """
@@ -67,8 +68,9 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = exc if exc.status < 400 else _render(exc)
     except (ApiError, OAuthError) as exc:
         response = _render(exc)
-    except sqlalchemy.exc.OperationalError as exc:
-        log.warning("database_unavailable", route=_route(request), error=str(exc.orig)[:200])
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError) as exc:
+        cause = exc.orig if isinstance(exc, sqlalchemy.exc.OperationalError) else exc
+        log.warning("database_unavailable", route=_route(request), error=str(cause)[:200])
         response = _render(
             Unavailable("The database is busy or unreachable; retry.", headers={"Retry-After": "1"})
         )

@@ -85,3 +85,19 @@ async def test_a_locked_database_is_a_retryable_503_not_a_500() -> None:
         body = await resp.json()
         assert body["status"] == 503 and body["code"] == "UNAVAILABLE"
         assert "INSERT" not in body["message"]
+
+
+async def test_an_exhausted_connection_pool_is_a_retryable_503_not_a_500() -> None:
+    """Every pooled connection busy past the pool's timeout (the pool has no overflow) answers 503
+    UNAVAILABLE with Retry-After, like a locked database: nothing was written."""
+
+    async def exhausted(_: web.Request) -> web.Response:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 16 overflow 0 reached")
+
+    app = web.Application(middlewares=[gateway_middleware])
+    app.router.add_post("/exhausted", exhausted)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.post("/exhausted")
+        assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+        body = await resp.json()
+        assert body["code"] == "UNAVAILABLE" and "QueuePool" not in body["message"]
