@@ -64,6 +64,16 @@ def own_postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of this test's own, on both engines: for tests whose workers claim across tenants,
+    so rows left by earlier tests on a shared database would change what they see."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    url: str = request.getfixturevalue("own_postgres_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The test runs once on SQLite (a fresh file) and once on PostgreSQL (the session database)."""
     if request.param == "sqlite":

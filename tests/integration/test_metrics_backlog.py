@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,21 +20,12 @@ pytestmark = pytest.mark.integration
 LAG = "gateway_delivery_report_lag_seconds"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of this test's own, on both engines."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/gateway.db"
-    url: str = request.getfixturevalue("own_postgres_url")
-    return url
-
-
 @pytest.fixture
-async def stack(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+async def stack(own_database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
     """Fast workers, private webhooks allowed, and backlog gauges read at every scrape."""
     monkeypatch.setattr(backlog, "SCRAPE_TTL_SECONDS", 0.0)
     async with open_stack(
-        fresh_database_url,
+        own_database_url,
         allow_private_webhooks=True,
         webhook_poll_interval=0.05,
         push_dispatch_poll_seconds=0.05,

@@ -13,7 +13,6 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -179,15 +178,6 @@ async def test_a_failed_probe_keeps_the_circuit_open(sqlite_url: str) -> None:
         assert int(after_probe.headers["Retry-After"]) == COOLDOWN
         assert await _short_circuited(stack) == before + 1
         assert await _circuit_open(stack) == 1.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of this test's own (dispatch workers claim across tenants), on both engines."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/outage.db"
-    url: str = request.getfixturevalue("own_postgres_url")
-    return url
 
 
 async def test_push_messages_wait_out_the_outage_and_go_out_once(own_database_url: str) -> None:

@@ -8,7 +8,6 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,15 +27,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCOPES = ["push:send", "push:read", "templates:write", "webhooks:manage"]
 FINAL = {"delivered", "failed", "expired"}
 D, F = DeliveryState.DELIVERED, DeliveryState.FAILED
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of this test's own (workers claim across tenants, so no sharing), on both engines."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/push.db"
-    url: str = request.getfixturevalue("own_postgres_url")
-    return url
 
 
 def _channels() -> dict[str, FakeSmsChannel]:
@@ -159,11 +149,11 @@ async def _webhook_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]
         await server.close()
 
 
-async def test_send_submit_deliver_with_webhooks(fresh_database_url: str) -> None:
+async def test_send_submit_deliver_with_webhooks(own_database_url: str) -> None:
     """A message is queued, submitted with its link, delivered by report; the bank gets both webhooks."""
     channels = _channels()
     async with (
-        _push_stack(fresh_database_url, channels, allow_private_webhooks=True) as stack,
+        _push_stack(own_database_url, channels, allow_private_webhooks=True) as stack,
         _webhook_receiver() as (hook_url, received),
     ):
         bank = await Bank.create(stack)
@@ -211,10 +201,10 @@ async def _is(bank: Bank, message_id: str, status: str) -> bool:
     return await bank.status(message_id) == status
 
 
-async def test_idempotency_key_over_http(fresh_database_url: str) -> None:
+async def test_idempotency_key_over_http(own_database_url: str) -> None:
     """Same key and body: the same answer and one SMS; another body: 409; concurrent repeats: one message."""
     channels = _channels()
-    async with _push_stack(fresh_database_url, channels) as stack:
+    async with _push_stack(own_database_url, channels) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         phone = _phone()
@@ -296,10 +286,10 @@ async def _worker_runtime(
         yield runtime
 
 
-async def test_a_message_nobody_sent_in_time_expires(fresh_database_url: str) -> None:
+async def test_a_message_nobody_sent_in_time_expires(own_database_url: str) -> None:
     """With no worker running until after its TTL, a message ends expired and is never sent."""
     channels = _channels()
-    async with _push_stack(fresh_database_url, channels, push_dispatch_worker=False) as stack:
+    async with _push_stack(own_database_url, channels, push_dispatch_worker=False) as stack:
         bank = await Bank.create(stack)
         message_id = await bank.queued(await bank.template(), _phone(), ttlSeconds=60)
         stack.clock.advance(61)
@@ -309,11 +299,11 @@ async def test_a_message_nobody_sent_in_time_expires(fresh_database_url: str) ->
         assert [e["type"] for e in (await bank.message(message_id))["events"]] == ["queued", "expired"]
 
 
-async def test_duplicate_early_and_late_reports(fresh_database_url: str) -> None:
+async def test_duplicate_early_and_late_reports(own_database_url: str) -> None:
     """A report before the submit commits is applied after it; repeats and late reports change nothing."""
     channels = _channels()
     cmcc = channels["cmcc"]
-    async with _push_stack(fresh_database_url, channels) as stack:
+    async with _push_stack(own_database_url, channels) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         cmcc.gate = asyncio.Event()
@@ -336,13 +326,13 @@ async def test_duplicate_early_and_late_reports(fresh_database_url: str) -> None
         assert [e.get("detail") for e in view["events"]][2:] == ["DELIVRD", "UNDELIV"]
 
 
-async def test_operator_outage_then_recovery(fresh_database_url: str) -> None:
+async def test_operator_outage_then_recovery(own_database_url: str) -> None:
     """During an outage messages retry; short-lived ones fail at their TTL, the rest are sent after
     recovery; every message ends in exactly one final state and no SMS is sent twice."""
     channels = _channels()
     cmcc = channels["cmcc"]
     cmcc.down = True
-    async with _push_stack(fresh_database_url, channels) as stack:
+    async with _push_stack(own_database_url, channels) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         short = [await bank.queued(template, _phone(), ttlSeconds=60) for _ in range(3)]
@@ -378,10 +368,10 @@ async def test_operator_outage_then_recovery(fresh_database_url: str) -> None:
         assert (await bank.message(short[0]))["failureReason"] == "OPERATOR_UNAVAILABLE"
 
 
-async def test_two_dispatch_processes_never_send_a_message_twice(fresh_database_url: str) -> None:
+async def test_two_dispatch_processes_never_send_a_message_twice(own_database_url: str) -> None:
     """Two runtimes with dispatch workers on one database submit each of 30 messages exactly once."""
     channels = _channels()
-    async with _push_stack(fresh_database_url, channels, push_dispatch_worker=False) as stack:
+    async with _push_stack(own_database_url, channels, push_dispatch_worker=False) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         async with AsyncExitStack() as workers:
@@ -401,10 +391,10 @@ async def test_two_dispatch_processes_never_send_a_message_twice(fresh_database_
         assert all([await _is(bank, m, "submitted") for m in ids])
 
 
-async def test_a_dead_workers_claims_are_taken_over(fresh_database_url: str) -> None:
+async def test_a_dead_workers_claims_are_taken_over(own_database_url: str) -> None:
     """Messages claimed by a worker that died are sent by another once the lease expires, once each."""
     channels = _channels()
-    async with _push_stack(fresh_database_url, channels, push_dispatch_worker=False) as stack:
+    async with _push_stack(own_database_url, channels, push_dispatch_worker=False) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         ids = [await bank.queued(template, _phone()) for _ in range(3)]

@@ -24,7 +24,6 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -268,21 +267,11 @@ async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of this test's own (its subscriptions and deliveries are never left to later
-    tests' workers), on both engines."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/gateway.db"
-    url: str = request.getfixturevalue("own_postgres_url")
-    return url
-
-
 @pytest.fixture
-async def stack(fresh_database_url: str) -> AsyncIterator[Stack]:
+async def stack(own_database_url: str) -> AsyncIterator[Stack]:
     """Gateway and sandbox, private webhook and sink URLs allowed (the receiver is on 127.0.0.1)."""
     async with open_stack(
-        fresh_database_url,
+        own_database_url,
         allow_private_webhooks=True,
         webhook_poll_interval=0.05,
         push_dispatch_poll_seconds=0.05,

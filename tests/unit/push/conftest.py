@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,19 +135,10 @@ class PushEnv:
             return len((await session.exec(select(model))).all())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def push_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database per test: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/push.db"
-    url: str = request.getfixturevalue("own_postgres_url")
-    return url
-
-
 @pytest.fixture
-async def push_env(push_db_url: str) -> AsyncIterator[PushEnv]:
+async def push_env(own_database_url: str) -> AsyncIterator[PushEnv]:
     """The push feature on a migrated database with two tenants and fake cmcc/cucc/ctcc channels."""
-    engine = create_engine(push_db_url)
+    engine = create_engine(own_database_url)
     await migrate(engine)
     sessions = session_factory(engine)
     tenants = [str(uuid.uuid4()), str(uuid.uuid4())]
