@@ -3,13 +3,24 @@
 ``sqlite:///path`` runs on aiosqlite (WAL, busy timeout, foreign keys on); ``postgresql://``
 runs on asyncpg. Schema changes are alembic revisions in ``gateway/migrations``, applied by
 :func:`migrate` under an advisory lock on PostgreSQL so concurrent starts do not race.
+
+Hot paths run a whole unit of work through :func:`run_unit`. On a SQLite file, aiosqlite sends
+every DBAPI call (checkout, cursor, execute, fetch, commit, the pool's reset) to the connection's
+thread and back, and each trip costs the event loop a wake-up: a primary-key read cost 370 µs of
+event-loop CPU (590 µs in all). :class:`SqliteEngine` instead hands the whole unit to a worker
+thread that runs it on a synchronous pysqlite engine over the same file, with the same PRAGMAs:
+25 µs of event-loop CPU (120 µs in all). On PostgreSQL the unit runs in one
+``AsyncConnection.run_sync`` call.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,12 +33,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 __all__ = [
     "POSTGRES_POOL_SIZE",
     "SQLITE_POOL_SIZE",
+    "SqliteEngine",
     "as_utc",
     "async_url",
     "create_engine",
     "migrate",
+    "run_unit",
     "session_factory",
 ]
+
+_T = TypeVar("_T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x6A7E_0001
@@ -71,8 +86,69 @@ def create_engine(url: str) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target, pool_size=SQLITE_POOL_SIZE, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if database and database != ":memory:":
+            return SqliteEngine(engine.sync_engine, parsed.set(drivername="sqlite"))
         return engine
     return create_async_engine(target, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_pre_ping=True)
+
+
+class SqliteEngine(AsyncEngine):
+    """An ``AsyncEngine`` on a SQLite file that also runs units of work in one thread hop.
+
+    The worker threads (and their synchronous engine, a fixed pool of ``SQLITE_POOL_SIZE``) start
+    on the first :meth:`run` and stop in :meth:`dispose`. A unit holds its connection only while it
+    runs, never across an await; a unit waiting for the write lock blocks its worker thread (up to
+    the busy timeout), never the event loop.
+    """
+
+    def __init__(self, sync_engine: sa.Engine, url: sa.URL) -> None:
+        super().__init__(sync_engine)
+        self._sync_url = url
+        self._lane: tuple[sa.Engine, ThreadPoolExecutor] | None = None
+
+    def _open_lane(self) -> tuple[sa.Engine, ThreadPoolExecutor]:
+        if self._lane is None:
+            blocking = sa.create_engine(
+                self._sync_url,
+                pool_size=SQLITE_POOL_SIZE,
+                max_overflow=0,
+                connect_args={"check_same_thread": False},
+            )
+            event.listen(blocking, "connect", _sqlite_pragmas)
+            self._lane = blocking, ThreadPoolExecutor(SQLITE_POOL_SIZE, thread_name_prefix="sqlite-unit")
+        return self._lane
+
+    async def run(self, work: Callable[[Connection], _T]) -> _T:
+        """``work(connection)`` in one transaction on a worker thread (committed unless it raises)."""
+        blocking, threads = self._open_lane()
+
+        def unit() -> _T:
+            with blocking.begin() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(threads, unit)
+
+    async def dispose(self, close: bool = True) -> None:
+        """Dispose of both pools and stop the worker threads."""
+        await super().dispose(close)
+        if self._lane is not None:
+            blocking, threads = self._lane
+            self._lane = None
+            threads.shutdown(wait=True)
+            blocking.dispose(close)
+
+
+async def run_unit(engine: AsyncEngine, work: Callable[[Connection], _T]) -> _T:
+    """Run ``work(connection)`` in one transaction, committed unless it raises.
+
+    ``work`` is synchronous: it uses the Core ``Connection`` API and must not block on anything but
+    the database. It runs on a worker thread for a :class:`SqliteEngine`, else in one
+    ``run_sync`` call on the event loop.
+    """
+    if isinstance(engine, SqliteEngine):
+        return await engine.run(work)
+    async with engine.begin() as conn:
+        return await conn.run_sync(work)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -19,13 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
-from gateway.db import as_utc, session_factory
+from gateway.db import as_utc, run_unit, session_factory
 from gateway.errors import DeviceLimitReached, NotFound
 from gateway.login_check.models import DeviceBinding
 from gateway.one_tap.service import phone_scope
@@ -156,8 +157,12 @@ class DeviceRegistry:
             **{f"phone{i}": value for i, value in enumerate(phones)},
             **{f"device{i}": value for i, value in enumerate(devices)},
         }
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(_find_statement(len(phones), len(devices)), params)).first()
+        statement = _find_statement(len(phones), len(devices))
+
+        def find(conn: Connection) -> sa.Row[Any] | None:
+            return conn.execute(statement, params).first()
+
+        row = await run_unit(self._engine, find)
         return None if row is None else DeviceBinding.model_validate(row._mapping)
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:
