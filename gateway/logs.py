@@ -13,6 +13,7 @@ carries the context bound with :func:`structlog.contextvars.bind_contextvars` (t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -54,6 +55,8 @@ _PHONE_OR_UUID = re.compile(
     r"|(?<!\d)(?P<plus>\+?)(?P<digits>\d{7,15})(?!\d)"
 )
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+_SUSPECT = re.compile(r"\d{7}|eyJ|STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_|(?i:bearer|basic)")
+"""Anything any of the patterns above could change: text without a match is returned as is."""
 _CORRELATOR = "correlator"
 
 
@@ -75,11 +78,15 @@ def _drop_tokens(text: str) -> str:
 
 def redact_text(text: str) -> str:
     """Mask phone numbers and replace tokens inside free text."""
+    if _SUSPECT.search(text) is None:
+        return text
     return _PHONE_OR_UUID.sub(_mask_match, _drop_tokens(text))
 
 
 def redact_correlator(value: str) -> str:
     """The ``correlator`` as logged: tokens replaced and mobile numbers masked, other digits kept."""
+    if _SUSPECT.search(value) is None:
+        return value
     return _mask_mobiles(_drop_tokens(value))
 
 
@@ -96,12 +103,12 @@ def _mask_match(match: re.Match[str]) -> str:
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Mapping):
         return {k: (_REDACTED if str(k).lower() in _SECRET_KEYS else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_scrub(v) for v in value]
-    if isinstance(value, bool | int | float) or value is None:
-        return value
     return redact_text(str(value))
 
 
@@ -117,13 +124,37 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
+class _LineWriter:
+    """structlog's output: each rendered line written whole to the stdlib handler's stream under the
+    handler's lock, so our lines and the libraries' never interleave. A line that cannot be written
+    is dropped, as the stdlib handler drops it."""
+
+    def __init__(self, handler: logging.StreamHandler[IO[str]]) -> None:
+        self._handler = handler
+
+    def msg(self, line: str) -> None:
+        handler = self._handler
+        with handler.lock or contextlib.nullcontext():
+            try:
+                handler.stream.write(line + "\n")
+                handler.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | None = None) -> None:
-    """Configure structlog and stdlib logging once; ``stream`` defaults to stdout."""
+    """Configure structlog and stdlib logging once; ``stream`` defaults to stdout.
+
+    Our structlog lines run the processor chain straight into the stream (no stdlib record per
+    line); stdlib lines (aiohttp, alembic) reach the same chain through the root handler's
+    :class:`structlog.stdlib.ProcessorFormatter`.
+    """
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.stdlib.ExtraAdder(),
     ]
     tail: list[Any] = [structlog.processors.format_exc_info, redact]
     renderer: Any = (
@@ -131,18 +162,19 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | 
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        cache_logger_on_first_use=False,
-    )
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
         )
+    )
+    writer = _LineWriter(handler)
+    structlog.configure(
+        processors=[*shared, *tail, renderer],
+        logger_factory=lambda *_: writer,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

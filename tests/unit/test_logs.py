@@ -137,3 +137,19 @@ def test_correlator_keeps_its_digits_but_not_numbers_or_tokens(correlator: str, 
     event = redact(None, "info", {"correlator": correlator, "event": f"seen {correlator}"})
     assert event["correlator"] == logged
     assert not find_leaks(json.dumps(event), set())
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("0123456789+-_. abcXYZ:/=eyJSTsidCUATwhsec_BearerBASIC")) | st.characters(),
+        max_size=60,
+    )
+)
+def test_quick_screen_never_skips_text_the_full_filter_would_change(text: str) -> None:
+    """The one-search screen that lets clean text through untouched is exact: any text it passes
+    is text the token and number patterns would have left as it was."""
+    from gateway import logs
+
+    full = logs._PHONE_OR_UUID.sub(logs._mask_match, logs._drop_tokens(text))
+    assert redact_text(text) == full
+    assert logs.redact_correlator(text) == logs._mask_mobiles(logs._drop_tokens(text))
