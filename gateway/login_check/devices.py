@@ -162,7 +162,7 @@ class DeviceRegistry:
         def find(conn: Connection) -> sa.Row[Any] | None:
             return conn.execute(statement, params).first()
 
-        row = await run_unit(self._engine, find)
+        row = await run_unit(self._engine, find, writes=False)
         return None if row is None else DeviceBinding.model_validate(row._mapping)
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:

@@ -45,4 +45,4 @@ class Revocations:
 
     async def is_revoked(self, token_id: str) -> bool:
         """Whether ``token_id`` was revoked."""
-        return await run_unit(self._engine, partial(_is_revoked, token_id))
+        return await run_unit(self._engine, partial(_is_revoked, token_id), writes=False)

@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, DecryptionError, FieldCipher
-from gateway.db import as_utc
+from gateway.db import as_utc, bound_engine, run_unit
 from gateway.errors import (
     IdempotencyKeyReused,
     NotFound,
@@ -222,7 +224,7 @@ class PushService:
             expires_at=expires_at,
             updated_at=now,
         )
-        rows: list[Any] = [
+        rows: list[SQLModel] = [
             message,
             PushLink(
                 code=code,
@@ -247,19 +249,9 @@ class PushService:
                     expires_at=now + KEY_TTL,
                 )
             )
+        stale_key = (tenant_id, idempotency_key, now) if idempotency_key is not None else None
         try:
-            async with self._sessions() as session, session.begin():
-                if idempotency_key is not None:
-                    await session.exec(
-                        sa.delete(IdempotencyRecord).where(
-                            col(IdempotencyRecord.tenant_id) == tenant_id,
-                            col(IdempotencyRecord.key) == idempotency_key,
-                            col(IdempotencyRecord.expires_at) <= now,
-                        )
-                    )
-                session.add(message)
-                await session.flush()
-                session.add_all(rows[1:])
+            await run_unit(bound_engine(self._sessions), partial(_store, rows, stale_key))
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -343,6 +335,22 @@ class PushService:
             expires_at=_utc(message.expires_at),
             events=[EventView(e.type, _utc(e.at), e.detail) for e in events],
         )
+
+
+def _store(rows: Sequence[SQLModel], stale_key: tuple[str, str, datetime] | None, conn: Connection) -> None:
+    """Insert an accepted message's rows in order (one unit of work), after deleting the tenant's
+    expired record of the same idempotency key, if any."""
+    if stale_key is not None:
+        tenant_id, key, now = stale_key
+        conn.execute(
+            sa.delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.tenant_id) == tenant_id,
+                col(IdempotencyRecord.key) == key,
+                col(IdempotencyRecord.expires_at) <= now,
+            )
+        )
+    for row in rows:
+        conn.execute(sa.insert(type(row)), [row.model_dump(exclude_none=True)])
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """Units of work (:func:`gateway.db.run_unit`): one transaction, committed or rolled back, on both
-engines; on a SQLite file, run on a bounded set of worker threads over a reused pool."""
+engines; on a SQLite file, run on a bounded set of worker threads over a reused pool. On SQLite,
+session transactions and writing units take turns through the engine's writer gate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gateway.db import SQLITE_POOL_SIZE, SqliteEngine, create_engine, migrate, run_unit
+from gateway.db import (
+    SQLITE_POOL_SIZE,
+    SqliteEngine,
+    WriterGate,
+    create_engine,
+    migrate,
+    run_unit,
+    session_factory,
+)
 from gateway.oauth.models import RevokedToken
 
 _TABLE = RevokedToken.__table__  # type: ignore[attr-defined]
@@ -85,3 +94,102 @@ async def test_sqlite_units_run_off_the_event_loop_on_reused_connections(sqlite_
         sa.event.remove(sa.Engine, "connect", count)
         await engine.dispose()
     assert _unit_threads() == []
+
+
+async def test_sqlite_writers_take_turns_and_postgresql_ones_do_not(database_url: str) -> None:
+    """24 session transactions that write and then await, mixed with 24 writing units: on SQLite
+    one runs at a time (no unit runs while a transaction is open, and every write commits, with
+    no "database is locked"); on PostgreSQL the transactions overlap, as row locks allow."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    inside = peak = 0
+
+    async def transaction(i: int) -> None:
+        nonlocal inside, peak
+        async with sessions() as session, session.begin():
+            inside += 1
+            peak = max(peak, inside)
+            await session.exec(sa.insert(_TABLE).values(token_id=f"turn-tx-{i}", expires_at=sa.func.now()))
+            await asyncio.sleep(0.005)
+            inside -= 1
+
+    def unit(i: int, conn: Connection) -> bool:
+        _insert(f"turn-unit-{i}", conn)
+        return inside == 0
+
+    try:
+        await migrate(engine)
+        results = await asyncio.gather(
+            *(transaction(i) for i in range(24)),
+            *(run_unit(engine, lambda c, i=i: unit(i, c)) for i in range(24)),
+        )
+        assert await run_unit(engine, lambda c: _count("turn-", c), writes=False) == 48
+        if isinstance(engine, SqliteEngine):
+            assert peak == 1
+            assert all(results[24:])
+        else:
+            assert peak > 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_transaction_opened_inside_another_fails_fast_on_sqlite(sqlite_url: str) -> None:
+    """A second transaction in the task that holds the gate would wait for itself: it raises
+    RuntimeError at once, and the outer transaction still ends normally."""
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+    try:
+        await migrate(engine)
+        async with sessions() as outer, outer.begin():
+            with pytest.raises(RuntimeError, match="inside another"):
+                async with sessions() as inner, inner.begin():
+                    pass
+            with pytest.raises(RuntimeError, match="inside another"):
+                await run_unit(engine, lambda c: _insert("nested", c))
+        async with sessions() as after, after.begin():
+            await after.exec(sa.insert(_TABLE).values(token_id="after-nested", expires_at=sa.func.now()))
+    finally:
+        await engine.dispose()
+
+
+async def test_the_writer_gate_gives_up_after_its_timeout_as_a_pool_would() -> None:
+    """A writer that gets no turn within the timeout gets sqlalchemy's TimeoutError (answered 503
+    UNAVAILABLE by the middleware, as an exhausted pool is) and the holder keeps its turn."""
+    gate = WriterGate(timeout=0.05)
+    await gate.acquire()
+    waiter = asyncio.create_task(gate.acquire())
+    with pytest.raises(sa.exc.TimeoutError):
+        await waiter
+    gate.release()
+    await asyncio.wait_for(gate.acquire(), 1.0)
+    gate.release()
+
+
+async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(sqlite_url: str) -> None:
+    """Cancelling the caller does not stop the worker thread; the gate stays taken until the unit
+    has committed, so the next writer never finds SQLite's lock held."""
+    engine = create_engine(sqlite_url)
+    assert isinstance(engine, SqliteEngine)
+    started, finish = threading.Event(), threading.Event()
+
+    def slow(conn: Connection) -> None:
+        _insert("cancelled-unit", conn)
+        started.set()
+        finish.wait(5)
+
+    try:
+        await migrate(engine)
+        task = asyncio.create_task(run_unit(engine, slow))
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        follower = asyncio.create_task(run_unit(engine, lambda c: _insert("after-cancel", c)))
+        await asyncio.sleep(0.05)
+        assert not follower.done()
+        finish.set()
+        await asyncio.wait_for(follower, 5)
+        assert await run_unit(engine, lambda c: _count("cancelled-unit", c), writes=False) == 1
+    finally:
+        finish.set()
+        await engine.dispose()
