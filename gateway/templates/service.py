@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 
+import sqlalchemy as sa
 import structlog
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
-from gateway.db import as_utc
+from gateway.db import as_utc, bound_engine, run_unit
 from gateway.errors import NotFound, TemplateNotApproved
 from gateway.templates.builtin import builtin_spec
 from gateway.templates.models import TemplateRecord
@@ -37,6 +40,12 @@ from gateway.tenants.models import Tenant
 __all__ = ["TemplateService"]
 
 log = structlog.get_logger(__name__)
+_TEMPLATES = TemplateRecord.__table__  # type: ignore[attr-defined]
+
+
+def _load(template_id: str, conn: Connection) -> TemplateRecord | None:
+    found = conn.execute(sa.select(_TEMPLATES).where(_TEMPLATES.c.id == template_id)).mappings().first()
+    return None if found is None else TemplateRecord(**found)
 
 
 def _well_formed(template_id: str) -> bool:
@@ -131,8 +140,7 @@ class TemplateService:
         """
         if not _well_formed(template_id):
             raise NotFound()
-        async with self._sessions() as session:
-            row = await session.get(TemplateRecord, template_id)
+        row = await run_unit(bound_engine(self._sessions), partial(_load, template_id), writes=False)
         if row is None or row.tenant_id != tenant_id:
             raise NotFound()
         return _to_domain(row)

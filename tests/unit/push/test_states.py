@@ -82,3 +82,11 @@ def test_link_codes_are_base62_with_more_than_64_bits() -> None:
     assert CODE_LENGTH * math.log2(len(ALPHABET)) >= 64 and CODE_LENGTH >= 11
     assert set("".join(codes)) == set(ALPHABET)
     assert link_url("https://gw.example/", "abc") == "https://gw.example/l/abc"
+
+
+def test_link_code_draws_are_unbiased(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random bytes at or above 248 (where byte % 62 would favour the first 8 characters) are
+    discarded and drawn again, never folded into the alphabet."""
+    draws = iter([bytes([248, 255, 0, 61, 62, 247] + [250] * 26), bytes(range(32))])
+    monkeypatch.setattr("gateway.push.links.secrets.token_bytes", lambda n: next(draws))
+    assert new_code() == "0z0z" + ALPHABET[: CODE_LENGTH - 4]
