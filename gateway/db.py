@@ -14,9 +14,10 @@ thread that runs it on a synchronous pysqlite engine over the same file, with th
 
 SQLite admits one writer at a time, and its busy handler makes a waiting writer poll with sleeps
 that grow to 100 ms: under 32 concurrent push acceptances p99 reached 0.9 s. On a
-:class:`SqliteEngine`, every ``session.begin()`` block therefore first takes the engine's
-:class:`WriterGate`, an in-process FIFO lock, so transactions queue on the event loop and each
-starts the moment the previous one ends (see :class:`GatedSession`).
+:class:`SqliteEngine`, every ``session.begin()`` block and every writing unit therefore first
+takes the engine's :class:`WriterGate`, an in-process FIFO lock, so transactions queue on the
+event loop and each starts the moment the previous one ends (see :class:`GatedSession`). Other
+processes on the same file still meet SQLite's busy handler.
 """
 
 from __future__ import annotations
