@@ -136,7 +136,8 @@ class SqliteEngine(AsyncEngine):
         """``work(connection)`` in one transaction on a worker thread (committed unless it raises).
 
         A unit that ``writes`` holds the :class:`WriterGate` until its thread is done, even when
-        the caller is cancelled meanwhile.
+        the caller is cancelled meanwhile; a unit that could not be handed to a thread (the engine
+        was disposed) releases it at once.
         """
         blocking, threads = self._open_lane()
 
@@ -149,7 +150,11 @@ class SqliteEngine(AsyncEngine):
             return await loop.run_in_executor(threads, unit)
         gate = self.writer_gate
         await gate.acquire()
-        done = loop.run_in_executor(threads, unit)
+        try:
+            done = loop.run_in_executor(threads, unit)
+        except BaseException:
+            gate.release()
+            raise
         done.add_done_callback(lambda _: gate.release())
         return await asyncio.shield(done)
 

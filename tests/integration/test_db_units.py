@@ -193,3 +193,22 @@ async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(
     finally:
         finish.set()
         await engine.dispose()
+
+
+async def test_a_writing_unit_that_cannot_reach_a_thread_gives_the_turn_back(sqlite_url: str) -> None:
+    """When the worker pool refuses new work (as at interpreter shutdown), the writer gets the
+    pool's error and the gate is free again: the next writer is not left waiting for a turn."""
+    engine = create_engine(sqlite_url)
+    assert isinstance(engine, SqliteEngine)
+    try:
+        await migrate(engine)
+        await run_unit(engine, lambda c: _insert("before-shutdown", c))
+        lane = engine._lane
+        assert lane is not None
+        lane[1].shutdown(wait=True)
+        with pytest.raises(RuntimeError, match="cannot schedule new futures"):
+            await run_unit(engine, lambda c: _insert("refused", c))
+        await asyncio.wait_for(engine.writer_gate.acquire(), 1.0)
+        engine.writer_gate.release()
+    finally:
+        await engine.dispose()
