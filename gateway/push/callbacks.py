@@ -21,9 +21,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -32,10 +35,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from carrier_adapters import CarrierError, CarrierRejected, DeliveryReport, MobileOriginated, SmsChannel
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex
+from gateway.db import bound_engine, run_unit
 from gateway.errors import InvalidArgument, NotFound, Unauthenticated
 from gateway.one_tap.service import phone_scope
-from gateway.push.lifecycle import MESSAGES, REPORT, add_event, apply_report
-from gateway.push.models import MessageEvent, OptOut, PushMessage
+from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, add_event, apply_report, record_event
+from gateway.push.models import OptOut, PushMessage
 from gateway.push.optout import is_opt_out
 from gateway.push.states import MessageStatus, step_for_report
 from gateway.webhooks import Publisher
@@ -76,6 +80,7 @@ class CallbackProcessor:
         events: Publisher,
     ) -> None:
         self._sessions = sessions
+        self._engine = bound_engine(sessions)
         self._channels = channels
         self._index = index
         self._clock = clock
@@ -128,54 +133,64 @@ class CallbackProcessor:
         raise RuntimeError("delivery report kept losing the race on its message")
 
     async def _apply_report_once(self, report: DeliveryReport, dedupe: str) -> str | None:
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            message = await session.get(PushMessage, report.reference)
-            if message is None:
-                return "unknown"
-            seen = await session.exec(
-                select(MessageEvent.id).where(
-                    MessageEvent.message_id == message.id, MessageEvent.dedupe_key == dedupe
-                )
+        outcome, published = await run_unit(
+            self._engine, partial(self._apply_report_unit, report, dedupe, self._clock.now())
+        )
+        if published:
+            self._events.on_publish()
+        return outcome
+
+    def _apply_report_unit(
+        self, report: DeliveryReport, dedupe: str, now: datetime, conn: Connection
+    ) -> tuple[str | None, bool]:
+        """One attempt in one unit of work: (outcome, or None to retry after a lost race; published)."""
+        message = conn.execute(
+            sa.select(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator, MESSAGES.c.status).where(
+                MESSAGES.c.id == report.reference
             )
-            if seen.first() is not None:
-                return "duplicate"
-            status = MessageStatus(message.status)
-            if status is MessageStatus.SUBMITTED:
-                if message.operator != report.operator:
-                    log.warning("push_report_from_other_operator", message_id=message.id)
-                    return "unknown"
-                step = step_for_report(status, report.state)
-                applied = await apply_report(
-                    session,
-                    message_id=message.id,
-                    tenant_id=message.tenant_id,
-                    operator=message.operator,
-                    step=step,
-                    detail=report.status,
-                    now=now,
-                    events=self._events,
-                    dedupe_key=dedupe,
-                )
-                return "applied" if applied else None
-            if status is MessageStatus.QUEUED:
-                still_queued = await session.exec(
-                    sa.update(MESSAGES)
-                    .where(MESSAGES.c.id == message.id, MESSAGES.c.status == MessageStatus.QUEUED.value)
-                    .values(updated_at=now)
-                )
-                if still_queued.rowcount != 1:
-                    return None
-            add_event(
-                session,
-                message.id,
-                REPORT,
-                now,
-                state=report.state.value,
+        ).first()
+        if message is None:
+            return "unknown", False
+        seen = conn.execute(
+            sa.select(EVENTS.c.id).where(EVENTS.c.message_id == message.id, EVENTS.c.dedupe_key == dedupe)
+        ).first()
+        if seen is not None:
+            return "duplicate", False
+        status = MessageStatus(message.status)
+        if status is MessageStatus.SUBMITTED:
+            if message.operator != report.operator:
+                log.warning("push_report_from_other_operator", message_id=message.id)
+                return "unknown", False
+            applied = apply_report(
+                conn,
+                message_id=message.id,
+                tenant_id=message.tenant_id,
+                operator=message.operator,
+                step=step_for_report(status, report.state),
                 detail=report.status,
+                now=now,
+                events=self._events,
                 dedupe_key=dedupe,
             )
-            return "deferred" if status is MessageStatus.QUEUED else "late"
+            return ("applied" if applied.moved else None), applied.published
+        if status is MessageStatus.QUEUED:
+            still_queued = conn.execute(
+                sa.update(MESSAGES)
+                .where(MESSAGES.c.id == message.id, MESSAGES.c.status == MessageStatus.QUEUED.value)
+                .values(updated_at=now)
+            )
+            if still_queued.rowcount != 1:
+                return None, False
+        record_event(
+            conn,
+            message.id,
+            REPORT,
+            now,
+            state=report.state.value,
+            detail=report.status,
+            dedupe_key=dedupe,
+        )
+        return ("deferred" if status is MessageStatus.QUEUED else "late"), False
 
     async def apply_reply(self, reply: MobileOriginated) -> str:
         """Record an opt-out reply; returns its outcome (see :class:`CallbackOutcome`)."""

@@ -34,11 +34,13 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,8 +55,15 @@ from carrier_adapters import (
 )
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
-from gateway.db import as_utc
-from gateway.push.lifecycle import MESSAGES, add_event, apply_pending_reports, transition, webhook_data
+from gateway.db import as_utc, bound_engine, run_unit
+from gateway.push.lifecycle import (
+    MESSAGES,
+    Applied,
+    apply_pending_reports,
+    record_event,
+    transition,
+    webhook_data,
+)
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
 from gateway.push.pacing import TokenBucket, backoff_delay
 from gateway.push.routing import route
@@ -125,7 +134,7 @@ class Dispatcher:
         worker_id: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = bound_engine(sessions)
         self._channels = channels
         self._cipher = cipher
         self._clock = clock
@@ -169,18 +178,18 @@ class Dispatcher:
         A send cancelled mid-flight may have reached the operator: the next worker sends it again
         with the same reference, which the operator deduplicates.
         """
-        async with self._sessions() as session, session.begin():
-            result = await session.exec(
-                sa.update(MESSAGES)
-                .where(
-                    MESSAGES.c.lease_owner == self.worker_id, MESSAGES.c.status == MessageStatus.QUEUED.value
-                )
-                .values(lease_owner=None, lease_until=None)
-            )
-        released = int(result.rowcount or 0)
+        released = await run_unit(self._engine, self._release_all)
         if released:
             log.info("push_leases_released", worker=self.worker_id, messages=released)
         return released
+
+    def _release_all(self, conn: Connection) -> int:
+        result = conn.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.lease_owner == self.worker_id, MESSAGES.c.status == MessageStatus.QUEUED.value)
+            .values(lease_owner=None, lease_until=None)
+        )
+        return int(result.rowcount or 0)
 
     async def dispatch_once(self) -> int:
         """Claim one batch of due messages and process them; returns how many were claimed."""
@@ -197,41 +206,41 @@ class Dispatcher:
 
     async def claim(self, limit: int) -> list[Claim]:
         """Lease up to ``limit`` due messages to this worker (see the module docstring)."""
-        now = self._clock.now()
+        return await run_unit(self._engine, partial(self._claim_due, limit, self._clock.now()))
+
+    def _claim_due(self, limit: int, now: datetime, conn: Connection) -> list[Claim]:
         until = now + timedelta(seconds=self._config.lease_seconds)
         lease_free = sa.or_(MESSAGES.c.lease_until.is_(None), MESSAGES.c.lease_until < now)
-        async with self._sessions() as session, session.begin():
-            due = (
-                sa.select(MESSAGES.c.id)
-                .where(
-                    MESSAGES.c.status == MessageStatus.QUEUED.value,
-                    MESSAGES.c.scheduled_at <= now,
-                    MESSAGES.c.next_attempt_at <= now,
-                    lease_free,
-                )
-                .order_by(MESSAGES.c.next_attempt_at)
-                .limit(limit)
+        due = (
+            sa.select(MESSAGES.c.id)
+            .where(
+                MESSAGES.c.status == MessageStatus.QUEUED.value,
+                MESSAGES.c.scheduled_at <= now,
+                MESSAGES.c.next_attempt_at <= now,
+                lease_free,
             )
-            if session.get_bind().dialect.name == "postgresql":
-                # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
-                picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-                due = sa.select(picked.c.id)
-            result = await session.exec(
-                sa.update(MESSAGES)
-                .where(MESSAGES.c.id.in_(due), MESSAGES.c.status == MessageStatus.QUEUED.value, lease_free)
-                .values(lease_owner=self.worker_id, lease_until=until)
-                .returning(
-                    MESSAGES.c.id,
-                    MESSAGES.c.tenant_id,
-                    MESSAGES.c.operator,
-                    MESSAGES.c.attempts,
-                    MESSAGES.c.failure_reason,
-                    MESSAGES.c.recipient_cipher,
-                    MESSAGES.c.text_cipher,
-                    MESSAGES.c.expires_at,
-                )
+            .order_by(MESSAGES.c.next_attempt_at)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
+            picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+            due = sa.select(picked.c.id)
+        rows = conn.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.id.in_(due), MESSAGES.c.status == MessageStatus.QUEUED.value, lease_free)
+            .values(lease_owner=self.worker_id, lease_until=until)
+            .returning(
+                MESSAGES.c.id,
+                MESSAGES.c.tenant_id,
+                MESSAGES.c.operator,
+                MESSAGES.c.attempts,
+                MESSAGES.c.failure_reason,
+                MESSAGES.c.recipient_cipher,
+                MESSAGES.c.text_cipher,
+                MESSAGES.c.expires_at,
             )
-            rows = result.mappings().all()
+        ).mappings()
         return [_claim(row, until) for row in rows]
 
     async def _guarded(self, claim: Claim) -> None:
@@ -286,35 +295,47 @@ class Dispatcher:
         return bucket
 
     async def _submitted(self, claim: Claim, operator: str, submission: SmsSubmission) -> None:
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            moved = await transition(
-                session,
-                claim.id,
-                expected=MessageStatus.QUEUED,
-                to=MessageStatus.SUBMITTED,
-                now=now,
-                lease_owner=self.worker_id,
-                operator=operator,
-                provider_message_id=submission.provider_message_id[:128],
-                attempts=claim.attempts + 1,
-                failure_reason=None,
-            )
-            if not moved:
-                log.warning("push_lease_lost", message_id=claim.id, step="submitted")
-                return
-            add_event(session, claim.id, MessageStatus.SUBMITTED.value, now, detail=operator)
-            data = webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator)
-            await self._events.publish(claim.tenant_id, "message.submitted", data, session=session)
-            await apply_pending_reports(
-                session,
-                message_id=claim.id,
-                tenant_id=claim.tenant_id,
-                operator=operator,
-                now=now,
-                events=self._events,
-            )
+        moved, published = await run_unit(
+            self._engine, partial(self._mark_submitted, claim, operator, submission, self._clock.now())
+        )
+        if published:
+            self._events.on_publish()
+        if not moved:
+            log.warning("push_lease_lost", message_id=claim.id, step="submitted")
+            return
         log.info("push_message_submitted", message_id=claim.id, operator=operator, attempt=claim.attempts + 1)
+
+    def _mark_submitted(
+        self, claim: Claim, operator: str, submission: SmsSubmission, now: datetime, conn: Connection
+    ) -> Applied:
+        """``submitted`` with its event and webhook, then a report that came first; (moved, published)."""
+        if not transition(
+            conn,
+            claim.id,
+            expected=MessageStatus.QUEUED,
+            to=MessageStatus.SUBMITTED,
+            now=now,
+            lease_owner=self.worker_id,
+            operator=operator,
+            provider_message_id=submission.provider_message_id[:128],
+            attempts=claim.attempts + 1,
+            failure_reason=None,
+        ):
+            return Applied(False, False)
+        record_event(conn, claim.id, MessageStatus.SUBMITTED.value, now, detail=operator)
+        data = webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator)
+        staged = self._events.stage(
+            conn, tenant_id=claim.tenant_id, event_type="message.submitted", data=data
+        )
+        report = apply_pending_reports(
+            conn,
+            message_id=claim.id,
+            tenant_id=claim.tenant_id,
+            operator=operator,
+            now=now,
+            events=self._events,
+        )
+        return Applied(True, staged is not None or report.published)
 
     async def _retry_later(self, claim: Claim, operator: str, exc: CarrierError) -> None:
         now = self._clock.now()
@@ -332,72 +353,88 @@ class Dispatcher:
         if retry_at >= claim.expires_at:
             await self._fail(claim, reason, now, attempts=attempts)
             return
-        async with self._sessions() as session, session.begin():
-            result = await session.exec(
-                sa.update(MESSAGES)
-                .where(
-                    MESSAGES.c.id == claim.id,
-                    MESSAGES.c.status == MessageStatus.QUEUED.value,
-                    MESSAGES.c.lease_owner == self.worker_id,
-                )
-                .values(
-                    attempts=attempts,
-                    next_attempt_at=retry_at,
-                    failure_reason=reason,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=now,
-                )
+        await run_unit(self._engine, partial(self._reschedule, claim, attempts, retry_at, reason, now))
+
+    def _reschedule(
+        self, claim: Claim, attempts: int, retry_at: datetime, reason: str, now: datetime, conn: Connection
+    ) -> None:
+        result = conn.execute(
+            sa.update(MESSAGES)
+            .where(
+                MESSAGES.c.id == claim.id,
+                MESSAGES.c.status == MessageStatus.QUEUED.value,
+                MESSAGES.c.lease_owner == self.worker_id,
             )
-            if result.rowcount == 1:
-                add_event(session, claim.id, "submit_failed", now, detail=reason)
+            .values(
+                attempts=attempts,
+                next_attempt_at=retry_at,
+                failure_reason=reason,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+            )
+        )
+        if result.rowcount == 1:
+            record_event(conn, claim.id, "submit_failed", now, detail=reason)
 
     async def _finish_unsent(self, claim: Claim, now: datetime) -> None:
         if claim.attempts == 0:
-            async with self._sessions() as session, session.begin():
-                if await transition(
-                    session,
-                    claim.id,
-                    expected=MessageStatus.QUEUED,
-                    to=MessageStatus.EXPIRED,
-                    now=now,
-                    lease_owner=self.worker_id,
-                ):
-                    add_event(session, claim.id, MessageStatus.EXPIRED.value, now)
+            await run_unit(self._engine, partial(self._expire, claim, now))
             log.info("push_message_expired", message_id=claim.id)
             return
         await self._fail(claim, claim.failure_reason or "EXPIRED", now)
+
+    def _expire(self, claim: Claim, now: datetime, conn: Connection) -> None:
+        if transition(
+            conn,
+            claim.id,
+            expected=MessageStatus.QUEUED,
+            to=MessageStatus.EXPIRED,
+            now=now,
+            lease_owner=self.worker_id,
+        ):
+            record_event(conn, claim.id, MessageStatus.EXPIRED.value, now)
 
     async def _fail(self, claim: Claim, reason: str, now: datetime, *, attempts: int | None = None) -> None:
         values: dict[str, Any] = {"failure_reason": reason}
         if attempts is not None:
             values["attempts"] = attempts
-        async with self._sessions() as session, session.begin():
-            if not await transition(
-                session,
-                claim.id,
-                expected=MessageStatus.QUEUED,
-                to=MessageStatus.FAILED,
-                now=now,
-                lease_owner=self.worker_id,
-                **values,
-            ):
-                return
-            add_event(session, claim.id, MessageStatus.FAILED.value, now, detail=reason)
-            data = webhook_data(claim.id, MessageStatus.FAILED, now, reason=reason)
-            await self._events.publish(claim.tenant_id, "message.failed", data, session=session)
-        log.info("push_message_failed", message_id=claim.id, reason=reason)
+        moved, published = await run_unit(
+            self._engine, partial(self._mark_failed, claim, reason, now, values)
+        )
+        if published:
+            self._events.on_publish()
+        if moved:
+            log.info("push_message_failed", message_id=claim.id, reason=reason)
+
+    def _mark_failed(
+        self, claim: Claim, reason: str, now: datetime, values: dict[str, Any], conn: Connection
+    ) -> Applied:
+        if not transition(
+            conn,
+            claim.id,
+            expected=MessageStatus.QUEUED,
+            to=MessageStatus.FAILED,
+            now=now,
+            lease_owner=self.worker_id,
+            **values,
+        ):
+            return Applied(False, False)
+        record_event(conn, claim.id, MessageStatus.FAILED.value, now, detail=reason)
+        data = webhook_data(claim.id, MessageStatus.FAILED, now, reason=reason)
+        staged = self._events.stage(conn, tenant_id=claim.tenant_id, event_type="message.failed", data=data)
+        return Applied(True, staged is not None)
 
     async def _release(self, claim: Claim, *, retry_in: float = 0.0) -> None:
         values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
         if retry_in:
             values["next_attempt_at"] = self._clock.now() + timedelta(seconds=retry_in)
-        async with self._sessions() as session, session.begin():
-            await session.exec(
-                sa.update(MESSAGES)
-                .where(MESSAGES.c.id == claim.id, MESSAGES.c.lease_owner == self.worker_id)
-                .values(**values)
-            )
+        release = (
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.id == claim.id, MESSAGES.c.lease_owner == self.worker_id)
+            .values(**values)
+        )
+        await run_unit(self._engine, lambda conn: conn.execute(release))
 
     async def _prune(self) -> None:
         now = self._clock.now()
@@ -405,9 +442,9 @@ class Dispatcher:
         if self._last_prune is not None and now - self._last_prune < every:
             return
         self._last_prune = now
-        async with self._sessions() as session, session.begin():
-            table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-            await session.exec(sa.delete(table).where(table.c.expires_at < now))
+        table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+        expired = sa.delete(table).where(table.c.expires_at < now)
+        await run_unit(self._engine, lambda conn: conn.execute(expired))
 
 
 def _claim(row: RowMapping, until: datetime) -> Claim:

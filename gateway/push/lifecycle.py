@@ -2,10 +2,12 @@
 
 Every change is a compare-and-set on ``status`` (and, for the worker, on its lease), so two
 writers never both move one message: the loser sees ``False`` and re-reads. Each change records
-its event and publishes its webhook (``message.submitted``, ``message.delivered``,
-``message.failed``; contract §7) in the caller's transaction, so both commit together. Payloads
-carry the message id, status, time, operator and the operator's status word or failure reason,
-never the recipient or the link. ``expired`` has no webhook: the contract lists no such event.
+its event and stages its webhook (``message.submitted``, ``message.delivered``,
+``message.failed``; contract §7) in the caller's unit of work (:func:`gateway.db.run_unit`, a
+synchronous ``Connection``), so all commit together; the caller wakes the webhook worker after
+the commit. :func:`add_event` is the session form, for request handlers that hold an ORM session.
+Payloads carry the message id, status, time, operator and the operator's status word or failure
+reason, never the recipient or the link. ``expired`` has no webhook: the contract lists no such event.
 
 Applying a report observes ``gateway_delivery_report_lag_seconds{operator}``: the time from the
 message's ``submitted`` event to the report's arrival (gateway clock); a report that arrived before
@@ -15,11 +17,11 @@ the submission committed counts as 0.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from prometheus_client import Histogram
-from sqlmodel import col, select
+from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import DeliveryState
@@ -30,16 +32,20 @@ from gateway.webhooks import Publisher
 
 __all__ = [
     "DELIVERY_REPORT_LAG",
+    "EVENTS",
     "MESSAGES",
     "REPORT",
+    "Applied",
     "add_event",
     "apply_pending_reports",
     "apply_report",
+    "record_event",
     "transition",
     "webhook_data",
 ]
 
 MESSAGES: sa.Table = PushMessage.__table__  # type: ignore[attr-defined]
+EVENTS: sa.Table = MessageEvent.__table__  # type: ignore[attr-defined]
 REPORT = "report"
 DELIVERY_REPORT_LAG = Histogram(
     "gateway_delivery_report_lag_seconds",
@@ -47,6 +53,13 @@ DELIVERY_REPORT_LAG = Histogram(
     ["operator"],
     buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0),
 )
+
+
+class Applied(NamedTuple):
+    """What applying a report did: moved the message, and staged a webhook (call ``on_publish``)."""
+
+    moved: bool
+    published: bool
 
 
 def _stamp(moment: datetime) -> str:
@@ -59,8 +72,8 @@ def webhook_data(message_id: str, status: MessageStatus, at: datetime, **extra: 
     return {"messageId": message_id, "status": status.value, "at": _stamp(at), **details}
 
 
-async def transition(
-    session: AsyncSession,
+def transition(
+    conn: Connection,
     message_id: str,
     *,
     expected: MessageStatus,
@@ -77,10 +90,27 @@ async def transition(
     if lease_owner is not None:
         where.append(MESSAGES.c.lease_owner == lease_owner)
         values |= {"lease_owner": None, "lease_until": None}
-    result = await session.exec(
-        sa.update(MESSAGES).where(*where).values(status=to.value, updated_at=now, **values)
-    )
-    return bool(result.rowcount == 1)
+    result = conn.execute(sa.update(MESSAGES).where(*where).values(status=to.value, updated_at=now, **values))
+    return result.rowcount == 1
+
+
+def _event(
+    message_id: str,
+    event: str,
+    at: datetime,
+    *,
+    state: str | None,
+    detail: str | None,
+    dedupe_key: str | None,
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "type": event,
+        "at": at,
+        "state": state,
+        "detail": detail[:64] if detail else None,
+        "dedupe_key": dedupe_key,
+    }
 
 
 def add_event(
@@ -93,36 +123,47 @@ def add_event(
     detail: str | None = None,
     dedupe_key: str | None = None,
 ) -> None:
-    """Record one history entry."""
+    """Record one history entry in ``session`` (written at its flush)."""
     session.add(
-        MessageEvent(
-            message_id=message_id,
-            type=event,
-            at=at,
-            state=state,
-            detail=detail[:64] if detail else None,
-            dedupe_key=dedupe_key,
+        MessageEvent(**_event(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key))
+    )
+
+
+def record_event(
+    conn: Connection,
+    message_id: str,
+    event: str,
+    at: datetime,
+    *,
+    state: str | None = None,
+    detail: str | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Record one history entry on a unit of work's ``conn`` (written at once).
+
+    :raises IntegrityError: ``dedupe_key`` is already recorded for the message.
+    """
+    conn.execute(
+        sa.insert(EVENTS).values(
+            _event(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key)
         )
     )
 
 
-async def _observe_report_lag(
-    session: AsyncSession, message_id: str, operator: str | None, arrived: datetime
-) -> None:
-    submitted = (
-        await session.exec(
-            select(MessageEvent.at)
-            .where(MessageEvent.message_id == message_id, MessageEvent.type == MessageStatus.SUBMITTED.value)
-            .order_by(col(MessageEvent.id).desc())
-        )
-    ).first()
+def _observe_report_lag(conn: Connection, message_id: str, operator: str | None, arrived: datetime) -> None:
+    submitted = conn.execute(
+        sa.select(EVENTS.c.at)
+        .where(EVENTS.c.message_id == message_id, EVENTS.c.type == MessageStatus.SUBMITTED.value)
+        .order_by(EVENTS.c.id.desc())
+        .limit(1)
+    ).scalar()
     at = as_utc(submitted)
     lag = 0.0 if at is None else max(0.0, (arrived - at).total_seconds())
     DELIVERY_REPORT_LAG.labels(operator or "unknown").observe(lag)
 
 
-async def apply_report(
-    session: AsyncSession,
+def apply_report(
+    conn: Connection,
     *,
     message_id: str,
     tenant_id: str,
@@ -132,38 +173,35 @@ async def apply_report(
     now: datetime,
     events: Publisher,
     dedupe_key: str | None = None,
-) -> bool:
-    """Move a submitted message to the report's final state (event, webhook); False if not submitted."""
+) -> Applied:
+    """Move a submitted message to the report's final state (event, webhook) in ``conn``'s unit."""
     reason = {"failure_reason": (detail or "UNDELIVERED")[:64]} if step.status is MessageStatus.FAILED else {}
-    moved = await transition(
-        session, message_id, expected=MessageStatus.SUBMITTED, to=step.status, now=now, **reason
-    )
-    if not moved:
-        return False
-    await _observe_report_lag(session, message_id, operator, now)
-    add_event(session, message_id, step.event, now, detail=detail, dedupe_key=dedupe_key)
-    if step.webhook is not None:
-        data = webhook_data(message_id, step.status, now, operator=operator, operatorStatus=detail)
-        await events.publish(tenant_id, step.webhook, data, session=session)
-    return True
+    if not transition(conn, message_id, expected=MessageStatus.SUBMITTED, to=step.status, now=now, **reason):
+        return Applied(False, False)
+    _observe_report_lag(conn, message_id, operator, now)
+    record_event(conn, message_id, step.event, now, detail=detail, dedupe_key=dedupe_key)
+    if step.webhook is None:
+        return Applied(True, False)
+    data = webhook_data(message_id, step.status, now, operator=operator, operatorStatus=detail)
+    staged = events.stage(conn, tenant_id=tenant_id, event_type=step.webhook, data=data)
+    return Applied(True, staged is not None)
 
 
-async def apply_pending_reports(
-    session: AsyncSession, *, message_id: str, tenant_id: str, operator: str, now: datetime, events: Publisher
-) -> None:
+def apply_pending_reports(
+    conn: Connection, *, message_id: str, tenant_id: str, operator: str, now: datetime, events: Publisher
+) -> Applied:
     """Right after submission: apply the first report that arrived before it committed, if any."""
-    pending = (
-        await session.exec(
-            select(MessageEvent)
-            .where(MessageEvent.message_id == message_id, MessageEvent.type == REPORT)
-            .order_by(col(MessageEvent.id))
-        )
+    pending = conn.execute(
+        sa.select(EVENTS.c.state, EVENTS.c.detail)
+        .where(EVENTS.c.message_id == message_id, EVENTS.c.type == REPORT)
+        .order_by(EVENTS.c.id)
+        .limit(1)
     ).first()
     if pending is None or pending.state is None:
-        return
+        return Applied(False, False)
     step = step_for_report(MessageStatus.SUBMITTED, DeliveryState(pending.state))
-    await apply_report(
-        session,
+    return apply_report(
+        conn,
         message_id=message_id,
         tenant_id=tenant_id,
         operator=operator,

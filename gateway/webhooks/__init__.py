@@ -15,6 +15,9 @@ Publishing (for the rest of the gateway; domain code, no aiohttp)::
   caller commits; publish only flushes. Without ``session`` it commits on its own.
 - It returns the delivery id (the ``webhook-id`` header, stable across retries), or None when the
   tenant has no enabled endpoint subscribed to ``event_type`` (nothing is stored).
+- Inside a unit of work (:func:`gateway.db.run_unit`), ``stage(conn, tenant_id=..., event_type=...,
+  data=...)`` writes the same row on the unit's connection; after the unit commits, the caller
+  calls ``on_publish()`` if any id came back, so the delivery worker looks at once.
 - Depend on the :class:`Publisher` protocol in services so tests can pass a fake.
 
 Features with destinations of their own (CAMARA subscription sinks) register a
@@ -35,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.webhooks.events import EVENT_TYPES
@@ -55,4 +59,14 @@ class Publisher(Protocol):
         session: AsyncSession | None = None,
     ) -> str | None:
         """Queue ``event_type`` for the tenant's endpoint; the delivery id, or None if not subscribed."""
+        ...
+
+    def stage(
+        self, conn: Connection, *, tenant_id: str, event_type: str, data: Mapping[str, Any]
+    ) -> str | None:
+        """:meth:`publish` on a unit of work's connection; the caller commits, then ``on_publish()``."""
+        ...
+
+    def on_publish(self) -> None:
+        """Tell the delivery worker that committed deliveries are waiting."""
         ...

@@ -30,9 +30,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession as SaAsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -41,7 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
-from gateway.db import as_utc
+from gateway.db import as_utc, bound_engine, run_unit
 from gateway.errors import InvalidArgument, NotFound
 from gateway.webhooks.addresses import UrlRefused, check_webhook_url
 from gateway.webhooks.events import EVENT_TYPES, ordered
@@ -67,6 +69,8 @@ MAX_PAYLOAD_BYTES = 20_000
 ENABLED, DISABLED = "enabled", "disabled"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 _TABLE = "webhook_endpoints"
+_ENDPOINTS: sa.Table = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+_DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 
 
 def _iso(moment: datetime) -> str:
@@ -305,6 +309,25 @@ class WebhookService:
         :raises ValueError: unknown event type, or a payload above :data:`MAX_PAYLOAD_BYTES`.
         :raises TypeError: ``data`` is not JSON-serialisable.
         """
+        work = partial(self.stage, tenant_id=tenant_id, event_type=event_type, data=data)
+        if session is not None:
+            delivery_id = await session.run_sync(lambda sync: work(sync.connection()))
+            if delivery_id is not None:
+                sa.event.listen(session.sync_session, "after_commit", self._committed, once=True)
+            return delivery_id
+        delivery_id = await run_unit(bound_engine(self._sessions), work)
+        if delivery_id is not None:
+            self.on_publish()
+        return delivery_id
+
+    def stage(
+        self, conn: Connection, *, tenant_id: str, event_type: str, data: Mapping[str, Any]
+    ) -> str | None:
+        """:meth:`publish` inside a unit of work (:func:`gateway.db.run_unit`) on ``conn``.
+
+        The caller commits, then calls :attr:`on_publish` when an id came back, so the delivery
+        worker looks at once rather than at its next poll. Errors as :meth:`publish`.
+        """
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown webhook event type {event_type!r}")
         now = self._clock.now()
@@ -316,40 +339,28 @@ class WebhookService:
         )
         if len(payload.encode()) > MAX_PAYLOAD_BYTES:
             raise ValueError(f"webhook payload exceeds {MAX_PAYLOAD_BYTES} bytes")
-        if session is not None:
-            delivery_id = await self._enqueue(session, tenant_id, event_type, payload, now)
-            if delivery_id is not None:
-                sa.event.listen(session.sync_session, "after_commit", self._committed, once=True)
-            return delivery_id
-        async with self._sessions() as own, own.begin():
-            delivery_id = await self._enqueue(own, tenant_id, event_type, payload, now)
-        if delivery_id is not None:
-            self.on_publish()
+        endpoint = conn.execute(
+            sa.select(_ENDPOINTS.c.status, _ENDPOINTS.c.events).where(_ENDPOINTS.c.tenant_id == tenant_id)
+        ).first()
+        if endpoint is None or endpoint.status != ENABLED or event_type not in endpoint.events.split():
+            return None
+        delivery_id = new_delivery_id()
+        conn.execute(
+            sa.insert(_DELIVERIES).values(
+                id=delivery_id,
+                tenant_id=tenant_id,
+                event_type=event_type,
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
         return delivery_id
 
     def _committed(self, _: object) -> None:
         self.on_publish()
-
-    @staticmethod
-    async def _enqueue(
-        session: SaAsyncSession, tenant_id: str, event_type: str, payload: str, now: datetime
-    ) -> str | None:
-        endpoint = await session.get(WebhookEndpoint, tenant_id, populate_existing=True)
-        if endpoint is None or endpoint.status != ENABLED or event_type not in endpoint.events.split():
-            return None
-        row = WebhookDelivery(
-            id=new_delivery_id(),
-            tenant_id=tenant_id,
-            event_type=event_type,
-            payload=payload,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        return row.id
 
     async def delivery(self, tenant_id: str, delivery_id: str) -> Delivery:
         """One of the tenant's deliveries with its attempts. :raises NotFound: unknown or not the tenant's."""

@@ -60,7 +60,7 @@ async def operators(client, config, clock) -> AsyncIterator[dict[str, Operator]]
         yield {
             op: ADAPTER_CLASSES[op](
                 OperatorConfig(
-                    op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=1.0
+                    op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=5.0
                 ),
                 http,
                 clock=clock.now,

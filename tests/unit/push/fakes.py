@@ -151,12 +151,23 @@ class RecordingPublisher:
 
     published: list[tuple[str, str, dict[str, Any], bool]] = field(default_factory=list)
 
+    wakes: int = 0
+
     async def publish(
         self, tenant_id: str, event_type: str, data: Mapping[str, Any], *, session: Any = None
     ) -> str | None:
         """Record the event."""
         self.published.append((tenant_id, event_type, dict(data), session is not None))
         return "msg_fake"
+
+    def stage(self, conn: Any, *, tenant_id: str, event_type: str, data: Mapping[str, Any]) -> str | None:
+        """Record the event as published inside a transaction (the unit's connection)."""
+        self.published.append((tenant_id, event_type, dict(data), conn is not None))
+        return "msg_fake"
+
+    def on_publish(self) -> None:
+        """Count the wake-ups the caller sent after committing."""
+        self.wakes += 1
 
     def types(self, message_id: str) -> list[str]:
         """Event types published for one message, in order."""

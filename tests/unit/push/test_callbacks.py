@@ -33,7 +33,8 @@ async def _post(env: PushEnv, *items: dict[str, object], operator: str = "cmcc")
 
 
 async def test_delivered_then_duplicate_then_late_failure(push_env: PushEnv) -> None:
-    """DELIVRD applies once; its repeat is a no-op; a later UNDELIV is recorded but changes nothing."""
+    """DELIVRD applies once; its repeat is a no-op; a later UNDELIV is recorded but changes nothing.
+    The webhook worker is woken after each commit that queued a webhook, and only then."""
     message_id = await _submitted(push_env)
     cmcc = push_env.channels["cmcc"]
     delivered = cmcc.report(message_id, D)
@@ -44,6 +45,7 @@ async def test_delivered_then_duplicate_then_late_failure(push_env: PushEnv) -> 
     assert row.status == "delivered" and row.failure_reason is None
     assert await push_env.events(message_id) == ["queued", "submitted", "delivered", "report"]
     assert push_env.publisher.types(message_id) == ["message.submitted", "message.delivered"]
+    assert push_env.publisher.wakes == 2
 
 
 async def test_failure_report_fails_the_message(push_env: PushEnv) -> None:

@@ -16,7 +16,8 @@ def _template(env: PushEnv) -> Template:
 
 
 async def test_a_due_message_is_submitted_with_its_id_as_reference(push_env: PushEnv) -> None:
-    """The worker sends the rendered text to the block's operator and marks it submitted with a webhook."""
+    """The worker sends the rendered text to the block's operator and marks it submitted with a webhook,
+    then wakes the webhook worker once the transaction has committed."""
     phone = new_phone("186")
     accepted = await push_env.send(phone, _template(push_env))
     message_id = accepted.body["id"]
@@ -36,6 +37,7 @@ async def test_a_due_message_is_submitted_with_its_id_as_reference(push_env: Pus
     assert (tenant, event, in_transaction) == (push_env.tenant_id, "message.submitted", True)
     assert data["messageId"] == message_id and data["operator"] == "cucc"
     assert phone not in str(data) and accepted.body["link"] not in str(data)
+    assert push_env.publisher.wakes == 1
 
 
 async def test_scheduled_messages_wait_until_due(push_env: PushEnv) -> None:
