@@ -81,7 +81,7 @@ class DispatchConfig:
 
     poll_seconds: float = 1.0
     batch: int = 50
-    concurrency: int = 8
+    concurrency: int = 32
     lease_seconds: float = 60.0
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 600.0
