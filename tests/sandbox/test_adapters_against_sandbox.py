@@ -60,7 +60,7 @@ async def operators(client, config, clock) -> AsyncIterator[dict[str, Operator]]
         yield {
             op: ADAPTER_CLASSES[op](
                 OperatorConfig(
-                    op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=5.0
+                    op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=3.0
                 ),
                 http,
                 clock=clock.now,
@@ -228,7 +228,7 @@ async def test_faults_apply_to_line_queries_and_code_exchange(operators, subscri
         await operators[op].exchange_code("CMAC" + "0" * 32, redirect_uri=CALLBACK)
 
     assert (
-        await client.put(f"/sandbox/operators/{op}/faults", json={"down": False, "latencyMs": 1500})
+        await client.put(f"/sandbox/operators/{op}/faults", json={"down": False, "latencyMs": 3500})
     ).status == 200
     with pytest.raises(CarrierTimeout):
         await operators[op].customer_record(PHONES[op])
