@@ -201,7 +201,7 @@ def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **o
         "admin_token": secrets.token_urlsafe(24),
         "data_keys": SESSION_DATA_KEYS,
         "index_keys": SESSION_INDEX_KEYS,
-        "operator_timeout": 1.0,
+        "operator_timeout": 2.0,
         "operator_connect_timeout": 0.5,
         "log_level": "debug",
     }

@@ -310,7 +310,7 @@ async def test_too_many_attempts_denies_and_spends_no_token(stack: Stack) -> Non
     assert (await _evaluate(stack, bearer, phone, device, oneTapToken=token))["decision"] == "allow"
 
 
-@pytest.mark.parametrize("fault", [{"down": True}, {"errorRate": 1.0}, {"latencyMs": 1500}], ids=str)
+@pytest.mark.parametrize("fault", [{"down": True}, {"errorRate": 1.0}, {"latencyMs": 2500}], ids=str)
 async def test_operator_failure_fails_closed(stack: Stack, fault: dict[str, Any]) -> None:
     """Operator down, failing or slow: 200, every operator check null, OPERATOR_UNAVAILABLE, challenge."""
     bearer = await _bank(stack)

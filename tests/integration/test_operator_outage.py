@@ -96,9 +96,9 @@ async def test_operator_down_identity_calls_answer_503_at_once(database_url: str
 
 
 async def test_operator_slower_than_the_timeout_opens_the_circuit_too(sqlite_url: str) -> None:
-    """The operator answers past the 1 s deadline: 504 TIMEOUT until the circuit opens, then the same
+    """The operator answers past the 2 s deadline: 504 TIMEOUT until the circuit opens, then the same
     fast 503 UNAVAILABLE, login check `challenge` and probe recovery as when it is down."""
-    await _outage_and_recovery(sqlite_url, {"latencyMs": 1500}, (504, "TIMEOUT"))
+    await _outage_and_recovery(sqlite_url, {"latencyMs": 2500}, (504, "TIMEOUT"))
 
 
 async def _outage_and_recovery(database_url: str, fault: dict[str, Any], failing: tuple[int, str]) -> None:
