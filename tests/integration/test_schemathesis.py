@@ -2,10 +2,10 @@
 
 The document is the one ``create_app`` renders (and ``GET /openapi.json`` serves); each operation is
 one test (documented examples, coverage cases, then fuzzed cases: deterministic and bounded), on
-SQLite. Requests carry the credentials the operation's ``security`` names: an access token with
-every scope, a fresh network-authenticated token for Number Verification, the admin bearer, a flow
-session of the matching flow, or client_secret_basic. A scripted journey with real ids then checks
-the success answers the fuzzer cannot reach, on SQLite and PostgreSQL.
+SQLite and on PostgreSQL. Requests carry the credentials the operation's ``security`` names: an
+access token with every scope, a fresh network-authenticated token for Number Verification, the
+admin bearer, a flow session of the matching flow, or client_secret_basic. A scripted journey with
+real ids then checks the success answers the fuzzer cannot reach.
 """
 
 from __future__ import annotations
@@ -212,21 +212,16 @@ class LiveGateway:
         return {}
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    """The live gateway on SQLite, shared by every operation's test."""
-    path: Path = tmp_path_factory.mktemp("schemathesis") / "gateway.db"
-    with LiveGateway(f"sqlite:///{path}") as running:
-        yield running
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_live(request: pytest.FixtureRequest) -> Iterator[LiveGateway]:
-    """The shared SQLite gateway, or one on the session's PostgreSQL database."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    """The live gateway, on a SQLite file or on the session's PostgreSQL database (which, unlike
+    SQLite, enforces column lengths), shared by the module's tests."""
     if request.param == "sqlite":
-        yield request.getfixturevalue("live")
-        return
-    with LiveGateway(request.getfixturevalue("postgres_url")) as running:
+        path: Path = tmp_path_factory.mktemp("schemathesis") / "gateway.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    with LiveGateway(url) as running:
         yield running
 
 
@@ -263,11 +258,10 @@ class Scenario:
         return self.live.run(lambda: self.live.stack.sdk_token(DEMO_SUBSCRIBERS[0][0], purpose))
 
 
-def test_success_answers_conform(any_live: LiveGateway) -> None:
+def test_success_answers_conform(live: LiveGateway) -> None:
     """A bank's and a customer's journey through templates, push, links, flows, branches,
     one-tap, CIBA, subscriptions, devices and operator callbacks: every answer (successes and the
     expected refusals) has a documented status, content type, headers and body."""
-    live = any_live
     go = Scenario(live)
     phone = DEMO_SUBSCRIBERS[0][0]
     template = go.call("POST", "/push/v1/templates", 201, body=TEMPLATE).json()["id"]
