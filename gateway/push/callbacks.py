@@ -35,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from carrier_adapters import CarrierError, CarrierRejected, DeliveryReport, MobileOriginated, SmsChannel
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex
-from gateway.db import bound_engine, run_unit
+from gateway.db import as_utc, bound_engine, run_unit
 from gateway.errors import InvalidArgument, NotFound, Unauthenticated
 from gateway.one_tap.service import phone_scope
 from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, add_event, apply_report, record_event
@@ -144,17 +144,20 @@ class CallbackProcessor:
         self, report: DeliveryReport, dedupe: str, now: datetime, conn: Connection
     ) -> tuple[str | None, bool]:
         """One attempt in one unit of work: (outcome, or None to retry after a lost race; published)."""
+        seen = sa.exists().where(EVENTS.c.message_id == MESSAGES.c.id, EVENTS.c.dedupe_key == dedupe)
         message = conn.execute(
-            sa.select(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator, MESSAGES.c.status).where(
-                MESSAGES.c.id == report.reference
-            )
+            sa.select(
+                MESSAGES.c.id,
+                MESSAGES.c.tenant_id,
+                MESSAGES.c.operator,
+                MESSAGES.c.status,
+                MESSAGES.c.updated_at,
+                seen.label("seen"),
+            ).where(MESSAGES.c.id == report.reference)
         ).first()
         if message is None:
             return "unknown", False
-        seen = conn.execute(
-            sa.select(EVENTS.c.id).where(EVENTS.c.message_id == message.id, EVENTS.c.dedupe_key == dedupe)
-        ).first()
-        if seen is not None:
+        if message.seen:
             return "duplicate", False
         status = MessageStatus(message.status)
         if status is MessageStatus.SUBMITTED:
@@ -168,6 +171,7 @@ class CallbackProcessor:
                 operator=message.operator,
                 step=step_for_report(status, report.state),
                 detail=report.status,
+                submitted_at=as_utc(message.updated_at) or now,
                 now=now,
                 events=self._events,
                 dedupe_key=dedupe,

@@ -10,8 +10,9 @@ Payloads carry the message id, status, time, operator and the operator's status 
 reason, never the recipient or the link. ``expired`` has no webhook: the contract lists no such event.
 
 Applying a report observes ``gateway_delivery_report_lag_seconds{operator}``: the time from the
-message's ``submitted`` event to the report's arrival (gateway clock); a report that arrived before
-the submission committed counts as 0.
+message's submission (its ``updated_at``, which only a status change moves while it is
+``submitted``) to the report's arrival (gateway clock); a report that arrived before the
+submission committed counts as 0.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import DeliveryState
-from gateway.db import as_utc
 from gateway.push.models import MessageEvent, PushMessage
 from gateway.push.states import MessageStatus, ReportStep, step_for_report
 from gateway.webhooks import Publisher
@@ -150,15 +150,8 @@ def record_event(
     )
 
 
-def _observe_report_lag(conn: Connection, message_id: str, operator: str | None, arrived: datetime) -> None:
-    submitted = conn.execute(
-        sa.select(EVENTS.c.at)
-        .where(EVENTS.c.message_id == message_id, EVENTS.c.type == MessageStatus.SUBMITTED.value)
-        .order_by(EVENTS.c.id.desc())
-        .limit(1)
-    ).scalar()
-    at = as_utc(submitted)
-    lag = 0.0 if at is None else max(0.0, (arrived - at).total_seconds())
+def _observe_report_lag(operator: str | None, submitted_at: datetime, arrived: datetime) -> None:
+    lag = max(0.0, (arrived - submitted_at).total_seconds())
     DELIVERY_REPORT_LAG.labels(operator or "unknown").observe(lag)
 
 
@@ -170,15 +163,19 @@ def apply_report(
     operator: str | None,
     step: ReportStep,
     detail: str | None,
+    submitted_at: datetime,
     now: datetime,
     events: Publisher,
     dedupe_key: str | None = None,
 ) -> Applied:
-    """Move a submitted message to the report's final state (event, webhook) in ``conn``'s unit."""
+    """Move a submitted message to the report's final state (event, webhook) in ``conn``'s unit.
+
+    ``submitted_at`` is when the message became ``submitted`` (its ``updated_at`` while it is).
+    """
     reason = {"failure_reason": (detail or "UNDELIVERED")[:64]} if step.status is MessageStatus.FAILED else {}
     if not transition(conn, message_id, expected=MessageStatus.SUBMITTED, to=step.status, now=now, **reason):
         return Applied(False, False)
-    _observe_report_lag(conn, message_id, operator, now)
+    _observe_report_lag(operator, submitted_at, now)
     record_event(conn, message_id, step.event, now, detail=detail, dedupe_key=dedupe_key)
     if step.webhook is None:
         return Applied(True, False)
@@ -207,6 +204,7 @@ def apply_pending_reports(
         operator=operator,
         step=step,
         detail=pending.detail,
+        submitted_at=now,
         now=now,
         events=events,
     )
