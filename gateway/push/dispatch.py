@@ -31,7 +31,7 @@ import contextlib
 import random
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -295,38 +295,65 @@ class Dispatcher:
         return bucket
 
     async def _submitted(self, claim: Claim, operator: str, submission: SmsSubmission) -> None:
-        moved, published = await run_unit(
-            self._engine, partial(self._mark_submitted, claim, operator, submission, self._clock.now())
-        )
-        if published:
-            self._events.on_publish()
-        if not moved:
+        work = partial(self._mark_submitted, claim, operator, submission, self._clock.now())
+        if not await self._settle(work):
             log.warning("push_lease_lost", message_id=claim.id, step="submitted")
             return
         log.info("push_message_submitted", message_id=claim.id, operator=operator, attempt=claim.attempts + 1)
 
-    def _mark_submitted(
-        self, claim: Claim, operator: str, submission: SmsSubmission, now: datetime, conn: Connection
+    async def _settle(self, work: Callable[[Connection], Applied]) -> bool:
+        """Run a settling unit; wake the webhook worker once it committed a webhook; whether it moved."""
+        moved, published = await run_unit(self._engine, work)
+        if published:
+            self._events.on_publish()
+        return moved
+
+    def _move(
+        self,
+        conn: Connection,
+        claim: Claim,
+        to: MessageStatus,
+        now: datetime,
+        *,
+        detail: str,
+        webhook: str,
+        data: dict[str, Any],
+        **values: Any,
     ) -> Applied:
-        """``submitted`` with its event and webhook, then a report that came first; (moved, published)."""
+        """Move this worker's leased, queued message to ``to`` with its event and webhook."""
         if not transition(
             conn,
             claim.id,
             expected=MessageStatus.QUEUED,
-            to=MessageStatus.SUBMITTED,
+            to=to,
             now=now,
             lease_owner=self.worker_id,
+            **values,
+        ):
+            return Applied(False, False)
+        record_event(conn, claim.id, to.value, now, detail=detail)
+        staged = self._events.stage(conn, tenant_id=claim.tenant_id, event_type=webhook, data=data)
+        return Applied(True, staged is not None)
+
+    def _mark_submitted(
+        self, claim: Claim, operator: str, submission: SmsSubmission, now: datetime, conn: Connection
+    ) -> Applied:
+        """``submitted`` with its event and webhook, then a report that came first."""
+        moved = self._move(
+            conn,
+            claim,
+            MessageStatus.SUBMITTED,
+            now,
+            detail=operator,
+            webhook="message.submitted",
+            data=webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator),
             operator=operator,
             provider_message_id=submission.provider_message_id[:128],
             attempts=claim.attempts + 1,
             failure_reason=None,
-        ):
-            return Applied(False, False)
-        record_event(conn, claim.id, MessageStatus.SUBMITTED.value, now, detail=operator)
-        data = webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator)
-        staged = self._events.stage(
-            conn, tenant_id=claim.tenant_id, event_type="message.submitted", data=data
         )
+        if not moved.moved:
+            return moved
         report = apply_pending_reports(
             conn,
             message_id=claim.id,
@@ -335,7 +362,7 @@ class Dispatcher:
             now=now,
             events=self._events,
         )
-        return Applied(True, staged is not None or report.published)
+        return Applied(True, moved.published or report.published)
 
     async def _retry_later(self, claim: Claim, operator: str, exc: CarrierError) -> None:
         now = self._clock.now()
@@ -399,31 +426,22 @@ class Dispatcher:
         values: dict[str, Any] = {"failure_reason": reason}
         if attempts is not None:
             values["attempts"] = attempts
-        moved, published = await run_unit(
-            self._engine, partial(self._mark_failed, claim, reason, now, values)
-        )
-        if published:
-            self._events.on_publish()
-        if moved:
-            log.info("push_message_failed", message_id=claim.id, reason=reason)
-
-    def _mark_failed(
-        self, claim: Claim, reason: str, now: datetime, values: dict[str, Any], conn: Connection
-    ) -> Applied:
-        if not transition(
-            conn,
-            claim.id,
-            expected=MessageStatus.QUEUED,
-            to=MessageStatus.FAILED,
-            now=now,
-            lease_owner=self.worker_id,
-            **values,
-        ):
-            return Applied(False, False)
-        record_event(conn, claim.id, MessageStatus.FAILED.value, now, detail=reason)
         data = webhook_data(claim.id, MessageStatus.FAILED, now, reason=reason)
-        staged = self._events.stage(conn, tenant_id=claim.tenant_id, event_type="message.failed", data=data)
-        return Applied(True, staged is not None)
+
+        def work(conn: Connection) -> Applied:
+            return self._move(
+                conn,
+                claim,
+                MessageStatus.FAILED,
+                now,
+                detail=reason,
+                webhook="message.failed",
+                data=data,
+                **values,
+            )
+
+        if await self._settle(work):
+            log.info("push_message_failed", message_id=claim.id, reason=reason)
 
     async def _release(self, claim: Claim, *, retry_in: float = 0.0) -> None:
         values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
