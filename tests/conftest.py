@@ -57,6 +57,13 @@ def postgres_url() -> Iterator[str]:
     yield from _scratch_database()
 
 
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one module whose long-lived gateway runs background workers,
+    so the rows it leaves are not claimed by other modules' workers; dropped after the module."""
+    yield from _scratch_database()
+
+
 @pytest.fixture
 def own_postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test that brings its own data keys, dropped after it."""

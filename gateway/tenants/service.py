@@ -23,6 +23,9 @@ from gateway.tenants.models import Tenant
 
 __all__ = ["TenantCredentials", "TenantService", "hash_secret"]
 
+_CLIENT_ID_MAX = 64
+"""The ``tenants.client_id`` column's length."""
+
 
 def hash_secret(secret: str) -> str:
     """The stored form of a client secret."""
@@ -89,7 +92,10 @@ class TenantService:
             return TenantCredentials(tenant.id, tenant.client_id, secret)
 
     async def by_client_id(self, client_id: str) -> Tenant | None:
-        """The tenant owning ``client_id``."""
+        """The tenant owning ``client_id``; None, without a query, for a string no client id can be
+        (not printable ASCII, or longer than the column): PostgreSQL refuses a NUL in a parameter."""
+        if not (client_id.isascii() and client_id.isprintable() and len(client_id) <= _CLIENT_ID_MAX):
+            return None
         async with self._sessions() as session:
             result = await session.exec(select(Tenant).where(Tenant.client_id == client_id))
             return result.first()

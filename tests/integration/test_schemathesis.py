@@ -214,13 +214,13 @@ class LiveGateway:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    """The live gateway, on a SQLite file or on the session's PostgreSQL database (which, unlike
-    SQLite, enforces column lengths), shared by the module's tests."""
+    """The live gateway, on a SQLite file or on a PostgreSQL database of the module's own (which,
+    unlike SQLite, enforces column lengths and refuses NUL characters), shared by the module's tests."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("schemathesis") / "gateway.db"
         url = f"sqlite:///{path}"
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue("module_postgres_url")
     with LiveGateway(url) as running:
         yield running
 

@@ -22,6 +22,19 @@ async def _redirect_error(
     return query(_service(h).error_location(caught.value))
 
 
+async def test_a_client_id_no_client_can_have_is_unknown_on_both_engines(any_db_harness: Harness) -> None:
+    """A client_id with a NUL, a control character or past the column's length is an unknown client
+    (400, never redirected), not a database error: PostgreSQL refuses a NUL in a parameter."""
+    client = await any_db_harness.client(["number-verification:verify"])
+    for odd in ("gw_\x00x", "gw_\nx", "gw_" + "x" * 62, "gw_\u00e9"):
+        with pytest.raises(InvalidArgument):
+            await _service(any_db_harness).start(
+                authorize_params(client, client_id=odd), peer="127.0.0.1", forwarded_for="10.64.0.7"
+            )
+        assert await any_db_harness.runtime.tenants.by_client_id(odd) is None
+    assert await any_db_harness.runtime.tenants.by_client_id(client.tenant.client_id) is not None
+
+
 async def test_unknown_client_and_unregistered_redirect_uri_are_answered_directly(harness: Harness) -> None:
     """client_id and redirect_uri errors are never redirected: a URI differing by one character is refused."""
     client = await harness.client(["number-verification:verify"])
