@@ -56,7 +56,8 @@ DELIVERY_REPORT_LAG = Histogram(
 
 
 class Applied(NamedTuple):
-    """What applying a report did: moved the message, and staged a webhook (call ``on_publish``)."""
+    """What a state change did: moved the message, and staged a webhook (the caller wakes the
+    webhook worker, ``Publisher.on_publish``, once the unit has committed)."""
 
     moved: bool
     published: bool
