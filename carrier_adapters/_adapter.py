@@ -360,12 +360,10 @@ class OperatorAdapter(abc.ABC):
         return str((self._now() - _EPOCH) // timedelta(milliseconds=1))
 
     async def _post_json(self, path: str, payload: BaseModel) -> bytes:
-        request = httpx.Request("POST", self._url(path), json=payload.model_dump())
-        return await _http.send(self._client, self._config, request)
+        return await _http.send(self._client, self._config, _http.json_post(self._url(path), payload))
 
     async def _post_form(self, path: str, payload: BaseModel) -> bytes:
-        request = httpx.Request("POST", self._url(path), data=payload.model_dump())
-        return await _http.send(self._client, self._config, request)
+        return await _http.send(self._client, self._config, _http.form_post(self._url(path), payload))
 
     def _url(self, path: str) -> httpx.URL:
         """The parsed URL of an endpoint (parsed once: parsing costs more than signing the call)."""

@@ -15,6 +15,7 @@ circuit is open its calls fail at once with :class:`~carrier_adapters.CircuitOpe
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,12 +70,26 @@ def _map_aiohttp_errors(request: httpx.Request) -> Iterator[None]:
 
 def _client_timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
     timeout = request.extensions.get("timeout", {})
-    return aiohttp.ClientTimeout(
-        total=None,
-        sock_connect=timeout.get("connect"),
-        sock_read=timeout.get("read"),
-        connect=timeout.get("pool"),
-    )
+    return _aiohttp_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+
+
+@functools.lru_cache(maxsize=64)
+def _aiohttp_timeout(connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read, connect=pool)
+
+
+@functools.lru_cache(maxsize=8)
+def _http_version(major: int, minor: int) -> bytes:
+    return f"HTTP/{major}.{minor}".encode()
+
+
+def _outgoing_headers(request: httpx.Request) -> list[tuple[str, str]]:
+    """The request's headers for aiohttp, without ``Transfer-Encoding`` (aiohttp frames the body)."""
+    return [
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, value in request.headers.raw
+        if key.lower() != b"transfer-encoding"
+    ]
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -114,36 +129,35 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """Send ``request`` and return the answer with its whole body read (see the class errors)."""
         session = self._open_session()
         body = await request.aread()
-        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "transfer-encoding"]
         with _map_aiohttp_errors(request):
             async with session.request(
                 request.method,
                 str(request.url),
-                headers=headers,
+                headers=_outgoing_headers(request),
                 data=body or None,
                 allow_redirects=False,
                 timeout=_client_timeout(request),
             ) as answer:
                 content = await self._read_body(answer, request)
-                version = (
-                    f"HTTP/{answer.version.major}.{answer.version.minor}" if answer.version else "HTTP/1.1"
-                )
+                version = answer.version
                 return httpx.Response(
                     status_code=answer.status,
                     headers=answer.raw_headers,
                     stream=httpx.ByteStream(content),
                     request=request,
                     extensions={
-                        "http_version": version.encode(),
+                        "http_version": _http_version(*version) if version else b"HTTP/1.1",
                         "reason_phrase": (answer.reason or "").encode(),
                     },
                 )
 
     async def _read_body(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
         declared = answer.content_length
-        if declared is not None and declared > self._max_body:
-            answer.close()
-            raise httpx.ReadError(f"response body exceeds {self._max_body} bytes", request=request)
+        if declared is not None:
+            if declared > self._max_body:
+                answer.close()
+                raise httpx.ReadError(f"response body exceeds {self._max_body} bytes", request=request)
+            return await answer.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in answer.content.iter_chunked(_CHUNK_BYTES):
@@ -213,10 +227,13 @@ class OperatorClient(httpx.AsyncClient):
         try:
             response = await self._operator_transport.handle_async_request(request)
             response.request = request
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
+            if isinstance(response.stream, httpx.SyncByteStream):
+                response.read()
+            else:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
             outcome = _outcome(response.status_code)
             result = CallResult.FAILURE if response.status_code >= 500 else CallResult.SUCCESS
             return response

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.outbound import AiohttpTransport, _map_aiohttp_errors, build_operator_client
+from gateway.outbound import AiohttpTransport, OperatorClient, _map_aiohttp_errors, build_operator_client
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ServeFactory = Callable[[Handler], Awaitable[str]]
@@ -250,3 +250,45 @@ async def test_operator_client_never_follows_redirects_nor_keeps_cookies(
     assert first.request.url == httpx.URL(url + "start")
     with pytest.raises(ValueError, match="stream"):
         await client.send(httpx.Request("GET", url), stream=True)
+
+
+class _AsyncOnlyStream(httpx.AsyncByteStream):
+    """A body that can only be read asynchronously, as a streaming transport would hand it over."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"part one, "
+        yield b"part two"
+
+
+async def test_operator_client_reads_an_async_only_body_whole() -> None:
+    """A transport whose body is not already in memory is read (and closed) before send returns."""
+
+    class Streaming(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, stream=_AsyncOnlyStream())
+
+    client = OperatorClient(Streaming())
+    response = await client.send(httpx.Request("GET", "http://operator.test/"))
+
+    assert response.content == b"part one, part two"
+    assert response.is_closed
+
+
+async def test_transport_passes_the_request_headers_but_not_transfer_encoding(serve: ServeFactory) -> None:
+    """Every request header reaches the operator as sent (aiohttp frames the body itself)."""
+    seen: dict[str, str] = {}
+
+    async def record(request: web.Request) -> web.Response:
+        seen.update(request.headers)
+        return web.Response(body=await request.read())
+
+    url = await serve(record)
+    async with build_operator_client() as client:
+        request = httpx.Request(
+            "POST", url, content=b"body", headers={"X-Sign": "abc", "Transfer-Encoding": "chunked"}
+        )
+        response = await client.send(request)
+
+    assert response.content == b"body"
+    assert seen["X-Sign"] == "abc" and seen["Content-Length"] == "4"
+    assert "Transfer-Encoding" not in seen
