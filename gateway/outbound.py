@@ -84,9 +84,11 @@ def _http_version(major: int, minor: int) -> bytes:
 
 
 def _outgoing_headers(request: httpx.Request) -> list[tuple[str, str]]:
-    """The request's headers for aiohttp, without ``Transfer-Encoding`` (aiohttp frames the body)."""
+    """The request's headers for aiohttp, decoded as httpx's ``multi_items`` decodes them, without
+    ``Transfer-Encoding`` (aiohttp frames the body)."""
+    encoding = request.headers.encoding
     return [
-        (key.decode("latin-1"), value.decode("latin-1"))
+        (key.decode(encoding), value.decode(encoding))
         for key, value in request.headers.raw
         if key.lower() != b"transfer-encoding"
     ]

@@ -275,20 +275,27 @@ async def test_operator_client_reads_an_async_only_body_whole() -> None:
 
 
 async def test_transport_passes_the_request_headers_but_not_transfer_encoding(serve: ServeFactory) -> None:
-    """Every request header reaches the operator as sent (aiohttp frames the body itself)."""
+    """Every request header reaches the operator byte for byte (a UTF-8 value too), without
+    Transfer-Encoding (aiohttp frames the body itself)."""
     seen: dict[str, str] = {}
+    raw_seen: dict[bytes, bytes] = {}
 
     async def record(request: web.Request) -> web.Response:
         seen.update(request.headers)
+        raw_seen.update(request.raw_headers)
         return web.Response(body=await request.read())
 
     url = await serve(record)
     async with build_operator_client() as client:
         request = httpx.Request(
-            "POST", url, content=b"body", headers={"X-Sign": "abc", "Transfer-Encoding": "chunked"}
+            "POST",
+            url,
+            content=b"body",
+            headers={"X-Sign": "abc", "X-Name": "张三".encode(), "Transfer-Encoding": "chunked"},
         )
         response = await client.send(request)
 
     assert response.content == b"body"
     assert seen["X-Sign"] == "abc" and seen["Content-Length"] == "4"
+    assert raw_seen[b"X-Name"] == "张三".encode()
     assert "Transfer-Encoding" not in seen
