@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from functools import partial
 
 import structlog
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import run_unit
+from gateway.db import insert_rows
 from gateway.one_tap.models import UsageRecord, UsageRow
 
 __all__ = ["UsageLedger"]
 
 log = structlog.get_logger(__name__)
 _Entry = tuple[UsageRow, asyncio.Future[None]]
-_INSERT = insert(UsageRecord)
-
-
-def _insert(rows: list[UsageRow], conn: Connection) -> None:
-    conn.execute(_INSERT, rows)
+_TABLE = UsageRecord.__table__  # type: ignore[attr-defined]
 
 
 class UsageLedger:
@@ -64,7 +57,7 @@ class UsageLedger:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await run_unit(self._engine, partial(_insert, [row for row, _ in batch]))
+                await insert_rows(self._engine, _TABLE, [row for row, _ in batch])
             except Exception as exc:
                 log.error("usage_batch_failed", rows=len(batch), error=type(exc).__name__)
                 for _, done in batch:

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+import gateway.db
 from gateway.db import (
     SQLITE_POOL_SIZE,
     SqliteEngine,
     WriterGate,
+    as_utc,
     create_engine,
+    insert_rows,
     migrate,
     run_unit,
     session_factory,
@@ -212,3 +217,80 @@ async def test_a_writing_unit_that_cannot_reach_a_thread_gives_the_turn_back(sql
         engine.writer_gate.release()
     finally:
         await engine.dispose()
+
+
+def _expiring(prefix: str, count: int) -> list[dict[str, object]]:
+    at = datetime(2026, 12, 4, 8, 30, 15, 123456, tzinfo=UTC)
+    return [{"token_id": f"{prefix}{i}", "expires_at": at + timedelta(seconds=i)} for i in range(count)]
+
+
+async def test_insert_rows_stores_what_sqlalchemy_would_and_is_atomic(database_url: str) -> None:
+    """insert_rows writes values that read back exactly as rows SQLAlchemy's own insert wrote (a
+    timezone-aware datetime included); a batch with one bad row (a duplicate key) writes nothing and
+    raises SQLAlchemy's IntegrityError, on both engines."""
+    engine = create_engine(database_url)
+    prefix = f"bulk-{uuid.uuid4().hex[:8]}-"
+    read = (
+        sa.select(_TABLE.c.expires_at).where(_TABLE.c.token_id.startswith(prefix)).order_by(_TABLE.c.token_id)
+    )
+    try:
+        await migrate(engine)
+        rows = _expiring(prefix, 5)
+        await insert_rows(engine, _TABLE, rows)
+        await run_unit(engine, lambda c: c.execute(sa.insert(_TABLE), _expiring(prefix + "orm-", 5)))
+        async with engine.connect() as conn:
+            stored = (await conn.execute(read)).scalars().all()
+        assert len(stored) == 10
+        assert [as_utc(v) for v in stored[:5]] == [r["expires_at"] for r in rows]
+        assert [as_utc(v) for v in stored[5:]] == [r["expires_at"] for r in rows]
+        with pytest.raises(sa.exc.IntegrityError):
+            await insert_rows(engine, _TABLE, [*_expiring(prefix + "new-", 3), rows[0]])
+        assert await run_unit(engine, lambda c: _count(prefix + "new-", c), writes=False) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_insert_rows_past_the_parameter_limit_is_one_transaction(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows beyond one statement's bound-parameter limit go as several statements in one
+    transaction: all of them commit together, or (a duplicate in the last statement) none."""
+    monkeypatch.setattr(gateway.db, "_SQLITE_MAX_VARIABLES", 4)
+    engine = create_engine(sqlite_url)
+    try:
+        await migrate(engine)
+        await insert_rows(engine, _TABLE, _expiring("chunked-", 5))
+        assert await run_unit(engine, lambda c: _count("chunked-", c), writes=False) == 5
+        with pytest.raises(sa.exc.IntegrityError):
+            await insert_rows(engine, _TABLE, [*_expiring("more-", 4), _expiring("chunked-", 1)[0]])
+        assert await run_unit(engine, lambda c: _count("more-", c), writes=False) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_insert_rows_waits_for_the_writer_turn_and_survives_its_caller(sqlite_url: str) -> None:
+    """On SQLite the insert takes the writer gate like any writing unit (it waits while a transaction
+    holds it); a caller cancelled meanwhile still gets its rows written; dispose stops the thread."""
+    engine = create_engine(sqlite_url)
+    assert isinstance(engine, SqliteEngine)
+    try:
+        await migrate(engine)
+        await engine.writer_gate.acquire()
+        waiting = asyncio.create_task(insert_rows(engine, _TABLE, _expiring("gated-", 2)))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        engine.writer_gate.release()
+        await asyncio.wait_for(waiting, 5)
+        cancelled = asyncio.create_task(insert_rows(engine, _TABLE, _expiring("cancelled-", 3)))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        await asyncio.wait_for(engine.writer_gate.acquire(), 5)
+        engine.writer_gate.release()
+        assert await run_unit(engine, lambda c: _count("gated-", c), writes=False) == 2
+        assert await run_unit(engine, lambda c: _count("cancelled-", c), writes=False) == 3
+        assert [t for t in threading.enumerate() if t.name == "sqlite-statements"]
+    finally:
+        await engine.dispose()
+    assert not [t for t in threading.enumerate() if t.name == "sqlite-statements"]
