@@ -9,8 +9,12 @@ every DBAPI call (checkout, cursor, execute, fetch, commit, the pool's reset) to
 thread and back, and each trip costs the event loop a wake-up: a primary-key read cost 370 µs of
 event-loop CPU (590 µs in all). :class:`SqliteEngine` instead hands the whole unit to a worker
 thread that runs it on a synchronous pysqlite engine over the same file, with the same PRAGMAs:
-25 µs of event-loop CPU (120 µs in all). On PostgreSQL the unit runs in one
-``AsyncConnection.run_sync`` call.
+25 µs of event-loop CPU (120 µs in all). A unit that only reads runs on the event loop itself, on
+a read-only connection that never waits for a lock (in WAL mode readers do not wait for writers):
+the hop to a worker and back, and the worker's turns at the GIL under a busy loop, cost more
+than the read. Number Verification (one revocation read per call) went from 0.73 to 0.54 ms of
+gateway CPU per call and the login check (one device read) from 0.90 to 0.73
+(``bench/identity.py``). On PostgreSQL the unit runs in one ``AsyncConnection.run_sync`` call.
 
 Batched inserts (the usage ledger's group commit) go through :func:`insert_rows`: on a SQLite
 file, one multi-row ``INSERT`` on a dedicated statement thread, whose only Python work is binding
@@ -87,6 +91,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _reader_pragmas(dbapi_connection: Any, _: Any) -> None:
+    """A read unit on the event loop never waits for a lock and cannot write."""
+    cursor = dbapi_connection.cursor()
+    for pragma in ("busy_timeout=0", "query_only=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _busy(exc: sa.exc.OperationalError) -> bool:
+    """Whether SQLite refused for a lock held elsewhere (SQLITE_BUSY or SQLITE_LOCKED, any variant)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 SQLITE_POOL_SIZE = 16
 POSTGRES_POOL_SIZE = 20
 WRITER_GATE_TIMEOUT = 5.0
@@ -117,12 +135,12 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 class SqliteEngine(AsyncEngine):
-    """An ``AsyncEngine`` on a SQLite file that also runs units of work in one thread hop.
+    """An ``AsyncEngine`` on a SQLite file that also runs units of work without aiosqlite.
 
     The worker threads (and their synchronous engine, a fixed pool of ``SQLITE_POOL_SIZE``) start
-    on the first :meth:`run` and stop in :meth:`dispose`. A unit holds its connection only while it
-    runs, never across an await; a unit waiting for the write lock blocks its worker thread (up to
-    the busy timeout), never the event loop.
+    on the first unit that needs one and stop in :meth:`dispose`. A unit holds its connection only
+    while it runs, never across an await; a unit waiting for the write lock blocks its worker
+    thread (up to the busy timeout), never the event loop.
     """
 
     def __init__(self, sync_engine: sa.Engine, url: sa.URL) -> None:
@@ -130,9 +148,17 @@ class SqliteEngine(AsyncEngine):
         self._sync_url = url
         self._lane: tuple[sa.Engine, ThreadPoolExecutor] | None = None
         self._statements: _StatementThread | None = None
+        self._reader: sa.Engine | None = None
         self._inserts: dict[tuple[str, int], str] = {}
         self._binders: dict[str, list[tuple[str, Callable[[Any], Any] | None]]] = {}
         self.writer_gate = WriterGate()
+
+    def _open_reader(self) -> sa.Engine:
+        if self._reader is None:
+            self._reader = sa.create_engine(self._sync_url, poolclass=sa.pool.SingletonThreadPool)
+            event.listen(self._reader, "connect", _sqlite_pragmas)
+            event.listen(self._reader, "connect", _reader_pragmas)
+        return self._reader
 
     def _open_lane(self) -> tuple[sa.Engine, ThreadPoolExecutor]:
         if self._lane is None:
@@ -147,12 +173,25 @@ class SqliteEngine(AsyncEngine):
         return self._lane
 
     async def run(self, work: Callable[[Connection], _T], *, writes: bool = True) -> _T:
-        """``work(connection)`` in one transaction on a worker thread (committed unless it raises).
+        """``work(connection)`` in one transaction (committed unless it raises).
 
-        A unit that ``writes`` holds the :class:`WriterGate` until its thread is done, even when
-        the caller is cancelled meanwhile; a unit that could not be handed to a thread (the engine
-        was disposed) releases it at once.
+        A unit that does not write runs at once on the calling thread (the event loop's), on a
+        read-only connection that never waits for a lock; in WAL mode readers do not wait for
+        writers, and a read that SQLite refuses all the same (``SQLITE_BUSY``, as while another
+        connection recovers the WAL) runs again on a worker thread, which waits out the busy
+        timeout there. Read units must therefore be short indexed lookups.
+
+        A unit that writes runs on a worker thread and holds the :class:`WriterGate` until its
+        thread is done, even when the caller is cancelled meanwhile; a unit that could not be
+        handed to a thread (the engine was disposed) releases it at once.
         """
+        if not writes:
+            try:
+                with self._open_reader().connect() as conn:
+                    return work(conn)
+            except sa.exc.OperationalError as exc:
+                if not _busy(exc):
+                    raise
         blocking, threads = self._open_lane()
 
         def unit() -> _T:
@@ -228,8 +267,11 @@ class SqliteEngine(AsyncEngine):
         return sql
 
     async def dispose(self, close: bool = True) -> None:
-        """Dispose of both pools and stop the worker threads."""
+        """Dispose of every pool and stop the worker threads."""
         await super().dispose(close)
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.dispose(close)
         if self._statements is not None:
             statements, self._statements = self._statements, None
             await asyncio.to_thread(statements.close)

@@ -5,6 +5,7 @@ session transactions and writing units take turns through the engine's writer ga
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -294,3 +295,51 @@ async def test_sqlite_insert_rows_waits_for_the_writer_turn_and_survives_its_cal
     finally:
         await engine.dispose()
     assert not [t for t in threading.enumerate() if t.name == "sqlite-statements"]
+
+
+async def test_sqlite_read_units_run_on_the_event_loop_on_a_read_only_connection(sqlite_url: str) -> None:
+    """A unit that does not write runs on the calling (event-loop) thread and sees committed rows;
+    its connection refuses writes (SQLITE_READONLY surfaces, nothing is written, no retry)."""
+    engine = create_engine(sqlite_url)
+    loop_thread = threading.get_ident()
+    try:
+        await migrate(engine)
+        await run_unit(engine, lambda c: _insert("read-on-loop", c))
+        ran_on, count = await run_unit(
+            engine, lambda c: (threading.get_ident(), _count("read-on-loop", c)), writes=False
+        )
+        assert (ran_on, count) == (loop_thread, 1)
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            await run_unit(engine, lambda c: _insert("sneaked-in", c), writes=False)
+        assert await run_unit(engine, lambda c: _count("sneaked-in", c), writes=False) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_that_sqlite_refuses_as_busy_runs_again_on_a_worker_thread(sqlite_url: str) -> None:
+    """When SQLite answers SQLITE_BUSY (or a variant of it) to a read on the event loop, the unit
+    runs again on a worker thread, which may wait for the lock; other errors are not retried."""
+    engine = create_engine(sqlite_url)
+    loop_thread = threading.get_ident()
+    attempts: list[int] = []
+
+    def busy_on_the_loop(code: int, conn: Connection) -> int:
+        attempts.append(threading.get_ident())
+        if threading.get_ident() == loop_thread:
+            refused = sqlite3.OperationalError("database is locked")
+            refused.sqlite_errorcode = code  # type: ignore[attr-defined]
+            raise sa.exc.OperationalError("SELECT 1", None, refused)
+        return _count("", conn)
+
+    try:
+        await migrate(engine)
+        for code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY | 1 << 8):  # SQLITE_BUSY_RECOVERY
+            attempts.clear()
+            assert await run_unit(engine, lambda c, code=code: busy_on_the_loop(code, c), writes=False) == 0
+            assert attempts[0] == loop_thread and attempts[1:] and attempts[1] != loop_thread
+        attempts.clear()
+        with pytest.raises(sa.exc.OperationalError):
+            await run_unit(engine, lambda c: busy_on_the_loop(sqlite3.SQLITE_IOERR, c), writes=False)
+        assert attempts == [loop_thread]
+    finally:
+        await engine.dispose()
