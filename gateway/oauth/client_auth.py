@@ -20,7 +20,7 @@ import structlog
 
 from gateway.clock import Clock
 from gateway.errors import OAuthError
-from gateway.oauth.assertions import claimed_issuer, select_key
+from gateway.oauth.assertions import claimed_issuer, select_key, unverified_header
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
@@ -83,7 +83,7 @@ class ClientAuthenticator:
         if len(assertion) > 8192:
             raise _invalid("assertion too long")
         try:
-            header = jwt.get_unverified_header(assertion)
+            header = unverified_header(assertion)
             issuer = claimed_issuer(assertion)
         except (jwt.PyJWTError, ValueError) as exc:
             raise _invalid("malformed assertion") from exc

@@ -26,7 +26,7 @@ import structlog
 
 from gateway.clock import Clock
 from gateway.errors import OAuthError
-from gateway.oauth.assertions import claimed_issuer, select_key
+from gateway.oauth.assertions import claimed_issuer, select_key, unverified_header
 from gateway.oauth.subjects import (
     AuthenticatedSubscriber,
     HintError,
@@ -111,7 +111,7 @@ class JwtBearerGrant:
         if len(assertion) > _MAX_ASSERTION_LENGTH:
             raise _invalid("assertion too long")
         try:
-            header = jwt.get_unverified_header(assertion)
+            header = unverified_header(assertion)
             issuer = claimed_issuer(assertion)
         except (jwt.PyJWTError, ValueError) as exc:
             raise _invalid("malformed assertion") from exc

@@ -31,6 +31,7 @@ import jwt
 
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
+from gateway.oauth.assertions import unverified_header
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.revocation import Revocations
 
@@ -173,8 +174,8 @@ class AccessTokens:
 
     async def _verify_fully(self, token: str) -> tuple[Principal, float]:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
+            header = unverified_header(token)
+        except ValueError as exc:
             raise InvalidToken("malformed header") from exc
         kid = header.get("kid")
         if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
