@@ -235,9 +235,7 @@ class SqliteEngine(AsyncEngine):
         self._statements.submit(statements, loop, done)
         await asyncio.shield(done)
 
-    def _insert_statements(
-        self, table: sa.Table, rows: Sequence[Mapping[str, Any]]
-    ) -> list[tuple[str, list[Any]]]:
+    def _insert_statements(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> _Statements:
         columns = self._binders.get(table.name)
         if columns is None:
             dialect = self.sync_engine.dialect
@@ -245,7 +243,7 @@ class SqliteEngine(AsyncEngine):
                 (c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns
             ]
         per_statement = max(1, _SQLITE_MAX_VARIABLES // len(columns))
-        statements = []
+        statements: _Statements = []
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values: list[Any] = []
