@@ -20,7 +20,8 @@ Batched inserts (the usage ledger's group commit) go through :func:`insert_rows`
 file, one multi-row ``INSERT`` on a dedicated statement thread, whose only Python work is binding
 the values. Under 32 concurrent one-tap logins a ledger batch through a worker unit needed the GIL
 between every DBAPI call and waited for the busy event loop each time; the statement thread
-raised one-tap throughput from 0.40 to 0.45 of the pass-through's (``bench/one_tap.py``).
+raised one-tap throughput from 0.38-0.40 to 0.43-0.45 of the pass-through's
+(``bench/one_tap.py``).
 
 SQLite admits one writer at a time, and its busy handler makes a waiting writer poll with sleeps
 that grow to 100 ms: under 32 concurrent push acceptances p99 reached 0.9 s. On a
