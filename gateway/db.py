@@ -363,11 +363,17 @@ async def run_unit(engine: AsyncEngine, work: Callable[[Connection], _T], *, wri
     """Run ``work(connection)`` in one transaction, committed unless it raises.
 
     ``work`` is synchronous: it uses the Core ``Connection`` API and must not block on anything but
-    the database. It runs on a worker thread for a :class:`SqliteEngine` (taking the writer gate
-    unless ``writes`` is false), else in one ``run_sync`` call on the event loop.
+    the database. On a :class:`SqliteEngine` see :meth:`SqliteEngine.run`; elsewhere it runs in one
+    ``run_sync`` call on the event loop. A unit that does not write must be one statement (an
+    indexed lookup): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips
+    (350 -> 263 us of CPU per primary-key read under 32 concurrent readers).
     """
     if isinstance(engine, SqliteEngine):
         return await engine.run(work, writes=writes)
+    if not writes:
+        async with engine.connect() as conn:
+            reader = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await reader.run_sync(work)
     async with engine.begin() as conn:
         return await conn.run_sync(work)
 

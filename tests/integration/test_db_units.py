@@ -343,3 +343,24 @@ async def test_a_read_that_sqlite_refuses_as_busy_runs_again_on_a_worker_thread(
         assert attempts == [loop_thread]
     finally:
         await engine.dispose()
+
+
+async def test_postgresql_read_units_run_outside_a_transaction_and_writing_units_inside(
+    postgres_url: str,
+) -> None:
+    """On PostgreSQL a read unit runs in autocommit (no BEGIN/COMMIT round trips): a SET LOCAL in it
+    has no transaction to live in, while in a writing unit it holds until the commit."""
+
+    def timeout_after_set_local(conn: Connection) -> str:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 1234")
+        return str(conn.exec_driver_sql("SHOW statement_timeout").scalar_one())
+
+    engine = create_engine(postgres_url)
+    try:
+        await migrate(engine)
+        assert await run_unit(engine, timeout_after_set_local) == "1234ms"
+        assert await run_unit(engine, timeout_after_set_local, writes=False) != "1234ms"
+        await run_unit(engine, lambda c: _insert("pg-read-after-write", c))
+        assert await run_unit(engine, lambda c: _count("pg-read-after-write", c), writes=False) == 1
+    finally:
+        await engine.dispose()
