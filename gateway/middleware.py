@@ -4,10 +4,10 @@
   and is not echoed), echoed on every response, generated when absent, bound to every log line.
 - Errors: :class:`~gateway.errors.ApiError` renders the CAMARA body; ``OAuthError`` the RFC
   6749 body; aiohttp's own HTTP errors (404, 405, 413) get the CAMARA body too; a database that
-  is locked (SQLite under write contention) or unreachable, or a connection pool that stays
-  exhausted past its timeout, is 503 UNAVAILABLE with ``Retry-After: 1`` (the transaction was
-  rolled back: nothing was accepted); anything else is logged and answered as a generic 500
-  without details.
+  is locked (SQLite under write contention) or unreachable, a connection lost mid-statement
+  (a restarted PostgreSQL), or a connection pool that stays exhausted past its timeout, is 503
+  UNAVAILABLE with ``Retry-After: 1`` (the transaction was rolled back: nothing was accepted);
+  anything else is logged and answered as a generic 500 without details.
 - Access log and ``gateway_request_seconds``: method, route template (never the raw path or
   query), status, duration.
 """
@@ -48,6 +48,14 @@ def _render(exc: BaseException) -> web.Response:
     return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
 
 
+def _database_unavailable(exc: Exception) -> bool:
+    """A failure a retry may not meet: a locked or unreachable database, an exhausted pool, or a
+    connection lost mid-statement (SQLAlchemy then renews the pool)."""
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
+        return True
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
+
+
 @web.middleware
 async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """See the module docstring."""
@@ -68,15 +76,16 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = exc if exc.status < 400 else _render(exc)
     except (ApiError, OAuthError) as exc:
         response = _render(exc)
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError) as exc:
-        cause = exc.orig if isinstance(exc, sqlalchemy.exc.OperationalError) else exc
-        log.warning("database_unavailable", route=_route(request), error=str(cause)[:200])
-        response = _render(
-            Unavailable("The database is busy or unreachable; retry.", headers={"Retry-After": "1"})
-        )
-    except Exception:
-        log.exception("unhandled_error", route=_route(request))
-        response = _render(ApiError())
+    except Exception as exc:
+        if not _database_unavailable(exc):
+            log.exception("unhandled_error", route=_route(request))
+            response = _render(ApiError())
+        else:
+            cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+            log.warning("database_unavailable", route=_route(request), error=str(cause)[:200])
+            response = _render(
+                Unavailable("The database is busy or unreachable; retry.", headers={"Retry-After": "1"})
+            )
     response.headers[CORRELATOR] = correlator
     elapsed = time.perf_counter() - started
     route = _route(request)

@@ -101,3 +101,29 @@ async def test_an_exhausted_connection_pool_is_a_retryable_503_not_a_500() -> No
         assert resp.status == 503 and resp.headers["Retry-After"] == "1"
         body = await resp.json()
         assert body["code"] == "UNAVAILABLE" and "QueuePool" not in body["message"]
+
+
+async def test_a_connection_lost_mid_statement_is_a_retryable_503_and_other_database_errors_500() -> None:
+    """A DBAPI error that invalidated its connection (PostgreSQL restarted under a busy pool: the
+    pool is renewed) answers 503 UNAVAILABLE with Retry-After; a DBAPI error that did not (here an
+    integrity violation) stays a generic 500 without details."""
+
+    async def lost(_: web.Request) -> web.Response:
+        raise sqlalchemy.exc.InterfaceError(
+            "SELECT 1", {}, ConnectionError("connection was closed"), connection_invalidated=True
+        )
+
+    async def violated(_: web.Request) -> web.Response:
+        raise sqlalchemy.exc.IntegrityError("INSERT ...", {}, ValueError("duplicate key"))
+
+    app = web.Application(middlewares=[gateway_middleware])
+    app.router.add_get("/lost", lost)
+    app.router.add_post("/violated", violated)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/lost")
+        assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+        assert (await resp.json())["code"] == "UNAVAILABLE"
+        resp = await client.post("/violated")
+        assert resp.status == 500
+        body = await resp.json()
+        assert body["code"] == "INTERNAL" and "duplicate" not in body["message"]
