@@ -38,6 +38,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -132,7 +133,40 @@ def create_engine(url: str) -> AsyncEngine:
         if database and database != ":memory:":
             return SqliteEngine(engine.sync_engine, parsed.set(drivername="sqlite"))
         return engine
-    return create_async_engine(target, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_pre_ping=True)
+    engine = create_async_engine(target, pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
+    _ping_after_idle(engine.sync_engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed out."""
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """Ping a PostgreSQL connection at checkout only when it sat idle past ``IDLE_PING_SECONDS``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip that cost 100 us of CPU
+    per unit of work (a primary-key read: 262 -> 161 us, 3,500 -> 6,100 reads/s at 32 concurrent
+    readers). A connection in steady use has just answered, so only one that sat idle (where
+    a restarted server, a failover or a firewall's idle timeout leaves dead connections) is
+    pinged; a dead one is replaced before use. A server lost while connections are busy fails
+    the statements in flight once (answered 503 with Retry-After), and SQLAlchemy then
+    invalidates the whole pool, so the next checkouts open fresh connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("a pooled connection was dead after sitting idle") from exc
 
 
 class SqliteEngine(AsyncEngine):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import gateway.db
 from gateway.db import (
@@ -362,5 +363,59 @@ async def test_postgresql_read_units_run_outside_a_transaction_and_writing_units
         assert await run_unit(engine, timeout_after_set_local, writes=False) != "1234ms"
         await run_unit(engine, lambda c: _insert("pg-read-after-write", c))
         assert await run_unit(engine, lambda c: _count("pg-read-after-write", c), writes=False) == 1
+    finally:
+        await engine.dispose()
+
+
+async def _kill_the_pooled_backend(engine: AsyncEngine, postgres_url: str) -> None:
+    """Terminate the server process behind the engine's one pooled connection, from outside."""
+    pid = await run_unit(engine, lambda c: int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()))
+    killer = create_engine(postgres_url)
+    try:
+        await run_unit(
+            killer, lambda c: c.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        )
+    finally:
+        await killer.dispose()
+
+
+async def test_postgresql_a_connection_that_sat_idle_is_pinged_and_replaced_when_dead(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection idle past IDLE_PING_SECONDS is pinged at checkout; one whose server
+    process died meanwhile is replaced before use, so the unit succeeds."""
+    monkeypatch.setattr(gateway.db, "IDLE_PING_SECONDS", 0.05)
+    engine = create_engine(postgres_url)
+    try:
+        await _kill_the_pooled_backend(engine, postgres_url)
+        await asyncio.sleep(0.1)
+        assert await run_unit(engine, lambda c: c.exec_driver_sql("SELECT 1").scalar_one(), writes=False) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_postgresql_a_connection_in_steady_use_is_not_pinged(postgres_url: str) -> None:
+    """Within IDLE_PING_SECONDS of its last use a connection is handed out without a ping; if its
+    server process died meanwhile, that one unit fails with a database error marked as having
+    invalidated its connection (answered 503) and the pool is renewed, so the next unit succeeds."""
+    engine = create_engine(postgres_url)
+    pings = 0
+    real_ping = engine.sync_engine.dialect.do_ping
+
+    def counting_ping(dbapi_connection: object) -> bool:
+        nonlocal pings
+        pings += 1
+        return real_ping(dbapi_connection)
+
+    engine.sync_engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    try:
+        for _ in range(20):
+            await run_unit(engine, lambda c: c.exec_driver_sql("SELECT 1").scalar_one(), writes=False)
+        assert pings == 0
+        await _kill_the_pooled_backend(engine, postgres_url)
+        with pytest.raises(sa.exc.DBAPIError) as failed:
+            await run_unit(engine, lambda c: c.exec_driver_sql("SELECT 1").scalar_one(), writes=False)
+        assert failed.value.connection_invalidated
+        assert await run_unit(engine, lambda c: c.exec_driver_sql("SELECT 1").scalar_one(), writes=False) == 1
     finally:
         await engine.dispose()
