@@ -28,27 +28,30 @@ def unverified_header(token: str) -> dict[str, Any]:
     :raises ValueError: not three dot-separated segments, or a header that is not a base64url
         encoded JSON object.
     """
-    if token.count(".") != 2:
-        raise ValueError("not a compact JWS")
-    try:
-        header = json.loads(b64url_decode(token.partition(".")[0]))
-    except RecursionError:
-        raise ValueError("header nests too deeply") from None
-    if not isinstance(header, dict):
-        raise ValueError("header is not an object")
-    return header
+    return _json_object(token, 0)
 
 
 def claimed_issuer(assertion: str) -> object:
     """The ``iss`` an assertion claims, read only to find whose keys verify it.
 
-    :raises ValueError: the payload is not a JSON object.
+    :raises ValueError: not three dot-separated segments, or a payload that is not a base64url
+        encoded JSON object.
     """
-    payload = assertion.split(".")[1]
-    claims = json.loads(b64url_decode(payload))
-    if not isinstance(claims, dict):
-        raise ValueError("claims are not an object")
-    return claims.get("iss")
+    return _json_object(assertion, 1).get("iss")
+
+
+def _json_object(token: str, index: int) -> dict[str, Any]:
+    """Segment ``index`` of a compact JWS decoded as a JSON object, unverified."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise ValueError("not a compact JWS")
+    try:
+        value = json.loads(b64url_decode(segments[index]))
+    except RecursionError:
+        raise ValueError("JSON nests too deeply") from None
+    if not isinstance(value, dict):
+        raise ValueError("segment is not a JSON object")
+    return value
 
 
 def select_key(jwks: dict[str, Any], kid: object) -> tuple[Any, str | None]:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.oauth.assertions import unverified_header
+from gateway.oauth.assertions import claimed_issuer, unverified_header
 
 _KEY = ec.generate_private_key(ec.SECP256R1())
 
@@ -78,3 +78,26 @@ def test_pyjwt_s_reading_is_kept_and_junk_raises_value_error(header: dict[str, o
     assert unverified_header(token) == jwt.get_unverified_header(token) == header
     with contextlib.suppress(ValueError):
         unverified_header(junk)
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        "e30." + _segment(b"[" * 100_000) + ".sig",
+        "e30." + _segment(b'["iss"]') + ".sig",
+        "e30." + _segment(b'{"iss": "c"}'),
+        "e30.!!!.sig",
+    ],
+    ids=["deeply-nested", "json-array", "two-segments", "not-base64"],
+)
+def test_a_malformed_assertion_payload_is_refused_with_value_error(assertion: str) -> None:
+    """The claimed issuer of a malformed payload raises ValueError (invalid_client), never another
+    exception: a payload nested past the recursion limit was a RecursionError, answered 500."""
+    with pytest.raises(ValueError):
+        claimed_issuer(assertion)
+
+
+def test_the_claimed_issuer_is_read_from_the_payload() -> None:
+    """A well-formed assertion's ``iss`` is returned unverified (to pick the client's keys)."""
+    assertion = jwt.encode({"iss": "client-1"}, _KEY, algorithm="ES256")
+    assert claimed_issuer(assertion) == "client-1"

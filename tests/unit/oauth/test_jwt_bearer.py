@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -131,3 +132,12 @@ async def test_client_without_registered_keys_cannot_use_the_grant(harness: Harn
     plain = await harness.client(["sim-swap:check"])
     impostor = Client(plain.tenant, plain.secret, signed.key)
     assert (await _error(harness, impostor.assertion(_claims()))).error == "invalid_grant"
+
+
+async def test_an_assertion_whose_payload_nests_too_deeply_is_invalid_not_a_crash(harness: Harness) -> None:
+    """A payload nested past the JSON parser's recursion limit is refused as a malformed assertion
+    (an OAuth error), not a RecursionError that the middleware would answer 500."""
+    client = await _client(harness)
+    header = client.assertion(_claims()).split(".")[0]
+    payload = base64.urlsafe_b64encode(b"[" * 2000).rstrip(b"=").decode()
+    assert (await _error(harness, f"{header}.{payload}.c2ln")).error == "invalid_grant"
