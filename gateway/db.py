@@ -86,19 +86,24 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
+_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON")
+_READER_PRAGMAS = (*_SQLITE_PRAGMAS, "busy_timeout=0", "query_only=ON")
+"""A read unit on the event loop never waits for a lock and cannot write."""
 
 
-def _reader_pragmas(dbapi_connection: Any, _: Any) -> None:
-    """A read unit on the event loop never waits for a lock and cannot write."""
-    cursor = dbapi_connection.cursor()
-    for pragma in ("busy_timeout=0", "query_only=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
+def _pragmas(*pragmas: str) -> Callable[[Any, Any], None]:
+    """A ``connect`` listener that sets ``pragmas`` on every new pysqlite connection, in order."""
+
+    def apply(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    return apply
+
+
+_sqlite_pragmas = _pragmas(*_SQLITE_PRAGMAS)
 
 
 def _busy(exc: sa.exc.OperationalError) -> bool:
@@ -191,8 +196,7 @@ class SqliteEngine(AsyncEngine):
     def _open_reader(self) -> sa.Engine:
         if self._reader is None:
             self._reader = sa.create_engine(self._sync_url, poolclass=sa.pool.SingletonThreadPool)
-            event.listen(self._reader, "connect", _sqlite_pragmas)
-            event.listen(self._reader, "connect", _reader_pragmas)
+            event.listen(self._reader, "connect", _pragmas(*_READER_PRAGMAS))
         return self._reader
 
     def _open_lane(self) -> tuple[sa.Engine, ThreadPoolExecutor]:

@@ -49,8 +49,8 @@ def _render(exc: BaseException) -> web.Response:
 
 
 def _database_unavailable(exc: Exception) -> bool:
-    """A failure a retry may not meet: a locked or unreachable database, an exhausted pool, or a
-    connection lost mid-statement (SQLAlchemy then renews the pool)."""
+    """A failure a retry may not meet again: a locked or unreachable database, an exhausted pool,
+    or a connection lost mid-statement (SQLAlchemy then renews the pool)."""
     if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
         return True
     return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
@@ -77,15 +77,15 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     except (ApiError, OAuthError) as exc:
         response = _render(exc)
     except Exception as exc:
-        if not _database_unavailable(exc):
-            log.exception("unhandled_error", route=_route(request))
-            response = _render(ApiError())
-        else:
+        if _database_unavailable(exc):
             cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
             log.warning("database_unavailable", route=_route(request), error=str(cause)[:200])
             response = _render(
                 Unavailable("The database is busy or unreachable; retry.", headers={"Retry-After": "1"})
             )
+        else:
+            log.exception("unhandled_error", route=_route(request))
+            response = _render(ApiError())
     response.headers[CORRELATOR] = correlator
     elapsed = time.perf_counter() - started
     route = _route(request)
