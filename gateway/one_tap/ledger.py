@@ -46,10 +46,10 @@ class UsageLedger:
                 await self._writer
 
     async def append(self, row: UsageRow) -> None:
-        """Queue ``row`` and wait until it is committed (shielded: a cancelled caller still writes)."""
+        """Queue ``row`` and wait until it is committed; the row of a cancelled caller is still written."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((row, done))
-        await asyncio.shield(done)
+        await done
 
     async def _run(self) -> None:
         while True:

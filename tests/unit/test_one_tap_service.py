@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +167,15 @@ async def test_unconfigured_operator_is_unavailable(harness: Harness) -> None:
     del harness.fakes["ctcc"]
     with pytest.raises(Unavailable):
         await harness.service.login(tenant_id=harness.tenant_id, token="x" * 10, operator="ctcc")
+
+
+async def test_usage_rows_get_time_ordered_ids(harness: Harness) -> None:
+    """Usage row ids are UUIDv7, in creation order, so the ledger appends at the primary key's end."""
+    for _ in range(5):
+        token = harness.fakes["cmcc"].issue(PHONE)
+        await harness.service.login(tenant_id=harness.tenant_id, token=token, operator=None)
+        await asyncio.sleep(0.002)
+    rows = sorted(await harness.usage(), key=lambda row: row.created_at)
+    ids = [uuid.UUID(row.id) for row in rows]
+    assert len(ids) == 5 and {i.version for i in ids} == {7}
+    assert ids == sorted(ids)
