@@ -299,3 +299,43 @@ async def test_transport_passes_the_request_headers_but_not_transfer_encoding(se
     assert seen["X-Sign"] == "abc" and seen["Content-Length"] == "4"
     assert raw_seen[b"X-Name"] == "张三".encode()
     assert "Transfer-Encoding" not in seen
+
+
+async def test_an_identity_body_is_handed_over_read_as_httpx_would_leave_it(
+    serve: ServeFactory, client: httpx.AsyncClient
+) -> None:
+    """A body without Content-Encoding arrives in the state ``Response.read()`` leaves: content,
+    stream consumed and closed, bytes counted; reading it again is a no-op."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response({"resultCode": "103000", "msisdn": "13800138000"})
+
+    url = await serve(answer)
+    response = await client.post(url, json={})
+    reference = httpx.Response(
+        200, headers=response.headers, stream=httpx.ByteStream(response.content), request=response.request
+    )
+    reference.read()
+
+    assert response.content == reference.content
+    assert response.json() == {"resultCode": "103000", "msisdn": "13800138000"}
+    assert (response.is_stream_consumed, response.is_closed) == (True, True)
+    assert response.num_bytes_downloaded == reference.num_bytes_downloaded == len(reference.content)
+    assert response.read() == await response.aread() == reference.content
+    assert b"".join(response.iter_bytes()) == reference.content
+
+
+async def test_a_custom_host_header_is_kept(serve: ServeFactory) -> None:
+    """A Host other than the URL's own reaches the server (virtual hosting behind an address)."""
+    seen: dict[str, str] = {}
+
+    async def record(request: web.Request) -> web.Response:
+        seen.update(request.headers)
+        return web.Response()
+
+    url = await serve(record)
+    async with build_operator_client() as client:
+        await client.send(httpx.Request("GET", url, headers={"Host": "operator.example"}))
+        assert seen["Host"] == "operator.example"
+        await client.send(httpx.Request("GET", url))
+    assert seen["Host"] == httpx.URL(url).netloc.decode()
