@@ -10,17 +10,21 @@ and not after :class:`~carrier_adapters.errors.CircuitOpen` (the client refuses 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel
 
 from carrier_adapters.base import OperatorConfig
-from carrier_adapters.errors import CarrierProtocolError, CarrierTimeout, CarrierUnavailable, CircuitOpen
+from carrier_adapters.errors import (
+    CarrierError,
+    CarrierProtocolError,
+    CarrierTimeout,
+    CarrierUnavailable,
+    CircuitOpen,
+)
 
-__all__ = ["form_post", "json_post", "map_transport_errors", "ping", "send"]
+__all__ = ["carrier_error", "form_post", "json_post", "ping", "send"]
 
 
 _JSON = b"application/json"
@@ -47,25 +51,23 @@ def _post(url: httpx.URL, body: bytes, content_type: bytes) -> httpx.Request:
     return request
 
 
-@contextmanager
-def map_transport_errors(operator: str) -> Iterator[None]:
-    """Translate httpx transport failures and deadline expiry into carrier errors (``from`` the cause).
+def carrier_error(operator: str, exc: Exception) -> CarrierError | None:
+    """The carrier error of an httpx transport failure or an expired deadline, else None.
 
-    :raises CarrierTimeout: on any ``httpx.TimeoutException`` or ``TimeoutError``.
-    :raises CarrierUnavailable: on ``httpx.ConnectError`` (``unsent``) and every other
-        ``httpx.TransportError``; for :class:`CircuitOpen`, with its ``retry_after`` (``unsent``).
+    ``CarrierTimeout`` for any ``httpx.TimeoutException`` or ``TimeoutError``;
+    ``CarrierUnavailable`` for ``httpx.ConnectError`` (``unsent``) and every other
+    ``httpx.TransportError``, and for :class:`CircuitOpen` with its ``retry_after`` (``unsent``).
     """
-    try:
-        yield
-    except CircuitOpen as exc:
+    if isinstance(exc, CircuitOpen):
         message = f"{operator} is unavailable (circuit open)"
-        raise CarrierUnavailable(operator, message, retry_after=exc.retry_after, unsent=True) from exc
-    except httpx.ConnectError as exc:
-        raise CarrierUnavailable(operator, f"{operator} refused the connection", unsent=True) from exc
-    except (httpx.TimeoutException, TimeoutError) as exc:
-        raise CarrierTimeout(operator, f"{operator} did not answer in time") from exc
-    except httpx.TransportError as exc:
-        raise CarrierUnavailable(operator, f"{operator} connection failed ({type(exc).__name__})") from exc
+        return CarrierUnavailable(operator, message, retry_after=exc.retry_after, unsent=True)
+    if isinstance(exc, httpx.ConnectError):
+        return CarrierUnavailable(operator, f"{operator} refused the connection", unsent=True)
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return CarrierTimeout(operator, f"{operator} did not answer in time")
+    if isinstance(exc, httpx.TransportError):
+        return CarrierUnavailable(operator, f"{operator} connection failed ({type(exc).__name__})")
+    return None
 
 
 async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx.Request) -> bytes:
@@ -75,14 +77,14 @@ async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx
     :class:`CircuitOpen`. The request carries
     the operator code in its ``operator`` extension, for the client's metrics.
 
-    :raises CarrierTimeout, CarrierUnavailable: see :func:`map_transport_errors`; HTTP 5xx is
+    :raises CarrierTimeout, CarrierUnavailable: see :func:`carrier_error`; HTTP 5xx is
         ``CarrierUnavailable``.
     :raises CarrierProtocolError: on any other status than 200.
     """
     operator = config.operator
     request.extensions["timeout"] = httpx.Timeout(config.timeout, connect=config.connect_timeout).as_dict()
     request.extensions["operator"] = operator
-    with map_transport_errors(operator):
+    try:
         async with asyncio.timeout(config.timeout):
             try:
                 response = await client.send(request)
@@ -90,6 +92,11 @@ async def send(client: httpx.AsyncClient, config: OperatorConfig, request: httpx
                 raise
             except httpx.ConnectError:
                 response = await client.send(request)
+    except Exception as exc:
+        error = carrier_error(operator, exc)
+        if error is None:
+            raise
+        raise error from exc
     if response.status_code >= 500:
         raise CarrierUnavailable(operator, f"{operator} answered HTTP {response.status_code}")
     if response.status_code != 200:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import sqlalchemy.exc
 import structlog
+import uuid_utils
 from aiohttp import web
 
 from gateway.auth import Handler
@@ -62,7 +62,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     started = time.perf_counter()
     presented = request.headers.get(CORRELATOR)
     valid = presented is None or bool(_CORRELATOR_RE.match(presented))
-    correlator = presented if presented and valid else str(uuid.uuid4())
+    correlator = presented if presented and valid else str(uuid_utils.uuid4())
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(correlator=correlator)
     response: web.StreamResponse

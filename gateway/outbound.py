@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import aiohttp
 import httpx
@@ -56,17 +54,12 @@ _EXCEPTION_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ..
 ``TimeoutError``)."""
 
 
-@contextmanager
-def _map_aiohttp_errors(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except httpx.TransportError:
-        raise
-    except Exception as exc:
-        for source, target in _EXCEPTION_MAP:
-            if isinstance(exc, source):
-                raise target(str(exc) or type(exc).__name__, request=request) from exc
-        raise
+def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError | None:
+    """The httpx failure of an aiohttp one (see :data:`_EXCEPTION_MAP`), else None."""
+    for source, target in _EXCEPTION_MAP:
+        if isinstance(exc, source):
+            return target(str(exc) or type(exc).__name__, request=request)
+    return None
 
 
 def _client_timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -171,7 +164,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """Send ``request`` and return the answer with its whole body read (see the class errors)."""
         session = self._open_session()
         body = await request.aread()
-        with _map_aiohttp_errors(request):
+        try:
             async with session.request(
                 request.method,
                 str(request.url),
@@ -181,6 +174,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 timeout=_client_timeout(request),
             ) as answer:
                 return _buffered_response(answer, await self._read_body(answer, request), request)
+        except httpx.TransportError:
+            raise
+        except Exception as exc:
+            mapped = _httpx_error(exc, request)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     async def _read_body(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
         declared = answer.content_length

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hmac
 import re
-import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
+
+import uuid_utils
 
 from carrier_adapters._adapter import (
     CodeGrant,
@@ -148,7 +149,7 @@ class CmccAdapter(OperatorAdapter):
         :raises TokenRejected, CarrierError:
         """
         config = self._config
-        msgid = uuid.uuid4().hex
+        msgid = uuid_utils.uuid4().hex
         systemtime = signing.systemtime(self._now())
         fields = {
             "appid": config.app_id,
@@ -175,7 +176,7 @@ class CmccAdapter(OperatorAdapter):
         """
         config = self._config
         national = self._national(phone_number)
-        msg_id = uuid.uuid4().hex
+        msg_id = uuid_utils.uuid4().hex
         timestamp = signing.systemtime(self._now())
         phone_num = signing.hashed_number(national, config.app_key, timestamp)
         sign = signing.check_sign(
@@ -234,7 +235,7 @@ class CmccAdapter(OperatorAdapter):
 
     async def _redeem_code(self, code: str, redirect_uri: str) -> CodeGrant:
         config = self._config
-        msgid = uuid.uuid4().hex
+        msgid = uuid_utils.uuid4().hex
         fields = {
             "appid": config.app_id,
             "version": wire.CODE_VERSION,
@@ -300,7 +301,7 @@ class CmccAdapter(OperatorAdapter):
     async def _line_query(self, path: str, national: str) -> tuple[str, object]:
         """POST a signed line query; the result code and the (unvalidated) body of our request's answer."""
         config = self._config
-        msg_id = uuid.uuid4().hex
+        msg_id = uuid_utils.uuid4().hex
         timestamp = signing.systemtime(self._now())
         sign = signing.query_sign(
             app_id=config.app_id,

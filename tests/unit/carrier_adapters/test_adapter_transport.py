@@ -22,7 +22,7 @@ from carrier_adapters import (
     VerifyResult,
 )
 from carrier_adapters._adapter import OperatorAdapter
-from carrier_adapters._http import map_transport_errors
+from carrier_adapters._http import carrier_error
 
 PHONE = "+8613800138000"
 NATIONAL = "13800138000"
@@ -297,19 +297,17 @@ async def test_ping_false_past_connect_timeout() -> None:
         (httpx.WriteError("x"), CarrierUnavailable),
     ],
 )
-def test_map_transport_errors(raised: Exception, expected: type[Exception]) -> None:
-    """Each httpx transport failure becomes exactly one carrier error class, chained to its cause."""
-    with pytest.raises(expected) as caught, map_transport_errors("cmcc"):
-        raise raised
+def test_carrier_error_of_each_transport_failure(raised: Exception, expected: type[Exception]) -> None:
+    """Each httpx transport failure becomes exactly one carrier error class, of the operator."""
+    error = carrier_error("cmcc", raised)
 
-    assert type(caught.value) is expected
-    assert caught.value.__cause__ is raised
+    assert type(error) is expected
+    assert error is not None and error.operator == "cmcc"
 
 
-def test_map_transport_errors_leaves_other_errors_alone() -> None:
-    """Errors that are not transport failures pass through untouched."""
-    with pytest.raises(ValueError, match="boom"), map_transport_errors("cmcc"):
-        raise ValueError("boom")
+def test_carrier_error_leaves_other_errors_alone() -> None:
+    """Errors that are not transport failures have no carrier error (send lets them through)."""
+    assert carrier_error("cmcc", ValueError("boom")) is None
 
 
 def test_adapter_refuses_another_operators_config(client: httpx.AsyncClient) -> None:
