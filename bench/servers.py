@@ -16,7 +16,7 @@ import contextlib
 import secrets
 import string
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -239,6 +239,7 @@ def _gateway(
     port: int | None = None,
     env: Mapping[str, str] | None = None,
     name: str = "gateway",
+    launcher: Sequence[str] = (),
 ) -> contextlib.AbstractAsyncContextManager[Server]:
     port = free_port() if port is None else port
     settings = {
@@ -258,7 +259,7 @@ def _gateway(
     }
     starting = running(
         name,
-        [gateway_executable(), "serve"],
+        [*launcher, gateway_executable(), "serve"],
         port=port,
         health_path="/readyz",
         env=child_env(settings),
@@ -269,11 +270,17 @@ def _gateway(
 
 
 def _baseline(
-    creds: Credentials, sandbox: Server, operator: str, args: ServerOptions, log_dir: Path
+    creds: Credentials,
+    sandbox: Server,
+    operator: str,
+    args: ServerOptions,
+    log_dir: Path,
+    *,
+    launcher: Sequence[str] = (),
 ) -> contextlib.AbstractAsyncContextManager[Server]:
     port = free_port()
     app_id, app_key = creds.apps[operator]
-    argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port)]
+    argv = [*launcher, sys.executable, "-m", "bench.passthrough", "--port", str(port)]
     argv += ["--upstream", f"{sandbox.base_url}/{operator}", "--app-id", app_id, "--app-key", app_key]
     argv += ["--loop", args.loop]
     starting = running(
@@ -304,6 +311,7 @@ start_sandbox = _sandbox
 """The sandbox alone; with ``callback_base_url`` it POSTs delivery reports there."""
 start_gateway = _gateway
 """One gateway; ``port`` fixes its port (e.g. the sandbox's callback target), ``env`` adds settings
-that ``--gateway-env`` still overrides, ``name`` names its log file."""
+that ``--gateway-env`` still overrides, ``name`` names its log file, ``launcher`` runs it under
+another program (e.g. ``valgrind``)."""
 start_baseline = _baseline
-"""The pass-through baseline forwarding to one sandbox operator."""
+"""The pass-through baseline forwarding to one sandbox operator (``launcher`` as for the gateway)."""
