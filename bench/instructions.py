@@ -1,22 +1,29 @@
-"""Instructions per one-tap login: the gateway against the pass-through, counted by callgrind.
+"""Instructions per request: the gateway against the pass-through, counted by callgrind.
 
 req/s on this shared two-core machine drifts by up to 2x within minutes, so one round of
 :mod:`bench.one_tap` can put the same code at 0.44 or 0.85 of the baseline. This benchmark counts
-what a login costs instead: the gateway and the pass-through each run under ``valgrind
---tool=callgrind`` with instrumentation off; after ``--warmup`` logins, instrumentation is switched
-on (``callgrind_control -i on``) for ``--requests`` logins at ``--concurrency``, then off, and the
-instructions executed by the whole process (every thread) are divided by the logins. The sandbox
-and the load generator run natively. Under valgrind a server is ~50x slower, so its requests queue
-and are served in larger batches than in a live run: the figures compare code, not machines, and
-repeat within a few percent across runs (the live benchmarks stay the measure of throughput).
+what a request costs instead: the gateway and the pass-through each run under ``valgrind
+--tool=callgrind`` with instrumentation off; after ``--warmup`` requests, instrumentation is
+switched on (``callgrind_control -i on``) for ``--requests`` requests at ``--concurrency``, then
+off, and the instructions executed by the whole process (every thread) are divided by the
+requests. The sandbox and the load generator run natively. Under valgrind a server is ~50x slower,
+so its requests queue and are served in larger batches than in a live run: the figures compare
+code, not machines, and repeat within a few percent across runs (the live benchmarks stay the
+measure of throughput).
 
-Printed: instructions per login of each target, and the baseline's count over the gateway's (the
-throughput ratio the gateway would reach if both were CPU-bound on equal cores). Written to
-``bench/results/instructions.json``. Needs ``valgrind`` (with ``callgrind_control``) on the PATH;
-exit status 2 when it is missing or the set-up fails, else 0.
+``--target`` picks the route, set up as its timed benchmark sets it up: ``one-tap``
+(:mod:`bench.one_tap`: ``POST /one-tap/v1/login``, a fresh cmcc SDK token per request) or
+``login-check`` (:mod:`bench.identity`: ``POST /login-check/v1/evaluate`` without a one-tap token,
+the policy at its widest limits, every second line's device bound; the pass-through makes the same
+two history calls). Every answer is checked as those benchmarks check it.
 
-Run: ``python -m bench.instructions [--requests 1500]`` (about two minutes; not part of ``make
-bench``).
+Printed: instructions per request of each server, and the baseline's count over the gateway's
+(the throughput ratio the gateway would reach if both were CPU-bound on equal cores). Written to
+``bench/results/instructions.json`` (``instructions-login-check.json``). Needs ``valgrind`` (with
+``callgrind_control``) on the PATH; exit status 2 when it is missing or the set-up fails, else 0.
+
+Run: ``python -m bench.instructions [--target login-check] [--requests 1500]`` (about two minutes;
+not part of ``make bench``).
 """
 
 from __future__ import annotations
@@ -24,20 +31,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
+from bench import identity, one_tap
 from bench._harness import RESULTS_DIR, HarnessError, Server, machine_facts, write_results
-from bench.load import check_answer
-from bench.one_tap import LOGIN_PATH, OPERATOR, SCOPE, Minter, TokenPool, provision_tenant, seed_subscribers
-from bench.servers import Credentials, start_baseline, start_gateway, start_sandbox
+from bench.identity import RequestPool
+from bench.load import Request, check_answer
+from bench.servers import Credentials, Stack, start_baseline, start_gateway, start_sandbox
 
 __all__ = ["count_instructions", "main"]
 
@@ -78,79 +88,131 @@ def count_instructions(out: Path) -> int:
     return total
 
 
-async def _logins(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], pool: TokenPool, concurrency: int
-) -> None:
+class _Pool(Protocol):
+    def next_request(self) -> Request | None: ...
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One measured server: where its requests go, with which headers, and where they come from."""
+
+    server: Server
+    out: Path
+    path: str
+    headers: Mapping[str, str]
+    pool: Callable[[int], Awaitable[_Pool]]
+
+
+async def _requests(session: aiohttp.ClientSession, side: _Side, pool: _Pool, concurrency: int) -> None:
+    url = side.server.base_url + side.path
+
     async def worker() -> None:
         while (request := pool.next_request()) is not None:
-            async with session.post(url, json=request.json, headers=headers) as answer:
+            async with session.post(url, json=request.json, headers=side.headers) as answer:
                 outcome = check_answer(answer.status, await answer.read(), request)
                 if not outcome.ok:
-                    raise HarnessError(f"a login failed ({outcome.kind}): {outcome.detail}")
+                    raise HarnessError(f"a request failed ({outcome.kind}): {outcome.detail}")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def _measure(
+async def _measure(session: aiohttp.ClientSession, side: _Side, args: argparse.Namespace) -> float:
+    await _requests(session, side, await side.pool(args.warmup), args.concurrency)
+    pool = await side.pool(args.requests)
+    _control(side.server, "-i", "on")
+    await _requests(session, side, pool, args.concurrency)
+    _control(side.server, "-i", "off")
+    _control(side.server, "-d")
+    return count_instructions(side.out) / int(args.requests)
+
+
+def _cycled(requests: Sequence[Request]) -> Callable[[int], Awaitable[_Pool]]:
+    async def pool(count: int) -> _Pool:
+        return RequestPool(itertools.islice(itertools.cycle(requests), count))
+
+    return pool
+
+
+async def _one_tap(
     session: aiohttp.ClientSession,
-    server: Server,
-    headers: dict[str, str],
-    minter: Minter,
-    out: Path,
-    args: argparse.Namespace,
-) -> float:
-    url = server.base_url + LOGIN_PATH
-    await _logins(session, url, headers, await minter.pool(args.warmup), args.concurrency)
-    pool = await minter.pool(args.requests)
-    _control(server, "-i", "on")
-    await _logins(session, url, headers, pool, args.concurrency)
-    _control(server, "-i", "off")
-    _control(server, "-d")
-    return count_instructions(out) / int(args.requests)
+    stack: Stack,
+    creds: Credentials,
+    outs: tuple[Path, Path],
+    subscribers: int,
+) -> tuple[_Side, _Side]:
+    token = await one_tap.provision_tenant(session, stack.gateway, creds.admin_token)
+    minter = one_tap.Minter(
+        session, stack.sandbox, await one_tap.seed_subscribers(session, stack.sandbox, subscribers)
+    )
+    path = one_tap.LOGIN_PATH
+    return (
+        _Side(stack.baseline, outs[0], path, {}, minter.pool),
+        _Side(stack.gateway, outs[1], path, {"Authorization": f"Bearer {token}"}, minter.pool),
+    )
+
+
+async def _login_check(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    creds: Credentials,
+    outs: tuple[Path, Path],
+    subscribers: int,
+) -> tuple[_Side, _Side]:
+    tenant = await identity.provision_tenant(session, stack.gateway, creds.admin_token)
+    lines = identity.plan_lines(subscribers)
+    await identity.seed_lines(session, stack, tenant, lines)
+    bearer = {"Authorization": f"Bearer {await identity.two_legged_token(session, tenant)}"}
+    path = identity.EVALUATE_PATH
+    return (
+        _Side(stack.baseline, outs[0], path, {}, _cycled([line.baseline_evaluate() for line in lines])),
+        _Side(stack.gateway, outs[1], path, bearer, _cycled([line.evaluate() for line in lines])),
+    )
+
+
+TARGETS = {"one-tap": (one_tap.LOGIN_PATH, _one_tap), "login-check": (identity.EVALUATE_PATH, _login_check)}
+"""Per ``--target``: the path both servers answer, and how to set up both sides of the count."""
 
 
 async def _run(args: argparse.Namespace, work: Path) -> dict[str, float]:
     creds = Credentials.generate()
     options = _Options()
-    gateway_out, baseline_out = work / "gateway.out", work / "baseline.out"
+    outs = (work / "baseline.out", work / "gateway.out")
     async with contextlib.AsyncExitStack() as stack:
         sandbox = await stack.enter_async_context(start_sandbox(creds, options, LOG_DIR))
         gateway = await stack.enter_async_context(
             start_gateway(
-                creds,
-                sandbox,
-                f"sqlite:///{work}/gateway.db",
-                options,
-                LOG_DIR,
-                launcher=_launcher(gateway_out),
+                creds, sandbox, f"sqlite:///{work}/gateway.db", options, LOG_DIR, launcher=_launcher(outs[1])
             )
         )
         baseline = await stack.enter_async_context(
-            start_baseline(creds, sandbox, OPERATOR, options, LOG_DIR, launcher=_launcher(baseline_out))
+            start_baseline(creds, sandbox, one_tap.OPERATOR, options, LOG_DIR, launcher=_launcher(outs[0]))
         )
         session = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_STARTUP_S))
         )
-        token = await provision_tenant(session, gateway, creds.admin_token)
-        minter = Minter(session, sandbox, await seed_subscribers(session, sandbox, args.subscribers))
-        bearer = {"Authorization": f"Bearer {token}"}
+        servers = Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
+        baseline_side, gateway_side = await TARGETS[args.target][1](
+            session, servers, creds, outs, args.subscribers
+        )
         return {
-            "baseline": await _measure(session, baseline, {}, minter, baseline_out, args),
-            "gateway": await _measure(session, gateway, bearer, minter, gateway_out, args),
+            "baseline": await _measure(session, baseline_side, args),
+            "gateway": await _measure(session, gateway_side, args),
         }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
-    parser.add_argument("--requests", type=int, default=1500, help="counted logins per target")
-    parser.add_argument("--warmup", type=int, default=300, help="uncounted logins per target first")
+    parser.add_argument("--target", choices=sorted(TARGETS), default="one-tap", help="the route counted")
+    parser.add_argument("--requests", type=int, default=1500, help="counted requests per server")
+    parser.add_argument("--warmup", type=int, default=300, help="uncounted requests per server first")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--subscribers", type=int, default=100)
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (callgrind) is not installed", file=sys.stderr)
         return 2
-    print(f"POST {LOGIN_PATH} ({OPERATOR}, scope {SCOPE}), {args.requests} logins per target under callgrind")
+    path = TARGETS[args.target][0]
+    print(f"POST {path} ({one_tap.OPERATOR}), {args.requests} requests per server under callgrind")
     try:
         with tempfile.TemporaryDirectory(prefix="bench-instructions-") as work:
             counts = asyncio.run(_run(args, Path(work)))
@@ -158,17 +220,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"set-up failed: {exc}", file=sys.stderr)
         return 2
     ratio = counts["baseline"] / counts["gateway"]
-    print(f"{'target':10} {'instructions per login':>24}")
+    print(f"{'server':10} {'instructions per request':>26}")
     for name, value in counts.items():
-        print(f"{name:10} {value:24,.0f}")
+        print(f"{name:10} {value:26,.0f}")
     print(f"baseline/gateway: {ratio:.2f} (the throughput ratio if both were CPU-bound on equal cores)")
     write_results(
-        "instructions",
+        "instructions" if args.target == "one-tap" else f"instructions-{args.target}",
         {
             "benchmark": "instructions",
+            "target": args.target,
+            "path": path,
             "machine": machine_facts(),
             "requests": args.requests,
-            "instructions_per_login": counts,
+            "instructions_per_request": counts,
             "ratio": ratio,
         },
     )

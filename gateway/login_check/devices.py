@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
-from gateway.db import as_utc, run_unit, session_factory
+from gateway.db import as_utc, exists, run_unit, session_factory
 from gateway.errors import DeviceLimitReached, NotFound
 from gateway.login_check.models import DeviceBinding
 from gateway.one_tap.service import phone_scope
@@ -38,22 +38,19 @@ _COLUMNS = DeviceBinding.__table__.c  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=16)
-def _find_statement(phones: int, devices: int) -> sa.Select[Any]:
-    """The oldest binding of a (tenant, number, device) for ``phones`` and ``devices`` index
-    candidates (one per configured index key), built once per arity: the login check runs it on
-    every evaluation, and building a statement, or expanding an IN list, costs more than the lookup.
+def _find_statement(phones: int, devices: int, *, whole: bool) -> sa.Select[Any]:
+    """A binding of a (tenant, number, device) for ``phones`` and ``devices`` index candidates
+    (one per configured index key), built once per arity: the login check runs it on every
+    evaluation, and building a statement, or expanding an IN list, costs more than the lookup.
+    ``whole``: the oldest binding's row, else only some binding's id (an existence probe).
     Parameters: ``tenant_id``, ``phone0``..., ``device0``...
     """
-    return (
-        sa.select(DeviceBinding.__table__)  # type: ignore[attr-defined]
-        .where(
-            _COLUMNS.tenant_id == sa.bindparam("tenant_id"),
-            _COLUMNS.phone_index.in_([sa.bindparam(f"phone{i}") for i in range(phones)]),
-            _COLUMNS.device_index.in_([sa.bindparam(f"device{i}") for i in range(devices)]),
-        )
-        .order_by(_COLUMNS.created_at)
-        .limit(1)
+    found = sa.select(DeviceBinding.__table__ if whole else _COLUMNS.id).where(  # type: ignore[attr-defined]
+        _COLUMNS.tenant_id == sa.bindparam("tenant_id"),
+        _COLUMNS.phone_index.in_([sa.bindparam(f"phone{i}") for i in range(phones)]),
+        _COLUMNS.device_index.in_([sa.bindparam(f"device{i}") for i in range(devices)]),
     )
+    return (found.order_by(_COLUMNS.created_at) if whole else found).limit(1)
 
 
 def device_scope(tenant_id: str) -> str:
@@ -147,9 +144,21 @@ class DeviceRegistry:
 
     async def is_known(self, *, tenant_id: str, phone_number: str, device_id: str) -> bool:
         """Whether ``device_id`` is bound to ``phone_number`` for this tenant."""
-        return await self._find(tenant_id, phone_number, device_id) is not None
+        statement, params = self._lookup(tenant_id, phone_number, device_id, whole=False)
+        return await exists(self._engine, statement, params)
 
     async def _find(self, tenant_id: str, phone_number: str, device_id: str) -> DeviceBinding | None:
+        statement, params = self._lookup(tenant_id, phone_number, device_id, whole=True)
+
+        def find(conn: Connection) -> sa.Row[Any] | None:
+            return conn.execute(statement, params).first()
+
+        row = await run_unit(self._engine, find, writes=False)
+        return None if row is None else DeviceBinding.model_validate(row._mapping)
+
+    def _lookup(
+        self, tenant_id: str, phone_number: str, device_id: str, *, whole: bool
+    ) -> tuple[sa.Select[Any], dict[str, str]]:
         phones = self._phones(tenant_id, phone_number)
         devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
         params = {
@@ -157,13 +166,7 @@ class DeviceRegistry:
             **{f"phone{i}": value for i, value in enumerate(phones)},
             **{f"device{i}": value for i, value in enumerate(devices)},
         }
-        statement = _find_statement(len(phones), len(devices))
-
-        def find(conn: Connection) -> sa.Row[Any] | None:
-            return conn.execute(statement, params).first()
-
-        row = await run_unit(self._engine, find, writes=False)
-        return None if row is None else DeviceBinding.model_validate(row._mapping)
+        return _find_statement(len(phones), len(devices), whole=whole), params
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:
         return self._index.candidates(phone_number, scope=phone_scope(tenant_id))

@@ -8,24 +8,18 @@ traffic. Rows are dropped once the token would have expired anyway.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock
-from gateway.db import run_unit
+from gateway.db import exists
 from gateway.oauth.models import RevokedToken
 
 __all__ = ["Revocations"]
 
 _TABLE = RevokedToken.__table__  # type: ignore[attr-defined]
 _IS_REVOKED = sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == sa.bindparam("token_id"))
-
-
-def _is_revoked(token_id: str, conn: Connection) -> bool:
-    return conn.execute(_IS_REVOKED, {"token_id": token_id}).first() is not None
 
 
 class Revocations:
@@ -45,4 +39,4 @@ class Revocations:
 
     async def is_revoked(self, token_id: str) -> bool:
         """Whether ``token_id`` was revoked."""
-        return await run_unit(self._engine, partial(_is_revoked, token_id), writes=False)
+        return await exists(self._engine, _IS_REVOKED, {"token_id": token_id})

@@ -22,6 +22,7 @@ from gateway.db import (
     WriterGate,
     as_utc,
     create_engine,
+    exists,
     insert_rows,
     migrate,
     run_unit,
@@ -342,6 +343,62 @@ async def test_a_read_that_sqlite_refuses_as_busy_runs_again_on_a_worker_thread(
         with pytest.raises(sa.exc.OperationalError):
             await run_unit(engine, lambda c: busy_on_the_loop(sqlite3.SQLITE_IOERR, c), writes=False)
         assert attempts == [loop_thread]
+    finally:
+        await engine.dispose()
+
+
+_FIND_TOKEN = (
+    sa.select(_TABLE.c.token_id)
+    .where(_TABLE.c.token_id.in_([sa.bindparam("first"), sa.bindparam("second")]))
+    .limit(1)
+)
+
+
+async def test_exists_answers_whether_a_lookup_finds_a_row(database_url: str) -> None:
+    """``exists`` is true iff the statement finds a row for the given parameters (bound ones and
+    the statement's own, here its LIMIT), and sees rows committed after its previous call."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        assert not await exists(engine, _FIND_TOKEN, {"first": "exists-1", "second": "exists-2"})
+        await run_unit(engine, lambda c: _insert("exists-2", c))
+        assert await exists(engine, _FIND_TOKEN, {"first": "exists-1", "second": "exists-2"})
+        assert await exists(engine, _FIND_TOKEN, {"first": "exists-2", "second": "exists-3"})
+        assert not await exists(engine, _FIND_TOKEN, {"first": "exists-3", "second": "exists-4"})
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_exists_runs_on_the_event_loop_and_recovers_a_broken_connection(sqlite_url: str) -> None:
+    """On a SQLite file the probe runs on the event loop's thread, without SQLAlchemy's pool; when
+    its connection fails (here: closed underneath) the lookup is answered all the same and the
+    next one runs on a new connection."""
+    engine = create_engine(sqlite_url)
+    assert isinstance(engine, SqliteEngine)
+    try:
+        await migrate(engine)
+        await run_unit(engine, lambda c: _insert("probe-1", c))
+        params = {"first": "probe-1", "second": "probe-2"}
+        assert await exists(engine, _FIND_TOKEN, params)
+        assert engine.sync_engine.pool.checkedout() == 0
+        broken = engine._open_probe()
+        broken.close()
+        assert await exists(engine, _FIND_TOKEN, params)
+        assert engine._open_probe() is not broken
+        assert await exists(engine, _FIND_TOKEN, params)
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_exists_reports_database_errors_as_sqlalchemy_errors(sqlite_url: str) -> None:
+    """A lookup SQLite cannot run raises SQLAlchemy's error type, as every other unit does (the
+    middleware answers it 503), never a bare pysqlite error."""
+    engine = create_engine(sqlite_url)
+    missing = sa.table("no_such_table", sa.column("id"))
+    try:
+        await migrate(engine)
+        with pytest.raises(sa.exc.OperationalError, match="no such table"):
+            await exists(engine, sa.select(missing.c.id).where(missing.c.id == sa.bindparam("id")), {"id": 1})
     finally:
         await engine.dispose()
 
