@@ -12,15 +12,20 @@ code, not machines, and repeat within a few percent across runs (the live benchm
 measure of throughput).
 
 ``--target`` picks the route, set up as its timed benchmark sets it up: ``one-tap``
-(:mod:`bench.one_tap`: ``POST /one-tap/v1/login``, a fresh cmcc SDK token per request) or
-``login-check`` (:mod:`bench.identity`: ``POST /login-check/v1/evaluate`` without a one-tap token,
-the policy at its widest limits, every second line's device bound; the pass-through makes the same
-two history calls). Every answer is checked as those benchmarks check it.
+(:mod:`bench.one_tap`: ``POST /one-tap/v1/login``, a fresh cmcc SDK token per request), or from
+:mod:`bench.identity`: ``login-check`` (``POST /login-check/v1/evaluate`` without a one-tap
+token, the policy at its widest limits, every second line's device bound; the pass-through makes
+the same two history calls), ``sim-swap`` (``POST /sim-swap/v2/check``) and
+``number-verification`` (``POST /number-verification/v2/verify`` with a freshly minted 3-legged
+token per request, against the pass-through's SIM-history check). Every answer is checked as
+those benchmarks check it.
 
 Printed: instructions per request of each server, and the baseline's count over the gateway's
 (the throughput ratio the gateway would reach if both were CPU-bound on equal cores). Written to
-``bench/results/instructions.json`` (``instructions-login-check.json``). Needs ``valgrind`` (with
-``callgrind_control``) on the PATH; exit status 2 when it is missing or the set-up fails, else 0.
+``bench/results/instructions.json`` (``instructions-<target>.json`` for the other targets);
+``--keep DIR`` also keeps the callgrind dumps there, for ``callgrind_annotate``. Needs
+``valgrind`` (with ``callgrind_control``) on the PATH; exit status 2 when it is missing or the
+set-up fails, else 0.
 
 Run: ``python -m bench.instructions [--target login-check] [--requests 1500]`` (about two minutes;
 not part of ``make bench``).
@@ -108,7 +113,8 @@ async def _requests(session: aiohttp.ClientSession, side: _Side, pool: _Pool, co
 
     async def worker() -> None:
         while (request := pool.next_request()) is not None:
-            async with session.post(url, json=request.json, headers=side.headers) as answer:
+            headers = {**side.headers, **request.headers} if request.headers else side.headers
+            async with session.post(url, json=request.json, headers=headers) as answer:
                 outcome = check_answer(answer.status, await answer.read(), request)
                 if not outcome.ok:
                     raise HarnessError(f"a request failed ({outcome.kind}): {outcome.detail}")
@@ -151,6 +157,15 @@ async def _one_tap(
     )
 
 
+async def _identity(
+    session: aiohttp.ClientSession, stack: Stack, creds: Credentials, subscribers: int
+) -> tuple[identity.Tenant, list[identity.Line], dict[str, str]]:
+    tenant = await identity.provision_tenant(session, stack.gateway, creds.admin_token)
+    lines = identity.plan_lines(subscribers)
+    await identity.seed_lines(session, stack, tenant, lines)
+    return tenant, lines, {"Authorization": f"Bearer {await identity.two_legged_token(session, tenant)}"}
+
+
 async def _login_check(
     session: aiohttp.ClientSession,
     stack: Stack,
@@ -158,10 +173,7 @@ async def _login_check(
     outs: tuple[Path, Path],
     subscribers: int,
 ) -> tuple[_Side, _Side]:
-    tenant = await identity.provision_tenant(session, stack.gateway, creds.admin_token)
-    lines = identity.plan_lines(subscribers)
-    await identity.seed_lines(session, stack, tenant, lines)
-    bearer = {"Authorization": f"Bearer {await identity.two_legged_token(session, tenant)}"}
+    _, lines, bearer = await _identity(session, stack, creds, subscribers)
     path = identity.EVALUATE_PATH
     return (
         _Side(stack.baseline, outs[0], path, {}, _cycled([line.baseline_evaluate() for line in lines])),
@@ -169,8 +181,47 @@ async def _login_check(
     )
 
 
-TARGETS = {"one-tap": (one_tap.LOGIN_PATH, _one_tap), "login-check": (identity.EVALUATE_PATH, _login_check)}
-"""Per ``--target``: the path both servers answer, and how to set up both sides of the count."""
+async def _sim_swap(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    creds: Credentials,
+    outs: tuple[Path, Path],
+    subscribers: int,
+) -> tuple[_Side, _Side]:
+    _, lines, bearer = await _identity(session, stack, creds, subscribers)
+    checks = _cycled([line.sim_check() for line in lines])
+    path = identity.SIM_SWAP_PATH
+    return _Side(stack.baseline, outs[0], path, {}, checks), _Side(
+        stack.gateway, outs[1], path, bearer, checks
+    )
+
+
+async def _number_verification(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    creds: Credentials,
+    outs: tuple[Path, Path],
+    subscribers: int,
+) -> tuple[_Side, _Side]:
+    tenant, lines, _ = await _identity(session, stack, creds, subscribers)
+    minter = identity.NvMinter(session, stack.sandbox, tenant, lines)
+    return (
+        _Side(
+            stack.baseline, outs[0], identity.SIM_SWAP_PATH, {}, _cycled([line.sim_check() for line in lines])
+        ),
+        _Side(stack.gateway, outs[1], identity.NV_PATH, {}, minter.pool),
+    )
+
+
+TARGETS = {
+    "one-tap": _one_tap,
+    "login-check": _login_check,
+    "sim-swap": _sim_swap,
+    "number-verification": _number_verification,
+}
+"""How each ``--target`` sets up its two sides: the gateway's route, and the pass-through's route
+doing the same operator calls (Number Verification calls none: its baseline is the SIM-history
+check, as in :mod:`bench.identity`)."""
 
 
 async def _run(args: argparse.Namespace, work: Path) -> dict[str, float]:
@@ -191,7 +242,7 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, float]:
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_STARTUP_S))
         )
         servers = Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
-        baseline_side, gateway_side = await TARGETS[args.target][1](
+        baseline_side, gateway_side = await TARGETS[args.target](
             session, servers, creds, outs, args.subscribers
         )
         return {
@@ -207,15 +258,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=300, help="uncounted requests per server first")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--keep", type=Path, help="keep the callgrind dumps in this directory")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (callgrind) is not installed", file=sys.stderr)
         return 2
-    path = TARGETS[args.target][0]
-    print(f"POST {path} ({one_tap.OPERATOR}), {args.requests} requests per server under callgrind")
+    print(f"{args.target} ({one_tap.OPERATOR}), {args.requests} requests per server under callgrind")
     try:
         with tempfile.TemporaryDirectory(prefix="bench-instructions-") as work:
             counts = asyncio.run(_run(args, Path(work)))
+            if args.keep is not None:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for dump in Path(work).glob("*.out.*"):
+                    shutil.copy(dump, args.keep / dump.name)
     except HarnessError as exc:
         print(f"set-up failed: {exc}", file=sys.stderr)
         return 2
@@ -229,7 +284,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "benchmark": "instructions",
             "target": args.target,
-            "path": path,
             "machine": machine_facts(),
             "requests": args.requests,
             "instructions_per_request": counts,

@@ -20,6 +20,7 @@ import structlog
 
 from gateway.clock import Clock
 from gateway.errors import OAuthError
+from gateway.oauth import jws
 from gateway.oauth.assertions import claimed_issuer, select_key, unverified_header
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
@@ -105,7 +106,7 @@ class ClientAuthenticator:
 
     def _verify(self, assertion: str, key: Any, algorithm: str, client_id: str) -> dict[str, Any]:
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, Any] = jws.decode(
                 assertion,
                 key,
                 algorithms=[algorithm],

@@ -26,6 +26,7 @@ import structlog
 
 from gateway.clock import Clock
 from gateway.errors import OAuthError
+from gateway.oauth import jws
 from gateway.oauth.assertions import claimed_issuer, select_key, unverified_header
 from gateway.oauth.subjects import (
     AuthenticatedSubscriber,
@@ -126,7 +127,7 @@ class JwtBearerGrant:
         if key is None or algorithm is None or header.get("alg") != algorithm:
             raise _invalid("no matching key for kid/alg")
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, Any] = jws.decode(
                 assertion,
                 key,
                 algorithms=[algorithm],

@@ -31,10 +31,12 @@ __all__ = ["KeyStore", "LoadedKey"]
 
 @dataclass(frozen=True, slots=True)
 class LoadedKey:
-    """A usable key: its id, private key and public JWK."""
+    """A usable key: its id, private key, public key (derived once: a fresh public key object
+    per verification cost OpenSSL a key export every time) and public JWK."""
 
     kid: str
     private_key: ec.EllipticCurvePrivateKey
+    public_key: ec.EllipticCurvePublicKey
     public_jwk: dict[str, str]
     created_at: datetime
     retired_at: datetime | None
@@ -119,6 +121,7 @@ class KeyStore:
                 keys[row.kid] = LoadedKey(
                     row.kid,
                     private,
+                    private.public_key(),
                     _public_jwk(private),
                     as_utc(row.created_at) or self._clock.now(),
                     retired,

@@ -31,6 +31,7 @@ import jwt
 
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
+from gateway.oauth import jws
 from gateway.oauth.assertions import unverified_header
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.revocation import Revocations
@@ -188,9 +189,9 @@ class AccessTokens:
         if key is None:
             raise InvalidToken("unknown kid")
         try:
-            claims = jwt.decode(
+            claims = jws.decode(
                 token,
-                key.private_key.public_key(),
+                key.public_key,
                 algorithms=_ALGORITHMS,
                 audience=self.issuer,
                 issuer=self.issuer,
