@@ -12,6 +12,7 @@ from __future__ import annotations
 from carrier_adapters.base import (
     Assurance,
     AuthMethod,
+    BodyPoster,
     CustomerRecord,
     DeliveryReport,
     DeliveryState,
@@ -52,6 +53,7 @@ __all__ = [
     "FAKE_SIGNATURE_HEADER",
     "Assurance",
     "AuthMethod",
+    "BodyPoster",
     "CarrierError",
     "CarrierProtocolError",
     "CarrierRejected",

@@ -149,7 +149,7 @@ class OperatorAdapter(abc.ABC):
         self._client = client
         self._clock = clock or _utc_now
         self._sms_sender = sms_sender or self.SMS_SENDER
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[str, _http.Endpoint] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
@@ -212,7 +212,7 @@ class OperatorAdapter(abc.ABC):
             except ValueError:
                 hint = None
         params = self._authorize_params(redirect_uri=redirect_uri, state=state, hint=hint)
-        return str(self._url(self.AUTHORIZE_PATH).copy_merge_params(params))
+        return str(self._endpoint(self.AUTHORIZE_PATH).url.copy_merge_params(params))
 
     async def exchange_code(self, code: str, *, redirect_uri: str) -> NetworkIdentity:
         """Exchange the operator's authorization code for the subscriber it identified (E.164).
@@ -360,17 +360,19 @@ class OperatorAdapter(abc.ABC):
         return str((self._now() - _EPOCH) // timedelta(milliseconds=1))
 
     async def _post_json(self, path: str, payload: BaseModel) -> bytes:
-        return await _http.send(self._client, self._config, _http.json_post(self._url(path), payload))
+        body = _http.json_body(payload)
+        return await _http.send(self._client, self._config, self._endpoint(path), body, _http.JSON)
 
     async def _post_form(self, path: str, payload: BaseModel) -> bytes:
-        return await _http.send(self._client, self._config, _http.form_post(self._url(path), payload))
+        body = _http.form_body(payload)
+        return await _http.send(self._client, self._config, self._endpoint(path), body, _http.FORM)
 
-    def _url(self, path: str) -> httpx.URL:
+    def _endpoint(self, path: str) -> _http.Endpoint:
         """The parsed URL of an endpoint (parsed once: parsing costs more than signing the call)."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = httpx.URL(self._config.base_url.rstrip("/") + path)
-        return url
+        endpoint = self._urls.get(path)
+        if endpoint is None:
+            endpoint = self._urls[path] = _http.Endpoint.of(self._config.base_url.rstrip("/") + path)
+        return endpoint
 
     def _national(self, phone_number: str) -> str:
         """The national form of an E.164 number to check; no other number can be ours."""

@@ -100,6 +100,6 @@ class CircuitOpen(httpx.ConnectError):
     operator again; 0 when it is being probed right now).
     """
 
-    def __init__(self, message: str, *, request: httpx.Request, retry_after: float) -> None:
+    def __init__(self, message: str, *, request: httpx.Request | None = None, retry_after: float) -> None:
         super().__init__(message, request=request)
         self.retry_after = retry_after

@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiohttp
 import httpx
 import structlog
+import yarl
 from aiohttp import hdrs
 
 from carrier_adapters import CircuitOpen
@@ -33,6 +36,7 @@ MAX_BODY_BYTES = 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 _KEEPALIVE_SECONDS = 30.0
 _DEADLINE_SLACK_SECONDS = 0.05
+_T = TypeVar("_T")
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +58,7 @@ _EXCEPTION_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ..
 ``TimeoutError``)."""
 
 
-def _httpx_error(exc: Exception, request: httpx.Request) -> httpx.TransportError | None:
+def _httpx_error(exc: Exception, request: httpx.Request | None) -> httpx.TransportError | None:
     """The httpx failure of an aiohttp one (see :data:`_EXCEPTION_MAP`), else None."""
     for source, target in _EXCEPTION_MAP:
         if isinstance(exc, source):
@@ -70,6 +74,17 @@ def _client_timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
 @functools.lru_cache(maxsize=64)
 def _aiohttp_timeout(connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read, connect=pool)
+
+
+@functools.lru_cache(maxsize=4)
+def _content_type(value: str) -> dict[str, str]:
+    return {hdrs.CONTENT_TYPE: value}
+
+
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> yarl.URL:
+    """``url`` parsed by yarl once (aiohttp would parse the text on every call)."""
+    return yarl.URL(url)
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,7 +112,7 @@ def _outgoing_headers(request: httpx.Request) -> list[tuple[str, str]]:
 
 
 def _buffered_response(
-    answer: aiohttp.ClientResponse, content: bytes, request: httpx.Request
+    answer: aiohttp.ClientResponse, content: bytes, request: httpx.Request | None
 ) -> httpx.Response:
     """The httpx response of ``answer``, whose body ``content`` is already in memory.
 
@@ -162,18 +177,43 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return the answer with its whole body read (see the class errors)."""
-        session = self._open_session()
         body = await request.aread()
+        answer, content = await self._exchange(
+            request.method,
+            str(request.url),
+            _outgoing_headers(request),
+            body or None,
+            _client_timeout(request),
+            request,
+        )
+        return _buffered_response(answer, content, request)
+
+    async def post(
+        self, url: yarl.URL, body: bytes, content_type: str, limits: aiohttp.ClientTimeout
+    ) -> tuple[int, bytes]:
+        """POST ``body`` to ``url``: the status and the whole body, decoded of any ``Content-Encoding``
+        (by httpx, as for :meth:`handle_async_request`); no httpx request or response is built for
+        an answer without one. Raises as the class says."""
+        answer, content = await self._exchange("POST", url, _content_type(content_type), body, limits, None)
+        if hdrs.CONTENT_ENCODING in answer.headers:
+            return answer.status, _buffered_response(answer, content, None).read()
+        return answer.status, content
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str | yarl.URL,
+        headers: list[tuple[str, str]] | dict[str, str],
+        body: bytes | None,
+        limits: aiohttp.ClientTimeout,
+        request: httpx.Request | None,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        session = self._open_session()
         try:
             async with session.request(
-                request.method,
-                str(request.url),
-                headers=_outgoing_headers(request),
-                data=body or None,
-                allow_redirects=False,
-                timeout=_client_timeout(request),
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=limits
             ) as answer:
-                return _buffered_response(answer, await self._read_body(answer, request), request)
+                return answer, await self._read_body(answer, request)
         except httpx.TransportError:
             raise
         except Exception as exc:
@@ -182,7 +222,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise
             raise mapped from exc
 
-    async def _read_body(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
+    async def _read_body(self, answer: aiohttp.ClientResponse, request: httpx.Request | None) -> bytes:
         declared = answer.content_length
         if declared is not None:
             if declared > self._max_body:
@@ -207,19 +247,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 class OperatorClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` whose ``send`` hands the request straight to its transport.
+    """An ``httpx.AsyncClient`` whose ``send`` hands the request straight to its transport, and a
+    :class:`~carrier_adapters.BodyPoster` (``post_body``) that skips httpx's objects altogether.
 
     Operator calls use no client-level auth, cookies, redirects or event hooks, yet
     ``httpx.AsyncClient.send`` walks all of that machinery on every call (about a fifth of the
     gateway's CPU per one-tap login, measured with py-spy under ``bench/one_tap.py``). Here
     ``send`` ignores ``auth`` and ``follow_redirects`` (redirects are never followed), does not
     store cookies, honours the request's ``timeout`` extension through the transport, and always
-    returns the response with its body read (``stream=True`` is refused). Each call is observed in
-    ``gateway_operator_call_seconds``, labelled with the request's ``operator`` extension.
+    returns the response with its body read (``stream=True`` is refused). ``post_body`` goes to
+    :meth:`AiohttpTransport.post` when that is the transport (else through ``send``). Each call of
+    either is observed in ``gateway_operator_call_seconds``, labelled with its operator (a
+    request's ``operator`` extension) and URL path.
 
-    A request with an ``operator`` extension goes through that operator's circuit in ``circuits``
-    (none: no breaker). Failures are transport errors (refused, dropped, timed out) and HTTP 5xx;
-    a cancellation counts as a timeout once the request's read timeout has run out (the adapters'
+    A call with an operator goes through that operator's circuit in ``circuits`` (none: no
+    breaker). Failures are transport errors (refused, dropped, timed out) and HTTP 5xx; a
+    cancellation counts as a timeout once the call's read timeout has run out (the adapters'
     whole-call deadline equals it), else as neither success nor failure.
     """
 
@@ -242,20 +285,8 @@ class OperatorClient(httpx.AsyncClient):
         """
         if stream:
             raise ValueError("OperatorClient reads every body whole; stream=True is not supported")
-        operator = request.extensions.get("operator")
-        label = str(operator or "unknown")
-        breaker = self.circuits[operator] if self.circuits is not None and operator else None
-        started = time.perf_counter()
-        try:
-            ticket = breaker.admit() if breaker is not None else None
-        except CircuitOpenError as exc:
-            OPERATOR_CALL_SECONDS.labels(label, request.url.path, "circuit_open").observe(
-                time.perf_counter() - started
-            )
-            raise CircuitOpen(str(exc), request=request, retry_after=exc.retry_after) from None
-        outcome = "error"
-        result = CallResult.IGNORED
-        try:
+
+        async def exchange() -> tuple[int, httpx.Response]:
             response = await self._operator_transport.handle_async_request(request)
             response.request = request
             if isinstance(response.stream, httpx.SyncByteStream):
@@ -265,9 +296,74 @@ class OperatorClient(httpx.AsyncClient):
                     await response.aread()
                 finally:
                     await response.aclose()
-            outcome = _outcome(response.status_code)
-            result = CallResult.FAILURE if response.status_code >= 500 else CallResult.SUCCESS
-            return response
+            return response.status_code, response
+
+        operator = request.extensions.get("operator")
+        read_timeout = request.extensions.get("timeout", {}).get("read")
+        return await self._guarded(operator, request.url.path, read_timeout, exchange, request)
+
+    async def post_body(
+        self,
+        url: str,
+        body: bytes,
+        content_type: str,
+        *,
+        operator: str,
+        read_timeout: float,
+        connect_timeout: float,
+    ) -> tuple[int, bytes]:
+        """See :class:`carrier_adapters.BodyPoster`; the transport's timeouts are those ``send``
+        applies to a request whose ``timeout`` extension is ``httpx.Timeout(read_timeout,
+        connect=connect_timeout)``.
+
+        :raises CircuitOpen: the operator's circuit is open; nothing was sent.
+        """
+        transport = self._operator_transport
+        if not isinstance(transport, AiohttpTransport):
+            timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+            request = httpx.Request(
+                "POST",
+                url,
+                headers={"Content-Type": content_type},
+                content=body,
+                extensions={"timeout": timeout.as_dict(), "operator": operator},
+            )
+            response = await self.send(request)
+            return response.status_code, response.content
+        target = _target(url)
+        client_timeout = _aiohttp_timeout(connect_timeout, read_timeout, read_timeout)
+
+        async def exchange() -> tuple[int, tuple[int, bytes]]:
+            status, content = await transport.post(target, body, content_type, client_timeout)
+            return status, (status, content)
+
+        return await self._guarded(operator, target.path, read_timeout, exchange, None)
+
+    async def _guarded(
+        self,
+        operator: object,
+        path: str,
+        read_timeout: float | None,
+        exchange: Callable[[], Awaitable[tuple[int, _T]]],
+        request: httpx.Request | None,
+    ) -> _T:
+        """``exchange()``'s result, through the operator's circuit and observed (class docstring);
+        ``exchange`` answers the HTTP status with it."""
+        label = str(operator or "unknown")
+        breaker = self.circuits[operator] if self.circuits is not None and isinstance(operator, str) else None
+        started = time.perf_counter()
+        try:
+            ticket = breaker.admit() if breaker is not None else None
+        except CircuitOpenError as exc:
+            OPERATOR_CALL_SECONDS.labels(label, path, "circuit_open").observe(time.perf_counter() - started)
+            raise CircuitOpen(str(exc), request=request, retry_after=exc.retry_after) from None
+        outcome = "error"
+        result = CallResult.IGNORED
+        try:
+            status, answer = await exchange()
+            outcome = _outcome(status)
+            result = CallResult.FAILURE if status >= 500 else CallResult.SUCCESS
+            return answer
         except httpx.TimeoutException:
             outcome, result = "timeout", CallResult.FAILURE
             raise
@@ -278,20 +374,14 @@ class OperatorClient(httpx.AsyncClient):
             result = CallResult.FAILURE
             raise
         except asyncio.CancelledError:
-            if _past_deadline(request, time.perf_counter() - started):
+            elapsed = time.perf_counter() - started
+            if read_timeout is not None and elapsed >= read_timeout - _DEADLINE_SLACK_SECONDS:
                 outcome, result = "timeout", CallResult.FAILURE
             raise
         finally:
             if breaker is not None and ticket is not None:
                 breaker.record(ticket, result)
-            OPERATOR_CALL_SECONDS.labels(label, request.url.path, outcome).observe(
-                time.perf_counter() - started
-            )
-
-
-def _past_deadline(request: httpx.Request, elapsed: float) -> bool:
-    read = request.extensions.get("timeout", {}).get("read")
-    return read is not None and elapsed >= read - _DEADLINE_SLACK_SECONDS
+            OPERATOR_CALL_SECONDS.labels(label, path, outcome).observe(time.perf_counter() - started)
 
 
 def _outcome(status: int) -> str:

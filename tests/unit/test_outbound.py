@@ -13,7 +13,10 @@ import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client import REGISTRY
 
+from carrier_adapters import BodyPoster, CircuitOpen
+from gateway.circuit import CircuitPolicy
 from gateway.outbound import AiohttpTransport, OperatorClient, _httpx_error, build_operator_client
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -338,3 +341,111 @@ async def test_a_custom_host_header_is_kept(serve: ServeFactory) -> None:
         assert seen["Host"] == "operator.example"
         await client.send(httpx.Request("GET", url))
     assert seen["Host"] == httpx.URL(url).netloc.decode()
+
+
+async def _post_body(
+    client: httpx.AsyncClient, url: str, body: bytes, read_timeout: float = 2.0
+) -> tuple[int, bytes]:
+    assert isinstance(client, BodyPoster)
+    return await client.post_body(
+        url, body, "application/json", operator="cmcc", read_timeout=read_timeout, connect_timeout=1.0
+    )
+
+
+def _calls(endpoint: str, outcome: str) -> float:
+    labels = {"operator": "cmcc", "endpoint": endpoint, "outcome": outcome}
+    return REGISTRY.get_sample_value("gateway_operator_call_seconds_count", labels) or 0.0
+
+
+async def test_the_production_client_posts_bodies_without_httpx_objects(
+    serve: ServeFactory, client: httpx.AsyncClient
+) -> None:
+    """``post_body`` sends the body as is with its Content-Type and answers the status and the
+    body, counted in the operator-call histogram like ``send``."""
+    seen: list[tuple[str, str, str, bytes]] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append((request.method, request.path, request.content_type, await request.read()))
+        return web.Response(status=202, body=b'{"ok":1}')
+
+    url = await serve(echo) + "cmcc/query"
+    before = _calls("/cmcc/query", "ok")
+
+    assert await _post_body(client, url, b'{"msisdn":"13800138000"}') == (202, b'{"ok":1}')
+    assert seen == [("POST", "/cmcc/query", "application/json", b'{"msisdn":"13800138000"}')]
+    assert _calls("/cmcc/query", "ok") == before + 1
+
+
+async def test_post_body_answers_an_encoded_body_decoded(
+    serve: ServeFactory, client: httpx.AsyncClient
+) -> None:
+    """A gzip-encoded answer comes back decoded, once."""
+
+    async def gzipped(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b'{"ok":true}'), headers={"Content-Encoding": "gzip"})
+
+    assert await _post_body(client, await serve(gzipped), b"{}") == (200, b'{"ok":true}')
+
+
+async def test_post_body_failures_are_the_httpx_classes_send_raises(
+    serve: ServeFactory, client: httpx.AsyncClient
+) -> None:
+    """Refused is httpx.ConnectError, an answer later than the read timeout httpx.ReadTimeout."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)
+        return web.json_response({})
+
+    with pytest.raises(httpx.ConnectError):
+        await _post_body(client, f"http://127.0.0.1:{_refused_port()}/", b"{}")
+    with pytest.raises(httpx.ReadTimeout):
+        await _post_body(client, await serve(slow), b"{}", read_timeout=0.1)
+
+
+async def test_post_body_goes_through_the_operator_circuit(serve: ServeFactory) -> None:
+    """A 5xx answer through ``post_body`` is a failure: with a threshold of 1 the next call is
+    refused as CircuitOpen without reaching the operator."""
+    answered: list[int] = []
+
+    async def busy(request: web.Request) -> web.Response:
+        answered.append(1)
+        return web.Response(status=503, body=b"busy")
+
+    url = await serve(busy)
+    policy = CircuitPolicy(failure_threshold=1, cooldown_seconds=60.0)
+    async with build_operator_client(circuit=policy) as breaker_client:
+        assert (await _post_body(breaker_client, url, b"{}"))[0] == 503
+        with pytest.raises(CircuitOpen):
+            await _post_body(breaker_client, url, b"{}")
+
+    assert answered == [1]
+
+
+async def test_post_body_over_another_transport_goes_through_send() -> None:
+    """Over a transport other than aiohttp's (a mock here), ``post_body`` sends an httpx request
+    carrying the operator and the timeouts, and answers its status and body."""
+    received: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200, content=b"done")
+
+    async with OperatorClient(httpx.MockTransport(handler)) as mock_client:
+        answer = await mock_client.post_body(
+            "http://op.test/q",
+            b"a=1",
+            "application/x-www-form-urlencoded",
+            operator="ctcc",
+            read_timeout=2.5,
+            connect_timeout=0.5,
+        )
+
+    assert answer == (200, b"done")
+    (request,) = received
+    assert (request.url.path, request.content, request.headers["Content-Type"]) == (
+        "/q",
+        b"a=1",
+        "application/x-www-form-urlencoded",
+    )
+    assert request.extensions["operator"] == "ctcc"
+    assert request.extensions["timeout"] == httpx.Timeout(2.5, connect=0.5).as_dict()
