@@ -139,78 +139,63 @@ def _cycled(requests: Sequence[Request]) -> Callable[[int], Awaitable[_Pool]]:
     return pool
 
 
-async def _one_tap(
-    session: aiohttp.ClientSession,
-    stack: Stack,
-    creds: Credentials,
-    outs: tuple[Path, Path],
-    subscribers: int,
-) -> tuple[_Side, _Side]:
-    token = await one_tap.provision_tenant(session, stack.gateway, creds.admin_token)
-    minter = one_tap.Minter(
-        session, stack.sandbox, await one_tap.seed_subscribers(session, stack.sandbox, subscribers)
-    )
+@dataclass(frozen=True)
+class _Run:
+    """What a target's set-up needs: the client session, the servers and where their dumps go."""
+
+    session: aiohttp.ClientSession
+    stack: Stack
+    creds: Credentials
+    outs: tuple[Path, Path]
+    subscribers: int
+
+    def sides(
+        self,
+        baseline: tuple[str, Mapping[str, str], Callable[[int], Awaitable[_Pool]]],
+        gateway: tuple[str, Mapping[str, str], Callable[[int], Awaitable[_Pool]]],
+    ) -> tuple[_Side, _Side]:
+        """The two sides from each one's (path, headers, pool)."""
+        return _Side(self.stack.baseline, self.outs[0], *baseline), _Side(
+            self.stack.gateway, self.outs[1], *gateway
+        )
+
+    async def seeded(self) -> tuple[identity.Tenant, list[identity.Line], dict[str, str]]:
+        """:mod:`bench.identity`'s tenant and seeded lines, and a 2-legged bearer header."""
+        tenant = await identity.provision_tenant(self.session, self.stack.gateway, self.creds.admin_token)
+        lines = identity.plan_lines(self.subscribers)
+        await identity.seed_lines(self.session, self.stack, tenant, lines)
+        token = await identity.two_legged_token(self.session, tenant)
+        return tenant, lines, {"Authorization": f"Bearer {token}"}
+
+
+async def _one_tap(run: _Run) -> tuple[_Side, _Side]:
+    token = await one_tap.provision_tenant(run.session, run.stack.gateway, run.creds.admin_token)
+    numbers = await one_tap.seed_subscribers(run.session, run.stack.sandbox, run.subscribers)
+    minter = one_tap.Minter(run.session, run.stack.sandbox, numbers)
     path = one_tap.LOGIN_PATH
-    return (
-        _Side(stack.baseline, outs[0], path, {}, minter.pool),
-        _Side(stack.gateway, outs[1], path, {"Authorization": f"Bearer {token}"}, minter.pool),
-    )
+    return run.sides((path, {}, minter.pool), (path, {"Authorization": f"Bearer {token}"}, minter.pool))
 
 
-async def _identity(
-    session: aiohttp.ClientSession, stack: Stack, creds: Credentials, subscribers: int
-) -> tuple[identity.Tenant, list[identity.Line], dict[str, str]]:
-    tenant = await identity.provision_tenant(session, stack.gateway, creds.admin_token)
-    lines = identity.plan_lines(subscribers)
-    await identity.seed_lines(session, stack, tenant, lines)
-    return tenant, lines, {"Authorization": f"Bearer {await identity.two_legged_token(session, tenant)}"}
-
-
-async def _login_check(
-    session: aiohttp.ClientSession,
-    stack: Stack,
-    creds: Credentials,
-    outs: tuple[Path, Path],
-    subscribers: int,
-) -> tuple[_Side, _Side]:
-    _, lines, bearer = await _identity(session, stack, creds, subscribers)
+async def _login_check(run: _Run) -> tuple[_Side, _Side]:
+    _, lines, bearer = await run.seeded()
     path = identity.EVALUATE_PATH
-    return (
-        _Side(stack.baseline, outs[0], path, {}, _cycled([line.baseline_evaluate() for line in lines])),
-        _Side(stack.gateway, outs[1], path, bearer, _cycled([line.evaluate() for line in lines])),
+    return run.sides(
+        (path, {}, _cycled([line.baseline_evaluate() for line in lines])),
+        (path, bearer, _cycled([line.evaluate() for line in lines])),
     )
 
 
-async def _sim_swap(
-    session: aiohttp.ClientSession,
-    stack: Stack,
-    creds: Credentials,
-    outs: tuple[Path, Path],
-    subscribers: int,
-) -> tuple[_Side, _Side]:
-    _, lines, bearer = await _identity(session, stack, creds, subscribers)
+async def _sim_swap(run: _Run) -> tuple[_Side, _Side]:
+    _, lines, bearer = await run.seeded()
     checks = _cycled([line.sim_check() for line in lines])
-    path = identity.SIM_SWAP_PATH
-    return _Side(stack.baseline, outs[0], path, {}, checks), _Side(
-        stack.gateway, outs[1], path, bearer, checks
-    )
+    return run.sides((identity.SIM_SWAP_PATH, {}, checks), (identity.SIM_SWAP_PATH, bearer, checks))
 
 
-async def _number_verification(
-    session: aiohttp.ClientSession,
-    stack: Stack,
-    creds: Credentials,
-    outs: tuple[Path, Path],
-    subscribers: int,
-) -> tuple[_Side, _Side]:
-    tenant, lines, _ = await _identity(session, stack, creds, subscribers)
-    minter = identity.NvMinter(session, stack.sandbox, tenant, lines)
-    return (
-        _Side(
-            stack.baseline, outs[0], identity.SIM_SWAP_PATH, {}, _cycled([line.sim_check() for line in lines])
-        ),
-        _Side(stack.gateway, outs[1], identity.NV_PATH, {}, minter.pool),
-    )
+async def _number_verification(run: _Run) -> tuple[_Side, _Side]:
+    tenant, lines, _ = await run.seeded()
+    minter = identity.NvMinter(run.session, run.stack.sandbox, tenant, lines)
+    checks = _cycled([line.sim_check() for line in lines])
+    return run.sides((identity.SIM_SWAP_PATH, {}, checks), (identity.NV_PATH, {}, minter.pool))
 
 
 TARGETS = {
@@ -243,7 +228,7 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, float]:
         )
         servers = Stack(sandbox=sandbox, gateway=gateway, baseline=baseline)
         baseline_side, gateway_side = await TARGETS[args.target](
-            session, servers, creds, outs, args.subscribers
+            _Run(session, servers, creds, outs, args.subscribers)
         )
         return {
             "baseline": await _measure(session, baseline_side, args),
