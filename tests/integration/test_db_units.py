@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import gateway.db
 from gateway.db import (
     SQLITE_POOL_SIZE,
+    PostgresEngine,
     SqliteEngine,
     WriterGate,
     as_utc,
@@ -398,6 +399,49 @@ async def test_sqlite_exists_reports_database_errors_as_sqlalchemy_errors(sqlite
     try:
         await migrate(engine)
         with pytest.raises(sa.exc.OperationalError, match="no such table"):
+            await exists(engine, sa.select(missing.c.id).where(missing.c.id == sa.bindparam("id")), {"id": 1})
+    finally:
+        await engine.dispose()
+
+
+async def test_postgresql_exists_runs_on_its_probe_pool_and_survives_lost_connections(
+    postgres_url: str,
+) -> None:
+    """On PostgreSQL a probe runs on the engine's asyncpg probe pool, not SQLAlchemy's pool; when
+    the server ends the probe connections, lookups are answered all the same; disposing of the
+    engine closes the probe pool."""
+    engine = create_engine(postgres_url)
+    assert isinstance(engine, PostgresEngine)
+    try:
+        await migrate(engine)
+        await run_unit(engine, lambda c: _insert("pg-probe-1", c))
+        params = {"first": "pg-probe-1", "second": "pg-probe-2"}
+        assert await exists(engine, _FIND_TOKEN, params)
+        pool = await engine._open_pool()
+        assert pool.get_size() >= 1
+        assert engine.sync_engine.pool.checkedout() == 0
+        async with engine.connect() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND application_name = '' AND state = 'idle'"
+                )
+            )
+        for _ in range(3):
+            assert await exists(engine, _FIND_TOKEN, params)
+            assert not await exists(engine, _FIND_TOKEN, {"first": "pg-probe-3", "second": "pg-probe-4"})
+    finally:
+        await engine.dispose()
+    assert engine._pool is None
+
+
+async def test_postgresql_exists_reports_database_errors_as_sqlalchemy_errors(postgres_url: str) -> None:
+    """A probe PostgreSQL refuses raises SQLAlchemy's error type, as every other unit does."""
+    engine = create_engine(postgres_url)
+    missing = sa.table("no_such_table", sa.column("id", sa.Integer))
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="no_such_table"):
             await exists(engine, sa.select(missing.c.id).where(missing.c.id == sa.bindparam("id")), {"id": 1})
     finally:
         await engine.dispose()
