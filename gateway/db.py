@@ -523,11 +523,13 @@ async def insert_rows(engine: AsyncEngine, table: sa.Table, rows: Sequence[Mappi
 async def exists(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
     """Whether ``statement``, one indexed lookup, finds a row for ``params``.
 
-    ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``): on a
-    :class:`SqliteEngine` (:meth:`SqliteEngine.exists`) no SQLAlchemy type processing applies.
-    Elsewhere it is a read unit (:func:`run_unit`). The login check's device lookup cost 150 us
-    of event-loop CPU per call through a SQLAlchemy connection on SQLite; this way the whole
-    evaluation went from 3.12 to 2.66 million instructions (``bench/instructions.py``).
+    ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``): no
+    SQLAlchemy type processing applies on a :class:`SqliteEngine` (the event loop's own pysqlite
+    connection, :meth:`SqliteEngine.exists`) or a :class:`PostgresEngine` (its asyncpg probe
+    pool, :meth:`PostgresEngine.exists`); another engine runs a read unit (:func:`run_unit`).
+    The login check's device lookup cost 150 us of event-loop CPU per call through a SQLAlchemy
+    connection on SQLite; this way the whole evaluation went from 3.12 to 2.66 million
+    instructions (``bench/instructions.py``).
     """
     if isinstance(engine, SqliteEngine | PostgresEngine):
         return await engine.exists(statement, params)
