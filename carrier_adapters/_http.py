@@ -137,15 +137,14 @@ async def send(
         request.extensions["timeout"] = timeout.as_dict()
         request.extensions["operator"] = operator
 
-        async def attempt() -> tuple[int, bytes]:
-            response = await client.send(request)
-            return response.status_code, response.content
+        def attempt() -> Awaitable[tuple[int, bytes]]:
+            return _via_httpx(client, request)
 
     else:
         poster = post_body
 
-        async def attempt() -> tuple[int, bytes]:
-            return await poster(
+        def attempt() -> Awaitable[tuple[int, bytes]]:
+            return poster(
                 endpoint.text,
                 body,
                 content_type,
@@ -172,6 +171,11 @@ async def send(
     if status != 200:
         raise CarrierProtocolError(operator, f"{operator} answered HTTP {status}")
     return content
+
+
+async def _via_httpx(client: httpx.AsyncClient, request: httpx.Request) -> tuple[int, bytes]:
+    response = await client.send(request)
+    return response.status_code, response.content
 
 
 async def ping(client: httpx.AsyncClient, config: OperatorConfig) -> bool:

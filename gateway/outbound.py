@@ -286,7 +286,7 @@ class OperatorClient(httpx.AsyncClient):
         if stream:
             raise ValueError("OperatorClient reads every body whole; stream=True is not supported")
 
-        async def exchange() -> tuple[int, httpx.Response]:
+        async def exchange() -> httpx.Response:
             response = await self._operator_transport.handle_async_request(request)
             response.request = request
             if isinstance(response.stream, httpx.SyncByteStream):
@@ -296,11 +296,11 @@ class OperatorClient(httpx.AsyncClient):
                     await response.aread()
                 finally:
                     await response.aclose()
-            return response.status_code, response
+            return response
 
         operator = request.extensions.get("operator")
         read_timeout = request.extensions.get("timeout", {}).get("read")
-        return await self._guarded(operator, request.url.path, read_timeout, exchange, request)
+        return await self._guarded(operator, request.url.path, read_timeout, exchange, _status_code, request)
 
     async def post_body(
         self,
@@ -333,22 +333,21 @@ class OperatorClient(httpx.AsyncClient):
         target = _target(url)
         client_timeout = _aiohttp_timeout(connect_timeout, read_timeout, read_timeout)
 
-        async def exchange() -> tuple[int, tuple[int, bytes]]:
-            status, content = await transport.post(target, body, content_type, client_timeout)
-            return status, (status, content)
-
-        return await self._guarded(operator, target.path, read_timeout, exchange, None)
+        exchange = functools.partial(transport.post, target, body, content_type, client_timeout)
+        return await self._guarded(operator, target.path, read_timeout, exchange, _first, None)
 
     async def _guarded(
         self,
         operator: object,
         path: str,
         read_timeout: float | None,
-        exchange: Callable[[], Awaitable[tuple[int, _T]]],
+        exchange: Callable[[], Awaitable[_T]],
+        status_of: Callable[[_T], int],
         request: httpx.Request | None,
     ) -> _T:
-        """``exchange()``'s result, through the operator's circuit and observed (class docstring);
-        ``exchange`` answers the HTTP status with it."""
+        """``exchange()``'s answer, through the operator's circuit and observed (class docstring);
+        ``status_of`` reads its HTTP status. ``exchange`` is called, not wrapped: no coroutine
+        frame of its own between the caller and the transport."""
         label = str(operator or "unknown")
         breaker = self.circuits[operator] if self.circuits is not None and isinstance(operator, str) else None
         started = time.perf_counter()
@@ -360,7 +359,8 @@ class OperatorClient(httpx.AsyncClient):
         outcome = "error"
         result = CallResult.IGNORED
         try:
-            status, answer = await exchange()
+            answer = await exchange()
+            status = status_of(answer)
             outcome = _outcome(status)
             result = CallResult.FAILURE if status >= 500 else CallResult.SUCCESS
             return answer
@@ -382,6 +382,14 @@ class OperatorClient(httpx.AsyncClient):
             if breaker is not None and ticket is not None:
                 breaker.record(ticket, result)
             OPERATOR_CALL_SECONDS.labels(label, path, outcome).observe(time.perf_counter() - started)
+
+
+def _status_code(response: httpx.Response) -> int:
+    return response.status_code
+
+
+def _first(answer: tuple[int, bytes]) -> int:
+    return answer[0]
 
 
 def _outcome(status: int) -> str:
