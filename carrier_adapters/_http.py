@@ -36,10 +36,9 @@ __all__ = [
     "Endpoint",
     "carrier_error",
     "form_body",
-    "form_post",
     "json_body",
-    "json_post",
     "ping",
+    "post_request",
     "send",
 ]
 
@@ -76,17 +75,10 @@ def form_body(payload: BaseModel) -> bytes:
     return urlencode(payload.model_dump()).encode()
 
 
-def json_post(url: httpx.URL, payload: BaseModel) -> httpx.Request:
-    """``httpx.Request("POST", url, json=payload.model_dump())``: the same headers and bytes."""
-    return _request(url, json_body(payload), JSON)
-
-
-def form_post(url: httpx.URL, payload: BaseModel) -> httpx.Request:
-    """``httpx.Request("POST", url, data=payload.model_dump())`` for flat string and integer fields."""
-    return _request(url, form_body(payload), FORM)
-
-
-def _request(url: httpx.URL, body: bytes, content_type: str) -> httpx.Request:
+def post_request(url: httpx.URL, body: bytes, content_type: str) -> httpx.Request:
+    """The httpx POST of an encoded body, already read: with :func:`json_body` (:data:`JSON`) or
+    :func:`form_body` (:data:`FORM`), the same headers and bytes as ``httpx.Request("POST", url,
+    json=...)`` or ``data=...`` would build."""
     headers = [
         (b"Host", url.netloc),
         (b"Content-Length", b"%d" % len(body)),
@@ -132,7 +124,7 @@ async def send(
     operator = config.operator
     post_body: Callable[..., Awaitable[tuple[int, bytes]]] | None = getattr(client, "post_body", None)
     if post_body is None:
-        request = _request(endpoint.url, body, content_type)
+        request = post_request(endpoint.url, body, content_type)
         timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         request.extensions["timeout"] = timeout.as_dict()
         request.extensions["operator"] = operator

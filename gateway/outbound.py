@@ -332,7 +332,6 @@ class OperatorClient(httpx.AsyncClient):
             return response.status_code, response.content
         target = _target(url)
         client_timeout = _aiohttp_timeout(connect_timeout, read_timeout, read_timeout)
-
         exchange = functools.partial(transport.post, target, body, content_type, client_timeout)
         return await self._guarded(operator, target.path, read_timeout, exchange, _first, None)
 
