@@ -27,8 +27,12 @@ Printed: instructions per request of each server, and the baseline's count over 
 ``valgrind`` (with ``callgrind_control``) on the PATH; exit status 2 when it is missing or the
 set-up fails, else 0.
 
-Run: ``python -m bench.instructions [--target login-check] [--requests 1500]`` (about two minutes;
-not part of ``make bench``).
+The gateway's database is a fresh SQLite file, or with ``--database-url postgresql://...`` a
+scratch database on that server (the server's own work is not counted: on the live benchmark it
+shares the machine's cores with both sides).
+
+Run: ``python -m bench.instructions [--target login-check] [--requests 1500] [--database-url URL]``
+(about two minutes; not part of ``make bench``).
 """
 
 from __future__ import annotations
@@ -49,7 +53,15 @@ from typing import Protocol
 import aiohttp
 
 from bench import identity, one_tap
-from bench._harness import RESULTS_DIR, HarnessError, Server, machine_facts, write_results
+from bench._harness import (
+    RESULTS_DIR,
+    HarnessError,
+    Server,
+    machine_facts,
+    results_name,
+    scratch_database,
+    write_results,
+)
 from bench.identity import RequestPool
 from bench.load import Request, check_answer
 from bench.servers import Credentials, Stack, start_baseline, start_gateway, start_sandbox
@@ -209,16 +221,14 @@ doing the same operator calls (Number Verification calls none: its baseline is t
 check, as in :mod:`bench.identity`)."""
 
 
-async def _run(args: argparse.Namespace, work: Path) -> dict[str, float]:
+async def _run(args: argparse.Namespace, work: Path, database_url: str) -> dict[str, float]:
     creds = Credentials.generate()
     options = _Options()
     outs = (work / "baseline.out", work / "gateway.out")
     async with contextlib.AsyncExitStack() as stack:
         sandbox = await stack.enter_async_context(start_sandbox(creds, options, LOG_DIR))
         gateway = await stack.enter_async_context(
-            start_gateway(
-                creds, sandbox, f"sqlite:///{work}/gateway.db", options, LOG_DIR, launcher=_launcher(outs[1])
-            )
+            start_gateway(creds, sandbox, database_url, options, LOG_DIR, launcher=_launcher(outs[1]))
         )
         baseline = await stack.enter_async_context(
             start_baseline(creds, sandbox, one_tap.OPERATOR, options, LOG_DIR, launcher=_launcher(outs[0]))
@@ -244,14 +254,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="keep the callgrind dumps in this directory")
+    parser.add_argument(
+        "--database-url",
+        help="gateway database server (default: a fresh SQLite file), e.g. postgresql://127.0.0.1:5432/db",
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (callgrind) is not installed", file=sys.stderr)
         return 2
-    print(f"{args.target} ({one_tap.OPERATOR}), {args.requests} requests per server under callgrind")
+    database = "postgresql" if args.database_url else "sqlite"
+    print(
+        f"{args.target} ({one_tap.OPERATOR}, {database}), {args.requests} requests per server under callgrind"
+    )
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-instructions-") as work:
-            counts = asyncio.run(_run(args, Path(work)))
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-instructions-") as work,
+            scratch_database(args.database_url) as database_url,
+        ):
+            counts = asyncio.run(_run(args, Path(work), database_url))
             if args.keep is not None:
                 args.keep.mkdir(parents=True, exist_ok=True)
                 for dump in Path(work).glob("*.out.*"):
@@ -264,11 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in counts.items():
         print(f"{name:10} {value:26,.0f}")
     print(f"baseline/gateway: {ratio:.2f} (the throughput ratio if both were CPU-bound on equal cores)")
+    name = "instructions" if args.target == "one-tap" else f"instructions-{args.target}"
     write_results(
-        "instructions" if args.target == "one-tap" else f"instructions-{args.target}",
+        results_name(name, database),
         {
             "benchmark": "instructions",
             "target": args.target,
+            "database": database,
             "machine": machine_facts(),
             "requests": args.requests,
             "instructions_per_request": counts,

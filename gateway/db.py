@@ -51,14 +51,15 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio.session import AsyncSessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 __all__ = [
+    "POSTGRES_DIRECT_POOL_SIZE",
     "POSTGRES_POOL_SIZE",
-    "POSTGRES_PROBE_POOL_SIZE",
     "SQLITE_POOL_SIZE",
     "GatedSession",
     "PostgresEngine",
@@ -181,6 +182,19 @@ def _ping_after_idle(engine: sa.Engine) -> None:
 
 
 _ProbeCache = dict[sa.Select[Any], tuple[str, list[str], dict[str, Any]]]
+_Binder = tuple[str, Callable[[Any], Any] | None]
+_BinderCache = dict[str, list[_Binder]]
+
+
+def _binders(cache: _BinderCache, table: sa.Table, dialect: sa.Dialect) -> list[_Binder]:
+    """Each column of ``table`` with ``dialect``'s bind processor for it (None: the value as it is),
+    in the table's column order; worked out once per table, kept in ``cache``."""
+    columns = cache.get(table.name)
+    if columns is None:
+        columns = cache[table.name] = [
+            (c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns
+        ]
+    return columns
 
 
 def _probe(
@@ -215,7 +229,7 @@ class SqliteEngine(AsyncEngine):
         self._probe: sqlite3.Connection | None = None
         self._probes: _ProbeCache = {}
         self._inserts: dict[tuple[str, int], str] = {}
-        self._binders: dict[str, list[tuple[str, Callable[[Any], Any] | None]]] = {}
+        self._binders: _BinderCache = {}
         self.writer_gate = WriterGate()
 
     def _open_reader(self) -> sa.Engine:
@@ -333,12 +347,7 @@ class SqliteEngine(AsyncEngine):
         await asyncio.shield(done)
 
     def _insert_statements(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> _Statements:
-        columns = self._binders.get(table.name)
-        if columns is None:
-            dialect = self._open_reader().dialect
-            columns = self._binders[table.name] = [
-                (c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns
-            ]
+        columns = _binders(self._binders, table, self._open_reader().dialect)
         per_statement = max(1, _SQLITE_MAX_VARIABLES // len(columns))
         statements: _Statements = []
         for start in range(0, len(rows), per_statement):
@@ -378,26 +387,33 @@ class SqliteEngine(AsyncEngine):
             blocking.dispose(close)
 
 
-POSTGRES_PROBE_POOL_SIZE = 16
-"""Connections of a :class:`PostgresEngine`'s probe pool (beside ``POSTGRES_POOL_SIZE``)."""
+POSTGRES_DIRECT_POOL_SIZE = 16
+"""Connections of a :class:`PostgresEngine`'s direct pool (beside ``POSTGRES_POOL_SIZE``)."""
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
-    """The probe pool's reset: none. asyncpg's default resets the session (advisory locks,
+    """The direct pool's reset: none. asyncpg's default resets the session (advisory locks,
     cursors, LISTEN, settings) with one more round trip per release, which doubled the time a probe
-    held its connection; a probe is one autocommit SELECT and leaves no session state behind."""
+    held its connection; a probe or an insert is one autocommit statement and leaves no session
+    state behind."""
 
 
 class PostgresEngine(AsyncEngine):
-    """An ``AsyncEngine`` on PostgreSQL that also answers existence probes on plain asyncpg.
+    """An ``AsyncEngine`` on PostgreSQL that also runs existence probes and batched inserts on
+    plain asyncpg, its *direct pool*.
 
     A read unit through SQLAlchemy's asyncpg adapter (pool checkout, greenlet hand-offs, result
     and row layers) cost about 300 us of CPU for a one-row lookup; the same statement on an asyncpg
-    pool, 50 to 85 us. The probe pool (up to ``POSTGRES_PROBE_POOL_SIZE`` connections, opened as
-    concurrent probes need them, with SQLAlchemy's own connection arguments) is closed by
+    pool, 50 to 85 us. The direct pool (up to ``POSTGRES_DIRECT_POOL_SIZE`` connections, opened as
+    concurrent statements need them, with SQLAlchemy's own connection arguments) is closed by
     :meth:`dispose`. Under 32 concurrent login checks, 16 connections kept p99 at 38 ms; 4 made
     probes queue (asyncpg's pool lets a new caller take a released connection before a waiting
     one) and p99 reached 170 ms.
+
+    Any failure on the direct pool (connecting, a connection lost, a server error: asyncpg raises
+    several unrelated exception types for these) runs the statement again through SQLAlchemy
+    (:func:`run_unit`), which meets the same fault, if it lasts, with SQLAlchemy's error types;
+    asyncpg drops the failed connection.
     """
 
     def __init__(self, sync_engine: sa.Engine, url: sa.URL) -> None:
@@ -406,6 +422,8 @@ class PostgresEngine(AsyncEngine):
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
         self._probes: _ProbeCache = {}
+        self._binders: _BinderCache = {}
+        self._inserts: dict[str, str] = {}
 
     async def _open_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -414,18 +432,12 @@ class PostgresEngine(AsyncEngine):
                 if self._pool is None:
                     cargs, cparams = self.sync_engine.dialect.create_connect_args(self._url)
                     self._pool = await asyncpg.create_pool(
-                        *cargs, min_size=1, max_size=POSTGRES_PROBE_POOL_SIZE, reset=_keep_session, **cparams
+                        *cargs, min_size=1, max_size=POSTGRES_DIRECT_POOL_SIZE, reset=_keep_session, **cparams
                     )
         return self._pool
 
     async def exists(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
-        """Whether ``statement`` finds a row; see :func:`exists`.
-
-        Any failure of the probe pool (connecting, a connection lost, a server error: asyncpg
-        raises several unrelated exception types for these) runs the statement again as a read
-        unit (:func:`run_unit`), which meets the same fault, if it lasts, with SQLAlchemy's error
-        types; asyncpg drops the failed connection.
-        """
+        """Whether ``statement`` finds a row; see :func:`exists`."""
         sql, values = _probe(self._probes, self.sync_engine.dialect, statement, params)
         try:
             pool = await self._open_pool()
@@ -434,8 +446,46 @@ class PostgresEngine(AsyncEngine):
             return await run_unit(self, functools.partial(_has_row, statement, params), writes=False)
         return row is not None
 
+    async def insert(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (a value for every column of ``table``) atomically.
+
+        However many rows, one statement, prepared once per connection: ``INSERT ... SELECT ... FROM
+        unnest(CAST($1 AS type[]), ...)``, a column's values in each array, run in autocommit (one round
+        trip, no BEGIN/COMMIT). Values are converted by the dialect's bind processors, as
+        SQLAlchemy would. Through SQLAlchemy, a batch was a BEGIN, an executemany (one server-side
+        execution per row) and a COMMIT, each through the greenlet adapter. If the direct pool
+        fails after the server committed (the answer lost with the connection), the retry through
+        SQLAlchemy meets the rows already written and raises ``IntegrityError``: the rows are
+        stored once, and the caller hears of a failure.
+        """
+        if not rows:
+            return
+        columns = _binders(self._binders, table, self.sync_engine.dialect)
+        arrays = [
+            [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
+            for name, process in columns
+        ]
+        try:
+            pool = await self._open_pool()
+            await pool.execute(self._insert_sql(table), *arrays)
+        except Exception:
+            await run_unit(self, lambda conn: conn.execute(sa.insert(table), list(rows)))
+
+    def _insert_sql(self, table: sa.Table) -> str:
+        sql = self._inserts.get(table.name)
+        if sql is None:
+            names = [c.name for c in table.columns]
+            arrays = [sa.cast(sa.bindparam(c.name), postgresql.ARRAY(c.type)) for c in table.columns]
+            source = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+            statement = sa.insert(table).from_select(names, sa.select(*(source.c[n] for n in names)))
+            compiled = statement.compile(dialect=self.sync_engine.dialect)
+            if list(compiled.positiontup or ()) != names:
+                raise RuntimeError(f"unexpected parameter order in {compiled}")
+            sql = self._inserts[table.name] = str(compiled)
+        return sql
+
     async def dispose(self, close: bool = True) -> None:
-        """Dispose of the SQLAlchemy pool and close the probe pool."""
+        """Dispose of the SQLAlchemy pool and close the direct pool."""
         await super().dispose(close)
         if self._pool is not None:
             pool, self._pool = self._pool, None
@@ -512,9 +562,9 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
 
 
 async def insert_rows(engine: AsyncEngine, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` into ``table`` atomically: :meth:`SqliteEngine.insert` on a SQLite file, else
-    one ``executemany`` in a unit of work."""
-    if isinstance(engine, SqliteEngine):
+    """Insert ``rows`` into ``table`` atomically: :meth:`SqliteEngine.insert` on a SQLite file,
+    :meth:`PostgresEngine.insert` on PostgreSQL, else one ``executemany`` in a unit of work."""
+    if isinstance(engine, SqliteEngine | PostgresEngine):
         await engine.insert(table, rows)
         return
     await run_unit(engine, lambda conn: conn.execute(sa.insert(table), list(rows)))
@@ -525,7 +575,7 @@ async def exists(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping
 
     ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``): no
     SQLAlchemy type processing applies on a :class:`SqliteEngine` (the event loop's own pysqlite
-    connection, :meth:`SqliteEngine.exists`) or a :class:`PostgresEngine` (its asyncpg probe
+    connection, :meth:`SqliteEngine.exists`) or a :class:`PostgresEngine` (its asyncpg direct
     pool, :meth:`PostgresEngine.exists`); another engine runs a read unit (:func:`run_unit`).
     The login check's device lookup cost 150 us of event-loop CPU per call through a SQLAlchemy
     connection on SQLite; this way the whole evaluation went from 3.12 to 2.66 million

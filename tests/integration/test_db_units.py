@@ -404,12 +404,12 @@ async def test_exists_reports_database_errors_as_sqlalchemy_errors(database_url:
         await engine.dispose()
 
 
-async def test_postgresql_exists_runs_on_its_probe_pool_and_survives_lost_connections(
+async def test_postgresql_exists_runs_on_its_direct_pool_and_survives_lost_connections(
     postgres_url: str,
 ) -> None:
-    """On PostgreSQL a probe runs on the engine's asyncpg probe pool, not SQLAlchemy's pool; when
-    the server ends the probe connections, lookups are answered all the same; disposing of the
-    engine closes the probe pool."""
+    """On PostgreSQL a probe runs on the engine's asyncpg direct pool, not SQLAlchemy's pool; when
+    the server ends the direct pool's connections, lookups are answered all the same; disposing of
+    the engine closes the direct pool."""
     engine = create_engine(postgres_url)
     assert isinstance(engine, PostgresEngine)
     try:
@@ -420,20 +420,57 @@ async def test_postgresql_exists_runs_on_its_probe_pool_and_survives_lost_connec
         pool = await engine._open_pool()
         assert pool.get_size() >= 1
         assert engine.sync_engine.pool.checkedout() == 0
-        async with engine.connect() as conn:
-            await conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND application_name = '' AND state = 'idle'"
-                )
-            )
+        await _end_the_direct_connections(engine)
         for _ in range(3):
             assert await exists(engine, _FIND_TOKEN, params)
             assert not await exists(engine, _FIND_TOKEN, {"first": "pg-probe-3", "second": "pg-probe-4"})
     finally:
         await engine.dispose()
     assert engine._pool is None
+
+
+async def _end_the_direct_connections(engine: AsyncEngine) -> None:
+    """Terminate the server processes behind the direct pool's idle connections (asyncpg's carry
+    no application name; SQLAlchemy's own connection, which runs this, is spared)."""
+    async with engine.connect() as conn:
+        await conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = '' AND state = 'idle'"
+            )
+        )
+
+
+async def test_postgresql_insert_rows_runs_on_the_direct_pool_and_survives_lost_connections(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL insert_rows runs on the asyncpg direct pool, without SQLAlchemy (a unit of work
+    would fail here): 2,000 rows, past any per-statement parameter limit a multi-row VALUES list
+    would meet, are stored with their values intact. When the server ends the direct pool's
+    connections, the next batch is stored all the same, through SQLAlchemy."""
+    engine = create_engine(postgres_url)
+    assert isinstance(engine, PostgresEngine)
+    prefix = f"direct-{uuid.uuid4().hex[:8]}-"
+    rows = _expiring(prefix, 2000)
+    read = sa.select(_TABLE.c.token_id, _TABLE.c.expires_at).where(_TABLE.c.token_id.startswith(prefix))
+    try:
+        await migrate(engine)
+
+        async def no_unit(*_: object, **__: object) -> None:
+            raise AssertionError("insert_rows went through SQLAlchemy")
+
+        monkeypatch.setattr(gateway.db, "run_unit", no_unit)
+        await insert_rows(engine, _TABLE, rows)
+        monkeypatch.undo()
+        async with engine.connect() as conn:
+            stored = {token: as_utc(at) for token, at in (await conn.execute(read)).all()}
+        assert stored == {row["token_id"]: row["expires_at"] for row in rows}
+        await _end_the_direct_connections(engine)
+        await insert_rows(engine, _TABLE, _expiring(prefix + "after-", 3))
+        assert await run_unit(engine, lambda c: _count(prefix + "after-", c), writes=False) == 3
+    finally:
+        await engine.dispose()
 
 
 async def test_postgresql_read_units_run_outside_a_transaction_and_writing_units_inside(
