@@ -68,6 +68,7 @@ __all__ = [
     "as_utc",
     "async_url",
     "bound_engine",
+    "column",
     "create_engine",
     "exists",
     "insert_rows",
@@ -253,8 +254,8 @@ class SqliteEngine(AsyncEngine):
             probe, self._probe = self._probe, None
             probe.close()
 
-    async def exists(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
-        """Whether ``statement`` finds a row; see :func:`exists`.
+    async def column(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        """The first column of every row ``statement`` finds; see :func:`column`.
 
         The statement runs on the event loop's own pysqlite connection (read-only, autocommit,
         never waiting for a lock), compiled once per statement object: no pool checkout, no
@@ -265,11 +266,11 @@ class SqliteEngine(AsyncEngine):
         """
         sql, values = _probe(self._probes, self._open_reader().dialect, statement, params)
         try:
-            return self._open_probe().execute(sql, values).fetchone() is not None
+            return [row[0] for row in self._open_probe().execute(sql, values).fetchall()]
         except sqlite3.Error as exc:
             if not _busy(exc):
                 self._close_probe()
-        return await self.run(functools.partial(_has_row, statement, params), writes=False)
+        return await self.run(functools.partial(_first_column, statement, params), writes=False)
 
     def _open_lane(self) -> tuple[sa.Engine, ThreadPoolExecutor]:
         if self._lane is None:
@@ -436,15 +437,15 @@ class PostgresEngine(AsyncEngine):
                     )
         return self._pool
 
-    async def exists(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
-        """Whether ``statement`` finds a row; see :func:`exists`."""
+    async def column(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        """The first column of every row ``statement`` finds; see :func:`column`."""
         sql, values = _probe(self._probes, self.sync_engine.dialect, statement, params)
         try:
             pool = await self._open_pool()
-            row = await pool.fetchrow(sql, *values)
+            rows = await pool.fetch(sql, *values)
         except Exception:
-            return await run_unit(self, functools.partial(_has_row, statement, params), writes=False)
-        return row is not None
+            return await run_unit(self, functools.partial(_first_column, statement, params), writes=False)
+        return [row[0] for row in rows]
 
     async def insert(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``rows`` (a value for every column of ``table``) atomically.
@@ -570,24 +571,29 @@ async def insert_rows(engine: AsyncEngine, table: sa.Table, rows: Sequence[Mappi
     await run_unit(engine, lambda conn: conn.execute(sa.insert(table), list(rows)))
 
 
-async def exists(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
-    """Whether ``statement``, one indexed lookup, finds a row for ``params``.
+async def column(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The first column of every row ``statement``, an indexed lookup, finds for ``params``.
 
-    ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``): no
-    SQLAlchemy type processing applies on a :class:`SqliteEngine` (the event loop's own pysqlite
-    connection, :meth:`SqliteEngine.exists`) or a :class:`PostgresEngine` (its asyncpg direct
-    pool, :meth:`PostgresEngine.exists`); another engine runs a read unit (:func:`run_unit`).
-    The login check's device lookup cost 150 us of event-loop CPU per call through a SQLAlchemy
-    connection on SQLite; this way the whole evaluation went from 3.12 to 2.66 million
-    instructions (``bench/instructions.py``).
+    ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``), and so do
+    the values returned: no SQLAlchemy type processing applies on a :class:`SqliteEngine` (the
+    event loop's own pysqlite connection, :meth:`SqliteEngine.column`) or a
+    :class:`PostgresEngine` (its asyncpg direct pool, :meth:`PostgresEngine.column`); another
+    engine runs a read unit (:func:`run_unit`). The login check's device lookup cost 150 us of
+    event-loop CPU per call through a SQLAlchemy connection on SQLite; this way the whole
+    evaluation went from 3.12 to 2.66 million instructions (``bench/instructions.py``).
     """
     if isinstance(engine, SqliteEngine | PostgresEngine):
-        return await engine.exists(statement, params)
-    return await run_unit(engine, functools.partial(_has_row, statement, params), writes=False)
+        return await engine.column(statement, params)
+    return await run_unit(engine, functools.partial(_first_column, statement, params), writes=False)
 
 
-def _has_row(statement: sa.Select[Any], params: Mapping[str, Any], conn: Connection) -> bool:
-    return conn.execute(statement, params).first() is not None
+async def exists(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
+    """Whether ``statement`` (best with ``LIMIT 1``) finds a row for ``params``; see :func:`column`."""
+    return bool(await column(engine, statement, params))
+
+
+def _first_column(statement: sa.Select[Any], params: Mapping[str, Any], conn: Connection) -> list[Any]:
+    return list(conn.execute(statement, params).scalars())
 
 
 async def run_unit(engine: AsyncEngine, work: Callable[[Connection], _T], *, writes: bool = True) -> _T:
