@@ -68,11 +68,11 @@ __all__ = [
     "as_utc",
     "async_url",
     "bound_engine",
-    "column",
     "create_engine",
     "exists",
     "insert_rows",
     "migrate",
+    "rows",
     "run_unit",
     "session_factory",
 ]
@@ -254,8 +254,8 @@ class SqliteEngine(AsyncEngine):
             probe, self._probe = self._probe, None
             probe.close()
 
-    async def column(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
-        """The first column of every row ``statement`` finds; see :func:`column`.
+    async def rows(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row ``statement`` finds; see :func:`rows`.
 
         The statement runs on the event loop's own pysqlite connection (read-only, autocommit,
         never waiting for a lock), compiled once per statement object: no pool checkout, no
@@ -266,11 +266,11 @@ class SqliteEngine(AsyncEngine):
         """
         sql, values = _probe(self._probes, self._open_reader().dialect, statement, params)
         try:
-            return [row[0] for row in self._open_probe().execute(sql, values).fetchall()]
+            return self._open_probe().execute(sql, values).fetchall()
         except sqlite3.Error as exc:
             if not _busy(exc):
                 self._close_probe()
-        return await self.run(functools.partial(_first_column, statement, params), writes=False)
+        return await self.run(functools.partial(_rows, statement, params), writes=False)
 
     def _open_lane(self) -> tuple[sa.Engine, ThreadPoolExecutor]:
         if self._lane is None:
@@ -437,15 +437,15 @@ class PostgresEngine(AsyncEngine):
                     )
         return self._pool
 
-    async def column(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
-        """The first column of every row ``statement`` finds; see :func:`column`."""
+    async def rows(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row ``statement`` finds; see :func:`rows`."""
         sql, values = _probe(self._probes, self.sync_engine.dialect, statement, params)
         try:
             pool = await self._open_pool()
-            rows = await pool.fetch(sql, *values)
+            found = await pool.fetch(sql, *values)
         except Exception:
-            return await run_unit(self, functools.partial(_first_column, statement, params), writes=False)
-        return [row[0] for row in rows]
+            return await run_unit(self, functools.partial(_rows, statement, params), writes=False)
+        return [tuple(row) for row in found]
 
     async def insert(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``rows`` (a value for every column of ``table``) atomically.
@@ -571,29 +571,31 @@ async def insert_rows(engine: AsyncEngine, table: sa.Table, rows: Sequence[Mappi
     await run_unit(engine, lambda conn: conn.execute(sa.insert(table), list(rows)))
 
 
-async def column(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
-    """The first column of every row ``statement``, an indexed lookup, finds for ``params``.
+async def rows(
+    engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row ``statement``, an indexed lookup, finds for ``params``, as tuples.
 
     ``params`` hold values the driver takes as they are (``str``, ``int``, ``bytes``), and so do
     the values returned: no SQLAlchemy type processing applies on a :class:`SqliteEngine` (the
-    event loop's own pysqlite connection, :meth:`SqliteEngine.column`) or a
-    :class:`PostgresEngine` (its asyncpg direct pool, :meth:`PostgresEngine.column`); another
+    event loop's own pysqlite connection, :meth:`SqliteEngine.rows`) or a
+    :class:`PostgresEngine` (its asyncpg direct pool, :meth:`PostgresEngine.rows`); another
     engine runs a read unit (:func:`run_unit`). The login check's device lookup cost 150 us of
     event-loop CPU per call through a SQLAlchemy connection on SQLite; this way the whole
     evaluation went from 3.12 to 2.66 million instructions (``bench/instructions.py``).
     """
     if isinstance(engine, SqliteEngine | PostgresEngine):
-        return await engine.column(statement, params)
-    return await run_unit(engine, functools.partial(_first_column, statement, params), writes=False)
+        return await engine.rows(statement, params)
+    return await run_unit(engine, functools.partial(_rows, statement, params), writes=False)
 
 
 async def exists(engine: AsyncEngine, statement: sa.Select[Any], params: Mapping[str, Any]) -> bool:
-    """Whether ``statement`` (best with ``LIMIT 1``) finds a row for ``params``; see :func:`column`."""
-    return bool(await column(engine, statement, params))
+    """Whether ``statement`` (best with ``LIMIT 1``) finds a row for ``params``; see :func:`rows`."""
+    return bool(await rows(engine, statement, params))
 
 
-def _first_column(statement: sa.Select[Any], params: Mapping[str, Any], conn: Connection) -> list[Any]:
-    return list(conn.execute(statement, params).scalars())
+def _rows(statement: sa.Select[Any], params: Mapping[str, Any], conn: Connection) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(statement, params)]
 
 
 async def run_unit(engine: AsyncEngine, work: Callable[[Connection], _T], *, writes: bool = True) -> _T:

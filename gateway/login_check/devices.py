@@ -26,9 +26,10 @@ from sqlmodel import col, select
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
-from gateway.db import as_utc, exists, run_unit, session_factory
+from gateway.db import as_utc, run_unit, session_factory
 from gateway.errors import DeviceLimitReached, NotFound
 from gateway.login_check.models import DeviceBinding
+from gateway.lookups import SharedLookup
 from gateway.one_tap.service import phone_scope
 
 __all__ = ["Device", "DeviceRegistry", "device_scope"]
@@ -38,19 +39,21 @@ _COLUMNS = DeviceBinding.__table__.c  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=16)
-def _find_statement(phones: int, devices: int, *, whole: bool) -> sa.Select[Any]:
-    """A binding of a (tenant, number, device) for ``phones`` and ``devices`` index candidates
-    (one per configured index key), built once per arity: the login check runs it on every
-    evaluation, and building a statement, or expanding an IN list, costs more than the lookup.
-    ``whole``: the oldest binding's row, else only some binding's id (an existence probe).
-    Parameters: ``tenant_id``, ``phone0``..., ``device0``...
+def _find_statement(phones: int, devices: int) -> sa.Select[Any]:
+    """The oldest binding of a (tenant, number, device) for ``phones`` and ``devices`` index
+    candidates (one per configured index key), built once per arity. Parameters: ``tenant_id``,
+    ``phone0``..., ``device0``...
     """
-    found = sa.select(DeviceBinding.__table__ if whole else _COLUMNS.id).where(  # type: ignore[attr-defined]
-        _COLUMNS.tenant_id == sa.bindparam("tenant_id"),
-        _COLUMNS.phone_index.in_([sa.bindparam(f"phone{i}") for i in range(phones)]),
-        _COLUMNS.device_index.in_([sa.bindparam(f"device{i}") for i in range(devices)]),
+    return (
+        sa.select(DeviceBinding.__table__)  # type: ignore[attr-defined]
+        .where(
+            _COLUMNS.tenant_id == sa.bindparam("tenant_id"),
+            _COLUMNS.phone_index.in_([sa.bindparam(f"phone{i}") for i in range(phones)]),
+            _COLUMNS.device_index.in_([sa.bindparam(f"device{i}") for i in range(devices)]),
+        )
+        .order_by(_COLUMNS.created_at)
+        .limit(1)
     )
-    return (found.order_by(_COLUMNS.created_at) if whole else found).limit(1)
 
 
 def device_scope(tenant_id: str) -> str:
@@ -87,6 +90,9 @@ class DeviceRegistry:
         self._index = index
         self._clock = clock
         self._max_per_number = max_per_number
+        self._bindings = SharedLookup(
+            engine, [_COLUMNS.tenant_id, _COLUMNS.phone_index, _COLUMNS.device_index]
+        )
 
     async def bind(
         self, *, tenant_id: str, phone_number: str, device_id: str, label: str | None
@@ -143,12 +149,15 @@ class DeviceRegistry:
             await session.delete(row)
 
     async def is_known(self, *, tenant_id: str, phone_number: str, device_id: str) -> bool:
-        """Whether ``device_id`` is bound to ``phone_number`` for this tenant."""
-        statement, params = self._lookup(tenant_id, phone_number, device_id, whole=False)
-        return await exists(self._engine, statement, params)
+        """Whether ``device_id`` is bound to ``phone_number`` for this tenant (concurrent
+        evaluations share the lookup: :class:`gateway.lookups.SharedLookup`)."""
+        phones = self._phones(tenant_id, phone_number)
+        devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
+        keys = [(tenant_id, phone, device) for phone in phones for device in devices]
+        return bool(await self._bindings.found(keys))
 
     async def _find(self, tenant_id: str, phone_number: str, device_id: str) -> DeviceBinding | None:
-        statement, params = self._lookup(tenant_id, phone_number, device_id, whole=True)
+        statement, params = self._lookup(tenant_id, phone_number, device_id)
 
         def find(conn: Connection) -> sa.Row[Any] | None:
             return conn.execute(statement, params).first()
@@ -157,7 +166,7 @@ class DeviceRegistry:
         return None if row is None else DeviceBinding.model_validate(row._mapping)
 
     def _lookup(
-        self, tenant_id: str, phone_number: str, device_id: str, *, whole: bool
+        self, tenant_id: str, phone_number: str, device_id: str
     ) -> tuple[sa.Select[Any], dict[str, str]]:
         phones = self._phones(tenant_id, phone_number)
         devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
@@ -166,7 +175,7 @@ class DeviceRegistry:
             **{f"phone{i}": value for i, value in enumerate(phones)},
             **{f"device{i}": value for i, value in enumerate(devices)},
         }
-        return _find_statement(len(phones), len(devices), whole=whole), params
+        return _find_statement(len(phones), len(devices)), params
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:
         return self._index.candidates(phone_number, scope=phone_scope(tenant_id))
