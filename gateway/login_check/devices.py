@@ -151,8 +151,7 @@ class DeviceRegistry:
     async def is_known(self, *, tenant_id: str, phone_number: str, device_id: str) -> bool:
         """Whether ``device_id`` is bound to ``phone_number`` for this tenant (concurrent
         evaluations share the lookup: :class:`gateway.lookups.SharedLookup`)."""
-        phones = self._phones(tenant_id, phone_number)
-        devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
+        phones, devices = self._candidates(tenant_id, phone_number, device_id)
         keys = [(tenant_id, phone, device) for phone in phones for device in devices]
         return bool(await self._bindings.found(keys))
 
@@ -168,14 +167,18 @@ class DeviceRegistry:
     def _lookup(
         self, tenant_id: str, phone_number: str, device_id: str
     ) -> tuple[sa.Select[Any], dict[str, str]]:
-        phones = self._phones(tenant_id, phone_number)
-        devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
+        phones, devices = self._candidates(tenant_id, phone_number, device_id)
         params = {
             "tenant_id": tenant_id,
             **{f"phone{i}": value for i, value in enumerate(phones)},
             **{f"device{i}": value for i, value in enumerate(devices)},
         }
         return _find_statement(len(phones), len(devices)), params
+
+    def _candidates(self, tenant_id: str, phone_number: str, device_id: str) -> tuple[list[str], list[str]]:
+        """The blind-index candidates of the number and of the device (one per index key)."""
+        devices = self._index.candidates(device_id, scope=device_scope(tenant_id))
+        return self._phones(tenant_id, phone_number), devices
 
     def _phones(self, tenant_id: str, phone_number: str) -> list[str]:
         return self._index.candidates(phone_number, scope=phone_scope(tenant_id))
