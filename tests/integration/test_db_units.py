@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import gateway.db
+import gateway.db.postgres
+import gateway.db.sqlite
 from gateway.db import (
     SQLITE_POOL_SIZE,
     PostgresEngine,
@@ -259,7 +260,7 @@ async def test_sqlite_insert_rows_past_the_parameter_limit_is_one_transaction(
 ) -> None:
     """Rows beyond one statement's bound-parameter limit go as several statements in one
     transaction: all of them commit together, or (a duplicate in the last statement) none."""
-    monkeypatch.setattr(gateway.db, "_SQLITE_MAX_VARIABLES", 4)
+    monkeypatch.setattr(gateway.db.sqlite, "_SQLITE_MAX_VARIABLES", 4)
     engine = create_engine(sqlite_url)
     try:
         await migrate(engine)
@@ -460,7 +461,7 @@ async def test_postgresql_insert_rows_runs_on_the_direct_pool_and_survives_lost_
         async def no_unit(*_: object, **__: object) -> None:
             raise AssertionError("insert_rows went through SQLAlchemy")
 
-        monkeypatch.setattr(gateway.db, "run_unit", no_unit)
+        monkeypatch.setattr(gateway.db.postgres, "sqlalchemy_unit", no_unit)
         await insert_rows(engine, _TABLE, rows)
         monkeypatch.undo()
         async with engine.connect() as conn:
@@ -511,7 +512,7 @@ async def test_postgresql_a_connection_that_sat_idle_is_pinged_and_replaced_when
 ) -> None:
     """A pooled connection idle past IDLE_PING_SECONDS is pinged at checkout; one whose server
     process died meanwhile is replaced before use, so the unit succeeds."""
-    monkeypatch.setattr(gateway.db, "IDLE_PING_SECONDS", 0.05)
+    monkeypatch.setattr(gateway.db.postgres, "IDLE_PING_SECONDS", 0.05)
     engine = create_engine(postgres_url)
     try:
         await _kill_the_pooled_backend(engine, postgres_url)
