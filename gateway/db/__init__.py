@@ -153,10 +153,9 @@ async def run_unit(engine: AsyncEngine, work: Callable[[Connection], _T], *, wri
     """Run ``work(connection)`` in one transaction, committed unless it raises.
 
     ``work`` is synchronous: it uses the Core ``Connection`` API and must not block on anything but
-    the database. On a :class:`SqliteEngine` see :meth:`SqliteEngine.run`; elsewhere it runs in one
-    ``run_sync`` call on the event loop. A unit that does not write must be one statement (an
-    indexed lookup): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips
-    (350 -> 263 us of CPU per primary-key read under 32 concurrent readers).
+    the database. A unit that does not write must be one statement (an indexed lookup). On a
+    :class:`SqliteEngine` see :meth:`SqliteEngine.run`; elsewhere
+    :func:`~gateway.db.statements.sqlalchemy_unit`.
     """
     if isinstance(engine, SqliteEngine):
         return await engine.run(work, writes=writes)

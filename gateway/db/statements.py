@@ -51,14 +51,10 @@ def fetch_rows(
 async def sqlalchemy_unit(
     engine: AsyncEngine, work: Callable[[Connection], _T], *, writes: bool = True
 ) -> _T:
-    """Run ``work(connection)`` in one transaction, committed unless it raises.
-
-    ``work`` is synchronous: it uses the Core ``Connection`` API and must not block on anything but
-    the database. It runs in one ``run_sync`` call on the event loop, through SQLAlchemy's async
-    adapter (:func:`gateway.db.run_unit` picks a faster way on a SQLite file).
-    A unit that does not write must be one statement (an
-    indexed lookup): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips
-    (350 -> 263 us of CPU per primary-key read under 32 concurrent readers).
+    """:func:`gateway.db.run_unit` through SQLAlchemy's async adapter, on any engine: one
+    ``run_sync`` call on the event loop. A unit that does not write runs in autocommit, without the
+    BEGIN and COMMIT round trips (on PostgreSQL, 350 -> 263 us of CPU per primary-key read under
+    32 concurrent readers).
     """
     if not writes:
         async with engine.connect() as conn:
