@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db.statements import BinderCache, ProbeCache, binders, fetch_rows, probe, sqlalchemy_unit
+from gateway.db.statements import BinderCache, ProbeCache, binders, fetch_rows, lookup_sql, sqlalchemy_unit
 
 POSTGRES_POOL_SIZE = 20
 
@@ -101,7 +101,7 @@ class PostgresEngine(AsyncEngine):
 
     async def rows(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row ``statement`` finds; see :func:`gateway.db.rows`."""
-        sql, values = probe(self._probes, self.sync_engine.dialect, statement, params)
+        sql, values = lookup_sql(self._probes, self.sync_engine.dialect, statement, params)
         try:
             pool = await self._open_pool()
             found = await pool.fetch(sql, *values)

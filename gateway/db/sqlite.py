@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.sessions import WriterGate
-from gateway.db.statements import BinderCache, ProbeCache, binders, fetch_rows, probe
+from gateway.db.statements import BinderCache, ProbeCache, binders, fetch_rows, lookup_sql
 
 _T = TypeVar("_T")
 
@@ -174,7 +174,7 @@ class SqliteEngine(AsyncEngine):
         thread and raises SQLAlchemy's own error types; an error other than a lock also closes the
         connection, and the next call opens a new one.
         """
-        sql, values = probe(self._probes, self._open_reader().dialect, statement, params)
+        sql, values = lookup_sql(self._probes, self._open_reader().dialect, statement, params)
         try:
             return self._open_probe().execute(sql, values).fetchall()
         except sqlite3.Error as exc:

@@ -28,7 +28,7 @@ def binders(cache: BinderCache, table: sa.Table, dialect: sa.Dialect) -> list[Bi
     return columns
 
 
-def probe(
+def lookup_sql(
     cache: ProbeCache, dialect: sa.Dialect, statement: sa.Select[Any], params: Mapping[str, Any]
 ) -> tuple[str, list[Any]]:
     """``statement``'s SQL for ``dialect`` (compiled once per statement object, kept in ``cache``)
