@@ -1,42 +1,42 @@
-"""Client authentication at the token endpoint: ``client_secret_basic`` and ``private_key_jwt``.
+"""Client authentication at the token and backchannel endpoints: ``client_secret_basic`` and
+``private_key_jwt``.
 
-``private_key_jwt`` (RFC 7523 §2.2, CAMARA security profile): the assertion is verified against
-the tenant's registered JWKS with the algorithm fixed by the key type (never by the token
-header), ``iss`` = ``sub`` = client id, ``aud`` = the token endpoint URL or the issuer, ``exp``,
-``iat`` and ``jti`` required, a lifetime of at most 300 s, and each ``jti`` accepted once.
-Every failure is the same ``invalid_client``; the reason goes to the log.
+``private_key_jwt`` (RFC 7523 §2.2, CAMARA security profile) verifies the client assertion with
+:class:`~gateway.oauth.assertions.AssertionVerifier`, ``sub`` = ``iss`` = the client id and ``aud``
+the token endpoint URL or the issuer. Every failure is the same ``invalid_client``, whose
+description lists :data:`AUTH_METHODS`; the reason goes to the log.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import unquote
 
-import jwt
 import structlog
 
 from gateway.clock import Clock
 from gateway.errors import OAuthError
-from gateway.oauth import jws
-from gateway.oauth.assertions import claimed_issuer, select_key, unverified_header
+from gateway.oauth.assertions import AssertionRejected, AssertionVerifier
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
 
-__all__ = ["ASSERTION_TYPE", "ClientAuthenticator"]
+__all__ = ["ASSERTION_TYPE", "AUTH_METHODS", "ClientAuthenticator"]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_MAX_ASSERTION_LIFETIME = 300
-_LEEWAY = 30
+AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
+"""The client authentication methods the server accepts (discovery's
+``token_endpoint_auth_methods_supported``)."""
 log = structlog.get_logger(__name__)
 
 
 def _invalid(reason: str) -> OAuthError:
     log.info("client_auth_failed", reason=reason)
-    return OAuthError("invalid_client", "Client authentication failed.")
+    return OAuthError(
+        "invalid_client", f"Client authentication failed; supported methods: {', '.join(AUTH_METHODS)}."
+    )
 
 
 class ClientAuthenticator:
@@ -46,11 +46,16 @@ class ClientAuthenticator:
         self, tenants: TenantService, replay: ReplayCache, clock: Clock, *, audiences: set[str]
     ) -> None:
         self._tenants = tenants
-        self._replay = replay
-        self._clock = clock
-        self._audiences = audiences
+        self._assertions = AssertionVerifier(
+            tenants,
+            replay,
+            clock,
+            audiences=audiences,
+            replay_scope="client_assertion",
+            subject_is_client=True,
+        )
 
-    async def authenticate(self, authorization: str | None, form: dict[str, str]) -> Tenant:
+    async def authenticate(self, authorization: str | None, form: Mapping[str, str]) -> Tenant:
         """The authenticated tenant; exactly one method may be used.
 
         :raises OAuthError: ``invalid_client`` (401) or ``invalid_request`` for two methods at once.
@@ -81,44 +86,8 @@ class ClientAuthenticator:
         return tenant
 
     async def _private_key_jwt(self, assertion: str, client_id: str | None) -> Tenant:
-        if len(assertion) > 8192:
-            raise _invalid("assertion too long")
         try:
-            header = unverified_header(assertion)
-            issuer = claimed_issuer(assertion)
-        except (jwt.PyJWTError, ValueError) as exc:
-            raise _invalid("malformed assertion") from exc
-        if not isinstance(issuer, str) or (client_id is not None and client_id != issuer):
-            raise _invalid("iss does not name the client")
-        tenant = await self._tenants.by_client_id(issuer)
-        if tenant is None or tenant.jwks is None:
-            raise _invalid("client has no registered keys")
-        key, algorithm = select_key(json.loads(tenant.jwks), header.get("kid"))
-        if key is None or algorithm is None or header.get("alg") != algorithm:
-            raise _invalid("no matching key for kid/alg")
-        claims = self._verify(assertion, key, algorithm, issuer)
-        lifetime_left = float(claims["exp"]) - self._clock.now().timestamp()
-        if not await self._replay.claim(
-            f"client_assertion:{issuer}:{claims['jti']}", max(lifetime_left, 0) + _LEEWAY
-        ):
-            raise _invalid("assertion jti replayed")
-        return tenant
-
-    def _verify(self, assertion: str, key: Any, algorithm: str, client_id: str) -> dict[str, Any]:
-        try:
-            claims: dict[str, Any] = jws.decode(
-                assertion,
-                key,
-                algorithms=[algorithm],
-                audience=sorted(self._audiences),
-                issuer=client_id,
-                leeway=_LEEWAY,
-                options={"require": ["exp", "iat", "jti", "sub", "aud", "iss"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise _invalid(f"assertion rejected: {type(exc).__name__}") from exc
-        if claims["sub"] != client_id or not isinstance(claims["jti"], str) or not claims["jti"]:
-            raise _invalid("sub or jti invalid")
-        if float(claims["exp"]) - float(claims["iat"]) > _MAX_ASSERTION_LIFETIME:
-            raise _invalid("assertion lifetime over 300 s")
-        return claims
+            verified = await self._assertions.verify(assertion, client_id=client_id)
+        except AssertionRejected as exc:
+            raise _invalid(str(exc)) from exc
+        return verified.tenant

@@ -31,8 +31,6 @@ import jwt
 
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
-from gateway.oauth import jws
-from gateway.oauth.assertions import unverified_header
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.revocation import Revocations
 
@@ -175,8 +173,8 @@ class AccessTokens:
 
     async def _verify_fully(self, token: str) -> tuple[Principal, float]:
         try:
-            header = unverified_header(token)
-        except ValueError as exc:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
             raise InvalidToken("malformed header") from exc
         kid = header.get("kid")
         if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
@@ -189,7 +187,7 @@ class AccessTokens:
         if key is None:
             raise InvalidToken("unknown kid")
         try:
-            claims = jws.decode(
+            claims = jwt.decode(
                 token,
                 key.public_key,
                 algorithms=_ALGORITHMS,
