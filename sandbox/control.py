@@ -1,5 +1,5 @@
 """The sandbox control API (``/sandbox/*``, CONTRACT §8): seed subscribers, act as a phone (one-tap
-token, browser, SMS inbox and replies, the phone page), inject faults.
+token, browser, SMS inbox and replies, the phone page), inject and clear faults.
 
 Bodies are strict JSON (unknown fields are ``400 INVALID_ARGUMENT``); errors use the contract's
 error body via :mod:`sandbox.errors`.
@@ -11,7 +11,7 @@ from aiohttp import web
 
 from sandbox.appkeys import CLOCK, CONFIG, SMS, STATE
 from sandbox.browser import walk
-from sandbox.config import OPERATORS
+from sandbox.config import OPERATORS, Operator
 from sandbox.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from sandbox.numbers import is_e164, to_national
 from sandbox.phone_page import phone_page
@@ -51,6 +51,8 @@ def add_control_routes(app: web.Application) -> None:
             web.get("/sandbox/phone/{phoneNumber}", phone),
             web.get("/sandbox/operators/{operator}/faults", get_faults),
             web.put("/sandbox/operators/{operator}/faults", put_faults),
+            web.delete("/sandbox/operators/{operator}/faults", clear_faults),
+            web.delete("/sandbox/faults", clear_all_faults),
         ]
     )
 
@@ -182,6 +184,20 @@ async def put_faults(request: web.Request) -> web.Response:
     return web.json_response(faults_view(faults))
 
 
+async def clear_faults(request: web.Request) -> web.Response:
+    """Put the operator's faults back to none and answer its full fault state."""
+    operator = _operator(request)
+    state = request.app[STATE]
+    state.clear_faults(operator)
+    return web.json_response(faults_view(state.faults[operator]))
+
+
+async def clear_all_faults(request: web.Request) -> web.Response:
+    """Put every operator's faults back to none, keeping subscribers and messages; 204."""
+    request.app[STATE].clear_faults(*OPERATORS)
+    return web.Response(status=204)
+
+
 def _subscriber(request: web.Request) -> Subscriber:
     phone_number = request.match_info["phoneNumber"]
     if not is_e164(phone_number):
@@ -193,8 +209,12 @@ def _subscriber(request: web.Request) -> Subscriber:
 
 
 def _faults(request: web.Request) -> Faults:
+    return request.app[STATE].faults[_operator(request)]
+
+
+def _operator(request: web.Request) -> Operator:
     code = request.match_info["operator"]
     for operator in OPERATORS:
         if operator == code:
-            return request.app[STATE].faults[operator]
+            return operator
     raise NotFound(f"Unknown operator; expected one of {', '.join(OPERATORS)}.")

@@ -10,7 +10,8 @@
     └── BadGateway          502 BAD_GATEWAY (the phone's browser stopped before the redirect URI)
 
 :func:`error_middleware` also gives aiohttp's own 4xx answers (unknown path, wrong method,
-oversized body) the same body. Messages never carry phone numbers or tokens.
+oversized body) the same body. Messages never carry phone numbers or tokens. A client that closed
+its connection before the request was read is one warning line, ``sandbox.client_gone``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "SandboxError",
     "error_middleware",
     "error_response",
+    "route_name",
 ]
 
 _log = structlog.get_logger(__name__)
@@ -96,11 +98,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except ConnectionResetError:
+        _log.warning("sandbox.client_gone", method=request.method, route=route_name(request))
+        return error_response(400, "INVALID_ARGUMENT", "The client closed the connection.")
     except Exception:
-        _log.exception("sandbox.unhandled_error", method=request.method, route=_route_name(request))
+        _log.exception("sandbox.unhandled_error", method=request.method, route=route_name(request))
         return error_response(500, "INTERNAL", SandboxError.default_message)
 
 
-def _route_name(request: web.Request) -> str | None:
+def route_name(request: web.Request) -> str | None:
+    """The matched route's pattern (never the concrete path, which may hold a phone number)."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else None

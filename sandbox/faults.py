@@ -3,6 +3,10 @@
 Per operator, in this order: ``latencyMs`` delays every answer; ``down`` closes the connection
 without an HTTP answer (clients see the server disconnect); ``errorRate`` answers that fraction of
 requests with HTTP 500 and an HTML body.
+
+Under ``latencyMs`` the operator reads the whole request before it stalls, then handles it like any
+other. A client that gave up meanwhile (the gateway's operator timeout) is expected under this
+fault: one ``sandbox.client_gone`` line at info level, and the answer is discarded.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ import asyncio
 import random
 from typing import Final
 
+import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from sandbox.config import OPERATORS, Operator
+from sandbox.errors import route_name
 from sandbox.state import SandboxState
 
 __all__ = ["faults_middleware"]
 
+_log = structlog.get_logger(__name__)
 _OPERATOR_BY_PREFIX: Final[dict[str, Operator]] = {f"/{operator}/": operator for operator in OPERATORS}
 _OPERATOR_BY_ROOT: Final[dict[str, Operator]] = {f"/{operator}": operator for operator in OPERATORS}
 _PREFIX_LENGTH: Final = len("/cmcc/")
@@ -36,7 +43,16 @@ def faults_middleware(state: SandboxState) -> Middleware:
             return await handler(request)
         faults = state.faults[operator]
         if faults.latency_ms:
+            await request.read()
             await asyncio.sleep(faults.latency_ms / 1000)
+            if _client_gone(request):
+                _log.info(
+                    "sandbox.client_gone",
+                    operator=operator,
+                    method=request.method,
+                    route=route_name(request),
+                    latency_ms=faults.latency_ms,
+                )
         if faults.down:
             return _drop_connection(request)
         if faults.error_rate and random.random() < faults.error_rate:  # fault injection  # nosec B311
@@ -44,6 +60,11 @@ def faults_middleware(state: SandboxState) -> Middleware:
         return await handler(request)
 
     return apply_faults
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _drop_connection(request: web.Request) -> web.StreamResponse:

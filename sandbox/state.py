@@ -393,7 +393,11 @@ class SandboxState:
         self.sms.clear()
         self.codes.clear()
         self.otp_sessions.clear()
-        for operator in OPERATORS:
+        self.clear_faults(*OPERATORS)
+
+    def clear_faults(self, *operators: Operator) -> None:
+        """Give each of ``operators`` no faults: no latency, no errors, up, SMS delivered."""
+        for operator in operators:
             self.faults[operator] = Faults()
 
 
