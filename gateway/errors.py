@@ -14,7 +14,7 @@
     ├── NotFound                     404 NOT_FOUND (also another tenant's objects)
     ├── IdempotencyKeyReused         409 IDEMPOTENCY_KEY_REUSED (same key, different request)
     ├── IdentifierNotFound           404 IDENTIFIER_NOT_FOUND
-    ├── MethodNotAllowed             405 METHOD_NOT_ALLOWED
+    ├── MethodNotAllowed             405 METHOD_NOT_ALLOWED (Allow lists the path's methods)
     ├── PayloadTooLarge              413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType         415 UNSUPPORTED_MEDIA_TYPE
     ├── OneTapTokenInvalid           422 ONE_TAP.TOKEN_INVALID
@@ -36,7 +36,7 @@
     ├── InvalidSinkToken             400 INVALID_TOKEN (CAMARA subscriptions: sink access token)
     ├── TooManyRequests              429 TOO_MANY_REQUESTS (Retry-After)
     ├── BadGateway                   502 BAD_GATEWAY
-    ├── Unavailable                  503 UNAVAILABLE
+    ├── Unavailable                  503 UNAVAILABLE (Retry-After when the wait is known)
     └── GatewayTimeout               504 TIMEOUT
     OAuthError                       RFC 6749 body {"error", "error_description"} on /oauth2/*
     └── OAuthRedirect                the same, delivered to the client's redirect_uri (authorize)
@@ -47,7 +47,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import ClassVar
+
+import redis.exceptions
 
 from carrier_adapters import (
     CarrierError,
@@ -100,6 +104,7 @@ __all__ = [
     "from_carrier_error",
     "from_http_status",
     "from_line_error",
+    "shared_store_call",
 ]
 
 
@@ -142,7 +147,14 @@ class NotFound(ApiError):
 
 
 class MethodNotAllowed(ApiError):
+    """``Allow`` lists the methods the path accepts (RFC 9110 §15.5.6); the message names them too."""
+
     status, code, default_message = 405, "METHOD_NOT_ALLOWED", "The method is not allowed on this path."
+
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        methods = ", ".join(sorted(allowed))
+        message = f"The method is not allowed on this path; it accepts {methods}." if methods else None
+        super().__init__(message, headers={"Allow": methods})
 
 
 class PayloadTooLarge(ApiError):
@@ -296,13 +308,15 @@ class QueueEmpty(ApiError):
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
-    cls.status: cls
-    for cls in (InvalidArgument, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+    cls.status: cls for cls in (InvalidArgument, NotFound, PayloadTooLarge, UnsupportedMediaType)
 }
 
 
-def from_http_status(status: int, reason: str) -> ApiError:
-    """The contract error for an HTTP error raised by the framework (404, 405, 413...)."""
+def from_http_status(status: int, reason: str, *, allowed_methods: Iterable[str] = ()) -> ApiError:
+    """The contract error for an HTTP error raised by the framework (404, 405, 413...);
+    ``allowed_methods`` are a 405's."""
+    if status == MethodNotAllowed.status:
+        return MethodNotAllowed(allowed_methods)
     cls = _BY_STATUS.get(status)
     if cls is not None:
         return cls()
@@ -342,6 +356,19 @@ def from_line_error(exc: CarrierError) -> ApiError:
     if isinstance(exc, NumberNotServed):
         return IdentifierNotFound()
     return from_carrier_error(exc)
+
+
+@contextmanager
+def shared_store_call() -> Iterator[None]:
+    """Translate a Redis that cannot be reached or does not answer in time (the replay cache, the
+    rate limiter) into ``503 UNAVAILABLE`` with ``Retry-After: 1``."""
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        raise Unavailable(
+            "A store the gateway shares between its processes is unreachable; retry.",
+            headers={"Retry-After": "1"},
+        ) from exc
 
 
 class OAuthError(Exception):

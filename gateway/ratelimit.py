@@ -12,7 +12,8 @@ Semantics every implementation keeps (the Redis one included):
   the next hit; hits older than the window of the latest call may already be forgotten.
 - Keys are opaque strings; stores keep only their SHA-256 digests. Callers put no personal data
   in keys anyway (use blind indexes).
-- A store that cannot answer raises: a hit that cannot be counted is never "allowed".
+- A store that cannot answer raises :class:`~gateway.errors.Unavailable`: a hit that cannot be
+  counted is never "allowed".
 
 :class:`InMemoryRateLimiter` is the single-process store, driven by the injected clock.
 :class:`RedisRateLimiter` is shared by every gateway process; its window follows Redis's clock
@@ -32,6 +33,7 @@ from typing import NamedTuple, Protocol
 import redis.asyncio as aioredis
 
 from gateway.clock import Clock
+from gateway.errors import shared_store_call
 
 __all__ = ["InMemoryRateLimiter", "RateDecision", "RateLimiter", "RedisRateLimiter"]
 
@@ -50,6 +52,7 @@ class RateLimiter(Protocol):
         """Count one hit of ``key`` if fewer than ``limit`` were allowed in the last ``window_seconds``.
 
         :raises ValueError: ``limit`` or ``window_seconds`` below 1.
+        :raises Unavailable: the store cannot answer.
         """
         ...
 
@@ -137,9 +140,10 @@ class RedisRateLimiter:
         if limit < 1 or window_seconds < 1:
             raise ValueError("limit and window_seconds must be at least 1")
         name = self._prefix + hashlib.sha256(key.encode()).hexdigest()
-        allowed, wait_ms = await self._script(
-            keys=[name], args=[window_seconds * 1000, limit, secrets.token_hex(6)]
-        )
+        with shared_store_call():
+            allowed, wait_ms = await self._script(
+                keys=[name], args=[window_seconds * 1000, limit, secrets.token_hex(6)]
+            )
         if allowed:
             return RateDecision(True, 0)
         return RateDecision(False, max(1, math.ceil(int(wait_ms) / 1000)))

@@ -17,6 +17,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from gateway.clock import Clock
+from gateway.errors import shared_store_call
 
 __all__ = ["InMemoryReplayCache", "RedisReplayCache", "ReplayCache"]
 
@@ -68,7 +69,8 @@ class RedisReplayCache:
     """Replay cache in Redis: ``SET key 1 NX PX ttl`` is the atomic claim.
 
     Expiry follows Redis's clock, not the gateway's injected clock; TTLs are rounded up to the
-    millisecond. Connection failures propagate (a claim that cannot be made is never a "yes").
+    millisecond. A Redis that cannot be reached or does not answer in time raises
+    :class:`~gateway.errors.Unavailable` (a claim that cannot be made is never a "yes").
     """
 
     def __init__(self, client: aioredis.Redis, *, prefix: str = "gw:replay:") -> None:
@@ -78,11 +80,13 @@ class RedisReplayCache:
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """See :meth:`ReplayCache.claim`."""
         ttl_ms = max(1, math.ceil(ttl_seconds * 1000))
-        return bool(await self._client.set(self._name(key), b"1", nx=True, px=ttl_ms))
+        with shared_store_call():
+            return bool(await self._client.set(self._name(key), b"1", nx=True, px=ttl_ms))
 
     async def release(self, key: str) -> None:
         """See :meth:`ReplayCache.release`."""
-        await self._client.delete(self._name(key))
+        with shared_store_call():
+            await self._client.delete(self._name(key))
 
     def _name(self, key: str) -> str:
         return self._prefix + hashlib.sha256(key.encode()).hexdigest()

@@ -10,6 +10,9 @@ reason                    at least    observed
 ========================  ==========  ==============================================================
 TOO_MANY_ATTEMPTS         deny        the number, device or IP exceeded the tenant's attempt limit
                                       in its window; no operator is asked and no token is spent
+ATTEMPTS_NOT_COUNTED      challenge   the attempt limits could not be checked (the rate-limit store
+                                      is unreachable); as when throttled, no operator is asked and
+                                      no token is spent
 NUMBER_MISMATCH           deny        the one-tap token's phone does not hold the number (REJECT,
                                       or the token's operator does not serve the number)
 TOKEN_INVALID             challenge   the one-tap token is expired, reused, malformed or another
@@ -71,6 +74,7 @@ class Reason(enum.StrEnum):
     """Why a login is not simply allowed (see the module table); declaration order is report order."""
 
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    ATTEMPTS_NOT_COUNTED = "ATTEMPTS_NOT_COUNTED"
     NUMBER_MISMATCH = "NUMBER_MISMATCH"
     TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - a reason code, not a password  # nosec B105
     NUMBER_NOT_VERIFIED = "NUMBER_NOT_VERIFIED"
@@ -86,7 +90,7 @@ class NumberStatus(enum.Enum):
     """The outcome of the one-tap number check."""
 
     NOT_ASKED = "not_asked"
-    """No token was given, or the attempt was throttled before any operator call."""
+    """No token was given, or the attempt was throttled (or not counted) before any operator call."""
     VERIFIED = "verified"
     MISMATCH = "mismatch"
     TOKEN_INVALID = "token_invalid"  # noqa: S105 - a status, not a password  # nosec B105
@@ -99,7 +103,7 @@ class SwapStatus(enum.Enum):
     """The outcome of one swap check (SIM or device)."""
 
     NOT_ASKED = "not_asked"
-    """The attempt was throttled before any operator call (unknown, when not throttled)."""
+    """The attempt was throttled or not counted before any operator call (else unknown)."""
     SWAPPED = "swapped"
     NOT_SWAPPED = "not_swapped"
     UNKNOWN = "unknown"
@@ -121,13 +125,14 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Observations:
-    """Everything one evaluation learned."""
+    """Everything one evaluation learned; ``uncounted``: the attempt limits could not be checked."""
 
     number: NumberStatus
     sim: SwapStatus
     device: SwapStatus
     device_known: bool
     throttled: bool = False
+    uncounted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +202,9 @@ def assess(seen: Observations) -> Assessment:
     found: set[Reason] = set()
     if seen.throttled:
         found.add(Reason.TOO_MANY_ATTEMPTS)
+    if seen.uncounted:
+        found.add(Reason.ATTEMPTS_NOT_COUNTED)
+    stopped = seen.throttled or seen.uncounted
     if seen.number in _NUMBER_REASONS:
         found.add(_NUMBER_REASONS[seen.number])
     for status, swapped in (
@@ -205,7 +213,7 @@ def assess(seen: Observations) -> Assessment:
     ):
         if status is SwapStatus.SWAPPED:
             found.add(swapped)
-        elif status in _SWAP_REASONS and not (seen.throttled and status is SwapStatus.NOT_ASKED):
+        elif status in _SWAP_REASONS and not (stopped and status is SwapStatus.NOT_ASKED):
             found.add(_SWAP_REASONS[status])
     if not seen.device_known:
         found.add(Reason.NEW_DEVICE)

@@ -3,8 +3,9 @@
 One evaluation:
 
 1. counts one attempt per number, per device id and (when given) per IP in the tenant's window
-   (:mod:`gateway.ratelimit`; keys hold blind indexes, never raw values). A throttled attempt is
-   answered at once: no operator is called and the one-tap token is not spent;
+   (:mod:`gateway.ratelimit`; keys hold blind indexes, never raw values). A throttled attempt, or
+   one that cannot be counted because the rate-limit store is unreachable, is answered at once: no
+   operator is called and the one-tap token is not spent;
 2. otherwise asks, concurrently, the one-tap number check (which spends the token and leaves a
    usage row like ``POST /one-tap/v1/verify``), the operator's SIM and device histories, and the
    device registry;
@@ -34,7 +35,7 @@ from carrier_adapters import (
 )
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex
-from gateway.errors import OneTapOperatorMismatch, OneTapTokenInvalid, ServiceNotApplicable
+from gateway.errors import OneTapOperatorMismatch, OneTapTokenInvalid, ServiceNotApplicable, Unavailable
 from gateway.login_check.devices import DeviceRegistry, device_scope
 from gateway.login_check.policy import (
     Assessment,
@@ -121,15 +122,21 @@ class LoginCheckService:
         max_sim_swap_age_hours: int | None = None,
         ip: str | None = None,
     ) -> Assessment:
-        """Evaluate one login attempt (see the module docstring); never raises for operator failures."""
+        """Evaluate one login attempt (see the module docstring); never raises for operator or
+        rate-limit store failures."""
         policy = await self.thresholds.get(tenant_id)
-        if await self._throttled(tenant_id, phone_number, device_id, ip, policy):
+        uncounted = False
+        try:
+            throttled = await self._throttled(tenant_id, phone_number, device_id, ip, policy)
+        except Unavailable:
+            log.warning("login_check_attempts_not_counted")
+            throttled, uncounted = False, True
+        if throttled or uncounted:
             known = await self.devices.is_known(
                 tenant_id=tenant_id, phone_number=phone_number, device_id=device_id
             )
-            seen = Observations(
-                NumberStatus.NOT_ASKED, SwapStatus.NOT_ASKED, SwapStatus.NOT_ASKED, known, True
-            )
+            not_asked = SwapStatus.NOT_ASKED
+            seen = Observations(NumberStatus.NOT_ASKED, not_asked, not_asked, known, throttled, uncounted)
         else:
             line = operator or operator_for_number(phone_number)
             sim_age = max_sim_swap_age_hours or policy.sim_swap_max_age_hours

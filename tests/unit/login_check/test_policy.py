@@ -82,6 +82,18 @@ CASES: list[tuple[str, Observations, Decision, tuple[Reason, ...]]] = [
         (R.TOO_MANY_ATTEMPTS,),
     ),
     (
+        "attempts not counted",
+        Observations(N.NOT_ASKED, S.NOT_ASKED, S.NOT_ASKED, True, uncounted=True),
+        Decision.CHALLENGE,
+        (R.ATTEMPTS_NOT_COUNTED,),
+    ),
+    (
+        "attempts not counted, new device",
+        Observations(N.NOT_ASKED, S.NOT_ASKED, S.NOT_ASKED, False, uncounted=True),
+        Decision.CHALLENGE,
+        (R.ATTEMPTS_NOT_COUNTED, R.NEW_DEVICE),
+    ),
+    (
         "sim swap on a new device",
         Observations(N.VERIFIED, S.SWAPPED, S.NOT_SWAPPED, False),
         Decision.DENY,
