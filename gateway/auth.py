@@ -3,7 +3,8 @@
 ``@public`` (no credentials), ``@admin`` (the bootstrap admin bearer), and
 ``@requires_scope(...)`` (a valid access token holding at least one of the given scopes). The
 authenticated :class:`~gateway.oauth.tokens.Principal` is available as ``principal(request)``.
-All authentication failures raise the one generic 401; a missing scope raises 403.
+All authentication failures raise the one generic 401; a missing scope raises 403 naming the
+scopes the route accepts.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def admin(handler: Handler) -> Handler:
 
 def requires_scope(*alternatives: str) -> Callable[[Handler], Handler]:
     """Require an access token carrying any one of ``alternatives``."""
+    missing = "The access token lacks the scope this operation requires: " + " or ".join(alternatives) + "."
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -88,7 +90,7 @@ def requires_scope(*alternatives: str) -> Callable[[Handler], Handler]:
                 log.info("auth_failed", reason=str(exc))
                 raise Unauthenticated() from exc
             if not who.scopes.intersection(alternatives):
-                raise PermissionDenied()
+                raise PermissionDenied(missing)
             request[PRINCIPAL] = who
             structlog.contextvars.bind_contextvars(tenant_id=who.tenant_id)
             return await handler(request)

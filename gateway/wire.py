@@ -1,7 +1,9 @@
 """Request decoding and response encoding shared by every view.
 
 Bodies are decoded strictly: ``application/json`` only, the model's ``extra="forbid"`` refuses
-unknown properties, and validation messages name fields but never echo submitted values.
+unknown properties, and validation messages name fields but never echo submitted values. A
+value that does not match a field's ``pattern`` is described in words (:func:`described_pattern`),
+never by the regular expression.
 """
 
 from __future__ import annotations
@@ -13,9 +15,22 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import InvalidArgument, UnsupportedMediaType
 
-__all__ = ["describe_validation_error", "json_response", "read_json"]
+__all__ = ["E164", "describe_validation_error", "described_pattern", "json_response", "read_json"]
 
 M = TypeVar("M", bound=BaseModel)
+
+_EXPECTED: dict[str, str] = {}
+
+
+def described_pattern(pattern: str, expected: str) -> str:
+    """Return ``pattern`` (for a pydantic ``Field(pattern=...)``) after recording what it expects in
+    words: a value that does not match is reported as ``expected <expected>``."""
+    _EXPECTED[pattern] = expected
+    return pattern
+
+
+E164 = described_pattern(r"^\+[1-9][0-9]{4,14}$", "E.164 with a leading +, e.g. +8613800138000")
+"""A phone number on the API (contract §1)."""
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -27,6 +42,11 @@ def describe_validation_error(exc: ValidationError) -> str:
             return "The request body is not valid JSON."
         if error["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown property")
+        elif error["type"] == "string_pattern_mismatch":
+            expected = _EXPECTED.get(str(error.get("ctx", {}).get("pattern")))
+            parts.append(
+                f"{where}: expected {expected}" if expected else f"{where}: not in the expected format"
+            )
         else:
             parts.append(f"{where}: {error['msg']}")
     return "Invalid request body: " + "; ".join(parts) + "."

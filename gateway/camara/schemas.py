@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from gateway.wire import E164, described_pattern
+
 __all__ = [
     "DEFAULT_MAX_AGE",
     "KYC_ATTRIBUTES",
@@ -25,10 +27,14 @@ __all__ = [
     "forbid_null_schema",
 ]
 
-E164 = r"^\+[1-9][0-9]{4,14}$"
-SHA256_HEX = r"^[a-fA-F0-9]{64}$"
+SHA256_HEX = described_pattern(
+    r"^[a-fA-F0-9]{64}$", "the SHA-256 of the E.164 number with +, as 64 hexadecimal characters"
+)
 DEFAULT_MAX_AGE = 240
-_EMAIL = r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$"
+_EMAIL = described_pattern(
+    r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$",
+    "an email address, e.g. name@example.com",
+)
 
 PhoneNumber = Annotated[str, Field(pattern=E164)]
 
@@ -39,8 +45,14 @@ def _calendar_date(value: str) -> str:
 
 
 _Text = Annotated[str, Field(min_length=1, max_length=256)]
-_Date = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_calendar_date)]
-_Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+_Date = Annotated[
+    str,
+    Field(pattern=described_pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "a date YYYY-MM-DD")),
+    AfterValidator(_calendar_date),
+]
+_Country = Annotated[
+    str, Field(pattern=described_pattern(r"^[A-Za-z]{2}$", "an ISO 3166-1 alpha-2 country code, e.g. CN"))
+]
 
 
 def forbid_null_schema(schema: dict[str, Any]) -> None:

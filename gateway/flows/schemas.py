@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from gateway.flows.branches import BranchView, CalledTicket, IssuedTicket, QueueView, TicketView
 from gateway.flows.claim_location import Position, SharedLocation
 from gateway.flows.redemption import Redeemed, stamp
-from gateway.push.schemas import E164
+from gateway.wire import E164
 
 __all__ = [
     "BranchCreate",

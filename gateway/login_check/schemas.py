@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
 
 from gateway.login_check.devices import Device
 from gateway.login_check.policy import Assessment, Thresholds
-from gateway.one_tap.schemas import E164, Operator
+from gateway.one_tap.schemas import Operator
+from gateway.wire import E164, described_pattern
 
 __all__ = [
     "DeviceCreate",
@@ -20,9 +21,9 @@ __all__ = [
     "thresholds_json",
 ]
 
-DEVICE_ID = r"^[\x21-\x7e]{1,128}$"
+DEVICE_ID = described_pattern(r"^[\x21-\x7e]{1,128}$", "1 to 128 printable ASCII characters without spaces")
 """Printable ASCII without spaces: vendor ids, UUIDs, app-generated keys."""
-LABEL = r"^[^\x00-\x1f\x7f]{1,64}$"
+LABEL = described_pattern(r"^[^\x00-\x1f\x7f]{1,64}$", "1 to 64 characters without control characters")
 """Any text without control characters."""
 MAX_AGE_HOURS = 2400
 MAX_ATTEMPTS = 100_000

@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["E164", "LoginRequest", "Operator", "VerifyRequest"]
+from gateway.wire import E164
+
+__all__ = ["LoginRequest", "Operator", "VerifyRequest"]
 
 Operator = Literal["cmcc", "cucc", "ctcc"]
-E164 = r"^\+[1-9][0-9]{4,14}$"
 
 
 class LoginRequest(BaseModel):

@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.push.service import MessageView, SendRequest, timestamp
+from gateway.wire import E164
 
-__all__ = ["E164", "MessageCreate", "message_json"]
+__all__ = ["MessageCreate", "message_json"]
 
-E164 = r"^\+[1-9][0-9]{4,14}$"
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 7 * 24 * 3600
 

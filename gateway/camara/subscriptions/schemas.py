@@ -30,10 +30,10 @@ from pydantic import (
 from gateway.camara.schemas import forbid_null_schema
 from gateway.camara.subscriptions.events import SWAPPED
 from gateway.errors import InvalidCredential, InvalidSinkToken
+from gateway.wire import E164
 
 __all__ = ["SinkToken", "SubscriptionRequest", "sink_credential"]
 
-E164 = r"^\+[1-9][0-9]{4,14}$"
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")
 """Visible ASCII: the token goes into an ``Authorization`` header as it is."""
 
