@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from carrier_adapters import Operator, SmsChannel
-from gateway import health, metrics
+from gateway import apidocs, health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
 from gateway.camara import views as camara_views
@@ -33,6 +33,7 @@ _ROUTE_TABLES = (
     health.routes,
     metrics.routes,
     openapi_views.routes,
+    apidocs.routes,
     oauth_views.routes,
     tenant_views.routes,
     one_tap_views.routes,

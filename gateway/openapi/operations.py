@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
 from gateway.errors import (
@@ -169,6 +170,21 @@ _SEND_ERRORS = (
     RecipientOptedOut,
 )
 
+
+def _reference_file(operation_id: str, path: str) -> Operation:
+    """A file the ``/docs`` page loads (Swagger UI and its start script, shipped with the gateway)."""
+    reply = Reply(
+        200,
+        "A file of the API reference page.",
+        schema=_STRING,
+        media_types=(APIDOCS_ASSETS[path],),
+        headers={"Cache-Control": Header("Cacheable for an hour.")},
+    )
+    return Operation(
+        operation_id, f"API reference page: {path.rsplit('/', 1)[1]}", "operations", (reply,), database=False
+    )
+
+
 _TABLE: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation(
         "healthz", "Liveness", "operations", (Reply(200, "The process is alive.", r.Health),), database=False
@@ -209,6 +225,29 @@ _TABLE: dict[tuple[str, str], Operation] = {
         ),
         database=False,
     ),
+    ("GET", "/docs"): Operation(
+        "apiReference",
+        "API reference",
+        "operations",
+        (
+            Reply(
+                200,
+                "This document rendered by Swagger UI; the page loads only from the gateway.",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers={
+                    "Content-Security-Policy": Header("Scripts, styles and data from the gateway only."),
+                    "Cache-Control": Header("`no-cache`."),
+                },
+            ),
+        ),
+        database=False,
+    ),
+    ("GET", "/docs/swagger-ui-bundle.js"): _reference_file(
+        "apiReferenceScript", "/docs/swagger-ui-bundle.js"
+    ),
+    ("GET", "/docs/swagger-ui.css"): _reference_file("apiReferenceStyle", "/docs/swagger-ui.css"),
+    ("GET", "/docs/reference.js"): _reference_file("apiReferenceStart", "/docs/reference.js"),
     ("GET", "/.well-known/openid-configuration"): Operation(
         "openidConfiguration",
         "OpenID Provider metadata",
