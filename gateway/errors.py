@@ -114,6 +114,10 @@ class ApiError(Exception):
     status: int = 500
     code: str = "INTERNAL"
     default_message: ClassVar[str] = "Internal error."
+    remedy: ClassVar[str] = (
+        "Retry later; if it persists, report the x-correlator of the answer to the gateway's operators."
+    )
+    """What the caller should do about it (listed in docs/errors.md)."""
 
     def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
         self.message = message or self.default_message
@@ -127,11 +131,19 @@ class ApiError(Exception):
 
 class InvalidArgument(ApiError):
     status, code, default_message = 400, "INVALID_ARGUMENT", "Client specified an invalid argument."
+    remedy = (
+        "Correct the request as the message says (a field's type or format, an unknown property, a "
+        "malformed header) and send it again; the same request fails again."
+    )
 
 
 class Unauthenticated(ApiError):
     status, code = 401, "UNAUTHENTICATED"
     default_message = "Request not authenticated due to missing, invalid, or expired credentials."
+    remedy = (
+        "Get a new access token (the old one may have expired) and check the client credentials; the "
+        "answer never says which part failed."
+    )
 
     def __init__(self) -> None:
         super().__init__(headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
@@ -140,16 +152,22 @@ class Unauthenticated(ApiError):
 class PermissionDenied(ApiError):
     status, code = 403, "PERMISSION_DENIED"
     default_message = "Client does not have sufficient permissions to perform this action."
+    remedy = (
+        "Request a token with the scope the message names; a tenant not registered for that scope "
+        "asks the gateway's administrator for it."
+    )
 
 
 class NotFound(ApiError):
     status, code, default_message = 404, "NOT_FOUND", "The specified resource is not found."
+    remedy = "Check the id and the path; another tenant's objects answer 404 too, by design."
 
 
 class MethodNotAllowed(ApiError):
     """``Allow`` lists the methods the path accepts (RFC 9110 §15.5.6); the message names them too."""
 
     status, code, default_message = 405, "METHOD_NOT_ALLOWED", "The method is not allowed on this path."
+    remedy = "Use one of the methods the Allow header lists."
 
     def __init__(self, allowed: Iterable[str] = ()) -> None:
         methods = ", ".join(sorted(allowed))
@@ -159,6 +177,7 @@ class MethodNotAllowed(ApiError):
 
 class PayloadTooLarge(ApiError):
     status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large."
+    remedy = "Send a smaller body (the limit is MAX_BODY_BYTES, 64 KiB by default)."
 
 
 class UnsupportedMediaType(ApiError):
@@ -167,20 +186,30 @@ class UnsupportedMediaType(ApiError):
         "UNSUPPORTED_MEDIA_TYPE",
         "The request body must be application/json.",
     )
+    remedy = "Send Content-Type: application/json (application/x-www-form-urlencoded on /oauth2/*)."
 
 
 class OneTapTokenInvalid(ApiError):
     status, code = 422, "ONE_TAP.TOKEN_INVALID"
     default_message = "The one-tap token is invalid: expired, already used, malformed or for another app."
+    remedy = (
+        "Ask the app for a fresh SDK token: tokens are single use and short-lived, so the same token "
+        "never succeeds later."
+    )
 
 
 class OneTapOperatorMismatch(ApiError):
     status, code = 422, "ONE_TAP.OPERATOR_MISMATCH"
     default_message = "The token, the operator and the phone number do not belong together."
+    remedy = (
+        "Send the operator that issued the token, or leave operator out; check that the number "
+        "belongs to that operator."
+    )
 
 
 class TooManyRequests(ApiError):
     status, code, default_message = 429, "TOO_MANY_REQUESTS", "Rate limit reached."
+    remedy = "Wait the Retry-After seconds, then try again."
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(headers={"Retry-After": str(retry_after)})
@@ -188,69 +217,103 @@ class TooManyRequests(ApiError):
 
 class BadGateway(ApiError):
     status, code, default_message = 502, "BAD_GATEWAY", "The operator returned an invalid answer."
+    remedy = "Retry later; a one-tap token may have been spent, so retry a one-tap call with a new token."
 
 
 class Unavailable(ApiError):
     status, code, default_message = 503, "UNAVAILABLE", "The service is temporarily unavailable."
+    remedy = "Retry after Retry-After seconds when given, else after a short pause; nothing was accepted."
 
 
 class GatewayTimeout(ApiError):
     status, code, default_message = 504, "TIMEOUT", "The operator did not answer in time."
+    remedy = (
+        "Retry later; the operator may have consumed a one-tap token, so retry a one-tap call with a "
+        "new token."
+    )
 
 
 class OutOfRange(ApiError):
     status, code, default_message = 400, "OUT_OF_RANGE", "Client specified an invalid range."
+    remedy = "Send a value inside the limit the message names."
 
 
 class KycInvalidParamCombination(ApiError):
     status, code = 400, "KNOW_YOUR_CUSTOMER.INVALID_PARAM_COMBINATION"
     default_message = "At least one attribute other than phoneNumber must be provided."
+    remedy = "Send at least one attribute besides phoneNumber."
 
 
 class InvalidTokenContext(ApiError):
     status, code = 403, "INVALID_TOKEN_CONTEXT"
     default_message = "phoneNumber is not consistent with the access token."
+    remedy = (
+        "Leave phoneNumber out (the 3-legged token already names the line) or send the token's own number."
+    )
 
 
 class NotAuthenticatedByNetwork(ApiError):
     status, code = 403, "NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK"
     default_message = "The user was not authenticated by the mobile network."
+    remedy = (
+        "Get the token by network authentication (the code flow in the phone's browser on mobile "
+        "data, or CIBA with an operatortoken: hint); tokens from tel: hints cannot verify a number."
+    )
 
 
 class KycIdDocumentMismatch(ApiError):
     status, code = 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH"
     default_message = "The idDocument does not match the one on the operator's record."
+    remedy = (
+        "Treat the customer's identity as not confirmed: the document number differs from the "
+        "operator's record, and nothing else was compared."
+    )
 
 
 class IdentifierNotFound(ApiError):
     status, code = 404, "IDENTIFIER_NOT_FOUND"
     default_message = "Device identifier not found."
+    remedy = (
+        "Check the number: its operator does not know it (a number ported to another operator also "
+        "answers this). Retrying does not help."
+    )
 
 
 class ServiceNotApplicable(ApiError):
     status, code = 422, "SERVICE_NOT_APPLICABLE"
     default_message = "The service is not available for the provided identifier."
+    remedy = (
+        "Use another way to check this line: its operator does not offer the service for it (no "
+        "device data, no SMS route, not eligible)."
+    )
 
 
 class MissingIdentifier(ApiError):
     status, code = 422, "MISSING_IDENTIFIER"
     default_message = "The device cannot be identified."
+    remedy = "With a 2-legged token, send phoneNumber."
 
 
 class UnnecessaryIdentifier(ApiError):
     status, code = 422, "UNNECESSARY_IDENTIFIER"
     default_message = "The device is already identified by the access token."
+    remedy = "With a 3-legged token, leave phoneNumber out: the token already names the line."
 
 
 class TemplateNotApproved(ApiError):
     status, code = 422, "TEMPLATE_NOT_APPROVED"
     default_message = "The template is not approved (pending review or rejected)."
+    remedy = (
+        "Wait for approval (GET /push/v1/templates/{id} shows the status and a rejection's reason) or "
+        "create a corrected template."
+    )
 
 
 class MissingParam(ApiError):
     """A required template parameter is absent; ``param`` is its declared name."""
 
     status, code = 422, "MISSING_PARAM"
+    remedy = "Send a non-empty value for the parameter the message names."
 
     def __init__(self, param: str) -> None:
         super().__init__(f"The required template parameter '{param}' is missing.")
@@ -260,51 +323,77 @@ class MissingParam(ApiError):
 class DeviceLimitReached(ApiError):
     status, code = 422, "LOGIN_CHECK.DEVICE_LIMIT_REACHED"
     default_message = "The phone number already has the maximum number of bound devices."
+    remedy = (
+        "Delete a binding the customer no longer uses (DELETE /login-check/v1/devices/{id}), then "
+        "bind the new device."
+    )
 
 
 class IdempotencyKeyReused(ApiError):
     status, code = 409, "IDEMPOTENCY_KEY_REUSED"
     default_message = "The Idempotency-Key was already used with a different request."
+    remedy = (
+        "Use a new Idempotency-Key for a different request; the original body with the original key "
+        "answers the original response."
+    )
 
 
 class RecipientOptedOut(ApiError):
     status, code = 422, "RECIPIENT_OPTED_OUT"
     default_message = "The recipient opted out of marketing messages with this signature."
+    remedy = (
+        "Do not send marketing with this signature to this number; transaction and notification "
+        "templates still go."
+    )
 
 
 class InvalidProtocol(ApiError):
     status, code, default_message = 400, "INVALID_PROTOCOL", "Only the HTTP protocol is supported."
+    remedy = "Send protocol HTTP."
 
 
 class InvalidSink(ApiError):
     status, code, default_message = 400, "INVALID_SINK", "The sink is not an acceptable URL."
+    remedy = (
+        "Use an https sink on a public host (http and private hosts only where ALLOW_PRIVATE_WEBHOOKS "
+        "is set)."
+    )
 
 
 class InvalidCredential(ApiError):
     status, code = 400, "INVALID_CREDENTIAL"
     default_message = "Only an ACCESSTOKEN sinkCredential with a bearer access token is supported."
+    remedy = "Send sinkCredential as credentialType ACCESSTOKEN with accessTokenType bearer, or leave it out."
 
 
 class InvalidSinkToken(ApiError):
     status, code, default_message = 400, "INVALID_TOKEN", "The sinkCredential access token is not valid."
+    remedy = "Send a visible-ASCII access token whose expiry is in the future."
 
 
 class LinkNotForThisDevice(ApiError):
     status, code = 403, "LINK_NOT_FOR_THIS_DEVICE"
     default_message = "This link can only be opened on the phone it was sent to."
+    remedy = "Open the link on the phone it was sent to, over that phone's mobile data."
 
 
 class LinkExpired(ApiError):
     status, code, default_message = 410, "LINK_EXPIRED", "This link has expired."
+    remedy = "Send a new message: an expired link never opens again."
 
 
 class FlowStateConflict(ApiError):
     status, code = 409, "FLOW_STATE_CONFLICT"
     default_message = "The flow has already moved past this step."
+    remedy = (
+        "Redeem the link again to read the flow's current state and continue from there; this step is "
+        "already done."
+    )
 
 
 class QueueEmpty(ApiError):
     status, code, default_message = 409, "QUEUE_EMPTY", "Nobody is waiting in this queue."
+    remedy = "Call the next customer once a ticket has been taken."
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
