@@ -1,4 +1,6 @@
-"""The token endpoint (RFC 6749 §3.2): client authentication, then one handler per grant type.
+"""The token endpoint (RFC 6749 §3.2): a registry of grant handlers keyed by ``grant_type``; each
+authenticates the client its own way. An unknown ``grant_type`` is ``unsupported_grant_type`` (a
+missing one ``invalid_request``) once the client has authenticated.
 
 - ``client_credentials`` (§4.4): 2-legged; scope omitted means every registered scope.
 - ``authorization_code`` (§4.1.3, RFC 7636): the code is spent by the first request that presents
@@ -15,7 +17,7 @@ No grant issues refresh tokens (nor accepts ``refresh_token``). Errors are RFC 6
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from gateway.errors import OAuthError
 from gateway.oauth import ciba, jwt_bearer, pkce
 from gateway.oauth.ciba import BackchannelAuthentication
 from gateway.oauth.client_auth import ClientAuthenticator
-from gateway.oauth.codes import CodeInvalid, CodeReused, CodeStore
+from gateway.oauth.codes import CodeInvalid, CodeReused, CodeStore, RedeemedCode
 from gateway.oauth.jwt_bearer import JwtBearerGrant
 from gateway.oauth.revocation import Revocations
 from gateway.oauth.tokens import AccessTokens, Principal
@@ -37,6 +39,10 @@ __all__ = ["GRANT_TYPES", "TokenEndpoint"]
 
 GRANT_TYPES = ("client_credentials", "authorization_code", ciba.GRANT_TYPE, jwt_bearer.GRANT_TYPE)
 log = structlog.get_logger(__name__)
+
+
+_Grant = Callable[[str | None, Mapping[str, str]], Awaitable[dict[str, Any]]]
+"""A grant handler: the ``Authorization`` header and the form in, the token response body out."""
 
 
 def _invalid_grant(description: str) -> OAuthError:
@@ -64,40 +70,38 @@ class TokenEndpoint:
         self._codes = codes
         self._revocations = revocations
         self._backchannel = backchannel
-        self._jwt_bearer = jwt_bearer_grant
+        self._jwt_bearer_grant = jwt_bearer_grant
         self._clock = clock
+        self._grants: dict[str, _Grant] = {
+            "client_credentials": self._client_credentials,
+            "authorization_code": self._authorization_code,
+            ciba.GRANT_TYPE: self._ciba,
+            jwt_bearer.GRANT_TYPE: self._jwt_bearer,
+        }
+
+    @property
+    def grant_types(self) -> tuple[str, ...]:
+        """The grant types this endpoint has a handler for."""
+        return tuple(self._grants)
 
     async def handle(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
         """The token response body for a form-encoded token request.
 
+        An unknown or missing ``grant_type`` still authenticates the client first.
+
         :raises OAuthError: any RFC 6749 error (``invalid_client`` as 401).
         """
-        grant_type = form.get("grant_type")
-        if grant_type == jwt_bearer.GRANT_TYPE:
-            presents_client_auth = authorization is not None or "client_assertion" in form
-            client = (
-                await self._client_auth.authenticate(authorization, dict(form))
-                if presents_client_auth
-                else None
-            )
-            tenant, scopes, subscriber = await self._jwt_bearer.exchange(form, client)
-            return self._user_tokens.issue(tenant, subscriber, scopes, id_token=False).body
-        tenant = await self._client_auth.authenticate(authorization, dict(form))
-        if grant_type == "client_credentials":
-            return self._client_credentials(tenant, form.get("scope"))
-        if grant_type == "authorization_code":
-            return await self._authorization_code(tenant, form)
-        if grant_type == ciba.GRANT_TYPE:
-            auth_req_id = form.get("auth_req_id")
-            if not auth_req_id:
-                raise OAuthError("invalid_request", "auth_req_id is required.")
-            settled = await self._backchannel.poll(tenant, auth_req_id)
-            return self._user_tokens.issue(tenant, settled.subscriber, settled.scopes, id_token=True).body
-        if grant_type is None:
+        grant = self._grants.get(form.get("grant_type") or "")
+        if grant is not None:
+            return await grant(authorization, form)
+        await self._client_auth.authenticate(authorization, form)
+        if form.get("grant_type") is None:
             raise OAuthError("invalid_request", "grant_type is required.")
         raise OAuthError("unsupported_grant_type", "The grant type is not supported.")
 
-    def _client_credentials(self, tenant: Tenant, scope: str | None) -> dict[str, Any]:
+    async def _client_credentials(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        tenant = await self._client_auth.authenticate(authorization, form)
+        scope = form.get("scope")
         allowed = frozenset(tenant.scopes.split())
         requested = frozenset(scope.split()) if scope else allowed
         if not requested or not requested <= allowed:
@@ -110,25 +114,15 @@ class TokenEndpoint:
             "scope": " ".join(sorted(requested)),
         }
 
-    async def _authorization_code(self, tenant: Tenant, form: Mapping[str, str]) -> dict[str, Any]:
+    async def _authorization_code(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        tenant = await self._client_auth.authenticate(authorization, form)
         code, redirect_uri, verifier = form.get("code"), form.get("redirect_uri"), form.get("code_verifier")
         if not code or not redirect_uri:
             raise OAuthError("invalid_request", "code and redirect_uri are required.")
         if not verifier or not pkce.is_verifier(verifier):
             raise OAuthError("invalid_request", "A valid code_verifier is required (PKCE).")
         token_id = secrets.token_urlsafe(16)
-        token_expires_at = self._clock.now() + timedelta(seconds=self._tokens.ttl)
-        try:
-            redeemed = await self._codes.redeem(
-                tenant.id, code, token_id=token_id, token_expires_at=token_expires_at
-            )
-        except CodeReused as exc:
-            if exc.token_id is not None and exc.token_expires_at is not None:
-                await self._revocations.revoke(exc.token_id, exc.token_expires_at)
-            log.warning("authorization_code_reused", tenant_id=tenant.id)
-            raise _invalid_grant("The authorization code has already been used.") from exc
-        except CodeInvalid as exc:
-            raise _invalid_grant("The authorization code is invalid or expired.") from exc
+        redeemed = await self._redeem(tenant, code, token_id)
         if redeemed.client_id != tenant.client_id or redeemed.redirect_uri != redirect_uri:
             raise _invalid_grant("The redirect_uri does not match the authorization request.")
         if not pkce.verifies(verifier, redeemed.code_challenge):
@@ -141,3 +135,30 @@ class TokenEndpoint:
             nonce=redeemed.nonce,
             token_id=token_id,
         ).body
+
+    async def _redeem(self, tenant: Tenant, code: str, token_id: str) -> RedeemedCode:
+        """Spend ``code``; a reused code revokes the token its first redemption issued."""
+        expires_at = self._clock.now() + timedelta(seconds=self._tokens.ttl)
+        try:
+            return await self._codes.redeem(tenant.id, code, token_id=token_id, token_expires_at=expires_at)
+        except CodeReused as exc:
+            if exc.token_id is not None and exc.token_expires_at is not None:
+                await self._revocations.revoke(exc.token_id, exc.token_expires_at)
+            log.warning("authorization_code_reused", tenant_id=tenant.id)
+            raise _invalid_grant("The authorization code has already been used.") from exc
+        except CodeInvalid as exc:
+            raise _invalid_grant("The authorization code is invalid or expired.") from exc
+
+    async def _ciba(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        tenant = await self._client_auth.authenticate(authorization, form)
+        auth_req_id = form.get("auth_req_id")
+        if not auth_req_id:
+            raise OAuthError("invalid_request", "auth_req_id is required.")
+        settled = await self._backchannel.poll(tenant, auth_req_id)
+        return self._user_tokens.issue(tenant, settled.subscriber, settled.scopes, id_token=True).body
+
+    async def _jwt_bearer(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        presents_client_auth = authorization is not None or "client_assertion" in form
+        client = await self._client_auth.authenticate(authorization, form) if presents_client_auth else None
+        tenant, scopes, subscriber = await self._jwt_bearer_grant.exchange(form, client)
+        return self._user_tokens.issue(tenant, subscriber, scopes, id_token=False).body
