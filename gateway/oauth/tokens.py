@@ -172,18 +172,7 @@ class AccessTokens:
         return who
 
     async def _verify_fully(self, token: str) -> tuple[Principal, float]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed header") from exc
-        kid = header.get("kid")
-        if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
-            raise InvalidToken("wrong typ or alg")
-        if _FORBIDDEN_HEADERS & header.keys():
-            raise InvalidToken("header-borne key material")
-        if not isinstance(kid, str) or not _KID.match(kid):
-            raise InvalidToken("bad kid")
-        key = await self._keys.verification_key(kid)
+        key = await self._keys.verification_key(_checked_kid(token))
         if key is None:
             raise InvalidToken("unknown kid")
         try:
@@ -230,6 +219,23 @@ class AccessTokens:
             expires_at=float(claims["exp"]),
             issued_at=float(claims["iat"]),
         )
+
+
+def _checked_kid(token: str) -> str:
+    """The ``kid`` of an access token's header, read unverified once the header passes the pins
+    (module docstring)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("malformed header") from exc
+    kid = header.get("kid")
+    if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
+        raise InvalidToken("wrong typ or alg")
+    if _FORBIDDEN_HEADERS & header.keys():
+        raise InvalidToken("header-borne key material")
+    if not isinstance(kid, str) or not _KID.match(kid):
+        raise InvalidToken("bad kid")
+    return kid
 
 
 def _phone_aad(jti: str) -> str:
