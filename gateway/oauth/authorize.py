@@ -31,12 +31,14 @@ import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from carrier_adapters import (
@@ -48,6 +50,7 @@ from carrier_adapters import (
     operator_for_number,
 )
 from gateway.clock import Clock
+from gateway.db import run_unit
 from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
 from gateway.oauth import pkce
 from gateway.oauth.codes import CodeStore
@@ -77,6 +80,65 @@ def redirect_location(uri: str, params: Mapping[str, str]) -> str:
 def _single(params: Params, name: str) -> str | None:
     values = params.get(name)
     return values[0] if values and len(values) == 1 else None
+
+
+def _check_parameters(params: Params) -> None:
+    """No parameter repeats; no request object."""
+    repeated = sorted(name for name, values in params.items() if len(values) > 1)
+    if repeated:
+        raise OAuthError("invalid_request", f"Parameters must not repeat: {', '.join(repeated[:5])}.")
+    if "request" in params:
+        raise OAuthError("request_not_supported", "Request objects are not supported.")
+    if "request_uri" in params:
+        raise OAuthError("request_uri_not_supported", "Request objects are not supported.")
+
+
+def _check_response_type(params: Params) -> None:
+    """``response_type=code`` in the ``query`` response mode."""
+    response_type = _single(params, "response_type")
+    if response_type is None:
+        raise OAuthError("invalid_request", "response_type is required.")
+    if response_type != "code":
+        raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
+    if _single(params, "response_mode") not in (None, "query"):
+        raise OAuthError("invalid_request", "Only the query response mode is supported.")
+
+
+def _pkce_challenge(params: Params) -> str:
+    """The ``S256`` PKCE challenge."""
+    challenge, method = _single(params, "code_challenge"), _single(params, "code_challenge_method")
+    if challenge is None or method is None:
+        raise OAuthError(
+            "invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256."
+        )
+    if method != pkce.CHALLENGE_METHOD or not pkce.is_challenge(challenge):
+        raise OAuthError("invalid_request", "Only S256 PKCE challenges are supported.")
+    return challenge
+
+
+def _check_lengths(state: str | None, nonce: str | None) -> None:
+    if (state and len(state) > _MAX_STATE) or (nonce and len(nonce) > _MAX_NONCE):
+        raise OAuthError("invalid_request", "state or nonce is too long.")
+
+
+def _prompt(params: Params) -> str | None:
+    """``prompt``: known values only, ``none`` alone."""
+    prompt = _single(params, "prompt")
+    prompts = frozenset(prompt.split()) if prompt else frozenset()
+    if not prompts <= _PROMPTS or ("none" in prompts and len(prompts) > 1):
+        raise OAuthError("invalid_request", "prompt is not valid.")
+    return prompt
+
+
+def _login_hint_number(params: Params) -> str | None:
+    """The E.164 number of a ``tel:`` ``login_hint``."""
+    hint = _single(params, "login_hint")
+    if hint is None:
+        return None
+    number = hint.removeprefix("tel:")
+    if not hint.startswith("tel:") or not E164.match(number):
+        raise OAuthError("invalid_request", "login_hint must be tel:+<E.164 number>.")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,54 +275,40 @@ class AuthorizationService:
         )
 
     async def _validate(self, params: Params) -> _Request:
+        """The request, checked step by step in this order (the first failing step answers).
+
+        :raises InvalidArgument: the client or its redirect URI (answered directly).
+        :raises OAuthRedirect: any later step, sent to the redirect URI with the state (when it is
+            not oversized).
+        """
+        tenant, redirect_uri = await self._client(params)
+        state = _single(params, "state")
+        try:
+            _check_parameters(params)
+            _check_response_type(params)
+            scopes = requested_scopes(tenant, _single(params, "scope"), require_openid=True)
+            challenge = _pkce_challenge(params)
+            nonce = _single(params, "nonce")
+            _check_lengths(state, nonce)
+            prompt = _prompt(params)
+            number = _login_hint_number(params)
+        except OAuthError as exc:
+            echoed = state if state is None or len(state) <= _MAX_STATE else None
+            raise OAuthRedirect(exc.error, exc.description, redirect_uri=redirect_uri, state=echoed) from exc
+        return _Request(tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number)
+
+    async def _client(self, params: Params) -> tuple[Tenant, str]:
+        """The registered client and the redirect URI it registered.
+
+        :raises InvalidArgument: unknown ``client_id`` or unregistered ``redirect_uri``.
+        """
         client_id, redirect_uri = _single(params, "client_id"), _single(params, "redirect_uri")
         tenant = await self._tenants.by_client_id(client_id) if client_id else None
         if tenant is None:
             raise InvalidArgument("The client_id is missing or unknown.")
         if redirect_uri is None or redirect_uri not in json.loads(tenant.redirect_uris):
             raise InvalidArgument("The redirect_uri is missing or not registered for this client.")
-        state = _single(params, "state")
-        oversized_state = state is not None and len(state) > _MAX_STATE
-        if oversized_state:
-            state = None
-
-        def fail(error: str, description: str) -> OAuthRedirect:
-            return OAuthRedirect(error, description, redirect_uri=redirect_uri, state=state)
-
-        repeated = sorted(name for name, values in params.items() if len(values) > 1)
-        if repeated:
-            raise fail("invalid_request", f"Parameters must not repeat: {', '.join(repeated[:5])}.")
-        if "request" in params:
-            raise fail("request_not_supported", "Request objects are not supported.")
-        if "request_uri" in params:
-            raise fail("request_uri_not_supported", "Request objects are not supported.")
-        response_type = _single(params, "response_type")
-        if response_type is None:
-            raise fail("invalid_request", "response_type is required.")
-        if response_type != "code":
-            raise fail("unsupported_response_type", "Only response_type=code is supported.")
-        if _single(params, "response_mode") not in (None, "query"):
-            raise fail("invalid_request", "Only the query response mode is supported.")
-        try:
-            scopes = requested_scopes(tenant, _single(params, "scope"), require_openid=True)
-        except OAuthError as exc:
-            raise fail(exc.error, exc.description) from exc
-        challenge, method = _single(params, "code_challenge"), _single(params, "code_challenge_method")
-        if challenge is None or method is None:
-            raise fail("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256.")
-        if method != pkce.CHALLENGE_METHOD or not pkce.is_challenge(challenge):
-            raise fail("invalid_request", "Only S256 PKCE challenges are supported.")
-        nonce, prompt = _single(params, "nonce"), _single(params, "prompt")
-        if oversized_state or (nonce and len(nonce) > _MAX_NONCE):
-            raise fail("invalid_request", "state or nonce is too long.")
-        prompts = frozenset(prompt.split()) if prompt else frozenset()
-        if not prompts <= _PROMPTS or ("none" in prompts and len(prompts) > 1):
-            raise fail("invalid_request", "prompt is not valid.")
-        hint = _single(params, "login_hint")
-        number = hint.removeprefix("tel:") if hint else None
-        if hint is not None and (number is None or not hint.startswith("tel:") or not E164.match(number)):
-            raise fail("invalid_request", "login_hint must be tel:+<E.164 number>.")
-        return _Request(tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number)
+        return tenant, redirect_uri
 
     async def _store(self, handle: str, request: _Request, operator: str) -> None:
         now = self._clock.now()
@@ -278,16 +326,23 @@ class AuthorizationService:
             "created_at": now,
             "expires_at": now + timedelta(seconds=PENDING_TTL),
         }
-        async with self._engine.begin() as conn:
-            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now))
-            await conn.execute(sa.insert(_TABLE).values(**row))
+        await run_unit(self._engine, partial(_insert_pending, row, now))
 
     async def _take(self, handle: str) -> RowMapping | None:
         digest = hashlib.sha256(handle.encode()).hexdigest()
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                sa.delete(_TABLE)
-                .where((_TABLE.c.handle_hash == digest) & (_TABLE.c.expires_at > self._clock.now()))
-                .returning(*_TABLE.c)
-            )
-            return result.mappings().first()
+        return await run_unit(self._engine, partial(_take_pending, digest, self._clock.now()))
+
+
+def _insert_pending(row: Mapping[str, object], now: datetime, conn: Connection) -> None:
+    conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now))
+    conn.execute(sa.insert(_TABLE).values(**row))
+
+
+def _take_pending(digest: str, now: datetime, conn: Connection) -> RowMapping | None:
+    """Delete and return the unexpired pending request with this handle digest (single use)."""
+    taken = conn.execute(
+        sa.delete(_TABLE)
+        .where((_TABLE.c.handle_hash == digest) & (_TABLE.c.expires_at > now))
+        .returning(*_TABLE.c)
+    )
+    return taken.mappings().first()

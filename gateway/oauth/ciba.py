@@ -23,17 +23,19 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.clock import Clock
 from gateway.crypto import FieldCipher
-from gateway.db import as_utc
+from gateway.db import as_utc, run_unit
 from gateway.errors import OAuthError
 from gateway.oauth.models import BackchannelRequest
 from gateway.oauth.subjects import (
@@ -132,9 +134,7 @@ class BackchannelAuthentication:
         settled_now = hint.kind == "tel"
         if settled_now:
             row.update(self._granted(tenant.id, id_hash, await self._subjects.authenticate(hint)))
-        async with self._engine.begin() as conn:
-            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now - _KEEP_EXPIRED))
-            await conn.execute(sa.insert(_TABLE).values(**row))
+        await run_unit(self._engine, partial(_insert_request, row, now - _KEEP_EXPIRED))
         if not settled_now:
             task = asyncio.create_task(self._settle(id_hash, tenant.id, hint))
             self._tasks.add(task)
@@ -149,27 +149,9 @@ class BackchannelAuthentication:
             ``access_denied`` or ``invalid_grant``.
         """
         id_hash = _digest(auth_req_id)
-        mine = (_TABLE.c.id_hash == id_hash) & (_TABLE.c.tenant_id == tenant.id)
         now = self._clock.now()
-        async with self._engine.begin() as conn:
-            polled = await conn.execute(
-                sa.update(_TABLE)
-                .where(mine & (_TABLE.c.next_poll_at <= now) & (_TABLE.c.expires_at > now))
-                .values(next_poll_at=self._next_poll(now))
-                .returning(_TABLE.c.status)
-            )
-            status = polled.scalar()
-            row = None
-            if status is None:
-                status = await self._why_not(conn, mine, now)
-            elif status == "granted":
-                consumed = await conn.execute(
-                    sa.update(_TABLE)
-                    .where(mine & (_TABLE.c.status == "granted"))
-                    .values(status="consumed")
-                    .returning(*_TABLE.c)
-                )
-                row = consumed.mappings().first()
+        poll = partial(_poll, id_hash, tenant.id, now, self._next_poll(now))
+        status, row = await run_unit(self._engine, poll)
         if row is not None:
             return self._settled(tenant.id, id_hash, row)
         raise OAuthError(*_POLL_ERRORS.get(status, _UNKNOWN_REQUEST))
@@ -182,16 +164,6 @@ class BackchannelAuthentication:
 
     def _next_poll(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._interval)
-
-    async def _why_not(self, conn: AsyncConnection, mine: ColumnElement[bool], now: datetime) -> str:
-        row = (await conn.execute(sa.select(_TABLE.c.expires_at).where(mine))).first()
-        if row is None:
-            return "unknown"
-        expires_at = as_utc(row.expires_at)
-        if expires_at is not None and expires_at <= now:
-            return "expired"
-        await conn.execute(sa.update(_TABLE).where(mine).values(next_poll_at=self._next_poll(now)))
-        return "slow_down"
 
     def _granted(self, tenant_id: str, id_hash: str, subscriber: AuthenticatedSubscriber) -> dict[str, Any]:
         return {
@@ -220,13 +192,58 @@ class BackchannelAuthentication:
         except Exception:
             log.exception("ciba_failed", operator=hint.operator)
         try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    sa.update(_TABLE)
-                    .where((_TABLE.c.id_hash == id_hash) & (_TABLE.c.status == "pending"))
-                    .values(**outcome)
-                )
-        except Exception:
+            await run_unit(self._engine, partial(_record_outcome, id_hash, outcome))
+        except sa.exc.SQLAlchemyError:
             log.exception("ciba_settle_failed", operator=hint.operator)
         else:
             log.info("ciba_settled", operator=hint.operator, status=outcome["status"])
+
+
+def _insert_request(row: dict[str, Any], drop_before: datetime, conn: Connection) -> None:
+    conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < drop_before))
+    conn.execute(sa.insert(_TABLE).values(**row))
+
+
+def _poll(
+    id_hash: str, tenant_id: str, now: datetime, next_poll_at: datetime, conn: Connection
+) -> tuple[str, RowMapping | None]:
+    """One poll: its status and, when granted, the request's row (then marked consumed).
+
+    A poll of a live request sooner than its interval is ``slow_down`` and pushes the next
+    allowed poll back; otherwise the status is ``pending``, ``granted``, ``denied``,
+    ``consumed``, ``expired`` or ``unknown``.
+    """
+    mine = (_TABLE.c.id_hash == id_hash) & (_TABLE.c.tenant_id == tenant_id)
+    polled = conn.execute(
+        sa.update(_TABLE)
+        .where(mine & (_TABLE.c.next_poll_at <= now) & (_TABLE.c.expires_at > now))
+        .values(next_poll_at=next_poll_at)
+        .returning(_TABLE.c.status)
+    ).scalar()
+    if polled is None:
+        return _why_not(conn, mine, now, next_poll_at), None
+    if polled != "granted":
+        return polled, None
+    consumed = conn.execute(
+        sa.update(_TABLE)
+        .where(mine & (_TABLE.c.status == "granted"))
+        .values(status="consumed")
+        .returning(*_TABLE.c)
+    )
+    return polled, consumed.mappings().first()
+
+
+def _why_not(conn: Connection, mine: ColumnElement[bool], now: datetime, next_poll_at: datetime) -> str:
+    row = conn.execute(sa.select(_TABLE.c.expires_at).where(mine)).first()
+    if row is None:
+        return "unknown"
+    expires_at = as_utc(row.expires_at)
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    conn.execute(sa.update(_TABLE).where(mine).values(next_poll_at=next_poll_at))
+    return "slow_down"
+
+
+def _record_outcome(id_hash: str, outcome: dict[str, Any], conn: Connection) -> None:
+    pending = (_TABLE.c.id_hash == id_hash) & (_TABLE.c.status == "pending")
+    conn.execute(sa.update(_TABLE).where(pending).values(**outcome))

@@ -14,14 +14,17 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock
 from gateway.crypto import FieldCipher
-from gateway.db import as_utc
+from gateway.db import as_utc, run_unit
 from gateway.oauth.models import AuthorizationCode
 from gateway.oauth.subjects import AuthenticatedSubscriber
 
@@ -103,9 +106,7 @@ class CodeStore:
             "created_at": now,
             "expires_at": now + timedelta(seconds=CODE_TTL),
         }
-        async with self._engine.begin() as conn:
-            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now - self._retention))
-            await conn.execute(sa.insert(_TABLE).values(**row))
+        await run_unit(self._engine, partial(_store, row, now - self._retention))
         return code
 
     async def redeem(
@@ -117,24 +118,11 @@ class CodeStore:
         :raises CodeInvalid: unknown, expired, or another tenant's code.
         """
         code_hash = _digest(code)
-        now = self._clock.now()
-        mine = (_TABLE.c.code_hash == code_hash) & (_TABLE.c.tenant_id == tenant_id)
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                sa.update(_TABLE)
-                .where(mine & _TABLE.c.used_at.is_(None) & (_TABLE.c.expires_at > now))
-                .values(used_at=now, token_id=token_id, token_expires_at=token_expires_at)
-                .returning(*_TABLE.c)
-            )
-            row = result.mappings().first()
-            if row is None:
-                earlier = (await conn.execute(sa.select(_TABLE).where(mine))).mappings().first()
-                if earlier is not None and earlier["used_at"] is not None:
-                    raise CodeReused(earlier["token_id"], as_utc(earlier["token_expires_at"]))
-                raise CodeInvalid("unknown or expired code")
+        spend = partial(_spend, tenant_id, code_hash, self._clock.now(), token_id, token_expires_at)
+        row = await run_unit(self._engine, spend)
         return self._redeemed(tenant_id, code_hash, row)
 
-    def _redeemed(self, tenant_id: str, code_hash: str, row: Any) -> RedeemedCode:
+    def _redeemed(self, tenant_id: str, code_hash: str, row: RowMapping) -> RedeemedCode:
         return RedeemedCode(
             client_id=row["client_id"],
             redirect_uri=row["redirect_uri"],
@@ -148,3 +136,35 @@ class CodeStore:
                 auth_time=as_utc(row["auth_time"]) or self._clock.now(),
             ),
         )
+
+
+def _store(row: dict[str, Any], drop_before: datetime, conn: Connection) -> None:
+    conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < drop_before))
+    conn.execute(sa.insert(_TABLE).values(**row))
+
+
+def _spend(
+    tenant_id: str, code_hash: str, now: datetime, token_id: str, token_expires_at: datetime, conn: Connection
+) -> RowMapping:
+    """Mark the code used and return its row.
+
+    :raises CodeReused: it was used before.
+    :raises CodeInvalid: unknown, expired, or another tenant's.
+    """
+    mine = (_TABLE.c.code_hash == code_hash) & (_TABLE.c.tenant_id == tenant_id)
+    row = (
+        conn.execute(
+            sa.update(_TABLE)
+            .where(mine & _TABLE.c.used_at.is_(None) & (_TABLE.c.expires_at > now))
+            .values(used_at=now, token_id=token_id, token_expires_at=token_expires_at)
+            .returning(*_TABLE.c)
+        )
+        .mappings()
+        .first()
+    )
+    if row is not None:
+        return row
+    earlier = conn.execute(sa.select(_TABLE).where(mine)).mappings().first()
+    if earlier is not None and earlier["used_at"] is not None:
+        raise CodeReused(earlier["token_id"], as_utc(earlier["token_expires_at"]))
+    raise CodeInvalid("unknown or expired code")

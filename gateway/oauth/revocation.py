@@ -9,11 +9,14 @@ before a check began is always seen). Rows are dropped once the token would have
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock
+from gateway.db import run_unit
 from gateway.lookups import SharedLookup
 from gateway.oauth.models import RevokedToken
 
@@ -32,11 +35,7 @@ class Revocations:
 
     async def revoke(self, token_id: str, expires_at: datetime) -> None:
         """Refuse the token ``token_id`` from now on (idempotent)."""
-        async with self._engine.begin() as conn:
-            await conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < self._clock.now()))
-            exists = await conn.execute(sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == token_id))
-            if exists.first() is None:
-                await conn.execute(sa.insert(_TABLE).values(token_id=token_id, expires_at=expires_at))
+        await run_unit(self._engine, partial(_revoke, token_id, expires_at, self._clock.now()))
 
     async def is_revoked(self, token_id: str) -> bool:
         """Whether ``token_id`` was revoked (at the latest, before this call).
@@ -44,3 +43,9 @@ class Revocations:
         :raises sqlalchemy.exc.SQLAlchemyError: the lookup failed.
         """
         return bool(await self._revoked.found([(token_id,)]))
+
+
+def _revoke(token_id: str, expires_at: datetime, now: datetime, conn: Connection) -> None:
+    conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now))
+    if conn.execute(sa.select(_TABLE.c.token_id).where(_TABLE.c.token_id == token_id)).first() is None:
+        conn.execute(sa.insert(_TABLE).values(token_id=token_id, expires_at=expires_at))
