@@ -4,7 +4,8 @@ Token and backchannel requests are form-encoded, answered with ``Cache-Control: 
 6749 §5.1) and RFC 6749 error bodies. The authorization endpoint (GET or form POST, OIDC Core
 §3.1.2.1) and the operator callbacks answer 302 redirects; their direct errors (unknown client,
 unregistered redirect URI, unknown callback state, a POST that is not form-encoded) use the contract's
-error body.
+error body. A form body that does not decode (not UTF-8, or an unknown charset) is ``invalid_request``
+on every form endpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from multidict import MultiMapping
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
 from gateway.errors import OAuthError, OAuthRedirect, UnsupportedMediaType
-from gateway.oauth.token_endpoint import GRANT_TYPES
+from gateway.oauth.client_auth import AUTH_METHODS
 from gateway.scopes import KNOWN_SCOPES
 from gateway.wire import json_response
 
@@ -32,7 +33,8 @@ _FORM = "application/x-www-form-urlencoded"
 @public
 async def discovery(request: web.Request) -> web.Response:
     """OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414); no refresh grant is offered."""
-    issuer = request.app[RUNTIME].settings.issuer
+    runtime = request.app[RUNTIME]
+    issuer = runtime.settings.issuer
     return json_response(
         {
             "issuer": issuer,
@@ -40,13 +42,13 @@ async def discovery(request: web.Request) -> web.Response:
             "token_endpoint": f"{issuer}/oauth2/token",
             "backchannel_authentication_endpoint": f"{issuer}/oauth2/bc-authorize",
             "jwks_uri": f"{issuer}/oauth2/jwks",
-            "grant_types_supported": list(GRANT_TYPES),
+            "grant_types_supported": list(runtime.oauth.token_endpoint.grant_types),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],
             "backchannel_token_delivery_modes_supported": ["poll"],
             "backchannel_user_code_parameter_supported": False,
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
             "scopes_supported": sorted(KNOWN_SCOPES),
             "subject_types_supported": ["pairwise"],
@@ -80,10 +82,22 @@ def _params(values: MultiMapping[Any]) -> dict[str, list[str]]:
     return params
 
 
+async def _posted(request: web.Request) -> MultiMapping[Any]:
+    """The form body's fields.
+
+    :raises OAuthError: ``invalid_request``, the body does not decode in its declared charset
+        (UTF-8 by default).
+    """
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise OAuthError("invalid_request", "The form body could not be decoded; send it in UTF-8.") from exc
+
+
 async def _form(request: web.Request) -> dict[str, str]:
     if request.content_type != _FORM:
         raise OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded.")
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    return {k: v for k, v in (await _posted(request)).items() if isinstance(v, str)}
 
 
 @routes.get("/oauth2/authorize")
@@ -94,7 +108,7 @@ async def authorize(request: web.Request) -> web.Response:
     service = request.app[RUNTIME].oauth.authorization
     if request.method == "POST" and request.content_type != _FORM:
         raise UnsupportedMediaType("The request body must be application/x-www-form-urlencoded.")
-    source = await request.post() if request.method == "POST" else request.query
+    source = await _posted(request) if request.method == "POST" else request.query
     try:
         location = await service.start(
             _params(source), peer=request.remote, forwarded_for=request.headers.get("X-Forwarded-For")

@@ -169,3 +169,33 @@ async def test_token_request_must_be_form_encoded(sqlite_stack: Stack) -> None:
         f"{sqlite_stack.gateway_url}/oauth2/token", json={"grant_type": "client_credentials"}
     )
     _oauth_error(resp, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/oauth2/token", "/oauth2/authorize", "/oauth2/bc-authorize"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=no-such-charset"],
+)
+async def test_an_undecodable_form_body_is_invalid_request(
+    sqlite_stack: Stack, path: str, content_type: str
+) -> None:
+    """A form body that is not UTF-8 (or names an unknown charset) is 400 invalid_request in the
+    RFC 6749 shape, not a 500."""
+    a = await sqlite_stack.tenant(["one-tap:login"])
+    resp = await sqlite_stack.http.post(
+        f"{sqlite_stack.gateway_url}{path}",
+        content=b"grant_type=\xff\xfe",
+        headers={"Content-Type": content_type},
+        auth=(a.client_id, a.client_secret),
+    )
+    _oauth_error(resp, 400, "invalid_request")
+    assert set(resp.json()) == {"error", "error_description"}
+
+
+async def test_invalid_client_names_the_accepted_methods(sqlite_stack: Stack) -> None:
+    """An invalid_client answer lists the client authentication methods discovery advertises."""
+    doc = (await sqlite_stack.http.get(f"{sqlite_stack.gateway_url}/.well-known/openid-configuration")).json()
+    resp = await _token(sqlite_stack, {"grant_type": "client_credentials"})
+    _oauth_error(resp, 401, "invalid_client")
+    description = resp.json()["error_description"]
+    assert all(method in description for method in doc["token_endpoint_auth_methods_supported"])
