@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit bench clean browser
+.PHONY: install run reset test lint unit bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ browser:
 	test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)))
 
+# `make run` keeps the demo state under var/ across restarts; `make reset` deletes it and starts fresh.
 run: install
 	$(BIN)/gateway up
+
+reset: install
+	$(BIN)/gateway up --reset
 
 # bandit: every accepted finding carries `# nosec BXXX` with its reason on the line. The dependency
 # audit runs pip-audit only when a vulnerability service answers, else prints "pip-audit NOT RUN".

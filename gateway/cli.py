@@ -6,8 +6,8 @@ with ``PUSH_DISPATCH_WORKER``, ``WEBHOOK_DELIVERY_WORKER`` and ``SIM_SWAP_POLL_W
 N ``worker`` processes is the production topology. ``sandbox`` sends its SMS callbacks to
 ``SANDBOX_CALLBACK_URL`` when set.
 ``up`` is the embedded development default: the gateway and the sandbox operators in one process
-and one event loop, SQLite under ``./var/``, generated operator credentials shared by both sides,
-data keys generated once and kept in ``./var/keys.json``, a demo tenant and demo subscribers.
+and one event loop, generated operator credentials shared by both sides, a demo tenant and demo
+subscribers; what it keeps between starts lives under ``./var/`` (:mod:`gateway.demo_state`).
 This is the only module that imports :mod:`sandbox`.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +28,8 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.appkeys import RUNTIME
 from gateway.clock import SystemClock
-from gateway.crypto import generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory
+from gateway.demo_state import DemoTenant, embedded_keys, ensure_demo_tenant, reset_embedded_state
 from gateway.logs import configure_logging
 from gateway.loop import run as run_loop
 from gateway.scopes import KNOWN_SCOPES
@@ -43,6 +43,7 @@ from sandbox import AppCredentials, SandboxConfig, create_sandbox_app
 
 __all__ = ["main"]
 
+VAR_DIR = Path("var")
 DEMO_TENANT = "demo"
 DEMO_ACTIVATED_AT = "2025-06-01T08:00:00+08:00"
 """Demo lines are long-standing, so SIM and device swap checks answer "not swapped" until a swap is
@@ -54,11 +55,38 @@ DEMO_SUBSCRIBERS = (
 )
 
 
+_UP_DESCRIPTION = """\
+The gateway and the sandbox operators in one process: the development default (`make run`).
+
+Every start prints the URLs, a new admin token, the demo tenant's client_id and secret, and
+`export` lines to paste into bash or zsh. What is kept between starts lives under ./var/:
+  var/gateway.db         the SQLite database (unless GATEWAY_DATABASE_URL names another)
+  var/keys.json          the data and index keys (mode 0600)
+  var/demo-tenant.json   the demo tenant's client_id and secret (mode 0600)
+The demo tenant keeps its secret across restarts. The sandbox operators keep their state in memory:
+each start registers the demo subscribers again, with no faults. Clear faults without restarting:
+  curl --fail-with-body -X DELETE "$SB/sandbox/faults"
+`gateway up --reset` (`make reset`) deletes those three files, then starts fresh: a new demo tenant
+with a new secret. It refuses to touch a database outside var/.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser(
+        "up",
+        help="gateway + sandbox operators in one process (development default)",
+        description=_UP_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    up.add_argument(
+        "--reset",
+        action="store_true",
+        help="start over: delete the demo database, keys and demo credentials under var/ first",
+    )
+    add_setting_flags(up)
     for name, text in (
-        ("up", "gateway + sandbox operators in one process (development default)"),
         ("serve", "the gateway alone (production shape)"),
         ("worker", "background workers (SMS dispatch, webhooks, SIM swap poller) without the public API"),
         ("sandbox", "the sandbox operators alone"),
@@ -77,30 +105,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _embedded_keys(var_dir: Path) -> dict[str, str]:
-    """Data and index keys for ``up``: generated once, kept in ``var/keys.json`` (mode 0600)."""
-    path = var_dir / "keys.json"
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        return stored
-    var_dir.mkdir(parents=True, exist_ok=True)
-    keys = {"data_keys": generate_keyring_spec(), "index_keys": generate_keyring_spec()}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(keys, handle)
-    return keys
-
-
 def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Defaults of ``up`` that fill whatever the environment and flags left unset."""
+    """Defaults of ``up`` that fill whatever the environment and flags left unset; with ``--reset``
+    the kept state is deleted first."""
     probe = load_settings(args)
+    if args.reset:
+        for path in reset_embedded_state(VAR_DIR, probe.database_url):
+            print(f"deleted {path}", file=sys.stderr)
     sandbox_root = f"http://{probe.host}:{probe.sandbox_port}"
     overrides: dict[str, Any] = {
         "admin_token": secrets.token_urlsafe(24),
         "allow_private_webhooks": True,
         "log_format": "console",
         "shutdown_grace_seconds": 0.0,
-        **_embedded_keys(Path("var")),
+        **embedded_keys(VAR_DIR),
     }
     for op in OPERATORS:
         overrides[f"{op}_url"] = f"{sandbox_root}/{op}"
@@ -122,21 +140,16 @@ def _sandbox_config(settings: Settings, *, callback_base_url: str | None = None)
     return SandboxConfig(apps=apps, callback_base_url=callback_base_url)
 
 
-async def _seed_demo(gateway: web.Application, settings: Settings) -> dict[str, str]:
-    """Create (or re-key) the demo tenant and register the demo subscribers in the sandbox."""
-    tenants = gateway[RUNTIME].tenants
-    existing = await tenants.by_name(DEMO_TENANT)
-    if existing is None:
-        scopes = sorted(KNOWN_SCOPES | {"dpv:FraudPreventionAndDetection"})
-        callback = f"{settings.issuer}/demo/callback"
-        credentials = await tenants.create(
-            name=DEMO_TENANT, scopes=scopes, redirect_uris=[callback], sandbox=True
-        )
-    else:
-        rotated = await tenants.rotate_secret(existing.id)
-        if rotated is None:
-            raise SystemExit("the demo tenant disappeared while seeding")
-        credentials = rotated
+async def _seed_demo(gateway: web.Application, settings: Settings) -> DemoTenant:
+    """Ensure the demo tenant (:func:`ensure_demo_tenant`) and register the demo subscribers in the
+    sandbox."""
+    demo = await ensure_demo_tenant(
+        gateway[RUNTIME].tenants,
+        VAR_DIR,
+        name=DEMO_TENANT,
+        scopes=sorted(KNOWN_SCOPES | {"dpv:FraudPreventionAndDetection"}),
+        redirect_uri=f"{settings.issuer}/demo/callback",
+    )
     async with aiohttp.ClientSession() as http:
         for phone, operator, imei in DEMO_SUBSCRIBERS:
             url = f"http://{settings.host}:{settings.sandbox_port}/sandbox/subscribers"
@@ -149,12 +162,18 @@ async def _seed_demo(gateway: web.Application, settings: Settings) -> dict[str, 
             async with http.post(url, json=line) as resp:
                 if resp.status not in (201, 409):
                     raise SystemExit(f"seeding the sandbox failed: HTTP {resp.status}")
-    return credentials.as_dict()
+    return demo
 
 
-def _banner(settings: Settings, demo: dict[str, str]) -> str:
+def _banner(settings: Settings, demo: DemoTenant, sandbox: str) -> str:
     admin = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    sandbox = f"http://{settings.host}:{settings.sandbox_port}"
+    credentials = demo.credentials
+    exports = {
+        "GW": settings.issuer,
+        "SB": sandbox,
+        "CLIENT_ID": credentials.client_id,
+        "CLIENT_SECRET": credentials.client_secret,
+    }
     lines = [
         "",
         "carrier gateway is up",
@@ -162,10 +181,14 @@ def _banner(settings: Settings, demo: dict[str, str]) -> str:
         f"  sandbox          {sandbox}",
         f"  database         {settings.database_url}",
         f"  admin token      {admin}",
-        f"  demo client_id   {demo['client_id']}",
-        f"  demo secret      {demo['client_secret']}",
+        f"  demo client_id   {credentials.client_id}",
+        f"  demo secret      {credentials.client_secret}",
+        f"  demo tenant      {demo.origin}; `gateway up --reset` (make reset) starts over",
         "  demo phones      " + ", ".join(f"{p} ({o})" for p, o, _ in DEMO_SUBSCRIBERS),
         "  walk-through     see README.md, 'Try it'",
+        "",
+        "Paste into your shell (bash or zsh) for the walk-through:",
+        *(f"export {name}={shlex.quote(value)}" for name, value in exports.items()),
         "",
     ]
     return "\n".join(lines)
@@ -174,12 +197,13 @@ def _banner(settings: Settings, demo: dict[str, str]) -> str:
 async def _up(settings: Settings) -> None:
     gateway = create_app(settings)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a comparison, not a bind  # nosec B104
-    callbacks = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    authority = f"[{host}]" if ":" in host else host
+    callbacks = f"http://{authority}:{settings.port}"
     sandbox = create_sandbox_app(_sandbox_config(settings, callback_base_url=callbacks))
 
     async def seed() -> None:
         demo = await _seed_demo(gateway, settings)
-        print(_banner(settings, demo), flush=True)
+        print(_banner(settings, demo, f"http://{authority}:{settings.sandbox_port}"), flush=True)
 
     await run_sites(
         [(sandbox, settings.host, settings.sandbox_port), (gateway, settings.host, settings.port)],

@@ -91,6 +91,16 @@ class TenantService:
             session.add(tenant)
             return TenantCredentials(tenant.id, tenant.client_id, secret)
 
+    async def set_redirect_uris(self, tenant_id: str, redirect_uris: list[str]) -> bool:
+        """Replace the tenant's registered redirect URIs; False when there is no such tenant."""
+        async with self._sessions() as session, session.begin():
+            tenant = await session.get(Tenant, tenant_id)
+            if tenant is None:
+                return False
+            tenant.redirect_uris = json.dumps(redirect_uris)
+            session.add(tenant)
+            return True
+
     async def by_client_id(self, client_id: str) -> Tenant | None:
         """The tenant owning ``client_id``; None, without a query, for a string no client id can be
         (not printable ASCII, or longer than the column): PostgreSQL refuses a NUL in a parameter."""

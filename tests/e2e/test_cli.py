@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -81,13 +83,26 @@ def test_tenants_create_prints_credentials_as_json(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "invalid tenant" in bad.stderr
 
 
-@pytest.fixture
-def gateway_up(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """`gateway up` in a scratch directory, until its banner is printed; stopped with SIGTERM."""
+@contextlib.contextmanager
+def _gateway_up(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
+    """`gateway up` in ``cwd`` on free ports, until its banner is printed; stopped with SIGTERM.
+
+    Yields the banner's values (``GW``, ``SB``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``ADMIN_TOKEN``) and
+    its ``export`` lines as ``EXPORTS``."""
     port, sandbox_port = _free_port(), _free_port()
     proc = subprocess.Popen(
-        [GATEWAY, "up", "--port", str(port), "--sandbox-port", str(sandbox_port), "--log-format", "json"],
-        cwd=tmp_path,
+        [
+            GATEWAY,
+            "up",
+            *args,
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(sandbox_port),
+            "--log-format",
+            "json",
+        ],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -95,8 +110,8 @@ def gateway_up(tmp_path: Path) -> Iterator[dict[str, str]]:
     )
     banner = ""
     deadline = time.monotonic() + 60
-    assert proc.stdout is not None
-    while "walk-through" not in banner and time.monotonic() < deadline and proc.poll() is None:
+    assert proc.stdout is not None and proc.stderr is not None
+    while "export CLIENT_SECRET=" not in banner and time.monotonic() < deadline and proc.poll() is None:
         banner += proc.stdout.readline()
     found = dict(re.findall(r"^\s+(demo client_id|demo secret|admin token)\s+(\S+)$", banner, re.M))
     info = {
@@ -105,6 +120,7 @@ def gateway_up(tmp_path: Path) -> Iterator[dict[str, str]]:
         "CLIENT_ID": found.get("demo client_id", ""),
         "CLIENT_SECRET": found.get("demo secret", ""),
         "ADMIN_TOKEN": found.get("admin token", ""),
+        "EXPORTS": "".join(line for line in banner.splitlines(keepends=True) if line.startswith("export ")),
     }
     try:
         assert info["CLIENT_SECRET"], (
@@ -118,7 +134,95 @@ def gateway_up(tmp_path: Path) -> Iterator[dict[str, str]]:
         info["stderr"] = stderr
         assert proc.returncode == 0, stderr[-2000:]
         assert not find_leaks(stderr, {info["CLIENT_SECRET"]}), "gateway up logged a number or secret"
-        assert (tmp_path / "var" / "gateway.db").exists()
+        assert (cwd / "var" / "gateway.db").exists()
+
+
+@pytest.fixture
+def gateway_up(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """`gateway up` in a scratch directory (:func:`_gateway_up`)."""
+    with _gateway_up(tmp_path) as info:
+        yield info
+
+
+def _client_token(info: dict[str, str], client_id: str, secret: str) -> httpx.Response:
+    return httpx.post(
+        f"{info['GW']}/oauth2/token",
+        auth=(client_id, secret),
+        data={"grant_type": "client_credentials", "scope": "one-tap:login"},
+        timeout=10,
+    )
+
+
+def test_up_keeps_the_demo_secret_until_reset(tmp_path: Path) -> None:
+    """A second `gateway up` on the same var/, on other ports, prints the same demo credentials and
+    `export` lines that bash and zsh take as they are; the README's walk-through runs with them (the
+    demo redirect URI follows the new port); `gateway up --reset` issues new credentials and the old
+    stop working."""
+    with _gateway_up(tmp_path) as first:
+        assert _client_token(first, first["CLIENT_ID"], first["CLIENT_SECRET"]).status_code == 200
+    stored = tmp_path / "var" / "demo-tenant.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    with _gateway_up(tmp_path) as second:
+        assert (second["CLIENT_ID"], second["CLIENT_SECRET"]) == (first["CLIENT_ID"], first["CLIENT_SECRET"])
+        assert _client_token(second, second["CLIENT_ID"], second["CLIENT_SECRET"]).status_code == 200
+        for shell in ("bash", "zsh"):
+            pasted = subprocess.run(
+                [shell, "-c", second["EXPORTS"] + 'printf "%s\\n" "$GW" "$SB" "$CLIENT_ID" "$CLIENT_SECRET"'],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env={"PATH": os.environ["PATH"]},
+                check=True,
+            )
+            values = [second[k] for k in ("GW", "SB", "CLIENT_ID", "CLIENT_SECRET")]
+            assert pasted.stdout.split() == values, shell
+        walked = subprocess.run(
+            ["bash", "-c", second["EXPORTS"] + "set -euo pipefail\n" + _walkthrough()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_clean_env(),
+        )
+        assert walked.returncode == 0, walked.stderr + walked.stdout
+        assert '"devicePhoneNumberVerified":true' in walked.stdout.replace(" ", "")
+    with _gateway_up(tmp_path, "--reset") as third:
+        assert third["CLIENT_ID"] != first["CLIENT_ID"]
+        assert third["CLIENT_SECRET"] != first["CLIENT_SECRET"]
+        assert _client_token(third, third["CLIENT_ID"], third["CLIENT_SECRET"]).status_code == 200
+        assert _client_token(third, first["CLIENT_ID"], first["CLIENT_SECRET"]).status_code == 401
+    assert json.loads(stored.read_text())["client_secret"] == third["CLIENT_SECRET"]
+
+
+def test_up_reissues_a_secret_the_database_no_longer_accepts(tmp_path: Path) -> None:
+    """A stored secret that does not match the database (the file edited or copied from elsewhere) is
+    replaced by a new, working one instead of being printed."""
+    with _gateway_up(tmp_path) as first:
+        pass
+    stored = tmp_path / "var" / "demo-tenant.json"
+    stored.write_text(json.dumps({**json.loads(stored.read_text()), "client_secret": "not-the-secret"}))
+    with _gateway_up(tmp_path) as second:
+        assert second["CLIENT_ID"] == first["CLIENT_ID"]
+        assert second["CLIENT_SECRET"] not in (first["CLIENT_SECRET"], "not-the-secret")
+        assert _client_token(second, second["CLIENT_ID"], second["CLIENT_SECRET"]).status_code == 200
+
+
+def test_up_reset_refuses_a_database_outside_var(tmp_path: Path) -> None:
+    """`gateway up --reset` deletes nothing when the database is not the embedded one under var/."""
+    (tmp_path / "var").mkdir()
+    keys = tmp_path / "var" / "keys.json"
+    keys.write_text("{}")
+    for url in (f"sqlite:///{tmp_path}/elsewhere.db", "postgresql://127.0.0.1:5432/test"):
+        done = subprocess.run(
+            [GATEWAY, "up", "--reset", "--database-url", url],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_clean_env(),
+        )
+        assert done.returncode != 0
+        assert "--reset deletes only a SQLite database under var/" in done.stderr
+    assert keys.exists()
 
 
 def _walkthrough() -> str:

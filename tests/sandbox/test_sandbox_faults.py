@@ -8,25 +8,28 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import httpx
 import pytest
 from aiohttp import web
 
-from sandbox import create_sandbox_app
+from sandbox import SandboxConfig, create_sandbox_app
+from tests.clocks import ManualClock
 from tests.conftest import LOG_SINK
+from tests.sandbox.conftest import SandboxClient
 
 LOGIN = "/cmcc/unisdk/rsapi/loginTokenValidate"
 
 
-async def set_faults(client, operator: str, **faults: object) -> None:
+async def set_faults(client: SandboxClient, operator: str, **faults: object) -> None:
     response = await client.put(f"/sandbox/operators/{operator}/faults", json=faults)
     assert response.status == 200
 
 
-async def test_error_rate_one_answers_500_html(client):
+async def test_error_rate_one_answers_500_html(client: SandboxClient) -> None:
     """With errorRate 1 every southbound request answers HTTP 500 with a non-JSON body."""
     await set_faults(client, "cmcc", errorRate=1)
     response = await client.post(LOGIN, json={})
@@ -34,14 +37,16 @@ async def test_error_rate_one_answers_500_html(client):
     assert response.content_type == "text/html"
 
 
-async def test_faults_are_per_operator_and_spare_the_control_api(client):
+async def test_faults_are_per_operator_and_spare_the_control_api(client: SandboxClient) -> None:
     """A fault on one operator leaves the other operators and the control API alone."""
     await set_faults(client, "cmcc", errorRate=1)
     assert (await client.post("/cucc/openapi/netauth/v2/mobile", json={})).status == 200
     assert (await client.get("/sandbox/healthz")).status == 200
 
 
-async def test_down_drops_the_connection_for_aiohttp(client, caplog):
+async def test_down_drops_the_connection_for_aiohttp(
+    client: SandboxClient, caplog: pytest.LogCaptureFixture
+) -> None:
     """With down the server closes the connection unanswered, without logging an error."""
     await set_faults(client, "cmcc", down=True)
     with caplog.at_level(logging.DEBUG), pytest.raises(aiohttp.ServerDisconnectedError):
@@ -52,7 +57,7 @@ async def test_down_drops_the_connection_for_aiohttp(client, caplog):
 @pytest.mark.parametrize(
     ("method", "path"), [("POST", "/ctcc/openapi/networkauth/getMobile.do"), ("GET", "/ctcc")]
 )
-async def test_down_drops_the_connection_for_httpx(client, method, path):
+async def test_down_drops_the_connection_for_httpx(client: SandboxClient, method: str, path: str) -> None:
     """With down an httpx client sees the server disconnect on any path of the operator, its root included."""
     await set_faults(client, "ctcc", down=True)
     async with httpx.AsyncClient(base_url=str(client.make_url("/"))) as http:
@@ -60,7 +65,7 @@ async def test_down_drops_the_connection_for_httpx(client, method, path):
             await http.request(method, path)
 
 
-async def test_latency_delays_the_answer(client):
+async def test_latency_delays_the_answer(client: SandboxClient) -> None:
     """latencyMs delays each southbound answer by at least that long."""
     await set_faults(client, "cucc", latencyMs=150)
     started = time.monotonic()
@@ -89,7 +94,9 @@ async def _served_as_in_production(app: web.Application) -> AsyncIterator[str]:
         sock.close()
 
 
-async def test_latency_outlasting_the_client_is_one_info_line(config, clock, caplog):
+async def test_latency_outlasting_the_client_is_one_info_line(
+    config: SandboxConfig, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
     """A client that gives up under latencyMs leaves one ``sandbox.client_gone`` line at info level and
     no error or traceback (aiohttp's default runner lets the handler run on, as in ``gateway up``)."""
     async with (
@@ -120,7 +127,7 @@ async def test_latency_outlasting_the_client_is_one_info_line(config, clock, cap
         assert answered.status == 200
 
 
-async def test_clearing_one_operators_faults(client):
+async def test_clearing_one_operators_faults(client: SandboxClient) -> None:
     """DELETE on an operator's faults puts them back to none and answers the cleared state; the other
     operators keep theirs; an unknown operator is 404."""
     await set_faults(client, "cmcc", down=True, latencyMs=20, deliveryReport="none")
@@ -140,7 +147,9 @@ async def test_clearing_one_operators_faults(client):
     assert (await unknown.json())["code"] == "NOT_FOUND"
 
 
-async def test_clearing_every_fault_keeps_the_subscribers(client, subscribe):
+async def test_clearing_every_fault_keeps_the_subscribers(
+    client: SandboxClient, subscribe: Callable[..., Awaitable[dict[str, Any]]]
+) -> None:
     """DELETE /sandbox/faults clears every operator's faults (204) and keeps subscribers."""
     await subscribe("+8618600186000", "cucc")
     for operator in ("cmcc", "cucc", "ctcc"):
