@@ -31,8 +31,8 @@ __all__ = ["KeyStore", "LoadedKey"]
 
 @dataclass(frozen=True, slots=True)
 class LoadedKey:
-    """A usable key: its id, private key, public key (derived once: a fresh public key object
-    per verification cost OpenSSL a key export every time) and public JWK."""
+    """A usable key: its id, private key, public key (derived once, reused by every verification)
+    and public JWK."""
 
     kid: str
     private_key: ec.EllipticCurvePrivateKey

@@ -13,9 +13,9 @@ token's ``jti``) so the client holding the token never learns the number from it
 then whatever pseudonym the issuer chose (pairwise, never the number). A 3-legged token can be
 revoked before it expires (:mod:`gateway.oauth.revocation`); that is checked on every use.
 
-A successful verification is remembered (by the token's SHA-256, bounded, never past the token's
-own ``exp``), because a client reuses one access token for many calls and full ES256 + claim
-verification costs more than the rest of a request; the memory is dropped when keys reload.
+A successful verification is remembered (by the token's SHA-256, at most 10 000 tokens, never past
+the token's own ``exp``), since a client reuses one access token for many calls; the memory is
+dropped when keys reload.
 """
 
 from __future__ import annotations
