@@ -47,5 +47,11 @@ bench: install
 	$(BIN)/python -m bench.push --database-url $(BENCH_POSTGRES) --workers-list 1,2,4; scaling=$$?; \
 	for status in $$one_tap $$identity $$push $$scaling; do [ $$status -eq 0 ] || exit $$status; done
 
+# docs/configuration.md and docs/errors.md are generated from gateway/settings.py and gateway/errors.py;
+# tests/unit/test_docs_generated.py fails when they drift.
+.PHONY: docs
+docs: install
+	$(BIN)/python -m tools.docs
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

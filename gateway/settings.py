@@ -22,30 +22,49 @@ OPERATORS: tuple[str, ...] = ("cmcc", "cucc", "ctcc")
 
 
 class Settings(BaseSettings):
-    """Every setting of the gateway and the sandbox; see the README's configuration table."""
+    """Every setting of the gateway and the sandbox; each field's description (its ``Field`` description or
+    its docstring) is its ``--help`` text and its line in docs/configuration.md (``make docs``)."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", frozen=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     database_url: str = "sqlite:///var/gateway.db"
+    """`sqlite:///<file>` (the embedded default) or `postgresql://…` (production)"""
     host: str = "127.0.0.1"
+    """listen address of `up`, `serve`, `worker` and `sandbox`"""
     port: int = 8080
+    """gateway listen port"""
     sandbox_port: int = 8090
+    """sandbox operators' port (`up`, `sandbox`)"""
     sandbox_callback_url: str | None = Field(
         default=None, description="`sandbox`: gateway base URL for SMS callbacks (unset: none sent)"
     )
     public_url: str | None = None
+    """the gateway's external base URL, also the OAuth issuer (unset: `http://HOST:PORT`)"""
     admin_token: SecretStr | None = None
+    """bootstrap admin bearer for `/admin/*` and `/metrics` (`up` generates one; unset: refused)"""
     allow_private_webhooks: bool = False
+    """allow http and private addresses as webhook and subscription sinks (true under `up`)"""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """lowest level logged"""
     log_format: Literal["json", "console"] = "json"
+    """`json` lines, or `console` for people (the default under `up`)"""
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto", description="asyncio loop of every process (auto: uvloop where installed)"
     )
     data_keys: SecretStr | None = None
+    """AES-256-GCM keyring of personal data, `v2:<base64url 32 bytes>,v1:…`, current first (`up` keeps one
+    in var/keys.json)"""
     index_keys: SecretStr | None = None
+    """HMAC keyring of the blind indexes, same format as DATA_KEYS"""
     access_token_ttl: int = 900
+    """access token lifetime (s)"""
     max_body_bytes: int = 64 * 1024
+    """largest request body accepted (bytes); larger is 413"""
     shutdown_timeout: float = 10.0
+    """after SIGTERM: seconds in-flight requests get once the listener closes, then background sends get as
+    long again"""
     shutdown_grace_seconds: float = Field(
         default=2.0, ge=0, le=300, description="on SIGTERM, seconds /readyz fails before the listener closes"
     )
@@ -55,7 +74,9 @@ class Settings(BaseSettings):
         default=None, description="shared single-use markers and rate limits; required with workers > 1"
     )
     operator_timeout: float = 3.0
+    """deadline of one operator call (s)"""
     operator_connect_timeout: float = 1.0
+    """connect deadline of one operator call (s)"""
     operator_circuit_threshold: int = Field(
         default=5, ge=1, le=1000, description="consecutive failed calls that open an operator's circuit"
     )
@@ -69,23 +90,38 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=3600, description="seconds an open circuit refuses calls before a probe"
     )
     cmcc_url: str | None = None
+    """China Mobile API base URL (`up`: the sandbox's)"""
     cmcc_app_id: str | None = None
+    """app id registered with China Mobile (`up`: generated)"""
     cmcc_app_key: SecretStr | None = None
+    """app key registered with China Mobile, signs the calls (`up`: generated)"""
     cucc_url: str | None = None
+    """China Unicom API base URL (`up`: the sandbox's)"""
     cucc_app_id: str | None = None
+    """app id registered with China Unicom (`up`: generated)"""
     cucc_app_key: SecretStr | None = None
+    """app key registered with China Unicom, signs the calls (`up`: generated)"""
     ctcc_url: str | None = None
+    """China Telecom API base URL (`up`: the sandbox's)"""
     ctcc_app_id: str | None = None
+    """app id registered with China Telecom (`up`: generated)"""
     ctcc_app_key: SecretStr | None = None
+    """app key registered with China Telecom, signs the calls (`up`: generated)"""
     login_check_sim_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
+    """default SIM swap threshold of a tenant's login-check policy (h)"""
     login_check_device_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
+    """default device swap threshold of a tenant's login-check policy (h)"""
     login_check_attempts_per_number: int = Field(default=10, ge=1, le=100_000)
+    """default login checks per number and window"""
     login_check_attempts_per_device: int = Field(default=10, ge=1, le=100_000)
+    """default login checks per deviceId and window"""
     login_check_attempts_per_ip: int = Field(default=50, ge=1, le=100_000)
+    """default login checks per client ip and window"""
     login_check_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    """default login-check attempt window (s)"""
     login_check_max_devices: int = Field(default=20, ge=1, le=1000, description="bound devices per number")
 
-    # authorization server: telco finder and CIBA (README "Authorization server")
+    # authorization server: telco finder and CIBA (docs/oauth.md)
     trusted_proxies: str = Field(
         default="127.0.0.1/32,::1/128", description="CIDRs whose X-Forwarded-For is believed"
     )
@@ -95,7 +131,7 @@ class Settings(BaseSettings):
     ciba_interval: int = Field(default=5, ge=1, le=60, description="CIBA minimum polling interval (s)")
     ciba_expires_in: int = Field(default=120, ge=10, le=3600, description="CIBA auth_req_id lifetime (s)")
 
-    # webhooks (README "Webhooks"); allow_private_webhooks is above
+    # webhooks (docs/webhooks.md); allow_private_webhooks is above
     webhook_delivery_worker: bool = Field(
         default=True, description="run the webhook delivery worker in this process (false: another one does)"
     )
@@ -108,7 +144,7 @@ class Settings(BaseSettings):
         default=86_400, ge=0, le=30 * 86_400, description="seconds a replaced webhook secret still signs"
     )
 
-    # push messages (README "Push messages")
+    # push messages (docs/push.md)
     push_dispatch_worker: bool = Field(
         default=True, description="run the SMS dispatch worker in this process (false: another one does)"
     )
@@ -135,7 +171,7 @@ class Settings(BaseSettings):
         default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
     )
 
-    # CAMARA SIM swap subscriptions (README "SIM swap subscriptions")
+    # CAMARA SIM swap subscriptions (docs/sim-swap-subscriptions.md)
     sim_swap_poll_worker: bool = Field(
         default=True, description="run the SIM swap subscription poller in this process (false: another does)"
     )
@@ -147,7 +183,7 @@ class Settings(BaseSettings):
         default=8, ge=1, le=256, description="SIM history calls in flight per process"
     )
 
-    # links and flows (README "Links and flows")
+    # links and flows (docs/flows.md)
     cmcc_h5_url: str | None = Field(
         default=None, description="cmcc H5 SDK token URL (default {CMCC_URL}/h5/token)"
     )
