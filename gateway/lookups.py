@@ -5,12 +5,9 @@ A :class:`SharedLookup` answers :meth:`~SharedLookup.found` for keys of some col
 the lookup in flight, if any, to finish, then goes in the next one with every question that queued
 meanwhile, up to ``max_batch`` keys in one ``IN`` list (a question with more keys goes alone).
 A lookup starts only after each of its questions was asked, so a row committed before a question
-began is always seen. A failed lookup fails exactly the questions that shared it.
-
-Each lookup is one statement on :func:`gateway.db.rows`' fast paths. On PostgreSQL it is a round
-trip: py-spy put asyncpg's execute path at 18% of a Number Verification call's CPU, most of it
-the one revocation lookup per call. Under 32 concurrent calls, sharing it raised throughput from
-0.49-0.54 to 0.74 of the pass-through's (``bench/identity.py``).
+began is always seen. A failed lookup fails exactly the questions that shared it. Each lookup is
+one read unit of work (:func:`gateway.db.rows`): one statement with an expanding ``IN`` parameter,
+its key list padded to a power of two so the database sees few distinct statements.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from gateway.db import rows
 __all__ = ["Key", "SharedLookup"]
 
 Key = tuple[Any, ...]
-"""One value per column of the lookup, as the driver takes and returns it (``str``, ``int``, ``bytes``)."""
+"""One value per column of the lookup, as the columns' types take and return them."""
 
 _Question = tuple[Sequence[Key], asyncio.Future[set[Key]]]
 
@@ -45,7 +42,11 @@ class SharedLookup:
         self._max_batch = max_batch
         self._queued: list[_Question] = []
         self._lookups: asyncio.Task[None] | None = None
-        self._statements: dict[int, sa.Select[Any]] = {}
+        if len(self._columns) == 1:
+            found = self._columns[0].in_(sa.bindparam("keys", expanding=True))
+        else:
+            found = sa.tuple_(*self._columns).in_(sa.bindparam("keys", expanding=True))
+        self._statement = sa.select(*self._columns).where(found)
 
     async def found(self, keys: Sequence[Key]) -> set[Key]:
         """The keys among ``keys`` that are stored (at the latest, when this call began).
@@ -68,9 +69,9 @@ class SharedLookup:
                 keys = list(dict.fromkeys(key for question, _ in batch for key in question))
                 size = 1 << (len(keys) - 1).bit_length()
                 padded = keys + [keys[-1]] * (size - len(keys))
-                params = {f"k{i}_{j}": value for i, key in enumerate(padded) for j, value in enumerate(key)}
+                values = [key[0] for key in padded] if len(self._columns) == 1 else padded
                 try:
-                    stored = set(await rows(self._engine, self._statement(size), params))
+                    stored = set(await rows(self._engine, self._statement, {"keys": values}))
                 except Exception as exc:
                     for _, done in batch:
                         if not done.done():
@@ -94,18 +95,3 @@ class SharedLookup:
         batch = self._queued[:taken]
         del self._queued[:taken]
         return batch
-
-    def _statement(self, size: int) -> sa.Select[Any]:
-        """The stored keys among ``size`` (a power of two, so few statements) bound as ``k<i>_<j>``."""
-        statement = self._statements.get(size)
-        if statement is None:
-            columns = self._columns
-            if len(columns) == 1:
-                found = columns[0].in_([sa.bindparam(f"k{i}_0") for i in range(size)])
-            else:
-                width = range(len(columns))
-                found = sa.tuple_(*columns).in_(
-                    [sa.tuple_(*(sa.bindparam(f"k{i}_{j}") for j in width)) for i in range(size)]
-                )
-            statement = self._statements[size] = sa.select(*columns).where(found)
-        return statement

@@ -109,7 +109,7 @@ async def open_runtime(
     cipher = FieldCipher(_keyring(settings.data_keys, "data_keys"))
     index = BlindIndex(_keyring(settings.index_keys, "index_keys"))
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         stack.push_async_callback(engine.dispose)
         await migrate(engine)
         sessions = session_factory(engine)

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carrier_adapters import OperatorConfig
+from gateway.db.engine import DEFAULT_POOL_SIZE
 
 __all__ = ["OPERATORS", "Settings", "add_setting_flags", "load_settings"]
 
@@ -31,6 +32,13 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/gateway.db"
     """`sqlite:///<file>` (the embedded default) or `postgresql://…` (production)"""
+    db_pool_size: int = Field(
+        default=DEFAULT_POOL_SIZE,
+        ge=1,
+        le=100,
+        description="database connections per process (a fixed pool): every process of every host, "
+        "times this, must fit the server's max_connections (docs/deploy.md)",
+    )
     host: str = "127.0.0.1"
     """listen address of `up`, `serve`, `worker` and `sandbox`"""
     port: int = 8080

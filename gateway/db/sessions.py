@@ -1,15 +1,25 @@
-"""Sessions: SQLite's in-process writer turn (:class:`WriterGate`) and the session factory whose
-``session.begin()`` takes it."""
+"""Sessions and SQLite's writer rule: one writing transaction at a time per engine, in process.
+
+SQLite admits one writer at a time, and its busy handler makes a waiting writer poll with growing
+sleeps. On a SQLite engine every ``session.begin()`` block and every writing unit of work
+(:func:`gateway.db.run_unit`) therefore first takes the engine's :class:`WriterGate`, an
+in-process FIFO turn, so transactions queue on the event loop and each starts the moment the
+previous one ends. Other processes on the same file still meet SQLite's busy timeout. PostgreSQL
+engines have no gate.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio.session import AsyncSessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+__all__ = ["GatedSession", "WriterGate", "bound_engine", "session_factory", "writer_gate"]
 
 WRITER_GATE_TIMEOUT = 5.0
 """Seconds a transaction waits for the writer gate, as long as SQLite's busy timeout."""
@@ -46,6 +56,19 @@ class WriterGate:
         self._lock.release()
 
 
+_GATES: weakref.WeakKeyDictionary[sa.Engine, WriterGate] = weakref.WeakKeyDictionary()
+
+
+def writer_gate(engine: AsyncEngine) -> WriterGate | None:
+    """The engine's writer gate: one per SQLite engine (kept as long as the engine), None elsewhere."""
+    if engine.dialect.name != "sqlite":
+        return None
+    gate = _GATES.get(engine.sync_engine)
+    if gate is None:
+        gate = _GATES[engine.sync_engine] = WriterGate()
+    return gate
+
+
 class _GatedTransaction(AsyncSessionTransaction):
     """``session.begin()`` that holds ``gate`` from before the transaction until after its end."""
 
@@ -69,19 +92,19 @@ class _GatedTransaction(AsyncSessionTransaction):
 
 
 class GatedSession(AsyncSession):
-    """A session whose ``async with session.begin()`` takes its engine's :class:`WriterGate`
-    first when the engine has one (a :class:`SqliteEngine`); otherwise a plain session."""
+    """A session whose ``async with session.begin()`` first takes its engine's :class:`WriterGate`
+    (on SQLite); otherwise a plain sqlmodel ``AsyncSession``."""
 
     def begin(self) -> AsyncSessionTransaction:
         """The transaction context manager (gated on SQLite, see the class docstring)."""
-        gate = getattr(self.bind, "writer_gate", None)
-        if isinstance(gate, WriterGate):
+        gate = writer_gate(self.bind) if isinstance(self.bind, AsyncEngine) else None
+        if gate is not None:
             return _GatedTransaction(self, gate)
         return super().begin()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit (:class:`GatedSession`)."""
+    """ORM sessions on ``engine`` that keep loaded objects usable after commit (:class:`GatedSession`)."""
     return async_sessionmaker(engine, class_=GatedSession, expire_on_commit=False)
 
 

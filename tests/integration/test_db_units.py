@@ -1,26 +1,23 @@
-"""Units of work (:func:`gateway.db.run_unit`): one transaction, committed or rolled back, on both
-engines; on a SQLite file, run on a bounded set of worker threads over a reused pool. On SQLite,
-session transactions and writing units take turns through the engine's writer gate."""
+"""Units of work (:func:`gateway.db.run_unit`) on plain SQLAlchemy engines, on both databases: one
+transaction, committed or rolled back; statements off the event-loop thread; one fixed pool. On
+SQLite, session transactions and writing units take turns through the engine's writer gate."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import functools
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import gateway.db.postgres
-import gateway.db.sqlite
+import gateway.db.engine
 from gateway.db import (
-    SQLITE_POOL_SIZE,
-    PostgresEngine,
-    SqliteEngine,
     WriterGate,
     as_utc,
     create_engine,
@@ -29,6 +26,7 @@ from gateway.db import (
     migrate,
     run_unit,
     session_factory,
+    writer_gate,
 )
 from gateway.oauth.models import RevokedToken
 
@@ -42,10 +40,6 @@ def _insert(token_id: str, conn: Connection) -> None:
 def _count(prefix: str, conn: Connection) -> int:
     query = sa.select(sa.func.count()).select_from(_TABLE).where(_TABLE.c.token_id.startswith(prefix))
     return int(conn.execute(query).scalar_one())
-
-
-def _unit_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("sqlite-unit")]
 
 
 async def test_a_unit_commits_and_its_rows_are_seen_by_the_async_engine(database_url: str) -> None:
@@ -77,33 +71,59 @@ async def test_a_unit_that_raises_is_rolled_back_and_the_error_reaches_the_calle
         await engine.dispose()
 
 
-async def test_sqlite_units_run_off_the_event_loop_on_reused_connections(sqlite_url: str) -> None:
-    """On a SQLite file, units run on worker threads, not the event loop's; four waves of 64 concurrent
-    units open at most the pool's size of connections in all (a pool that churned would open about
-    64 per wave); dispose stops the threads."""
+def _register_thread_id(dbapi_connection: Any, _: Any) -> None:
+    """A SQL function ``thread_id()`` that answers the thread it runs on (the connection's aiosqlite thread)."""
+    dbapi_connection.run_async(lambda raw: raw.create_function("thread_id", 0, threading.get_ident))
+
+
+async def test_sqlite_statements_run_on_the_drivers_threads_not_the_event_loop(sqlite_url: str) -> None:
+    """Reads and writes alike execute on aiosqlite's connection threads, never on the event loop's."""
     engine = create_engine(sqlite_url)
-    assert isinstance(engine, SqliteEngine)
+    sa.event.listen(engine.sync_engine, "connect", _register_thread_id)
+    probe = sa.select(sa.func.thread_id())
+
+    def read(conn: Connection) -> int:
+        return int(conn.execute(probe).scalar_one())
+
+    def write(conn: Connection) -> int:
+        _insert(uuid.uuid4().hex, conn)
+        return read(conn)
+
+    try:
+        await migrate(engine)
+        ran_on = await asyncio.gather(
+            *(run_unit(engine, read, writes=False) for _ in range(8)),
+            *(run_unit(engine, write) for _ in range(8)),
+        )
+        assert threading.get_ident() not in ran_on
+        assert (await exists(engine, sa.select(_TABLE.c.token_id).limit(1), {})) is True
+    finally:
+        await engine.dispose()
+
+
+async def test_units_reuse_one_fixed_pool_of_the_given_size(database_url: str) -> None:
+    """The engine's pool has exactly ``pool_size`` connections and no overflow: four waves of 64
+    concurrent units open at most that many (a pool that churned would open about 64 per wave)."""
+    engine = create_engine(database_url, pool_size=3)
     opened = 0
 
     def count(*_: object) -> None:
         nonlocal opened
         opened += 1
 
-    loop_thread = threading.get_ident()
-    sa.event.listen(sa.Engine, "connect", count)
+    sa.event.listen(engine.sync_engine, "connect", count)
     try:
         await migrate(engine)
         opened = 0
-        ran_on = await asyncio.gather(*(run_unit(engine, lambda _: threading.get_ident()) for _ in range(64)))
-        for _ in range(3):
-            await asyncio.gather(*(run_unit(engine, lambda c: _count("x", c)) for _ in range(64)))
-        assert loop_thread not in ran_on
-        assert 1 <= opened <= SQLITE_POOL_SIZE
-        assert 1 <= len(_unit_threads()) <= SQLITE_POOL_SIZE
+        for writes in (True, False, True, False):
+            await asyncio.gather(
+                *(run_unit(engine, lambda c: _count("x", c), writes=writes) for _ in range(64))
+            )
+        assert isinstance(engine.pool, sa.QueuePool)
+        assert engine.pool.size() == 3
+        assert 1 <= opened <= 3
     finally:
-        sa.event.remove(sa.Engine, "connect", count)
         await engine.dispose()
-    assert _unit_threads() == []
 
 
 async def test_sqlite_writers_take_turns_and_postgresql_ones_do_not(database_url: str) -> None:
@@ -131,13 +151,15 @@ async def test_sqlite_writers_take_turns_and_postgresql_ones_do_not(database_url
         await migrate(engine)
         results = await asyncio.gather(
             *(transaction(i) for i in range(24)),
-            *(run_unit(engine, lambda c, i=i: unit(i, c)) for i in range(24)),
+            *(run_unit(engine, functools.partial(unit, i)) for i in range(24)),
         )
         assert await run_unit(engine, lambda c: _count("turn-", c), writes=False) == 48
-        if isinstance(engine, SqliteEngine):
+        if engine.dialect.name == "sqlite":
+            assert writer_gate(engine) is not None
             assert peak == 1
             assert all(results[24:])
         else:
+            assert writer_gate(engine) is None
             assert peak > 1
     finally:
         await engine.dispose()
@@ -175,53 +197,59 @@ async def test_the_writer_gate_gives_up_after_its_timeout_as_a_pool_would() -> N
     gate.release()
 
 
-async def test_a_cancelled_writing_unit_keeps_the_turn_until_its_thread_is_done(sqlite_url: str) -> None:
-    """Cancelling the caller does not stop the worker thread; the gate stays taken until the unit
-    has committed, so the next writer never finds SQLite's lock held."""
+async def test_a_writing_unit_runs_to_its_end_when_its_caller_is_cancelled_and_holds_the_turn(
+    sqlite_url: str,
+) -> None:
+    """A writing unit whose caller is cancelled while its statement runs still runs to its end
+    (here: commits), and the writer turn stays taken until then, so the next writer never meets
+    SQLite's lock; then the turn is free. A unit that raises gives the turn back as well."""
     engine = create_engine(sqlite_url)
-    assert isinstance(engine, SqliteEngine)
     started, finish = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        started.set()
+        finish.wait(5)
+        return 1
+
+    def register(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.run_async(lambda raw: raw.create_function("hold", 0, hold))
+
+    sa.event.listen(engine.sync_engine, "connect", register)
 
     def slow(conn: Connection) -> None:
         _insert("cancelled-unit", conn)
-        started.set()
-        finish.wait(5)
+        conn.execute(sa.select(sa.func.hold()))
 
+    def fail(conn: Connection) -> None:
+        _insert("failed-unit", conn)
+        raise LookupError("boom")
+
+    gate = writer_gate(engine)
+    assert gate is not None
     try:
         await migrate(engine)
         task = asyncio.create_task(run_unit(engine, slow))
         await asyncio.to_thread(started.wait, 5)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
         follower = asyncio.create_task(run_unit(engine, lambda c: _insert("after-cancel", c)))
         await asyncio.sleep(0.05)
         assert not follower.done()
         finish.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
         await asyncio.wait_for(follower, 5)
-        assert await run_unit(engine, lambda c: _count("cancelled-unit", c), writes=False) == 1
+        with pytest.raises(LookupError):
+            await run_unit(engine, fail)
+        await asyncio.wait_for(gate.acquire(), 1.0)
+        gate.release()
+        counts = [await run_unit(engine, functools.partial(_count, p), writes=False) for p in _PREFIXES]
+        assert counts == [1, 1, 0]
     finally:
         finish.set()
         await engine.dispose()
 
 
-async def test_a_writing_unit_that_cannot_reach_a_thread_gives_the_turn_back(sqlite_url: str) -> None:
-    """When the worker pool refuses new work (as at interpreter shutdown), the writer gets the
-    pool's error and the gate is free again: the next writer is not left waiting for a turn."""
-    engine = create_engine(sqlite_url)
-    assert isinstance(engine, SqliteEngine)
-    try:
-        await migrate(engine)
-        await run_unit(engine, lambda c: _insert("before-shutdown", c))
-        lane = engine._lane
-        assert lane is not None
-        lane[1].shutdown(wait=True)
-        with pytest.raises(RuntimeError, match="cannot schedule new futures"):
-            await run_unit(engine, lambda c: _insert("refused", c))
-        await asyncio.wait_for(engine.writer_gate.acquire(), 1.0)
-        engine.writer_gate.release()
-    finally:
-        await engine.dispose()
+_PREFIXES = ("cancelled-unit", "after-cancel", "failed-unit")
 
 
 def _expiring(prefix: str, count: int) -> list[dict[str, object]]:
@@ -255,96 +283,37 @@ async def test_insert_rows_stores_what_sqlalchemy_would_and_is_atomic(database_u
         await engine.dispose()
 
 
-async def test_sqlite_insert_rows_past_the_parameter_limit_is_one_transaction(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Rows beyond one statement's bound-parameter limit go as several statements in one
-    transaction: all of them commit together, or (a duplicate in the last statement) none."""
-    monkeypatch.setattr(gateway.db.sqlite, "_SQLITE_MAX_VARIABLES", 4)
-    engine = create_engine(sqlite_url)
+async def test_insert_rows_of_a_large_batch_is_one_transaction(database_url: str) -> None:
+    """20,000 rows (40,000 values, past either database's bound-parameter limit for one statement)
+    are all stored; the same batch with a duplicate key at its end stores none of them."""
+    engine = create_engine(database_url)
+    prefix = f"large-{uuid.uuid4().hex[:8]}-"
     try:
         await migrate(engine)
-        await insert_rows(engine, _TABLE, _expiring("chunked-", 5))
-        assert await run_unit(engine, lambda c: _count("chunked-", c), writes=False) == 5
+        await insert_rows(engine, _TABLE, _expiring(prefix, 20_000))
+        assert await run_unit(engine, lambda c: _count(prefix, c), writes=False) == 20_000
         with pytest.raises(sa.exc.IntegrityError):
-            await insert_rows(engine, _TABLE, [*_expiring("more-", 4), _expiring("chunked-", 1)[0]])
-        assert await run_unit(engine, lambda c: _count("more-", c), writes=False) == 0
+            await insert_rows(engine, _TABLE, [*_expiring(prefix + "more-", 19_999), _expiring(prefix, 1)[0]])
+        assert await run_unit(engine, lambda c: _count(prefix + "more-", c), writes=False) == 0
     finally:
         await engine.dispose()
 
 
-async def test_sqlite_insert_rows_waits_for_the_writer_turn_and_survives_its_caller(sqlite_url: str) -> None:
-    """On SQLite the insert takes the writer gate like any writing unit (it waits while a transaction
-    holds it); a caller cancelled meanwhile still gets its rows written; dispose stops the thread."""
+async def test_sqlite_insert_rows_waits_for_the_writer_turn(sqlite_url: str) -> None:
+    """On SQLite the insert takes the writer gate like any writing unit: it waits while another
+    writer holds the turn, then stores its rows."""
     engine = create_engine(sqlite_url)
-    assert isinstance(engine, SqliteEngine)
+    gate = writer_gate(engine)
+    assert gate is not None
     try:
         await migrate(engine)
-        await engine.writer_gate.acquire()
+        await gate.acquire()
         waiting = asyncio.create_task(insert_rows(engine, _TABLE, _expiring("gated-", 2)))
         await asyncio.sleep(0.05)
         assert not waiting.done()
-        engine.writer_gate.release()
+        gate.release()
         await asyncio.wait_for(waiting, 5)
-        cancelled = asyncio.create_task(insert_rows(engine, _TABLE, _expiring("cancelled-", 3)))
-        await asyncio.sleep(0)
-        cancelled.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await cancelled
-        await asyncio.wait_for(engine.writer_gate.acquire(), 5)
-        engine.writer_gate.release()
         assert await run_unit(engine, lambda c: _count("gated-", c), writes=False) == 2
-        assert await run_unit(engine, lambda c: _count("cancelled-", c), writes=False) == 3
-        assert [t for t in threading.enumerate() if t.name == "sqlite-statements"]
-    finally:
-        await engine.dispose()
-    assert not [t for t in threading.enumerate() if t.name == "sqlite-statements"]
-
-
-async def test_sqlite_read_units_run_on_the_event_loop_on_a_read_only_connection(sqlite_url: str) -> None:
-    """A unit that does not write runs on the calling (event-loop) thread and sees committed rows;
-    its connection refuses writes (SQLITE_READONLY surfaces, nothing is written, no retry)."""
-    engine = create_engine(sqlite_url)
-    loop_thread = threading.get_ident()
-    try:
-        await migrate(engine)
-        await run_unit(engine, lambda c: _insert("read-on-loop", c))
-        ran_on, count = await run_unit(
-            engine, lambda c: (threading.get_ident(), _count("read-on-loop", c)), writes=False
-        )
-        assert (ran_on, count) == (loop_thread, 1)
-        with pytest.raises(sa.exc.OperationalError, match="readonly"):
-            await run_unit(engine, lambda c: _insert("sneaked-in", c), writes=False)
-        assert await run_unit(engine, lambda c: _count("sneaked-in", c), writes=False) == 0
-    finally:
-        await engine.dispose()
-
-
-async def test_a_read_that_sqlite_refuses_as_busy_runs_again_on_a_worker_thread(sqlite_url: str) -> None:
-    """When SQLite answers SQLITE_BUSY (or a variant of it) to a read on the event loop, the unit
-    runs again on a worker thread, which may wait for the lock; other errors are not retried."""
-    engine = create_engine(sqlite_url)
-    loop_thread = threading.get_ident()
-    attempts: list[int] = []
-
-    def busy_on_the_loop(code: int, conn: Connection) -> int:
-        attempts.append(threading.get_ident())
-        if threading.get_ident() == loop_thread:
-            refused = sqlite3.OperationalError("database is locked")
-            refused.sqlite_errorcode = code  # type: ignore[attr-defined]
-            raise sa.exc.OperationalError("SELECT 1", None, refused)
-        return _count("", conn)
-
-    try:
-        await migrate(engine)
-        for code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY | 1 << 8):  # SQLITE_BUSY_RECOVERY
-            attempts.clear()
-            assert await run_unit(engine, lambda c, code=code: busy_on_the_loop(code, c), writes=False) == 0
-            assert attempts[0] == loop_thread and attempts[1:] and attempts[1] != loop_thread
-        attempts.clear()
-        with pytest.raises(sa.exc.OperationalError):
-            await run_unit(engine, lambda c: busy_on_the_loop(sqlite3.SQLITE_IOERR, c), writes=False)
-        assert attempts == [loop_thread]
     finally:
         await engine.dispose()
 
@@ -371,27 +340,6 @@ async def test_exists_answers_whether_a_lookup_finds_a_row(database_url: str) ->
         await engine.dispose()
 
 
-async def test_sqlite_exists_runs_on_the_event_loop_and_recovers_a_broken_connection(sqlite_url: str) -> None:
-    """On a SQLite file the probe runs on the event loop's thread, without SQLAlchemy's pool; when
-    its connection fails (here: closed underneath) the lookup is answered all the same and the
-    next one runs on a new connection."""
-    engine = create_engine(sqlite_url)
-    assert isinstance(engine, SqliteEngine)
-    try:
-        await migrate(engine)
-        await run_unit(engine, lambda c: _insert("probe-1", c))
-        params = {"first": "probe-1", "second": "probe-2"}
-        assert await exists(engine, _FIND_TOKEN, params)
-        assert engine.sync_engine.pool.checkedout() == 0
-        broken = engine._open_probe()
-        broken.close()
-        assert await exists(engine, _FIND_TOKEN, params)
-        assert engine._open_probe() is not broken
-        assert await exists(engine, _FIND_TOKEN, params)
-    finally:
-        await engine.dispose()
-
-
 async def test_exists_reports_database_errors_as_sqlalchemy_errors(database_url: str) -> None:
     """A lookup the database cannot run raises SQLAlchemy's error type, as every other unit does
     (the middleware renders those), never the driver's own (pysqlite's, asyncpg's)."""
@@ -405,71 +353,27 @@ async def test_exists_reports_database_errors_as_sqlalchemy_errors(database_url:
         await engine.dispose()
 
 
-async def test_postgresql_exists_runs_on_its_direct_pool_and_survives_lost_connections(
-    postgres_url: str,
-) -> None:
-    """On PostgreSQL a probe runs on the engine's asyncpg direct pool, not SQLAlchemy's pool; when
-    the server ends the direct pool's connections, lookups are answered all the same; disposing of
-    the engine closes the direct pool."""
-    engine = create_engine(postgres_url)
-    assert isinstance(engine, PostgresEngine)
+async def test_postgresql_statement_caches_can_be_turned_off_for_pgbouncer(postgres_url: str) -> None:
+    """``statement_cache_size=0`` in the URL reaches asyncpg as a number, turns SQLAlchemy's
+    prepared-statement cache off too and names each prepared statement uniquely (what PgBouncer's
+    transaction pooling needs); units run as usual."""
+    engine = create_engine(f"{postgres_url}?statement_cache_size=0")
+    connected: list[dict[str, Any]] = []
+
+    def spy(_: Any, __: Any, ___: Any, cparams: dict[str, Any]) -> None:
+        connected.append(dict(cparams))
+
+    sa.event.listen(engine.sync_engine, "do_connect", spy)
     try:
         await migrate(engine)
-        await run_unit(engine, lambda c: _insert("pg-probe-1", c))
-        params = {"first": "pg-probe-1", "second": "pg-probe-2"}
-        assert await exists(engine, _FIND_TOKEN, params)
-        pool = await engine._open_pool()
-        assert pool.get_size() >= 1
-        assert engine.sync_engine.pool.checkedout() == 0
-        await _end_the_direct_connections(engine)
+        await run_unit(engine, lambda c: _insert("pgbouncer-1", c))
         for _ in range(3):
-            assert await exists(engine, _FIND_TOKEN, params)
-            assert not await exists(engine, _FIND_TOKEN, {"first": "pg-probe-3", "second": "pg-probe-4"})
-    finally:
-        await engine.dispose()
-    assert engine._pool is None
-
-
-async def _end_the_direct_connections(engine: AsyncEngine) -> None:
-    """Terminate the server processes behind the direct pool's idle connections (asyncpg's carry
-    no application name; SQLAlchemy's own connection, which runs this, is spared)."""
-    async with engine.connect() as conn:
-        await conn.execute(
-            sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND application_name = '' AND state = 'idle'"
-            )
-        )
-
-
-async def test_postgresql_insert_rows_runs_on_the_direct_pool_and_survives_lost_connections(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL insert_rows runs on the asyncpg direct pool, without SQLAlchemy (a unit of work
-    would fail here): 2,000 rows, past any per-statement parameter limit a multi-row VALUES list
-    would meet, are stored with their values intact. When the server ends the direct pool's
-    connections, the next batch is stored all the same, through SQLAlchemy."""
-    engine = create_engine(postgres_url)
-    assert isinstance(engine, PostgresEngine)
-    prefix = f"direct-{uuid.uuid4().hex[:8]}-"
-    rows = _expiring(prefix, 2000)
-    read = sa.select(_TABLE.c.token_id, _TABLE.c.expires_at).where(_TABLE.c.token_id.startswith(prefix))
-    try:
-        await migrate(engine)
-
-        async def no_unit(*_: object, **__: object) -> None:
-            raise AssertionError("insert_rows went through SQLAlchemy")
-
-        monkeypatch.setattr(gateway.db.postgres, "sqlalchemy_unit", no_unit)
-        await insert_rows(engine, _TABLE, rows)
-        monkeypatch.undo()
-        async with engine.connect() as conn:
-            stored = {token: as_utc(at) for token, at in (await conn.execute(read)).all()}
-        assert stored == {row["token_id"]: row["expires_at"] for row in rows}
-        await _end_the_direct_connections(engine)
-        await insert_rows(engine, _TABLE, _expiring(prefix + "after-", 3))
-        assert await run_unit(engine, lambda c: _count(prefix + "after-", c), writes=False) == 3
+            assert await run_unit(engine, lambda c: _count("pgbouncer-", c), writes=False) == 1
+        assert connected
+        assert connected[0]["statement_cache_size"] == 0
+        assert connected[0]["prepared_statement_cache_size"] == 0
+        name = connected[0]["prepared_statement_name_func"]
+        assert name() != name()
     finally:
         await engine.dispose()
 
@@ -512,7 +416,7 @@ async def test_postgresql_a_connection_that_sat_idle_is_pinged_and_replaced_when
 ) -> None:
     """A pooled connection idle past IDLE_PING_SECONDS is pinged at checkout; one whose server
     process died meanwhile is replaced before use, so the unit succeeds."""
-    monkeypatch.setattr(gateway.db.postgres, "IDLE_PING_SECONDS", 0.05)
+    monkeypatch.setattr(gateway.db.engine, "IDLE_PING_SECONDS", 0.05)
     engine = create_engine(postgres_url)
     try:
         await _kill_the_pooled_backend(engine, postgres_url)
@@ -530,7 +434,7 @@ async def test_postgresql_a_connection_in_steady_use_is_not_pinged(postgres_url:
     pings = 0
     real_ping = engine.sync_engine.dialect.do_ping
 
-    def counting_ping(dbapi_connection: object) -> bool:
+    def counting_ping(dbapi_connection: Any) -> bool:
         nonlocal pings
         pings += 1
         return real_ping(dbapi_connection)
