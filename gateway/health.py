@@ -38,7 +38,7 @@ async def _database_ok(runtime: Runtime) -> bool:
     try:
         async with asyncio.timeout(2.0), runtime.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
         log.warning("readiness_database_failed", error=type(exc).__name__)
         return False
     return True
