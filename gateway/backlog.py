@@ -8,7 +8,7 @@ from their own registry.
 - ``gateway_push_outbox_messages{status}``: push messages ``queued`` (no operator accepted them
   yet) and ``submitted`` (accepted, delivery report outstanding).
 - ``gateway_push_outbox_due_messages``: queued messages whose send time has come (not waiting for
-  quiet hours to end or for a retry's backoff).
+  quiet hours to end or for a retry's backoff): the dispatch queue's due messages, leased or not.
 - ``gateway_push_outbox_oldest_due_seconds``: how long the oldest due queued message has been
   sendable (now - its ``scheduled_at``); 0 when none is due.
 - ``gateway_webhook_backlog_deliveries{target}``: pending webhook deliveries, by ``target``:
@@ -38,6 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.db import as_utc
+from gateway.push.dispatch import OUTBOX
 from gateway.push.models import PushMessage
 from gateway.push.states import MessageStatus
 from gateway.webhooks.models import WebhookDelivery
@@ -81,10 +82,7 @@ async def read_backlog(sessions: async_sessionmaker[AsyncSession], now: datetime
         ).all()
         due_count, oldest_due = (
             await session.exec(
-                select(sa.func.count(), sa.func.min(col(PushMessage.scheduled_at))).where(
-                    col(PushMessage.status) == MessageStatus.QUEUED.value,
-                    col(PushMessage.next_attempt_at) <= now,
-                )
+                select(sa.func.count(), sa.func.min(col(PushMessage.scheduled_at))).where(*OUTBOX.due(now))
             )
         ).one()
         by_sink = (

@@ -3,7 +3,8 @@
 It opens the same runtime as ``gateway serve`` (so the same settings, database and operators),
 whose background workers are switched per process by ``PUSH_DISPATCH_WORKER`` (SMS dispatch),
 ``WEBHOOK_DELIVERY_WORKER`` (webhook outbox) and ``SIM_SWAP_POLL_WORKER`` (SIM swap
-subscriptions); each claims its rows under leases, so any number of processes may run each.
+subscriptions); each claims its rows from a :class:`~gateway.leases.LeasedQueue`, so any number
+of processes may run each.
 Its only HTTP surface, on ``WORKER_PORT``, is ``/healthz``, ``/readyz`` and ``/metrics`` (admin
 bearer), so it can be probed and scraped like a gateway; it drains as ``serve`` does
 (:mod:`gateway.serving`).

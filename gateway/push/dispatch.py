@@ -1,11 +1,8 @@
 """The dispatch worker: sends due messages through the operators, safely from several processes.
 
-A worker claims due messages (``queued``, ``scheduled_at`` and ``next_attempt_at`` passed, no live
-lease) by setting ``lease_owner``/``lease_until`` in one statement: on PostgreSQL the candidates
-are selected ``FOR UPDATE SKIP LOCKED`` in a ``MATERIALIZED`` CTE of the claiming ``UPDATE`` (so
-the ``LIMIT`` is applied once), so concurrent workers take disjoint sets of at most ``batch``; on
-SQLite the ``UPDATE … WHERE id IN (SELECT …) AND <lease free>`` is atomic under SQLite's single
-writer, and ``RETURNING`` reads the claims back. A claimed message is:
+A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
+``next_attempt_at`` passed) from :data:`OUTBOX`, a :class:`~gateway.leases.LeasedQueue` over
+``lease_owner``/``lease_until``, so concurrent workers take disjoint sets. A claimed message is:
 
 - past its TTL: ``expired`` if it was never tried, else ``failed`` with its last error (no send);
 - otherwise submitted with ``reference`` = message id through the operators of
@@ -13,9 +10,10 @@ writer, and ``RETURNING`` reads the claims back. A claimed message is:
   per-operator :class:`~gateway.push.pacing.TokenBucket` (per process);
 - on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
   which also applies a delivery report that arrived first;
-- on an operator error retried after :func:`~gateway.push.pacing.backoff_delay` (no sooner than an
-  open circuit's ``retry_after``), or ``failed``
-  (``message.failed``) when that retry would fall at or after the TTL.
+- on an operator error retried per the worker's :class:`~gateway.retry.RetryPolicy` (equal
+  jitter from ``retry_base_seconds`` up to ``retry_max_seconds``; no sooner than an open
+  circuit's ``retry_after``, up to that maximum), or ``failed`` (``message.failed``) when that
+  retry would fall at or after the TTL.
 
 Every write is conditional on the worker still holding the lease. A worker that stops releases
 what it still holds (:meth:`Dispatcher.release_leases`), so another worker takes it at once. A
@@ -56,6 +54,7 @@ from carrier_adapters import (
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
 from gateway.db import as_utc, bound_engine, run_unit
+from gateway.leases import LeasedQueue
 from gateway.push.lifecycle import (
     MESSAGES,
     Applied,
@@ -65,14 +64,38 @@ from gateway.push.lifecycle import (
     webhook_data,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from gateway.push.pacing import TokenBucket, backoff_delay
+from gateway.push.pacing import TokenBucket
 from gateway.push.routing import route
 from gateway.push.states import MessageStatus
+from gateway.retry import RetryPolicy
 from gateway.webhooks import Publisher
 
-__all__ = ["Claim", "DispatchConfig", "Dispatcher", "failure_reason"]
+__all__ = ["OUTBOX", "Claim", "DispatchConfig", "Dispatcher", "failure_reason"]
 
 log = structlog.get_logger(__name__)
+
+OUTBOX = LeasedQueue(
+    MESSAGES,
+    owner=MESSAGES.c.lease_owner,
+    until=MESSAGES.c.lease_until,
+    order_by=MESSAGES.c.next_attempt_at,
+    due=lambda now: (
+        MESSAGES.c.status == MessageStatus.QUEUED.value,
+        MESSAGES.c.scheduled_at <= now,
+        MESSAGES.c.next_attempt_at <= now,
+    ),
+)
+"""The push outbox as a leased queue: queued messages whose send time has come."""
+_CLAIMED = (
+    MESSAGES.c.id,
+    MESSAGES.c.tenant_id,
+    MESSAGES.c.operator,
+    MESSAGES.c.attempts,
+    MESSAGES.c.failure_reason,
+    MESSAGES.c.recipient_cipher,
+    MESSAGES.c.text_cipher,
+    MESSAGES.c.expires_at,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +164,12 @@ class Dispatcher:
         self._events = events
         self._config = config
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{secrets.token_hex(6)}"
-        self._rng = rng or random.SystemRandom()
+        self._retry = RetryPolicy(
+            base=config.retry_base_seconds,
+            cap=config.retry_max_seconds,
+            jitter=0.5,
+            rand=(rng or random.SystemRandom()).random,
+        )
         self._buckets: dict[str, TokenBucket] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -184,11 +212,7 @@ class Dispatcher:
         return released
 
     def _release_all(self, conn: Connection) -> int:
-        result = conn.execute(
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.lease_owner == self.worker_id, MESSAGES.c.status == MessageStatus.QUEUED.value)
-            .values(lease_owner=None, lease_until=None)
-        )
+        result = conn.execute(OUTBOX.release(self.worker_id, MESSAGES.c.status == MessageStatus.QUEUED.value))
         return int(result.rowcount or 0)
 
     async def dispatch_once(self) -> int:
@@ -206,41 +230,11 @@ class Dispatcher:
 
     async def claim(self, limit: int) -> list[Claim]:
         """Lease up to ``limit`` due messages to this worker (see the module docstring)."""
-        return await run_unit(self._engine, partial(self._claim_due, limit, self._clock.now()))
-
-    def _claim_due(self, limit: int, now: datetime, conn: Connection) -> list[Claim]:
+        now = self._clock.now()
         until = now + timedelta(seconds=self._config.lease_seconds)
-        lease_free = sa.or_(MESSAGES.c.lease_until.is_(None), MESSAGES.c.lease_until < now)
-        due = (
-            sa.select(MESSAGES.c.id)
-            .where(
-                MESSAGES.c.status == MessageStatus.QUEUED.value,
-                MESSAGES.c.scheduled_at <= now,
-                MESSAGES.c.next_attempt_at <= now,
-                lease_free,
-            )
-            .order_by(MESSAGES.c.next_attempt_at)
-            .limit(limit)
+        rows = await OUTBOX.claim(
+            self._engine, owner=self.worker_id, now=now, until=until, limit=limit, columns=_CLAIMED
         )
-        if conn.dialect.name == "postgresql":
-            # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
-            picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-            due = sa.select(picked.c.id)
-        rows = conn.execute(
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.id.in_(due), MESSAGES.c.status == MessageStatus.QUEUED.value, lease_free)
-            .values(lease_owner=self.worker_id, lease_until=until)
-            .returning(
-                MESSAGES.c.id,
-                MESSAGES.c.tenant_id,
-                MESSAGES.c.operator,
-                MESSAGES.c.attempts,
-                MESSAGES.c.failure_reason,
-                MESSAGES.c.recipient_cipher,
-                MESSAGES.c.text_cipher,
-                MESSAGES.c.expires_at,
-            )
-        ).mappings()
         return [_claim(row, until) for row in rows]
 
     async def _guarded(self, claim: Claim) -> None:
@@ -248,7 +242,7 @@ class Dispatcher:
             await self._process(claim)
         except Exception:
             log.exception("push_dispatch_message_failed", message_id=claim.id)
-            await self._release(claim, retry_in=self._config.retry_base_seconds)
+            await self._release(claim, retry_in=self._retry.base)
 
     async def _process(self, claim: Claim) -> None:
         now = self._clock.now()
@@ -368,16 +362,12 @@ class Dispatcher:
         now = self._clock.now()
         reason = failure_reason(exc)
         attempts = claim.attempts + 1
-        delay = backoff_delay(
-            attempts, base=self._config.retry_base_seconds, cap=self._config.retry_max_seconds, rng=self._rng
-        )
-        if isinstance(exc, CarrierUnavailable) and exc.retry_after:
-            delay = max(delay, exc.retry_after)
-        retry_at = now + timedelta(seconds=delay)
+        retry_after = exc.retry_after if isinstance(exc, CarrierUnavailable) else None
+        retry_at = self._retry.next_attempt(failed_at=now, failures=attempts, retry_after=retry_after)
         log.warning(
             "push_submit_failed", message_id=claim.id, operator=operator, error=reason, attempt=attempts
         )
-        if retry_at >= claim.expires_at:
+        if retry_at is None or retry_at >= claim.expires_at:
             await self._fail(claim, reason, now, attempts=attempts)
             return
         await run_unit(self._engine, partial(self._reschedule, claim, attempts, retry_at, reason, now))
@@ -386,18 +376,13 @@ class Dispatcher:
         self, claim: Claim, attempts: int, retry_at: datetime, reason: str, now: datetime, conn: Connection
     ) -> None:
         result = conn.execute(
-            sa.update(MESSAGES)
-            .where(
+            OUTBOX.release(
+                self.worker_id,
                 MESSAGES.c.id == claim.id,
                 MESSAGES.c.status == MessageStatus.QUEUED.value,
-                MESSAGES.c.lease_owner == self.worker_id,
-            )
-            .values(
                 attempts=attempts,
                 next_attempt_at=retry_at,
                 failure_reason=reason,
-                lease_owner=None,
-                lease_until=None,
                 updated_at=now,
             )
         )
@@ -444,14 +429,10 @@ class Dispatcher:
             log.info("push_message_failed", message_id=claim.id, reason=reason)
 
     async def _release(self, claim: Claim, *, retry_in: float = 0.0) -> None:
-        values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        values: dict[str, Any] = {}
         if retry_in:
             values["next_attempt_at"] = self._clock.now() + timedelta(seconds=retry_in)
-        release = (
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.id == claim.id, MESSAGES.c.lease_owner == self.worker_id)
-            .values(**values)
-        )
+        release = OUTBOX.release(self.worker_id, MESSAGES.c.id == claim.id, **values)
         await run_unit(self._engine, lambda conn: conn.execute(release))
 
     async def _prune(self) -> None:

@@ -1,25 +1,17 @@
-"""How fast the dispatch worker sends and how long it waits after a failure.
+"""How fast the dispatch worker sends: a token bucket per operator.
 
-- :class:`TokenBucket`: at most ``rate`` submissions a second to one operator, bursts of ``burst``.
-  The bucket lives in one process: N dispatch processes together send up to N times the rate.
-- :func:`backoff_delay`: exponential backoff with "equal jitter": attempt n waits between half and
-  all of ``min(cap, base * 2**(n-1))``, so delays grow yet workers retrying together spread out.
+:class:`TokenBucket` allows at most ``rate`` submissions a second to one operator, bursts of
+``burst``. The bucket lives in one process: N dispatch processes together send up to N times the
+rate. (Retry delays: :class:`gateway.retry.RetryPolicy`.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["TokenBucket", "backoff_delay"]
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1 for the first failure)."""
-    ceiling = min(cap, base * 2.0 ** min(max(attempt, 1) - 1, 62))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+__all__ = ["TokenBucket"]
 
 
 class TokenBucket:

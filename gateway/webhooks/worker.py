@@ -1,18 +1,18 @@
 """The delivery worker: claims due outbox rows under a lease, signs, POSTs, records the outcome.
 
-Several gateway processes may run a worker on one database. A claim is one statement that sets
-``lease_owner``/``lease_expires_at`` on due, unleased rows and returns them: on PostgreSQL its
-sub-select is ``FOR UPDATE SKIP LOCKED`` (concurrent workers take different rows without
-waiting); on SQLite, which has a single writer, the UPDATE itself is atomic and re-checks the
-conditions. The outcome is written only while the lease is still ours. A worker that dies
-mid-attempt leaves its lease to expire (``lease``, 60 s by default) and another worker tries
-again: delivery is at least once, and receivers deduplicate on ``webhook-id``.
+Several gateway processes may run a worker on one database: they claim due pending deliveries
+from :data:`OUTBOX`, a :class:`~gateway.leases.LeasedQueue` over
+``lease_owner``/``lease_expires_at``, so concurrent workers take different rows. The outcome is
+written only while the lease is still ours. A worker that dies mid-attempt leaves its lease to
+expire (``lease``, 60 s by default) and another worker tries again: delivery is at least once,
+and receivers deduplicate on ``webhook-id``.
 
 Outcomes (Standard Webhooks): 2xx delivered; 410 disables the endpoint (reason recorded) and
 fails every pending delivery of the tenant; anything else (other status, 3xx redirect, timeout,
-refused address, connection error) is retried per :class:`~gateway.webhooks.backoff.RetryPolicy`
-until 24 h after the first attempt, then failed. Every attempt is kept in ``webhook_attempts``.
-All scheduling reads the injected clock.
+refused address, connection error) is retried per :data:`RETRY` (full jitter from 5 s, capped
+at 1 h, at least 1 s, a 429's or 503's ``Retry-After`` honoured up to the cap) until 24 h after
+the first attempt, then failed. Every attempt is kept in ``webhook_attempts``. All scheduling
+reads the injected clock.
 
 Sink deliveries (:class:`~gateway.webhooks.service.SinkSource`) take their target from the
 source at each attempt, send the source's content type and extra headers besides the signature
@@ -34,13 +34,14 @@ from typing import Protocol
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError
-from gateway.db import as_utc
-from gateway.webhooks.backoff import RetryPolicy, parse_retry_after
+from gateway.db import as_utc, bound_engine
+from gateway.leases import LeasedQueue
+from gateway.retry import RetryPolicy, parse_retry_after
 from gateway.webhooks.egress import SendResult
 from gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from gateway.webhooks.service import (
@@ -55,10 +56,32 @@ from gateway.webhooks.service import (
 )
 from gateway.webhooks.signing import signature_headers
 
-__all__ = ["DeliveryWorker", "Sender"]
+__all__ = ["OUTBOX", "RETRY", "DeliveryWorker", "Sender"]
 
 log = structlog.get_logger(__name__)
 _GONE = 410
+_DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+
+OUTBOX = LeasedQueue(
+    _DELIVERIES,
+    owner=_DELIVERIES.c.lease_owner,
+    until=_DELIVERIES.c.lease_expires_at,
+    order_by=_DELIVERIES.c.next_attempt_at,
+    due=lambda now: (_DELIVERIES.c.status == PENDING, _DELIVERIES.c.next_attempt_at <= now),
+)
+"""The webhook outbox as a leased queue: pending deliveries whose next attempt is due."""
+
+RETRY = RetryPolicy(base=5.0, cap=3600.0, floor=1.0, window=timedelta(hours=24))
+"""The delivery retry schedule (see the module docstring)."""
+_CLAIMED = (
+    _DELIVERIES.c.id,
+    _DELIVERIES.c.tenant_id,
+    _DELIVERIES.c.event_type,
+    _DELIVERIES.c.payload,
+    _DELIVERIES.c.attempts,
+    _DELIVERIES.c.first_attempt_at,
+    _DELIVERIES.c.sink,
+)
 
 
 class Sender(Protocol):
@@ -106,10 +129,11 @@ class DeliveryWorker:
         name: str | None = None,
     ) -> None:
         self._sessions = sessions
+        self._engine = bound_engine(sessions)
         self._webhooks = webhooks
         self._sender = sender
         self._clock = clock
-        self._policy = policy or RetryPolicy()
+        self._policy = policy or RETRY
         self._poll_interval = poll_interval
         self._concurrency = concurrency
         self._lease = lease
@@ -177,45 +201,18 @@ class DeliveryWorker:
 
     async def _claim(self, limit: int) -> list[_Claimed]:
         now = self._clock.now()
-        due = (
-            col(WebhookDelivery.status) == PENDING,
-            col(WebhookDelivery.next_attempt_at) <= now,
-            sa.or_(
-                col(WebhookDelivery.lease_expires_at).is_(None),
-                col(WebhookDelivery.lease_expires_at) <= now,
-            ),
+        rows = await OUTBOX.claim(
+            self._engine, owner=self.name, now=now, until=now + self._lease, limit=limit, columns=_CLAIMED
         )
-        async with self._sessions() as session:
-            if (await session.exec(select(WebhookDelivery.id).where(*due).limit(1))).first() is None:
-                return []
-        candidates = (
-            select(WebhookDelivery.id)
-            .where(*due)
-            .order_by(col(WebhookDelivery.next_attempt_at))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        claim = (
-            sa.update(WebhookDelivery)
-            .where(col(WebhookDelivery.id) == candidates.c.id, *due)
-            .values(lease_owner=self.name, lease_expires_at=now + self._lease)
-            .returning(
-                col(WebhookDelivery.id),
-                col(WebhookDelivery.tenant_id),
-                col(WebhookDelivery.event_type),
-                col(WebhookDelivery.payload),
-                col(WebhookDelivery.attempts),
-                col(WebhookDelivery.first_attempt_at),
-                col(WebhookDelivery.sink),
-            )
-        )
-        async with self._sessions() as session, session.begin():
-            rows = (await session.exec(claim)).all()
         return [
             _Claimed(
-                r.id, r.tenant_id, r.event_type, r.payload, r.attempts, as_utc(r.first_attempt_at), r.sink
+                r["id"],
+                r["tenant_id"],
+                r["event_type"],
+                r["payload"],
+                r["attempts"],
+                as_utc(r["first_attempt_at"]),
+                r["sink"],
             )
             for r in rows
         ]
@@ -259,20 +256,15 @@ class DeliveryWorker:
             return "the endpoint secret cannot be decrypted with the configured keys"
         return None
 
-    def _owned(self, delivery_id: str) -> tuple[sa.ColumnElement[bool], ...]:
-        return (col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.lease_owner) == self.name)
-
     async def _give_up(self, row: _Claimed, reason: str) -> None:
         async with self._sessions() as session, session.begin():
             await session.exec(
-                sa.update(WebhookDelivery)
-                .where(*self._owned(row.id))
-                .values(
+                OUTBOX.release(
+                    self.name,
+                    _DELIVERIES.c.id == row.id,
                     status=FAILED,
                     last_error=reason,
                     finished_at=self._clock.now(),
-                    lease_owner=None,
-                    lease_expires_at=None,
                 )
             )
         log.info("webhook_delivery_failed", delivery_id=row.id, tenant_id=row.tenant_id, reason=reason)
@@ -316,9 +308,9 @@ class DeliveryWorker:
                 )
             )
             updated = await session.exec(
-                sa.update(WebhookDelivery)
-                .where(*self._owned(row.id))
-                .values(
+                OUTBOX.release(
+                    self.name,
+                    _DELIVERIES.c.id == row.id,
                     status=status,
                     attempts=number,
                     first_attempt_at=first,
@@ -326,8 +318,6 @@ class DeliveryWorker:
                     next_attempt_at=next_at or now,
                     last_error=None if status == DELIVERED else error,
                     finished_at=finished,
-                    lease_owner=None,
-                    lease_expires_at=None,
                 )
             )
         fields: dict[str, object] = {

@@ -1,10 +1,9 @@
 """The poller: reads the SIM history of subscribed lines and turns new changes into notifications.
 
-Every gateway process runs one. A round claims due ACTIVE subscriptions (``next_poll_at`` passed,
-no live lease) by setting ``lease_owner``/``lease_expires_at`` in one statement, like the webhook
-and push workers: on PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED`` inside the
-claiming ``UPDATE``, on SQLite the ``UPDATE … WHERE id IN (SELECT …) AND <lease free>`` is atomic
-under its single writer. So one process polls one subscription at a time.
+Every gateway process runs one. A round claims up to ``batch`` due ACTIVE subscriptions
+(``next_poll_at`` passed) from :data:`SUBSCRIPTIONS`, a :class:`~gateway.leases.LeasedQueue` over
+``lease_owner``/``lease_expires_at``, like the webhook and push workers. So one process polls one
+subscription at a time.
 
 For the claimed subscriptions, each (operator, number) is asked once
 (:meth:`~carrier_adapters.LineInsight.sim_history`, at most ``concurrency`` calls in flight); the
@@ -35,7 +34,6 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import CarrierError, LineInsight, SwapHistory
@@ -45,11 +43,22 @@ from gateway.camara.subscriptions.models import SimSwapSubscription
 from gateway.camara.subscriptions.service import SubscriptionService, standing_of
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError
+from gateway.db import bound_engine
+from gateway.leases import LeasedQueue
 
-__all__ = ["SwapPoller"]
+__all__ = ["SUBSCRIPTIONS", "SwapPoller"]
 
 log = structlog.get_logger(__name__)
-_COLUMNS = tuple(SimSwapSubscription.__table__.columns)  # type: ignore[attr-defined]
+_TABLE: sa.Table = SimSwapSubscription.__table__  # type: ignore[attr-defined]
+
+SUBSCRIPTIONS = LeasedQueue(
+    _TABLE,
+    owner=_TABLE.c.lease_owner,
+    until=_TABLE.c.lease_expires_at,
+    order_by=_TABLE.c.next_poll_at,
+    due=lambda now: (_TABLE.c.status == Status.ACTIVE.value, _TABLE.c.next_poll_at <= now),
+)
+"""Subscriptions as a leased queue: ACTIVE ones whose next poll is due."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,7 @@ class SwapPoller:
         name: str | None = None,
     ) -> None:
         self._sessions = sessions
+        self._engine = bound_engine(sessions)
         self._service = service
         self._operators = operators
         self._clock = clock
@@ -137,36 +147,15 @@ class SwapPoller:
 
     async def _claim(self) -> list[SimSwapSubscription]:
         now = self._clock.now()
-        lease_free = sa.or_(
-            col(SimSwapSubscription.lease_expires_at).is_(None),
-            col(SimSwapSubscription.lease_expires_at) <= now,
+        rows = await SUBSCRIPTIONS.claim(
+            self._engine,
+            owner=self.name,
+            now=now,
+            until=now + self._lease,
+            limit=self._batch,
+            columns=tuple(_TABLE.columns),
         )
-        due = (
-            col(SimSwapSubscription.status) == Status.ACTIVE.value,
-            col(SimSwapSubscription.next_poll_at) <= now,
-            lease_free,
-        )
-        async with self._sessions() as session:
-            if (await session.exec(select(SimSwapSubscription.id).where(*due).limit(1))).first() is None:
-                return []
-        candidates = (
-            select(SimSwapSubscription.id)
-            .where(*due)
-            .order_by(col(SimSwapSubscription.next_poll_at))
-            .limit(self._batch)
-        )
-        async with self._sessions() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                # materialized: as a semi-join PostgreSQL may rescan the LIMIT, claiming every due row
-                picked = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-                candidates = select(picked.c.id)
-            result = await session.exec(
-                sa.update(SimSwapSubscription)
-                .where(col(SimSwapSubscription.id).in_(candidates), *due)
-                .values(lease_owner=self.name, lease_expires_at=now + self._lease)
-                .returning(*_COLUMNS)
-            )
-            return [SimSwapSubscription.model_validate(dict(r)) for r in result.mappings().all()]
+        return [SimSwapSubscription.model_validate(dict(r)) for r in rows]
 
     async def _ask(self, operator: str, number: str) -> _Answer:
         insight = self._operators.get(operator)
@@ -198,8 +187,6 @@ class SwapPoller:
             "events_sent": after.events_sent,
             "last_seen_change": after.last_seen,
             "next_poll_at": lifecycle.next_poll(after, now, self._interval),
-            "lease_owner": None,
-            "lease_expires_at": None,
             "updated_at": now,
         }
         if outcome.termination is not None:
@@ -207,13 +194,12 @@ class SwapPoller:
         try:
             async with self._sessions() as session, session.begin():
                 updated = await session.exec(
-                    sa.update(SimSwapSubscription)
-                    .where(
-                        col(SimSwapSubscription.id) == row.id,
-                        col(SimSwapSubscription.lease_owner) == self.name,
-                        col(SimSwapSubscription.status) == Status.ACTIVE.value,
+                    SUBSCRIPTIONS.release(
+                        self.name,
+                        _TABLE.c.id == row.id,
+                        _TABLE.c.status == Status.ACTIVE.value,
+                        **values,
                     )
-                    .values(**values)
                 )
                 if updated.rowcount:
                     for notice in outcome.notices:

@@ -8,7 +8,7 @@ import ipaddress
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,11 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.crypto import FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
 from gateway.tenants.service import TenantService
-from gateway.webhooks.backoff import RetryPolicy
 from gateway.webhooks.egress import WebhookSender
 from gateway.webhooks.models import WebhookAttempt, WebhookDelivery
 from gateway.webhooks.service import WebhookService
-from gateway.webhooks.worker import DeliveryWorker
+from gateway.webhooks.worker import RETRY, DeliveryWorker
 from tests.leaks import SENSITIVE
 from tests.stack import SESSION_DATA_KEYS, SettableClock
 
@@ -189,7 +188,7 @@ class Harness:
         """A delivery worker with its own sender (closed with the harness)."""
         sender = WebhookSender(allow_private=allow_private, timeout=5.0, resolver=resolver)
         self.senders.append(sender)
-        kwargs.setdefault("policy", RetryPolicy(rand=lambda: 1.0))
+        kwargs.setdefault("policy", replace(RETRY, rand=lambda: 1.0))
         return DeliveryWorker(
             sessions or self.sessions, webhooks=service, sender=sender, clock=self.clock, **kwargs
         )
