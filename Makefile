@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+# Browser tests drive CHROMIUM_PATH, else Debian's chromium, through Playwright (never `playwright install`).
 browser:
-	test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
+	test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)))
 
 # `make run` keeps the demo state under var/ across restarts; `make reset` deletes it and starts fresh.

@@ -2,13 +2,11 @@
 
 The gateway listens on a port chosen before it starts, so ``PUBLIC_URL`` (the links in the SMS)
 and the sandbox's callback URL (delivery reports) name it; SMS go through the operators' real
-southbound APIs into the sandbox phones' inboxes. Chromium missing is a failure, not a skip:
-these tests are the only proof that the pages work in a browser.
+southbound APIs into the sandbox phones' inboxes. The browser is :func:`tests.chromium.launch_chromium`.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,17 +14,16 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Geolocation
 
 from gateway.app import create_app
 from sandbox import SandboxConfig, create_sandbox_app
+from tests.chromium import launch_chromium
 from tests.leaks import SENSITIVE
 from tests.stack import SettableClock, Stack, stack_settings
 from tests.unit.webhooks.support import Receiver
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHANGHAI = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}
+SHANGHAI: Geolocation = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}
 
 
 def _free_port() -> int:
@@ -76,24 +73,10 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-def chromium() -> str:
-    """Debian's chromium; the test fails loudly (never skips) when it is not installed."""
-    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"chromium is required for the browser tests: {CHROMIUM} is missing (apt-get install chromium)"
-        )
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Headless chromium driven by Playwright."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+async def browser() -> AsyncIterator[Browser]:
+    """Headless chromium (:func:`tests.chromium.launch_chromium`)."""
+    async with launch_chromium() as launched:
+        yield launched
 
 
 async def phone_context(browser: Browser, stack: Stack, *, geolocation: bool = False) -> BrowserContext:

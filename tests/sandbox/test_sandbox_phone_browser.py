@@ -1,22 +1,20 @@
 """The sandbox phone page in a real browser (headless Debian chromium via Playwright): the inbox refreshes
 by itself, hostile SMS text stays text, links carry the phone's cellular session, replies reach the
-operator's callback receiver. Chromium missing is a failure, not a skip."""
+operator's callback receiver. The browser is :func:`tests.chromium.launch_chromium`."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from sandbox import create_sandbox_app
 from sandbox.appkeys import STATE
+from tests.chromium import launch_chromium
 from tests.sandbox.dialects import SMS_SENDER, SMS_SUBMIT, open_callback, sms_submission
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE = "+8613800138000"
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 
@@ -28,24 +26,10 @@ async def client(aiohttp_client, callback_config, clock):
 
 
 @pytest.fixture
-def chromium() -> str:
-    """Debian's chromium; the test fails (never skips) when it is not installed."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"chromium is required for this test: {CHROMIUM} is missing")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """Headless chromium driven by Playwright."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+async def browser() -> AsyncIterator[Browser]:
+    """Headless chromium (:func:`tests.chromium.launch_chromium`)."""
+    async with launch_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
