@@ -227,9 +227,9 @@ def test_up_reset_refuses_a_database_outside_var(tmp_path: Path) -> None:
 
 def _walkthrough() -> str:
     readme = (ROOT / "README.md").read_text()
-    match = re.search(r"```sh walkthrough\n(.*?)```", readme, re.S)
-    assert match, "README.md has no walk-through block"
-    return match.group(1)
+    blocks = re.findall(r"```sh walkthrough\n(.*?)```", readme, re.S)
+    assert blocks, "README.md has no walk-through block"
+    return "".join(blocks)
 
 
 def test_readme_walkthrough_runs_as_pasted(gateway_up: dict[str, str]) -> None:
