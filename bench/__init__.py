@@ -5,7 +5,7 @@
 - :mod:`bench.identity`: SIM Swap, Number Verification and Login Check against the pass-through's
   SIM-history and two-history routes.
 - :mod:`bench.push`: push message acceptance and dispatch, optionally per gateway process count.
-- :mod:`bench.transports`: the operator HTTP client candidates (aiohttp, httpx, httpx over aiohttp)
+- :mod:`bench.transports`: the operator HTTP client candidates (aiohttp, httpx, the gateway's transport)
   against a trivial echo server (:mod:`bench.echo`).
 
 :mod:`bench.load` is the closed-loop load generator both use; :mod:`bench._harness` holds the shared

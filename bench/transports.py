@@ -7,9 +7,7 @@ subprocess on 127.0.0.1, so the server's cost is the same for every client) thro
 (a) a raw ``aiohttp.ClientSession``: the floor;
 (b) ``httpx.AsyncClient()`` with its default transport (httpcore) and default limits, which keep at
     most 20 idle connections, so 32 workers keep reconnecting; (b') the same with 32 keep-alive slots;
-(c) ``httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())``;
-(d) ``gateway.outbound.build_operator_client()``, the production choice (skipped with a note when
-    that module is not importable yet).
+(c) ``gateway.outbound.build_operator_transport()``, the production transport the adapters call.
 
 Printed: req/s, p50, p99 per client side by side, and each client's throughput relative to (a).
 Also written to ``bench/results/transports.json``.
@@ -21,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import json
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -44,6 +42,7 @@ from bench._harness import (
 )
 from bench.echo import ECHO_PATH
 from bench.load import Call, Outcome, Request, check_answer, run_closed_loop
+from gateway.outbound import build_operator_transport
 
 __all__ = ["CANDIDATES", "main"]
 
@@ -118,15 +117,21 @@ def _httpx_keepalive(concurrency: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits)
 
 
-def _httpx_aiohttp(_concurrency: int) -> httpx.AsyncClient:
-    module = importlib.import_module("httpx_aiohttp")
-    return httpx.AsyncClient(transport=module.AiohttpTransport())
+@asynccontextmanager
+async def _gateway_outbound(url: str, _concurrency: int) -> AsyncIterator[Call]:
+    transport = build_operator_transport(limit_per_host=100)
+    body = json.dumps(PAYLOAD, separators=(",", ":")).encode()
+    try:
 
+        async def call() -> Outcome:
+            status, content = await transport.post(
+                url, body, "application/json", operator="cmcc", timeout=10.0, connect_timeout=5.0
+            )
+            return check_answer(status, content, EXPECTED)
 
-def _gateway_outbound(_concurrency: int) -> httpx.AsyncClient:
-    module = importlib.import_module("gateway.outbound")
-    client: httpx.AsyncClient = module.build_operator_client(limit_per_host=100)
-    return client
+        yield call
+    finally:
+        await transport.aclose()
 
 
 CANDIDATES: tuple[Candidate, ...] = (
@@ -135,18 +140,12 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         "httpx-keepalive", "(b') httpx default transport, keep-alive = concurrency", _httpx(_httpx_keepalive)
     ),
-    Candidate("httpx+aiohttp", "(c) httpx over httpx_aiohttp.AiohttpTransport()", _httpx(_httpx_aiohttp)),
-    Candidate("gateway.outbound", "(d) gateway.outbound.build_operator_client()", _httpx(_gateway_outbound)),
+    Candidate("gateway.outbound", "(c) gateway.outbound.build_operator_transport()", _gateway_outbound),
 )
 
 
-async def _measure(candidate: Candidate, url: str, args: Options) -> LoadResult | None:
-    try:
-        opened = candidate.open(url, args.concurrency)
-    except Exception as exc:  # a candidate not written or not installed yet is skipped, not fatal
-        print(f"skipped {candidate.description}: {type(exc).__name__}: {exc}")
-        return None
-    async with opened as call:
+async def _measure(candidate: Candidate, url: str, args: Options) -> LoadResult:
+    async with candidate.open(url, args.concurrency) as call:
         return await run_closed_loop(
             call,
             target=candidate.name,
@@ -164,12 +163,7 @@ async def _run(args: Options) -> list[LoadResult]:
         "echo", argv, port=port, health_path="/healthz", env=child_env({}), log_dir=log_dir
     ) as echo:
         url = echo.base_url + ECHO_PATH
-        results = []
-        for candidate in CANDIDATES:
-            result = await _measure(candidate, url, args)
-            if result is not None:
-                results.append(result)
-        return results
+        return [await _measure(candidate, url, args) for candidate in CANDIDATES]
 
 
 def _relative(results: Sequence[LoadResult]) -> str:

@@ -3,8 +3,9 @@
 The boundary (``aesthetics.md`` section 8.2): the gateway sees E.164 numbers, the value objects
 of :mod:`~carrier_adapters.base` and the error tree of :mod:`~carrier_adapters.errors`; each
 operator's wire dialect (``docs/operator-dialects.md``) stays inside its package (``cmcc``,
-``cucc``, ``ctcc``). This package never imports the gateway, the sandbox or aiohttp: it speaks
-httpx's API and is handed its ``httpx.AsyncClient``.
+``cucc``, ``ctcc``). This package never imports the gateway, the sandbox or an HTTP library: the
+adapters call the :class:`~carrier_adapters.transport.Transport` they are handed. Test doubles
+live in :mod:`carrier_adapters.testing`, outside this API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from carrier_adapters.base import (
     Assurance,
     AuthMethod,
-    BodyPoster,
     CustomerRecord,
     DeliveryReport,
     DeliveryState,
@@ -44,16 +44,14 @@ from carrier_adapters.errors import (
     NumberNotServed,
     TokenRejected,
 )
-from carrier_adapters.fake import FAKE_SIGNATURE_HEADER, FakeExchanger, FakeSms, Purpose
 from carrier_adapters.numbers import is_national_mobile, operator_for_number, to_e164, to_national
 from carrier_adapters.registry import ADAPTER_CLASSES, build_exchangers, operator_for_token
+from carrier_adapters.transport import Transport, dropped, refused, timed_out
 
 __all__ = [
     "ADAPTER_CLASSES",
-    "FAKE_SIGNATURE_HEADER",
     "Assurance",
     "AuthMethod",
-    "BodyPoster",
     "CarrierError",
     "CarrierProtocolError",
     "CarrierRejected",
@@ -66,8 +64,6 @@ __all__ = [
     "CustomerRecord",
     "DeliveryReport",
     "DeliveryState",
-    "FakeExchanger",
-    "FakeSms",
     "LineInsight",
     "LineNotEligible",
     "LoginOutcome",
@@ -78,17 +74,20 @@ __all__ = [
     "OneTapExchanger",
     "Operator",
     "OperatorConfig",
-    "Purpose",
     "SmsChannel",
     "SmsSubmission",
     "SwapHistory",
     "TokenRejected",
+    "Transport",
     "VerifyOutcome",
     "VerifyResult",
     "build_exchangers",
+    "dropped",
     "is_national_mobile",
     "operator_for_number",
     "operator_for_token",
+    "refused",
+    "timed_out",
     "to_e164",
     "to_national",
 ]

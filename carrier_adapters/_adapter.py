@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import ClassVar
+from urllib.parse import urlencode
 
-import httpx
 from pydantic import BaseModel
 
 from carrier_adapters import _http
@@ -48,6 +48,7 @@ from carrier_adapters.errors import (
     TokenRejected,
 )
 from carrier_adapters.numbers import to_e164, to_national
+from carrier_adapters.transport import Transport
 
 __all__ = [
     "CALLBACK_WINDOW",
@@ -122,10 +123,12 @@ class OperatorAdapter(abc.ABC):
 
     Subclasses implement their dialect: the two token exchanges, ``_query_history``,
     ``_query_customer``, ``_authorize_params``, ``_redeem_code``, ``_submit_sms`` and
-    ``_decode_callback``. ``clock`` must return timezone-aware datetimes; it defaults to the system
-    clock. ``sms_sender`` is the SP access number SMS are sent from (default ``SMS_SENDER``).
+    ``_decode_callback``. Every call goes through ``transport``. ``clock`` must return
+    timezone-aware datetimes; it defaults to the system clock. ``sms_sender`` is the SP access
+    number SMS are sent from (default ``SMS_SENDER``).
 
-    :raises ValueError: if ``config.operator`` is not this adapter's operator.
+    :raises ValueError: if ``config.operator`` is not this adapter's operator, or
+        ``config.base_url`` is not an http(s) URL without query.
     """
 
     OPERATOR: ClassVar[str]
@@ -138,7 +141,7 @@ class OperatorAdapter(abc.ABC):
     def __init__(
         self,
         config: OperatorConfig,
-        client: httpx.AsyncClient,
+        transport: Transport,
         *,
         clock: Clock | None = None,
         sms_sender: str | None = None,
@@ -146,10 +149,10 @@ class OperatorAdapter(abc.ABC):
         if config.operator != self.OPERATOR:
             raise ValueError(f"{type(self).__name__} cannot serve operator {config.operator!r}")
         self._config = config
-        self._client = client
+        self._transport = transport
+        self._base_url = _http.checked_base_url(config.base_url)
         self._clock = clock or _utc_now
         self._sms_sender = sms_sender or self.SMS_SENDER
-        self._urls: dict[str, _http.Endpoint] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
@@ -170,7 +173,7 @@ class OperatorAdapter(abc.ABC):
 
     async def ping(self) -> bool:
         """Whether the operator answers HTTP at all (any status) within the connect timeout."""
-        return await _http.ping(self._client, self._config)
+        return await _http.ping(self._transport, self._config)
 
     @property
     def history_window_hours(self) -> int:
@@ -212,7 +215,7 @@ class OperatorAdapter(abc.ABC):
             except ValueError:
                 hint = None
         params = self._authorize_params(redirect_uri=redirect_uri, state=state, hint=hint)
-        return str(self._endpoint(self.AUTHORIZE_PATH).url.copy_merge_params(params))
+        return f"{self._base_url}{self.AUTHORIZE_PATH}?{urlencode(params)}"
 
     async def exchange_code(self, code: str, *, redirect_uri: str) -> NetworkIdentity:
         """Exchange the operator's authorization code for the subscriber it identified (E.164).
@@ -361,18 +364,11 @@ class OperatorAdapter(abc.ABC):
 
     async def _post_json(self, path: str, payload: BaseModel) -> bytes:
         body = _http.json_body(payload)
-        return await _http.send(self._client, self._config, self._endpoint(path), body, _http.JSON)
+        return await _http.send(self._transport, self._config, self._base_url + path, body, _http.JSON)
 
     async def _post_form(self, path: str, payload: BaseModel) -> bytes:
         body = _http.form_body(payload)
-        return await _http.send(self._client, self._config, self._endpoint(path), body, _http.FORM)
-
-    def _endpoint(self, path: str) -> _http.Endpoint:
-        """The parsed URL of an endpoint (parsed once: parsing costs more than signing the call)."""
-        endpoint = self._urls.get(path)
-        if endpoint is None:
-            endpoint = self._urls[path] = _http.Endpoint.of(self._config.base_url.rstrip("/") + path)
-        return endpoint
+        return await _http.send(self._transport, self._config, self._base_url + path, body, _http.FORM)
 
     def _national(self, phone_number: str) -> str:
         """The national form of an E.164 number to check; no other number can be ours."""

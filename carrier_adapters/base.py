@@ -16,7 +16,6 @@ from typing import Protocol, runtime_checkable
 __all__ = [
     "Assurance",
     "AuthMethod",
-    "BodyPoster",
     "CustomerRecord",
     "DeliveryReport",
     "DeliveryState",
@@ -298,31 +297,5 @@ class SmsChannel(Protocol):
 
         :raises CarrierRejected: the signature does not verify or the timestamp is stale.
         :raises CarrierProtocolError: the body is not this operator's callback format.
-        """
-        ...
-
-
-@runtime_checkable
-class BodyPoster(Protocol):
-    """What an ``httpx.AsyncClient`` handed to an adapter may also offer: a POST of an encoded body
-    answered by the status and the whole body, without httpx's request and response objects
-    (``carrier_adapters._http`` uses it when present)."""
-
-    async def post_body(
-        self,
-        url: str,
-        body: bytes,
-        content_type: str,
-        *,
-        operator: str,
-        read_timeout: float,
-        connect_timeout: float,
-    ) -> tuple[int, bytes]:
-        """POST ``body`` (of ``content_type``) to ``url``; the status and the body, decoded of any
-        ``Content-Encoding``. The timeouts are those an httpx request carries in its ``timeout``
-        extension (``read``, and ``connect``); ``operator`` labels the call.
-
-        :raises httpx.TransportError: as ``httpx.AsyncClient.send`` would
-            (:class:`~carrier_adapters.errors.CircuitOpen` included).
         """
         ...

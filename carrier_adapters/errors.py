@@ -4,7 +4,8 @@
 
     CarrierError                      no usable answer from the operator
     ├── CarrierUnavailable            connection refused / dropped, HTTP 5xx, operator system error
-    ├── CarrierTimeout                no answer within the adapter's deadline (token may be consumed)
+    │   └── CircuitOpen               not called: the transport holds the operator as down
+    ├── CarrierTimeout                no answer within the call's deadline (token may be consumed)
     ├── CarrierProtocolError          an answer we cannot understand (garbage body, unknown code)
     ├── CarrierRejected               the operator refused *our* request (sign, app id, parameters,
     │                                 rate limit): a configuration or gateway bug, never the user's
@@ -14,14 +15,9 @@
 
 A negative answer ("not this number") is a result, not an error. Messages never contain phone
 numbers or tokens; ``code`` is the operator's raw result code when there was one.
-
-:class:`CircuitOpen` is not part of the tree: it is what the injected HTTP client raises instead
-of calling an operator it holds as down, and the adapters report it as ``CarrierUnavailable``.
 """
 
 from __future__ import annotations
-
-import httpx
 
 __all__ = [
     "CarrierError",
@@ -92,14 +88,14 @@ class LineNotEligible(CarrierError):
     """The line exists but the operator does not serve this capability for it (IoT, B2B, barred)."""
 
 
-class CircuitOpen(httpx.ConnectError):
-    """Raised by the HTTP client instead of sending: it holds the operator as down (open circuit).
+class CircuitOpen(CarrierUnavailable):
+    """The transport did not call the operator: it holds it as down (open circuit).
 
-    Nothing was sent, so it is a ``ConnectError``; the adapters do not retry it and report
-    :class:`CarrierUnavailable` with the same ``retry_after`` (seconds until the client tries the
-    operator again; 0 when it is being probed right now).
+    Nothing was sent (``unsent``); the adapters do not retry it. ``retry_after`` is the seconds
+    until the transport tries the operator again (0 when it is being probed right now).
     """
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None, retry_after: float) -> None:
-        super().__init__(message, request=request)
-        self.retry_after = retry_after
+    def __init__(self, operator: str, *, retry_after: float) -> None:
+        super().__init__(
+            operator, f"{operator} is unavailable (circuit open)", retry_after=retry_after, unsent=True
+        )

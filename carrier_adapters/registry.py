@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-import httpx
-
 from carrier_adapters._adapter import OperatorAdapter
 from carrier_adapters.base import OneTapExchanger, Operator, OperatorConfig
 from carrier_adapters.cmcc import CmccAdapter
 from carrier_adapters.ctcc import CtccAdapter
 from carrier_adapters.cucc import CuccAdapter
+from carrier_adapters.transport import Transport
 
 __all__ = ["ADAPTER_CLASSES", "build_exchangers", "operator_for_token"]
 
@@ -27,18 +26,19 @@ ADAPTER_CLASSES: Mapping[str, type[OperatorAdapter]] = MappingProxyType(
 
 def build_exchangers(
     configs: Iterable[OperatorConfig],
-    client: httpx.AsyncClient,
+    transport: Transport,
     *,
     clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Operator]:
-    """One adapter per configured operator, all sharing ``client`` (which the caller closes).
+    """One adapter per configured operator, all calling through ``transport``.
 
     Each adapter is a whole :class:`~carrier_adapters.base.Operator` (one-tap exchanges, line
     insight and network authentication) and a :class:`~carrier_adapters.base.SmsChannel`.
 
     ``clock`` (timezone-aware) stamps the operators' signed timestamps; default: the system clock.
 
-    :raises ValueError: on an unknown operator code or an operator configured twice.
+    :raises ValueError: on an unknown operator code, an operator configured twice or a malformed
+        base URL.
     """
     exchangers: dict[str, Operator] = {}
     for config in configs:
@@ -47,7 +47,7 @@ def build_exchangers(
             raise ValueError(f"no adapter for operator {config.operator!r}")
         if config.operator in exchangers:
             raise ValueError(f"operator {config.operator!r} is configured twice")
-        exchangers[config.operator] = adapter_class(config, client, clock=clock)
+        exchangers[config.operator] = adapter_class(config, transport, clock=clock)
     return exchangers
 
 

@@ -1,7 +1,8 @@
 """Per-operator circuit breakers: stop calling an operator that is down, and probe it back.
 
 One :class:`CircuitBreaker` per operator, kept by :class:`OperatorCircuits` inside the operator
-client (:mod:`gateway.outbound`), so the state is **per process**:
+transport (:class:`gateway.outbound.GuardedTransport`, which admits and records every call), so the
+state is **per process**:
 
 - ``closed``: every call goes out. The circuit opens after ``failure_threshold`` consecutive
   failures, or when at least ``min_calls`` calls ended in the last ``window_seconds`` and the
@@ -11,10 +12,11 @@ client (:mod:`gateway.outbound`), so the state is **per process**:
 - ``half_open``: after the cooldown, up to ``half_open_probes`` calls go out at once, the others
   are refused; a probe's success closes the circuit, its failure opens it for another cooldown.
 
-A failure is a call the operator did not answer usefully: refused or dropped connection, timeout,
-HTTP 5xx. A 4xx or a business "no" is an answer, hence a success; a call abandoned for another
-reason (its caller went away) counts as neither. Results of calls admitted before the latest state
-change are ignored, so a slow call from before an opening cannot close or re-open the circuit.
+A failure is a call the operator did not answer usefully: refused or dropped connection, timeout
+(the transport raises ``CarrierTimeout``), HTTP 5xx. A 4xx or a business "no" is an answer, hence
+a success; a call abandoned for another reason (its caller went away) counts as neither. Results
+of calls admitted before the latest state change are ignored, so a slow call from before an
+opening cannot close or re-open the circuit.
 
 Why per process rather than shared (e.g. in Redis): the evidence (timeouts, refused connections)
 is local and arrives within a second or two in every busy process, a shared breaker would put a

@@ -3,7 +3,7 @@
 - ``gateway_request_seconds{method, route, status}``: every request, labelled by route template
   (never a raw path, so ids and numbers stay out of label values).
 - ``gateway_operator_call_seconds{operator, endpoint, outcome}``: every southbound call, from the
-  operator client (:mod:`gateway.outbound`); ``outcome`` is ``ok`` (HTTP 2xx), ``http_4xx``,
+  operator transport (:mod:`gateway.outbound`); ``outcome`` is ``ok`` (HTTP 2xx), ``http_4xx``,
   ``http_5xx``, ``timeout``, ``refused``, ``error`` or ``circuit_open`` (refused by the circuit
   breaker without calling: :mod:`gateway.circuit`).
 - ``gateway_operator_circuit_open{operator}``: 1 while this process's circuit of the operator is

@@ -1,160 +1,70 @@
-"""The production HTTP client for operator calls: httpx's API over one shared aiohttp session.
+"""The production transport of operator calls: :class:`carrier_adapters.Transport` over aiohttp.
 
-:mod:`carrier_adapters` speaks httpx only; this module supplies the fast transport underneath
-(httpx's default transport managed ~300 req/s at 32 concurrent calls on the target machine, aiohttp
-several times that). Unlike ``httpx-aiohttp`` 0.2, failures are mapped to the *precise* httpx
-class, because the adapters' retry rule depends on it (``docs/operator-dialects.md``, single-use
-tokens): a refused connection (``httpx.ConnectError``) is safe to retry, a timeout or a dropped
-connection is not.
-
-The client keeps one circuit breaker per operator (:mod:`gateway.circuit`): while an operator's
-circuit is open its calls fail at once with :class:`~carrier_adapters.CircuitOpen` (an
-``httpx.ConnectError``: nothing was sent), which the adapters report as ``CarrierUnavailable``.
+:class:`AiohttpTransport` sends every call through one pooled ``aiohttp.ClientSession`` and is the
+one place where an HTTP library's failures become carrier errors
+(:mod:`carrier_adapters.transport`). :class:`GuardedTransport` puts each POST through its
+operator's circuit breaker (:mod:`gateway.circuit`) and observes every call in
+``gateway_operator_call_seconds``. :func:`build_operator_transport` composes the two.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
-import httpx
 import structlog
-import yarl
 from aiohttp import hdrs
 
-from carrier_adapters import CircuitOpen
+from carrier_adapters import (
+    CarrierError,
+    CarrierTimeout,
+    CarrierUnavailable,
+    CircuitOpen,
+    Transport,
+    dropped,
+    refused,
+    timed_out,
+)
 from gateway.circuit import CallResult, CircuitOpenError, CircuitPolicy, CircuitState, OperatorCircuits
 from gateway.metrics import OPERATOR_CALL_SECONDS, OPERATOR_CIRCUIT_OPEN
 
-__all__ = ["MAX_BODY_BYTES", "AiohttpTransport", "OperatorClient", "build_operator_client"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "AiohttpTransport",
+    "ClosableTransport",
+    "GuardedTransport",
+    "build_operator_transport",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 _KEEPALIVE_SECONDS = 30.0
-_DEADLINE_SLACK_SECONDS = 0.05
-_T = TypeVar("_T")
 
 log = structlog.get_logger(__name__)
 
-_EXCEPTION_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
-    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
-    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
-    (aiohttp.ClientConnectorError, httpx.ConnectError),
-    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
-    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
-    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
-    (aiohttp.ClientOSError, httpx.ReadError),
-    (aiohttp.ClientConnectionError, httpx.ReadError),
-    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
-    (aiohttp.ClientError, httpx.TransportError),
-    (TimeoutError, httpx.ReadTimeout),
-)
-"""aiohttp failure -> httpx failure, most specific first (``ConnectionTimeoutError`` is a
-``ServerTimeoutError``; ``ClientConnectorError`` is a ``ClientOSError``; every aiohttp timeout is a
-``TimeoutError``)."""
+
+class ClosableTransport(Transport, Protocol):
+    """A transport holding connections that :meth:`aclose` closes."""
+
+    async def aclose(self) -> None:
+        """Close the transport's connections."""
+        ...
 
 
-def _httpx_error(exc: Exception, request: httpx.Request | None) -> httpx.TransportError | None:
-    """The httpx failure of an aiohttp one (see :data:`_EXCEPTION_MAP`), else None."""
-    for source, target in _EXCEPTION_MAP:
-        if isinstance(exc, source):
-            return target(str(exc) or type(exc).__name__, request=request)
-    return None
+class AiohttpTransport:
+    """The :class:`~carrier_adapters.Transport` over one pooled ``aiohttp.ClientSession``.
 
+    The session is made on first use (it needs the running loop) and closed by :meth:`aclose`.
+    Redirects are not followed, cookies are not kept, the environment (proxies) is ignored, and
+    an answer's body is read whole, decoded, up to ``max_body`` bytes. ``timeout`` bounds the whole
+    call, body included. Failures (:mod:`carrier_adapters.transport`):
 
-def _client_timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
-    timeout = request.extensions.get("timeout", {})
-    return _aiohttp_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
-
-
-@functools.lru_cache(maxsize=64)
-def _aiohttp_timeout(connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read, connect=pool)
-
-
-@functools.lru_cache(maxsize=4)
-def _content_type(value: str) -> dict[str, str]:
-    return {hdrs.CONTENT_TYPE: value}
-
-
-@functools.lru_cache(maxsize=256)
-def _target(url: str) -> yarl.URL:
-    """``url`` parsed by yarl once (aiohttp would parse the text on every call)."""
-    return yarl.URL(url)
-
-
-@functools.lru_cache(maxsize=8)
-def _http_version(major: int, minor: int) -> bytes:
-    return f"HTTP/{major}.{minor}".encode()
-
-
-_FRAMING = frozenset({b"transfer-encoding", b"content-length"})
-
-
-def _outgoing_headers(request: httpx.Request) -> list[tuple[str, str]]:
-    """The request's headers for aiohttp, decoded as httpx's ``multi_items`` decodes them.
-
-    Left out: ``Transfer-Encoding`` and ``Content-Length`` (aiohttp frames the body it is given),
-    and a ``Host`` equal to the URL's own, which aiohttp derives the same way; a custom ``Host``
-    is kept.
-    """
-    encoding = request.headers.encoding
-    netloc = request.url.netloc
-    return [
-        (key.decode(encoding), value.decode(encoding))
-        for key, value in request.headers.raw
-        if (name := key.lower()) not in _FRAMING and (name != b"host" or value != netloc)
-    ]
-
-
-def _buffered_response(
-    answer: aiohttp.ClientResponse, content: bytes, request: httpx.Request | None
-) -> httpx.Response:
-    """The httpx response of ``answer``, whose body ``content`` is already in memory.
-
-    Without a ``Content-Encoding`` the response is handed over read: its state is set to what
-    ``Response.read()`` leaves (``content``, stream consumed and closed, bytes counted). httpx's own
-    read goes through its decoder, chunker and three context managers, for as many instructions
-    as a fifth of the whole aiohttp call (77k against 396k per call, callgrind). This relies on
-    ``Response.read`` storing the body in ``_content``, which the tests pin. An encoded body is
-    left to httpx to decode.
-    """
-    version = answer.version
-    response = httpx.Response(
-        status_code=answer.status,
-        headers=answer.raw_headers,
-        stream=httpx.ByteStream(content),
-        request=request,
-        extensions={
-            "http_version": _http_version(*version) if version else b"HTTP/1.1",
-            "reason_phrase": (answer.reason or "").encode(),
-        },
-    )
-    if hdrs.CONTENT_ENCODING not in answer.headers:
-        response._content = content
-        response._num_bytes_downloaded = len(content)
-        response.is_stream_consumed = True
-        response.is_closed = True
-    return response
-
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that sends each request through one pooled ``aiohttp.ClientSession``.
-
-    The session is created on first use (it needs the running loop) and closed by :meth:`aclose`.
-    Redirects are not followed, the environment (proxies) is ignored and response bodies are read
-    whole, up to ``max_body`` bytes. httpx, not aiohttp, decodes ``Content-Encoding``.
-
-    :raises httpx.ConnectError: connection refused or name not resolved (nothing was sent).
-    :raises httpx.ConnectTimeout: no connection within the connect (or pool) timeout.
-    :raises httpx.ReadTimeout: no data within the read timeout.
-    :raises httpx.RemoteProtocolError: the server disconnected or sent a malformed answer.
-    :raises httpx.ReadError: the connection failed after it was established, or the body exceeds
-        ``max_body``.
+    - ``refused``: the connection could not be made (refused, name not resolved, TLS handshake);
+    - ``timed_out``: any timeout, the connection's included;
+    - ``dropped``: any other aiohttp failure (server disconnected, malformed or truncated answer),
+      or an answer larger than ``max_body``.
     """
 
     def __init__(self, *, limit_per_host: int = 100, max_body: int = MAX_BODY_BYTES) -> None:
@@ -162,72 +72,58 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._max_body = max_body
         self._session: aiohttp.ClientSession | None = None
 
-    def _open_session(self) -> aiohttp.ClientSession:
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        content_type: str,
+        *,
+        operator: str,
+        timeout: float,  # noqa: ASYNC109 - the transport owns the call's deadline
+        connect_timeout: float,
+    ) -> tuple[int, bytes]:
+        """See :meth:`carrier_adapters.Transport.post`; failures as the class says."""
+        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        headers = {hdrs.CONTENT_TYPE: content_type}
+        try:
+            async with self._open().post(
+                url, data=body, headers=headers, allow_redirects=False, timeout=limits
+            ) as answer:
+                return answer.status, await self._read_body(answer, operator)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _carrier_error(operator, exc) from exc
+
+    async def get(self, url: str, *, operator: str, timeout: float) -> int:  # noqa: ASYNC109
+        """See :meth:`carrier_adapters.Transport.get`; failures as the class says."""
+        limits = aiohttp.ClientTimeout(total=timeout)
+        try:
+            async with self._open().get(url, allow_redirects=False, timeout=limits) as answer:
+                return answer.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _carrier_error(operator, exc) from exc
+
+    async def aclose(self) -> None:
+        """Close the session and its pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=0, limit_per_host=self._limit_per_host, keepalive_timeout=_KEEPALIVE_SECONDS
             )
             self._session = aiohttp.ClientSession(
-                connector=connector,
-                trust_env=False,
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
             )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and return the answer with its whole body read (see the class errors)."""
-        body = await request.aread()
-        answer, content = await self._exchange(
-            request.method,
-            str(request.url),
-            _outgoing_headers(request),
-            body or None,
-            _client_timeout(request),
-            request,
-        )
-        return _buffered_response(answer, content, request)
-
-    async def post(
-        self, url: yarl.URL, body: bytes, content_type: str, limits: aiohttp.ClientTimeout
-    ) -> tuple[int, bytes]:
-        """POST ``body`` to ``url``: the status and the whole body, decoded of any ``Content-Encoding``
-        (by httpx, as for :meth:`handle_async_request`); no httpx request or response is built for
-        an answer without one. Raises as the class says."""
-        answer, content = await self._exchange("POST", url, _content_type(content_type), body, limits, None)
-        if hdrs.CONTENT_ENCODING in answer.headers:
-            return answer.status, _buffered_response(answer, content, None).read()
-        return answer.status, content
-
-    async def _exchange(
-        self,
-        method: str,
-        url: str | yarl.URL,
-        headers: list[tuple[str, str]] | dict[str, str],
-        body: bytes | None,
-        limits: aiohttp.ClientTimeout,
-        request: httpx.Request | None,
-    ) -> tuple[aiohttp.ClientResponse, bytes]:
-        session = self._open_session()
-        try:
-            async with session.request(
-                method, url, headers=headers, data=body, allow_redirects=False, timeout=limits
-            ) as answer:
-                return answer, await self._read_body(answer, request)
-        except httpx.TransportError:
-            raise
-        except Exception as exc:
-            mapped = _httpx_error(exc, request)
-            if mapped is None:
-                raise
-            raise mapped from exc
-
-    async def _read_body(self, answer: aiohttp.ClientResponse, request: httpx.Request | None) -> bytes:
+    async def _read_body(self, answer: aiohttp.ClientResponse, operator: str) -> bytes:
         declared = answer.content_length
-        if declared is not None:
-            if declared > self._max_body:
-                answer.close()
-                raise httpx.ReadError(f"response body exceeds {self._max_body} bytes", request=request)
+        if declared is not None and declared > self._max_body:
+            answer.close()
+            raise dropped(operator, f"answer over {self._max_body} bytes")
+        if declared is not None and hdrs.CONTENT_ENCODING not in answer.headers:
             return await answer.read()
         chunks: list[bytes] = []
         size = 0
@@ -235,160 +131,105 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             size += len(chunk)
             if size > self._max_body:
                 answer.close()
-                raise httpx.ReadError(f"response body exceeds {self._max_body} bytes", request=request)
+                raise dropped(operator, f"answer over {self._max_body} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def aclose(self) -> None:
-        """Close the aiohttp session and its pooled connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+
+def _carrier_error(operator: str, exc: TimeoutError | aiohttp.ClientError) -> CarrierError:
+    """The carrier error of an aiohttp failure (see :class:`AiohttpTransport`); every aiohttp
+    timeout is a ``TimeoutError``, a ``ClientConnectorError`` one that no connection was made."""
+    if isinstance(exc, TimeoutError):
+        return timed_out(operator)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return refused(operator)
+    return dropped(operator, type(exc).__name__)
 
 
-class OperatorClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` whose ``send`` hands the request straight to its transport, and a
-    :class:`~carrier_adapters.BodyPoster` (``post_body``) that skips httpx's objects altogether.
+class GuardedTransport:
+    """``inner`` behind per-operator circuit breakers, every call observed.
 
-    Operator calls use no client-level auth, cookies, redirects or event hooks, yet
-    ``httpx.AsyncClient.send`` walks all of that machinery on every call (about a fifth of the
-    gateway's CPU per one-tap login, measured with py-spy under ``bench/one_tap.py``). Here
-    ``send`` ignores ``auth`` and ``follow_redirects`` (redirects are never followed), does not
-    store cookies, honours the request's ``timeout`` extension through the transport, and always
-    returns the response with its body read (``stream=True`` is refused). ``post_body`` goes to
-    :meth:`AiohttpTransport.post` when that is the transport (else through ``send``). Each call of
-    either is observed in ``gateway_operator_call_seconds``, labelled with its operator (a
-    request's ``operator`` extension) and URL path.
+    A POST goes through its operator's circuit in ``circuits`` (none: no breaker): while the
+    circuit is open it raises :class:`~carrier_adapters.CircuitOpen` without calling ``inner``.
+    Failures are what ``inner`` raises as ``CarrierTimeout`` or ``CarrierUnavailable``, and HTTP
+    5xx; any other answer is a success; a call ended otherwise (cancelled) is neither. A GET (the
+    readiness ping) bypasses the breakers.
 
-    A call with an operator goes through that operator's circuit in ``circuits`` (none: no
-    breaker). Failures are transport errors (refused, dropped, timed out) and HTTP 5xx; a
-    cancellation counts as a timeout once the call's read timeout has run out (the adapters'
-    whole-call deadline equals it), else as neither success nor failure.
+    Each call is observed in ``gateway_operator_call_seconds`` by operator, URL path and outcome:
+    ``ok``, ``http_<N>xx``, ``timeout``, ``refused`` (nothing sent), ``error`` or ``circuit_open``.
     """
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, circuits: OperatorCircuits | None = None) -> None:
-        super().__init__(transport=transport, follow_redirects=False)
-        self._operator_transport = transport
+    def __init__(self, inner: ClosableTransport, circuits: OperatorCircuits | None = None) -> None:
+        self.inner = inner
         self.circuits = circuits
 
-    async def send(
-        self,
-        request: httpx.Request,
-        *,
-        stream: bool = False,
-        auth: object = None,
-        follow_redirects: object = None,
-    ) -> httpx.Response:
-        """Send ``request`` through the transport and return the answer with its body read.
-
-        :raises CircuitOpen: the operator's circuit is open; nothing was sent.
-        """
-        if stream:
-            raise ValueError("OperatorClient reads every body whole; stream=True is not supported")
-
-        async def exchange() -> httpx.Response:
-            response = await self._operator_transport.handle_async_request(request)
-            response.request = request
-            if isinstance(response.stream, httpx.SyncByteStream):
-                response.read()
-            else:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-            return response
-
-        operator = request.extensions.get("operator")
-        read_timeout = request.extensions.get("timeout", {}).get("read")
-        return await self._guarded(operator, request.url.path, read_timeout, exchange, _status_code, request)
-
-    async def post_body(
+    async def post(
         self,
         url: str,
         body: bytes,
         content_type: str,
         *,
         operator: str,
-        read_timeout: float,
+        timeout: float,  # noqa: ASYNC109 - the transport owns the call's deadline
         connect_timeout: float,
     ) -> tuple[int, bytes]:
-        """See :class:`carrier_adapters.BodyPoster`; the transport's timeouts are those ``send``
-        applies to a request whose ``timeout`` extension is ``httpx.Timeout(read_timeout,
-        connect=connect_timeout)``.
+        """See :meth:`carrier_adapters.Transport.post`.
 
         :raises CircuitOpen: the operator's circuit is open; nothing was sent.
         """
-        transport = self._operator_transport
-        if not isinstance(transport, AiohttpTransport):
-            timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-            request = httpx.Request(
-                "POST",
-                url,
-                headers={"Content-Type": content_type},
-                content=body,
-                extensions={"timeout": timeout.as_dict(), "operator": operator},
-            )
-            response = await self.send(request)
-            return response.status_code, response.content
-        target = _target(url)
-        client_timeout = _aiohttp_timeout(connect_timeout, read_timeout, read_timeout)
-        exchange = functools.partial(transport.post, target, body, content_type, client_timeout)
-        return await self._guarded(operator, target.path, read_timeout, exchange, _first, None)
-
-    async def _guarded(
-        self,
-        operator: object,
-        path: str,
-        read_timeout: float | None,
-        exchange: Callable[[], Awaitable[_T]],
-        status_of: Callable[[_T], int],
-        request: httpx.Request | None,
-    ) -> _T:
-        """``exchange()``'s answer, through the operator's circuit and observed (class docstring);
-        ``status_of`` reads its HTTP status. ``exchange`` is called, not wrapped: no coroutine
-        frame of its own between the caller and the transport."""
-        label = str(operator or "unknown")
-        breaker = self.circuits[operator] if self.circuits is not None and isinstance(operator, str) else None
+        path = urlsplit(url).path
         started = time.perf_counter()
+        breaker = self.circuits[operator] if self.circuits is not None else None
         try:
             ticket = breaker.admit() if breaker is not None else None
         except CircuitOpenError as exc:
-            OPERATOR_CALL_SECONDS.labels(label, path, "circuit_open").observe(time.perf_counter() - started)
-            raise CircuitOpen(str(exc), request=request, retry_after=exc.retry_after) from None
-        outcome = "error"
-        result = CallResult.IGNORED
+            _observe(operator, path, "circuit_open", started)
+            raise CircuitOpen(operator, retry_after=exc.retry_after) from None
+        outcome, result = "error", CallResult.IGNORED
         try:
-            answer = await exchange()
-            status = status_of(answer)
-            outcome = _outcome(status)
-            result = CallResult.FAILURE if status >= 500 else CallResult.SUCCESS
-            return answer
-        except httpx.TimeoutException:
+            status, content = await self.inner.post(
+                url, body, content_type, operator=operator, timeout=timeout, connect_timeout=connect_timeout
+            )
+        except CarrierTimeout:
             outcome, result = "timeout", CallResult.FAILURE
             raise
-        except httpx.ConnectError:
-            outcome, result = "refused", CallResult.FAILURE
+        except CarrierUnavailable as exc:
+            outcome, result = ("refused" if exc.unsent else "error"), CallResult.FAILURE
             raise
-        except httpx.TransportError:
-            result = CallResult.FAILURE
-            raise
-        except asyncio.CancelledError:
-            elapsed = time.perf_counter() - started
-            if read_timeout is not None and elapsed >= read_timeout - _DEADLINE_SLACK_SECONDS:
-                outcome, result = "timeout", CallResult.FAILURE
-            raise
+        else:
+            outcome = _outcome(status)
+            result = CallResult.FAILURE if status >= 500 else CallResult.SUCCESS
+            return status, content
         finally:
             if breaker is not None and ticket is not None:
                 breaker.record(ticket, result)
-            OPERATOR_CALL_SECONDS.labels(label, path, outcome).observe(time.perf_counter() - started)
+            _observe(operator, path, outcome, started)
+
+    async def get(self, url: str, *, operator: str, timeout: float) -> int:  # noqa: ASYNC109
+        """See :meth:`carrier_adapters.Transport.get`; no breaker."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            status = await self.inner.get(url, operator=operator, timeout=timeout)
+        except CarrierTimeout:
+            outcome = "timeout"
+            raise
+        except CarrierUnavailable as exc:
+            outcome = "refused" if exc.unsent else "error"
+            raise
+        else:
+            outcome = _outcome(status)
+            return status
+        finally:
+            _observe(operator, urlsplit(url).path, outcome, started)
+
+    async def aclose(self) -> None:
+        """Close ``inner``."""
+        await self.inner.aclose()
 
 
-def _status_code(response: httpx.Response) -> int:
-    return response.status_code
-
-
-def _first(answer: tuple[int, bytes]) -> int:
-    return answer[0]
+def _observe(operator: str, path: str, outcome: str, started: float) -> None:
+    OPERATOR_CALL_SECONDS.labels(operator, path, outcome).observe(time.perf_counter() - started)
 
 
 def _outcome(status: int) -> str:
@@ -405,13 +246,14 @@ def _publish_state(operator: str, state: CircuitState) -> None:
         log.info("operator_circuit_changed", operator=operator, state=state.value)
 
 
-def build_operator_client(
+def build_operator_transport(
     *, limit_per_host: int = 100, circuit: CircuitPolicy | None = None
-) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` the carrier adapters use in production; closing it closes the pool.
+) -> GuardedTransport:
+    """The transport the carrier adapters use in production; :meth:`GuardedTransport.aclose` closes
+    its connections.
 
     ``circuit`` gives every operator a circuit breaker with that policy (none: no breaker); its
     state changes are logged and published in ``gateway_operator_circuit_open``.
     """
     circuits = OperatorCircuits(circuit, listener=_publish_state) if circuit is not None else None
-    return OperatorClient(AiohttpTransport(limit_per_host=limit_per_host), circuits)
+    return GuardedTransport(AiohttpTransport(limit_per_host=limit_per_host), circuits)

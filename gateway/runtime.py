@@ -1,7 +1,7 @@
 """The composition root: every long-lived object of one gateway process, built and torn down once.
 
 :func:`open_runtime` is an async context manager so start-up order (database and migrations,
-keys, operator client, adapters) and reverse teardown are explicit; the aiohttp app enters it
+keys, operator transport, adapters) and reverse teardown are explicit; the aiohttp app enters it
 from a ``cleanup_ctx`` and the CLI uses it directly for ``tenants create``.
 """
 
@@ -37,7 +37,7 @@ from gateway.oauth.server import OAuthServer, build_oauth_server, client_audienc
 from gateway.oauth.tokens import AccessTokens
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
-from gateway.outbound import build_operator_client
+from gateway.outbound import build_operator_transport
 from gateway.push import Push, open_push, sms_channels_of
 from gateway.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
@@ -119,9 +119,9 @@ async def open_runtime(
             open_webhooks(settings, sessions, cipher=cipher, clock=clock)
         )
         if exchangers is None:
-            client = build_operator_client(circuit=circuit_policy(settings))
-            stack.push_async_callback(client.aclose)
-            exchangers = build_exchangers(settings.operator_configs(), client, clock=clock.now)
+            transport = build_operator_transport(circuit=circuit_policy(settings))
+            stack.push_async_callback(transport.aclose)
+            exchangers = build_exchangers(settings.operator_configs(), transport, clock=clock.now)
         redis = None
         if settings.redis_url:
             redis = aioredis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=1.0)

@@ -2,7 +2,7 @@
 (one event however many processes poll), shared operator calls, 410 from a sink, independence from
 the tenant's webhook endpoint, and ending on time while the operator is down.
 
-The operator is :class:`carrier_adapters.FakeExchanger`; notifications go over real sockets to a
+The operator is :class:`carrier_adapters.testing.FakeExchanger`; notifications go over real sockets to a
 receiver on 127.0.0.1 through the real delivery worker.
 """
 
@@ -20,7 +20,8 @@ import pytest
 from sqlmodel import col, select
 from standardwebhooks import Webhook
 
-from carrier_adapters import CarrierUnavailable, CustomerRecord, FakeExchanger, SwapHistory
+from carrier_adapters import CarrierUnavailable, CustomerRecord, SwapHistory
+from carrier_adapters.testing import FakeExchanger
 from gateway.camara.identifiers import LineDirectory
 from gateway.camara.subscriptions.models import SimSwapSubscription
 from gateway.camara.subscriptions.poller import SwapPoller

@@ -19,6 +19,7 @@ from carrier_adapters import (
     OperatorConfig,
     TokenRejected,
 )
+from gateway.outbound import build_operator_transport
 from tests.sandbox.dialects import ENRICHMENT, OPERATORS, PHONES, WINDOW_HOURS, national, query_of
 
 KYC = {
@@ -56,17 +57,16 @@ def _rfc3339(moment) -> str:
 async def operators(client, config, clock) -> AsyncIterator[dict[str, Operator]]:
     """Each operator's adapter, configured with the sandbox's credentials and clock."""
     base = str(client.make_url("")).rstrip("/")
-    async with httpx.AsyncClient() as http:
-        yield {
-            op: ADAPTER_CLASSES[op](
-                OperatorConfig(
-                    op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=3.0
-                ),
-                http,
-                clock=clock.now,
-            )
-            for op in OPERATORS
-        }
+    transport = build_operator_transport()
+    yield {
+        op: ADAPTER_CLASSES[op](
+            OperatorConfig(op, f"{base}/{op}", config.apps[op].app_id, config.apps[op].app_key, timeout=3.0),
+            transport,
+            clock=clock.now,
+        )
+        for op in OPERATORS
+    }
+    await transport.aclose()
 
 
 @pytest.mark.parametrize("op", OPERATORS)

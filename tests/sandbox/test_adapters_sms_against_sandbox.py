@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from carrier_adapters import (
@@ -24,6 +23,7 @@ from carrier_adapters import (
     VerifyResult,
 )
 from carrier_adapters._adapter import OperatorAdapter
+from gateway.outbound import GuardedTransport, build_operator_transport
 from sandbox import create_sandbox_app
 from tests.sandbox.dialects import OPERATORS, PHONES
 
@@ -37,21 +37,22 @@ async def client(aiohttp_client, callback_config, clock):
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """The adapters' HTTP client."""
-    async with httpx.AsyncClient() as http:
-        yield http
+async def transport() -> AsyncIterator[GuardedTransport]:
+    """The adapters' transport, the production one."""
+    operator_transport = build_operator_transport()
+    yield operator_transport
+    await operator_transport.aclose()
 
 
 @pytest.fixture
-def adapter(client, config, clock, http):
+def adapter(client, config, clock, transport):
     """``adapter(op, now=…)``: the operator's adapter against the sandbox (default: the sandbox's clock)."""
     base = str(client.make_url("")).rstrip("/")
 
     def adapter(op: str, *, now=None, timeout: float = 1.0) -> OperatorAdapter:
         app = config.apps[op]
         settings = OperatorConfig(op, f"{base}/{op}", app.app_id, app.app_key, timeout=timeout)
-        return ADAPTER_CLASSES[op](settings, http, clock=now or clock.now)
+        return ADAPTER_CLASSES[op](settings, transport, clock=now or clock.now)
 
     return adapter
 

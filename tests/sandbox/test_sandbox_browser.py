@@ -14,7 +14,6 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from aiohttp import web
 
@@ -26,6 +25,7 @@ from carrier_adapters import (
     Operator,
     OperatorConfig,
 )
+from gateway.outbound import build_operator_transport
 from tests.sandbox.dialects import ENRICHMENT, OPERATORS, PHONES, SMS_SENDERS, query_of
 
 CLIENT_REDIRECT = "https://bank.example/cb"
@@ -130,19 +130,20 @@ def gateway_app(gateway: Gateway) -> web.Application:
 async def gateway(aiohttp_server, client, config, clock) -> AsyncIterator[Gateway]:
     """The tiny gateway, wired to the sandbox's operators through the real adapters."""
     sandbox_url = str(client.make_url("")).rstrip("/")
-    async with httpx.AsyncClient() as http:
-        adapters = {
-            op: ADAPTER_CLASSES[op](
-                OperatorConfig(op, f"{sandbox_url}/{op}", config.apps[op].app_id, config.apps[op].app_key),
-                http,
-                clock=clock.now,
-            )
-            for op in OPERATORS
-        }
-        gateway = Gateway(adapters)
-        server = await aiohttp_server(gateway_app(gateway), host="127.0.0.1")
-        gateway.url = str(server.make_url("")).rstrip("/")
-        yield gateway
+    transport = build_operator_transport()
+    adapters = {
+        op: ADAPTER_CLASSES[op](
+            OperatorConfig(op, f"{sandbox_url}/{op}", config.apps[op].app_id, config.apps[op].app_key),
+            transport,
+            clock=clock.now,
+        )
+        for op in OPERATORS
+    }
+    gateway = Gateway(adapters)
+    server = await aiohttp_server(gateway_app(gateway), host="127.0.0.1")
+    gateway.url = str(server.make_url("")).rstrip("/")
+    yield gateway
+    await transport.aclose()
 
 
 def start_url(gateway: Gateway, op: str, path: str = "/oauth2/authorize", **extra: str) -> str:

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import CarrierTimeout, CarrierUnavailable, FakeExchanger, VerifyResult
+from carrier_adapters import CarrierTimeout, CarrierUnavailable, VerifyResult
+from carrier_adapters.testing import FakeExchanger
 from gateway.clock import SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring, generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory

@@ -1,4 +1,5 @@
-"""The production operator transport over real sockets: round trip, and precise failure classes."""
+"""The production operator transport over real sockets on 127.0.0.1: round trip, the one translation
+of aiohttp failures into carrier errors, body limits, redirects, proxies, and the circuit breaker."""
 
 from __future__ import annotations
 
@@ -9,18 +10,25 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
-import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import REGISTRY
 
-from carrier_adapters import BodyPoster, CircuitOpen
+from carrier_adapters import (
+    CarrierTimeout,
+    CarrierUnavailable,
+    CircuitOpen,
+    CmccAdapter,
+    OperatorConfig,
+    Transport,
+)
 from gateway.circuit import CircuitPolicy
-from gateway.outbound import AiohttpTransport, OperatorClient, _httpx_error, build_operator_client
+from gateway.outbound import AiohttpTransport, GuardedTransport, _carrier_error, build_operator_transport
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ServeFactory = Callable[[Handler], Awaitable[str]]
+JSON = "application/json"
 
 
 @pytest.fixture
@@ -42,10 +50,19 @@ async def serve() -> AsyncIterator[ServeFactory]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """The production client, closed after the test."""
-    async with build_operator_client(limit_per_host=4) as operator_client:
-        yield operator_client
+async def transport() -> AsyncIterator[GuardedTransport]:
+    """The production transport (no breaker), closed after the test."""
+    operator_transport = build_operator_transport(limit_per_host=4)
+    yield operator_transport
+    await operator_transport.aclose()
+
+
+async def _post(
+    transport: Transport, url: str, body: bytes = b"{}", *, deadline: float = 2.0, content_type: str = JSON
+) -> tuple[int, bytes]:
+    return await transport.post(
+        url, body, content_type, operator="cmcc", timeout=deadline, connect_timeout=1.0
+    )
 
 
 def _refused_port() -> int:
@@ -55,86 +72,117 @@ def _refused_port() -> int:
     return port
 
 
-async def test_json_post_round_trip(serve: ServeFactory, client: httpx.AsyncClient) -> None:
-    """A JSON POST reaches the server with method, path, headers and body; the answer comes back whole."""
+def _calls(endpoint: str, outcome: str) -> float:
+    labels = {"operator": "cmcc", "endpoint": endpoint, "outcome": outcome}
+    return REGISTRY.get_sample_value("gateway_operator_call_seconds_count", labels) or 0.0
+
+
+async def test_json_post_round_trip(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """The body reaches the server as is, with its Content-Type, method and path; the status and the
+    whole answer come back, observed in the operator-call histogram."""
 
     async def echo(request: web.Request) -> web.Response:
         received = {
             "method": request.method,
             "path": request.path,
-            "header": request.headers.get("X-Probe"),
             "content_type": request.content_type,
             "body": await request.json(),
         }
-        return web.json_response(received, status=201, headers={"X-Answer": "yes"})
+        return web.json_response(received, status=201)
 
-    url = await serve(echo)
-    response = await client.post(url + "op/path", json={"token": "t", "n": 1}, headers={"X-Probe": "p1"})
+    url = await serve(echo) + "op/path"
+    before = _calls("/op/path", "ok")
 
-    assert response.status_code == 201
-    assert response.headers["X-Answer"] == "yes"
-    assert response.json() == {
+    status, body = await _post(transport, url, b'{"token":"t","n":1}')
+
+    assert status == 201
+    assert json.loads(body) == {
         "method": "POST",
         "path": "/op/path",
-        "header": "p1",
         "content_type": "application/json",
         "body": {"token": "t", "n": 1},
     }
+    assert _calls("/op/path", "ok") == before + 1
 
 
-async def test_form_post_and_keepalive_reuse(serve: ServeFactory, client: httpx.AsyncClient) -> None:
-    """Form bodies are sent intact and consecutive requests on the pool all succeed."""
+async def test_form_post_and_keepalive_reuse(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """Form bodies (UTF-8 included) are sent intact and consecutive calls on the pool all succeed."""
 
     async def form(request: web.Request) -> web.Response:
         return web.json_response(dict(await request.post()))
 
     url = await serve(form)
     for index in range(3):
-        response = await client.post(url, data={"appId": "a", "n": str(index)})
-        assert response.json() == {"appId": "a", "n": str(index)}
+        body = f"appId=a&n={index}&text=%E5%BC%A0".encode()
+        status, answer = await _post(transport, url, body, content_type="application/x-www-form-urlencoded")
+        assert (status, json.loads(answer)) == (200, {"appId": "a", "n": str(index), "text": "张"})
 
 
-async def test_gzip_answer_is_decoded_once(serve: ServeFactory, client: httpx.AsyncClient) -> None:
-    """A gzip-encoded answer is decoded by httpx exactly once (aiohttp does not decompress it first)."""
+async def test_gzip_answer_is_decoded_once(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """A gzip-encoded answer comes back decoded, once."""
 
     async def gzipped(request: web.Request) -> web.Response:
-        body = gzip.compress(json.dumps({"ok": True}).encode())
-        return web.Response(
-            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
-        )
+        return web.Response(body=gzip.compress(b'{"ok":true}'), headers={"Content-Encoding": "gzip"})
 
-    url = await serve(gzipped)
-    response = await client.get(url)
-
-    assert response.json() == {"ok": True}
+    assert await _post(transport, await serve(gzipped)) == (200, b'{"ok":true}')
 
 
-async def test_refused_connection_is_connect_error(client: httpx.AsyncClient) -> None:
-    """A refused port raises httpx.ConnectError, not a timeout (the request never left: safe to retry)."""
-    port = _refused_port()
+async def test_5xx_is_an_answer_of_the_transport(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """HTTP 5xx is returned with its body (the adapters judge it), observed as ``http_5xx``."""
 
-    with pytest.raises(httpx.ConnectError) as caught:
-        await client.post(f"http://127.0.0.1:{port}/", json={})
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, body=b"busy")
 
-    assert not isinstance(caught.value, httpx.TimeoutException)
+    url = await serve(busy) + "busy"
+    before = _calls("/busy", "http_5xx")
+
+    assert await _post(transport, url) == (503, b"busy")
+    assert _calls("/busy", "http_5xx") == before + 1
+
+
+async def test_refused_connection_is_unsent_unavailable(transport: GuardedTransport) -> None:
+    """A refused port raises CarrierUnavailable marked unsent (safe to retry), not a timeout."""
+    url = f"http://127.0.0.1:{_refused_port()}/refused"
+    before = _calls("/refused", "refused")
+
+    with pytest.raises(CarrierUnavailable) as caught:
+        await _post(transport, url)
+
+    assert caught.value.unsent
+    assert caught.value.operator == "cmcc"
     assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
+    assert _calls("/refused", "refused") == before + 1
 
 
-async def test_slow_server_is_read_timeout(serve: ServeFactory, client: httpx.AsyncClient) -> None:
-    """A server that answers after the read timeout raises httpx.ReadTimeout."""
+async def test_slow_answer_is_timeout(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """A server that answers after the call's timeout raises CarrierTimeout."""
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(0.5)
         return web.json_response({})
 
-    url = await serve(slow)
-
-    with pytest.raises(httpx.ReadTimeout):
-        await client.post(url, json={}, timeout=httpx.Timeout(0.1, connect=1.0))
+    with pytest.raises(CarrierTimeout):
+        await _post(transport, await serve(slow), deadline=0.1)
 
 
-async def test_server_dropping_connection_is_protocol_or_read_error(client: httpx.AsyncClient) -> None:
-    """A server closing the connection unanswered raises RemoteProtocolError/ReadError, not a timeout."""
+async def test_slow_body_is_timeout(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """The timeout bounds the whole call: headers in time but a body that stalls raise CarrierTimeout."""
+
+    async def stalling_body(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "10"})
+        await response.prepare(request)
+        await response.write(b"12345")
+        await asyncio.sleep(0.5)
+        await response.write(b"67890")
+        return response
+
+    with pytest.raises(CarrierTimeout):
+        await _post(transport, await serve(stalling_body), deadline=0.2)
+
+
+async def test_server_dropping_connection_is_unavailable_and_sent(transport: GuardedTransport) -> None:
+    """A server closing the connection unanswered raises CarrierUnavailable, not unsent (the request
+    reached it), not a timeout."""
 
     async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -144,29 +192,29 @@ async def test_server_dropping_connection_is_protocol_or_read_error(client: http
     server = await asyncio.start_server(drop, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)) as caught:
-            await client.post(f"http://127.0.0.1:{port}/", json={})
+        with pytest.raises(CarrierUnavailable) as caught:
+            await _post(transport, f"http://127.0.0.1:{port}/")
     finally:
         server.close()
         await server.wait_closed()
 
-    assert not isinstance(caught.value, httpx.TimeoutException)
+    assert not caught.value.unsent
 
 
-async def test_declared_body_over_cap_is_read_error(serve: ServeFactory, client: httpx.AsyncClient) -> None:
-    """An answer declaring more than 1 MiB raises httpx.ReadError."""
+async def test_declared_body_over_cap_is_unavailable(
+    serve: ServeFactory, transport: GuardedTransport
+) -> None:
+    """An answer declaring more than 1 MiB raises CarrierUnavailable."""
 
     async def huge(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * (1024 * 1024 + 1))
 
-    url = await serve(huge)
-
-    with pytest.raises(httpx.ReadError):
-        await client.get(url)
+    with pytest.raises(CarrierUnavailable, match="over 1048576 bytes"):
+        await _post(transport, await serve(huge))
 
 
-async def test_streamed_body_over_cap_is_read_error(serve: ServeFactory) -> None:
-    """A chunked answer without Content-Length that grows past the cap raises httpx.ReadError."""
+async def test_streamed_body_over_cap_is_unavailable(serve: ServeFactory) -> None:
+    """A chunked answer without Content-Length that grows past the cap raises CarrierUnavailable."""
 
     async def streamed(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -176,15 +224,128 @@ async def test_streamed_body_over_cap_is_read_error(serve: ServeFactory) -> None
         await response.write_eof()
         return response
 
-    url = await serve(streamed)
+    small = AiohttpTransport(max_body=1024)
+    try:
+        with pytest.raises(CarrierUnavailable, match="over 1024 bytes"):
+            await _post(small, await serve(streamed))
+    finally:
+        await small.aclose()
 
-    async with httpx.AsyncClient(transport=AiohttpTransport(max_body=1024)) as small:
-        with pytest.raises(httpx.ReadError):
-            await small.get(url)
+
+async def test_redirects_are_not_followed_nor_cookies_kept(
+    serve: ServeFactory, transport: GuardedTransport
+) -> None:
+    """A redirect comes back as it came (an answer, not followed); Set-Cookie is not stored."""
+    seen_cookies: list[str | None] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        seen_cookies.append(request.headers.get("Cookie"))
+        return web.Response(status=302, headers={"Location": "/elsewhere", "Set-Cookie": "session=abc"})
+
+    url = await serve(redirect) + "start"
+
+    assert (await _post(transport, url))[0] == 302
+    assert (await _post(transport, url))[0] == 302
+    assert seen_cookies == [None, None]
+
+
+async def test_environment_proxies_are_ignored(
+    serve: ServeFactory, transport: GuardedTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP(S)_PROXY in the environment does not divert operator calls."""
+    dead_proxy = f"http://127.0.0.1:{_refused_port()}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+
+    async def direct(request: web.Request) -> web.Response:
+        return web.Response(body=b"direct")
+
+    assert await _post(transport, await serve(direct)) == (200, b"direct")
+
+
+async def test_get_answers_the_status_without_the_breaker(serve: ServeFactory) -> None:
+    """GET (the readiness ping) answers any status, and is sent even while the circuit is open."""
+
+    async def not_found(request: web.Request) -> web.Response:
+        if request.method == "POST":
+            return web.Response(status=500)
+        return web.Response(status=404)
+
+    url = await serve(not_found)
+    guarded = build_operator_transport(circuit=CircuitPolicy(failure_threshold=1, cooldown_seconds=60.0))
+    try:
+        assert (await _post(guarded, url))[0] == 500
+        with pytest.raises(CircuitOpen):
+            await _post(guarded, url)
+        assert await guarded.get(url, operator="cmcc", timeout=1.0) == 404
+    finally:
+        await guarded.aclose()
+
+
+async def test_ping_through_an_adapter(serve: ServeFactory, transport: GuardedTransport) -> None:
+    """An adapter's ping is True when its base URL answers HTTP at all, False when refused."""
+
+    async def root(request: web.Request) -> web.Response:
+        return web.Response(status=404)
+
+    def adapter(base_url: str) -> CmccAdapter:
+        config = OperatorConfig("cmcc", base_url, "app", "K" * 32, connect_timeout=0.5)
+        return CmccAdapter(config, transport)
+
+    assert await adapter((await serve(root)) + "cmcc").ping() is True
+    assert await adapter(f"http://127.0.0.1:{_refused_port()}/cmcc").ping() is False
+
+
+async def test_open_circuit_rejects_fast_without_sending(serve: ServeFactory) -> None:
+    """After a 5xx (threshold 1) the next call raises CircuitOpen at once, without reaching the
+    operator, observed as ``circuit_open``."""
+    answered: list[int] = []
+
+    async def busy(request: web.Request) -> web.Response:
+        answered.append(1)
+        return web.Response(status=503, body=b"busy")
+
+    url = await serve(busy) + "busy"
+    guarded = build_operator_transport(circuit=CircuitPolicy(failure_threshold=1, cooldown_seconds=60.0))
+    before = _calls("/busy", "circuit_open")
+    try:
+        assert (await _post(guarded, url))[0] == 503
+        with pytest.raises(CircuitOpen) as caught:
+            await _post(guarded, url)
+    finally:
+        await guarded.aclose()
+
+    assert answered == [1]
+    assert caught.value.unsent and caught.value.retry_after == pytest.approx(60.0, abs=1.0)
+    assert _calls("/busy", "circuit_open") == before + 1
+
+
+async def test_a_timeout_is_counted_by_the_breaker(serve: ServeFactory) -> None:
+    """A call timed out by the transport is a failure: with a threshold of 1 the next call is refused."""
+    answered: list[int] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        answered.append(1)
+        await asyncio.sleep(0.5)
+        return web.json_response({})
+
+    url = await serve(slow) + "slow"
+    guarded = build_operator_transport(circuit=CircuitPolicy(failure_threshold=1, cooldown_seconds=60.0))
+    before = _calls("/slow", "timeout")
+    try:
+        with pytest.raises(CarrierTimeout):
+            await _post(guarded, url, deadline=0.1)
+        with pytest.raises(CircuitOpen):
+            await _post(guarded, url, deadline=0.1)
+    finally:
+        await guarded.aclose()
+
+    assert answered == [1]
+    assert _calls("/slow", "timeout") == before + 1
 
 
 async def test_aclose_closes_pooled_connections() -> None:
-    """A kept-alive connection stays open between calls and is closed when the client is closed."""
+    """A kept-alive connection stays open between calls and is closed when the transport is closed."""
     closed = asyncio.Event()
 
     async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -198,10 +359,10 @@ async def test_aclose_closes_pooled_connections() -> None:
     server = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        operator_client = build_operator_client()
-        assert (await operator_client.get(f"http://127.0.0.1:{port}/")).json() == {}
+        operator_transport = build_operator_transport()
+        assert await _post(operator_transport, f"http://127.0.0.1:{port}/") == (200, b"{}")
         assert not closed.is_set()
-        await operator_client.aclose()
+        await operator_transport.aclose()
         await asyncio.wait_for(closed.wait(), timeout=2)
     finally:
         server.close()
@@ -209,243 +370,25 @@ async def test_aclose_closes_pooled_connections() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raised", "expected"),
+    ("raised", "expected", "unsent"),
     [
-        (aiohttp.ConnectionTimeoutError("connect"), httpx.ConnectTimeout),
-        (aiohttp.SocketTimeoutError("read"), httpx.ReadTimeout),
-        (aiohttp.ServerTimeoutError("server"), httpx.ReadTimeout),
-        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError),
-        (aiohttp.ClientPayloadError("truncated"), httpx.RemoteProtocolError),
-        (aiohttp.ClientOSError(104, "reset"), httpx.ReadError),
-        (TimeoutError(), httpx.ReadTimeout),
+        (aiohttp.ConnectionTimeoutError("connect"), CarrierTimeout, False),
+        (aiohttp.SocketTimeoutError("read"), CarrierTimeout, False),
+        (aiohttp.ServerTimeoutError("server"), CarrierTimeout, False),
+        (TimeoutError(), CarrierTimeout, False),
+        (aiohttp.ServerDisconnectedError(), CarrierUnavailable, False),
+        (aiohttp.ClientPayloadError("truncated"), CarrierUnavailable, False),
+        (aiohttp.ClientOSError(104, "reset"), CarrierUnavailable, False),
+        (aiohttp.InvalidURL("nowhere"), CarrierUnavailable, False),
     ],
 )
-def test_exception_map_picks_the_most_specific_class(raised: Exception, expected: type[Exception]) -> None:
-    """Each aiohttp failure maps to exactly the httpx class of its phase, carrying the request."""
-    request = httpx.Request("POST", "http://127.0.0.1/")
-
-    mapped = _httpx_error(raised, request)
-
-    assert type(mapped) is expected
-    assert mapped is not None and mapped.request is request
-
-
-async def test_operator_client_never_follows_redirects_nor_keeps_cookies(
-    serve: ServeFactory, client: httpx.AsyncClient
+def test_each_aiohttp_failure_is_one_carrier_error(
+    raised: TimeoutError | aiohttp.ClientError, expected: type[Exception], unsent: bool
 ) -> None:
-    """The lean send returns a redirect as it came, ignores Set-Cookie, and refuses streaming."""
+    """Every aiohttp timeout is CarrierTimeout; other failures after connecting are CarrierUnavailable
+    (sent); a refused connection, the only unsent one, is tested over a real socket above."""
+    error = _carrier_error("ctcc", raised)
 
-    async def redirect(request: web.Request) -> web.Response:
-        seen_cookie = request.headers.get("Cookie")
-        return web.Response(
-            status=302,
-            text=f"cookie={seen_cookie}",
-            headers={"Location": "/elsewhere", "Set-Cookie": "session=abc"},
-        )
-
-    url = await serve(redirect)
-    first = await client.post(url + "start", content=b"x", follow_redirects=True)
-    second = await client.post(url + "start", content=b"x")
-
-    assert first.status_code == 302 and first.headers["Location"] == "/elsewhere"
-    assert second.text == "cookie=None"
-    assert first.request.url == httpx.URL(url + "start")
-    with pytest.raises(ValueError, match="stream"):
-        await client.send(httpx.Request("GET", url), stream=True)
-
-
-class _AsyncOnlyStream(httpx.AsyncByteStream):
-    """A body that can only be read asynchronously, as a streaming transport would hand it over."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield b"part one, "
-        yield b"part two"
-
-
-async def test_operator_client_reads_an_async_only_body_whole() -> None:
-    """A transport whose body is not already in memory is read (and closed) before send returns."""
-
-    class Streaming(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            return httpx.Response(200, stream=_AsyncOnlyStream())
-
-    client = OperatorClient(Streaming())
-    response = await client.send(httpx.Request("GET", "http://operator.test/"))
-
-    assert response.content == b"part one, part two"
-    assert response.is_closed
-
-
-async def test_transport_passes_the_request_headers_but_not_transfer_encoding(serve: ServeFactory) -> None:
-    """Every request header reaches the operator byte for byte (a UTF-8 value too), without
-    Transfer-Encoding (aiohttp frames the body itself)."""
-    seen: dict[str, str] = {}
-    raw_seen: dict[bytes, bytes] = {}
-
-    async def record(request: web.Request) -> web.Response:
-        seen.update(request.headers)
-        raw_seen.update(request.raw_headers)
-        return web.Response(body=await request.read())
-
-    url = await serve(record)
-    async with build_operator_client() as client:
-        request = httpx.Request(
-            "POST",
-            url,
-            content=b"body",
-            headers={"X-Sign": "abc", "X-Name": "张三".encode(), "Transfer-Encoding": "chunked"},
-        )
-        response = await client.send(request)
-
-    assert response.content == b"body"
-    assert seen["X-Sign"] == "abc" and seen["Content-Length"] == "4"
-    assert raw_seen[b"X-Name"] == "张三".encode()
-    assert "Transfer-Encoding" not in seen
-
-
-async def test_an_identity_body_is_handed_over_read_as_httpx_would_leave_it(
-    serve: ServeFactory, client: httpx.AsyncClient
-) -> None:
-    """A body without Content-Encoding arrives in the state ``Response.read()`` leaves: content,
-    stream consumed and closed, bytes counted; reading it again is a no-op."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.json_response({"resultCode": "103000", "msisdn": "13800138000"})
-
-    url = await serve(answer)
-    response = await client.post(url, json={})
-    reference = httpx.Response(
-        200, headers=response.headers, stream=httpx.ByteStream(response.content), request=response.request
-    )
-    reference.read()
-
-    assert response.content == reference.content
-    assert response.json() == {"resultCode": "103000", "msisdn": "13800138000"}
-    assert (response.is_stream_consumed, response.is_closed) == (True, True)
-    assert response.num_bytes_downloaded == reference.num_bytes_downloaded == len(reference.content)
-    assert response.read() == await response.aread() == reference.content
-    assert b"".join(response.iter_bytes()) == reference.content
-
-
-async def test_a_custom_host_header_is_kept(serve: ServeFactory) -> None:
-    """A Host other than the URL's own reaches the server (virtual hosting behind an address)."""
-    seen: dict[str, str] = {}
-
-    async def record(request: web.Request) -> web.Response:
-        seen.update(request.headers)
-        return web.Response()
-
-    url = await serve(record)
-    async with build_operator_client() as client:
-        await client.send(httpx.Request("GET", url, headers={"Host": "operator.example"}))
-        assert seen["Host"] == "operator.example"
-        await client.send(httpx.Request("GET", url))
-    assert seen["Host"] == httpx.URL(url).netloc.decode()
-
-
-async def _post_body(
-    client: httpx.AsyncClient, url: str, body: bytes, read_timeout: float = 2.0
-) -> tuple[int, bytes]:
-    assert isinstance(client, BodyPoster)
-    return await client.post_body(
-        url, body, "application/json", operator="cmcc", read_timeout=read_timeout, connect_timeout=1.0
-    )
-
-
-def _calls(endpoint: str, outcome: str) -> float:
-    labels = {"operator": "cmcc", "endpoint": endpoint, "outcome": outcome}
-    return REGISTRY.get_sample_value("gateway_operator_call_seconds_count", labels) or 0.0
-
-
-async def test_the_production_client_posts_bodies_without_httpx_objects(
-    serve: ServeFactory, client: httpx.AsyncClient
-) -> None:
-    """``post_body`` sends the body as is with its Content-Type and answers the status and the
-    body, counted in the operator-call histogram like ``send``."""
-    seen: list[tuple[str, str, str, bytes]] = []
-
-    async def echo(request: web.Request) -> web.Response:
-        seen.append((request.method, request.path, request.content_type, await request.read()))
-        return web.Response(status=202, body=b'{"ok":1}')
-
-    url = await serve(echo) + "cmcc/query"
-    before = _calls("/cmcc/query", "ok")
-
-    assert await _post_body(client, url, b'{"msisdn":"13800138000"}') == (202, b'{"ok":1}')
-    assert seen == [("POST", "/cmcc/query", "application/json", b'{"msisdn":"13800138000"}')]
-    assert _calls("/cmcc/query", "ok") == before + 1
-
-
-async def test_post_body_answers_an_encoded_body_decoded(
-    serve: ServeFactory, client: httpx.AsyncClient
-) -> None:
-    """A gzip-encoded answer comes back decoded, once."""
-
-    async def gzipped(request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(b'{"ok":true}'), headers={"Content-Encoding": "gzip"})
-
-    assert await _post_body(client, await serve(gzipped), b"{}") == (200, b'{"ok":true}')
-
-
-async def test_post_body_failures_are_the_httpx_classes_send_raises(
-    serve: ServeFactory, client: httpx.AsyncClient
-) -> None:
-    """Refused is httpx.ConnectError, an answer later than the read timeout httpx.ReadTimeout."""
-
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(0.5)
-        return web.json_response({})
-
-    with pytest.raises(httpx.ConnectError):
-        await _post_body(client, f"http://127.0.0.1:{_refused_port()}/", b"{}")
-    with pytest.raises(httpx.ReadTimeout):
-        await _post_body(client, await serve(slow), b"{}", read_timeout=0.1)
-
-
-async def test_post_body_goes_through_the_operator_circuit(serve: ServeFactory) -> None:
-    """A 5xx answer through ``post_body`` is a failure: with a threshold of 1 the next call is
-    refused as CircuitOpen without reaching the operator."""
-    answered: list[int] = []
-
-    async def busy(request: web.Request) -> web.Response:
-        answered.append(1)
-        return web.Response(status=503, body=b"busy")
-
-    url = await serve(busy)
-    policy = CircuitPolicy(failure_threshold=1, cooldown_seconds=60.0)
-    async with build_operator_client(circuit=policy) as breaker_client:
-        assert (await _post_body(breaker_client, url, b"{}"))[0] == 503
-        with pytest.raises(CircuitOpen):
-            await _post_body(breaker_client, url, b"{}")
-
-    assert answered == [1]
-
-
-async def test_post_body_over_another_transport_goes_through_send() -> None:
-    """Over a transport other than aiohttp's (a mock here), ``post_body`` sends an httpx request
-    carrying the operator and the timeouts, and answers its status and body."""
-    received: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        received.append(request)
-        return httpx.Response(200, content=b"done")
-
-    async with OperatorClient(httpx.MockTransport(handler)) as mock_client:
-        answer = await mock_client.post_body(
-            "http://op.test/q",
-            b"a=1",
-            "application/x-www-form-urlencoded",
-            operator="ctcc",
-            read_timeout=2.5,
-            connect_timeout=0.5,
-        )
-
-    assert answer == (200, b"done")
-    (request,) = received
-    assert (request.url.path, request.content, request.headers["Content-Type"]) == (
-        "/q",
-        b"a=1",
-        "application/x-www-form-urlencoded",
-    )
-    assert request.extensions["operator"] == "ctcc"
-    assert request.extensions["timeout"] == httpx.Timeout(2.5, connect=0.5).as_dict()
+    assert type(error) is expected
+    assert error.operator == "ctcc"
+    assert getattr(error, "unsent", False) is unsent

@@ -1,14 +1,14 @@
-"""The operator client's circuit breaker seen through an adapter: what counts, what is refused, and
-that a refused call sends nothing and surfaces as CarrierUnavailable with its Retry-After."""
+"""The operator transport's circuit breaker seen through an adapter: what counts, what is refused,
+and that a refused call sends nothing and surfaces as CarrierUnavailable with its Retry-After.
+
+The breaker wraps the in-memory transport, which fails as the production one does."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-import respx
 from prometheus_client import REGISTRY
 
 from carrier_adapters import (
@@ -18,10 +18,14 @@ from carrier_adapters import (
     CircuitOpen,
     CmccAdapter,
     OperatorConfig,
+    Transport,
+    dropped,
+    refused,
 )
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
 from gateway.circuit import CircuitPolicy, CircuitState, OperatorCircuits
 from gateway.errors import Unavailable, from_carrier_error
-from gateway.outbound import OperatorClient, _publish_state
+from gateway.outbound import GuardedTransport, _publish_state
 from tests.clocks import ManualMonotonic
 
 ROOT = "http://operator.test"
@@ -31,9 +35,9 @@ COOLDOWN = 30.0
 
 
 @pytest.fixture
-def router() -> respx.MockRouter:
-    """A respx router for the fake operator (routes need not all be called)."""
-    return respx.MockRouter(base_url=ROOT, assert_all_called=False, using=None)
+def fake() -> FakeTransport:
+    """The in-memory transport standing for the operator's network."""
+    return FakeTransport()
 
 
 @pytest.fixture
@@ -43,42 +47,48 @@ def clock() -> ManualMonotonic:
 
 
 @pytest.fixture
-async def client(router: respx.MockRouter, clock: ManualMonotonic) -> AsyncIterator[OperatorClient]:
-    """The production operator client with breakers (threshold 2), over the respx router."""
+async def client(fake: FakeTransport, clock: ManualMonotonic) -> AsyncIterator[GuardedTransport]:
+    """The production guard with breakers (threshold 2), over the in-memory transport."""
     circuits = OperatorCircuits(
         CircuitPolicy(failure_threshold=2, cooldown_seconds=COOLDOWN), clock=clock, listener=_publish_state
     )
-    async with OperatorClient(httpx.MockTransport(router.async_handler), circuits) as operator_client:
-        yield operator_client
+    guarded = GuardedTransport(fake, circuits)
+    yield guarded
+    await guarded.aclose()
+    assert fake.closed
 
 
-def _adapter(client: httpx.AsyncClient, timeout: float = 3.0) -> CmccAdapter:
+def _adapter(transport: Transport, timeout: float = 3.0) -> CmccAdapter:
     config = OperatorConfig(
         operator="cmcc", base_url=f"{ROOT}/cmcc", app_id="app", app_key="K" * 32, timeout=timeout
     )
-    return CmccAdapter(config, client)
+    return CmccAdapter(config, transport)
 
 
 def _gauge() -> float | None:
     return REGISTRY.get_sample_value("gateway_operator_circuit_open", {"operator": "cmcc"})
 
 
-def _short_circuited() -> float:
-    labels = {"operator": "cmcc", "endpoint": LOGIN, "outcome": "circuit_open"}
+def _calls(outcome: str) -> float:
+    labels = {"operator": "cmcc", "endpoint": LOGIN, "outcome": outcome}
     return REGISTRY.get_sample_value("gateway_operator_call_seconds_count", labels) or 0.0
 
 
-def _circuit(client: OperatorClient) -> CircuitState:
+def _short_circuited() -> float:
+    return _calls("circuit_open")
+
+
+def _circuit(client: GuardedTransport) -> CircuitState:
     assert client.circuits is not None
     return client.circuits["cmcc"].state
 
 
 async def test_open_circuit_sends_nothing_and_reports_unavailable_with_retry_after(
-    client: OperatorClient, router: respx.MockRouter, clock: ManualMonotonic
+    client: GuardedTransport, fake: FakeTransport, clock: ManualMonotonic
 ) -> None:
     """After `threshold` HTTP 5xx the next call raises CarrierUnavailable without reaching the
     operator; it carries the cooldown left, which the API renders as 503 with Retry-After."""
-    route = router.post(LOGIN).respond(503, text="busy")
+    route = fake.on_post(LOGIN).respond(503, text="busy")
     adapter = _adapter(client)
     for _ in range(2):
         with pytest.raises(CarrierUnavailable):
@@ -90,7 +100,7 @@ async def test_open_circuit_sends_nothing_and_reports_unavailable_with_retry_aft
         await adapter.exchange_login(TOKEN)
 
     assert route.call_count == 2
-    assert isinstance(caught.value.__cause__, CircuitOpen)
+    assert isinstance(caught.value, CircuitOpen)
     assert caught.value.retry_after == pytest.approx(COOLDOWN - 12.5)
     assert _short_circuited() == before + 1
     assert _gauge() == 1.0
@@ -100,12 +110,10 @@ async def test_open_circuit_sends_nothing_and_reports_unavailable_with_retry_aft
 
 
 async def test_dropped_and_refused_connections_count_as_failures(
-    client: OperatorClient, router: respx.MockRouter
+    client: GuardedTransport, fake: FakeTransport
 ) -> None:
     """A dropped connection and refused connections (retried once) are failures that open the circuit."""
-    route = router.post(LOGIN).mock(
-        side_effect=[httpx.RemoteProtocolError("closed"), httpx.ConnectError("no"), httpx.ConnectError("no")]
-    )
+    route = fake.on_post(LOGIN).sequence(dropped, refused, refused)
     adapter = _adapter(client)
     for _ in range(2):
         with pytest.raises(CarrierUnavailable):
@@ -116,10 +124,10 @@ async def test_dropped_and_refused_connections_count_as_failures(
 
 
 async def test_operator_answers_other_than_5xx_do_not_open(
-    client: OperatorClient, router: respx.MockRouter
+    client: GuardedTransport, fake: FakeTransport
 ) -> None:
     """HTTP 4xx is an answer: however many, the circuit stays closed and every call is sent."""
-    route = router.post(LOGIN).respond(400, text="bad")
+    route = fake.on_post(LOGIN).respond(400, text="bad")
     adapter = _adapter(client)
     for _ in range(5):
         with pytest.raises(CarrierProtocolError):
@@ -130,35 +138,39 @@ async def test_operator_answers_other_than_5xx_do_not_open(
 
 
 async def test_timeouts_at_the_whole_call_deadline_count_as_failures(
-    client: OperatorClient, router: respx.MockRouter
+    client: GuardedTransport, fake: FakeTransport
 ) -> None:
-    """A call the adapter abandons at its deadline (the operator is slow) is a failure."""
+    """A call the transport times out at its deadline (the operator is slow) is a failure, observed
+    as a ``timeout``."""
 
-    async def stall(request: httpx.Request) -> httpx.Response:
+    async def stall(request: Request) -> Answer:
         await asyncio.sleep(5)
-        return httpx.Response(200)
+        return answer(200)
 
-    router.post(LOGIN).mock(side_effect=stall)
+    fake.on_post(LOGIN).handle(stall)
     adapter = _adapter(client, timeout=0.1)
+    before = _calls("timeout")
     for _ in range(2):
         with pytest.raises(CarrierTimeout):
             await adapter.exchange_login(TOKEN)
+
+    assert _calls("timeout") == before + 2
 
     assert _circuit(client) is CircuitState.OPEN
 
 
 async def test_calls_cancelled_early_by_their_caller_do_not_count(
-    client: OperatorClient, router: respx.MockRouter
+    client: GuardedTransport, fake: FakeTransport
 ) -> None:
     """A call cancelled well before its deadline (the caller went away) is neither success nor failure."""
     started = asyncio.Event()
 
-    async def stall(request: httpx.Request) -> httpx.Response:
+    async def stall(request: Request) -> Answer:
         started.set()
         await asyncio.sleep(5)
-        return httpx.Response(200)
+        return answer(200)
 
-    router.post(LOGIN).mock(side_effect=stall)
+    fake.on_post(LOGIN).handle(stall)
     adapter = _adapter(client, timeout=3.0)
     for _ in range(3):
         started.clear()
@@ -172,12 +184,11 @@ async def test_calls_cancelled_early_by_their_caller_do_not_count(
 
 
 async def test_after_the_cooldown_a_successful_probe_closes(
-    client: OperatorClient, router: respx.MockRouter, clock: ManualMonotonic
+    client: GuardedTransport, fake: FakeTransport, clock: ManualMonotonic
 ) -> None:
     """Once the cooldown passed, the next call goes to the operator; its success closes the circuit
     and the gauge returns to 0."""
-    answers = iter([httpx.Response(500), httpx.Response(500), httpx.Response(400)])
-    route = router.post(LOGIN).mock(side_effect=lambda request: next(answers))
+    route = fake.on_post(LOGIN).sequence(answer(500), answer(500), answer(400))
     adapter = _adapter(client)
     for _ in range(2):
         with pytest.raises(CarrierUnavailable):
@@ -193,12 +204,12 @@ async def test_after_the_cooldown_a_successful_probe_closes(
     assert _gauge() == 0.0
 
 
-async def test_requests_without_an_operator_bypass_the_breakers(
-    client: OperatorClient, router: respx.MockRouter
+async def test_the_readiness_ping_bypasses_the_breakers(
+    client: GuardedTransport, fake: FakeTransport
 ) -> None:
-    """A request with no operator extension (the readiness ping) is sent even while circuits are open."""
-    router.post(LOGIN).respond(502)
-    ping = router.get("/cmcc").respond(200)
+    """The readiness ping (a GET) is sent even while the operator's circuit is open."""
+    fake.on_post(LOGIN).respond(502)
+    ping = fake.on_get("/cmcc").respond(200)
     adapter = _adapter(client)
     for _ in range(2):
         with pytest.raises(CarrierUnavailable):
@@ -208,20 +219,15 @@ async def test_requests_without_an_operator_bypass_the_breakers(
     assert ping.call_count == 1
 
 
-async def test_circuit_open_from_the_client_is_not_retried(router: respx.MockRouter) -> None:
-    """The adapters' one retry after ConnectError is not spent on CircuitOpen: one attempt, and the
-    client's retry_after is carried on CarrierUnavailable."""
-    attempts: list[httpx.Request] = []
+async def test_circuit_open_from_the_transport_is_not_retried(fake: FakeTransport) -> None:
+    """The adapters' one retry after a refused connection is not spent on CircuitOpen: one attempt,
+    and the transport's retry_after is carried on CarrierUnavailable."""
+    route = fake.on_post(LOGIN).fail(lambda operator: CircuitOpen(operator, retry_after=4.2))
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        attempts.append(request)
-        raise CircuitOpen("circuit of cmcc is open", request=request, retry_after=4.2)
+    with pytest.raises(CarrierUnavailable) as caught:
+        await _adapter(fake).exchange_login(TOKEN)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as refusing:
-        with pytest.raises(CarrierUnavailable) as caught:
-            await _adapter(refusing).exchange_login(TOKEN)
-
-    assert len(attempts) == 1
+    assert route.call_count == 1
     assert caught.value.retry_after == 4.2
     assert from_carrier_error(caught.value).headers == {"Retry-After": "5"}
 

@@ -1,6 +1,6 @@
 """In-memory stand-ins for the CAMARA services' collaborators: the usage ledger, time, principals.
 
-Operators are :class:`carrier_adapters.FakeExchanger` (``set_history``, ``set_record``, ...).
+Operators are :class:`carrier_adapters.testing.FakeExchanger` (``set_history``, ``set_record``, ...).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from carrier_adapters import FakeExchanger
+from carrier_adapters.testing import FakeExchanger
 from gateway.camara.identifiers import IdentifierRule, LineDirectory, same_number
 from gateway.errors import (
     IdentifierNotFound,

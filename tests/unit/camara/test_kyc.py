@@ -5,7 +5,8 @@ from __future__ import annotations
 import jellyfish
 import pytest
 
-from carrier_adapters import CarrierUnavailable, FakeExchanger
+from carrier_adapters import CarrierUnavailable
+from carrier_adapters.testing import FakeExchanger
 from gateway.camara.identifiers import LineDirectory
 from gateway.camara.kyc import AttributeMatch, KycMatchService, match_attributes, normalise
 from gateway.errors import (

@@ -11,10 +11,10 @@ from carrier_adapters import (
     CarrierTimeout,
     CarrierUnavailable,
     CustomerRecord,
-    FakeExchanger,
     LineInsight,
     SwapHistory,
 )
+from carrier_adapters.testing import FakeExchanger
 from gateway.camara.identifiers import LineDirectory
 from gateway.camara.swap import DEVICE_SWAP, SIM_SWAP, SwapDate, SwapKind, SwapService
 from gateway.errors import (

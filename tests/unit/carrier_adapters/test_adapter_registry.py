@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from carrier_adapters import (
@@ -10,7 +9,6 @@ from carrier_adapters import (
     CmccAdapter,
     CtccAdapter,
     CuccAdapter,
-    FakeExchanger,
     LineInsight,
     NetworkAuthenticator,
     OneTapExchanger,
@@ -19,6 +17,7 @@ from carrier_adapters import (
     build_exchangers,
     operator_for_token,
 )
+from carrier_adapters.testing import FakeExchanger, FakeTransport
 
 
 def _config(operator: str) -> OperatorConfig:
@@ -32,9 +31,9 @@ def test_adapter_classes_cover_the_three_operators() -> None:
     assert dict(ADAPTER_CLASSES) == {"cmcc": CmccAdapter, "cucc": CuccAdapter, "ctcc": CtccAdapter}
 
 
-async def test_build_exchangers_one_per_config(client: httpx.AsyncClient) -> None:
+async def test_build_exchangers_one_per_config(transport: FakeTransport) -> None:
     """Each configured operator gets its adapter, which satisfies the OneTapExchanger protocol."""
-    exchangers = build_exchangers([_config("cmcc"), _config("ctcc")], client)
+    exchangers = build_exchangers([_config("cmcc"), _config("ctcc")], transport)
 
     assert set(exchangers) == {"cmcc", "ctcc"}
     assert isinstance(exchangers["cmcc"], CmccAdapter)
@@ -43,9 +42,9 @@ async def test_build_exchangers_one_per_config(client: httpx.AsyncClient) -> Non
     assert all(name == exchanger.operator for name, exchanger in exchangers.items())
 
 
-async def test_built_adapters_are_whole_operators(client: httpx.AsyncClient) -> None:
+async def test_built_adapters_are_whole_operators(transport: FakeTransport) -> None:
     """Every built adapter is an Operator: one-tap exchanger, line insight and network authenticator."""
-    operators = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], client)
+    operators = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], transport)
 
     for adapter in operators.values():
         assert isinstance(adapter, Operator)
@@ -58,16 +57,16 @@ async def test_built_adapters_are_whole_operators(client: httpx.AsyncClient) -> 
     }
 
 
-async def test_build_exchangers_rejects_unknown_operator(client: httpx.AsyncClient) -> None:
+async def test_build_exchangers_rejects_unknown_operator(transport: FakeTransport) -> None:
     """An operator without an adapter is a configuration error."""
     with pytest.raises(ValueError, match="cbn"):
-        build_exchangers([_config("cbn")], client)
+        build_exchangers([_config("cbn")], transport)
 
 
-async def test_build_exchangers_rejects_duplicates(client: httpx.AsyncClient) -> None:
+async def test_build_exchangers_rejects_duplicates(transport: FakeTransport) -> None:
     """Configuring one operator twice is a configuration error."""
     with pytest.raises(ValueError, match="twice"):
-        build_exchangers([_config("cucc"), _config("cucc")], client)
+        build_exchangers([_config("cucc"), _config("cucc")], transport)
 
 
 @pytest.mark.parametrize(
@@ -82,10 +81,10 @@ async def test_build_exchangers_rejects_duplicates(client: httpx.AsyncClient) ->
     ],
 )
 async def test_operator_for_token_by_shape(
-    client: httpx.AsyncClient, token: str, operator: str | None
+    transport: FakeTransport, token: str, operator: str | None
 ) -> None:
     """A token is routed to the configured operator whose token shape it has, else None."""
-    exchangers = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], client)
+    exchangers = build_exchangers([_config(name) for name in ("cmcc", "cucc", "ctcc")], transport)
 
     assert operator_for_token(token, exchangers) == operator
 

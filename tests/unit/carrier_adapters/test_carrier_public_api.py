@@ -16,7 +16,7 @@ PUBLIC_MODULES = [
     "carrier_adapters.errors",
     "carrier_adapters.registry",
     "carrier_adapters.numbers",
-    "carrier_adapters.fake",
+    "carrier_adapters.transport",
     "carrier_adapters.cmcc",
     "carrier_adapters.cucc",
     "carrier_adapters.ctcc",
@@ -43,9 +43,17 @@ def test_all_re_exports_every_public_module() -> None:
     assert set(carrier_adapters.__all__) == exported
 
 
-@pytest.mark.parametrize("forbidden", ["gateway", "sandbox", "aiohttp"])
-def test_package_imports_no_gateway_sandbox_or_aiohttp(forbidden: str) -> None:
-    """No module of carrier_adapters imports the gateway, the sandbox or aiohttp."""
+def test_test_doubles_stay_out_of_the_public_api() -> None:
+    """The fakes of carrier_adapters.testing are importable from there only."""
+    fakes = set(importlib.import_module("carrier_adapters.testing").__all__)
+
+    assert fakes
+    assert not fakes & set(carrier_adapters.__all__)
+
+
+@pytest.mark.parametrize("forbidden", ["gateway", "sandbox", "aiohttp", "httpx", "respx"])
+def test_package_imports_no_gateway_sandbox_or_http_library(forbidden: str) -> None:
+    """No module of carrier_adapters imports the gateway, the sandbox or an HTTP library."""
     root = Path(carrier_adapters.__file__).parent
     for path in root.rglob("*.py"):
         tree = ast.parse(path.read_text())

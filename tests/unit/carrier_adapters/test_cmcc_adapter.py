@@ -8,9 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
 import pytest
-import respx
 
 from carrier_adapters import (
     Assurance,
@@ -25,6 +23,7 @@ from carrier_adapters import (
     VerifyOutcome,
     VerifyResult,
 )
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 BEIJING_SYSTEMTIME = "20250102110405678"
@@ -38,19 +37,19 @@ H5_TOKEN = "H5HTTPS" + "9f8e7d6c" * 4
 NATIONAL = "13800138000"
 PHONE = "+8613800138000"
 
-Responder = Callable[[httpx.Request], httpx.Response]
+Responder = Callable[[Request], Answer]
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CmccAdapter:
+def adapter(transport: FakeTransport) -> CmccAdapter:
     """The adapter under test with a fixed clock."""
-    return CmccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CmccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 def _login_answer(result_code: str, **fields: str) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
+    def respond(request: Request) -> Answer:
         msgid = json.loads(request.content)["msgid"]
-        return httpx.Response(
+        return answer(
             200, json={"inresponseto": msgid, "systemtime": "x", "resultCode": result_code, **fields}
         )
 
@@ -58,9 +57,9 @@ def _login_answer(result_code: str, **fields: str) -> Responder:
 
 
 def _check_answer(result_code: str) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
+    def respond(request: Request) -> Answer:
         header = json.loads(request.content)["header"]
-        return httpx.Response(
+        return answer(
             200,
             json={
                 "header": {
@@ -88,15 +87,15 @@ def test_token_shape_and_lifetime(adapter: CmccAdapter) -> None:
 
 
 async def test_login_request_is_md5_signed_per_dialect(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """loginTokenValidate gets the documented JSON fields, Beijing systemtime and the uppercase MD5 sign."""
-    route = router.post(LOGIN_PATH).mock(side_effect=_login_answer("103000", msisdn=NATIONAL, authType="2"))
+    route = transport.on_post(LOGIN_PATH).handle(_login_answer("103000", msisdn=NATIONAL, authType="2"))
 
     await adapter.exchange_login(TOKEN)
 
-    request = route.calls.last.request
-    assert request.headers["content-type"] == "application/json"
+    request = route.last
+    assert request.content_type == "application/json"
     sent = json.loads(request.content)
     assert set(sent) == {"version", "msgid", "systemtime", "strictcheck", "appid", "token", "sign"}
     assert sent["version"] == "2.0"
@@ -111,31 +110,29 @@ async def test_login_request_is_md5_signed_per_dialect(
 
 @pytest.mark.parametrize(("auth_type", "assurance"), [("2", Assurance.NETWORK), ("3", Assurance.SMS)])
 async def test_login_success_maps_number_assurance_and_reference(
-    adapter: CmccAdapter, router: respx.MockRouter, auth_type: str, assurance: Assurance
+    adapter: CmccAdapter, transport: FakeTransport, auth_type: str, assurance: Assurance
 ) -> None:
     """A 103000 answer yields the E.164 number, the authType's assurance, our echoed msgid, and is billed."""
-    route = router.post(LOGIN_PATH).mock(
-        side_effect=_login_answer("103000", msisdn=NATIONAL, authType=auth_type)
-    )
+    route = transport.on_post(LOGIN_PATH).handle(_login_answer("103000", msisdn=NATIONAL, authType=auth_type))
 
     outcome = await adapter.exchange_login(TOKEN)
 
-    msgid = json.loads(route.calls.last.request.content)["msgid"]
+    msgid = json.loads(route.last.content)["msgid"]
     assert outcome == LoginOutcome(
         operator="cmcc", phone_number=PHONE, assurance=assurance, provider_ref=msgid, billed=True
     )
 
 
-async def test_login_accepts_lowercase_resultcode(adapter: CmccAdapter, router: respx.MockRouter) -> None:
+async def test_login_accepts_lowercase_resultcode(adapter: CmccAdapter, transport: FakeTransport) -> None:
     """CMCC's examples spell resultcode in lower case too; it is read the same way."""
 
-    def respond(request: httpx.Request) -> httpx.Response:
+    def respond(request: Request) -> Answer:
         msgid = json.loads(request.content)["msgid"]
-        return httpx.Response(
+        return answer(
             200, json={"inresponseto": msgid, "resultcode": "103000", "msisdn": NATIONAL, "authType": "2"}
         )
 
-    router.post(LOGIN_PATH).mock(side_effect=respond)
+    transport.on_post(LOGIN_PATH).handle(respond)
 
     assert (await adapter.exchange_login(TOKEN)).phone_number == PHONE
 
@@ -155,13 +152,13 @@ async def test_login_accepts_lowercase_resultcode(adapter: CmccAdapter, router: 
 )
 async def test_login_result_codes_map_to_errors(
     adapter: CmccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented login failure code raises its error class and raw code; others are protocol errors."""
-    router.post(LOGIN_PATH).mock(side_effect=_login_answer(code))
+    transport.on_post(LOGIN_PATH).handle(_login_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_login(TOKEN)
@@ -173,7 +170,7 @@ async def test_login_result_codes_map_to_errors(
 
 
 @pytest.mark.parametrize(
-    "answer",
+    "fields",
     [
         {"resultCode": "103000", "msisdn": "1380013800", "authType": "2"},
         {"resultCode": "103000", "msisdn": PHONE, "authType": "2"},
@@ -197,16 +194,16 @@ async def test_login_result_codes_map_to_errors(
 )
 async def test_login_malformed_success_is_protocol_error(
     adapter: CmccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
-    answer: dict[str, object],
+    fields: dict[str, object],
 ) -> None:
     """A success with a bad or missing number, authType or code is a protocol error that leaks nothing."""
 
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"inresponseto": json.loads(request.content)["msgid"], **answer})
+    def respond(request: Request) -> Answer:
+        return answer(200, json={"inresponseto": json.loads(request.content)["msgid"], **fields})
 
-    router.post(LOGIN_PATH).mock(side_effect=respond)
+    transport.on_post(LOGIN_PATH).handle(respond)
 
     with pytest.raises(CarrierProtocolError) as caught:
         await adapter.exchange_login(TOKEN)
@@ -215,11 +212,11 @@ async def test_login_malformed_success_is_protocol_error(
 
 
 async def test_login_success_for_another_msgid_is_protocol_error(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """A success whose inresponseto is not our msgid is not trusted."""
-    answer = {"inresponseto": "someone-else", "resultCode": "103000", "msisdn": NATIONAL, "authType": "2"}
-    router.post(LOGIN_PATH).respond(200, json=answer)
+    fields = {"inresponseto": "someone-else", "resultCode": "103000", "msisdn": NATIONAL, "authType": "2"}
+    transport.on_post(LOGIN_PATH).respond(200, json=fields)
 
     with pytest.raises(CarrierProtocolError):
         await adapter.exchange_login(TOKEN)
@@ -227,14 +224,14 @@ async def test_login_success_for_another_msgid_is_protocol_error(
 
 @pytest.mark.parametrize(("token", "requester_type"), [(TOKEN, "0"), (H5_TOKEN, "1")])
 async def test_check_request_hashes_number_and_hmac_signs(
-    adapter: CmccAdapter, router: respx.MockRouter, token: str, requester_type: str
+    adapter: CmccAdapter, transport: FakeTransport, token: str, requester_type: str
 ) -> None:
     """tokenValidate gets the header/body envelope, the salted SHA-256 number and the HMAC-SHA256 sign."""
-    route = router.post(CHECK_PATH).mock(side_effect=_check_answer("000"))
+    route = transport.on_post(CHECK_PATH).handle(_check_answer("000"))
 
     await adapter.verify_number(token, PHONE)
 
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     header, body = sent["header"], sent["body"]
     assert set(sent) == {"header", "body"}
     assert set(header) == {"version", "msgId", "timestamp", "appId"}
@@ -250,7 +247,7 @@ async def test_check_request_hashes_number_and_hmac_signs(
     assert body["phoneNum"] == phone_num
     message = APP_ID + header["msgId"] + phone_num + BEIJING_SYSTEMTIME + token + "1.0"
     assert body["sign"] == hmac.new(APP_KEY.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
-    assert NATIONAL not in route.calls.last.request.content.decode()
+    assert NATIONAL not in route.last.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -262,14 +259,14 @@ async def test_check_request_hashes_number_and_hmac_signs(
     ],
 )
 async def test_check_results_map_to_outcomes(
-    adapter: CmccAdapter, router: respx.MockRouter, code: str, result: VerifyResult, billed: bool
+    adapter: CmccAdapter, transport: FakeTransport, code: str, result: VerifyResult, billed: bool
 ) -> None:
     """000/001/002 become PASS/REJECT/UNKNOWN, billed except UNKNOWN, referenced by our msgId."""
-    route = router.post(CHECK_PATH).mock(side_effect=_check_answer(code))
+    route = transport.on_post(CHECK_PATH).handle(_check_answer(code))
 
     outcome = await adapter.verify_number(TOKEN, PHONE)
 
-    msg_id = json.loads(route.calls.last.request.content)["header"]["msgId"]
+    msg_id = json.loads(route.last.content)["header"]["msgId"]
     assert outcome == VerifyOutcome(operator="cmcc", result=result, billed=billed, provider_ref=msg_id)
 
 
@@ -286,13 +283,13 @@ async def test_check_results_map_to_outcomes(
 )
 async def test_check_result_codes_map_to_errors(
     adapter: CmccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented check failure code raises its error class and raw code; others are protocol errors."""
-    router.post(CHECK_PATH).mock(side_effect=_check_answer(code))
+    transport.on_post(CHECK_PATH).handle(_check_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.verify_number(TOKEN, PHONE)

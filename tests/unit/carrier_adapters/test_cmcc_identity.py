@@ -1,4 +1,4 @@
-"""China Mobile line queries, customer record and network authorization against the dialect (respx)."""
+"""China Mobile line queries, customer record and network authorization against the dialect."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-import respx
 
 from carrier_adapters import (
     AuthMethod,
@@ -27,6 +25,7 @@ from carrier_adapters import (
     SwapHistory,
     TokenRejected,
 )
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 BEIJING_SYSTEMTIME = "20250102110405678"
@@ -43,19 +42,19 @@ NATIONAL = "13800138000"
 CODE = "CMAC" + "5e" * 16
 REDIRECT = "https://gw.example/oauth2/callback/cmcc?flow=1"
 
-Responder = Callable[[httpx.Request], httpx.Response]
+Responder = Callable[[Request], Answer]
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CmccAdapter:
+def adapter(transport: FakeTransport) -> CmccAdapter:
     """The adapter under test with a fixed clock."""
-    return CmccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CmccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 def _query_answer(result_code: str, **body: object) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
+    def respond(request: Request) -> Answer:
         header = json.loads(request.content)["header"]
-        return httpx.Response(
+        return answer(
             200,
             json={
                 "header": {
@@ -72,9 +71,9 @@ def _query_answer(result_code: str, **body: object) -> Responder:
 
 
 def _code_answer(result_code: str, **fields: str) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
+    def respond(request: Request) -> Answer:
         msgid = json.loads(request.content)["msgid"]
-        return httpx.Response(
+        return answer(
             200, json={"inresponseto": msgid, "systemtime": "x", "resultCode": result_code, **fields}
         )
 
@@ -83,10 +82,10 @@ def _code_answer(result_code: str, **fields: str) -> Responder:
 
 @pytest.mark.parametrize("path", [SIM_PATH, DEVICE_PATH, CUSTOMER_PATH])
 async def test_line_queries_are_hmac_signed_per_dialect(
-    adapter: CmccAdapter, router: respx.MockRouter, path: str
+    adapter: CmccAdapter, transport: FakeTransport, path: str
 ) -> None:
     """The tokenValidate envelope with the plain national msisdn and HMAC-SHA256 over the sorted values."""
-    route = router.post(path).mock(side_effect=_query_answer("201"))
+    route = transport.on_post(path).handle(_query_answer("201"))
     call = {
         SIM_PATH: adapter.sim_history,
         DEVICE_PATH: adapter.device_history,
@@ -96,8 +95,8 @@ async def test_line_queries_are_hmac_signed_per_dialect(
     with pytest.raises(NumberNotServed):
         await call[path](PHONE)
 
-    request = route.calls.last.request
-    assert request.headers["content-type"] == "application/json"
+    request = route.last
+    assert request.content_type == "application/json"
     sent = json.loads(request.content)
     assert set(sent) == {"header", "body"}
     header, body = sent["header"], sent["body"]
@@ -110,13 +109,11 @@ async def test_line_queries_are_hmac_signed_per_dialect(
 
 
 async def test_disclosed_change_is_beijing_time_in_utc(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """000: changeTime (Beijing, ms) becomes an aware UTC datetime; window from retentionHours."""
-    router.post(SIM_PATH).mock(
-        side_effect=_query_answer(
-            "000", changeTime="20241225080000123", changeType="1", retentionHours="2400"
-        )
+    transport.on_post(SIM_PATH).handle(
+        _query_answer("000", changeTime="20241225080000123", changeType="1", retentionHours="2400")
     )
 
     history = await adapter.sim_history(PHONE)
@@ -125,10 +122,10 @@ async def test_disclosed_change_is_beijing_time_in_utc(
     assert adapter.history_window_hours == 2400
 
 
-async def test_withheld_and_unrecorded_history(adapter: CmccAdapter, router: respx.MockRouter) -> None:
+async def test_withheld_and_unrecorded_history(adapter: CmccAdapter, transport: FakeTransport) -> None:
     """001 is 'no change within the window' (known), 002 'no data' (unknown); the answer's window counts."""
-    router.post(SIM_PATH).mock(side_effect=_query_answer("001", retentionHours="720"))
-    router.post(DEVICE_PATH).mock(side_effect=_query_answer("002", retentionHours="2400"))
+    transport.on_post(SIM_PATH).handle(_query_answer("001", retentionHours="720"))
+    transport.on_post(DEVICE_PATH).handle(_query_answer("002", retentionHours="2400"))
 
     assert await adapter.sim_history(PHONE) == SwapHistory("cmcc", None, 30)
     assert await adapter.device_history(PHONE) == SwapHistory("cmcc", None, 100, known=False)
@@ -146,21 +143,21 @@ async def test_withheld_and_unrecorded_history(adapter: CmccAdapter, router: res
     ids=["date-format", "no-time", "no-window", "zero-window", "bad-month"],
 )
 async def test_malformed_history_is_a_protocol_error(
-    adapter: CmccAdapter, router: respx.MockRouter, body: dict[str, str]
+    adapter: CmccAdapter, transport: FakeTransport, body: dict[str, str]
 ) -> None:
     """A 000 without a parseable changeTime or a positive retentionHours is a protocol error."""
-    router.post(DEVICE_PATH).mock(side_effect=_query_answer("000", **body))
+    transport.on_post(DEVICE_PATH).handle(_query_answer("000", **body))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.device_history(PHONE)
 
 
 async def test_history_for_another_msg_id_is_a_protocol_error(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """An answer that echoes another msgId is not trusted."""
-    answer = {"header": {"msgId": "other", "resultCode": "001"}, "body": {"retentionHours": "2400"}}
-    router.post(SIM_PATH).respond(200, json=answer)
+    fields = {"header": {"msgId": "other", "resultCode": "001"}, "body": {"retentionHours": "2400"}}
+    transport.on_post(SIM_PATH).respond(200, json=fields)
 
     with pytest.raises(CarrierProtocolError):
         await adapter.sim_history(PHONE)
@@ -181,13 +178,13 @@ async def test_history_for_another_msg_id_is_a_protocol_error(
 )
 async def test_history_result_codes_map_to_errors(
     adapter: CmccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented failure code raises its class with the raw code; 203 and others are protocol errors."""
-    router.post(SIM_PATH).mock(side_effect=_query_answer(code))
+    transport.on_post(SIM_PATH).handle(_query_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.sim_history(PHONE)
@@ -205,7 +202,7 @@ async def test_non_mainland_number_is_not_served_without_a_call(adapter: CmccAda
 
 
 async def test_customer_record_is_translated_to_kyc_names(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """custInfo fields get KYC Match names, ISO dates and genders; unknown fields and empty values go."""
     cust_info = {
@@ -223,7 +220,7 @@ async def test_customer_record_is_translated_to_kyc_names(
         "email": "",
         "vipLevel": "gold",
     }
-    router.post(CUSTOMER_PATH).mock(side_effect=_query_answer("000", custInfo=cust_info))
+    transport.on_post(CUSTOMER_PATH).handle(_query_answer("000", custInfo=cust_info))
 
     record = await adapter.customer_record(PHONE)
 
@@ -253,10 +250,10 @@ async def test_customer_record_is_translated_to_kyc_names(
     ],
 )
 async def test_customer_record_failures(
-    adapter: CmccAdapter, router: respx.MockRouter, code: str, error: type[CarrierError]
+    adapter: CmccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
 ) -> None:
     """No customer record (203) and an unknown number are NumberNotServed; 001 means nothing here."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_query_answer(code))
+    transport.on_post(CUSTOMER_PATH).handle(_query_answer(code))
 
     with pytest.raises(error):
         await adapter.customer_record(PHONE)
@@ -268,10 +265,10 @@ async def test_customer_record_failures(
     ids=["iso-date", "sex-letter", "number", "not-object"],
 )
 async def test_malformed_customer_record_is_a_protocol_error(
-    adapter: CmccAdapter, router: respx.MockRouter, assert_no_leak: Callable[..., None], cust_info: object
+    adapter: CmccAdapter, transport: FakeTransport, assert_no_leak: Callable[..., None], cust_info: object
 ) -> None:
     """A date, gender or value in another format is a protocol error naming the attribute, not its value."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_query_answer("000", custInfo=cust_info))
+    transport.on_post(CUSTOMER_PATH).handle(_query_answer("000", custInfo=cust_info))
 
     with pytest.raises(CarrierProtocolError) as caught:
         await adapter.customer_record(PHONE)
@@ -302,14 +299,14 @@ def test_authorization_url_without_usable_hint(adapter: CmccAdapter, hint: str |
 
 
 async def test_code_exchange_is_md5_signed_per_dialect(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ) -> None:
     """authCodeValidate: the documented strings and MD5 over appid..redirect_uri + appkey."""
-    route = router.post(CODE_PATH).mock(side_effect=_code_answer("103000", msisdn=NATIONAL, authType="2"))
+    route = transport.on_post(CODE_PATH).handle(_code_answer("103000", msisdn=NATIONAL, authType="2"))
 
     await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
 
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     assert set(sent) == {"version", "msgid", "systemtime", "appid", "code", "redirect_uri", "sign"}
     assert (sent["version"], sent["systemtime"], sent["appid"]) == ("2.0", BEIJING_SYSTEMTIME, APP_ID)
     assert (sent["code"], sent["redirect_uri"]) == (CODE, REDIRECT)
@@ -319,16 +316,14 @@ async def test_code_exchange_is_md5_signed_per_dialect(
 
 @pytest.mark.parametrize(("auth_type", "method"), [("2", AuthMethod.NETWORK), ("7", AuthMethod.SMS_OTP)])
 async def test_code_exchange_success(
-    adapter: CmccAdapter, router: respx.MockRouter, auth_type: str, method: AuthMethod
+    adapter: CmccAdapter, transport: FakeTransport, auth_type: str, method: AuthMethod
 ) -> None:
     """103000: the E.164 number, the method of authType, our echoed msgid as the reference."""
-    route = router.post(CODE_PATH).mock(
-        side_effect=_code_answer("103000", msisdn=NATIONAL, authType=auth_type)
-    )
+    route = transport.on_post(CODE_PATH).handle(_code_answer("103000", msisdn=NATIONAL, authType=auth_type))
 
     identity = await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
 
-    msgid = json.loads(route.calls.last.request.content)["msgid"]
+    msgid = json.loads(route.last.content)["msgid"]
     assert identity == NetworkIdentity("cmcc", PHONE, method, msgid)
 
 
@@ -346,13 +341,13 @@ async def test_code_exchange_success(
 )
 async def test_code_exchange_result_codes_map_to_errors(
     adapter: CmccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented exchange failure raises its class with the raw code; others are protocol errors."""
-    router.post(CODE_PATH).mock(side_effect=_code_answer(code))
+    transport.on_post(CODE_PATH).handle(_code_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
@@ -363,15 +358,15 @@ async def test_code_exchange_result_codes_map_to_errors(
 
 
 @pytest.mark.parametrize(
-    "answer",
+    "fields",
     [{"msisdn": "1380013800", "authType": "2"}, {"msisdn": NATIONAL, "authType": "3"}, {"msisdn": NATIONAL}],
     ids=["short-number", "login-auth-type", "no-auth-type"],
 )
 async def test_malformed_code_success_is_a_protocol_error(
-    adapter: CmccAdapter, router: respx.MockRouter, answer: dict[str, str]
+    adapter: CmccAdapter, transport: FakeTransport, fields: dict[str, str]
 ) -> None:
     """A 103000 with a bad number or an authType other than 2/7 is a protocol error."""
-    router.post(CODE_PATH).mock(side_effect=_code_answer("103000", **answer))
+    transport.on_post(CODE_PATH).handle(_code_answer("103000", **fields))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)

@@ -7,9 +7,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-import httpx
 import pytest
-import respx
 
 from carrier_adapters import (
     CarrierError,
@@ -25,6 +23,8 @@ from carrier_adapters import (
     SmsChannel,
     SmsSubmission,
 )
+from carrier_adapters.testing import Answer, FakeTransport, answer
+from carrier_adapters.transport import refused
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 SYSTEMTIME = "20250102110405678"
@@ -44,11 +44,11 @@ def _md5(material: str) -> str:
     return hashlib.md5(material.encode()).hexdigest().upper()  # noqa: S324 - the dialect
 
 
-def _accepted(reference: str = REFERENCE, msg_id: str | None = MSG_ID, code: str = "0") -> httpx.Response:
+def _accepted(reference: str = REFERENCE, msg_id: str | None = MSG_ID, code: str = "0") -> Answer:
     body = {"inresponseto": reference, "systemtime": SYSTEMTIME, "resultCode": code}
     if msg_id is not None:
         body["msgId"] = msg_id
-    return httpx.Response(200, json=body)
+    return answer(200, json=body)
 
 
 def _callback(fields: dict[str, str], *, key: str = APP_KEY, at: datetime = NOW) -> bytes:
@@ -84,22 +84,22 @@ REPLY = {
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CmccAdapter:
+def adapter(transport: FakeTransport) -> CmccAdapter:
     """The adapter under test with a fixed clock."""
-    return CmccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CmccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 async def test_submission_is_md5_signed_in_the_documented_order(
-    adapter: CmccAdapter, router: respx.MockRouter
+    adapter: CmccAdapter, transport: FakeTransport
 ):
     """The request carries the CMPP fields and MD5(appid + version + … + msgContent + appkey), uppercase."""
-    route = router.post(SUBMIT_PATH).mock(return_value=_accepted())
+    route = transport.on_post(SUBMIT_PATH).reply(_accepted())
 
     submission = await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
     assert isinstance(adapter, SmsChannel)
     assert submission == SmsSubmission("cmcc", MSG_ID)
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     assert sent == {
         "appid": APP_ID,
         "version": "3.0",
@@ -116,14 +116,14 @@ async def test_submission_is_md5_signed_in_the_documented_order(
     }
 
 
-async def test_the_sender_is_configurable(client: httpx.AsyncClient, router: respx.MockRouter):
+async def test_the_sender_is_configurable(transport: FakeTransport):
     """``sms_sender`` replaces the default access number."""
-    route = router.post(SUBMIT_PATH).mock(return_value=_accepted())
-    adapter = CmccAdapter(CONFIG, client, clock=lambda: NOW, sms_sender="10657123")
+    route = transport.on_post(SUBMIT_PATH).reply(_accepted())
+    adapter = CmccAdapter(CONFIG, transport, clock=lambda: NOW, sms_sender="10657123")
 
     await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
-    assert json.loads(route.calls.last.request.content)["srcId"] == "10657123"
+    assert json.loads(route.last.content)["srcId"] == "10657123"
 
 
 @pytest.mark.parametrize(
@@ -138,10 +138,10 @@ async def test_the_sender_is_configurable(client: httpx.AsyncClient, router: res
     ],
 )
 async def test_result_codes(
-    adapter: CmccAdapter, router: respx.MockRouter, code: str, error: type[CarrierError]
+    adapter: CmccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
 ):
     """Each documented refusal maps to its error (flow control is back-off); others are protocol errors."""
-    router.post(SUBMIT_PATH).mock(return_value=_accepted(msg_id=None, code=code))
+    transport.on_post(SUBMIT_PATH).reply(_accepted(msg_id=None, code=code))
 
     with pytest.raises(error) as caught:
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
@@ -150,25 +150,25 @@ async def test_result_codes(
 
 
 @pytest.mark.parametrize(
-    "answer",
-    [_accepted(reference="other"), _accepted(msg_id=None), httpx.Response(200, text="<html>")],
+    "unusable",
+    [_accepted(reference="other"), _accepted(msg_id=None), answer(200, text="<html>")],
     ids=["foreign-echo", "no-msgid", "garbage"],
 )
-async def test_unusable_answers(adapter: CmccAdapter, router: respx.MockRouter, answer: httpx.Response):
+async def test_unusable_answers(adapter: CmccAdapter, transport: FakeTransport, unusable: Answer):
     """An answer echoing another reference, without msgId, or not JSON is a protocol error."""
-    router.post(SUBMIT_PATH).mock(return_value=answer)
+    transport.on_post(SUBMIT_PATH).reply(unusable)
 
     with pytest.raises(CarrierProtocolError):
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
 
-async def test_only_a_refused_connection_is_retried(adapter: CmccAdapter, router: respx.MockRouter):
-    """ConnectError is retried once; HTTP 500 is not (the reference makes a later retry safe)."""
-    route = router.post(SUBMIT_PATH).mock(side_effect=[httpx.ConnectError("refused"), _accepted()])
+async def test_only_a_refused_connection_is_retried(adapter: CmccAdapter, transport: FakeTransport):
+    """A refused connection is retried once; HTTP 500 is not (the reference makes a later retry safe)."""
+    route = transport.on_post(SUBMIT_PATH).sequence(refused, _accepted())
     assert (await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)).provider_message_id == MSG_ID
     assert route.call_count == 2
 
-    route.mock(side_effect=None, return_value=httpx.Response(500))
+    route.respond(500)
     with pytest.raises(CarrierUnavailable):
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
     assert route.call_count == 3

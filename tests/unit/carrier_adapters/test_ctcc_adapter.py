@@ -8,9 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -28,6 +26,7 @@ from carrier_adapters import (
     VerifyOutcome,
     VerifyResult,
 )
+from carrier_adapters.testing import Answer, FakeTransport, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = "1735787045678"
@@ -48,17 +47,17 @@ def _decrypt_params(cipher_hex: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode()
 
 
-def _answer(result: int, data: object = None, req_id: str | None = "req-7") -> httpx.Response:
+def _answer(result: int, data: object = None, req_id: str | None = "req-7") -> Answer:
     body: dict[str, object] = {"result": result, "msg": "消息", "data": data}
     if req_id is not None:
         body["reqId"] = req_id
-    return httpx.Response(200, json=body)
+    return answer(200, json=body)
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CtccAdapter:
+def adapter(transport: FakeTransport) -> CtccAdapter:
     """The adapter under test with a fixed clock."""
-    return CtccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CtccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 def test_token_shape_and_lifetime(adapter: CtccAdapter) -> None:
@@ -77,19 +76,19 @@ def test_token_shape_and_lifetime(adapter: CtccAdapter) -> None:
     ids=["login", "check"],
 )
 async def test_form_is_encrypted_and_hmac_sha1_signed(
-    adapter: CtccAdapter, router: respx.MockRouter, path: str, plaintext: str
+    adapter: CtccAdapter, transport: FakeTransport, path: str, plaintext: str
 ) -> None:
     """Both endpoints get the documented form, AES-128-ECB params and the uppercase HMAC-SHA1 sign."""
     data = {"mobile": NATIONAL, "authType": "network"} if path == LOGIN_PATH else {"isVerify": "1"}
-    route = router.post(path).mock(return_value=_answer(0, data))
+    route = transport.on_post(path).reply(_answer(0, data))
 
     if path == LOGIN_PATH:
         await adapter.exchange_login(TOKEN)
     else:
         await adapter.verify_number(TOKEN, PHONE)
 
-    request = route.calls.last.request
-    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    request = route.last
+    assert request.content_type == "application/x-www-form-urlencoded"
     sent = dict(parse_qsl(request.content.decode(), strict_parsing=True))
     assert set(sent) == {"appId", "clientType", "format", "version", "timeStamp", "params", "sign"}
     assert sent["appId"] == APP_ID
@@ -107,10 +106,10 @@ async def test_form_is_encrypted_and_hmac_sha1_signed(
 
 @pytest.mark.parametrize(("auth_type", "assurance"), [("network", Assurance.NETWORK), ("sms", Assurance.SMS)])
 async def test_login_success_maps_number(
-    adapter: CtccAdapter, router: respx.MockRouter, auth_type: str, assurance: Assurance
+    adapter: CtccAdapter, transport: FakeTransport, auth_type: str, assurance: Assurance
 ) -> None:
     """A result 0 answer yields the E.164 number, the assurance, the reqId reference, and is billed."""
-    router.post(LOGIN_PATH).mock(return_value=_answer(0, {"mobile": NATIONAL, "authType": auth_type}))
+    transport.on_post(LOGIN_PATH).reply(_answer(0, {"mobile": NATIONAL, "authType": auth_type}))
 
     outcome = await adapter.exchange_login(TOKEN)
 
@@ -124,10 +123,10 @@ async def test_login_success_maps_number(
     [("1", VerifyResult.PASS, True), ("0", VerifyResult.REJECT, True), ("2", VerifyResult.UNKNOWN, False)],
 )
 async def test_check_results_map_to_outcomes(
-    adapter: CtccAdapter, router: respx.MockRouter, is_verify: str, verdict: VerifyResult, billed: bool
+    adapter: CtccAdapter, transport: FakeTransport, is_verify: str, verdict: VerifyResult, billed: bool
 ) -> None:
     """data.isVerify 1/0/2 becomes PASS/REJECT/UNKNOWN, billed except UNKNOWN, referenced by reqId."""
-    router.post(CHECK_PATH).mock(return_value=_answer(0, {"isVerify": is_verify}))
+    transport.on_post(CHECK_PATH).reply(_answer(0, {"isVerify": is_verify}))
 
     outcome = await adapter.verify_number(TOKEN, PHONE)
 
@@ -150,13 +149,13 @@ _COMMON_CODES = [
 @pytest.mark.parametrize(("result", "error"), [*_COMMON_CODES, (-20008, CarrierProtocolError)])
 async def test_login_codes_map_to_errors(
     adapter: CtccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     result: int,
     error: type[CarrierError],
 ) -> None:
     """Each documented login failure code raises its error class with the raw code (-20008 is check-only)."""
-    router.post(LOGIN_PATH).mock(return_value=_answer(result))
+    transport.on_post(LOGIN_PATH).reply(_answer(result))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_login(TOKEN)
@@ -169,13 +168,13 @@ async def test_login_codes_map_to_errors(
 @pytest.mark.parametrize(("result", "error"), [*_COMMON_CODES, (-20008, NumberNotServed)])
 async def test_check_codes_map_to_errors(
     adapter: CtccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     result: int,
     error: type[CarrierError],
 ) -> None:
     """Each documented verifyMobile failure code raises its error class with the raw code."""
-    router.post(CHECK_PATH).mock(return_value=_answer(result))
+    transport.on_post(CHECK_PATH).reply(_answer(result))
 
     with pytest.raises(error) as caught:
         await adapter.verify_number(TOKEN, PHONE)
@@ -198,10 +197,10 @@ async def test_check_codes_map_to_errors(
     ids=["short", "e164", "letters", "unknown-authtype", "no-mobile", "data-not-object"],
 )
 async def test_login_malformed_success_is_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter, assert_no_leak: Callable[..., None], data: object
+    adapter: CtccAdapter, transport: FakeTransport, assert_no_leak: Callable[..., None], data: object
 ) -> None:
     """A success with a malformed or missing number or unknown authType is a protocol error, leaking none."""
-    router.post(LOGIN_PATH).mock(return_value=_answer(0, data))
+    transport.on_post(LOGIN_PATH).reply(_answer(0, data))
 
     with pytest.raises(CarrierProtocolError) as caught:
         await adapter.exchange_login(TOKEN)
@@ -210,22 +209,20 @@ async def test_login_malformed_success_is_protocol_error(
 
 
 async def test_check_with_unknown_is_verify_is_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter
+    adapter: CtccAdapter, transport: FakeTransport
 ) -> None:
     """An isVerify outside 0/1/2 is not guessed at."""
-    router.post(CHECK_PATH).mock(return_value=_answer(0, {"isVerify": "3"}))
+    transport.on_post(CHECK_PATH).reply(_answer(0, {"isVerify": "3"}))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.verify_number(TOKEN, PHONE)
 
 
 async def test_success_without_req_id_is_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter
+    adapter: CtccAdapter, transport: FakeTransport
 ) -> None:
     """A success must carry the operator's reqId, our only reference for reconciliation."""
-    router.post(LOGIN_PATH).mock(
-        return_value=_answer(0, {"mobile": NATIONAL, "authType": "network"}, req_id=None)
-    )
+    transport.on_post(LOGIN_PATH).reply(_answer(0, {"mobile": NATIONAL, "authType": "network"}, req_id=None))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.exchange_login(TOKEN)

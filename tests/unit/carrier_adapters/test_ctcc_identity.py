@@ -1,4 +1,4 @@
-"""China Telecom line queries, customer record and network authorization against the dialect (respx)."""
+"""China Telecom line queries, customer record and network authorization against the dialect."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -28,6 +26,7 @@ from carrier_adapters import (
     SwapHistory,
     TokenRejected,
 )
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = "1735787045678"
@@ -44,7 +43,7 @@ PHONE = "+8618912345678"
 CODE = "CTAC" + "9f" * 20
 REDIRECT = "https://gw.example/oauth2/callback?op=ctcc&flow=a%2Fb"
 
-Responder = Callable[[httpx.Request], httpx.Response]
+Responder = Callable[[Request], Answer]
 
 
 def _decrypt(cipher_hex: str) -> str:
@@ -54,29 +53,29 @@ def _decrypt(cipher_hex: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode()
 
 
-def _form(request: httpx.Request) -> dict[str, str]:
+def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(request.content.decode(), keep_blank_values=True))
 
 
 def _answer(result: int, data: object = None, req_id: str | None = "req-1") -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"result": result, "msg": "m", "reqId": req_id, "data": data or {}})
+    def respond(request: Request) -> Answer:
+        return answer(200, json={"result": result, "msg": "m", "reqId": req_id, "data": data or {}})
 
     return respond
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CtccAdapter:
+def adapter(transport: FakeTransport) -> CtccAdapter:
     """The adapter under test with a fixed clock."""
-    return CtccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CtccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 @pytest.mark.parametrize("path", [SIM_PATH, DEVICE_PATH, CUSTOMER_PATH])
 async def test_line_queries_are_signed_forms(
-    adapter: CtccAdapter, router: respx.MockRouter, path: str
+    adapter: CtccAdapter, transport: FakeTransport, path: str
 ) -> None:
     """The signed form with params 'mobile=<national>' AES-ECB encrypted and the HMAC-SHA1 sign."""
-    route = router.post(path).mock(side_effect=_answer(-20008))
+    route = transport.on_post(path).handle(_answer(-20008))
     call = {
         SIM_PATH: adapter.sim_history,
         DEVICE_PATH: adapter.device_history,
@@ -86,8 +85,8 @@ async def test_line_queries_are_signed_forms(
     with pytest.raises(NumberNotServed):
         await call[path](PHONE)
 
-    request = route.calls.last.request
-    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    request = route.last
+    assert request.content_type == "application/x-www-form-urlencoded"
     form = _form(request)
     assert set(form) == {"appId", "clientType", "format", "version", "timeStamp", "params", "sign"}
     assert (form["clientType"], form["format"], form["version"], form["timeStamp"]) == (
@@ -102,13 +101,13 @@ async def test_line_queries_are_signed_forms(
     assert NATIONAL not in request.content.decode()
 
 
-async def test_history_answers(adapter: CtccAdapter, router: respx.MockRouter) -> None:
+async def test_history_answers(adapter: CtccAdapter, transport: FakeTransport) -> None:
     """changeTime (Beijing, seconds) becomes aware UTC; an empty one is 'none disclosed'; retainDays used."""
-    router.post(SIM_PATH).mock(
-        side_effect=_answer(0, {"changeTime": "2025-01-02 11:04:05", "changeType": "1", "retainDays": "60"})
+    transport.on_post(SIM_PATH).handle(
+        _answer(0, {"changeTime": "2025-01-02 11:04:05", "changeType": "1", "retainDays": "60"})
     )
-    router.post(DEVICE_PATH).mock(
-        side_effect=_answer(0, {"changeTime": "", "changeType": "", "retainDays": "45"})
+    transport.on_post(DEVICE_PATH).handle(
+        _answer(0, {"changeTime": "", "changeType": "", "retainDays": "45"})
     )
 
     assert await adapter.sim_history(PHONE) == SwapHistory("ctcc", NOW.replace(microsecond=0), 60)
@@ -116,9 +115,9 @@ async def test_history_answers(adapter: CtccAdapter, router: respx.MockRouter) -
     assert adapter.history_window_hours == 1440
 
 
-async def test_no_device_record(adapter: CtccAdapter, router: respx.MockRouter) -> None:
+async def test_no_device_record(adapter: CtccAdapter, transport: FakeTransport) -> None:
     """-30001 is a device history with no data, in the operator's window."""
-    router.post(DEVICE_PATH).mock(side_effect=_answer(-30001))
+    transport.on_post(DEVICE_PATH).handle(_answer(-30001))
 
     assert await adapter.device_history(PHONE) == SwapHistory("ctcc", None, 60, known=False)
 
@@ -134,10 +133,10 @@ async def test_no_device_record(adapter: CtccAdapter, router: respx.MockRouter) 
     ids=["compact", "no-window", "no-time", "bad-day"],
 )
 async def test_malformed_history_is_a_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter, data: dict[str, str]
+    adapter: CtccAdapter, transport: FakeTransport, data: dict[str, str]
 ) -> None:
     """A changeTime in another format, or missing fields, is a protocol error."""
-    router.post(SIM_PATH).mock(side_effect=_answer(0, data))
+    transport.on_post(SIM_PATH).handle(_answer(0, data))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.sim_history(PHONE)
@@ -159,13 +158,13 @@ async def test_malformed_history_is_a_protocol_error(
 )
 async def test_history_results_map_to_errors(
     adapter: CtccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     result: int,
     error: type[CarrierError],
 ) -> None:
     """Each documented failure raises its class with the raw result; others are protocol errors."""
-    router.post(SIM_PATH).mock(side_effect=_answer(result))
+    transport.on_post(SIM_PATH).handle(_answer(result))
 
     with pytest.raises(error) as caught:
         await adapter.sim_history(PHONE)
@@ -176,7 +175,7 @@ async def test_history_results_map_to_errors(
 
 
 async def test_customer_record_is_translated_to_kyc_names(
-    adapter: CtccAdapter, router: respx.MockRouter
+    adapter: CtccAdapter, transport: FakeTransport
 ) -> None:
     """ctcc snake_case names, yyyyMMdd dates and M/F/O genders become KYC Match attributes."""
     data = {
@@ -190,7 +189,7 @@ async def test_customer_record_is_translated_to_kyc_names(
         "city": "广州市",
         "star_level": "5",
     }
-    router.post(CUSTOMER_PATH).mock(side_effect=_answer(0, data))
+    transport.on_post(CUSTOMER_PATH).handle(_answer(0, data))
 
     record = await adapter.customer_record(PHONE)
 
@@ -210,10 +209,10 @@ async def test_customer_record_is_translated_to_kyc_names(
     ("result", "error"), [(-30003, NumberNotServed), (-30002, LineNotEligible), (-20008, NumberNotServed)]
 )
 async def test_customer_record_failures(
-    adapter: CtccAdapter, router: respx.MockRouter, result: int, error: type[CarrierError]
+    adapter: CtccAdapter, transport: FakeTransport, result: int, error: type[CarrierError]
 ) -> None:
     """No customer record (-30003) and unknown numbers are NumberNotServed; ineligible LineNotEligible."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_answer(result))
+    transport.on_post(CUSTOMER_PATH).handle(_answer(result))
 
     with pytest.raises(error):
         await adapter.customer_record(PHONE)
@@ -221,10 +220,10 @@ async def test_customer_record_failures(
 
 @pytest.mark.parametrize("data", [{"birth_date": "1970-07-01"}, {"gender": "MALE"}, {"cust_name": ["x"]}])
 async def test_malformed_customer_record_is_a_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter, data: dict[str, object]
+    adapter: CtccAdapter, transport: FakeTransport, data: dict[str, object]
 ) -> None:
     """An ISO date, a KYC Match gender or a non-string value is not ctcc's format: protocol error."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_answer(0, data))
+    transport.on_post(CUSTOMER_PATH).handle(_answer(0, data))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.customer_record(PHONE)
@@ -244,24 +243,24 @@ def test_authorization_url_per_dialect(adapter: CtccAdapter) -> None:
 
 
 async def test_code_exchange_sends_percent_encoded_return_url(
-    adapter: CtccAdapter, router: respx.MockRouter
+    adapter: CtccAdapter, transport: FakeTransport
 ) -> None:
     """params 'code=<code>&returnUrl=<percent-encoded URL>' inside the signed form."""
-    route = router.post(CODE_PATH).mock(side_effect=_answer(0, {"mobile": NATIONAL, "authMode": "1"}))
+    route = transport.on_post(CODE_PATH).handle(_answer(0, {"mobile": NATIONAL, "authMode": "1"}))
 
     await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
 
-    plaintext = _decrypt(_form(route.calls.last.request)["params"])
+    plaintext = _decrypt(_form(route.last)["params"])
     assert plaintext == f"code={CODE}&returnUrl={quote(REDIRECT, safe='')}"
     assert unquote(plaintext.split("returnUrl=")[1]) == REDIRECT
 
 
 @pytest.mark.parametrize(("mode", "method"), [("1", AuthMethod.NETWORK), ("2", AuthMethod.SMS_OTP)])
 async def test_code_exchange_success(
-    adapter: CtccAdapter, router: respx.MockRouter, mode: str, method: AuthMethod
+    adapter: CtccAdapter, transport: FakeTransport, mode: str, method: AuthMethod
 ) -> None:
     """result 0: the plain number in E.164, the authMode's method and the reqId."""
-    router.post(CODE_PATH).mock(side_effect=_answer(0, {"mobile": NATIONAL, "authMode": mode}))
+    transport.on_post(CODE_PATH).handle(_answer(0, {"mobile": NATIONAL, "authMode": mode}))
 
     assert await adapter.exchange_code(CODE, redirect_uri=REDIRECT) == NetworkIdentity(
         "ctcc", PHONE, method, "req-1"
@@ -285,13 +284,13 @@ async def test_code_exchange_success(
 )
 async def test_code_exchange_results_map_to_errors(
     adapter: CtccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     result: int,
     error: type[CarrierError],
 ) -> None:
     """Each documented exchange failure raises its class with the raw result; others are protocol errors."""
-    router.post(CODE_PATH).mock(side_effect=_answer(result))
+    transport.on_post(CODE_PATH).handle(_answer(result))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
@@ -311,10 +310,10 @@ async def test_code_exchange_results_map_to_errors(
     ids=["unknown-mode", "e164", "no-reference"],
 )
 async def test_malformed_code_success_is_a_protocol_error(
-    adapter: CtccAdapter, router: respx.MockRouter, data: dict[str, str], req_id: str | None
+    adapter: CtccAdapter, transport: FakeTransport, data: dict[str, str], req_id: str | None
 ) -> None:
     """An unknown authMode, a number not in national form or no reqId is a protocol error."""
-    router.post(CODE_PATH).mock(side_effect=_answer(0, data, req_id))
+    transport.on_post(CODE_PATH).handle(_answer(0, data, req_id))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)

@@ -9,9 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -28,6 +26,7 @@ from carrier_adapters import (
     OperatorConfig,
     SmsSubmission,
 )
+from carrier_adapters.testing import Answer, FakeTransport, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = "1735787045678"
@@ -49,8 +48,8 @@ def _decrypt_params(cipher_hex: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode()
 
 
-def _answer(result: int, data: object = None) -> httpx.Response:
-    return httpx.Response(200, json={"result": result, "msg": "消息", "reqId": "req-1", "data": data})
+def _answer(result: int, data: object = None) -> Answer:
+    return answer(200, json={"result": result, "msg": "消息", "reqId": "req-1", "data": data})
 
 
 def _millis(at: datetime) -> str:
@@ -96,19 +95,19 @@ REPLY: dict[str, object] = {
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CtccAdapter:
+def adapter(transport: FakeTransport) -> CtccAdapter:
     """The adapter under test with a fixed clock."""
-    return CtccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CtccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
-async def test_submission_travels_in_the_encrypted_params(adapter: CtccAdapter, router: respx.MockRouter):
+async def test_submission_travels_in_the_encrypted_params(adapter: CtccAdapter, transport: FakeTransport):
     """The SMGP parameters are AES-ECB params (only msgContent percent-encoded), HMAC-SHA1 signed."""
-    route = router.post(SUBMIT_PATH).mock(return_value=_answer(0, {"msgId": MSG_ID}))
+    route = transport.on_post(SUBMIT_PATH).reply(_answer(0, {"msgId": MSG_ID}))
 
     submission = await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
     assert submission == SmsSubmission("ctcc", MSG_ID)
-    sent = dict(parse_qsl(route.calls.last.request.content.decode(), strict_parsing=True))
+    sent = dict(parse_qsl(route.last.content.decode(), strict_parsing=True))
     assert (sent["appId"], sent["clientType"], sent["format"], sent["version"]) == (
         APP_ID,
         "30100",
@@ -137,10 +136,10 @@ async def test_submission_travels_in_the_encrypted_params(adapter: CtccAdapter, 
     ],
 )
 async def test_result_codes(
-    adapter: CtccAdapter, router: respx.MockRouter, result: int, error: type[CarrierError]
+    adapter: CtccAdapter, transport: FakeTransport, result: int, error: type[CarrierError]
 ):
     """Documented results map to their errors; a token result on this endpoint is undocumented."""
-    router.post(SUBMIT_PATH).mock(return_value=_answer(result, {}))
+    transport.on_post(SUBMIT_PATH).reply(_answer(result, {}))
 
     with pytest.raises(error) as caught:
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
@@ -149,9 +148,9 @@ async def test_result_codes(
 
 
 @pytest.mark.parametrize("data", [{}, {"msgId": "12345"}, {"msgId": "A" * 20}])
-async def test_success_needs_a_20_digit_msgid(adapter: CtccAdapter, router: respx.MockRouter, data: object):
+async def test_success_needs_a_20_digit_msgid(adapter: CtccAdapter, transport: FakeTransport, data: object):
     """Result 0 must carry SMGP's 20-digit MsgID."""
-    router.post(SUBMIT_PATH).mock(return_value=_answer(0, data))
+    transport.on_post(SUBMIT_PATH).reply(_answer(0, data))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)

@@ -9,9 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -29,6 +27,7 @@ from carrier_adapters import (
     VerifyOutcome,
     VerifyResult,
 )
+from carrier_adapters.testing import Answer, FakeTransport, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = "1735787045678"
@@ -63,17 +62,17 @@ def _expected_sign(sent: dict[str, str]) -> str:
     return hmac.new(APP_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def _answer(code: str, data: object = None, seq_id: str | None = "seq-42") -> httpx.Response:
+def _answer(code: str, data: object = None, seq_id: str | None = "seq-42") -> Answer:
     body: dict[str, object] = {"code": code, "msg": "消息", "data": data}
     if seq_id is not None:
         body["seqId"] = seq_id
-    return httpx.Response(200, json=body)
+    return answer(200, json=body)
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CuccAdapter:
+def adapter(transport: FakeTransport) -> CuccAdapter:
     """The adapter under test with a fixed clock."""
-    return CuccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CuccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 def test_token_shape_and_lifetime(adapter: CuccAdapter) -> None:
@@ -86,16 +85,16 @@ def test_token_shape_and_lifetime(adapter: CuccAdapter) -> None:
     assert not adapter.recognises("CTA0" + "a" * 40)
 
 
-async def test_login_request_is_signed_per_dialect(adapter: CuccAdapter, router: respx.MockRouter) -> None:
+async def test_login_request_is_signed_per_dialect(adapter: CuccAdapter, transport: FakeTransport) -> None:
     """/v2/mobile gets appId, millisecond timestamp, hex nonce, token and the sorted-parameter HMAC-SHA256."""
-    route = router.post(LOGIN_PATH).respond(
+    route = transport.on_post(LOGIN_PATH).respond(
         200,
         json={"code": "0000", "seqId": "s", "data": {"mobile": _encrypt(NATIONAL), "authType": "network"}},
     )
 
     await adapter.exchange_login(TOKEN)
 
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     assert set(sent) == {"appId", "timestamp", "nonce", "token", "sign"}
     assert sent["appId"] == APP_ID
     assert sent["timestamp"] == EPOCH_MILLIS
@@ -105,14 +104,14 @@ async def test_login_request_is_signed_per_dialect(adapter: CuccAdapter, router:
 
 
 async def test_check_request_encrypts_number_and_signs(
-    adapter: CuccAdapter, router: respx.MockRouter
+    adapter: CuccAdapter, transport: FakeTransport
 ) -> None:
     """/v2/verify carries the number AES-128-CBC encrypted with md5(appKey) halves, covered by the sign."""
-    route = router.post(CHECK_PATH).mock(return_value=_answer("0000", {"result": "1"}))
+    route = transport.on_post(CHECK_PATH).reply(_answer("0000", {"result": "1"}))
 
     await adapter.verify_number(TOKEN, PHONE)
 
-    raw = route.calls.last.request.content.decode()
+    raw = route.last.content.decode()
     sent = json.loads(raw)
     assert set(sent) == {"appId", "timestamp", "nonce", "token", "mobile", "sign"}
     assert re.fullmatch(r"[0-9a-f]+", sent["mobile"])
@@ -123,11 +122,11 @@ async def test_check_request_encrypts_number_and_signs(
 
 @pytest.mark.parametrize(("auth_type", "assurance"), [("network", Assurance.NETWORK), ("sms", Assurance.SMS)])
 async def test_login_success_decrypts_number(
-    adapter: CuccAdapter, router: respx.MockRouter, auth_type: str, assurance: Assurance
+    adapter: CuccAdapter, transport: FakeTransport, auth_type: str, assurance: Assurance
 ) -> None:
     """A 0000 answer yields the decrypted E.164 number, the assurance, the seqId reference, and is billed."""
-    router.post(LOGIN_PATH).mock(
-        return_value=_answer("0000", {"mobile": _encrypt(NATIONAL), "authType": auth_type})
+    transport.on_post(LOGIN_PATH).reply(
+        _answer("0000", {"mobile": _encrypt(NATIONAL), "authType": auth_type})
     )
 
     outcome = await adapter.exchange_login(TOKEN)
@@ -142,10 +141,10 @@ async def test_login_success_decrypts_number(
     [("1", VerifyResult.PASS, True), ("0", VerifyResult.REJECT, True), ("2", VerifyResult.UNKNOWN, False)],
 )
 async def test_check_results_map_to_outcomes(
-    adapter: CuccAdapter, router: respx.MockRouter, result: str, verdict: VerifyResult, billed: bool
+    adapter: CuccAdapter, transport: FakeTransport, result: str, verdict: VerifyResult, billed: bool
 ) -> None:
     """data.result 1/0/2 becomes PASS/REJECT/UNKNOWN, billed except UNKNOWN, referenced by seqId."""
-    router.post(CHECK_PATH).mock(return_value=_answer("0000", {"result": result}))
+    transport.on_post(CHECK_PATH).reply(_answer("0000", {"result": result}))
 
     outcome = await adapter.verify_number(TOKEN, PHONE)
 
@@ -169,13 +168,13 @@ _COMMON_CODES = [
 @pytest.mark.parametrize(("code", "error"), [*_COMMON_CODES, ("3001", CarrierProtocolError)])
 async def test_login_codes_map_to_errors(
     adapter: CuccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented login failure code raises its error class with the raw code (3001 is check-only)."""
-    router.post(LOGIN_PATH).mock(return_value=_answer(code))
+    transport.on_post(LOGIN_PATH).reply(_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_login(TOKEN)
@@ -188,13 +187,13 @@ async def test_login_codes_map_to_errors(
 @pytest.mark.parametrize(("code", "error"), [*_COMMON_CODES, ("3001", NumberNotServed)])
 async def test_check_codes_map_to_errors(
     adapter: CuccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented check failure code raises its error class with the raw code (3001: not Unicom's)."""
-    router.post(CHECK_PATH).mock(return_value=_answer(code))
+    transport.on_post(CHECK_PATH).reply(_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.verify_number(TOKEN, PHONE)
@@ -218,10 +217,10 @@ async def test_check_codes_map_to_errors(
     ids=["plain", "bad-padding", "short", "e164", "unknown-authtype", "no-mobile", "no-data"],
 )
 async def test_login_malformed_success_is_protocol_error(
-    adapter: CuccAdapter, router: respx.MockRouter, assert_no_leak: Callable[..., None], data: object
+    adapter: CuccAdapter, transport: FakeTransport, assert_no_leak: Callable[..., None], data: object
 ) -> None:
     """A success with an undecryptable, malformed or missing number or bad authType is a protocol error."""
-    router.post(LOGIN_PATH).mock(return_value=_answer("0000", data))
+    transport.on_post(LOGIN_PATH).reply(_answer("0000", data))
 
     with pytest.raises(CarrierProtocolError) as caught:
         await adapter.exchange_login(TOKEN)
@@ -230,10 +229,10 @@ async def test_login_malformed_success_is_protocol_error(
 
 
 async def test_success_without_seq_id_is_protocol_error(
-    adapter: CuccAdapter, router: respx.MockRouter
+    adapter: CuccAdapter, transport: FakeTransport
 ) -> None:
     """A success must carry the operator's seqId, our only reference for reconciliation."""
-    router.post(CHECK_PATH).mock(return_value=_answer("0000", {"result": "1"}, seq_id=None))
+    transport.on_post(CHECK_PATH).reply(_answer("0000", {"result": "1"}, seq_id=None))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.verify_number(TOKEN, PHONE)

@@ -1,4 +1,4 @@
-"""China Unicom line queries, customer record and network authorization against the dialect (respx)."""
+"""China Unicom line queries, customer record and network authorization against the dialect."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -29,6 +27,7 @@ from carrier_adapters import (
     SwapHistory,
     TokenRejected,
 )
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = "1735787045678"
@@ -48,7 +47,7 @@ REDIRECT = "https://gw.example/oauth2/callback/cucc"
 _DIGEST = hashlib.md5(APP_KEY.encode(), usedforsecurity=False).hexdigest().encode()
 _KEY, _IV = _DIGEST[:16], _DIGEST[16:]
 
-Responder = Callable[[httpx.Request], httpx.Response]
+Responder = Callable[[Request], Answer]
 
 
 def _encrypt(plain: str) -> str:
@@ -70,24 +69,24 @@ def _expected_sign(fields: dict[str, str]) -> str:
 
 
 def _answer(code: str, data: object = None, seq_id: str | None = "seq-1") -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"code": code, "msg": "m", "seqId": seq_id, "data": data or {}})
+    def respond(request: Request) -> Answer:
+        return answer(200, json={"code": code, "msg": "m", "seqId": seq_id, "data": data or {}})
 
     return respond
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CuccAdapter:
+def adapter(transport: FakeTransport) -> CuccAdapter:
     """The adapter under test with a fixed clock."""
-    return CuccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CuccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 @pytest.mark.parametrize("path", [SIM_PATH, DEVICE_PATH, CUSTOMER_PATH])
 async def test_line_queries_are_signed_with_encrypted_mobile(
-    adapter: CuccAdapter, router: respx.MockRouter, path: str
+    adapter: CuccAdapter, transport: FakeTransport, path: str
 ) -> None:
     """appId, ms timestamp, nonce, the AES-CBC national number and the sorted HMAC-SHA256."""
-    route = router.post(path).mock(side_effect=_answer("3001"))
+    route = transport.on_post(path).handle(_answer("3001"))
     call = {
         SIM_PATH: adapter.sim_history,
         DEVICE_PATH: adapter.device_history,
@@ -97,32 +96,32 @@ async def test_line_queries_are_signed_with_encrypted_mobile(
     with pytest.raises(NumberNotServed):
         await call[path](PHONE)
 
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     assert set(sent) == {"appId", "timestamp", "nonce", "mobile", "sign"}
     assert (sent["appId"], sent["timestamp"]) == (APP_ID, EPOCH_MILLIS)
     assert len(sent["nonce"]) == 32
     assert _decrypt(sent["mobile"]) == NATIONAL
     assert sent["sign"] == _expected_sign(sent)
-    assert NATIONAL not in route.calls.last.request.content.decode()
+    assert NATIONAL not in route.last.content.decode()
 
 
-async def test_history_states(adapter: CuccAdapter, router: respx.MockRouter) -> None:
+async def test_history_states(adapter: CuccAdapter, transport: FakeTransport) -> None:
     """Status 1 gives the epoch-ms change in UTC, 2 no date (known), 3 no data; windowHours sets the days."""
-    router.post(SIM_PATH).mock(
-        side_effect=_answer(
+    transport.on_post(SIM_PATH).handle(
+        _answer(
             "0000", {"status": "1", "windowHours": "720", "changeTime": "1735787045678", "changeType": "swap"}
         )
     )
-    router.post(DEVICE_PATH).mock(side_effect=_answer("0000", {"status": "2", "windowHours": "480"}))
+    transport.on_post(DEVICE_PATH).handle(_answer("0000", {"status": "2", "windowHours": "480"}))
 
     assert await adapter.sim_history(PHONE) == SwapHistory("cucc", NOW, 30)
     assert await adapter.device_history(PHONE) == SwapHistory("cucc", None, 20)
     assert adapter.history_window_hours == 720
 
 
-async def test_no_device_record(adapter: CuccAdapter, router: respx.MockRouter) -> None:
+async def test_no_device_record(adapter: CuccAdapter, transport: FakeTransport) -> None:
     """Status 3 is a device history with no data."""
-    router.post(DEVICE_PATH).mock(side_effect=_answer("0000", {"status": "3", "windowHours": "720"}))
+    transport.on_post(DEVICE_PATH).handle(_answer("0000", {"status": "3", "windowHours": "720"}))
 
     assert await adapter.device_history(PHONE) == SwapHistory("cucc", None, 30, known=False)
 
@@ -139,10 +138,10 @@ async def test_no_device_record(adapter: CuccAdapter, router: respx.MockRouter) 
     ids=["no-time", "iso-time", "unknown-status", "no-window", "overflow"],
 )
 async def test_malformed_history_is_a_protocol_error(
-    adapter: CuccAdapter, router: respx.MockRouter, data: dict[str, str]
+    adapter: CuccAdapter, transport: FakeTransport, data: dict[str, str]
 ) -> None:
     """A status without its fields, or an unknown status, is a protocol error."""
-    router.post(SIM_PATH).mock(side_effect=_answer("0000", data))
+    transport.on_post(SIM_PATH).handle(_answer("0000", data))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.sim_history(PHONE)
@@ -164,13 +163,13 @@ async def test_malformed_history_is_a_protocol_error(
 )
 async def test_history_codes_map_to_errors(
     adapter: CuccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented failure code raises its class with the raw code; others are protocol errors."""
-    router.post(DEVICE_PATH).mock(side_effect=_answer(code))
+    transport.on_post(DEVICE_PATH).handle(_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.device_history(PHONE)
@@ -180,7 +179,7 @@ async def test_history_codes_map_to_errors(
     assert_no_leak(caught.value, PHONE, NATIONAL)
 
 
-async def test_customer_record_decrypts_to_kyc_names(adapter: CuccAdapter, router: respx.MockRouter) -> None:
+async def test_customer_record_decrypts_to_kyc_names(adapter: CuccAdapter, transport: FakeTransport) -> None:
     """The encrypted JSON record comes back under KYC Match names; unknown names and empty values go."""
     record = {
         "name": "王五",
@@ -189,8 +188,8 @@ async def test_customer_record_decrypts_to_kyc_names(adapter: CuccAdapter, route
         "email": "",
         "memberSince": "2001",
     }
-    router.post(CUSTOMER_PATH).mock(
-        side_effect=_answer("0000", {"record": _encrypt(json.dumps(record, ensure_ascii=False))})
+    transport.on_post(CUSTOMER_PATH).handle(
+        _answer("0000", {"record": _encrypt(json.dumps(record, ensure_ascii=False))})
     )
 
     result = await adapter.customer_record(PHONE)
@@ -213,10 +212,10 @@ async def test_customer_record_decrypts_to_kyc_names(adapter: CuccAdapter, route
     ids=["array", "not-json", "not-ciphertext", "compact-date", "gender-code"],
 )
 async def test_malformed_customer_record_is_a_protocol_error(
-    adapter: CuccAdapter, router: respx.MockRouter, record: str
+    adapter: CuccAdapter, transport: FakeTransport, record: str
 ) -> None:
     """Undecryptable, non-object or wrongly formatted records are protocol errors."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_answer("0000", {"record": record}))
+    transport.on_post(CUSTOMER_PATH).handle(_answer("0000", {"record": record}))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.customer_record(PHONE)
@@ -224,10 +223,10 @@ async def test_malformed_customer_record_is_a_protocol_error(
 
 @pytest.mark.parametrize(("code", "error"), [("3003", NumberNotServed), ("3002", LineNotEligible)])
 async def test_customer_record_failures(
-    adapter: CuccAdapter, router: respx.MockRouter, code: str, error: type[CarrierError]
+    adapter: CuccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
 ) -> None:
     """No customer record (3003) is NumberNotServed; an ineligible line LineNotEligible."""
-    router.post(CUSTOMER_PATH).mock(side_effect=_answer(code))
+    transport.on_post(CUSTOMER_PATH).handle(_answer(code))
 
     with pytest.raises(error):
         await adapter.customer_record(PHONE)
@@ -246,15 +245,15 @@ def test_authorization_url_per_dialect(adapter: CuccAdapter) -> None:
     assert "mobileHint" not in adapter.authorization_url(redirect_uri=REDIRECT, state="s", login_hint=None)
 
 
-async def test_code_exchange_is_signed_per_dialect(adapter: CuccAdapter, router: respx.MockRouter) -> None:
+async def test_code_exchange_is_signed_per_dialect(adapter: CuccAdapter, transport: FakeTransport) -> None:
     """/v2/code gets appId, timestamp, nonce, code, redirectUri and the sorted HMAC-SHA256."""
-    route = router.post(CODE_PATH).mock(
-        side_effect=_answer("0000", {"mobile": _encrypt(NATIONAL), "authMethod": "network"})
+    route = transport.on_post(CODE_PATH).handle(
+        _answer("0000", {"mobile": _encrypt(NATIONAL), "authMethod": "network"})
     )
 
     await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
 
-    sent = json.loads(route.calls.last.request.content)
+    sent = json.loads(route.last.content)
     assert set(sent) == {"appId", "timestamp", "nonce", "code", "redirectUri", "sign"}
     assert (sent["code"], sent["redirectUri"], sent["timestamp"]) == (CODE, REDIRECT, EPOCH_MILLIS)
     assert sent["sign"] == _expected_sign(sent)
@@ -264,12 +263,10 @@ async def test_code_exchange_is_signed_per_dialect(adapter: CuccAdapter, router:
     ("method", "expected"), [("network", AuthMethod.NETWORK), ("sms_otp", AuthMethod.SMS_OTP)]
 )
 async def test_code_exchange_success(
-    adapter: CuccAdapter, router: respx.MockRouter, method: str, expected: AuthMethod
+    adapter: CuccAdapter, transport: FakeTransport, method: str, expected: AuthMethod
 ) -> None:
     """0000: the decrypted number in E.164, the method, the operator's seqId."""
-    router.post(CODE_PATH).mock(
-        side_effect=_answer("0000", {"mobile": _encrypt(NATIONAL), "authMethod": method})
-    )
+    transport.on_post(CODE_PATH).handle(_answer("0000", {"mobile": _encrypt(NATIONAL), "authMethod": method}))
 
     assert await adapter.exchange_code(CODE, redirect_uri=REDIRECT) == NetworkIdentity(
         "cucc", PHONE, expected, "seq-1"
@@ -294,13 +291,13 @@ async def test_code_exchange_success(
 )
 async def test_code_exchange_codes_map_to_errors(
     adapter: CuccAdapter,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
     code: str,
     error: type[CarrierError],
 ) -> None:
     """Each documented exchange failure raises its class with the raw code; others are protocol errors."""
-    router.post(CODE_PATH).mock(side_effect=_answer(code))
+    transport.on_post(CODE_PATH).handle(_answer(code))
 
     with pytest.raises(error) as caught:
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)
@@ -320,10 +317,10 @@ async def test_code_exchange_codes_map_to_errors(
     ids=["undecryptable", "login-auth-type", "no-reference"],
 )
 async def test_malformed_code_success_is_a_protocol_error(
-    adapter: CuccAdapter, router: respx.MockRouter, data: dict[str, str], seq_id: str | None
+    adapter: CuccAdapter, transport: FakeTransport, data: dict[str, str], seq_id: str | None
 ) -> None:
     """A success with an undecryptable number, an unknown method or no seqId is a protocol error."""
-    router.post(CODE_PATH).mock(side_effect=_answer("0000", data, seq_id))
+    transport.on_post(CODE_PATH).handle(_answer("0000", data, seq_id))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.exchange_code(CODE, redirect_uri=REDIRECT)

@@ -10,9 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import pytest
-import respx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -29,6 +27,7 @@ from carrier_adapters import (
     OperatorConfig,
     SmsSubmission,
 )
+from carrier_adapters.testing import Answer, FakeTransport, answer
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
 EPOCH_MILLIS = 1735787045678
@@ -64,8 +63,8 @@ def _sign(fields: dict[str, str], key: str = APP_KEY) -> str:
     return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def _answer(code: str, data: object = None) -> httpx.Response:
-    return httpx.Response(200, json={"code": code, "msg": "消息", "seqId": "seq-1", "data": data})
+def _answer(code: str, data: object = None) -> Answer:
+    return answer(200, json={"code": code, "msg": "消息", "seqId": "seq-1", "data": data})
 
 
 def _callback(fields: dict[str, str], *, key: str = APP_KEY, at: datetime = NOW) -> bytes:
@@ -98,22 +97,22 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
-def adapter(client: httpx.AsyncClient) -> CuccAdapter:
+def adapter(transport: FakeTransport) -> CuccAdapter:
     """The adapter under test with a fixed clock."""
-    return CuccAdapter(CONFIG, client, clock=lambda: NOW)
+    return CuccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
 async def test_submission_is_a_signed_form_with_an_encrypted_number(
-    adapter: CuccAdapter, router: respx.MockRouter
+    adapter: CuccAdapter, transport: FakeTransport
 ):
     """The SGIP fields travel form-encoded, userNumber AES-CBC encrypted, signed with the sorted HMAC."""
-    route = router.post(SUBMIT_PATH).mock(return_value=_answer("0000", {"submitSeq": SEQ}))
+    route = transport.on_post(SUBMIT_PATH).reply(_answer("0000", {"submitSeq": SEQ}))
 
     submission = await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
     assert submission == SmsSubmission("cucc", SEQ)
-    request = route.calls.last.request
-    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    request = route.last
+    assert request.content_type == "application/x-www-form-urlencoded"
     sent = dict(parse_qsl(request.content.decode(), strict_parsing=True))
     assert set(sent) == {
         "appId",
@@ -149,10 +148,10 @@ async def test_submission_is_a_signed_form_with_an_encrypted_number(
     ],
 )
 async def test_result_codes(
-    adapter: CuccAdapter, router: respx.MockRouter, code: str, error: type[CarrierError]
+    adapter: CuccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
 ):
     """Documented codes map to their errors; a token code on this endpoint is undocumented."""
-    router.post(SUBMIT_PATH).mock(return_value=_answer(code, {}))
+    transport.on_post(SUBMIT_PATH).reply(_answer(code, {}))
 
     with pytest.raises(error) as caught:
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
@@ -160,9 +159,9 @@ async def test_result_codes(
     assert caught.value.code == code
 
 
-async def test_success_without_a_sequence_is_a_protocol_error(adapter: CuccAdapter, router: respx.MockRouter):
+async def test_success_without_a_sequence_is_a_protocol_error(adapter: CuccAdapter, transport: FakeTransport):
     """0000 must carry data.submitSeq."""
-    router.post(SUBMIT_PATH).mock(return_value=_answer("0000", {}))
+    transport.on_post(SUBMIT_PATH).reply(_answer("0000", {}))
 
     with pytest.raises(CarrierProtocolError):
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)

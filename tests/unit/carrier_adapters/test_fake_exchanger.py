@@ -7,13 +7,13 @@ import pytest
 from carrier_adapters import (
     Assurance,
     CarrierTimeout,
-    FakeExchanger,
     NumberNotServed,
     OneTapExchanger,
     TokenRejected,
     VerifyResult,
     operator_for_token,
 )
+from carrier_adapters.testing import FakeExchanger
 
 PHONE = "+8613800138000"
 

@@ -10,7 +10,6 @@ import pytest
 from carrier_adapters import (
     AuthMethod,
     CarrierTimeout,
-    FakeExchanger,
     LineNotEligible,
     NetworkIdentity,
     NumberNotServed,
@@ -18,6 +17,7 @@ from carrier_adapters import (
     SwapHistory,
     TokenRejected,
 )
+from carrier_adapters.testing import FakeExchanger
 
 PHONE = "+8613800138000"
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

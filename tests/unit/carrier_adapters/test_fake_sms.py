@@ -8,18 +8,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from carrier_adapters import (
-    FAKE_SIGNATURE_HEADER,
     CarrierProtocolError,
     CarrierRejected,
     CarrierUnavailable,
     DeliveryReport,
     DeliveryState,
-    FakeExchanger,
-    FakeSms,
     MobileOriginated,
     NumberNotServed,
     SmsChannel,
 )
+from carrier_adapters.testing import FAKE_SIGNATURE_HEADER, FakeExchanger, FakeSms
 
 PHONE = "+8613800138000"
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))

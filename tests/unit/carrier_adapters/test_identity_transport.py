@@ -7,9 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
 import pytest
-import respx
 
 from carrier_adapters import (
     CarrierProtocolError,
@@ -21,15 +19,17 @@ from carrier_adapters import (
     OperatorConfig,
 )
 from carrier_adapters._adapter import OperatorAdapter
+from carrier_adapters.testing import Answer, FakeTransport, Request, answer
+from carrier_adapters.transport import dropped, refused, timed_out
 
 PHONE = "+8613800138000"
 NATIONAL = "13800138000"
 REDIRECT = "https://gw.example/cb"
 
 
-def _cmcc_history(request: httpx.Request) -> httpx.Response:
+def _cmcc_history(request: Request) -> Answer:
     msg_id = json.loads(request.content)["header"]["msgId"]
-    return httpx.Response(
+    return answer(
         200, json={"header": {"msgId": msg_id, "resultCode": "001"}, "body": {"retentionHours": "2400"}}
     )
 
@@ -39,7 +39,7 @@ class _Operator:
     adapter_class: type[OperatorAdapter]
     code: str
     paths: dict[str, str]
-    sim_ok: Callable[[httpx.Request], httpx.Response]
+    sim_ok: Callable[[Request], Answer]
 
 
 CMCC = _Operator(
@@ -62,7 +62,7 @@ CUCC = _Operator(
         "record": "/cucc/openapi/lineinfo/v1/realname",
         "code": "/cucc/openapi/netauth/v2/code",
     },
-    lambda request: httpx.Response(
+    lambda request: answer(
         200, json={"code": "0000", "seqId": "s", "data": {"status": "2", "windowHours": "720"}}
     ),
 )
@@ -75,7 +75,7 @@ CTCC = _Operator(
         "record": "/ctcc/openapi/lineinfo/queryRealName.do",
         "code": "/ctcc/openapi/oauth/getMobileByCode.do",
     },
-    lambda request: httpx.Response(
+    lambda request: answer(
         200,
         json={"result": 0, "reqId": "r", "data": {"changeTime": "", "changeType": "", "retainDays": "60"}},
     ),
@@ -85,12 +85,12 @@ READS = ["sim", "device", "record"]
 METHODS = [*READS, "code"]
 
 
-def _adapter(op: _Operator, client: httpx.AsyncClient) -> OperatorAdapter:
+def _adapter(op: _Operator, transport: FakeTransport) -> OperatorAdapter:
     operator = op.adapter_class.OPERATOR
     config = OperatorConfig(
         operator=operator, base_url=f"http://operator.test/{operator}", app_id="app", app_key="K" * 32
     )
-    return op.adapter_class(config, client)
+    return op.adapter_class(config, transport)
 
 
 def _call(adapter: OperatorAdapter, op: _Operator, method: str) -> Awaitable[object]:
@@ -108,15 +108,14 @@ def _call(adapter: OperatorAdapter, op: _Operator, method: str) -> Awaitable[obj
 async def test_read_timeout_is_not_retried(
     op: _Operator,
     method: str,
-    client: httpx.AsyncClient,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
 ) -> None:
     """A read timeout raises CarrierTimeout after exactly one request."""
-    route = router.post(op.paths[method]).mock(side_effect=httpx.ReadTimeout("slow"))
+    route = transport.on_post(op.paths[method]).fail(timed_out)
 
     with pytest.raises(CarrierTimeout) as caught:
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
     assert route.call_count == 1
     assert_no_leak(caught.value, op.code, PHONE, NATIONAL)
@@ -125,13 +124,13 @@ async def test_read_timeout_is_not_retried(
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_dropped_connection_is_not_retried(
-    op: _Operator, method: str, client: httpx.AsyncClient, router: respx.MockRouter
+    op: _Operator, method: str, transport: FakeTransport
 ) -> None:
     """A connection dropped after sending raises CarrierUnavailable after one request (code may be spent)."""
-    route = router.post(op.paths[method]).mock(side_effect=httpx.RemoteProtocolError("closed"))
+    route = transport.on_post(op.paths[method]).fail(dropped)
 
     with pytest.raises(CarrierUnavailable):
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
     assert route.call_count == 1
 
@@ -139,32 +138,30 @@ async def test_dropped_connection_is_not_retried(
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_refused_connection_is_retried_once(
-    op: _Operator, method: str, client: httpx.AsyncClient, router: respx.MockRouter
+    op: _Operator, method: str, transport: FakeTransport
 ) -> None:
     """A refused connection (nothing sent) is retried exactly once, then raises CarrierUnavailable."""
-    route = router.post(op.paths[method]).mock(side_effect=httpx.ConnectError("refused"))
+    route = transport.on_post(op.paths[method]).fail(refused)
 
     with pytest.raises(CarrierUnavailable):
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
     assert route.call_count == 2
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_refused_then_answered_read_succeeds(
-    op: _Operator, client: httpx.AsyncClient, router: respx.MockRouter
-) -> None:
+async def test_refused_then_answered_read_succeeds(op: _Operator, transport: FakeTransport) -> None:
     """When the retry of a refused line read is answered, its answer is the result."""
-    refusals = [httpx.ConnectError("refused")]
+    refusals = [refused(op.adapter_class.OPERATOR)]
 
-    def refuse_once(request: httpx.Request) -> httpx.Response:
+    def refuse_once(request: Request) -> Answer:
         if refusals:
             raise refusals.pop()
         return op.sim_ok(request)
 
-    route = router.post(op.paths["sim"]).mock(side_effect=refuse_once)
+    route = transport.on_post(op.paths["sim"]).handle(refuse_once)
 
-    history = await _adapter(op, client).sim_history(PHONE)
+    history = await _adapter(op, transport).sim_history(PHONE)
 
     assert (history.latest_change, history.known) == (None, True)
     assert route.call_count == 2
@@ -174,13 +171,13 @@ async def test_refused_then_answered_read_succeeds(
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_http_5xx_is_unavailable(
-    op: _Operator, method: str, status: int, client: httpx.AsyncClient, router: respx.MockRouter
+    op: _Operator, method: str, status: int, transport: FakeTransport
 ) -> None:
     """HTTP 5xx with an HTML body raises CarrierUnavailable after one request."""
-    route = router.post(op.paths[method]).respond(status, text="<html>internal error</html>")
+    route = transport.on_post(op.paths[method]).respond(status, text="<html>internal error</html>")
 
     with pytest.raises(CarrierUnavailable):
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
     assert route.call_count == 1
 
@@ -189,13 +186,13 @@ async def test_http_5xx_is_unavailable(
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_other_http_status_is_protocol_error(
-    op: _Operator, method: str, status: int, client: httpx.AsyncClient, router: respx.MockRouter
+    op: _Operator, method: str, status: int, transport: FakeTransport
 ) -> None:
     """Operators answer HTTP 200 whatever the result; any other non-5xx status is a protocol error."""
-    router.post(op.paths[method]).respond(status, json={})
+    transport.on_post(op.paths[method]).respond(status, json={})
 
     with pytest.raises(CarrierProtocolError):
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
 
 @pytest.mark.parametrize(
@@ -209,14 +206,13 @@ async def test_garbage_body_is_protocol_error(
     op: _Operator,
     method: str,
     body: bytes,
-    client: httpx.AsyncClient,
-    router: respx.MockRouter,
+    transport: FakeTransport,
     assert_no_leak: Callable[..., None],
 ) -> None:
     """A 200 answer that is not JSON, or JSON of the wrong shape, raises CarrierProtocolError."""
-    router.post(op.paths[method]).respond(200, content=body)
+    transport.on_post(op.paths[method]).respond(200, content=body)
 
     with pytest.raises(CarrierProtocolError) as caught:
-        await _call(_adapter(op, client), op, method)
+        await _call(_adapter(op, transport), op, method)
 
     assert_no_leak(caught.value, op.code, PHONE, NATIONAL)

@@ -17,12 +17,12 @@ from carrier_adapters import (
     CarrierRejected,
     CarrierTimeout,
     CarrierUnavailable,
-    FakeExchanger,
     LineNotEligible,
     NumberNotServed,
     SwapHistory,
     VerifyResult,
 )
+from carrier_adapters.testing import FakeExchanger
 from gateway.crypto import BlindIndex, FieldCipher, Keyring, generate_keyring_spec
 from gateway.db import create_engine, migrate, session_factory
 from gateway.login_check.devices import DeviceRegistry

@@ -23,12 +23,12 @@ from aiohttp import web
 from carrier_adapters import (
     AuthMethod,
     CarrierError,
-    FakeExchanger,
     LoginOutcome,
     NetworkIdentity,
     TokenRejected,
     VerifyOutcome,
 )
+from carrier_adapters.testing import FakeExchanger
 
 __all__ = ["FakeNetworkOperator", "cellular_ip", "operator_app", "run_device"]
 
