@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
+from gateway.db import run_unit
 from gateway.errors import Unavailable
 from gateway.runtime import Runtime
 from gateway.wire import json_response
@@ -36,8 +37,8 @@ async def healthz(_: web.Request) -> web.Response:
 
 async def _database_ok(runtime: Runtime) -> bool:
     try:
-        async with asyncio.timeout(2.0), runtime.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        async with asyncio.timeout(2.0):
+            await run_unit(runtime.engine, lambda conn: conn.execute(sa.text("SELECT 1")), writes=False)
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         log.warning("readiness_database_failed", error=type(exc).__name__)
         return False
