@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,33 +56,27 @@ class LeasedQueue:
         columns: Sequence[sa.ColumnElement[Any]],
     ) -> list[RowMapping]:
         """Lease up to ``limit`` claimable rows to ``owner`` until ``until``; their ``columns``."""
-        probe = sa.select(sa.literal(1)).select_from(self.table).where(*self.claimable(now)).limit(1)
+        claimable = self.claimable(now)
+        probe = sa.select(sa.literal(1)).select_from(self.table).where(*claimable).limit(1)
         if not await run_unit(engine, lambda conn: conn.execute(probe).first() is not None, writes=False):
             return []
-        return await run_unit(engine, partial(self._claim, owner, now, until, limit, columns))
-
-    def _claim(
-        self,
-        owner: str,
-        now: datetime,
-        until: datetime,
-        limit: int,
-        columns: Sequence[sa.ColumnElement[Any]],
-        conn: Connection,
-    ) -> list[RowMapping]:
         (key,) = self.table.primary_key.columns
-        claimable = self.claimable(now)
         picked = sa.select(key).where(*claimable).order_by(self.order_by).limit(limit)
-        if conn.dialect.name == "postgresql":
-            due = picked.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-            picked = sa.select(due.c[key.name])
-        claim = (
-            sa.update(self.table)
-            .where(key.in_(picked), *claimable)
-            .values({self.owner: owner, self.until: until})
-            .returning(*columns)
-        )
-        return list(conn.execute(claim).mappings())
+
+        def take(conn: Connection) -> list[RowMapping]:
+            candidates = picked
+            if conn.dialect.name == "postgresql":
+                due = picked.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                candidates = sa.select(due.c[key.name])
+            claim = (
+                sa.update(self.table)
+                .where(key.in_(candidates), *claimable)
+                .values({self.owner: owner, self.until: until})
+                .returning(*columns)
+            )
+            return list(conn.execute(claim).mappings())
+
+        return await run_unit(engine, take)
 
     def release(self, owner: str, *where: sa.ColumnElement[bool], **values: Any) -> sa.Update:
         """An ``UPDATE`` that sets ``values`` and frees the lease on the rows matching ``where`` that
