@@ -29,7 +29,7 @@ def described_pattern(pattern: str, expected: str) -> str:
     return pattern
 
 
-E164 = described_pattern(r"^\+[1-9][0-9]{4,14}$", "E.164 with a leading +, e.g. +8613800138000")
+E164 = described_pattern(r"^\+[1-9][0-9]{4,14}$", "E.164 with a leading +, e.g. +8613800000000")
 """A phone number on the API (contract §1)."""
 
 

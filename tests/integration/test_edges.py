@@ -139,7 +139,7 @@ async def test_phone_number_and_scope_errors_say_what_is_expected(sqlite_stack: 
         "/one-tap/v1/verify", bearer, {"token": "STsid0", "phoneNumber": "13912345678"}
     )
     message = str(_assert_error(resp, 400, "INVALID_ARGUMENT")["message"])
-    assert "E.164 with a leading +, e.g. +8613800138000" in message
+    assert "E.164 with a leading +, e.g. +8613800000000" in message
     assert "pattern" not in message and "[0-9]" not in message and "13912345678" not in message
     denied = await sqlite_stack.call("/one-tap/v1/login", bearer, {"token": "STsid" + "0" * 32})
     assert "one-tap:login" in str(_assert_error(denied, 403, "PERMISSION_DENIED")["message"])
