@@ -15,9 +15,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Browser tests drive CHROMIUM_PATH, else Debian's chromium, through Playwright (never `playwright install`).
+# The walk-through tests paste the READMEs' blocks into zsh as well as bash.
 browser:
 	test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)))
+	command -v zsh >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q zsh || (apt-get update -q && apt-get install -y -q zsh)))
 
 # `make run` keeps the demo state under var/ across restarts; `make reset` deletes it and starts fresh.
 run: install
