@@ -219,7 +219,7 @@ def _error(status: int, classes: list[type[ApiError]], *, oauth: bool) -> dict[s
         headers["Retry-After"] = Header("Seconds to wait.", schema={"type": "string", "pattern": "^[0-9]+$"})
     if status == 503:
         headers["Retry-After"] = Header(
-            "Seconds to wait (a busy database, or an operator whose circuit is open).",
+            "Seconds to wait (a busy database, an unreachable Redis, or an operator whose circuit is open).",
             required=False,
             schema={"type": "string", "pattern": "^[0-9]+$"},
         )
