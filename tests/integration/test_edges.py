@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.serving import listen
+from tests.conftest import LOG_SINK
 from tests.stack import Stack, open_stack
 
 pytestmark = pytest.mark.integration
@@ -103,6 +104,26 @@ async def test_served_answers_carry_allow_and_the_plain_server_token(served: int
     )
     assert status.split(b" ")[1] == b"405" and headers["allow"] == "POST"
     assert headers["server"] == "carrier-gateway" and json.loads(body)["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_a_client_gone_mid_body_is_not_an_unhandled_error(served: int) -> None:
+    """A client that closes before sending the body it announced is one info line, not a traceback."""
+    start = len(LOG_SINK.getvalue())
+    _, writer = await asyncio.open_connection("127.0.0.1", served)
+    writer.write(
+        b"POST /oauth2/token HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 100\r\n\r\ngrant_type"
+    )
+    await writer.drain()
+    writer.close()
+    async with asyncio.timeout(10):
+        while True:
+            lines = LOG_SINK.getvalue()[start:].splitlines()
+            events = [json.loads(line)["event"] for line in lines if line.startswith("{")]
+            if "client_disconnected" in events:
+                break
+            await asyncio.sleep(0.02)
+    assert "client_disconnected" in events and "unhandled_error" not in events
 
 
 def _assert_error(resp: httpx.Response, status: int, code: str) -> dict[str, object]:
