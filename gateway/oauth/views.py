@@ -4,8 +4,8 @@ Token and backchannel requests are form-encoded, answered with ``Cache-Control: 
 6749 §5.1) and RFC 6749 error bodies. The authorization endpoint (GET or form POST, OIDC Core
 §3.1.2.1) and the operator callbacks answer 302 redirects; their direct errors (unknown client,
 unregistered redirect URI, unknown callback state, a POST that is not form-encoded) use the contract's
-error body. A form body that does not decode (not UTF-8, or an unknown charset) is ``invalid_request``
-on every form endpoint.
+error body. A form body that does not decode (not UTF-8, or an unknown charset) is 400: ``invalid_request``
+on the token and backchannel endpoints, ``INVALID_ARGUMENT`` (a direct error) on the authorization endpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from multidict import MultiMapping
 
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
-from gateway.errors import OAuthError, OAuthRedirect, UnsupportedMediaType
+from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect, UnsupportedMediaType
 from gateway.oauth.client_auth import AUTH_METHODS
 from gateway.scopes import KNOWN_SCOPES
 from gateway.wire import json_response
@@ -82,16 +82,22 @@ def _params(values: MultiMapping[Any]) -> dict[str, list[str]]:
     return params
 
 
-async def _posted(request: web.Request) -> MultiMapping[Any]:
+_UNDECODABLE = "The form body could not be decoded; send it in UTF-8."
+
+
+async def _posted(request: web.Request, *, direct: bool = False) -> MultiMapping[Any]:
     """The form body's fields.
 
     :raises OAuthError: ``invalid_request``, the body does not decode in its declared charset
-        (UTF-8 by default).
+        (UTF-8 by default); :class:`InvalidArgument` instead when ``direct`` (the authorization
+        endpoint's direct errors).
     """
     try:
         return await request.post()
     except (UnicodeDecodeError, LookupError) as exc:
-        raise OAuthError("invalid_request", "The form body could not be decoded; send it in UTF-8.") from exc
+        if direct:
+            raise InvalidArgument(_UNDECODABLE) from exc
+        raise OAuthError("invalid_request", _UNDECODABLE) from exc
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -108,7 +114,7 @@ async def authorize(request: web.Request) -> web.Response:
     service = request.app[RUNTIME].oauth.authorization
     if request.method == "POST" and request.content_type != _FORM:
         raise UnsupportedMediaType("The request body must be application/x-www-form-urlencoded.")
-    source = await _posted(request) if request.method == "POST" else request.query
+    source = await _posted(request, direct=True) if request.method == "POST" else request.query
     try:
         location = await service.start(
             _params(source), peer=request.remote, forwarded_for=request.headers.get("X-Forwarded-For")

@@ -179,8 +179,9 @@ async def test_token_request_must_be_form_encoded(sqlite_stack: Stack) -> None:
 async def test_an_undecodable_form_body_is_invalid_request(
     sqlite_stack: Stack, path: str, content_type: str
 ) -> None:
-    """A form body that is not UTF-8 (or names an unknown charset) is 400 invalid_request in the
-    RFC 6749 shape, not a 500."""
+    """A form body that is not UTF-8 (or names an unknown charset) is 400, not a 500: invalid_request
+    in the RFC 6749 shape on the token and backchannel endpoints, INVALID_ARGUMENT in the contract's
+    shape on the authorization endpoint (whose direct errors all use it)."""
     a = await sqlite_stack.tenant(["one-tap:login"])
     resp = await sqlite_stack.http.post(
         f"{sqlite_stack.gateway_url}{path}",
@@ -188,6 +189,11 @@ async def test_an_undecodable_form_body_is_invalid_request(
         headers={"Content-Type": content_type},
         auth=(a.client_id, a.client_secret),
     )
+    if path == "/oauth2/authorize":
+        assert resp.status_code == 400
+        assert resp.json()["code"] == "INVALID_ARGUMENT"
+        assert "UTF-8" in resp.json()["message"]
+        return
     _oauth_error(resp, 400, "invalid_request")
     assert set(resp.json()) == {"error", "error_description"}
 
