@@ -19,7 +19,7 @@ Every write is conditional on the worker still holding the lease. A worker that 
 what it still holds (:meth:`Dispatcher.release_leases`), so another worker takes it at once. A
 worker that dies leaves its lease to expire (``PUSH_LEASE_SECONDS``); another worker then sends
 again with the same reference, which the operator deduplicates, so the recipient gets one SMS.
-The remaining window for a duplicate is an operator that does not deduplicate (see the README).
+The remaining window for a duplicate is an operator that does not deduplicate (docs/push.md).
 """
 
 from __future__ import annotations
