@@ -30,6 +30,15 @@ from tests.sandbox.dialects import (
 )
 
 SandboxClient = TestClient[web.Request, web.Application]
+Subscribe = Callable[..., Awaitable[dict[str, Any]]]
+OneTapToken = Callable[..., Awaitable[str]]
+AuthorizeUrl = Callable[..., str]
+NetworkCode = Callable[..., Awaitable[str]]
+Inbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
+OtpFlow = Callable[..., Awaitable[tuple[str, str]]]
+OtpCode = Callable[..., Awaitable[str]]
+Call = Callable[..., Awaitable[dict[str, Any]]]
+"""A test's signed request to an operator endpoint, returning the JSON answer."""
 
 
 @pytest.fixture
@@ -51,7 +60,7 @@ async def client(aiohttp_client: AiohttpClient, config: SandboxConfig, clock: Ma
 
 
 @pytest.fixture
-def subscribe(client: SandboxClient) -> Callable[..., Awaitable[dict[str, Any]]]:
+def subscribe(client: SandboxClient) -> Subscribe:
     """Register a subscriber through the control API and return the stored record."""
 
     async def subscribe(phone_number: str, operator: str, **fields: Any) -> dict[str, Any]:
@@ -66,7 +75,7 @@ def subscribe(client: SandboxClient) -> Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
-def one_tap_token(client: SandboxClient) -> Callable[..., Awaitable[str]]:
+def one_tap_token(client: SandboxClient) -> OneTapToken:
     """Mint a token through the control API, as the operator SDK on the phone would."""
 
     async def one_tap_token(phone_number: str, purpose: str, **fields: Any) -> str:
@@ -93,7 +102,7 @@ def form_txn(page: str) -> str:
 
 
 @pytest.fixture
-def authorize_url(config: SandboxConfig) -> Callable[..., str]:
+def authorize_url(config: SandboxConfig) -> AuthorizeUrl:
     """The path and query of an operator's authorize request (docs: common authorization table)."""
 
     def authorize_url(
@@ -109,7 +118,7 @@ def authorize_url(config: SandboxConfig) -> Callable[..., str]:
 
 
 @pytest.fixture
-def network_code(client: SandboxClient, authorize_url: Callable[..., str]) -> Callable[..., Awaitable[str]]:
+def network_code(client: SandboxClient, authorize_url: AuthorizeUrl) -> NetworkCode:
     """Run an enriched authorize request and return the code it redirected with."""
 
     async def network_code(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> str:
@@ -125,7 +134,7 @@ def network_code(client: SandboxClient, authorize_url: Callable[..., str]) -> Ca
 
 
 @pytest.fixture
-def inbox(client: SandboxClient) -> Callable[[str], Awaitable[list[dict[str, Any]]]]:
+def inbox(client: SandboxClient) -> Inbox:
     """A phone's SMS inbox through the control API."""
 
     async def inbox(phone: str) -> list[dict[str, Any]]:
@@ -138,11 +147,7 @@ def inbox(client: SandboxClient) -> Callable[[str], Awaitable[list[dict[str, Any
 
 
 @pytest.fixture
-def otp_flow(
-    client: SandboxClient,
-    authorize_url: Callable[..., str],
-    inbox: Callable[[str], Awaitable[list[dict[str, Any]]]],
-) -> Callable[..., Awaitable[tuple[str, str]]]:
+def otp_flow(client: SandboxClient, authorize_url: AuthorizeUrl, inbox: Inbox) -> OtpFlow:
     """Start the SMS-OTP fallback for ``phone``: submit its number, return ``(txn, the SMS code)``."""
 
     async def otp_flow(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> tuple[str, str]:
@@ -160,9 +165,7 @@ def otp_flow(
 
 
 @pytest.fixture
-def otp_code(
-    client: SandboxClient, otp_flow: Callable[..., Awaitable[tuple[str, str]]]
-) -> Callable[..., Awaitable[str]]:
+def otp_code(client: SandboxClient, otp_flow: OtpFlow) -> OtpCode:
     """Complete the SMS-OTP fallback for ``phone`` and return the authorization code."""
 
     async def otp_code(op: str, phone: str, *, redirect_uri: str = REDIRECT_URI) -> str:

@@ -12,11 +12,22 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol, TypedDict
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+
+class App(Protocol):
+    """An application's credentials with an operator, as the document names them."""
+
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def app_key(self) -> str: ...
+
 
 BEIJING = timezone(timedelta(hours=8))
 PHONES = {"cmcc": "+8613800138000", "cucc": "+8618600186000", "ctcc": "+8618900189000"}
@@ -70,7 +81,9 @@ def query_of(url: str) -> dict[str, str]:
 # China Mobile
 
 
-def cmcc_query(app, msisdn: str, now: datetime, *, key: str | None = None, **header: str) -> dict:
+def cmcc_query(
+    app: App, msisdn: str, now: datetime, *, key: str | None = None, **header: str
+) -> dict[str, Any]:
     """A signed line query: uppercase HMAC-SHA256 over appId + msgId + msisdn + timestamp + version."""
     head = {
         "version": "1.0",
@@ -84,7 +97,9 @@ def cmcc_query(app, msisdn: str, now: datetime, *, key: str | None = None, **hea
     return {"header": head, "body": {"msisdn": msisdn, "sign": sign}}
 
 
-def cmcc_code_request(app, code: str, redirect_uri: str, now: datetime, *, key: str | None = None) -> dict:
+def cmcc_code_request(
+    app: App, code: str, redirect_uri: str, now: datetime, *, key: str | None = None
+) -> dict[str, Any]:
     """A signed authCodeValidate body: uppercase MD5 over the values in the documented order + appkey."""
     fields = {
         "version": "2.0",
@@ -128,7 +143,7 @@ def cucc_decrypt(app_key: str, ciphertext: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode()
 
 
-def cucc_signed(app, now: datetime, *, key: str | None = None, **fields: str) -> dict[str, str]:
+def cucc_signed(app: App, now: datetime, *, key: str | None = None, **fields: str) -> dict[str, str]:
     base = {"appId": app.app_id, "timestamp": str(epoch_ms(now)), "nonce": secrets.token_hex(8)} | fields
     message = "&".join(f"{name}={base[name]}" for name in sorted(base) if base[name])
     sign = hmac.new((key or app.app_key).encode(), message.encode(), hashlib.sha256).hexdigest()
@@ -145,7 +160,9 @@ def ctcc_encrypt(app_key: str, plaintext: str) -> str:
     return (encryptor.update(padded) + encryptor.finalize()).hex().upper()
 
 
-def ctcc_form(app, plaintext: str, now: datetime, *, key: str | None = None, **fields: str) -> dict[str, str]:
+def ctcc_form(
+    app: App, plaintext: str, now: datetime, *, key: str | None = None, **fields: str
+) -> dict[str, str]:
     form = {
         "appId": app.app_id,
         "clientType": "30100",
@@ -168,7 +185,7 @@ SMS_SENDER = "1065712345"
 
 
 def cmcc_sms_request(
-    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
+    app: App, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
 ) -> dict[str, str]:
     """A signed sms/v3/submit body: uppercase MD5 over the values in the documented order + appkey."""
     fields = {
@@ -187,7 +204,7 @@ def cmcc_sms_request(
 
 
 def cucc_sms_form(
-    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
+    app: App, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, **override: str
 ) -> dict[str, str]:
     """A signed sgip/submit form (common cucc signing, encrypted userNumber)."""
     fields = {
@@ -202,7 +219,7 @@ def cucc_sms_form(
 
 
 def ctcc_sms_form(
-    app, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, report: str = "1"
+    app: App, now: datetime, *, to: str, text: str, reference: str, key: str | None = None, report: str = "1"
 ) -> dict[str, str]:
     """A signed smgp/submit.do form; only msgContent is percent-encoded inside params."""
     plaintext = (
@@ -212,22 +229,31 @@ def ctcc_sms_form(
     return ctcc_form(app, plaintext, now, key=key)
 
 
-def sms_submission(op: str, app, now: datetime, **fields: Any) -> tuple[str, dict[str, Any]]:
-    """``(kind, payload)`` of a submission for the client: ``json`` for cmcc, ``data`` (a form) otherwise."""
+class Submission(TypedDict, total=False):
+    """A submission's keyword arguments for the client's ``post``: ``json`` for cmcc, ``data`` otherwise."""
+
+    json: dict[str, str]
+    data: dict[str, str]
+
+
+def sms_submission(op: str, app: App, now: datetime, **fields: Any) -> Submission:
+    """A signed submission in ``op``'s dialect, ready for ``client.post(SMS_SUBMIT[op], **submission)``."""
     if op == "cmcc":
-        return "json", cmcc_sms_request(app, now, **fields)
+        return {"json": cmcc_sms_request(app, now, **fields)}
     if op == "cucc":
-        return "data", cucc_sms_form(app, now, **fields)
-    return "data", ctcc_sms_form(app, now, **fields)
+        return {"data": cucc_sms_form(app, now, **fields)}
+    return {"data": ctcc_sms_form(app, now, **fields)}
 
 
 def sms_message_id(op: str, answer: dict[str, Any]) -> str | None:
     """The operator's message id in a submission answer (None when refused)."""
     if op == "cmcc":
-        return answer.get("msgId")
-    if op == "cucc":
-        return answer["data"].get("submitSeq")
-    return answer["data"].get("msgId")
+        message_id: str | None = answer.get("msgId")
+    elif op == "cucc":
+        message_id = answer["data"].get("submitSeq")
+    else:
+        message_id = answer["data"].get("msgId")
+    return message_id
 
 
 def sms_result(op: str, answer: dict[str, Any]) -> str:
@@ -247,13 +273,13 @@ SMS_MESSAGE_IDS = {
 }
 
 
-def open_callback(op: str, app, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+def open_callback(op: str, app: App, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     """Verify a callback's signature per the document and return its fields (cucc numbers decrypted).
 
     Asserts on a bad signature; ``kind`` is added: ``report`` or ``reply``.
     """
     if op == "cmcc":
-        fields = json.loads(body)
+        fields: dict[str, Any] = json.loads(body)
         material = "".join(fields[name] for name in sorted(fields) if name != "sign") + app.app_key
         assert fields["sign"] == hashlib.md5(material.encode()).hexdigest().upper()  # noqa: S324
         return fields | {"kind": "report" if fields["registeredDelivery"] == "1" else "reply"}
@@ -280,9 +306,9 @@ def callback_summary(op: str, fields: dict[str, Any]) -> dict[str, str]:
         if op == "cucc":
             status = {"0": "DELIVRD", "2": "UNDELIV"}[fields["state"]]
             return {"id": fields["submitSeq"], "reference": fields["spSequence"], "status": status}
-        status = re.search(r"stat:(\S+)", fields["msgContent"])
-        assert status is not None
-        return {"id": fields["msgId"], "reference": fields["clientMsgId"], "status": status.group(1)}
+        stat = re.search(r"stat:(\S+)", fields["msgContent"])
+        assert stat is not None
+        return {"id": fields["msgId"], "reference": fields["clientMsgId"], "status": stat.group(1)}
     if op == "cmcc":
         return {
             "number": fields["srcTerminalId"],

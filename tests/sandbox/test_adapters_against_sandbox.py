@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -20,6 +20,9 @@ from carrier_adapters import (
     TokenRejected,
 )
 from gateway.outbound import build_operator_transport
+from sandbox import SandboxConfig
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import SandboxClient, Subscribe
 from tests.sandbox.dialects import ENRICHMENT, OPERATORS, PHONES, WINDOW_HOURS, national, query_of
 
 KYC = {
@@ -49,12 +52,14 @@ KYC = {
 CALLBACK = "https://gateway.example/oauth2/callback/cmcc?x=1"
 
 
-def _rfc3339(moment) -> str:
+def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
-async def operators(client, config, clock) -> AsyncIterator[dict[str, Operator]]:
+async def operators(
+    client: SandboxClient, config: SandboxConfig, clock: ManualClock
+) -> AsyncIterator[dict[str, Operator]]:
     """Each operator's adapter, configured with the sandbox's credentials and clock."""
     base = str(client.make_url("")).rstrip("/")
     transport = build_operator_transport()
@@ -70,7 +75,9 @@ async def operators(client, config, clock) -> AsyncIterator[dict[str, Operator]]
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_sim_change_within_the_window_is_disclosed(operators, subscribe, clock, op):
+async def test_sim_change_within_the_window_is_disclosed(
+    operators: dict[str, Operator], subscribe: Subscribe, clock: ManualClock, op: str
+) -> None:
     """A SIM change inside the window comes back as an aware UTC datetime with the operator's window."""
     changed = clock.now() - timedelta(days=10, milliseconds=250)
     await subscribe(PHONES[op], op, simChangedAt=_rfc3339(changed))
@@ -86,7 +93,9 @@ async def test_sim_change_within_the_window_is_disclosed(operators, subscribe, c
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_change_older_than_the_window_is_withheld(operators, subscribe, clock, op):
+async def test_change_older_than_the_window_is_withheld(
+    operators: dict[str, Operator], subscribe: Subscribe, clock: ManualClock, op: str
+) -> None:
     """Past the window the date is withheld: latest_change None, still known."""
     old = clock.now() - timedelta(hours=WINDOW_HOURS[op] + 1)
     await subscribe(
@@ -101,7 +110,9 @@ async def test_change_older_than_the_window_is_withheld(operators, subscribe, cl
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_without_changes_the_activation_is_reported(operators, subscribe, clock, op):
+async def test_without_changes_the_activation_is_reported(
+    operators: dict[str, Operator], subscribe: Subscribe, clock: ManualClock, op: str
+) -> None:
     """No SIM or device change: the activation date, for a line seen in a device."""
     activated = (clock.now() - timedelta(days=3)).replace(microsecond=0)
     await subscribe(PHONES[op], op, activatedAt=_rfc3339(activated), imei="356938035643809")
@@ -112,8 +123,8 @@ async def test_without_changes_the_activation_is_reported(operators, subscribe, 
 
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_device_swap_is_reported_and_a_deviceless_line_is_unknown(
-    operators, subscribe, client, clock, op
-):
+    operators: dict[str, Operator], subscribe: Subscribe, client: SandboxClient, clock: ManualClock, op: str
+) -> None:
     """A line never in a device has no device history; after a device swap it has one."""
     await subscribe(PHONES[op], op)
     assert (await operators[op].device_history(PHONES[op])).known is False
@@ -128,7 +139,9 @@ async def test_device_swap_is_reported_and_a_deviceless_line_is_unknown(
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_unknown_ported_and_ineligible_lines(operators, subscribe, op):
+async def test_unknown_ported_and_ineligible_lines(
+    operators: dict[str, Operator], subscribe: Subscribe, op: str
+) -> None:
     """Unregistered and other operators' numbers are NumberNotServed; an ineligible line LineNotEligible."""
     other = next(candidate for candidate in OPERATORS if candidate != op)
     await subscribe(PHONES[other], other)
@@ -145,7 +158,9 @@ async def test_unknown_ported_and_ineligible_lines(operators, subscribe, op):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_customer_record_round_trips_every_attribute(operators, subscribe, op):
+async def test_customer_record_round_trips_every_attribute(
+    operators: dict[str, Operator], subscribe: Subscribe, op: str
+) -> None:
     """Every KYC Match attribute seeded comes back under its KYC Match name and format."""
     await subscribe(PHONES[op], op, kyc=KYC | {"unheardOf": "ignored"})
 
@@ -156,7 +171,9 @@ async def test_customer_record_round_trips_every_attribute(operators, subscribe,
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_line_without_customer_record_is_not_served(operators, subscribe, op):
+async def test_line_without_customer_record_is_not_served(
+    operators: dict[str, Operator], subscribe: Subscribe, op: str
+) -> None:
     """A served line without a customer record raises NumberNotServed for the record only."""
     await subscribe(PHONES[op], op)
 
@@ -166,7 +183,9 @@ async def test_line_without_customer_record_is_not_served(operators, subscribe, 
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_header_enrichment_code_exchanges_once(operators, subscribe, client, op):
+async def test_header_enrichment_code_exchanges_once(
+    operators: dict[str, Operator], subscribe: Subscribe, client: SandboxClient, op: str
+) -> None:
     """An enriched authorize redirects with a code; the adapter exchanges it once, for that redirect only."""
     await subscribe(PHONES[op], op)
     adapter = operators[op]
@@ -190,7 +209,9 @@ async def test_header_enrichment_code_exchanges_once(operators, subscribe, clien
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_login_hint_prefills_the_sms_form(operators, subscribe, op):
+async def test_login_hint_prefills_the_sms_form(
+    operators: dict[str, Operator], subscribe: Subscribe, op: str
+) -> None:
     """Without enrichment the operator shows its number form, pre-filled from the adapter's login hint."""
     await subscribe(PHONES[op], op)
     url = operators[op].authorization_url(redirect_uri=CALLBACK, state="s", login_hint=PHONES[op])
@@ -204,7 +225,9 @@ async def test_login_hint_prefills_the_sms_form(operators, subscribe, op):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_expired_code_is_rejected(operators, subscribe, clock, op):
+async def test_expired_code_is_rejected(
+    operators: dict[str, Operator], subscribe: Subscribe, clock: ManualClock, op: str
+) -> None:
     """A code past its lifetime raises TokenRejected."""
     await subscribe(PHONES[op], op)
     url = operators[op].authorization_url(redirect_uri=CALLBACK, state="s", login_hint=None)
@@ -218,7 +241,9 @@ async def test_expired_code_is_rejected(operators, subscribe, clock, op):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_faults_apply_to_line_queries_and_code_exchange(operators, subscribe, client, op):
+async def test_faults_apply_to_line_queries_and_code_exchange(
+    operators: dict[str, Operator], subscribe: Subscribe, client: SandboxClient, op: str
+) -> None:
     """A down operator makes line queries and code exchanges CarrierUnavailable; latency a CarrierTimeout."""
     await subscribe(PHONES[op], op)
     assert (await client.put(f"/sandbox/operators/{op}/faults", json={"down": True})).status == 200

@@ -3,10 +3,11 @@ POSTed to a receiver; and an H5 token from the operator's H5 endpoint spent on a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from carrier_adapters import (
     ADAPTER_CLASSES,
@@ -24,14 +25,19 @@ from carrier_adapters import (
 )
 from carrier_adapters._adapter import OperatorAdapter
 from gateway.outbound import GuardedTransport, build_operator_transport
-from sandbox import create_sandbox_app
+from sandbox import SandboxConfig, create_sandbox_app
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import CallbackReceiver, Inbox, SandboxClient, Subscribe
 from tests.sandbox.dialects import OPERATORS, PHONES
 
+MakeAdapter = Callable[..., OperatorAdapter]
 TEXT = "【平安银行】排队叫号：请到3号窗口办理。详情 https://gw.example/l/Zx81 回T退订"  # noqa: RUF001
 
 
 @pytest.fixture
-async def client(aiohttp_client, callback_config, clock):
+async def client(
+    aiohttp_client: AiohttpClient, callback_config: SandboxConfig, clock: ManualClock
+) -> SandboxClient:
     """A sandbox whose operators POST their callbacks to the receiver."""
     return await aiohttp_client(create_sandbox_app(callback_config, clock=clock))
 
@@ -45,11 +51,15 @@ async def transport() -> AsyncIterator[GuardedTransport]:
 
 
 @pytest.fixture
-def adapter(client, config, clock, transport):
+def adapter(
+    client: SandboxClient, config: SandboxConfig, clock: ManualClock, transport: GuardedTransport
+) -> MakeAdapter:
     """``adapter(op, now=…)``: the operator's adapter against the sandbox (default: the sandbox's clock)."""
     base = str(client.make_url("")).rstrip("/")
 
-    def adapter(op: str, *, now=None, timeout: float = 1.0) -> OperatorAdapter:
+    def adapter(
+        op: str, *, now: Callable[[], datetime] | None = None, timeout: float = 1.0
+    ) -> OperatorAdapter:
         app = config.apps[op]
         settings = OperatorConfig(op, f"{base}/{op}", app.app_id, app.app_key, timeout=timeout)
         return ADAPTER_CLASSES[op](settings, transport, clock=now or clock.now)
@@ -58,7 +68,14 @@ def adapter(client, config, clock, transport):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_submission_and_its_delivery_report(op, adapter, subscribe, inbox, receiver, clock):
+async def test_submission_and_its_delivery_report(
+    op: str,
+    adapter: MakeAdapter,
+    subscribe: Subscribe,
+    inbox: Inbox,
+    receiver: CallbackReceiver,
+    clock: ManualClock,
+) -> None:
     """submit_sms reaches the phone from the adapter's sender; the report parses into a DeliveryReport."""
     await subscribe(PHONES[op], op)
     channel = adapter(op)
@@ -82,7 +99,9 @@ async def test_submission_and_its_delivery_report(op, adapter, subscribe, inbox,
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_resubmission_is_deduplicated(op, adapter, subscribe, inbox):
+async def test_resubmission_is_deduplicated(
+    op: str, adapter: MakeAdapter, subscribe: Subscribe, inbox: Inbox
+) -> None:
     """The same reference again answers the same message id and delivers nothing new."""
     await subscribe(PHONES[op], op)
     channel = adapter(op)
@@ -95,7 +114,7 @@ async def test_resubmission_is_deduplicated(op, adapter, subscribe, inbox):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_unknown_number_is_not_served(op, adapter):
+async def test_unknown_number_is_not_served(op: str, adapter: MakeAdapter) -> None:
     """An unregistered number raises NumberNotServed with the operator's code."""
     with pytest.raises(NumberNotServed) as caught:
         await adapter(op).submit_sms(PHONES[op], TEXT, reference="r")
@@ -104,7 +123,9 @@ async def test_unknown_number_is_not_served(op, adapter):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_undelivered_report(op, client, adapter, subscribe, receiver):
+async def test_undelivered_report(
+    op: str, client: SandboxClient, adapter: MakeAdapter, subscribe: Subscribe, receiver: CallbackReceiver
+) -> None:
     """Under the UNDELIV fault the report parses as FAILED with status UNDELIV."""
     await subscribe(PHONES[op], op)
     await client.put(f"/sandbox/operators/{op}/faults", json={"deliveryReport": "UNDELIV"})
@@ -119,7 +140,14 @@ async def test_undelivered_report(op, client, adapter, subscribe, receiver):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_reply_parses_into_a_mobile_originated(op, client, adapter, subscribe, receiver, clock):
+async def test_reply_parses_into_a_mobile_originated(
+    op: str,
+    client: SandboxClient,
+    adapter: MakeAdapter,
+    subscribe: Subscribe,
+    receiver: CallbackReceiver,
+    clock: ManualClock,
+) -> None:
     """A phone's reply reaches the adapter as an MO with the E.164 number, text and reference."""
     await subscribe(PHONES[op], op)
     channel = adapter(op)
@@ -141,7 +169,9 @@ async def test_reply_parses_into_a_mobile_originated(op, client, adapter, subscr
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_callbacks_are_authenticated(op, adapter, subscribe, receiver, clock):
+async def test_callbacks_are_authenticated(
+    op: str, adapter: MakeAdapter, subscribe: Subscribe, receiver: CallbackReceiver, clock: ManualClock
+) -> None:
     """Read 301 s later a callback is stale; another operator cannot read it; a changed body fails."""
     await subscribe(PHONES[op], op)
     await adapter(op).submit_sms(PHONES[op], TEXT, reference="auth")
@@ -159,7 +189,9 @@ async def test_callbacks_are_authenticated(op, adapter, subscribe, receiver, clo
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_faults_on_submission(op, client, adapter, subscribe, inbox):
+async def test_faults_on_submission(
+    op: str, client: SandboxClient, adapter: MakeAdapter, subscribe: Subscribe, inbox: Inbox
+) -> None:
     """errorRate and down are CarrierUnavailable; latency beyond the deadline is CarrierTimeout."""
     await subscribe(PHONES[op], op)
     channel = adapter(op, timeout=0.3)
@@ -178,7 +210,9 @@ async def test_faults_on_submission(op, client, adapter, subscribe, inbox):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_h5_token_passes_the_number_check(op, client, config, adapter, subscribe):
+async def test_h5_token_passes_the_number_check(
+    op: str, client: SandboxClient, config: SandboxConfig, adapter: MakeAdapter, subscribe: Subscribe
+) -> None:
     """A token from the H5 endpoint (cookie-identified phone) verifies its own number once."""
     await subscribe(PHONES[op], op)
     response = await client.post(

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from carrier_adapters import (
     ADAPTER_CLASSES,
@@ -26,6 +27,9 @@ from carrier_adapters import (
     OperatorConfig,
 )
 from gateway.outbound import build_operator_transport
+from sandbox import SandboxConfig
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import SandboxClient, Subscribe
 from tests.sandbox.dialects import ENRICHMENT, OPERATORS, PHONES, SMS_SENDERS, query_of
 
 CLIENT_REDIRECT = "https://bank.example/cb"
@@ -127,11 +131,13 @@ def gateway_app(gateway: Gateway) -> web.Application:
 
 
 @pytest.fixture
-async def gateway(aiohttp_server, client, config, clock) -> AsyncIterator[Gateway]:
+async def gateway(
+    aiohttp_server: AiohttpServer, client: SandboxClient, config: SandboxConfig, clock: ManualClock
+) -> AsyncIterator[Gateway]:
     """The tiny gateway, wired to the sandbox's operators through the real adapters."""
     sandbox_url = str(client.make_url("")).rstrip("/")
     transport = build_operator_transport()
-    adapters = {
+    adapters: dict[str, Operator] = {
         op: ADAPTER_CLASSES[op](
             OperatorConfig(op, f"{sandbox_url}/{op}", config.apps[op].app_id, config.apps[op].app_key),
             transport,
@@ -151,13 +157,15 @@ def start_url(gateway: Gateway, op: str, path: str = "/oauth2/authorize", **extr
     return f"{gateway.url}{path}?{urlencode(query)}"
 
 
-async def browse(client, phone: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+async def browse(client: SandboxClient, phone: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = await client.post(f"/sandbox/devices/{phone}/authorize", json=body)
     return response.status, await response.json()
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_on_cellular_data_the_network_identifies_the_phone(client, subscribe, gateway, op):
+async def test_on_cellular_data_the_network_identifies_the_phone(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, op: str
+) -> None:
     """By default the walk ends at the client's redirect_uri, the operator having identified the phone."""
     await subscribe(PHONES[op], op)
 
@@ -174,7 +182,9 @@ async def test_on_cellular_data_the_network_identifies_the_phone(client, subscri
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_on_wifi_the_phone_completes_the_sms_otp_forms(client, subscribe, gateway, op):
+async def test_on_wifi_the_phone_completes_the_sms_otp_forms(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, op: str
+) -> None:
     """sms_otp: Wi-Fi address, the operator's forms filled from the inbox, an sms_otp identity."""
     await subscribe(PHONES[op], op)
 
@@ -192,7 +202,9 @@ async def test_on_wifi_the_phone_completes_the_sms_otp_forms(client, subscribe, 
     assert [message["from"] for message in inbox] == [SMS_SENDERS[op]]
 
 
-async def test_enrichment_is_only_sent_to_the_phones_own_operator(client, subscribe, gateway):
+async def test_enrichment_is_only_sent_to_the_phones_own_operator(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
     """A cucc phone sent to China Mobile carries no cmcc header: the walk stops at the number form."""
     await subscribe(PHONES["cucc"], "cucc")
 
@@ -205,7 +217,9 @@ async def test_enrichment_is_only_sent_to_the_phones_own_operator(client, subscr
     assert gateway.identities == []
 
 
-async def test_a_4xx_hop_stops_the_walk_and_says_where(client, subscribe, gateway):
+async def test_a_4xx_hop_stops_the_walk_and_says_where(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
     """A hop answering 400 ends in 502 naming the request (without its query) and the error code."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
@@ -218,7 +232,9 @@ async def test_a_4xx_hop_stops_the_walk_and_says_where(client, subscribe, gatewa
     assert "redirect_uri" not in body["message"]
 
 
-async def test_redirect_loops_stop_after_ten_requests(client, subscribe, gateway):
+async def test_redirect_loops_stop_after_ten_requests(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
     """A redirect loop is given up after 10 requests in all."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
@@ -230,7 +246,9 @@ async def test_redirect_loops_stop_after_ten_requests(client, subscribe, gateway
 
 
 @pytest.mark.parametrize(("path", "words"), [("/bare", "without a form"), ("/otp", "no SMS code")])
-async def test_pages_it_cannot_complete(client, subscribe, gateway, path, words):
+async def test_pages_it_cannot_complete(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, path: str, words: str
+) -> None:
     """On Wi-Fi a page without a form, or a code form without an SMS, stops the walk."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
@@ -242,7 +260,9 @@ async def test_pages_it_cannot_complete(client, subscribe, gateway, path, words)
     assert words in body["message"]
 
 
-async def test_error_redirects_to_the_redirect_uri_are_locations(client, subscribe, gateway):
+async def test_error_redirects_to_the_redirect_uri_are_locations(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
     """An error redirect to redirect_uri is where the walk ends, answered as a location."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
@@ -253,7 +273,9 @@ async def test_error_redirects_to_the_redirect_uri_are_locations(client, subscri
     assert (status, query_of(body["location"])["error"]) == (200, "access_denied")
 
 
-async def test_operator_down_stops_the_walk_at_the_operator(client, subscribe, gateway):
+async def test_operator_down_stops_the_walk_at_the_operator(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
     """A dropped connection at the operator is a 502 naming the operator's endpoint."""
     await subscribe(PHONES["ctcc"], "ctcc")
     await client.put("/sandbox/operators/ctcc/faults", json={"down": True})
@@ -264,7 +286,9 @@ async def test_operator_down_stops_the_walk_at_the_operator(client, subscribe, g
     assert "/ctcc/openapi/oauth/authorize.do (request 2): no answer" in body["message"]
 
 
-async def test_unreachable_host_is_a_502(client, subscribe, unused_tcp_port):
+async def test_unreachable_host_is_a_502(
+    client: SandboxClient, subscribe: Subscribe, unused_tcp_port: int
+) -> None:
     """A URL nobody listens on ends in 502 'no answer'."""
     await subscribe(PHONES["cmcc"], "cmcc")
     url = f"http://127.0.0.1:{unused_tcp_port}/oauth2/authorize?redirect_uri=https%3A%2F%2Fa.example"
@@ -285,7 +309,9 @@ async def test_unreachable_host_is_a_502(client, subscribe, unused_tcp_port):
         {},
     ],
 )
-async def test_bad_requests_are_400(client, subscribe, body):
+async def test_bad_requests_are_400(
+    client: SandboxClient, subscribe: Subscribe, body: dict[str, Any]
+) -> None:
     """No redirect_uri, a relative URL, an unknown method or an unknown field answer 400 INVALID_ARGUMENT."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
@@ -294,7 +320,7 @@ async def test_bad_requests_are_400(client, subscribe, body):
     assert (status, answer["code"]) == (400, "INVALID_ARGUMENT")
 
 
-async def test_unknown_phone_is_404(client):
+async def test_unknown_phone_is_404(client: SandboxClient) -> None:
     """An unregistered phone has no browser."""
     status, answer = await browse(client, "+8613700137000", {"url": "https://gw.example/?redirect_uri=x"})
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from sandbox import AppCredentials, SandboxConfig
 from sandbox.appkeys import STATE
 from sandbox.state import AuthCode
-from tests.sandbox.conftest import REDIRECT_URI
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import REDIRECT_URI, Call, NetworkCode, OtpCode, SandboxClient, Subscribe
 from tests.sandbox.dialects import beijing17, cmcc_code_request, cmcc_query
 
 SIM = "/cmcc/openapi/rs/simChangeQuery"
@@ -29,17 +31,17 @@ KYC = {
 }
 
 
-def rfc3339(moment) -> str:
+def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
-def app(config):
+def app(config: SandboxConfig) -> AppCredentials:
     return config.apps["cmcc"]
 
 
 @pytest.fixture
-def query(client, app, clock):
+def query(client: SandboxClient, app: AppCredentials, clock: ManualClock) -> Call:
     """POST a line query and return the answer, checking the envelope and the echoed header."""
 
     async def query(path: str, msisdn: str = NATIONAL, **overrides: Any) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def query(client, app, clock):
 
 
 @pytest.fixture
-def exchange(client, app, clock):
+def exchange(client: SandboxClient, app: AppCredentials, clock: ManualClock) -> Call:
     """POST a signed authCodeValidate and return the answer."""
 
     async def exchange(code: str, redirect_uri: str = REDIRECT_URI, **overrides: Any) -> dict[str, Any]:
@@ -70,7 +72,9 @@ def exchange(client, app, clock):
     return exchange
 
 
-async def test_sim_change_is_disclosed_in_beijing_time(subscribe, query, clock):
+async def test_sim_change_is_disclosed_in_beijing_time(
+    subscribe: Subscribe, query: Call, clock: ManualClock
+) -> None:
     """000 with the change's 17-digit Beijing time, changeType 1 and the 2400 h window."""
     changed = clock.now() - timedelta(days=2, hours=3)
     await subscribe(PHONE, "cmcc", simChangedAt=rfc3339(changed))
@@ -82,7 +86,9 @@ async def test_sim_change_is_disclosed_in_beijing_time(subscribe, query, clock):
     assert (answer["body"]["changeType"], answer["body"]["retentionHours"]) == ("1", "2400")
 
 
-async def test_activation_is_reported_without_changes(subscribe, query, clock):
+async def test_activation_is_reported_without_changes(
+    subscribe: Subscribe, query: Call, clock: ManualClock
+) -> None:
     """No SIM or device change: the activation, changeType 0, on both histories (the line has an IMEI)."""
     activated = clock.now() - timedelta(days=30)
     await subscribe(PHONE, "cmcc", activatedAt=rfc3339(activated), imei="356938035643809")
@@ -92,7 +98,9 @@ async def test_activation_is_reported_without_changes(subscribe, query, clock):
         assert (body["changeTime"], body["changeType"]) == (beijing17(activated), "0")
 
 
-async def test_retention_window_boundary(subscribe, query, clock, client):
+async def test_retention_window_boundary(
+    subscribe: Subscribe, query: Call, clock: ManualClock, client: SandboxClient
+) -> None:
     """A change exactly 2400 h old is disclosed; one millisecond older is 001 without a date."""
     await subscribe(PHONE, "cmcc", simChangedAt=rfc3339(clock.now() - timedelta(hours=2400)))
     assert (await query(SIM))["header"]["resultCode"] == "000"
@@ -105,7 +113,9 @@ async def test_retention_window_boundary(subscribe, query, clock, client):
     assert "changeTime" not in answer["body"]
 
 
-async def test_device_history_of_a_line_never_in_a_device_is_002(subscribe, query, client, clock):
+async def test_device_history_of_a_line_never_in_a_device_is_002(
+    subscribe: Subscribe, query: Call, client: SandboxClient, clock: ManualClock
+) -> None:
     """No IMEI and no device change: 002; after a device swap, 000 with that change."""
     await subscribe(PHONE, "cmcc")
     assert (await query(DEVICE))["header"]["resultCode"] == "002"
@@ -118,7 +128,7 @@ async def test_device_history_of_a_line_never_in_a_device_is_002(subscribe, quer
 
 
 @pytest.mark.parametrize("path", [SIM, DEVICE, CUSTOMER])
-async def test_unknown_ported_and_ineligible_numbers(subscribe, query, path):
+async def test_unknown_ported_and_ineligible_numbers(subscribe: Subscribe, query: Call, path: str) -> None:
     """201 for an unregistered or another operator's number, 202 for an ineligible line."""
     await subscribe("+8618600186000", "cucc")
     await subscribe(PHONE, "cmcc", eligible=False, kyc=KYC)
@@ -128,7 +138,9 @@ async def test_unknown_ported_and_ineligible_numbers(subscribe, query, path):
     assert (await query(path))["header"]["resultCode"] == "202"
 
 
-async def test_line_query_signature_app_and_parameters(subscribe, query, app):
+async def test_line_query_signature_app_and_parameters(
+    subscribe: Subscribe, query: Call, app: AppCredentials
+) -> None:
     """A wrong key is 302, another appId 103, malformed fields 102, checked in that order."""
     await subscribe(PHONE, "cmcc")
 
@@ -141,14 +153,16 @@ async def test_line_query_signature_app_and_parameters(subscribe, query, app):
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"header": {}}', b'{"header": 1, "body": {}}'])
-async def test_line_query_that_is_not_the_envelope_is_102(client, subscribe, body):
+async def test_line_query_that_is_not_the_envelope_is_102(
+    client: SandboxClient, subscribe: Subscribe, body: bytes
+) -> None:
     """A body that is not the documented envelope of strings answers 102."""
     response = await client.post(SIM, data=body, headers={"Content-Type": "application/json"})
 
     assert (await response.json())["header"]["resultCode"] == "102"
 
 
-async def test_customer_record_under_china_mobile_names(subscribe, query):
+async def test_customer_record_under_china_mobile_names(subscribe: Subscribe, query: Call) -> None:
     """custInfo carries cmcc names, yyyyMMdd dates and sex codes; attributes not held are absent."""
     await subscribe(PHONE, "cmcc", kyc=KYC | {"unheardOf": "x"})
 
@@ -165,14 +179,16 @@ async def test_customer_record_under_china_mobile_names(subscribe, query):
     }
 
 
-async def test_line_without_customer_record_is_203(subscribe, query):
+async def test_line_without_customer_record_is_203(subscribe: Subscribe, query: Call) -> None:
     """A served line with no KYC record answers 203."""
     await subscribe(PHONE, "cmcc")
 
     assert (await query(CUSTOMER))["header"]["resultCode"] == "203"
 
 
-async def test_network_code_exchanges_once(subscribe, network_code, exchange):
+async def test_network_code_exchanges_once(
+    subscribe: Subscribe, network_code: NetworkCode, exchange: Call
+) -> None:
     """103000 with the national number and authType 2, once; the second time 103505."""
     await subscribe(PHONE, "cmcc")
     code = await network_code("cmcc", PHONE)
@@ -183,7 +199,9 @@ async def test_network_code_exchanges_once(subscribe, network_code, exchange):
     assert (await exchange(code))["resultCode"] == "103505"
 
 
-async def test_sms_otp_code_reports_auth_type_7(subscribe, otp_code, exchange):
+async def test_sms_otp_code_reports_auth_type_7(
+    subscribe: Subscribe, otp_code: OtpCode, exchange: Call
+) -> None:
     """A code from the SMS-OTP fallback reports authType 7."""
     await subscribe(PHONE, "cmcc")
 
@@ -192,7 +210,9 @@ async def test_sms_otp_code_reports_auth_type_7(subscribe, otp_code, exchange):
     assert (answer["resultCode"], answer["authType"]) == ("103000", "7")
 
 
-async def test_code_is_bound_to_its_redirect_uri(subscribe, network_code, exchange):
+async def test_code_is_bound_to_its_redirect_uri(
+    subscribe: Subscribe, network_code: NetworkCode, exchange: Call
+) -> None:
     """Another redirect_uri is 103113 and does not consume the code."""
     await subscribe(PHONE, "cmcc")
     code = await network_code("cmcc", PHONE)
@@ -201,7 +221,9 @@ async def test_code_is_bound_to_its_redirect_uri(subscribe, network_code, exchan
     assert (await exchange(code))["resultCode"] == "103000"
 
 
-async def test_code_lives_60_seconds(subscribe, network_code, exchange, clock):
+async def test_code_lives_60_seconds(
+    subscribe: Subscribe, network_code: NetworkCode, exchange: Call, clock: ManualClock
+) -> None:
     """A code 60 s old is expired: 104201."""
     await subscribe(PHONE, "cmcc")
     code = await network_code("cmcc", PHONE)
@@ -211,7 +233,9 @@ async def test_code_lives_60_seconds(subscribe, network_code, exchange, clock):
     assert (await exchange(code))["resultCode"] == "104201"
 
 
-async def test_unknown_malformed_and_foreign_codes(client, subscribe, exchange, clock):
+async def test_unknown_malformed_and_foreign_codes(
+    client: SandboxClient, subscribe: Subscribe, exchange: Call, clock: ManualClock
+) -> None:
     """Unknown codes are 104201, malformed or another app's 103113, an empty one 103811."""
     await subscribe(PHONE, "cmcc")
     foreign = "CMAC" + "ab" * 16
@@ -234,7 +258,14 @@ async def test_unknown_malformed_and_foreign_codes(client, subscribe, exchange, 
     assert (await exchange(""))["resultCode"] == "103811"
 
 
-async def test_code_exchange_signature_and_app(subscribe, network_code, exchange, client, app, clock):
+async def test_code_exchange_signature_and_app(
+    subscribe: Subscribe,
+    network_code: NetworkCode,
+    exchange: Call,
+    client: SandboxClient,
+    app: AppCredentials,
+    clock: ManualClock,
+) -> None:
     """A wrong key is 103101 and leaves the code usable; another appid 103119; a non-object 103101."""
     await subscribe(PHONE, "cmcc")
     code = await network_code("cmcc", PHONE)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
+
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import OneTapToken, SandboxClient, Subscribe
 
 PHONE = "+8613800138000"
 
 
-async def assert_error(response, status: int, code: str) -> None:
+async def assert_error(response: ClientResponse, status: int, code: str) -> None:
     assert response.status == status
     assert response.content_type == "application/json"
     body = await response.json()
@@ -19,12 +24,12 @@ async def assert_error(response, status: int, code: str) -> None:
     assert body["message"]
 
 
-async def test_healthz(client):
+async def test_healthz(client: SandboxClient) -> None:
     """The health endpoint answers 200."""
     assert (await client.get("/sandbox/healthz")).status == 200
 
 
-async def test_create_subscriber_stores_every_field(client):
+async def test_create_subscriber_stores_every_field(client: SandboxClient) -> None:
     """A created subscriber is answered 201 with every given field, in UTC, and seeded history."""
     body = {
         "phoneNumber": PHONE,
@@ -48,7 +53,7 @@ async def test_create_subscriber_stores_every_field(client):
     assert await (await client.get(f"/sandbox/subscribers/{PHONE}")).json() == record
 
 
-async def test_create_subscriber_defaults(client, clock):
+async def test_create_subscriber_defaults(client: SandboxClient, clock: ManualClock) -> None:
     """Omitted fields default to eligible, no device, no history, activated now."""
     record = await (
         await client.post("/sandbox/subscribers", json={"phoneNumber": PHONE, "operator": "ctcc"})
@@ -60,7 +65,7 @@ async def test_create_subscriber_defaults(client, clock):
     assert record["activatedAt"] == "2026-03-02T01:30:15.250000Z"
 
 
-async def test_duplicate_subscriber_is_409(client, subscribe):
+async def test_duplicate_subscriber_is_409(client: SandboxClient, subscribe: Subscribe) -> None:
     """Registering a number twice answers 409 ALREADY_EXISTS."""
     await subscribe(PHONE, "cmcc")
     response = await client.post("/sandbox/subscribers", json={"phoneNumber": PHONE, "operator": "cucc"})
@@ -83,12 +88,12 @@ async def test_duplicate_subscriber_is_409(client, subscribe):
         b"[" * 10_000,
     ],
 )
-async def test_bad_subscriber_body_is_400(client, payload):
+async def test_bad_subscriber_body_is_400(client: SandboxClient, payload: bytes) -> None:
     """Malformed JSON, missing fields, bad values and wrong types answer 400 INVALID_ARGUMENT."""
     await assert_error(await client.post("/sandbox/subscribers", data=payload), 400, "INVALID_ARGUMENT")
 
 
-async def test_unknown_field_is_400(client):
+async def test_unknown_field_is_400(client: SandboxClient) -> None:
     """An unknown property answers 400 INVALID_ARGUMENT naming it."""
     response = await client.post(
         "/sandbox/subscribers", json={"phoneNumber": PHONE, "operator": "cmcc", "colour": "blue"}
@@ -97,17 +102,19 @@ async def test_unknown_field_is_400(client):
     assert "colour" in (await response.json())["message"]
 
 
-async def test_unknown_subscriber_is_404(client):
+async def test_unknown_subscriber_is_404(client: SandboxClient) -> None:
     """Reading an unregistered number answers 404 NOT_FOUND."""
     await assert_error(await client.get(f"/sandbox/subscribers/{PHONE}"), 404, "NOT_FOUND")
 
 
-async def test_malformed_phone_in_path_is_400(client):
+async def test_malformed_phone_in_path_is_400(client: SandboxClient) -> None:
     """A path number that is not E.164 answers 400 INVALID_ARGUMENT."""
     await assert_error(await client.get("/sandbox/subscribers/13800138000"), 400, "INVALID_ARGUMENT")
 
 
-async def test_sim_swap_records_history(client, subscribe, clock):
+async def test_sim_swap_records_history(
+    client: SandboxClient, subscribe: Subscribe, clock: ManualClock
+) -> None:
     """A SIM swap without a date happens now; a dated one is placed in time order."""
     await subscribe(PHONE, "cmcc")
     response = await client.post(f"/sandbox/subscribers/{PHONE}/sim-swap")
@@ -124,7 +131,7 @@ async def test_sim_swap_records_history(client, subscribe, clock):
     ]
 
 
-async def test_device_swap_sets_imei(client, subscribe):
+async def test_device_swap_sets_imei(client: SandboxClient, subscribe: Subscribe) -> None:
     """A device swap records the new IMEI, or a fresh 15-digit one when none is given."""
     await subscribe(PHONE, "cmcc", imei="356938035643809")
     response = await client.post(
@@ -139,12 +146,12 @@ async def test_device_swap_sets_imei(client, subscribe):
     assert len(record["deviceHistory"]) == 2
 
 
-async def test_swap_of_unknown_subscriber_is_404(client):
+async def test_swap_of_unknown_subscriber_is_404(client: SandboxClient) -> None:
     """A history event for an unregistered number answers 404."""
     await assert_error(await client.post(f"/sandbox/subscribers/{PHONE}/sim-swap", json={}), 404, "NOT_FOUND")
 
 
-async def test_swap_with_unknown_field_is_400(client, subscribe):
+async def test_swap_with_unknown_field_is_400(client: SandboxClient, subscribe: Subscribe) -> None:
     """A history event with an unknown property answers 400."""
     await subscribe(PHONE, "cmcc")
     response = await client.post(f"/sandbox/subscribers/{PHONE}/sim-swap", json={"when": "now"})
@@ -152,7 +159,9 @@ async def test_swap_with_unknown_field_is_400(client, subscribe):
 
 
 @pytest.mark.parametrize(("operator", "lifetime"), [("cmcc", 120), ("cucc", 1800), ("ctcc", 600)])
-async def test_one_tap_token_uses_the_lines_operator(client, subscribe, operator, lifetime):
+async def test_one_tap_token_uses_the_lines_operator(
+    client: SandboxClient, subscribe: Subscribe, operator: str, lifetime: int
+) -> None:
     """A phone's token comes from its own operator with that operator's lifetime."""
     await subscribe(PHONE, operator)
     response = await client.post(f"/sandbox/devices/{PHONE}/one-tap-token", json={"purpose": "login"})
@@ -162,27 +171,27 @@ async def test_one_tap_token_uses_the_lines_operator(client, subscribe, operator
     assert body["token"]
 
 
-async def test_one_tap_token_for_unknown_number_is_404(client):
+async def test_one_tap_token_for_unknown_number_is_404(client: SandboxClient) -> None:
     """A phone whose number is not registered gets no token: 404 NOT_FOUND."""
     response = await client.post(f"/sandbox/devices/{PHONE}/one-tap-token", json={"purpose": "login"})
     await assert_error(response, 404, "NOT_FOUND")
 
 
-async def test_one_tap_token_for_foreign_number_is_404(client, subscribe):
+async def test_one_tap_token_for_foreign_number_is_404(client: SandboxClient, subscribe: Subscribe) -> None:
     """A registered number outside China gets no China operator token: 404 NOT_FOUND."""
     await subscribe("+34600123456", "cmcc")
     response = await client.post("/sandbox/devices/+34600123456/one-tap-token", json={"purpose": "login"})
     await assert_error(response, 404, "NOT_FOUND")
 
 
-async def test_one_tap_token_rejects_bad_purpose(client, subscribe):
+async def test_one_tap_token_rejects_bad_purpose(client: SandboxClient, subscribe: Subscribe) -> None:
     """An unknown purpose answers 400 INVALID_ARGUMENT."""
     await subscribe(PHONE, "cmcc")
     response = await client.post(f"/sandbox/devices/{PHONE}/one-tap-token", json={"purpose": "pay"})
     await assert_error(response, 400, "INVALID_ARGUMENT")
 
 
-async def test_faults_update_keeps_fields_not_given(client):
+async def test_faults_update_keeps_fields_not_given(client: SandboxClient) -> None:
     """A faults update changes only the given fields and answers the full state, as GET does."""
     response = await client.put(
         "/sandbox/operators/cucc/faults", json={"latencyMs": 50, "deliveryReport": "none"}
@@ -203,7 +212,7 @@ async def test_faults_update_keeps_fields_not_given(client):
     "payload",
     [{"latencyMs": -1}, {"errorRate": 1.5}, {"down": "yes"}, {"deliveryReport": "LOST"}, {"latency": 5}],
 )
-async def test_bad_faults_are_400(client, payload):
+async def test_bad_faults_are_400(client: SandboxClient, payload: dict[str, Any]) -> None:
     """Out-of-range values, wrong types and unknown fields answer 400 and change nothing."""
     await assert_error(
         await client.put("/sandbox/operators/cmcc/faults", json=payload), 400, "INVALID_ARGUMENT"
@@ -211,13 +220,15 @@ async def test_bad_faults_are_400(client, payload):
     assert (await (await client.get("/sandbox/operators/cmcc/faults")).json())["latencyMs"] == 0
 
 
-async def test_faults_of_unknown_operator_is_404(client):
+async def test_faults_of_unknown_operator_is_404(client: SandboxClient) -> None:
     """Faults of an operator the sandbox does not mock answer 404."""
     await assert_error(await client.get("/sandbox/operators/att/faults"), 404, "NOT_FOUND")
     await assert_error(await client.put("/sandbox/operators/att/faults", json={}), 404, "NOT_FOUND")
 
 
-async def test_reset_clears_everything(client, subscribe, one_tap_token):
+async def test_reset_clears_everything(
+    client: SandboxClient, subscribe: Subscribe, one_tap_token: OneTapToken
+) -> None:
     """Reset forgets subscribers and tokens and clears faults."""
     await subscribe(PHONE, "cmcc")
     await one_tap_token(PHONE, "login")
@@ -227,7 +238,7 @@ async def test_reset_clears_everything(client, subscribe, one_tap_token):
     assert (await (await client.get("/sandbox/operators/cmcc/faults")).json())["down"] is False
 
 
-async def test_unknown_route_and_method_use_the_error_body(client):
+async def test_unknown_route_and_method_use_the_error_body(client: SandboxClient) -> None:
     """aiohttp's own 404 and 405 answers carry the contract's error body."""
     await assert_error(await client.get("/sandbox/nothing"), 404, "NOT_FOUND")
     await assert_error(await client.delete("/sandbox/subscribers"), 405, "METHOD_NOT_ALLOWED")

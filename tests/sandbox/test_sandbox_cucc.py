@@ -12,7 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from sandbox import AppCredentials, SandboxConfig
 from sandbox.appkeys import STATE
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import Call, OneTapToken, SandboxClient, Subscribe
 
 LOGIN = "/cucc/openapi/netauth/v2/mobile"
 CHECK = "/cucc/openapi/netauth/v2/verify"
@@ -44,18 +47,18 @@ def signed(app_key: str, fields: dict[str, str]) -> dict[str, str]:
     return {**fields, "sign": hmac.new(app_key.encode(), message.encode(), hashlib.sha256).hexdigest()}
 
 
-def epoch_ms(clock) -> int:
+def epoch_ms(clock: ManualClock) -> int:
     """Callers stamp requests with a clock synchronised with the operator's."""
     return int(clock.now().timestamp() * 1000)
 
 
 @pytest.fixture
-def app(config):
+def app(config: SandboxConfig) -> AppCredentials:
     return config.apps["cucc"]
 
 
 @pytest.fixture
-def call(client, app, clock):
+def call(client: SandboxClient, app: AppCredentials, clock: ManualClock) -> Call:
     """Post a signed request; ``timestamp``/``appId``/``key`` may be overridden before signing."""
 
     async def call(path: str, key: str | None = None, **fields: str) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def call(client, app, clock):
 
 
 @pytest.fixture
-def check(call, app):
+def check(call: Call, app: AppCredentials) -> Call:
     async def check(token: str, national: str = NATIONAL) -> dict[str, Any]:
         return await call(CHECK, token=token, mobile=encrypt_number(app.app_key, national))
 
@@ -82,11 +85,13 @@ def check(call, app):
 
 
 @pytest.fixture(autouse=True)
-async def subscriber(subscribe):
+async def subscriber(subscribe: Subscribe) -> None:
     await subscribe(PHONE, "cucc")
 
 
-async def test_login_returns_encrypted_number_and_auth_type(call, app, one_tap_token):
+async def test_login_returns_encrypted_number_and_auth_type(
+    call: Call, app: AppCredentials, one_tap_token: OneTapToken
+) -> None:
     """A login token is exchanged for the AES-encrypted national number and the auth type."""
     answer = await call(LOGIN, token=await one_tap_token(PHONE, "login", method="sms"))
     assert answer["code"] == "0000"
@@ -95,24 +100,26 @@ async def test_login_returns_encrypted_number_and_auth_type(call, app, one_tap_t
     assert answer["data"]["authType"] == "sms"
 
 
-async def test_token_shape(one_tap_token):
+async def test_token_shape(one_tap_token: OneTapToken) -> None:
     """Tokens are CUAT followed by 40 url-safe base64 characters."""
     assert re.fullmatch(r"CUAT[A-Za-z0-9_-]{40}", await one_tap_token(PHONE, "login"))
 
 
-async def test_check_matches(check, one_tap_token):
+async def test_check_matches(check: Call, one_tap_token: OneTapToken) -> None:
     """A verify token checked against its own phone answers result 1."""
     answer = await check(await one_tap_token(PHONE, "verify"))
     assert (answer["code"], answer["data"]) == ("0000", {"result": "1"})
 
 
-async def test_check_does_not_match_another_number(check, one_tap_token):
+async def test_check_does_not_match_another_number(check: Call, one_tap_token: OneTapToken) -> None:
     """A verify token checked against an unregistered number answers result 0."""
     answer = await check(await one_tap_token(PHONE, "h5"), "18600186001")
     assert (answer["code"], answer["data"]) == ("0000", {"result": "0"})
 
 
-async def test_check_rejects_another_operators_subscriber(check, one_tap_token, subscribe):
+async def test_check_rejects_another_operators_subscriber(
+    check: Call, one_tap_token: OneTapToken, subscribe: Subscribe
+) -> None:
     """A number registered with China Mobile answers 3001, and the token is consumed."""
     await subscribe("+8613800138000", "cmcc")
     token = await one_tap_token(PHONE, "verify")
@@ -120,21 +127,23 @@ async def test_check_rejects_another_operators_subscriber(check, one_tap_token, 
     assert (await check(token))["code"] == "2002"
 
 
-async def test_check_answers_unknown_when_subscriber_is_gone(client, check, one_tap_token):
+async def test_check_answers_unknown_when_subscriber_is_gone(
+    client: SandboxClient, check: Call, one_tap_token: OneTapToken
+) -> None:
     """A valid token whose subscriber was removed since minting answers result 2."""
     token = await one_tap_token(PHONE, "verify")
     del client.app[STATE].subscribers[PHONE]
     assert (await check(token))["data"] == {"result": "2"}
 
 
-async def test_rejects_expired_token(call, one_tap_token, clock):
+async def test_rejects_expired_token(call: Call, one_tap_token: OneTapToken, clock: ManualClock) -> None:
     """A token older than 1800 s answers 2001."""
     token = await one_tap_token(PHONE, "login")
     clock.advance(1800)
     assert (await call(LOGIN, token=token))["code"] == "2001"
 
 
-async def test_rejects_replay(call, one_tap_token):
+async def test_rejects_replay(call: Call, one_tap_token: OneTapToken) -> None:
     """Presenting a token a second time answers 2002."""
     token = await one_tap_token(PHONE, "login")
     assert (await call(LOGIN, token=token))["code"] == "0000"
@@ -142,14 +151,16 @@ async def test_rejects_replay(call, one_tap_token):
     assert (answer["code"], answer["data"]) == ("2002", {})
 
 
-async def test_rejects_another_apps_token(call, one_tap_token):
+async def test_rejects_another_apps_token(call: Call, one_tap_token: OneTapToken) -> None:
     """A token minted for another app id answers 2003."""
     assert (await call(LOGIN, token=await one_tap_token(PHONE, "login", appId="99166000000001")))[
         "code"
     ] == "2003"
 
 
-async def test_rejects_wrong_purpose_without_consuming(call, check, one_tap_token):
+async def test_rejects_wrong_purpose_without_consuming(
+    call: Call, check: Call, one_tap_token: OneTapToken
+) -> None:
     """A verify token at login and a login token at the check answer 2004 and stay usable."""
     verify_token = await one_tap_token(PHONE, "verify")
     login_token = await one_tap_token(PHONE, "login")
@@ -159,18 +170,20 @@ async def test_rejects_wrong_purpose_without_consuming(call, check, one_tap_toke
     assert (await call(LOGIN, token=login_token))["code"] == "0000"
 
 
-async def test_rejects_another_operators_token(call, one_tap_token, subscribe):
+async def test_rejects_another_operators_token(
+    call: Call, one_tap_token: OneTapToken, subscribe: Subscribe
+) -> None:
     """A China Telecom token answers 2001."""
     await subscribe("+8618900189000", "ctcc")
     assert (await call(LOGIN, token=await one_tap_token("+8618900189000", "login")))["code"] == "2001"
 
 
-async def test_rejects_bad_signature(call, one_tap_token):
+async def test_rejects_bad_signature(call: Call, one_tap_token: OneTapToken) -> None:
     """A request signed with another key answers 1001."""
     assert (await call(LOGIN, key="k" * 32, token=await one_tap_token(PHONE, "login")))["code"] == "1001"
 
 
-async def test_rejects_unknown_app_id(call, one_tap_token):
+async def test_rejects_unknown_app_id(call: Call, one_tap_token: OneTapToken) -> None:
     """An appId China Unicom does not know answers 1003."""
     assert (await call(LOGIN, appId="99166000000001", token=await one_tap_token(PHONE, "login")))[
         "code"
@@ -178,7 +191,9 @@ async def test_rejects_unknown_app_id(call, one_tap_token):
 
 
 @pytest.mark.parametrize("skew_ms", [-301_000, 301_000])
-async def test_rejects_timestamp_outside_window(call, one_tap_token, clock, skew_ms):
+async def test_rejects_timestamp_outside_window(
+    call: Call, one_tap_token: OneTapToken, clock: ManualClock, skew_ms: int
+) -> None:
     """A correctly signed request more than 300 s from the operator's clock answers 1002."""
     timestamp = str(epoch_ms(clock) + skew_ms)
     assert (await call(LOGIN, timestamp=timestamp, token=await one_tap_token(PHONE, "login")))[
@@ -186,7 +201,9 @@ async def test_rejects_timestamp_outside_window(call, one_tap_token, clock, skew
     ] == "1002"
 
 
-async def test_accepts_timestamp_inside_window(call, one_tap_token, clock):
+async def test_accepts_timestamp_inside_window(
+    call: Call, one_tap_token: OneTapToken, clock: ManualClock
+) -> None:
     """A request 299 s old is inside the window."""
     timestamp = str(epoch_ms(clock) - 299_000)
     assert (await call(LOGIN, timestamp=timestamp, token=await one_tap_token(PHONE, "login")))[
@@ -194,7 +211,7 @@ async def test_accepts_timestamp_inside_window(call, one_tap_token, clock):
     ] == "0000"
 
 
-async def test_rejects_bad_parameters(client, call, one_tap_token):
+async def test_rejects_bad_parameters(client: SandboxClient, call: Call, one_tap_token: OneTapToken) -> None:
     """Undecryptable numbers, missing fields and unreadable bodies answer 1004 in the envelope."""
     token = await one_tap_token(PHONE, "verify")
     assert (await call(CHECK, token=token, mobile="00" * 16))["code"] == "1004"

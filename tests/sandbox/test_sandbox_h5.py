@@ -4,11 +4,16 @@ cookie, refusals, and CORS (docs: "H5 one-tap token")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import pytest
+from aiohttp import ClientResponse
 
+from sandbox import SandboxConfig
 from sandbox.appkeys import STATE
 from sandbox.cellular import cellular_ip, wifi_ip
+from sandbox.config import Operator
+from tests.sandbox.conftest import SandboxClient, Subscribe
 from tests.sandbox.dialects import OPERATORS, PHONES
 
 LIFETIMES = {"cmcc": 120, "cucc": 1800, "ctcc": 600}
@@ -17,15 +22,16 @@ SHAPES = {
     "cucc": re.compile(r"CUAT[A-Za-z0-9_-]{40}"),
     "ctcc": re.compile(r"CTA0[0-9a-f]{40}"),
 }
-OTHER = {"cmcc": "cucc", "cucc": "ctcc", "ctcc": "cmcc"}
+OTHER: dict[Operator, Operator] = {"cmcc": "cucc", "cucc": "ctcc", "ctcc": "cmcc"}
 ORIGIN = "http://127.0.0.1:8080"
+H5Token = Callable[..., Awaitable[ClientResponse]]
 
 
 @pytest.fixture
-def h5_token(client, config):
+def h5_token(client: SandboxClient, config: SandboxConfig) -> H5Token:
     """POST /{op}/h5/token with the operator's app id (or ``app_id``) and the given headers."""
 
-    async def h5_token(op: str, *, app_id: str | None = None, **headers: str):
+    async def h5_token(op: str, *, app_id: str | None = None, **headers: str) -> ClientResponse:
         return await client.post(
             f"/{op}/h5/token",
             json={"appId": app_id or config.apps[op].app_id},
@@ -36,7 +42,9 @@ def h5_token(client, config):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_cellular_address_identifies_the_phone(op, client, subscribe, h5_token):
+async def test_cellular_address_identifies_the_phone(
+    op: Operator, client: SandboxClient, subscribe: Subscribe, h5_token: H5Token
+) -> None:
     """X-Forwarded-For at the phone's cellular address yields an h5 network token for that phone."""
     await subscribe(PHONES[op], op)
 
@@ -53,7 +61,9 @@ async def test_cellular_address_identifies_the_phone(op, client, subscribe, h5_t
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_the_phone_cookie_stands_in_for_enrichment(op, client, subscribe, h5_token):
+async def test_the_phone_cookie_stands_in_for_enrichment(
+    op: str, client: SandboxClient, subscribe: Subscribe, h5_token: H5Token
+) -> None:
     """Off the cellular ranges, the sandbox_phone cookie (plain or percent-encoded) names the phone."""
     await subscribe(PHONES[op], op)
 
@@ -69,7 +79,9 @@ async def test_the_phone_cookie_stands_in_for_enrichment(op, client, subscribe, 
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_devices_not_on_this_network_are_refused(op, subscribe, h5_token):
+async def test_devices_not_on_this_network_are_refused(
+    op: Operator, subscribe: Subscribe, h5_token: H5Token
+) -> None:
     """Another operator's subscriber or network, an unknown address or cookie, or nothing: 403."""
     other = OTHER[op]
     await subscribe(PHONES[op], op)
@@ -90,7 +102,7 @@ async def test_devices_not_on_this_network_are_refused(op, subscribe, h5_token):
         assert await response.json() == {"error": "not_on_this_network"}
 
 
-async def test_the_first_forwarded_address_is_the_device(subscribe, h5_token):
+async def test_the_first_forwarded_address_is_the_device(subscribe: Subscribe, h5_token: H5Token) -> None:
     """With several X-Forwarded-For entries, the first (the client) decides."""
     await subscribe(PHONES["cucc"], "cucc")
     device = str(cellular_ip(PHONES["cucc"], "cucc"))
@@ -101,7 +113,7 @@ async def test_the_first_forwarded_address_is_the_device(subscribe, h5_token):
     assert (first.status, last.status) == (200, 403)
 
 
-async def test_bad_requests(client, subscribe, h5_token):
+async def test_bad_requests(client: SandboxClient, subscribe: Subscribe, h5_token: H5Token) -> None:
     """No string appId: invalid_request; an app id the operator does not know: invalid_app."""
     await subscribe(PHONES["cmcc"], "cmcc")
     cookie = f"sandbox_phone={PHONES['cmcc']}"
@@ -116,7 +128,7 @@ async def test_bad_requests(client, subscribe, h5_token):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_cors_preflight(op, client):
+async def test_cors_preflight(op: str, client: SandboxClient) -> None:
     """OPTIONS answers 204 allowing a credentialed JSON POST from the requesting origin."""
     response = await client.options(
         f"/{op}/h5/token",
@@ -135,7 +147,7 @@ async def test_cors_preflight(op, client):
     assert response.headers["Vary"] == "Origin"
 
 
-async def test_cors_headers_on_answers_and_errors(subscribe, h5_token):
+async def test_cors_headers_on_answers_and_errors(subscribe: Subscribe, h5_token: H5Token) -> None:
     """Success and refusal both echo the Origin with credentials; without Origin there is no CORS header."""
     await subscribe(PHONES["ctcc"], "ctcc")
     cookie = f"sandbox_phone={PHONES['ctcc']}"
@@ -150,7 +162,9 @@ async def test_cors_headers_on_answers_and_errors(subscribe, h5_token):
     assert "Access-Control-Allow-Origin" not in plain.headers
 
 
-async def test_faults_apply_to_the_h5_endpoint(client, subscribe, h5_token):
+async def test_faults_apply_to_the_h5_endpoint(
+    client: SandboxClient, subscribe: Subscribe, h5_token: H5Token
+) -> None:
     """The endpoint is under the operator's prefix, so its faults apply."""
     await subscribe(PHONES["cmcc"], "cmcc")
     await client.put("/sandbox/operators/cmcc/faults", json={"errorRate": 1.0})

@@ -7,8 +7,20 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from sandbox import SandboxConfig
 from sandbox.appkeys import STATE
-from tests.sandbox.conftest import REDIRECT_URI, form_txn
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import (
+    REDIRECT_URI,
+    AuthorizeUrl,
+    Inbox,
+    NetworkCode,
+    OtpCode,
+    OtpFlow,
+    SandboxClient,
+    Subscribe,
+    form_txn,
+)
 from tests.sandbox.dialects import (
     AUTHORIZE,
     AUTHORIZE_PARAMS,
@@ -40,7 +52,9 @@ def hint_for(op: str, app_key: str, number: str) -> str:
     return number
 
 
-async def test_enrichment_header_redirects_with_a_code(client, subscribe, authorize_url, clock, op):
+async def test_enrichment_header_redirects_with_a_code(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, clock: ManualClock, op: str
+) -> None:
     """The operator's header (any case) identifies the phone: 302 to redirect_uri with a code and state."""
     await subscribe(PHONES[op], op)
 
@@ -55,11 +69,14 @@ async def test_enrichment_header_redirects_with_a_code(client, subscribe, author
     assert params["state"] == "state-1"
     assert params["code"].startswith(CODE_PREFIXES[op])
     code = client.app[STATE].codes.get(params["code"])
+    assert code is not None
     assert (code.phone_number, code.method, code.redirect_uri) == (PHONES[op], "network", REDIRECT_URI)
     assert code.expires_at - clock.now() == timedelta(seconds=CODE_LIFETIMES[op])
 
 
-async def test_redirect_uri_without_query_gets_a_question_mark(client, subscribe, authorize_url, op):
+async def test_redirect_uri_without_query_gets_a_question_mark(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """A redirect URI without a query is extended with '?code=…&state=…'."""
     await subscribe(PHONES[op], op)
 
@@ -73,7 +90,9 @@ async def test_redirect_uri_without_query_gets_a_question_mark(client, subscribe
     assert query_of(response.headers["Location"])["state"] == "a b&c"
 
 
-async def test_enrichment_wins_over_the_login_hint(client, config, subscribe, authorize_url, op):
+async def test_enrichment_wins_over_the_login_hint(
+    client: SandboxClient, config: SandboxConfig, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """With both a header and a hint naming other numbers, the code is for the header's number."""
     await subscribe(PHONES[op], op)
     await subscribe(OTHER_PHONE, op)
@@ -85,14 +104,15 @@ async def test_enrichment_wins_over_the_login_hint(client, config, subscribe, au
         allow_redirects=False,
     )
 
-    code = query_of(response.headers["Location"])["code"]
-    assert client.app[STATE].codes.get(code).phone_number == PHONES[op]
+    issued = client.app[STATE].codes.get(query_of(response.headers["Location"])["code"])
+    assert issued is not None
+    assert issued.phone_number == PHONES[op]
 
 
 @pytest.mark.parametrize("header", ["not-a-number", "+8613800138000", "1380013800", "13700137000"])
 async def test_unusable_enrichment_falls_back_to_the_number_form(
-    client, subscribe, authorize_url, op, header
-):
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str, header: str
+) -> None:
     """A malformed header, or one naming no subscriber of this operator, is ignored: the number form."""
     await subscribe(PHONES[op], op)
 
@@ -105,7 +125,9 @@ async def test_unusable_enrichment_falls_back_to_the_number_form(
     assert f'action="{NUMBER_FORM[op][0]}"' in page
 
 
-async def test_another_operators_header_is_not_enrichment(client, subscribe, authorize_url, op):
+async def test_another_operators_header_is_not_enrichment(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """Only the operator's own header counts; another operator's header name is ignored."""
     await subscribe(PHONES[op], op)
     other = next(name for key, name in ENRICHMENT.items() if key != op)
@@ -117,7 +139,9 @@ async def test_another_operators_header_is_not_enrichment(client, subscribe, aut
     assert response.status == 200
 
 
-async def test_unknown_app_is_an_error_page_not_a_redirect(client, authorize_url, op):
+async def test_unknown_app_is_an_error_page_not_a_redirect(
+    client: SandboxClient, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """A wrong or missing app id answers HTTP 400 HTML without Location."""
     app_param = AUTHORIZE_PARAMS[op][0]
     for url in (authorize_url(op, **{app_param: "nobody"}), authorize_url(op).replace(app_param + "=", "x=")):
@@ -138,7 +162,9 @@ async def test_unknown_app_is_an_error_page_not_a_redirect(client, authorize_url
         "x" * 10,
     ],
 )
-async def test_invalid_redirect_uri_is_an_error_page(client, authorize_url, op, redirect_uri):
+async def test_invalid_redirect_uri_is_an_error_page(
+    client: SandboxClient, authorize_url: AuthorizeUrl, op: str, redirect_uri: str
+) -> None:
     """Missing, non-http(s), relative, host-less or fragment redirect URIs answer 400 HTML, no redirect."""
     response = await client.get(authorize_url(op, redirect_uri=redirect_uri), allow_redirects=False)
 
@@ -146,7 +172,9 @@ async def test_invalid_redirect_uri_is_an_error_page(client, authorize_url, op, 
     assert "Location" not in response.headers
 
 
-async def test_overlong_redirect_uri_is_an_error_page(client, authorize_url, op):
+async def test_overlong_redirect_uri_is_an_error_page(
+    client: SandboxClient, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """A redirect URI over 2048 characters answers 400."""
     long_uri = "https://gateway.example/" + "a" * 2030
 
@@ -157,8 +185,8 @@ async def test_overlong_redirect_uri_is_an_error_page(client, authorize_url, op)
 
 @pytest.mark.parametrize("state", [None, "", "s" * 513])
 async def test_missing_or_overlong_state_redirects_invalid_request(
-    client, subscribe, authorize_url, op, state
-):
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str, state: str | None
+) -> None:
     """Without a usable state the operator redirects with error=invalid_request and issues nothing."""
     await subscribe(PHONES[op], op)
 
@@ -173,7 +201,9 @@ async def test_missing_or_overlong_state_redirects_invalid_request(
     assert len(client.app[STATE].codes) == 0
 
 
-async def test_login_hint_prefills_the_number_form(client, config, authorize_url, op):
+async def test_login_hint_prefills_the_number_form(
+    client: SandboxClient, config: SandboxConfig, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """A hint in the dialect's encoding pre-fills the number; an undecodable one leaves it empty."""
     hint_param = AUTHORIZE_PARAMS[op][2]
     hint = hint_for(op, config.apps[op].app_key, national(PHONES[op]))
@@ -185,7 +215,9 @@ async def test_login_hint_prefills_the_number_form(client, config, authorize_url
     assert 'value=""' in garbled
 
 
-async def test_sms_otp_flow_issues_an_sms_otp_code(client, subscribe, inbox, otp_code, clock, op):
+async def test_sms_otp_flow_issues_an_sms_otp_code(
+    client: SandboxClient, subscribe: Subscribe, inbox: Inbox, otp_code: OtpCode, clock: ManualClock, op: str
+) -> None:
     """Number, SMS from the operator's service number, code: a code for the number, method sms_otp."""
     await subscribe(PHONES[op], op)
 
@@ -196,13 +228,21 @@ async def test_sms_otp_flow_issues_an_sms_otp_code(client, subscribe, inbox, otp
     assert messages[0]["from"] == SMS_SENDERS[op]
     assert messages[0]["receivedAt"] == "2026-03-02T01:30:15.250000Z"
     issued = client.app[STATE].codes.get(code)
+    assert issued is not None
     assert (issued.phone_number, issued.method, issued.redirect_uri) == (PHONES[op], "sms_otp", REDIRECT_URI)
     assert code.startswith(CODE_PREFIXES[op])
     assert len(client.app[STATE].otp_sessions) == 0
 
 
 @pytest.mark.parametrize("typed", ["+86 {n}", "86{n}", "{n}"])
-async def test_number_form_tolerates_prefix_and_spaces(client, subscribe, authorize_url, inbox, op, typed):
+async def test_number_form_tolerates_prefix_and_spaces(
+    client: SandboxClient,
+    subscribe: Subscribe,
+    authorize_url: AuthorizeUrl,
+    inbox: Inbox,
+    op: str,
+    typed: str,
+) -> None:
     """A '+86' or '86' prefix and spaces around the digits are accepted."""
     await subscribe(PHONES[op], op)
     txn = form_txn(await (await client.get(authorize_url(op))).text())
@@ -216,7 +256,9 @@ async def test_number_form_tolerates_prefix_and_spaces(client, subscribe, author
 
 
 @pytest.mark.parametrize("typed", ["13700137000", "+8618600186001", "12345", ""])
-async def test_number_form_refuses_non_subscribers(client, subscribe, authorize_url, op, typed):
+async def test_number_form_refuses_non_subscribers(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str, typed: str
+) -> None:
     """A number that is not this operator's subscriber gets the number form again with HTTP 400, no SMS."""
     await subscribe(PHONES[op], op)
     other = next(candidate for candidate in OPERATORS if candidate != op)
@@ -232,7 +274,9 @@ async def test_number_form_refuses_non_subscribers(client, subscribe, authorize_
     assert client.app[STATE].inboxes.last_seq() == 0
 
 
-async def test_second_number_submission_is_refused(client, subscribe, otp_flow, op):
+async def test_second_number_submission_is_refused(
+    client: SandboxClient, subscribe: Subscribe, otp_flow: OtpFlow, op: str
+) -> None:
     """Once a code was sent for a session, the number form answers 400 and sends nothing."""
     await subscribe(PHONES[op], op)
     txn, _ = await otp_flow(op, PHONES[op])
@@ -244,7 +288,9 @@ async def test_second_number_submission_is_refused(client, subscribe, otp_flow, 
     assert client.app[STATE].inboxes.last_seq() == 1
 
 
-async def test_unknown_session_is_refused_on_both_forms(client, subscribe, authorize_url, op):
+async def test_unknown_session_is_refused_on_both_forms(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """A txn the operator never issued (or another operator's) answers 400 on both forms."""
     await subscribe(PHONES[op], op)
     other = next(candidate for candidate in OPERATORS if candidate != op)
@@ -258,7 +304,9 @@ async def test_unknown_session_is_refused_on_both_forms(client, subscribe, autho
         assert (number.status, code.status) == (400, 400)
 
 
-async def test_code_form_before_an_sms_is_refused(client, authorize_url, op):
+async def test_code_form_before_an_sms_is_refused(
+    client: SandboxClient, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """Submitting a code before any SMS was sent answers 400."""
     txn = form_txn(await (await client.get(authorize_url(op))).text())
 
@@ -267,7 +315,9 @@ async def test_code_form_before_an_sms_is_refused(client, authorize_url, op):
     assert response.status == 400
 
 
-async def test_fifth_wrong_code_denies_access(client, subscribe, otp_flow, op):
+async def test_fifth_wrong_code_denies_access(
+    client: SandboxClient, subscribe: Subscribe, otp_flow: OtpFlow, op: str
+) -> None:
     """Four wrong codes re-show the form with the attempts left; the fifth redirects access_denied."""
     await subscribe(PHONES[op], op)
     txn, otp = await otp_flow(op, PHONES[op])
@@ -288,7 +338,9 @@ async def test_fifth_wrong_code_denies_access(client, subscribe, otp_flow, op):
     assert again.status == 400
 
 
-async def test_right_code_after_wrong_ones_succeeds(client, subscribe, otp_flow, op):
+async def test_right_code_after_wrong_ones_succeeds(
+    client: SandboxClient, subscribe: Subscribe, otp_flow: OtpFlow, op: str
+) -> None:
     """Wrong attempts below the limit do not spoil the right code."""
     await subscribe(PHONES[op], op)
     txn, otp = await otp_flow(op, PHONES[op])
@@ -302,7 +354,9 @@ async def test_right_code_after_wrong_ones_succeeds(client, subscribe, otp_flow,
     assert "code" in query_of(response.headers["Location"])
 
 
-async def test_otp_expires_after_five_minutes(client, subscribe, otp_flow, clock, op):
+async def test_otp_expires_after_five_minutes(
+    client: SandboxClient, subscribe: Subscribe, otp_flow: OtpFlow, clock: ManualClock, op: str
+) -> None:
     """The SMS code is valid 5 minutes; after that the flow ends with access_denied."""
     await subscribe(PHONES[op], op)
     txn, otp = await otp_flow(op, PHONES[op])
@@ -317,7 +371,9 @@ async def test_otp_expires_after_five_minutes(client, subscribe, otp_flow, clock
     assert query_of(response.headers["Location"])["error"] == "access_denied"
 
 
-async def test_session_expires_after_ten_minutes(client, subscribe, authorize_url, clock, op):
+async def test_session_expires_after_ten_minutes(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, clock: ManualClock, op: str
+) -> None:
     """A number form left open for 10 minutes no longer sends a code."""
     await subscribe(PHONES[op], op)
     txn = form_txn(await (await client.get(authorize_url(op))).text())
@@ -332,8 +388,13 @@ async def test_session_expires_after_ten_minutes(client, subscribe, authorize_ur
 
 
 async def test_reset_forgets_codes_sessions_and_messages(
-    client, subscribe, otp_flow, network_code, inbox, op
-):
+    client: SandboxClient,
+    subscribe: Subscribe,
+    otp_flow: OtpFlow,
+    network_code: NetworkCode,
+    inbox: Inbox,
+    op: str,
+) -> None:
     """POST /sandbox/reset empties the code ledger, the OTP sessions and every inbox."""
     await subscribe(PHONES[op], op)
     await network_code(op, PHONES[op])
@@ -346,7 +407,9 @@ async def test_reset_forgets_codes_sessions_and_messages(
     assert (len(state.codes), len(state.otp_sessions), state.inboxes.messages(PHONES[op])) == (0, 0, [])
 
 
-async def test_faults_apply_to_the_authorization_endpoints(client, subscribe, authorize_url, op):
+async def test_faults_apply_to_the_authorization_endpoints(
+    client: SandboxClient, subscribe: Subscribe, authorize_url: AuthorizeUrl, op: str
+) -> None:
     """errorRate answers the authorize endpoint and the forms with HTTP 500; down drops the connection."""
     await subscribe(PHONES[op], op)
     assert (await client.put(f"/sandbox/operators/{op}/faults", json={"errorRate": 1})).status == 200
@@ -360,6 +423,6 @@ async def test_faults_apply_to_the_authorization_endpoints(client, subscribe, au
         await client.get(authorize_url(op))
 
 
-async def test_authorize_path_is_the_documented_one(client, op):
+async def test_authorize_path_is_the_documented_one(client: SandboxClient, op: str) -> None:
     """The authorize endpoint lives at the documented path and answers GET only."""
     assert (await client.post(AUTHORIZE[op])).status == 405

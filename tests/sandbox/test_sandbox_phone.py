@@ -11,7 +11,9 @@ import pytest
 import sandbox.appkeys
 import sandbox.state
 from sandbox.cellular import CELLULAR_RANGES, cellular_ip, wifi_ip
+from sandbox.config import Operator
 from sandbox.state import Inboxes
+from tests.sandbox.conftest import SandboxClient, Subscribe
 
 PHONE = "+8613800138000"
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -53,7 +55,7 @@ def test_inboxes_forget_the_least_recently_written_phone(monkeypatch: pytest.Mon
     assert [m.text for m in inboxes.messages("+8613800000001")] == ["1", "3"]
 
 
-async def test_messages_endpoint_shows_the_inbox(client, subscribe) -> None:
+async def test_messages_endpoint_shows_the_inbox(client: SandboxClient, subscribe: Subscribe) -> None:
     """GET /sandbox/devices/{phone}/messages answers [{from, text, receivedAt}] oldest first."""
     await subscribe(PHONE, "cmcc")
     state = client.app[sandbox.appkeys.STATE]
@@ -69,7 +71,7 @@ async def test_messages_endpoint_shows_the_inbox(client, subscribe) -> None:
     ]
 
 
-async def test_messages_of_unknown_or_malformed_numbers(client, subscribe) -> None:
+async def test_messages_of_unknown_or_malformed_numbers(client: SandboxClient, subscribe: Subscribe) -> None:
     """A registered phone without SMS has []; an unregistered one 404; a malformed number 400."""
     await subscribe(PHONE, "cmcc")
 
@@ -87,7 +89,7 @@ async def test_messages_of_unknown_or_malformed_numbers(client, subscribe) -> No
         {"gender": "M"},
     ],
 )
-async def test_kyc_dates_and_gender_are_validated(client, kyc) -> None:
+async def test_kyc_dates_and_gender_are_validated(client: SandboxClient, kyc: dict[str, str]) -> None:
     """A seeded record needs YYYY-MM-DD dates and a KYC Match gender: 400 otherwise."""
     response = await client.post(
         "/sandbox/subscribers", json={"phoneNumber": PHONE, "operator": "cmcc", "kyc": kyc}
@@ -100,7 +102,7 @@ async def test_kyc_dates_and_gender_are_validated(client, kyc) -> None:
 @pytest.mark.parametrize(
     ("operator", "network"), [("cmcc", "10.64.0.0/16"), ("cucc", "10.65.0.0/16"), ("ctcc", "10.66.0.0/16")]
 )
-def test_cellular_addresses_are_inside_the_operator_range(operator: str, network: str) -> None:
+def test_cellular_addresses_are_inside_the_operator_range(operator: Operator, network: str) -> None:
     """Each phone's cellular address is in its operator's documented /16, never network or broadcast."""
     assert CELLULAR_RANGES[operator] == IPv4Network(network)
     addresses = {cellular_ip(f"+86138{index:08d}", operator) for index in range(500)}

@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from pytest_aiohttp import AiohttpClient
 
-from sandbox import create_sandbox_app
+from sandbox import SandboxConfig, create_sandbox_app
 from sandbox.appkeys import STATE
 from tests.chromium import launch_chromium
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import CallbackReceiver, SandboxClient, Subscribe
 from tests.sandbox.dialects import SMS_SENDER, SMS_SUBMIT, open_callback, sms_submission
 
 PHONE = "+8613800138000"
@@ -20,7 +23,9 @@ AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def client(aiohttp_client, callback_config, clock):
+async def client(
+    aiohttp_client: AiohttpClient, callback_config: SandboxConfig, clock: ManualClock
+) -> SandboxClient:
     """A sandbox whose operators POST their callbacks to the receiver."""
     return await aiohttp_client(create_sandbox_app(callback_config, clock=clock))
 
@@ -33,7 +38,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def phone_page(client, browser, subscribe) -> AsyncIterator[Page]:
+async def phone_page(client: SandboxClient, browser: Browser, subscribe: Subscribe) -> AsyncIterator[Page]:
     """The cmcc phone's page, open in a fresh browser context."""
     await subscribe(PHONE, "cmcc")
     context = await browser.new_context(locale="zh-CN")
@@ -46,7 +51,7 @@ async def phone_page(client, browser, subscribe) -> AsyncIterator[Page]:
     await context.close()
 
 
-async def test_inbox_refreshes_and_keeps_hostile_text_inert(client, phone_page):
+async def test_inbox_refreshes_and_keeps_hostile_text_inert(client: SandboxClient, phone_page: Page) -> None:
     """New SMS appear within a refresh, newest first; markup in an SMS is shown, never run."""
     page = phone_page
     await expect(page.locator("#empty")).to_be_visible()
@@ -63,7 +68,9 @@ async def test_inbox_refreshes_and_keeps_hostile_text_inert(client, phone_page):
     await expect(page.locator("#empty")).to_be_hidden()
 
 
-async def test_links_carry_the_cellular_session(client, phone_page, config, receiver):
+async def test_links_carry_the_cellular_session(
+    client: SandboxClient, phone_page: Page, config: SandboxConfig, receiver: CallbackReceiver
+) -> None:
     """A link tapped on the page opens a page of another origin (the gateway's landing page) whose
     credentialed cross-origin call to the operator's H5 endpoint carries the sandbox_phone cookie:
     CORS lets it through and the operator identifies the phone."""
@@ -90,10 +97,16 @@ async def test_links_carry_the_cellular_session(client, phone_page, config, rece
     assert issued is not None and issued.phone_number == PHONE
 
 
-async def test_reply_box_sends_an_mo(client, phone_page, config, clock, receiver):
+async def test_reply_box_sends_an_mo(
+    client: SandboxClient,
+    phone_page: Page,
+    config: SandboxConfig,
+    clock: ManualClock,
+    receiver: CallbackReceiver,
+) -> None:
     """Typing TD and sending makes the operator POST a signed MO for the latest SMS."""
     page = phone_page
-    kind, payload = sms_submission(
+    submission = sms_submission(
         "cmcc",
         config.apps["cmcc"],
         clock.now(),
@@ -101,7 +114,7 @@ async def test_reply_box_sends_an_mo(client, phone_page, config, clock, receiver
         text="【平安银行】营销短信 回T退订",
         reference="m-1",
     )
-    await client.post(SMS_SUBMIT["cmcc"], **{kind: payload})
+    await client.post(SMS_SUBMIT["cmcc"], **submission)
     await receiver.wait_for(1)
 
     await page.fill("input[name=text]", "TD")

@@ -4,6 +4,7 @@ the cellular-session cookie, and escaping of attacker-influenced SMS text."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -11,6 +12,7 @@ import pytest
 
 from sandbox.appkeys import STATE
 from sandbox.phone_page import linkify
+from tests.sandbox.conftest import SandboxClient, Subscribe
 
 PHONE = "+8613800138000"
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -38,7 +40,7 @@ def _parse(html: str) -> _Elements:
 
 
 @pytest.fixture
-def deliver(client):
+def deliver(client: SandboxClient) -> Callable[..., None]:
     """Put an SMS into a phone's inbox directly."""
 
     def deliver(text: str, sender: str = "1065750001", phone: str = PHONE) -> None:
@@ -47,7 +49,9 @@ def deliver(client):
     return deliver
 
 
-async def test_page_lists_the_inbox_newest_first(client, subscribe, deliver):
+async def test_page_lists_the_inbox_newest_first(
+    client: SandboxClient, subscribe: Subscribe, deliver: Callable[..., None]
+) -> None:
     """The page shows every SMS, newest first, in UTF-8 with its sender."""
     await subscribe(PHONE, "cmcc")
     deliver("【中国移动】第一条")
@@ -67,7 +71,7 @@ async def test_page_lists_the_inbox_newest_first(client, subscribe, deliver):
     ) in (page.tags)
 
 
-async def test_page_sets_the_cellular_session_cookie(client, subscribe):
+async def test_page_sets_the_cellular_session_cookie(client: SandboxClient, subscribe: Subscribe) -> None:
     """The page sets sandbox_phone=<E.164> for every path, SameSite=Lax."""
     await subscribe(PHONE, "cucc")
 
@@ -78,7 +82,9 @@ async def test_page_sets_the_cellular_session_cookie(client, subscribe):
     assert "Path=/" in cookie and "SameSite=Lax" in cookie
 
 
-async def test_links_in_sms_are_tappable(client, subscribe, deliver):
+async def test_links_in_sms_are_tappable(
+    client: SandboxClient, subscribe: Subscribe, deliver: Callable[..., None]
+) -> None:
     """An http(s) link becomes an anchor opening a new tab; punctuation after it stays text."""
     await subscribe(PHONE, "cmcc")
     deliver("请点击 https://gw.example/l/aB3dE9。回T退订，或见 http://x.example/a?b=1&c=2.")  # noqa: RUF001
@@ -90,7 +96,9 @@ async def test_links_in_sms_are_tappable(client, subscribe, deliver):
     assert all(a["target"] == "_blank" and a["rel"] == "noopener" for a in anchors)
 
 
-async def test_message_text_is_escaped(client, subscribe, deliver):
+async def test_message_text_is_escaped(
+    client: SandboxClient, subscribe: Subscribe, deliver: Callable[..., None]
+) -> None:
     """Markup in an SMS is shown as text: no foreign element, attribute or script reaches the page."""
     await subscribe(PHONE, "cmcc")
     deliver(
@@ -109,7 +117,7 @@ async def test_message_text_is_escaped(client, subscribe, deliver):
     assert "<script>alert(1)</script>" in page.text and "<b>10086</b>" in page.text
 
 
-async def test_scripts_and_styles_need_the_page_nonce(client, subscribe):
+async def test_scripts_and_styles_need_the_page_nonce(client: SandboxClient, subscribe: Subscribe) -> None:
     """The CSP allows only the page's own nonce-bearing script and style, and same-origin fetches."""
     await subscribe(PHONE, "ctcc")
 
@@ -126,7 +134,7 @@ async def test_scripts_and_styles_need_the_page_nonce(client, subscribe):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-async def test_page_has_the_reply_form(client, subscribe):
+async def test_page_has_the_reply_form(client: SandboxClient, subscribe: Subscribe) -> None:
     """The reply box posts to the phone's reply endpoint; an empty inbox says so."""
     await subscribe(PHONE, "cmcc")
 
@@ -137,7 +145,7 @@ async def test_page_has_the_reply_form(client, subscribe):
     assert ("p", {"id": "empty"}) in page.tags
 
 
-async def test_page_of_unknown_or_malformed_numbers(client):
+async def test_page_of_unknown_or_malformed_numbers(client: SandboxClient) -> None:
     """An unregistered phone is 404, a malformed number 400."""
     assert (await client.get("/sandbox/phone/+8613700137000")).status == 404
     assert (await client.get("/sandbox/phone/13800138000")).status == 400

@@ -11,9 +11,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
-from sandbox import create_sandbox_app
+from sandbox import SandboxConfig, create_sandbox_app
 from sandbox.callbacks import Callback, CallbackPoster
+from tests.clocks import ManualClock
+from tests.sandbox.conftest import Call, CallbackReceiver, Inbox, SandboxClient, Subscribe
 from tests.sandbox.dialects import (
     OPERATORS,
     PHONES,
@@ -39,17 +42,21 @@ NO_REPORT = {"cmcc": {"registeredDelivery": "0"}, "cucc": {"reportFlag": "2"}, "
 
 
 @pytest.fixture
-async def client(aiohttp_client, callback_config, clock):
+async def client(
+    aiohttp_client: AiohttpClient, callback_config: SandboxConfig, clock: ManualClock
+) -> SandboxClient:
     """A sandbox whose operators POST their callbacks to the receiver."""
     return await aiohttp_client(create_sandbox_app(callback_config, clock=clock))
 
 
 @pytest.fixture
-def submit(client, config, clock):
+def submit(client: SandboxClient, config: SandboxConfig, clock: ManualClock) -> Call:
     """POST a signed submission in the operator's dialect; the JSON answer."""
 
-    async def submit(op: str, to: str, *, text: str = TEXT, reference: str | None = None, **extra: Any):
-        kind, payload = sms_submission(
+    async def submit(
+        op: str, to: str, *, text: str = TEXT, reference: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        submission = sms_submission(
             op,
             config.apps[op],
             clock.now(),
@@ -58,21 +65,29 @@ def submit(client, config, clock):
             reference=reference or secrets.token_hex(8),
             **extra,
         )
-        response = await client.post(SMS_SUBMIT[op], **{kind: payload})
+        response = await client.post(SMS_SUBMIT[op], **submission)
         assert response.status == 200, await response.text()
-        return await response.json()
+        answer: dict[str, Any] = await response.json()
+        return answer
 
     return submit
 
 
-async def _quiet(receiver, count: int) -> None:
+async def _quiet(receiver: CallbackReceiver, count: int) -> None:
     """Give stray callbacks a chance to arrive, then check that exactly ``count`` did."""
     await asyncio.sleep(0.15)
     assert len(receiver.received) == count
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_submission_reaches_the_inbox_and_is_reported(op, submit, subscribe, inbox, receiver, config):
+async def test_submission_reaches_the_inbox_and_is_reported(
+    op: str,
+    submit: Call,
+    subscribe: Subscribe,
+    inbox: Inbox,
+    receiver: CallbackReceiver,
+    config: SandboxConfig,
+) -> None:
     """An accepted SMS lands in the inbox from the sender; a signed DELIVRD report names it."""
     await subscribe(PHONES[op], op)
 
@@ -91,7 +106,9 @@ async def test_submission_reaches_the_inbox_and_is_reported(op, submit, subscrib
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_the_same_reference_answers_the_first_message_id(op, submit, subscribe, inbox, receiver):
+async def test_the_same_reference_answers_the_first_message_id(
+    op: str, submit: Call, subscribe: Subscribe, inbox: Inbox, receiver: CallbackReceiver
+) -> None:
     """A resubmission under a known reference answers the first id and delivers and reports nothing."""
     await subscribe(PHONES[op], op)
 
@@ -107,7 +124,9 @@ async def test_the_same_reference_answers_the_first_message_id(op, submit, subsc
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_unknown_numbers_are_refused(op, submit, subscribe, inbox, receiver):
+async def test_unknown_numbers_are_refused(
+    op: str, submit: Call, subscribe: Subscribe, inbox: Inbox, receiver: CallbackReceiver
+) -> None:
     """An unregistered number and another operator's subscriber answer the unknown-number code."""
     await subscribe(OTHER_PHONE[op], OTHER_OPERATOR[op])
 
@@ -122,7 +141,9 @@ async def test_unknown_numbers_are_refused(op, submit, subscribe, inbox, receive
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_a_refused_submission_is_not_remembered(op, submit, subscribe, inbox):
+async def test_a_refused_submission_is_not_remembered(
+    op: str, submit: Call, subscribe: Subscribe, inbox: Inbox
+) -> None:
     """A reference first refused (unknown number) is accepted once the number is served."""
     first = await submit(op, PHONES[op], reference="later")
     await subscribe(PHONES[op], op)
@@ -135,17 +156,24 @@ async def test_a_refused_submission_is_not_remembered(op, submit, subscribe, inb
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_signature_and_app_are_checked(op, client, config, clock, subscribe, inbox):
+async def test_signature_and_app_are_checked(
+    op: str,
+    client: SandboxClient,
+    config: SandboxConfig,
+    clock: ManualClock,
+    subscribe: Subscribe,
+    inbox: Inbox,
+) -> None:
     """A submission signed with another key is a sign error; another app id is unknown."""
     await subscribe(PHONES[op], op)
     app = config.apps[op]
     fields = {"to": PHONES[op], "text": TEXT, "reference": "r"}
 
-    kind, forged = sms_submission(op, app, clock.now(), key="k" * 32, **fields)
-    forged_answer = await (await client.post(SMS_SUBMIT[op], **{kind: forged})).json()
+    forged = sms_submission(op, app, clock.now(), key="k" * 32, **fields)
+    forged_answer = await (await client.post(SMS_SUBMIT[op], **forged)).json()
     stranger = type(app)(app_id="0" + app.app_id, app_key=app.app_key)
-    kind, foreign = sms_submission(op, stranger, clock.now(), **fields)
-    foreign_answer = await (await client.post(SMS_SUBMIT[op], **{kind: foreign})).json()
+    foreign = sms_submission(op, stranger, clock.now(), **fields)
+    foreign_answer = await (await client.post(SMS_SUBMIT[op], **foreign)).json()
 
     assert sms_result(op, forged_answer) == SMS_SIGN_ERROR[op]
     assert sms_result(op, foreign_answer) == SMS_UNKNOWN_APP[op]
@@ -162,34 +190,50 @@ async def test_signature_and_app_are_checked(op, client, config, clock, subscrib
         ("cucc", {"userNumber": "00" * 16}, "1004"),
     ],
 )
-async def test_malformed_submissions(op, bad, code, client, config, clock, subscribe):
+async def test_malformed_submissions(
+    op: str,
+    bad: dict[str, str],
+    code: str,
+    client: SandboxClient,
+    config: SandboxConfig,
+    clock: ManualClock,
+    subscribe: Subscribe,
+) -> None:
     """Another message format, a sender that is not an SP access number or a bad number is refused."""
     await subscribe(PHONES[op], op)
-    kind, payload = sms_submission(
+    submission = sms_submission(
         op, config.apps[op], clock.now(), to=PHONES[op], text=TEXT, reference="r", **bad
     )
 
-    answer = await (await client.post(SMS_SUBMIT[op], **{kind: payload})).json()
+    answer = await (await client.post(SMS_SUBMIT[op], **submission)).json()
 
     assert sms_result(op, answer) == code
 
 
 @pytest.mark.parametrize(("op", "code"), [("cucc", "1002"), ("ctcc", "-10002")])
-async def test_stale_submissions_are_refused(op, code, client, config, clock, subscribe):
+async def test_stale_submissions_are_refused(
+    op: str, code: str, client: SandboxClient, config: SandboxConfig, clock: ManualClock, subscribe: Subscribe
+) -> None:
     """cucc and ctcc refuse a submission stamped more than 300 s away from their clock."""
     await subscribe(PHONES[op], op)
     stale = clock.now() - timedelta(seconds=301)
-    kind, payload = sms_submission(op, config.apps[op], stale, to=PHONES[op], text=TEXT, reference="r")
+    submission = sms_submission(op, config.apps[op], stale, to=PHONES[op], text=TEXT, reference="r")
 
-    answer = await (await client.post(SMS_SUBMIT[op], **{kind: payload})).json()
+    answer = await (await client.post(SMS_SUBMIT[op], **submission)).json()
 
     assert sms_result(op, answer) == code
 
 
 @pytest.mark.parametrize("op", OPERATORS)
 async def test_undeliv_fault_keeps_the_sms_out_of_the_inbox(
-    op, client, submit, subscribe, inbox, receiver, config
-):
+    op: str,
+    client: SandboxClient,
+    submit: Call,
+    subscribe: Subscribe,
+    inbox: Inbox,
+    receiver: CallbackReceiver,
+    config: SandboxConfig,
+) -> None:
     """With deliveryReport UNDELIV the SMS is accepted, not delivered, and reported UNDELIV."""
     await subscribe(PHONES[op], op)
     await client.put(f"/sandbox/operators/{op}/faults", json={"deliveryReport": "UNDELIV"})
@@ -204,7 +248,14 @@ async def test_undeliv_fault_keeps_the_sms_out_of_the_inbox(
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_none_fault_delivers_without_a_report(op, client, submit, subscribe, inbox, receiver):
+async def test_none_fault_delivers_without_a_report(
+    op: str,
+    client: SandboxClient,
+    submit: Call,
+    subscribe: Subscribe,
+    inbox: Inbox,
+    receiver: CallbackReceiver,
+) -> None:
     """With deliveryReport none the SMS reaches the inbox and no report is ever sent."""
     await subscribe(PHONES[op], op)
     await client.put(f"/sandbox/operators/{op}/faults", json={"deliveryReport": "none"})
@@ -216,7 +267,9 @@ async def test_none_fault_delivers_without_a_report(op, client, submit, subscrib
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_no_report_when_the_submission_asks_for_none(op, submit, subscribe, inbox, receiver):
+async def test_no_report_when_the_submission_asks_for_none(
+    op: str, submit: Call, subscribe: Subscribe, inbox: Inbox, receiver: CallbackReceiver
+) -> None:
     """registeredDelivery 0 / reportFlag 2 / needReport 0: delivered, not reported."""
     await subscribe(PHONES[op], op)
 
@@ -227,7 +280,13 @@ async def test_no_report_when_the_submission_asks_for_none(op, submit, subscribe
     await _quiet(receiver, 0)
 
 
-async def test_cucc_report_flag_0_reports_failures_only(client, submit, subscribe, receiver, config):
+async def test_cucc_report_flag_0_reports_failures_only(
+    client: SandboxClient,
+    submit: Call,
+    subscribe: Subscribe,
+    receiver: CallbackReceiver,
+    config: SandboxConfig,
+) -> None:
     """SGIP ReportFlag 0: a delivered SMS is not reported, an undelivered one is."""
     await subscribe(PHONES["cucc"], "cucc")
     await submit("cucc", PHONES["cucc"], reference="ok", reportFlag="0")
@@ -241,7 +300,9 @@ async def test_cucc_report_flag_0_reports_failures_only(client, submit, subscrib
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_reports_are_retried_until_acknowledged(op, submit, subscribe, receiver, config):
+async def test_reports_are_retried_until_acknowledged(
+    op: str, submit: Call, subscribe: Subscribe, receiver: CallbackReceiver, config: SandboxConfig
+) -> None:
     """A receiver answering 500 then 503 gets the report again, signed afresh, until it answers 2xx."""
     await subscribe(PHONES[op], op)
     receiver.statuses = [500, 503]
@@ -257,7 +318,9 @@ async def test_reports_are_retried_until_acknowledged(op, submit, subscribe, rec
     await _quiet(receiver, 3)
 
 
-async def test_reports_are_given_up_after_the_retries(submit, subscribe, receiver):
+async def test_reports_are_given_up_after_the_retries(
+    submit: Call, subscribe: Subscribe, receiver: CallbackReceiver
+) -> None:
     """Without a 2xx the report is sent 1 + len(retry delays) times, then given up."""
     await subscribe(PHONES["cmcc"], "cmcc")
     receiver.statuses = [500] * 10
@@ -269,7 +332,14 @@ async def test_reports_are_given_up_after_the_retries(submit, subscribe, receive
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_reply_is_posted_as_a_signed_mo(op, client, submit, subscribe, receiver, config):
+async def test_reply_is_posted_as_a_signed_mo(
+    op: str,
+    client: SandboxClient,
+    submit: Call,
+    subscribe: Subscribe,
+    receiver: CallbackReceiver,
+    config: SandboxConfig,
+) -> None:
     """A reply goes to the latest submitted SMS's sender; the MO names the phone, text and reference."""
     await subscribe(PHONES[op], op)
     await submit(op, PHONES[op], reference="first")
@@ -291,7 +361,7 @@ async def test_reply_is_posted_as_a_signed_mo(op, client, submit, subscribe, rec
     }
 
 
-async def test_reply_needs_a_submitted_sms(client, subscribe):
+async def test_reply_needs_a_submitted_sms(client: SandboxClient, subscribe: Subscribe) -> None:
     """No submitted SMS reached the phone: 409; unknown phone 404; empty or unknown fields 400."""
     await subscribe(PHONES["cmcc"], "cmcc")
     nothing = await client.post(f"/sandbox/devices/{PHONES['cmcc']}/reply", json={"text": "TD"})
@@ -305,22 +375,31 @@ async def test_reply_needs_a_submitted_sms(client, subscribe):
 
 
 @pytest.mark.parametrize("op", OPERATORS)
-async def test_faults_apply_to_submission(op, client, config, clock, subscribe, inbox):
+async def test_faults_apply_to_submission(
+    op: str,
+    client: SandboxClient,
+    config: SandboxConfig,
+    clock: ManualClock,
+    subscribe: Subscribe,
+    inbox: Inbox,
+) -> None:
     """errorRate 1 answers HTTP 500; down drops the connection; neither delivers anything."""
     await subscribe(PHONES[op], op)
-    kind, payload = sms_submission(op, config.apps[op], clock.now(), to=PHONES[op], text=TEXT, reference="f")
+    submission = sms_submission(op, config.apps[op], clock.now(), to=PHONES[op], text=TEXT, reference="f")
 
     await client.put(f"/sandbox/operators/{op}/faults", json={"errorRate": 1.0})
-    failing = await client.post(SMS_SUBMIT[op], **{kind: payload})
+    failing = await client.post(SMS_SUBMIT[op], **submission)
     await client.put(f"/sandbox/operators/{op}/faults", json={"errorRate": 0.0, "down": True})
     with pytest.raises(aiohttp.ClientError):
-        await client.post(SMS_SUBMIT[op], **{kind: payload})
+        await client.post(SMS_SUBMIT[op], **submission)
 
     assert failing.status == 500
     assert await inbox(PHONES[op]) == []
 
 
-async def test_latency_applies_to_submission(client, submit, subscribe):
+async def test_latency_applies_to_submission(
+    client: SandboxClient, submit: Call, subscribe: Subscribe
+) -> None:
     """latencyMs delays the submission's answer."""
     await subscribe(PHONES["ctcc"], "ctcc")
     await client.put("/sandbox/operators/ctcc/faults", json={"latencyMs": 300})
@@ -332,7 +411,7 @@ async def test_latency_applies_to_submission(client, submit, subscribe):
     assert loop.time() - started >= 0.3
 
 
-async def test_poster_without_a_url_sends_nothing(receiver) -> None:
+async def test_poster_without_a_url_sends_nothing(receiver: CallbackReceiver) -> None:
     """A poster without a base URL is disabled and schedules nothing."""
     poster = CallbackPoster(None, delay=0, retry_delays=())
 
@@ -342,7 +421,7 @@ async def test_poster_without_a_url_sends_nothing(receiver) -> None:
     await poster.close()
 
 
-async def test_poster_cancel_pending_stops_retries(receiver) -> None:
+async def test_poster_cancel_pending_stops_retries(receiver: CallbackReceiver) -> None:
     """cancel_pending gives up a callback that is still being retried."""
     receiver.statuses = [500] * 100
     poster = CallbackPoster(receiver.url, delay=0, retry_delays=(0.05,) * 50)
