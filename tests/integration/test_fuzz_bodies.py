@@ -1,5 +1,6 @@
 """A bounded fuzz of every POST, PUT and PATCH route with malformed bodies: no 5xx, every error in
-the contract's error body (or RFC 6749's on the ``/oauth2/`` endpoints).
+the body the OpenAPI document gives for its status: the contract's, or RFC 6749's where the
+document says so (the token and backchannel endpoints).
 
 The routes come from the application's router, their properties from the OpenAPI document it
 renders. Each route gets the same fixed set of bodies (no randomness): invalid UTF-8, every JSON
@@ -219,7 +220,17 @@ async def live(database_url: str) -> AsyncIterator[tuple[Stack, Credentials]]:
         yield stack, Credentials(stack.admin_token, bearer, network["access_token"], session, creds)
 
 
-def _shape_fault(path: str, resp: httpx.Response) -> str | None:
+def _shapes(method: str, path: str, status: int) -> set[str]:
+    """The error bodies the document gives for ``status`` on the operation: ``oauth`` (RFC 6749)
+    and/or ``contract``; the contract's alone for a status it does not list."""
+    response = DOCUMENT["paths"][path][method.lower()]["responses"].get(str(status))
+    if response is None:
+        return {"contract"}
+    schema = json.dumps(response["content"][JSON]["schema"])
+    return {name for name, ref in (("oauth", "OAuthErrorBody"), ("contract", "ErrorInfo")) if ref in schema}
+
+
+def _shape_fault(method: str, path: str, resp: httpx.Response) -> str | None:
     """Why ``resp`` is not an answer the route may give to a malformed body, or None."""
     if resp.status_code >= 500:
         return "a server error"
@@ -240,9 +251,10 @@ def _shape_fault(path: str, resp: httpx.Response) -> str | None:
         and isinstance(body["message"], str)
     )
     oauth = set(body) == {"error", "error_description"} and all(isinstance(v, str) for v in body.values())
-    if contract or (oauth and path.startswith("/oauth2/")):
+    shapes = _shapes(method, path, resp.status_code)
+    if ("contract" in shapes and contract) or ("oauth" in shapes and oauth):
         return None
-    return "neither the contract's error body" + (" nor RFC 6749's" if path.startswith("/oauth2/") else "")
+    return f"not the documented error body ({' or '.join(sorted(shapes))})"
 
 
 async def test_malformed_bodies_never_get_a_5xx_and_errors_keep_their_shape(
@@ -262,7 +274,7 @@ async def test_malformed_bodies_never_get_a_5xx_and_errors_keep_their_shape(
                 method, f"{stack.gateway_url}{path}", content=raw, headers=headers
             )
             sent += 1
-            fault = _shape_fault(template, resp)
+            fault = _shape_fault(method, template, resp)
             if fault is not None:
                 faults.append(f"{method} {template} [{name}]: {resp.status_code} {fault}: {resp.text[:160]}")
     elapsed = time.perf_counter() - started
