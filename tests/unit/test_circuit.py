@@ -31,6 +31,11 @@ def _breaker(clock: ManualMonotonic, **policy: float) -> tuple[CircuitBreaker, l
     return breaker, changes
 
 
+def _state(breaker: CircuitBreaker) -> CircuitState:
+    """The breaker's state now (a call, so that no earlier assertion narrows its type)."""
+    return breaker.state
+
+
 def _call(breaker: CircuitBreaker, result: CallResult) -> None:
     breaker.record(breaker.admit(), result)
 
@@ -38,7 +43,7 @@ def _call(breaker: CircuitBreaker, result: CallResult) -> None:
 def _open(breaker: CircuitBreaker) -> None:
     for _ in range(breaker.policy.failure_threshold):
         _call(breaker, F)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
 
 
 def test_consecutive_failures_open_the_circuit() -> None:
@@ -47,9 +52,9 @@ def test_consecutive_failures_open_the_circuit() -> None:
     breaker, changes = _breaker(clock)
     _call(breaker, F)
     _call(breaker, F)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
     _call(breaker, F)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
     assert changes == [CircuitState.OPEN]
 
 
@@ -59,9 +64,9 @@ def test_a_success_or_answer_resets_the_count() -> None:
     breaker, _ = _breaker(clock)
     for result in (F, F, S, F, F, N, N):
         _call(breaker, result)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
     _call(breaker, F)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
 
 
 def test_open_circuit_refuses_with_the_cooldown_left() -> None:
@@ -83,14 +88,14 @@ def test_after_the_cooldown_one_probe_goes_and_its_success_closes() -> None:
     breaker, changes = _breaker(clock)
     _open(breaker)
     clock.now += 10
-    assert breaker.state is CircuitState.HALF_OPEN
+    assert _state(breaker) is CircuitState.HALF_OPEN
     probe = breaker.admit()
     assert probe.probe
     with pytest.raises(CircuitOpenError) as caught:
         breaker.admit()
     assert caught.value.retry_after == 0.0
     breaker.record(probe, S)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
     assert not breaker.admit().probe
     assert changes == [CircuitState.OPEN, CircuitState.HALF_OPEN, CircuitState.CLOSED]
 
@@ -104,7 +109,7 @@ def test_a_failed_probe_reopens_for_a_whole_cooldown() -> None:
     probe = breaker.admit()
     clock.now += 1
     breaker.record(probe, F)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
     with pytest.raises(CircuitOpenError) as caught:
         breaker.admit()
     assert caught.value.retry_after == pytest.approx(10.0)
@@ -117,7 +122,7 @@ def test_an_abandoned_probe_frees_its_slot() -> None:
     _open(breaker)
     clock.now += 10
     breaker.record(breaker.admit(), N)
-    assert breaker.state is CircuitState.HALF_OPEN
+    assert _state(breaker) is CircuitState.HALF_OPEN
     assert breaker.admit().probe
 
 
@@ -131,9 +136,9 @@ def test_several_probes_when_the_policy_allows() -> None:
     with pytest.raises(CircuitOpenError):
         breaker.admit()
     breaker.record(second, S)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
     breaker.record(first, F)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
 
 
 def test_results_of_calls_from_before_a_change_are_ignored() -> None:
@@ -143,13 +148,13 @@ def test_results_of_calls_from_before_a_change_are_ignored() -> None:
     late_success, late_failure = breaker.admit(), breaker.admit()
     _open(breaker)
     breaker.record(late_success, S)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
     clock.now += 10
     probe = breaker.admit()
     breaker.record(late_failure, F)
-    assert breaker.state is CircuitState.HALF_OPEN
+    assert _state(breaker) is CircuitState.HALF_OPEN
     breaker.record(probe, S)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
 
 
 def test_failure_ratio_in_the_window_opens() -> None:
@@ -159,9 +164,9 @@ def test_failure_ratio_in_the_window_opens() -> None:
     breaker, _ = _breaker(clock, failure_threshold=100, failure_ratio=0.5, min_calls=10, window_seconds=30)
     for result in (F, S, S) * 3 + (S, F, F, F):
         _call(breaker, result)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
     _call(breaker, F)
-    assert breaker.state is CircuitState.OPEN
+    assert _state(breaker) is CircuitState.OPEN
 
 
 @pytest.mark.parametrize("later", [0.0, 31.0])
@@ -175,7 +180,7 @@ def test_failures_older_than_the_window_fall_out(later: float) -> None:
     for result in (S, S, S, S, F) * 2:
         _call(breaker, result)
     expected = CircuitState.OPEN if later == 0 else CircuitState.CLOSED
-    assert breaker.state is expected
+    assert _state(breaker) is expected
 
 
 def test_closing_starts_a_fresh_count() -> None:
@@ -187,7 +192,7 @@ def test_closing_starts_a_fresh_count() -> None:
     breaker.record(breaker.admit(), S)
     _call(breaker, F)
     _call(breaker, F)
-    assert breaker.state is CircuitState.CLOSED
+    assert _state(breaker) is CircuitState.CLOSED
 
 
 def test_operators_have_separate_circuits() -> None:

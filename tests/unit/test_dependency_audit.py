@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +13,16 @@ from tools.dependency_audit import choose_service, main
 
 PYPI_CANARY = "https://pypi.org/pypi/jinja2/2.10/json"
 OSV = "https://api.osv.dev/v1/query"
+
+
+def recording(commands: list[list[str]], status: int) -> Callable[[list[str]], int]:
+    """A ``run`` that appends each command to ``commands`` and exits with ``status``."""
+
+    def run(command: list[str]) -> int:
+        commands.append(command)
+        return status
+
+    return run
 
 
 class FakeNetwork:
@@ -34,7 +45,7 @@ def test_pypi_that_names_the_canarys_advisories_runs_a_strict_audit() -> None:
     against that service, and its failing status is lint's status."""
     fetch = FakeNetwork({PYPI_CANARY: (200, {"vulnerabilities": [{"id": "PYSEC-2019-217"}]})})
     commands: list[list[str]] = []
-    status = main([], fetch=fetch, run=lambda cmd: commands.append(cmd) or 1)
+    status = main([], fetch=fetch, run=recording(commands, 1))
     assert status == 1
     assert commands == [
         [
@@ -72,8 +83,8 @@ def test_no_service_that_knows_advisories_means_a_loud_not_run(
     unless --require is given."""
     ran: list[list[str]] = []
     fetch = FakeNetwork(answers)
-    assert main([], fetch=fetch, run=lambda cmd: ran.append(cmd) or 0) == 0
-    assert main(["--require"], fetch=fetch, run=lambda cmd: ran.append(cmd) or 0) == 1
+    assert main([], fetch=fetch, run=recording(ran, 0)) == 0
+    assert main(["--require"], fetch=fetch, run=recording(ran, 0)) == 1
     assert ran == []
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2 and all(line.startswith("pip-audit NOT RUN: pypi: ") for line in lines)

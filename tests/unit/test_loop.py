@@ -32,4 +32,4 @@ def test_settings_accept_only_known_loops() -> None:
     """GATEWAY_EVENT_LOOP is one of auto, uvloop, asyncio."""
     assert Settings(event_loop="asyncio").event_loop == "asyncio"
     with pytest.raises(ValidationError):
-        Settings(event_loop="trio")  # type: ignore[arg-type]
+        Settings(event_loop="trio")

@@ -7,7 +7,7 @@ import secrets
 
 import redis.asyncio as aioredis
 
-from gateway.replay import InMemoryReplayCache, RedisReplayCache
+from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from tests.stack import SettableClock
 
 
@@ -42,7 +42,7 @@ async def test_a_released_claim_can_be_made_again(redis_url: str) -> None:
     """Both stores: ``release`` forgets a claim (a token that never left), other keys stay claimed."""
     client = aioredis.from_url(redis_url)
     try:
-        stores = [
+        stores: list[ReplayCache] = [
             InMemoryReplayCache(SettableClock()),
             RedisReplayCache(client, prefix=f"gw:test:{secrets.token_hex(4)}:"),
         ]

@@ -91,7 +91,7 @@ def adapter(transport: FakeTransport) -> CmccAdapter:
 
 async def test_submission_is_md5_signed_in_the_documented_order(
     adapter: CmccAdapter, transport: FakeTransport
-):
+) -> None:
     """The request carries the CMPP fields and MD5(appid + version + … + msgContent + appkey), uppercase."""
     route = transport.on_post(SUBMIT_PATH).reply(_accepted())
 
@@ -116,7 +116,7 @@ async def test_submission_is_md5_signed_in_the_documented_order(
     }
 
 
-async def test_the_sender_is_configurable(transport: FakeTransport):
+async def test_the_sender_is_configurable(transport: FakeTransport) -> None:
     """``sms_sender`` replaces the default access number."""
     route = transport.on_post(SUBMIT_PATH).reply(_accepted())
     adapter = CmccAdapter(CONFIG, transport, clock=lambda: NOW, sms_sender="10657123")
@@ -139,7 +139,7 @@ async def test_the_sender_is_configurable(transport: FakeTransport):
 )
 async def test_result_codes(
     adapter: CmccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
-):
+) -> None:
     """Each documented refusal maps to its error (flow control is back-off); others are protocol errors."""
     transport.on_post(SUBMIT_PATH).reply(_accepted(msg_id=None, code=code))
 
@@ -154,7 +154,7 @@ async def test_result_codes(
     [_accepted(reference="other"), _accepted(msg_id=None), answer(200, text="<html>")],
     ids=["foreign-echo", "no-msgid", "garbage"],
 )
-async def test_unusable_answers(adapter: CmccAdapter, transport: FakeTransport, unusable: Answer):
+async def test_unusable_answers(adapter: CmccAdapter, transport: FakeTransport, unusable: Answer) -> None:
     """An answer echoing another reference, without msgId, or not JSON is a protocol error."""
     transport.on_post(SUBMIT_PATH).reply(unusable)
 
@@ -162,7 +162,7 @@ async def test_unusable_answers(adapter: CmccAdapter, transport: FakeTransport, 
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
 
-async def test_only_a_refused_connection_is_retried(adapter: CmccAdapter, transport: FakeTransport):
+async def test_only_a_refused_connection_is_retried(adapter: CmccAdapter, transport: FakeTransport) -> None:
     """A refused connection is retried once; HTTP 500 is not (the reference makes a later retry safe)."""
     route = transport.on_post(SUBMIT_PATH).sequence(refused, _accepted())
     assert (await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)).provider_message_id == MSG_ID
@@ -187,13 +187,13 @@ async def test_only_a_refused_connection_is_retried(adapter: CmccAdapter, transp
 )
 async def test_malformed_submissions_make_no_call(
     adapter: CmccAdapter, phone: str, text: str, reference: str, error: type[CarrierError]
-):
+) -> None:
     """A foreign number, a bad reference or an empty or over-long text is refused without a call."""
     with pytest.raises(error):
         await adapter.submit_sms(phone, text, reference=reference)
 
 
-def test_delivery_report(adapter: CmccAdapter):
+def test_delivery_report(adapter: CmccAdapter) -> None:
     """A DELIVRD report names the msgId and reference; its time is doneTime (Beijing) in UTC."""
     (report,) = adapter.parse_callback(_callback(REPORT), {"Content-Type": "application/json"})
 
@@ -208,7 +208,7 @@ def test_delivery_report(adapter: CmccAdapter):
 
 
 @pytest.mark.parametrize("stat", ["UNDELIV", "EXPIRED", "MA:0001"])
-def test_every_other_status_word_is_a_failure(adapter: CmccAdapter, stat: str):
+def test_every_other_status_word_is_a_failure(adapter: CmccAdapter, stat: str) -> None:
     """Only DELIVRD is success; the raw word is kept."""
     (report,) = adapter.parse_callback(_callback(REPORT | {"stat": stat}), {})
 
@@ -216,7 +216,7 @@ def test_every_other_status_word_is_a_failure(adapter: CmccAdapter, stat: str):
     assert (report.state, report.status) == (DeliveryState.FAILED, stat)
 
 
-def test_reply(adapter: CmccAdapter):
+def test_reply(adapter: CmccAdapter) -> None:
     """A reply becomes an MO with the E.164 number, the text, the reference and the systemtime."""
     (reply,) = adapter.parse_callback(_callback(REPLY | {"msgContent": "退订"}), {})
 
@@ -229,7 +229,7 @@ def test_reply(adapter: CmccAdapter):
     )
 
 
-def test_reply_without_a_reference(adapter: CmccAdapter):
+def test_reply_without_a_reference(adapter: CmccAdapter) -> None:
     """An empty spMsgId is no reference."""
     (reply,) = adapter.parse_callback(_callback(REPLY | {"spMsgId": ""}), {})
 
@@ -249,13 +249,13 @@ def test_reply_without_a_reference(adapter: CmccAdapter):
     ],
     ids=["other-key", "zero-sign", "other-app", "stale", "future", "unsigned", "tampered"],
 )
-def test_callbacks_that_are_rejected(adapter: CmccAdapter, body: bytes):
+def test_callbacks_that_are_rejected(adapter: CmccAdapter, body: bytes) -> None:
     """Another key, app id, a changed field, no sign, or a systemtime beyond ±300 s is CarrierRejected."""
     with pytest.raises(CarrierRejected):
         adapter.parse_callback(body, {})
 
 
-def test_timestamps_inside_the_window_are_accepted(adapter: CmccAdapter):
+def test_timestamps_inside_the_window_are_accepted(adapter: CmccAdapter) -> None:
     """299 s either way is fresh."""
     for offset in (-299, 299):
         assert adapter.parse_callback(_callback(REPORT, at=NOW + timedelta(seconds=offset)), {})
@@ -276,7 +276,7 @@ def test_timestamps_inside_the_window_are_accepted(adapter: CmccAdapter):
     ],
     ids=["empty", "text", "array", "non-string", "kind", "done-time", "long-stat", "no-ref", "bad-number"],
 )
-def test_garbage_is_a_protocol_error(adapter: CmccAdapter, body: bytes):
+def test_garbage_is_a_protocol_error(adapter: CmccAdapter, body: bytes) -> None:
     """Bodies that are not a signed CMPP DELIVER of the documented shape are CarrierProtocolError."""
     with pytest.raises(CarrierProtocolError):
         adapter.parse_callback(body, {})

@@ -100,7 +100,9 @@ def adapter(transport: FakeTransport) -> CtccAdapter:
     return CtccAdapter(CONFIG, transport, clock=lambda: NOW)
 
 
-async def test_submission_travels_in_the_encrypted_params(adapter: CtccAdapter, transport: FakeTransport):
+async def test_submission_travels_in_the_encrypted_params(
+    adapter: CtccAdapter, transport: FakeTransport
+) -> None:
     """The SMGP parameters are AES-ECB params (only msgContent percent-encoded), HMAC-SHA1 signed."""
     route = transport.on_post(SUBMIT_PATH).reply(_answer(0, {"msgId": MSG_ID}))
 
@@ -137,7 +139,7 @@ async def test_submission_travels_in_the_encrypted_params(adapter: CtccAdapter, 
 )
 async def test_result_codes(
     adapter: CtccAdapter, transport: FakeTransport, result: int, error: type[CarrierError]
-):
+) -> None:
     """Documented results map to their errors; a token result on this endpoint is undocumented."""
     transport.on_post(SUBMIT_PATH).reply(_answer(result, {}))
 
@@ -148,7 +150,9 @@ async def test_result_codes(
 
 
 @pytest.mark.parametrize("data", [{}, {"msgId": "12345"}, {"msgId": "A" * 20}])
-async def test_success_needs_a_20_digit_msgid(adapter: CtccAdapter, transport: FakeTransport, data: object):
+async def test_success_needs_a_20_digit_msgid(
+    adapter: CtccAdapter, transport: FakeTransport, data: object
+) -> None:
     """Result 0 must carry SMGP's 20-digit MsgID."""
     transport.on_post(SUBMIT_PATH).reply(_answer(0, data))
 
@@ -156,7 +160,7 @@ async def test_success_needs_a_20_digit_msgid(adapter: CtccAdapter, transport: F
         await adapter.submit_sms(PHONE, TEXT, reference=REFERENCE)
 
 
-def test_delivery_report(adapter: CtccAdapter):
+def test_delivery_report(adapter: CtccAdapter) -> None:
     """The SMGP report text gives the status word and done_date (Beijing) as the time."""
     (report,) = adapter.parse_callback(*_callback(REPORT))
 
@@ -170,7 +174,7 @@ def test_delivery_report(adapter: CtccAdapter):
     )
 
 
-def test_undelivered_report(adapter: CtccAdapter):
+def test_undelivered_report(adapter: CtccAdapter) -> None:
     """stat UNDELIV is a failure."""
     content = (
         str(REPORT["msgContent"])
@@ -183,7 +187,7 @@ def test_undelivered_report(adapter: CtccAdapter):
     assert (report.state, report.status) == (DeliveryState.FAILED, "UNDELIV")
 
 
-def test_reply(adapter: CtccAdapter):
+def test_reply(adapter: CtccAdapter) -> None:
     """isReport 0 is a reply at recvTime (Beijing); an empty clientMsgId is no reference."""
     (reply,) = adapter.parse_callback(*_callback(REPLY))
     (bare,) = adapter.parse_callback(*_callback(REPLY | {"clientMsgId": ""}))
@@ -194,7 +198,7 @@ def test_reply(adapter: CtccAdapter):
     assert isinstance(bare, MobileOriginated) and bare.reference is None
 
 
-def test_header_names_are_case_insensitive(adapter: CtccAdapter):
+def test_header_names_are_case_insensitive(adapter: CtccAdapter) -> None:
     """Headers are matched whatever their case."""
     body, headers = _callback(REPLY)
 
@@ -212,7 +216,7 @@ def test_header_names_are_case_insensitive(adapter: CtccAdapter):
     ],
     ids=["other-key", "other-app", "stale", "tampered", "unsigned"],
 )
-def test_callbacks_that_are_rejected(adapter: CtccAdapter, callback: tuple[bytes, dict[str, str]]):
+def test_callbacks_that_are_rejected(adapter: CtccAdapter, callback: tuple[bytes, dict[str, str]]) -> None:
     """Another key or app id, a changed body, missing headers or a stale timestamp is CarrierRejected."""
     with pytest.raises(CarrierRejected):
         adapter.parse_callback(*callback)
@@ -231,7 +235,7 @@ def test_callbacks_that_are_rejected(adapter: CtccAdapter, callback: tuple[bytes
     ],
     ids=["string", "kind", "recv-time", "report-text", "foreign-id", "bad-date", "bad-number"],
 )
-def test_garbage_is_a_protocol_error(adapter: CtccAdapter, document: object):
+def test_garbage_is_a_protocol_error(adapter: CtccAdapter, document: object) -> None:
     """Signed bodies that are not an SMGP DELIVER of the documented shape are CarrierProtocolError."""
     body = json.dumps(document).encode()
     timestamp = _millis(NOW)
@@ -242,7 +246,7 @@ def test_garbage_is_a_protocol_error(adapter: CtccAdapter, document: object):
         adapter.parse_callback(body, headers)
 
 
-def test_malformed_timestamp_is_a_protocol_error(adapter: CtccAdapter):
+def test_malformed_timestamp_is_a_protocol_error(adapter: CtccAdapter) -> None:
     """A signed callback whose X-Ctcc-Timestamp is not epoch milliseconds is CarrierProtocolError."""
     body = json.dumps(REPLY).encode()
     sign = hmac.new(APP_KEY.encode(), (APP_ID + "now").encode() + body, hashlib.sha1).hexdigest().upper()

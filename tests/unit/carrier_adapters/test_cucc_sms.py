@@ -104,7 +104,7 @@ def adapter(transport: FakeTransport) -> CuccAdapter:
 
 async def test_submission_is_a_signed_form_with_an_encrypted_number(
     adapter: CuccAdapter, transport: FakeTransport
-):
+) -> None:
     """The SGIP fields travel form-encoded, userNumber AES-CBC encrypted, signed with the sorted HMAC."""
     route = transport.on_post(SUBMIT_PATH).reply(_answer("0000", {"submitSeq": SEQ}))
 
@@ -149,7 +149,7 @@ async def test_submission_is_a_signed_form_with_an_encrypted_number(
 )
 async def test_result_codes(
     adapter: CuccAdapter, transport: FakeTransport, code: str, error: type[CarrierError]
-):
+) -> None:
     """Documented codes map to their errors; a token code on this endpoint is undocumented."""
     transport.on_post(SUBMIT_PATH).reply(_answer(code, {}))
 
@@ -159,7 +159,9 @@ async def test_result_codes(
     assert caught.value.code == code
 
 
-async def test_success_without_a_sequence_is_a_protocol_error(adapter: CuccAdapter, transport: FakeTransport):
+async def test_success_without_a_sequence_is_a_protocol_error(
+    adapter: CuccAdapter, transport: FakeTransport
+) -> None:
     """0000 must carry data.submitSeq."""
     transport.on_post(SUBMIT_PATH).reply(_answer("0000", {}))
 
@@ -171,7 +173,7 @@ async def test_success_without_a_sequence_is_a_protocol_error(adapter: CuccAdapt
     ("state", "status", "delivery"),
     [("0", "DELIVRD", DeliveryState.DELIVERED), ("2", "UNDELIV", DeliveryState.FAILED)],
 )
-def test_reports(adapter: CuccAdapter, state: str, status: str, delivery: DeliveryState):
+def test_reports(adapter: CuccAdapter, state: str, status: str, delivery: DeliveryState) -> None:
     """SGIP states 0 and 2 are named DELIVRD and UNDELIV; the time is doneTime."""
     (report,) = adapter.parse_callback(_callback(REPORT | {"state": state}), FORM)
 
@@ -185,12 +187,12 @@ def test_reports(adapter: CuccAdapter, state: str, status: str, delivery: Delive
     )
 
 
-def test_waiting_reports_are_left_out(adapter: CuccAdapter):
+def test_waiting_reports_are_left_out(adapter: CuccAdapter) -> None:
     """State 1 (waiting) is not final: no item."""
     assert adapter.parse_callback(_callback(REPORT | {"state": "1"}), FORM) == []
 
 
-def test_deliver_is_a_reply(adapter: CuccAdapter):
+def test_deliver_is_a_reply(adapter: CuccAdapter) -> None:
     """DELIVER decrypts the phone's number; an absent spSequence is no reference."""
     (reply,) = adapter.parse_callback(_callback(DELIVER), FORM)
     (bare,) = adapter.parse_callback(_callback({k: v for k, v in DELIVER.items() if k != "spSequence"}), FORM)
@@ -212,7 +214,7 @@ def test_deliver_is_a_reply(adapter: CuccAdapter):
     ],
     ids=["other-key", "other-app", "stale", "unsigned", "tampered"],
 )
-def test_callbacks_that_are_rejected(adapter: CuccAdapter, body: bytes):
+def test_callbacks_that_are_rejected(adapter: CuccAdapter, body: bytes) -> None:
     """Another key or app id, no signature, a changed field or a stale timestamp is CarrierRejected."""
     with pytest.raises(CarrierRejected):
         adapter.parse_callback(body, FORM)
@@ -234,7 +236,7 @@ def test_callbacks_that_are_rejected(adapter: CuccAdapter, body: bytes):
     ],
     ids=["empty", "binary", "text", "json", "repeated", "command", "state", "time", "number", "timestamp"],
 )
-def test_garbage_is_a_protocol_error(adapter: CuccAdapter, body: bytes):
+def test_garbage_is_a_protocol_error(adapter: CuccAdapter, body: bytes) -> None:
     """Bodies that are not a signed SGIP callback of the documented shape are CarrierProtocolError."""
     with pytest.raises(CarrierProtocolError):
         adapter.parse_callback(body, FORM)

@@ -1,7 +1,8 @@
 """Fake operators for the authorization server's tests: network authorization plus one-tap exchange.
 
-:class:`FakeNetworkOperator` implements :class:`~carrier_adapters.NetworkAuthenticator` and
-:class:`~carrier_adapters.OneTapExchanger` in memory. Its "authorization endpoint" identifies a
+:class:`FakeNetworkOperator` is an in-memory :class:`~carrier_adapters.Operator`: network
+authorization here, one-tap exchange and line insight delegated to a
+:class:`~carrier_adapters.testing.FakeExchanger` (``one_tap``). Its "authorization endpoint" identifies a
 device by its source IP on the operator's data network (``cellular``), else by the hinted number
 through an SMS-OTP fallback (``sms_fallback``), and issues single-use codes bound to the callback
 URI. :func:`operator_app` serves those endpoints over HTTP (the device's source IP is read from
@@ -23,8 +24,10 @@ from aiohttp import web
 from carrier_adapters import (
     AuthMethod,
     CarrierError,
+    CustomerRecord,
     LoginOutcome,
     NetworkIdentity,
+    SwapHistory,
     TokenRejected,
     VerifyOutcome,
 )
@@ -87,6 +90,23 @@ class FakeNetworkOperator:
     async def ping(self) -> bool:
         """Always up."""
         return True
+
+    @property
+    def history_window_hours(self) -> int:
+        """Delegate to the one-tap fake."""
+        return self.one_tap.history_window_hours
+
+    async def sim_history(self, phone_number: str) -> SwapHistory:
+        """Delegate to the one-tap fake."""
+        return await self.one_tap.sim_history(phone_number)
+
+    async def device_history(self, phone_number: str) -> SwapHistory:
+        """Delegate to the one-tap fake."""
+        return await self.one_tap.device_history(phone_number)
+
+    async def customer_record(self, phone_number: str) -> CustomerRecord:
+        """Delegate to the one-tap fake."""
+        return await self.one_tap.customer_record(phone_number)
 
     def authorization_url(self, *, redirect_uri: str, state: str, login_hint: str | None) -> str:
         """This operator's authorization endpoint with the gateway's callback and handle."""
