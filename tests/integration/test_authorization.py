@@ -115,7 +115,9 @@ class AuthStack:
 
     async def token(self, data: dict[str, str], auth: tuple[str, str] | None = None) -> httpx.Response:
         """POST the token endpoint."""
-        return await self.http.post(f"{self.url}/oauth2/token", data=data, auth=auth)
+        return await self.http.post(
+            f"{self.url}/oauth2/token", data=data, auth=auth or httpx.USE_CLIENT_DEFAULT
+        )
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import gateway.db
 import gateway.lookups
 from gateway.clock import SystemClock
 from gateway.db import create_engine, migrate, run_unit
@@ -46,7 +47,7 @@ def _recording_lookups(
 ) -> list[int]:
     """Record the number of distinct keys of every lookup (padding removed); ``after(n)``, awaited
     when given, runs once the n-th lookup (from 0) has its answer and before the questions get it."""
-    real = gateway.lookups.rows
+    real = gateway.db.rows
     lookups: list[int] = []
 
     async def recording(engine: Any, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -51,7 +51,9 @@ async def test_discovery_document(stack: Stack) -> None:
 
 
 async def _token(stack: Stack, data: dict[str, str], auth: tuple[str, str] | None = None) -> httpx.Response:
-    return await stack.http.post(f"{stack.gateway_url}/oauth2/token", data=data, auth=auth)
+    return await stack.http.post(
+        f"{stack.gateway_url}/oauth2/token", data=data, auth=auth or httpx.USE_CLIENT_DEFAULT
+    )
 
 
 def _oauth_error(resp: httpx.Response, status: int, error: str) -> None:

@@ -132,6 +132,7 @@ def test_every_operation_declares_its_auth_and_its_errors(
     }
     for method, path, operation in _operations(document):
         policy = policies[(method, path)]
+        assert policy is not None, (method, path)
         responses = operation["responses"]
         schemes = [name for requirement in operation["security"] for name in requirement]
         codes = {
@@ -194,7 +195,7 @@ def test_request_bodies_are_the_models_the_views_decode(document: dict[str, Any]
 def test_documented_examples_are_accepted(document: dict[str, Any]) -> None:
     """Every request body example in the document validates against its schema and is accepted
     by the model the view decodes it with."""
-    validators = {}
+    validators: dict[str, jsonschema_rs.Validator] = {}
     for (method, path), operation in OPERATIONS.items():
         if operation.body is None:
             continue

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import schemathesis
@@ -39,6 +39,9 @@ from gateway.settings import Settings
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds
 from tests.unit.flows.support import code_of, flows_stack, h5_token, redeem
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 pytestmark = pytest.mark.integration
 
@@ -226,7 +229,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 @schema.parametrize()
-def test_operation_conforms(case: schemathesis.Case, live: LiveGateway) -> None:
+def test_operation_conforms(case: OpenApiCase, live: LiveGateway) -> None:
     """Generated requests to the operation never get a 5xx, and every answer's status, content
     type, headers and body are the ones the document gives for the operation."""
     headers = live.headers_for(case.operation.definition.raw, case.path)

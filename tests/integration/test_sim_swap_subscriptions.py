@@ -349,7 +349,8 @@ async def test_sink_answering_410_ends_the_subscription(env: Env) -> None:
     await env.wait("/gone", 1)
 
     async def ended() -> bool:
-        return (await env.get(bank.token, f"/{created['id']}")).json()["status"] == "DELETED"
+        status: str = (await env.get(bank.token, f"/{created['id']}")).json()["status"]
+        return status == "DELETED"
 
     await eventually(ended)
     await env.swap(phone)

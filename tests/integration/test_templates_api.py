@@ -13,7 +13,7 @@ from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-CLAIM = {
+CLAIM: dict[str, Any] = {
     "name": "理赔定位",
     "category": "notification",
     "signature": "平安保险",

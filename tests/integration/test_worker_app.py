@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -24,16 +25,17 @@ TASKS = {
 }
 
 
-def _settings(tmp_path: Path, db: str = "gw", **values: object) -> Settings:
+def _settings(tmp_path: Path, db: str = "gw", /, **switches: bool) -> Settings:
     admin = secrets.token_urlsafe(16)
     SENSITIVE.add(admin)
-    return Settings(
-        database_url=f"sqlite:///{tmp_path}/{db}.db",
-        data_keys=generate_keyring_spec(),
-        index_keys=generate_keyring_spec(),
-        admin_token=admin,
-        **values,
-    )
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path}/{db}.db",
+        "data_keys": generate_keyring_spec(),
+        "index_keys": generate_keyring_spec(),
+        "admin_token": admin,
+        **switches,
+    }
+    return Settings(**values)
 
 
 def _running() -> set[str]:
