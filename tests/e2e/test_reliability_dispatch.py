@@ -258,7 +258,7 @@ async def test_kill_9_of_dispatch_workers_loses_no_message_and_sends_no_unleased
     await run.start_worker("worker-d")
 
     async def all_final() -> bool:
-        left = await run.db.fetchval(
+        left: int = await run.db.fetchval(
             "SELECT count(*) FROM push_messages WHERE status <> ALL($1::text[])", FINAL
         )
         return left == 0

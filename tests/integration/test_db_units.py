@@ -72,7 +72,7 @@ async def test_a_unit_that_raises_is_rolled_back_and_the_error_reaches_the_calle
 
 
 def _register_thread_id(dbapi_connection: Any, _: Any) -> None:
-    """A SQL function ``thread_id()`` that answers the thread it runs on (the connection's aiosqlite thread)."""
+    """A SQL function ``thread_id()`` answering the thread it runs on (the connection's aiosqlite thread)."""
     dbapi_connection.run_async(lambda raw: raw.create_function("thread_id", 0, threading.get_ident))
 
 
