@@ -6,8 +6,10 @@ the lookup in flight, if any, to finish, then goes in the next one with every qu
 meanwhile, up to ``max_batch`` keys in one ``IN`` list (a question with more keys goes alone).
 A lookup starts only after each of its questions was asked, so a row committed before a question
 began is always seen. A failed lookup fails exactly the questions that shared it. Each lookup is
-one read unit of work (:func:`gateway.db.rows`): one statement with an expanding ``IN`` parameter,
-its key list padded to a power of two so the database sees few distinct statements.
+one read unit of work (:func:`gateway.db.rows`): one statement whose ``IN`` list has a bound
+parameter per key, its key list padded to a power of two. The statement of each padded size is
+built once and reused, so SQLAlchemy compiles it once and the database sees few distinct
+statements.
 """
 
 from __future__ import annotations
@@ -42,11 +44,7 @@ class SharedLookup:
         self._max_batch = max_batch
         self._queued: list[_Question] = []
         self._lookups: asyncio.Task[None] | None = None
-        if len(self._columns) == 1:
-            found = self._columns[0].in_(sa.bindparam("keys", expanding=True))
-        else:
-            found = sa.tuple_(*self._columns).in_(sa.bindparam("keys", expanding=True))
-        self._statement = sa.select(*self._columns).where(found)
+        self._statements: dict[int, sa.Select[Any]] = {}
 
     async def found(self, keys: Sequence[Key]) -> set[Key]:
         """The keys among ``keys`` that are stored (at the latest, when this call began).
@@ -69,9 +67,9 @@ class SharedLookup:
                 keys = list(dict.fromkeys(key for question, _ in batch for key in question))
                 size = 1 << (len(keys) - 1).bit_length()
                 padded = keys + [keys[-1]] * (size - len(keys))
-                values = [key[0] for key in padded] if len(self._columns) == 1 else padded
+                params = {f"k{i}_{j}": value for i, key in enumerate(padded) for j, value in enumerate(key)}
                 try:
-                    stored = set(await rows(self._engine, self._statement, {"keys": values}))
+                    stored = set(await rows(self._engine, self._statement(size), params))
                 except Exception as exc:
                     for _, done in batch:
                         if not done.done():
@@ -95,3 +93,18 @@ class SharedLookup:
         batch = self._queued[:taken]
         del self._queued[:taken]
         return batch
+
+    def _statement(self, size: int) -> sa.Select[Any]:
+        """The stored keys among ``size`` keys bound as ``k<i>_<j>`` (key ``i``, column ``j``);
+        one statement per size, kept (sizes are powers of two up to the largest batch)."""
+        statement = self._statements.get(size)
+        if statement is None:
+            if len(self._columns) == 1:
+                found = self._columns[0].in_([sa.bindparam(f"k{i}_0") for i in range(size)])
+            else:
+                width = range(len(self._columns))
+                found = sa.tuple_(*self._columns).in_(
+                    [sa.tuple_(*(sa.bindparam(f"k{i}_{j}") for j in width)) for i in range(size)]
+                )
+            statement = self._statements[size] = sa.select(*self._columns).where(found)
+        return statement

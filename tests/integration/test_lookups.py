@@ -51,7 +51,9 @@ def _recording_lookups(
     lookups: list[int] = []
 
     async def recording(engine: Any, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        lookups.append(len(set(params["keys"])))
+        width = len(statement.selected_columns)
+        values = list(params.values())
+        lookups.append(len(dict.fromkeys(zip(*(values[j::width] for j in range(width)), strict=True))))
         found = await real(engine, statement, params)
         if after is not None:
             await after(len(lookups) - 1)
