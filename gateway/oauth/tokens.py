@@ -20,7 +20,9 @@ dropped when keys reload.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 import secrets
 from collections import OrderedDict
@@ -43,6 +45,9 @@ _FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 _MAX_TOKEN_LENGTH = 4096
 _LEEWAY = 30
 _CACHE_SIZE = 10_000
+_DECODER = jwt.PyJWT(
+    options={"require": _REQUIRED, "strict_aud": True, "verify_exp": False, "verify_iat": False}
+)
 
 
 class InvalidToken(Exception):
@@ -176,14 +181,13 @@ class AccessTokens:
         if key is None:
             raise InvalidToken("unknown kid")
         try:
-            claims = jwt.decode(
+            claims = _DECODER.decode(
                 token,
                 key.public_key,
                 algorithms=_ALGORITHMS,
                 audience=self.issuer,
                 issuer=self.issuer,
                 leeway=_LEEWAY,
-                options={"require": _REQUIRED, "strict_aud": True, "verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
@@ -223,11 +227,15 @@ class AccessTokens:
 
 def _checked_kid(token: str) -> str:
     """The ``kid`` of an access token's header, read unverified once the header passes the pins
-    (module docstring)."""
+    (module docstring). Only the header segment is decoded here; PyJWT then checks the whole
+    token's encoding and the signature over this same header."""
+    segment = token.partition(".")[0]
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, RecursionError) as exc:
         raise InvalidToken("malformed header") from exc
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed header")
     kid = header.get("kid")
     if header.get("typ") != "at+jwt" or header.get("alg") not in _ALGORITHMS:
         raise InvalidToken("wrong typ or alg")
