@@ -179,5 +179,5 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiosqlite", "asyncio"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
