@@ -190,11 +190,8 @@ class GuardedTransport:
             status, content = await self.inner.post(
                 url, body, content_type, operator=operator, timeout=timeout, connect_timeout=connect_timeout
             )
-        except CarrierTimeout:
-            outcome, result = "timeout", CallResult.FAILURE
-            raise
-        except CarrierUnavailable as exc:
-            outcome, result = ("refused" if exc.unsent else "error"), CallResult.FAILURE
+        except (CarrierTimeout, CarrierUnavailable) as exc:
+            outcome, result = _failure(exc), CallResult.FAILURE
             raise
         else:
             outcome = _outcome(status)
@@ -211,11 +208,8 @@ class GuardedTransport:
         outcome = "error"
         try:
             status = await self.inner.get(url, operator=operator, timeout=timeout)
-        except CarrierTimeout:
-            outcome = "timeout"
-            raise
-        except CarrierUnavailable as exc:
-            outcome = "refused" if exc.unsent else "error"
+        except (CarrierTimeout, CarrierUnavailable) as exc:
+            outcome = _failure(exc)
             raise
         else:
             outcome = _outcome(status)
@@ -230,6 +224,13 @@ class GuardedTransport:
 
 def _observe(operator: str, path: str, outcome: str, started: float) -> None:
     OPERATOR_CALL_SECONDS.labels(operator, path, outcome).observe(time.perf_counter() - started)
+
+
+def _failure(exc: CarrierTimeout | CarrierUnavailable) -> str:
+    """The outcome label of a failed call: ``timeout``, ``refused`` (nothing sent) or ``error``."""
+    if isinstance(exc, CarrierTimeout):
+        return "timeout"
+    return "refused" if exc.unsent else "error"
 
 
 def _outcome(status: int) -> str:
