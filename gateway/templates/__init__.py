@@ -6,8 +6,8 @@ For sending: ``runtime.templates.get_approved(tenant_id, template_id)`` then
 
 from __future__ import annotations
 
+from carrier_adapters.segments import Encoding, SegmentCount, count_segments
 from gateway.templates.rendering import OPT_OUT_LINE, RenderedSms, check_spec, render
-from gateway.templates.segments import Encoding, SegmentCount, count_segments
 from gateway.templates.service import TemplateService
 from gateway.templates.spec import (
     Category,

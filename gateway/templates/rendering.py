@@ -29,9 +29,9 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from carrier_adapters.segments import Encoding, SegmentCount, count_segments
 from gateway.errors import InvalidArgument, MissingParam
 from gateway.logs import mask_phone
-from gateway.templates.segments import Encoding, SegmentCount, count_segments
 from gateway.templates.spec import Category, ParamSpec, ParamType, Template, TemplateSpec
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.templates.segments import count_segments
+from gateway.templates import count_segments
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

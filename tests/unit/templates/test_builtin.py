@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import NotFound
+from gateway.templates import Encoding
 from gateway.templates.builtin import builtin_names, builtin_spec
 from gateway.templates.rendering import check_spec, render
 from gateway.templates.schemas import QuickAppBody
-from gateway.templates.segments import Encoding
 from gateway.templates.spec import Category, Flow
 
 LINK = "https://gateway.example.com/l/" + "Ab3" * 7 + "x"

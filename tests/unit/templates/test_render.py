@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from gateway.errors import InvalidArgument, MissingParam
+from gateway.templates import Encoding
 from gateway.templates.rendering import OPT_OUT_LINE, render
-from gateway.templates.segments import Encoding
 from gateway.templates.spec import (
     Category,
     Flow,
