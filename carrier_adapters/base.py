@@ -241,10 +241,16 @@ class DeliveryState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SmsSubmission:
-    """An SMS the operator accepted; ``provider_message_id`` is what its delivery reports name."""
+    """An SMS the operator accepted; ``provider_message_id`` is what its delivery reports name.
+
+    Over a binary protocol a long message travels as several parts, each with its own id and
+    report: ``parts`` holds them in order (``provider_message_id`` is the first); empty when the
+    operator names the whole message with one id.
+    """
 
     operator: str
     provider_message_id: str
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

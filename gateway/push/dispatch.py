@@ -7,7 +7,7 @@ A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
 - past its TTL: ``expired`` if it was never tried, else ``failed`` with its last error (no send);
 - otherwise submitted with ``reference`` = message id through the operators of
   :func:`~gateway.push.routing.route` (next operator only on "not my subscriber"), paced by a
-  per-operator :class:`~gateway.push.pacing.TokenBucket` (per process);
+  per-operator :class:`~carrier_adapters.pacing.TokenBucket` (per process);
 - on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
   which also applies a delivery report that arrived first;
 - on an operator error retried per the worker's :class:`~gateway.retry.RetryPolicy` (equal
@@ -64,7 +64,7 @@ from gateway.push.lifecycle import (
     webhook_data,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from gateway.push.pacing import TokenBucket
+from carrier_adapters.pacing import TokenBucket
 from gateway.push.routing import route
 from gateway.push.states import MessageStatus
 from gateway.retry import RetryPolicy

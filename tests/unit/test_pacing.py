@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.push.pacing import TokenBucket
+from carrier_adapters.pacing import TokenBucket
 
 
 async def test_token_bucket_allows_a_burst_then_paces() -> None:

@@ -1,8 +1,9 @@
-"""How fast the dispatch worker sends: a token bucket per operator.
+"""How fast submissions go to one operator: an async token bucket.
 
-:class:`TokenBucket` allows at most ``rate`` submissions a second to one operator, bursts of
-``burst``. The bucket lives in one process: N dispatch processes together send up to N times the
-rate. (Retry delays: :class:`gateway.retry.RetryPolicy`.)
+:class:`TokenBucket` allows at most ``rate`` acquisitions a second, bursts of ``burst``. A bucket
+lives in one process: N processes together send up to N times the rate. The push dispatcher paces
+the HTTP dialects with one per operator; the binary-protocol channels pace their sessions with one
+(the operator's 流速) and lower its rate while the operator answers flow control.
 """
 
 from __future__ import annotations
