@@ -20,7 +20,7 @@ from carrier_adapters.pdu import FrameBuffer
 from carrier_adapters.pdu.results import SubmitOutcome
 from carrier_adapters.segments import Encoding
 
-__all__ = ["Dialect", "Inbound", "OutboundPart", "PartReport", "PduKind", "SubmitAnswer"]
+__all__ = ["Dialect", "Inbound", "ListeningDialect", "OutboundPart", "PartReport", "PduKind", "SubmitAnswer"]
 
 PduT = TypeVar("PduT")
 SeqT = TypeVar("SeqT", bound=Hashable)
@@ -144,4 +144,12 @@ class Dialect(Protocol[PduT, SeqT]):
 
     def reply(self, pdu: PduT) -> PduT | None:
         """Our answer to the peer's request ``pdu`` (sent with the request's sequence)."""
+        ...
+
+
+class ListeningDialect(Dialect[PduT, SeqT], Protocol):
+    """A protocol whose operator also connects to us to deliver reports and replies (SGIP)."""
+
+    def accept_login(self, pdu: PduT) -> tuple[PduT, bool]:
+        """Our answer to the peer's login ``pdu``, and whether its credentials are accepted."""
         ...

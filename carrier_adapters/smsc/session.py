@@ -1,6 +1,7 @@
 """One logged-in TCP connection to an operator's SMS gateway, with a window of requests in flight.
 
-:meth:`Session.open` connects, logs in and starts two tasks: a reader that matches responses to
+:meth:`Session.open` connects, logs in and starts two tasks (:meth:`Session.accept` serves a
+connection the operator opened, after checking its login): a reader that matches responses to
 requests by sequence and answers the peer's requests, and a keeper that sends heartbeats on an
 idle connection and declares the peer dead when ``heartbeat_misses`` of them in a row go
 unanswered (a protocol without heartbeats closes an idle connection gracefully instead, to be
@@ -30,8 +31,8 @@ from typing import Generic, TypeVar
 import structlog
 
 from carrier_adapters.errors import CarrierError, CarrierProtocolError, CarrierTimeout, CarrierUnavailable
-from carrier_adapters.pdu import PduError
-from carrier_adapters.smsc.dialect import Dialect, Inbound, PduKind
+from carrier_adapters.pdu import FrameBuffer, PduError
+from carrier_adapters.smsc.dialect import Dialect, Inbound, ListeningDialect, PduKind
 
 __all__ = ["InboundSink", "Session", "SessionSettings"]
 
@@ -135,6 +136,54 @@ class Session(Generic[PduT, SeqT]):
         log.info("smsc_session_open", operator=operator, protocol=dialect.protocol)
         return session
 
+    @classmethod
+    async def accept(
+        cls,
+        dialect: ListeningDialect[PduT, SeqT],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        operator: str,
+        settings: SessionSettings,
+        on_inbound: InboundSink,
+        now: Callable[[], datetime],
+    ) -> Session[PduT, SeqT] | None:
+        """Serve a connection the operator opened to us: its login first, then its requests.
+
+        Returns the running session, or ``None`` when the login was refused, malformed or late
+        (the connection is then closed after the refusal was sent).
+        """
+        session = cls(
+            dialect, reader, writer, operator=operator, settings=settings, on_inbound=on_inbound, now=now
+        )
+        frames = dialect.frames()
+        try:
+            login = await asyncio.wait_for(session._first_frame(frames), settings.response_timeout)
+            sequence, pdu = dialect.decode(login)
+            reply, accepted = dialect.accept_login(pdu)
+            writer.write(dialect.encode(reply, sequence))
+        except (TimeoutError, PduError, OSError, ConnectionError):
+            accepted = False
+        if not accepted:
+            log.warning("smsc_peer_login_refused", operator=operator, protocol=dialect.protocol)
+            await session.close(graceful=False)
+            return None
+        session._spawn(session._read(frames))
+        session._spawn(session._keep_alive())
+        log.info("smsc_peer_session_open", operator=operator, protocol=dialect.protocol)
+        return session
+
+    async def _first_frame(self, frames: FrameBuffer) -> bytes:
+        pending: list[bytes] = []
+        while not pending:
+            data = await self._reader.read(_READ_SIZE)
+            if not data:
+                raise ConnectionError("closed before logging in")
+            pending = frames.feed(data)
+        if len(pending) > 1:
+            raise PduError("requests sent before the login was answered")
+        return pending[0]
+
     @property
     def dialect(self) -> Dialect[PduT, SeqT]:
         """The protocol this connection speaks (it numbers this connection's requests)."""
@@ -222,8 +271,8 @@ class Session(Generic[PduT, SeqT]):
             )
             self._writer.close()
 
-    async def _read(self) -> None:
-        frames = self._dialect.frames()
+    async def _read(self, frames: FrameBuffer | None = None) -> None:
+        frames = frames or self._dialect.frames()
         try:
             while True:
                 data = await self._reader.read(_READ_SIZE)

@@ -115,6 +115,14 @@ class NoHeartbeatDialect(ToyDialect):
         return None
 
 
+class ToyListeningDialect(ToyDialect):
+    """The toy protocol on our listener: the peer logs in with the shared secret."""
+
+    def accept_login(self, pdu: Toy) -> tuple[Toy, bool]:
+        accepted = pdu.command == LOGIN and pdu.text == self._secret
+        return Toy(LOGIN | RESP, 0 if accepted else 3), accepted
+
+
 @dataclass
 class ToyPeer:
     """The operator side: answers per its knobs and records what it received.
