@@ -138,7 +138,8 @@ class SmscChannel:
             session = await self._ready_session()
             dialect = session.dialect
             try:
-                answer = dialect.answer(await session.request(dialect.submit(part)))
+                sequence, response = await session.exchange(dialect.submit(part))
+                answer = dialect.answer(response, sequence)
             except CarrierTimeout:
                 raise
             except CarrierUnavailable as exc:

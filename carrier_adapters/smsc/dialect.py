@@ -130,8 +130,8 @@ class Dialect(Protocol[PduT, SeqT]):
         """The submit request of one part (report requested)."""
         ...
 
-    def answer(self, response: PduT) -> SubmitAnswer:
-        """Read a submit response."""
+    def answer(self, response: PduT, sequence: SeqT) -> SubmitAnswer:
+        """Read the response to the submit sent with ``sequence`` (SGIP names the part by it)."""
         ...
 
     def kind(self, pdu: PduT) -> PduKind:

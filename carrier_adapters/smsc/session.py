@@ -211,6 +211,10 @@ class Session(Generic[PduT, SeqT]):
 
     async def request(self, pdu: PduT) -> PduT:
         """Send ``pdu`` within the window and return the peer's answer (see the module docstring)."""
+        return (await self.exchange(pdu))[1]
+
+    async def exchange(self, pdu: PduT) -> tuple[SeqT, PduT]:
+        """:meth:`request`, also returning the sequence ``pdu`` was sent with."""
         async with self._window:
             if self.closed:
                 raise CarrierUnavailable(self.operator, "the SMS session is closed", unsent=True)
@@ -219,7 +223,8 @@ class Session(Generic[PduT, SeqT]):
             self._pending[sequence] = answer
             try:
                 self._send(pdu, sequence)
-                return await asyncio.wait_for(asyncio.shield(answer), self._settings.response_timeout)
+                response = await asyncio.wait_for(asyncio.shield(answer), self._settings.response_timeout)
+                return sequence, response
             except TimeoutError:
                 raise CarrierTimeout(self.operator, "the SMS gateway did not answer in time") from None
             finally:

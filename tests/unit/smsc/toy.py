@@ -89,7 +89,7 @@ class ToyDialect:
     def submit(self, part: OutboundPart) -> Toy:
         return Toy(SUBMIT, content=part.content)
 
-    def answer(self, response: Toy) -> SubmitAnswer:
+    def answer(self, response: Toy, sequence: int) -> SubmitAnswer:
         return SubmitAnswer(_OUTCOMES[response.status], response.text, response.status)
 
     def kind(self, pdu: Toy) -> PduKind:
