@@ -4,7 +4,8 @@
 - **Hot paths** (lookups, claims, the usage ledger's batches, multi-statement writes) go through
   Core units of work, :func:`run_unit`: a synchronous function on a Core ``Connection`` run in one
   transaction through ``AsyncConnection.run_sync``; :func:`rows`, :func:`exists` and
-  :func:`insert_rows` are units too.
+  :func:`insert_rows` are units too; :class:`GroupCommit` writes concurrent callers' items in one
+  unit (reports arriving on many SMS sessions at once).
 
 Every connection comes from the engine's one fixed pool (:func:`create_engine`, sized by
 ``GATEWAY_DB_POOL_SIZE``; ``docs/deploy.md`` says how to size it for N processes). ``sqlite:///path``
@@ -26,12 +27,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.engine import DEFAULT_POOL_SIZE, async_url, create_engine
+from gateway.db.groups import GroupCommit
 from gateway.db.sessions import GatedSession, WriterGate, bound_engine, session_factory, writer_gate
 from gateway.db.units import exists, insert_rows, rows, run_unit
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
     "GatedSession",
+    "GroupCommit",
     "WriterGate",
     "as_utc",
     "async_url",

@@ -51,6 +51,7 @@ from carrier_adapters import (
     SmsChannel,
     SmsSubmission,
 )
+from carrier_adapters.pacing import TokenBucket
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
 from gateway.db import as_utc, bound_engine, run_unit
@@ -64,7 +65,7 @@ from gateway.push.lifecycle import (
     webhook_data,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from carrier_adapters.pacing import TokenBucket
+from gateway.push.reports import PARTS, apply_part_reports, take_early_reports
 from gateway.push.routing import route
 from gateway.push.states import MessageStatus
 from gateway.retry import RetryPolicy
@@ -332,7 +333,7 @@ class Dispatcher:
     def _mark_submitted(
         self, claim: Claim, operator: str, submission: SmsSubmission, now: datetime, conn: Connection
     ) -> Applied:
-        """``submitted`` with its event and webhook, then a report that came first."""
+        """``submitted`` with its event and webhook and its parts, then reports that came first."""
         moved = self._move(
             conn,
             claim,
@@ -348,6 +349,17 @@ class Dispatcher:
         )
         if not moved.moved:
             return moved
+        if submission.parts:
+            conn.execute(
+                sa.insert(PARTS),
+                [
+                    {"message_id": claim.id, "seq": seq, "operator": operator, "provider_id": part[:64]}
+                    for seq, part in enumerate(submission.parts, start=1)
+                ],
+            )
+            early = take_early_reports(conn, operator, submission.parts)
+            published = bool(early) and apply_part_reports(conn, early, now=now, events=self._events)
+            return Applied(True, moved.published or published)
         report = apply_pending_reports(
             conn,
             message_id=claim.id,

@@ -1,4 +1,5 @@
-"""Push tables: messages, their event history, short links, idempotency records and opt-outs.
+"""Push tables: messages, their parts on the wire, event history, short links, idempotency records,
+opt-outs, and reports that arrived before their submission was stored.
 
 Personal data is stored AES-GCM encrypted with AAD ``<table>|<column>|<tenant>|<row id>`` and found by
 the tenant-scoped blind index of :func:`~gateway.one_tap.service.phone_scope`. Template and link
@@ -13,8 +14,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "EarlyReport",
     "IdempotencyRecord",
     "MessageEvent",
+    "MessagePart",
     "OptOut",
     "PushLink",
     "PushMessage",
@@ -79,6 +82,40 @@ class MessageEvent(SQLModel, table=True):
     state: str | None = Field(default=None, max_length=16)
     detail: str | None = Field(default=None, max_length=64)
     dedupe_key: str | None = Field(default=None, max_length=200)
+
+
+class MessagePart(SQLModel, table=True):
+    """One part of a submitted message as the operator named it (its id is what reports carry).
+
+    ``state`` is empty until the part's final report (:class:`~carrier_adapters.DeliveryState`);
+    ``detail`` keeps the operator's status word. A message whose parts all have a state is settled.
+    """
+
+    __tablename__ = "push_message_parts"
+    __table_args__ = (sa.Index("ix_push_message_parts_provider", "operator", "provider_id"),)
+
+    message_id: str = Field(foreign_key="push_messages.id", max_length=40, primary_key=True)
+    seq: int = Field(primary_key=True)
+    operator: str = Field(max_length=8)
+    provider_id: str = Field(max_length=64)
+    state: str | None = Field(default=None, max_length=16)
+    detail: str | None = Field(default=None, max_length=64)
+    reported_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class EarlyReport(SQLModel, table=True):
+    """A report naming a part no stored submission holds yet; applied when that submission is stored."""
+
+    __tablename__ = "push_early_reports"
+    __table_args__ = (sa.Index("ix_push_early_reports_provider", "operator", "provider_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    operator: str = Field(max_length=8)
+    provider_id: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    detail: str | None = Field(default=None, max_length=64)
+    reported_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    received_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 
 
 class PushLink(SQLModel, table=True):

@@ -3,13 +3,15 @@
 ::
 
     queued ──submit──▶ submitted ──report──▶ delivered | failed
+      │  │                   └──no report within PUSH_REPORT_TIMEOUT──▶ unknown
       │  └──retries past the TTL──▶ failed
       └──TTL reached, never attempted──▶ expired
 
 ``opened`` and ``completed`` (set by the link and flow features) come after ``delivered``. Reports
 are applied once and in order: a report for a message whose submission is not committed yet is
-kept (event ``report``) and applied when the submission commits; a report for a message already
-past ``submitted`` is recorded (event ``report``) and changes nothing; a repeated report is a
+kept (event ``report``; for a part named by the operator's id, an
+:class:`~gateway.push.models.EarlyReport`) and applied when the submission commits; a report for a
+message already past ``submitted`` is recorded (event ``report``) and changes nothing; a repeated report is a
 no-op (checked by the caller through the event's ``dedupe_key``).
 """
 
@@ -33,6 +35,7 @@ class MessageStatus(enum.StrEnum):
     OPENED = "opened"
     COMPLETED = "completed"
     EXPIRED = "expired"
+    UNKNOWN = "unknown"
 
 
 _BY_REPORT = {DeliveryState.DELIVERED: MessageStatus.DELIVERED, DeliveryState.FAILED: MessageStatus.FAILED}

@@ -35,16 +35,16 @@ delivery may repeat after a crash: receivers deduplicate on ``webhook-id``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.webhooks.events import EVENT_TYPES
-from gateway.webhooks.service import WebhookService
+from gateway.webhooks.service import Staged, WebhookService
 
-__all__ = ["EVENT_TYPES", "Publisher", "WebhookService"]
+__all__ = ["EVENT_TYPES", "Publisher", "Staged", "WebhookService"]
 
 
 class Publisher(Protocol):
@@ -65,6 +65,10 @@ class Publisher(Protocol):
         self, conn: Connection, *, tenant_id: str, event_type: str, data: Mapping[str, Any]
     ) -> str | None:
         """:meth:`publish` on a unit of work's connection; the caller commits, then ``on_publish()``."""
+        ...
+
+    def stage_many(self, conn: Connection, events: Sequence[Staged]) -> list[str | None]:
+        """:meth:`stage` for several events at once; each one's delivery id or None."""
         ...
 
     def on_publish(self) -> None:

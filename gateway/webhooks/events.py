@@ -8,6 +8,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "message.submitted",
     "message.delivered",
     "message.failed",
+    "message.unknown",
     "link.opened",
     "link.rejected",
     "claim.location_shared",

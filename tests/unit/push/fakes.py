@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from carrier_adapters import (
 )
 from gateway.errors import NotFound, TemplateNotApproved
 from gateway.templates import Category, Flow, ParamSpec, ParamType, QuickApp, Status, Template, TemplateSpec
+from gateway.webhooks import Staged
 
 SIGNATURE_HEADER = "x-fake-signature"
 
@@ -42,6 +43,8 @@ class FakeSmsChannel:
     """An operator's SMS channel in memory, deduplicating by reference as the real ones promise.
 
     ``calls`` lists the reference of every ``submit_sms`` call, ``accepted`` what reached a handset.
+    ``parts`` (when set) makes it answer like a binary-protocol operator: that many part ids,
+    ``<operator>-<reference>-<n>``, which reports then name.
     ``down`` makes submissions fail (with ``retry_after`` when set, as an open circuit does),
     ``not_served`` holds numbers this operator refuses, ``gate``
     (when set) holds a submission after the operator accepted it until the test opens the gate.
@@ -58,6 +61,7 @@ class FakeSmsChannel:
         self.not_served: set[str] = set()
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
+        self.parts: int | None = None
 
     async def submit_sms(self, phone_number: str, text: str, *, reference: str) -> SmsSubmission:
         """Accept once per reference; a repeat answers the first submission."""
@@ -73,7 +77,14 @@ class FakeSmsChannel:
         if self.gate is not None:
             self.entered.set()
             await self.gate.wait()
+        if self.parts is not None:
+            ids = tuple(self.part_id(reference, n) for n in range(1, self.parts + 1))
+            return SmsSubmission(self.operator, ids[0], parts=ids)
         return SmsSubmission(self.operator, sent.provider_message_id)
+
+    def part_id(self, reference: str, n: int) -> str:
+        """The id this operator gives part ``n`` of the message ``reference`` (with ``parts`` set)."""
+        return f"{self.operator}-{reference}-{n}"
 
     def inbox(self, phone: str) -> list[str]:
         """Texts delivered to ``phone``, in order."""
@@ -164,6 +175,10 @@ class RecordingPublisher:
         """Record the event as published inside a transaction (the unit's connection)."""
         self.published.append((tenant_id, event_type, dict(data), conn is not None))
         return "msg_fake"
+
+    def stage_many(self, conn: Any, events: Sequence[Staged]) -> list[str | None]:
+        """Record each event as :meth:`stage` does."""
+        return [self.stage(conn, tenant_id=e.tenant_id, event_type=e.event_type, data=e.data) for e in events]
 
     def on_publish(self) -> None:
         """Count the wake-ups the caller sent after committing."""

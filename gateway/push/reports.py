@@ -1,0 +1,272 @@
+"""Delivery reports that name a message part by the operator's id, applied in batches.
+
+Binary-protocol operators report each part of a message by their id for it (CMPP ``Msg_Id``,
+SGIP submit sequence, SMGP ``MsgID``, SMPP ``message_id``), minutes or days after submission,
+on any session. :func:`apply_part_reports` applies a batch of them in the caller's unit of work:
+
+- a report for a part without a final state records it on the part (a repeat, or a report for a
+  part already final, changes nothing);
+- a message whose parts are then all final is settled once: ``delivered`` when every part was
+  delivered, else ``failed`` with the first failed part's status word as its reason; the move is
+  a compare-and-set from ``submitted`` (a message already past it keeps its state), with its
+  event and webhook;
+- a report naming no stored part (it overtook its submission's commit) is kept as an
+  :class:`~gateway.push.models.EarlyReport`; :func:`take_early_reports` hands those to the unit
+  that stores the submission;
+- an intermediate report (no final state) changes nothing.
+
+The work is a fixed number of statements per batch, whatever its size. :class:`ReportSink` is
+what the SMS sessions call: it gathers reports arriving together into one unit
+(:class:`~gateway.db.GroupCommit`) and returns once they are committed, so the session answers
+the operator only then; replies (MO) go to the opt-out handling one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from carrier_adapters import DeliveryState, MobileOriginated
+from carrier_adapters.smsc import Inbound, PartReport
+from gateway.clock import Clock
+from gateway.db import GroupCommit, as_utc
+from gateway.push.lifecycle import DELIVERY_REPORT_LAG, EVENTS, MESSAGES, webhook_data
+from gateway.push.models import EarlyReport, MessagePart
+from gateway.push.states import MessageStatus
+from gateway.webhooks import Publisher, Staged
+
+__all__ = ["EARLY", "PARTS", "ReportSink", "apply_part_reports", "take_early_reports"]
+
+log = structlog.get_logger(__name__)
+
+PARTS: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
+EARLY: sa.Table = EarlyReport.__table__  # type: ignore[attr-defined]
+_DETAIL = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    message_id: str
+    tenant_id: str
+    operator: str
+    status: MessageStatus
+    detail: str
+    submitted_at: datetime
+
+
+def apply_part_reports(
+    conn: Connection, reports: Sequence[PartReport], *, now: datetime, events: Publisher
+) -> bool:
+    """Apply ``reports`` in ``conn``'s unit (see the module docstring); whether a webhook was staged."""
+    final = [(report, report.state) for report in reports if report.state is not None]
+    if not final:
+        return False
+    keys = {(report.operator, report.provider_id) for report, _ in final}
+    open_parts: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    known: set[tuple[str, str]] = set()
+    for row in conn.execute(
+        sa.select(PARTS.c.message_id, PARTS.c.seq, PARTS.c.operator, PARTS.c.provider_id, PARTS.c.state)
+        .where(sa.tuple_(PARTS.c.operator, PARTS.c.provider_id).in_(keys))
+        .order_by(PARTS.c.message_id, PARTS.c.seq)
+    ):
+        key = (row.operator, row.provider_id)
+        known.add(key)
+        if row.state is None:
+            open_parts.setdefault(key, []).append((row.message_id, row.seq))
+    updates: list[dict[str, Any]] = []
+    early: list[dict[str, Any]] = []
+    for report, state in final:
+        key = (report.operator, report.provider_id)
+        if key not in known:
+            early.append(_early_row(report, state, now))
+        elif open_parts.get(key):
+            message_id, seq = open_parts[key].pop(0)
+            updates.append(_part_update(message_id, seq, report, state))
+    if early:
+        conn.execute(sa.insert(EARLY), early)
+    if not updates:
+        return False
+    conn.execute(
+        sa.update(PARTS)
+        .where(
+            PARTS.c.message_id == sa.bindparam("m_id"),
+            PARTS.c.seq == sa.bindparam("m_seq"),
+            PARTS.c.state.is_(None),
+        )
+        .values(
+            state=sa.bindparam("m_state"), detail=sa.bindparam("m_detail"), reported_at=sa.bindparam("m_at")
+        ),
+        updates,
+    )
+    return _settle(conn, {update["m_id"] for update in updates}, now=now, events=events)
+
+
+def take_early_reports(conn: Connection, operator: str, provider_ids: Sequence[str]) -> list[PartReport]:
+    """Remove and return the early reports naming ``provider_ids`` of ``operator`` (oldest first)."""
+    if not provider_ids:
+        return []
+    match = (EARLY.c.operator == operator) & EARLY.c.provider_id.in_(set(provider_ids))
+    rows = conn.execute(
+        sa.select(EARLY.c.provider_id, EARLY.c.state, EARLY.c.detail, EARLY.c.reported_at)
+        .where(match)
+        .order_by(EARLY.c.id)
+    ).all()
+    if not rows:
+        return []
+    conn.execute(sa.delete(EARLY).where(match))
+    return [
+        PartReport(
+            operator,
+            row.provider_id,
+            DeliveryState(row.state),
+            row.detail or "",
+            as_utc(row.reported_at) or row.reported_at,
+        )
+        for row in rows
+    ]
+
+
+def _early_row(report: PartReport, state: DeliveryState, now: datetime) -> dict[str, Any]:
+    return {
+        "operator": report.operator,
+        "provider_id": report.provider_id[:64],
+        "state": state.value,
+        "detail": report.status[:_DETAIL] or None,
+        "reported_at": report.at,
+        "received_at": now,
+    }
+
+
+def _part_update(message_id: str, seq: int, report: PartReport, state: DeliveryState) -> dict[str, Any]:
+    return {
+        "m_id": message_id,
+        "m_seq": seq,
+        "m_state": state.value,
+        "m_detail": report.status[:_DETAIL] or None,
+        "m_at": report.at,
+    }
+
+
+def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: Publisher) -> bool:
+    """Settle the messages among ``message_ids`` whose parts are all final; whether a webhook was staged."""
+    parts: dict[str, list[tuple[str | None, str | None]]] = {}
+    for row in conn.execute(
+        sa.select(PARTS.c.message_id, PARTS.c.state, PARTS.c.detail)
+        .where(PARTS.c.message_id.in_(message_ids))
+        .order_by(PARTS.c.message_id, PARTS.c.seq)
+    ):
+        parts.setdefault(row.message_id, []).append((row.state, row.detail))
+    outcome: dict[str, tuple[MessageStatus, str]] = {}
+    for message_id, states in parts.items():
+        if any(state is None for state, _ in states):
+            continue
+        failed = [detail for state, detail in states if state == DeliveryState.FAILED.value]
+        if failed:
+            outcome[message_id] = (MessageStatus.FAILED, failed[0] or "UNDELIVERED")
+        else:
+            outcome[message_id] = (MessageStatus.DELIVERED, states[0][1] or "DELIVRD")
+    if not outcome:
+        return False
+    status = sa.case({m: s.value for m, (s, _) in outcome.items()}, value=MESSAGES.c.id)
+    reasons = {m: d for m, (s, d) in outcome.items() if s is MessageStatus.FAILED}
+    reason = sa.case(reasons, value=MESSAGES.c.id, else_=None) if reasons else sa.null()
+    before = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(MESSAGES.c.id, MESSAGES.c.updated_at).where(
+                MESSAGES.c.id.in_(outcome), MESSAGES.c.status == MessageStatus.SUBMITTED.value
+            )
+        )
+    }
+    moved = conn.execute(
+        sa.update(MESSAGES)
+        .where(MESSAGES.c.id.in_(before), MESSAGES.c.status == MessageStatus.SUBMITTED.value)
+        .values(status=status, failure_reason=reason, updated_at=now)
+        .returning(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator)
+    ).all()
+    settled = [
+        _Settled(
+            row.id,
+            row.tenant_id,
+            row.operator,
+            outcome[row.id][0],
+            outcome[row.id][1],
+            as_utc(before[row.id].updated_at) or now,
+        )
+        for row in moved
+    ]
+    if not settled:
+        return False
+    conn.execute(
+        sa.insert(EVENTS),
+        [
+            {
+                "message_id": s.message_id,
+                "type": s.status.value,
+                "at": now,
+                "state": None,
+                "detail": s.detail,
+                "dedupe_key": None,
+            }
+            for s in settled
+        ],
+    )
+    for s in settled:
+        DELIVERY_REPORT_LAG.labels(s.operator or "unknown").observe(
+            max(0.0, (now - s.submitted_at).total_seconds())
+        )
+    staged = events.stage_many(
+        conn,
+        [
+            Staged(
+                s.tenant_id,
+                f"message.{s.status.value}",
+                webhook_data(s.message_id, s.status, now, operator=s.operator, operatorStatus=s.detail),
+            )
+            for s in settled
+        ],
+    )
+    return any(staged)
+
+
+class ReportSink:
+    """The SMS sessions' ``on_inbound``: reports in group-committed batches, replies one by one."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock,
+        events: Publisher,
+        replies: Callable[[MobileOriginated], Awaitable[str]],
+        max_batch: int = 1000,
+    ) -> None:
+        self._clock = clock
+        self._events = events
+        self._replies = replies
+        self._batches: GroupCommit[PartReport, bool] = GroupCommit(
+            engine, self._apply, after=self._committed, max_items=max_batch
+        )
+
+    async def __call__(self, items: list[Inbound]) -> None:
+        """Store ``items``; returns once they are durable (see the module docstring)."""
+        reports = [item for item in items if isinstance(item, PartReport)]
+        for item in items:
+            if isinstance(item, MobileOriginated):
+                outcome = await self._replies(item)
+                log.info("push_reply", operator=item.operator, outcome=outcome)
+        await self._batches.add(reports)
+
+    def _apply(self, conn: Connection, reports: list[PartReport]) -> bool:
+        return apply_part_reports(conn, reports, now=self._clock.now(), events=self._events)
+
+    def _committed(self, published: bool) -> None:
+        if published:
+            self._events.on_publish()
