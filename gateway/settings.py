@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     )
     push_send_rates: str = Field(default="", description="per-operator overrides, e.g. 'cmcc:20,ctcc:5'")
     push_default_ttl_seconds: int = Field(default=86_400, ge=60, le=604_800, description="default ttlSeconds")
+    push_report_timeout: int = Field(
+        default=259_200,
+        ge=60,
+        le=30 * 86_400,
+        description="seconds a submitted message waits for its delivery report before it ends 'unknown'",
+    )
     push_fallback_operator: Literal["cmcc", "cucc", "ctcc"] | None = Field(
         default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
     )

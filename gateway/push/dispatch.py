@@ -10,6 +10,8 @@ A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
   per-operator :class:`~carrier_adapters.pacing.TokenBucket` (per process);
 - on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
   which also applies a delivery report that arrived first;
+- left ``submitted`` without a report for ``report_timeout_seconds``: ``unknown``
+  (:func:`~gateway.push.reports.end_unreported`, run by :meth:`Dispatcher.sweep`);
 - on an operator error retried per the worker's :class:`~gateway.retry.RetryPolicy` (equal
   jitter from ``retry_base_seconds`` up to ``retry_max_seconds``; no sooner than an open
   circuit's ``retry_after``, up to that maximum), or ``failed`` (``message.failed``) when that
@@ -65,7 +67,7 @@ from gateway.push.lifecycle import (
     webhook_data,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from gateway.push.reports import PARTS, apply_part_reports, take_early_reports
+from gateway.push.reports import PARTS, apply_part_reports, end_unreported, take_early_reports
 from gateway.push.routing import route
 from gateway.push.states import MessageStatus
 from gateway.retry import RetryPolicy
@@ -113,6 +115,7 @@ class DispatchConfig:
     send_rates: Mapping[str, float] = field(default_factory=dict)
     fallback_operator: str | None = None
     prune_seconds: float = 600.0
+    report_timeout_seconds: float = 259_200.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,9 +456,25 @@ class Dispatcher:
         if self._last_prune is not None and now - self._last_prune < every:
             return
         self._last_prune = now
+        await self.sweep()
+
+    async def sweep(self) -> int:
+        """Drop expired idempotency records and end messages left without a report; how many ended.
+
+        The worker loop does this every ``prune_seconds``.
+        """
+        now = self._clock.now()
         table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
         expired = sa.delete(table).where(table.c.expires_at < now)
         await run_unit(self._engine, lambda conn: conn.execute(expired))
+        timeout = timedelta(seconds=self._config.report_timeout_seconds)
+        ended = await run_unit(
+            self._engine, partial(end_unreported, now=now, timeout=timeout, events=self._events)
+        )
+        if ended:
+            self._events.on_publish()
+            log.info("push_reports_timed_out", messages=ended)
+        return ended
 
 
 def _claim(row: RowMapping, until: datetime) -> Claim:

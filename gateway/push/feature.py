@@ -56,6 +56,7 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         send_rate=settings.push_send_rate,
         send_rates=settings.push_send_rate_overrides(),
         fallback_operator=settings.push_fallback_operator,
+        report_timeout_seconds=settings.push_report_timeout,
     )
 
 

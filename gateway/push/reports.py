@@ -15,6 +15,10 @@ on any session. :func:`apply_part_reports` applies a batch of them in the caller
   that stores the submission;
 - an intermediate report (no final state) changes nothing.
 
+:func:`end_unreported` ends what never gets a report: a message still ``submitted`` a report
+timeout after its submission becomes ``unknown`` (event, ``message.unknown``), so every message
+reaches a final state even when the operator gave up resending its report.
+
 The work is a fixed number of statements per batch, whatever its size. :class:`ReportSink` is
 what the SMS sessions call: it gathers reports arriving together into one unit
 (:class:`~gateway.db.GroupCommit`) and returns once they are committed, so the session answers
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -234,6 +238,52 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
         ],
     )
     return any(staged)
+
+
+def end_unreported(
+    conn: Connection, *, now: datetime, timeout: timedelta, events: Publisher, limit: int = 500
+) -> int:
+    """Move up to ``limit`` messages submitted before ``now - timeout`` to ``unknown``; how many."""
+    stale = (
+        sa.select(MESSAGES.c.id)
+        .where(MESSAGES.c.status == MessageStatus.SUBMITTED.value, MESSAGES.c.updated_at < now - timeout)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    moved = conn.execute(
+        sa.update(MESSAGES)
+        .where(MESSAGES.c.id.in_(stale), MESSAGES.c.status == MessageStatus.SUBMITTED.value)
+        .values(status=MessageStatus.UNKNOWN.value, failure_reason="NO_REPORT", updated_at=now)
+        .returning(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator)
+    ).all()
+    if not moved:
+        return 0
+    conn.execute(
+        sa.insert(EVENTS),
+        [
+            {
+                "message_id": row.id,
+                "type": "unknown",
+                "at": now,
+                "state": None,
+                "detail": "NO_REPORT",
+                "dedupe_key": None,
+            }
+            for row in moved
+        ],
+    )
+    events.stage_many(
+        conn,
+        [
+            Staged(
+                row.tenant_id,
+                "message.unknown",
+                webhook_data(row.id, MessageStatus.UNKNOWN, now, operator=row.operator, reason="NO_REPORT"),
+            )
+            for row in moved
+        ],
+    )
+    return len(moved)
 
 
 class ReportSink:

@@ -125,3 +125,23 @@ async def test_replies_go_to_the_reply_handler_not_the_report_batch(push_env: Pu
     mo = MobileOriginated("cmcc", phone, "TD", None, datetime.now(UTC))
     await _sink(push_env, replies)([mo])
     assert replies == [mo]
+
+
+async def test_a_message_without_a_report_ends_unknown_after_the_report_timeout(push_env: PushEnv) -> None:
+    """Submitted and never reported: the sweep after PUSH_REPORT_TIMEOUT ends it 'unknown' with its
+    webhook; one reported in time, and one not yet due, are left alone."""
+    reported = await _submitted(push_env, parts=1)
+    silent = await _submitted(push_env, parts=1)
+    await _sink(push_env)([_report(push_env, reported, 1, D)])
+    dispatcher = push_env.dispatcher(report_timeout_seconds=3600)
+    push_env.clock.advance(3599)
+    assert await dispatcher.sweep() == 0
+    push_env.clock.advance(2)
+    fresh = await _submitted(push_env, parts=1)
+    assert await dispatcher.sweep() == 1
+    row = await push_env.message(silent)
+    assert (row.status, row.failure_reason) == ("unknown", "NO_REPORT")
+    assert push_env.publisher.types(silent)[-1] == "message.unknown"
+    assert (await push_env.message(reported)).status == "delivered"
+    assert (await push_env.message(fresh)).status == "submitted"
+    assert await dispatcher.sweep() == 0
