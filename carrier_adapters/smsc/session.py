@@ -92,6 +92,7 @@ class Session(Generic[PduT, SeqT]):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
         self._failure: CarrierError | None = None
+        self._logging_out = False
         self._last_heard = monotonic()
         self._last_sent = monotonic()
 
@@ -233,6 +234,7 @@ class Session(Generic[PduT, SeqT]):
     async def close(self, *, graceful: bool = True) -> None:
         """End the connection; gracefully: send the logout and wait briefly for its answer."""
         if graceful and not self.closed:
+            self._logging_out = True
             with contextlib.suppress(CarrierError):
                 await asyncio.wait_for(self.request(self._dialect.logout()), self._settings.close_timeout)
         self._end(None)
@@ -282,7 +284,8 @@ class Session(Generic[PduT, SeqT]):
             while True:
                 data = await self._reader.read(_READ_SIZE)
                 if not data:
-                    self._end(CarrierUnavailable(self.operator, "the SMS gateway closed the connection"))
+                    closed = CarrierUnavailable(self.operator, "the SMS gateway closed the connection")
+                    self._end(None if self._logging_out else closed)
                     return
                 self._last_heard = self._monotonic()
                 for frame in frames.feed(data):
