@@ -27,6 +27,7 @@ __all__ = [
     "OneTapExchanger",
     "Operator",
     "OperatorConfig",
+    "SmsCallbacks",
     "SmsChannel",
     "SmsSubmission",
     "SwapHistory",
@@ -283,18 +284,27 @@ class MobileOriginated:
 
 @runtime_checkable
 class SmsChannel(Protocol):
-    """An operator's SMS submission and the callbacks it sends back (delivery reports, replies)."""
+    """An operator's SMS submission."""
 
     async def submit_sms(self, phone_number: str, text: str, *, reference: str) -> SmsSubmission:
         """Submit ``text`` to ``phone_number`` (E.164); ``reference`` is the gateway's message id.
 
-        The operator deduplicates by ``reference`` (a resubmission answers the first submission),
-        so a submission whose answer was lost may be retried with the same reference.
+        An HTTP-dialect operator deduplicates by ``reference`` (a resubmission answers the first
+        submission); a binary-protocol operator cannot, so a submission retried after its answer
+        was lost may reach the handset twice, with the same text and link.
 
         :raises NumberNotServed: the operator does not serve the number.
         :raises CarrierError: no usable answer (retry later with the same reference).
         """
         ...
+
+
+@runtime_checkable
+class SmsCallbacks(Protocol):
+    """An operator that pushes delivery reports and replies back by HTTP callbacks (the HTTP dialects).
+
+    Binary-protocol operators deliver them on their sessions instead (:mod:`carrier_adapters.smsc`).
+    """
 
     def parse_callback(
         self, body: bytes, headers: Mapping[str, str]

@@ -1,6 +1,6 @@
 """Operator callbacks (``POST /operator-callbacks/{operator}``): delivery reports and replies.
 
-The operator's :meth:`~carrier_adapters.SmsChannel.parse_callback` authenticates the raw body
+The operator's :meth:`~carrier_adapters.SmsCallbacks.parse_callback` authenticates the raw body
 (a bad signature is ``401``) and decodes it. Then, synchronously, so a failure answers 5xx and
 the operator sends it again:
 
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import CarrierError, CarrierRejected, DeliveryReport, MobileOriginated, SmsChannel
+from carrier_adapters import CarrierError, CarrierRejected, DeliveryReport, MobileOriginated, SmsCallbacks
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex
 from gateway.db import as_utc, bound_engine, run_unit
@@ -74,7 +74,7 @@ class CallbackProcessor:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        channels: Mapping[str, SmsChannel],
+        channels: Mapping[str, SmsCallbacks],
         index: BlindIndex,
         clock: Clock,
         events: Publisher,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import SmsChannel
+from carrier_adapters import SmsCallbacks, SmsChannel
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
 from gateway.push.callbacks import CallbackProcessor
@@ -95,7 +95,11 @@ async def open_push(
         on_queued=dispatcher.wake if settings.push_dispatch_worker else None,
     )
     callbacks = CallbackProcessor(
-        sessions=sessions, channels=channels, index=index, clock=clock, events=publisher
+        sessions=sessions,
+        channels={op: ch for op, ch in channels.items() if isinstance(ch, SmsCallbacks)},
+        index=index,
+        clock=clock,
+        events=publisher,
     )
     worker = None
     if settings.push_dispatch_worker:
