@@ -115,6 +115,14 @@ class Settings(BaseSettings):
     """app id registered with China Telecom (`up`: generated)"""
     ctcc_app_key: SecretStr | None = None
     """app key registered with China Telecom, signs the calls (`up`: generated)"""
+    cmcc_sms_url: SecretStr | None = None
+    """China Mobile's ISMG, `cmpp://<sp_id>:<secret>@host:port?src_id=…` (`up`: the sandbox's)"""
+    cucc_sms_url: SecretStr | None = None
+    """China Unicom's SMG, `sgip://<login>:<password>@host:port?node_id=…&listen=host:port&…`"""
+    ctcc_sms_url: SecretStr | None = None
+    """China Telecom's SMGW, `smgp://<client_id>:<secret>@host:port?src_id=…` (`up`: the sandbox's)"""
+    intl_sms_url: SecretStr | None = None
+    """an SMPP 3.4 route for numbers outside +86, `smpp://<system_id>:<password>@host:port?source_addr=…`"""
     login_check_sim_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
     """default SIM swap threshold of a tenant's login-check policy (h)"""
     login_check_device_swap_max_age_hours: int = Field(default=72, ge=1, le=2400)
@@ -181,7 +189,7 @@ class Settings(BaseSettings):
         le=30 * 86_400,
         description="seconds a submitted message waits for its delivery report before it ends 'unknown'",
     )
-    push_fallback_operator: Literal["cmcc", "cucc", "ctcc"] | None = Field(
+    push_fallback_operator: Literal["cmcc", "cucc", "ctcc", "intl"] | None = Field(
         default=None, description="operator for numbers outside the mainland ranges (unset: refused)"
     )
 
@@ -258,6 +266,15 @@ class Settings(BaseSettings):
     def issuer(self) -> str:
         """The public base URL; also the OAuth issuer and the audience of access tokens."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    def sms_urls(self) -> dict[str, str]:
+        """Operator (``cmcc``, ``cucc``, ``ctcc``, ``intl``) -> its binary-protocol SMS gateway URL."""
+        urls = {}
+        for op in (*OPERATORS, "intl"):
+            url: SecretStr | None = getattr(self, f"{op}_sms_url")
+            if url is not None and url.get_secret_value():
+                urls[op] = url.get_secret_value()
+        return urls
 
     def operator_configs(self) -> list[OperatorConfig]:
         """Operators with a URL, app id and app key configured, in contract order."""

@@ -52,7 +52,7 @@ class SmscListener:
 
     async def start(self) -> None:
         """Start accepting connections."""
-        self._server = await asyncio.start_server(self._accept, self._host, self._port)
+        self._server = await asyncio.start_server(self._accept, self._host, self._port, reuse_port=True)
 
     async def close(self) -> None:
         """Stop accepting and end every open session."""

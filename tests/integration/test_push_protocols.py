@@ -1,0 +1,94 @@
+"""Push over an operator's binary protocol, end to end: the gateway (API, dispatch worker, report
+sink) with GATEWAY_CMCC_SMS_URL pointing at an independently written CMPP ISMG (tests/peers) over
+127.0.0.1, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from tests.integration.test_push import Bank, _eventually, _phone
+from tests.peers.cmpp_ismg import CmppIsmg
+from tests.stack import Stack, open_stack
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def _cmpp_stack(url: str) -> AsyncIterator[tuple[Stack, CmppIsmg]]:
+    ismg = CmppIsmg()
+    await ismg.start()
+    sms_url = f"cmpp://{ismg.sp_id}:{ismg.secret}@127.0.0.1:{ismg.port}?src_id={ismg.access}&connections=1"
+    try:
+        async with open_stack(url, cmcc_sms_url=sms_url, push_dispatch_poll_seconds=0.05) as stack:
+            yield stack, ismg
+    finally:
+        await ismg.stop()
+
+
+async def test_a_long_message_leaves_as_cmpp_parts_and_is_delivered_by_their_reports(
+    database_url: str,
+) -> None:
+    """A 2-part message is submitted as two CMPP SUBMITs of one reference; one part's report keeps it
+    submitted, the second delivers it; both DELIVERs are answered after they were stored."""
+    async with _cmpp_stack(database_url) as (stack, ismg):
+        bank = await Bank.create(stack)
+        template = await bank.template()
+        message_id = await bank.queued(template, _phone("138"), params={"claimNo": "理赔" * 30})
+
+        async def submitted() -> bool:
+            return await bank.status(message_id) == "submitted"
+
+        await _eventually(submitted)
+        assert [(s.pk_total, s.pk_number, s.tp_udhi, s.msg_fmt) for s in ismg.submits] == [
+            (2, 1, 1, 8),
+            (2, 2, 1, 8),
+        ]
+        assert (
+            ismg.submits[0].content[:5]
+            == ismg.submits[1].content[:5]
+            == bytes([5, 0, 3, ismg.submits[0].content[3], 2])
+        )
+
+        ismg.send_report(ismg.submits[0])
+        await _eventually(lambda: _answered(ismg, 1))
+        assert await bank.status(message_id) == "submitted"
+        ismg.send_report(ismg.submits[1])
+
+        async def delivered() -> bool:
+            return await bank.status(message_id) == "delivered"
+
+        await _eventually(delivered)
+        view = await bank.message(message_id)
+        assert view["operator"] == "cmcc" and [e["type"] for e in view["events"]] == [
+            "queued",
+            "submitted",
+            "delivered",
+        ]
+        await _eventually(lambda: _answered(ismg, 2))
+        assert all(result == 0 for _, _, result in ismg.deliver_answers)
+
+
+async def test_an_undelivered_report_fails_the_message_with_the_operators_word(database_url: str) -> None:
+    """A CMPP status report UNDELIV fails the message with failureReason UNDELIV."""
+    async with _cmpp_stack(database_url) as (stack, ismg):
+        bank = await Bank.create(stack)
+        message_id = await bank.queued(await bank.template(), _phone("139"))
+        await _eventually(lambda: _count(ismg, 1))
+        ismg.send_report(ismg.submits[0], stat="UNDELIV")
+
+        async def failed() -> bool:
+            return await bank.status(message_id) == "failed"
+
+        await _eventually(failed)
+        assert (await bank.message(message_id))["failureReason"] == "UNDELIV"
+
+
+async def _answered(ismg: CmppIsmg, count: int) -> bool:
+    return len(ismg.deliver_answers) >= count
+
+
+async def _count(ismg: CmppIsmg, count: int) -> bool:
+    return len(ismg.submits) >= count
