@@ -4,7 +4,8 @@ Callers :meth:`GroupCommit.add` their items and wait. While one unit runs, new i
 it ends, the next unit takes everything gathered (up to ``max_items``, whole callers at a time). A
 lone caller is written at once, so a quiet system pays no added latency, and a busy one writes in
 batches as large as the database is slow. Each caller returns once the unit holding its items
-committed, or raises what that unit raised (its items are not stored; the caller decides).
+committed, with that unit's result (shared by every caller in it), or raises what that unit raised
+(its items are not stored; the caller decides).
 """
 
 from __future__ import annotations
@@ -41,18 +42,16 @@ class GroupCommit(Generic[_T, _R]):
         self._work = work
         self._after = after
         self._max = max_items
-        self._waiting: list[tuple[Sequence[_T], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Sequence[_T], asyncio.Future[_R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def add(self, items: Sequence[_T]) -> None:
-        """Write ``items`` in the next unit and return once it committed."""
-        if not items:
-            return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def add(self, items: Sequence[_T]) -> _R:
+        """Write ``items`` in the next unit; once it committed, return the unit's result."""
+        done: asyncio.Future[_R] = asyncio.get_running_loop().create_future()
         self._waiting.append((items, done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _write(self) -> None:
         try:
@@ -66,16 +65,16 @@ class GroupCommit(Generic[_T, _R]):
                     continue
                 self._after(result)
                 for caller in callers:
-                    caller.set_result(None)
+                    caller.set_result(result)
         finally:
             self._writer = None
 
     def _work_on(self, batch: list[_T], conn: Connection) -> _R:
         return self._work(conn, batch)
 
-    def _take(self) -> tuple[list[_T], list[asyncio.Future[None]]]:
+    def _take(self) -> tuple[list[_T], list[asyncio.Future[_R]]]:
         batch: list[_T] = []
-        callers: list[asyncio.Future[None]] = []
+        callers: list[asyncio.Future[_R]] = []
         while self._waiting and (not batch or len(batch) + len(self._waiting[0][0]) <= self._max):
             items, caller = self._waiting.pop(0)
             batch.extend(items)

@@ -8,8 +8,8 @@ A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
 - otherwise submitted with ``reference`` = message id through the operators of
   :func:`~gateway.push.routing.route` (next operator only on "not my subscriber"), paced by a
   per-operator :class:`~carrier_adapters.pacing.TokenBucket` (per process);
-- on success marked ``submitted`` with its event and ``message.submitted`` in one transaction,
-  which also applies a delivery report that arrived first;
+- on success marked ``submitted`` with its event, its parts and ``message.submitted``, applying
+  a delivery report that arrived first;
 - left ``submitted`` without a report for ``report_timeout_seconds``: ``unknown``
   (:func:`~gateway.push.reports.end_unreported`, run by :meth:`Dispatcher.sweep`);
 - on an operator error retried per the worker's :class:`~gateway.retry.RetryPolicy` (equal
@@ -17,7 +17,11 @@ A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
   circuit's ``retry_after``, up to that maximum), or ``failed`` (``message.failed``) when that
   retry would fall at or after the TTL.
 
-Every write is conditional on the worker still holding the lease. A worker that stops releases
+Outcomes are not written one message at a time: each message's
+:class:`~gateway.push.settlements.Settlement` joins those of the other messages in flight and
+one unit writes them together (:class:`~gateway.db.GroupCommit`,
+:func:`~gateway.push.settlements.record`), so the database work per message shrinks as the rate
+grows. Every write is conditional on the worker still holding the lease. A worker that stops releases
 what it still holds (:meth:`Dispatcher.release_leases`), so another worker takes it at once. A
 worker that dies leaves its lease to expire (``PUSH_LEASE_SECONDS``); another worker then sends
 again with the same reference, which the operator deduplicates, so the recipient gets one SMS.
@@ -31,11 +35,10 @@ import contextlib
 import random
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -51,29 +54,24 @@ from carrier_adapters import (
     CarrierUnavailable,
     NumberNotServed,
     SmsChannel,
-    SmsSubmission,
 )
 from carrier_adapters.pacing import TokenBucket
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
-from gateway.db import as_utc, bound_engine, run_unit
+from gateway.db import GroupCommit, as_utc, bound_engine, run_unit
 from gateway.leases import LeasedQueue
 from gateway.push.lifecycle import (
     MESSAGES,
-    Applied,
-    apply_pending_reports,
-    record_event,
-    transition,
-    webhook_data,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from gateway.push.reports import PARTS, apply_part_reports, end_unreported, take_early_reports
+from gateway.push.reports import end_unreported
 from gateway.push.routing import route
+from gateway.push.settlements import Claim, Outcome, Recorded, Settlement, record
 from gateway.push.states import MessageStatus
 from gateway.retry import RetryPolicy
 from gateway.webhooks import Publisher
 
-__all__ = ["OUTBOX", "Claim", "DispatchConfig", "Dispatcher", "failure_reason"]
+__all__ = ["OUTBOX", "DispatchConfig", "Dispatcher", "failure_reason"]
 
 log = structlog.get_logger(__name__)
 
@@ -116,21 +114,6 @@ class DispatchConfig:
     fallback_operator: str | None = None
     prune_seconds: float = 600.0
     report_timeout_seconds: float = 259_200.0
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A message this worker holds until ``lease_until``."""
-
-    id: str
-    tenant_id: str
-    operator: str | None
-    attempts: int
-    failure_reason: str | None
-    recipient_cipher: str
-    text_cipher: str
-    expires_at: datetime
-    lease_until: datetime
 
 
 def failure_reason(exc: CarrierError) -> str:
@@ -178,6 +161,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_prune: datetime | None = None
+        self._settlements: GroupCommit[Settlement, Recorded] = GroupCommit(
+            self._engine, self._record, after=self._recorded, max_items=max(config.batch, 1)
+        )
 
     def wake(self) -> None:
         """Look for due messages now rather than at the next poll."""
@@ -246,16 +232,37 @@ class Dispatcher:
             await self._process(claim)
         except Exception:
             log.exception("push_dispatch_message_failed", message_id=claim.id)
-            await self._release(claim, retry_in=self._retry.base)
+            retry_at = self._clock.now() + timedelta(seconds=self._retry.base)
+            await self._settle(Settlement(claim, Outcome.RELEASE, self._clock.now(), retry_at=retry_at))
 
     async def _process(self, claim: Claim) -> None:
+        settlement = await self._attempt(claim)
+        if settlement is None:
+            return
+        if not await self._settle(settlement):
+            log.warning("push_lease_lost", message_id=claim.id, step=settlement.outcome.value)
+            return
+        if settlement.outcome is Outcome.SUBMITTED:
+            log.info(
+                "push_message_submitted",
+                message_id=claim.id,
+                operator=settlement.operator,
+                attempt=claim.attempts + 1,
+            )
+        elif settlement.outcome is Outcome.FAILED:
+            log.info("push_message_failed", message_id=claim.id, reason=settlement.reason)
+        elif settlement.outcome is Outcome.EXPIRED:
+            log.info("push_message_expired", message_id=claim.id)
+
+    async def _attempt(self, claim: Claim) -> Settlement | None:
+        """Send ``claim`` (or not) and say what became of it; ``None`` when its lease ran out."""
         now = self._clock.now()
         if now >= claim.expires_at:
-            await self._finish_unsent(claim, now)
-            return
+            if claim.attempts == 0:
+                return Settlement(claim, Outcome.EXPIRED, now)
+            return Settlement(claim, Outcome.FAILED, now, reason=claim.failure_reason or "EXPIRED")
         if self._stopping.is_set():
-            await self._release(claim)
-            return
+            return Settlement(claim, Outcome.RELEASE, now)
         try:
             recipient = self._cipher.decrypt(
                 claim.recipient_cipher, aad=recipient_aad(claim.tenant_id, claim.id)
@@ -263,8 +270,7 @@ class Dispatcher:
             text = self._cipher.decrypt(claim.text_cipher, aad=text_aad(claim.tenant_id, claim.id))
         except DecryptionError:
             log.error("push_message_undecryptable", message_id=claim.id)
-            await self._fail(claim, "UNDECRYPTABLE", self._clock.now())
-            return
+            return Settlement(claim, Outcome.FAILED, self._clock.now(), reason="UNDECRYPTABLE")
         operators = route(recipient, self._channels.keys(), fallback=self._config.fallback_operator)
         if claim.operator in operators:
             operators = operators[operators.index(claim.operator) :]
@@ -272,18 +278,19 @@ class Dispatcher:
             await self._bucket(operator).acquire()
             if self._clock.now() >= claim.lease_until:
                 log.warning("push_lease_expired_before_send", message_id=claim.id)
-                return
+                return None
             try:
                 submission = await self._channels[operator].submit_sms(recipient, text, reference=claim.id)
             except NumberNotServed:
                 log.info("push_number_not_served", message_id=claim.id, operator=operator)
                 continue
             except CarrierError as exc:
-                await self._retry_later(claim, operator, exc)
-                return
-            await self._submitted(claim, operator, submission)
-            return
-        await self._fail(claim, "NUMBER_NOT_SERVED" if operators else "NO_ROUTE", self._clock.now())
+                return self._retry_later(claim, operator, exc)
+            return Settlement(
+                claim, Outcome.SUBMITTED, self._clock.now(), operator=operator, submission=submission
+            )
+        reason = "NUMBER_NOT_SERVED" if operators else "NO_ROUTE"
+        return Settlement(claim, Outcome.FAILED, self._clock.now(), reason=reason)
 
     def _bucket(self, operator: str) -> TokenBucket:
         bucket = self._buckets.get(operator)
@@ -292,88 +299,7 @@ class Dispatcher:
             bucket = self._buckets[operator] = TokenBucket(rate)
         return bucket
 
-    async def _submitted(self, claim: Claim, operator: str, submission: SmsSubmission) -> None:
-        work = partial(self._mark_submitted, claim, operator, submission, self._clock.now())
-        if not await self._settle(work):
-            log.warning("push_lease_lost", message_id=claim.id, step="submitted")
-            return
-        log.info("push_message_submitted", message_id=claim.id, operator=operator, attempt=claim.attempts + 1)
-
-    async def _settle(self, work: Callable[[Connection], Applied]) -> bool:
-        """Run a settling unit; wake the webhook worker once it committed a webhook; whether it moved."""
-        moved, published = await run_unit(self._engine, work)
-        if published:
-            self._events.on_publish()
-        return moved
-
-    def _move(
-        self,
-        conn: Connection,
-        claim: Claim,
-        to: MessageStatus,
-        now: datetime,
-        *,
-        detail: str,
-        webhook: str,
-        data: dict[str, Any],
-        **values: Any,
-    ) -> Applied:
-        """Move this worker's leased, queued message to ``to`` with its event and webhook."""
-        if not transition(
-            conn,
-            claim.id,
-            expected=MessageStatus.QUEUED,
-            to=to,
-            now=now,
-            lease_owner=self.worker_id,
-            **values,
-        ):
-            return Applied(False, False)
-        record_event(conn, claim.id, to.value, now, detail=detail)
-        staged = self._events.stage(conn, tenant_id=claim.tenant_id, event_type=webhook, data=data)
-        return Applied(True, staged is not None)
-
-    def _mark_submitted(
-        self, claim: Claim, operator: str, submission: SmsSubmission, now: datetime, conn: Connection
-    ) -> Applied:
-        """``submitted`` with its event and webhook and its parts, then reports that came first."""
-        moved = self._move(
-            conn,
-            claim,
-            MessageStatus.SUBMITTED,
-            now,
-            detail=operator,
-            webhook="message.submitted",
-            data=webhook_data(claim.id, MessageStatus.SUBMITTED, now, operator=operator),
-            operator=operator,
-            provider_message_id=submission.provider_message_id[:128],
-            attempts=claim.attempts + 1,
-            failure_reason=None,
-        )
-        if not moved.moved:
-            return moved
-        if submission.parts:
-            conn.execute(
-                sa.insert(PARTS),
-                [
-                    {"message_id": claim.id, "seq": seq, "operator": operator, "provider_id": part[:64]}
-                    for seq, part in enumerate(submission.parts, start=1)
-                ],
-            )
-            early = take_early_reports(conn, operator, submission.parts)
-            published = bool(early) and apply_part_reports(conn, early, now=now, events=self._events)
-            return Applied(True, moved.published or published)
-        report = apply_pending_reports(
-            conn,
-            message_id=claim.id,
-            tenant_id=claim.tenant_id,
-            operator=operator,
-            now=now,
-            events=self._events,
-        )
-        return Applied(True, moved.published or report.published)
-
-    async def _retry_later(self, claim: Claim, operator: str, exc: CarrierError) -> None:
+    def _retry_later(self, claim: Claim, operator: str, exc: CarrierError) -> Settlement:
         now = self._clock.now()
         reason = failure_reason(exc)
         attempts = claim.attempts + 1
@@ -383,72 +309,20 @@ class Dispatcher:
             "push_submit_failed", message_id=claim.id, operator=operator, error=reason, attempt=attempts
         )
         if retry_at is None or retry_at >= claim.expires_at:
-            await self._fail(claim, reason, now, attempts=attempts)
-            return
-        await run_unit(self._engine, partial(self._reschedule, claim, attempts, retry_at, reason, now))
+            return Settlement(claim, Outcome.FAILED, now, reason=reason, attempts=attempts)
+        return Settlement(claim, Outcome.RETRY, now, reason=reason, attempts=attempts, retry_at=retry_at)
 
-    def _reschedule(
-        self, claim: Claim, attempts: int, retry_at: datetime, reason: str, now: datetime, conn: Connection
-    ) -> None:
-        result = conn.execute(
-            OUTBOX.release(
-                self.worker_id,
-                MESSAGES.c.id == claim.id,
-                MESSAGES.c.status == MessageStatus.QUEUED.value,
-                attempts=attempts,
-                next_attempt_at=retry_at,
-                failure_reason=reason,
-                updated_at=now,
-            )
-        )
-        if result.rowcount == 1:
-            record_event(conn, claim.id, "submit_failed", now, detail=reason)
+    async def _settle(self, settlement: Settlement) -> bool:
+        """Write ``settlement`` with whatever other messages' settlements are waiting; whether it applied."""
+        recorded = await self._settlements.add([settlement])
+        return settlement.claim.id in recorded.moved
 
-    async def _finish_unsent(self, claim: Claim, now: datetime) -> None:
-        if claim.attempts == 0:
-            await run_unit(self._engine, partial(self._expire, claim, now))
-            log.info("push_message_expired", message_id=claim.id)
-            return
-        await self._fail(claim, claim.failure_reason or "EXPIRED", now)
+    def _record(self, conn: Connection, settlements: list[Settlement]) -> Recorded:
+        return record(conn, settlements, worker=self.worker_id, now=self._clock.now(), events=self._events)
 
-    def _expire(self, claim: Claim, now: datetime, conn: Connection) -> None:
-        if transition(
-            conn,
-            claim.id,
-            expected=MessageStatus.QUEUED,
-            to=MessageStatus.EXPIRED,
-            now=now,
-            lease_owner=self.worker_id,
-        ):
-            record_event(conn, claim.id, MessageStatus.EXPIRED.value, now)
-
-    async def _fail(self, claim: Claim, reason: str, now: datetime, *, attempts: int | None = None) -> None:
-        values: dict[str, Any] = {"failure_reason": reason}
-        if attempts is not None:
-            values["attempts"] = attempts
-        data = webhook_data(claim.id, MessageStatus.FAILED, now, reason=reason)
-
-        def work(conn: Connection) -> Applied:
-            return self._move(
-                conn,
-                claim,
-                MessageStatus.FAILED,
-                now,
-                detail=reason,
-                webhook="message.failed",
-                data=data,
-                **values,
-            )
-
-        if await self._settle(work):
-            log.info("push_message_failed", message_id=claim.id, reason=reason)
-
-    async def _release(self, claim: Claim, *, retry_in: float = 0.0) -> None:
-        values: dict[str, Any] = {}
-        if retry_in:
-            values["next_attempt_at"] = self._clock.now() + timedelta(seconds=retry_in)
-        release = OUTBOX.release(self.worker_id, MESSAGES.c.id == claim.id, **values)
-        await run_unit(self._engine, lambda conn: conn.execute(release))
+    def _recorded(self, recorded: Recorded) -> None:
+        if recorded.published:
+            self._events.on_publish()
 
     async def _prune(self) -> None:
         now = self._clock.now()

@@ -312,7 +312,8 @@ class ReportSink:
             if isinstance(item, MobileOriginated):
                 outcome = await self._replies(item)
                 log.info("push_reply", operator=item.operator, outcome=outcome)
-        await self._batches.add(reports)
+        if reports:
+            await self._batches.add(reports)
 
     def _apply(self, conn: Connection, reports: list[PartReport]) -> bool:
         return apply_part_reports(conn, reports, now=self._clock.now(), events=self._events)

@@ -1,4 +1,5 @@
-"""GroupCommit: concurrent callers' items written together, each caller answered after its commit."""
+"""GroupCommit: concurrent callers' items written together, each caller answered after its commit
+with its unit's result."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ async def test_concurrent_callers_share_units_of_at_most_max_items(engine: Async
         return len(batch)
 
     group: GroupCommit[int, int] = GroupCommit(engine, write, max_items=4)
-    await asyncio.gather(*(group.add([value]) for value in range(10)))
+    results = await asyncio.gather(*(group.add([value]) for value in range(10)))
     assert units == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert results == [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]
     await group.add([10])
     assert units[-1] == [10]
     assert await _stored(engine) == list(range(11))
@@ -63,6 +65,6 @@ async def test_a_failed_unit_fails_only_its_callers_and_stores_none_of_their_ite
     await group.add([1])
     outcomes = await asyncio.gather(group.add([2]), group.add([1]), group.add([3]), return_exceptions=True)
     assert isinstance(outcomes[0], sa.exc.IntegrityError) and isinstance(outcomes[1], sa.exc.IntegrityError)
-    assert outcomes[2] is None
+    assert outcomes[2] == 1
     assert await _stored(engine) == [1, 3]
     assert committed == [1, 1]

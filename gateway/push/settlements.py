@@ -1,0 +1,304 @@
+"""What the dispatch worker decided for each message it held, written in batches.
+
+A :class:`Settlement` is one message's outcome of a dispatch attempt: ``SUBMITTED`` (with the
+operator's answer), ``RETRY`` (the next attempt's time), ``FAILED`` (the reason), ``EXPIRED``
+(never tried within its TTL) or ``RELEASE`` (handed back untried). :func:`record` writes any mix
+of them in the caller's unit of work with a fixed number of statements per kind, whatever the
+batch size: each move is one compare-and-set ``UPDATE … RETURNING`` over the batch, conditional
+on the message still being ``queued`` and leased to the worker, so a worker whose lease ended
+writes nothing for that message; then one insert of the moved messages' events, one of their
+parts, one staging of their webhooks. Reports that overtook a submission are applied in the same
+unit (:func:`~gateway.push.reports.take_early_reports` for parts, the ``report`` events kept for
+the HTTP dialects).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from carrier_adapters import DeliveryState, SmsSubmission
+from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, apply_report, webhook_data
+from gateway.push.reports import PARTS, apply_part_reports, take_early_reports
+from gateway.push.states import MessageStatus, step_for_report
+from gateway.webhooks import Publisher, Staged
+
+__all__ = ["Claim", "Outcome", "Recorded", "Settlement", "record"]
+
+_DETAIL = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message a worker holds until ``lease_until``."""
+
+    id: str
+    tenant_id: str
+    operator: str | None
+    attempts: int
+    failure_reason: str | None
+    recipient_cipher: str
+    text_cipher: str
+    expires_at: datetime
+    lease_until: datetime
+
+
+class Outcome(enum.Enum):
+    """What happened to a claimed message (see the module docstring)."""
+
+    SUBMITTED = "submitted"
+    RETRY = "retry"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    RELEASE = "release"
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One claimed message's outcome; ``attempts`` is the new count when the attempt counts."""
+
+    claim: Claim
+    outcome: Outcome
+    at: datetime
+    operator: str | None = None
+    submission: SmsSubmission | None = None
+    reason: str | None = None
+    attempts: int | None = None
+    retry_at: datetime | None = None
+
+
+class Recorded(NamedTuple):
+    """What a batch did: the ids of the messages it moved, and whether it staged a webhook."""
+
+    moved: frozenset[str]
+    published: bool
+
+
+def record(
+    conn: Connection, settlements: Sequence[Settlement], *, worker: str, now: datetime, events: Publisher
+) -> Recorded:
+    """Write ``settlements`` of ``worker`` in ``conn``'s unit (see the module docstring)."""
+    by_outcome: dict[Outcome, list[Settlement]] = {}
+    for settlement in settlements:
+        by_outcome.setdefault(settlement.outcome, []).append(settlement)
+    moved: set[str] = set()
+    published = False
+    for outcome, group in by_outcome.items():
+        ids, staged = _RECORDERS[outcome](conn, group, worker, now, events)
+        moved |= ids
+        published = published or staged
+    return Recorded(frozenset(moved), published)
+
+
+def _case(column: sa.Column[Any], values: dict[str, Any]) -> Any:
+    return sa.case(values, value=MESSAGES.c.id, else_=column)
+
+
+def _move(
+    conn: Connection, group: Sequence[Settlement], worker: str, to: MessageStatus | None, **values: Any
+) -> dict[str, Settlement]:
+    """The compare-and-set of the whole group; the settlements whose message moved, by id."""
+    by_id = {s.claim.id: s for s in group}
+    if to is not None:
+        values["status"] = to.value
+    rows = conn.execute(
+        sa.update(MESSAGES)
+        .where(
+            MESSAGES.c.id.in_(by_id),
+            MESSAGES.c.status == MessageStatus.QUEUED.value,
+            MESSAGES.c.lease_owner == worker,
+        )
+        .values(lease_owner=None, lease_until=None, **values)
+        .returning(MESSAGES.c.id)
+    ).all()
+    return {row.id: by_id[row.id] for row in rows}
+
+
+def _events(conn: Connection, moved: dict[str, Settlement], event: str, detail: str | None = None) -> None:
+    """One history entry per moved message; ``detail`` names the settlement field to record."""
+    if moved:
+        conn.execute(
+            sa.insert(EVENTS),
+            [
+                {
+                    "message_id": message_id,
+                    "type": event,
+                    "at": s.at,
+                    "state": None,
+                    "detail": (getattr(s, detail) or "")[:_DETAIL] or None if detail else None,
+                    "dedupe_key": None,
+                }
+                for message_id, s in moved.items()
+            ],
+        )
+
+
+def _submitted(
+    conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
+) -> tuple[set[str], bool]:
+    operators = {s.claim.id: s.operator for s in group}
+    provider_ids = {s.claim.id: s.submission.provider_message_id[:128] for s in group if s.submission}
+    moved = _move(
+        conn,
+        group,
+        worker,
+        MessageStatus.SUBMITTED,
+        operator=_case(MESSAGES.c.operator, operators),
+        provider_message_id=_case(MESSAGES.c.provider_message_id, provider_ids),
+        attempts=MESSAGES.c.attempts + 1,
+        failure_reason=None,
+        updated_at=now,
+    )
+    if not moved:
+        return set(), False
+    _events(conn, moved, MessageStatus.SUBMITTED.value, "operator")
+    staged = events.stage_many(
+        conn,
+        [
+            Staged(
+                s.claim.tenant_id,
+                "message.submitted",
+                webhook_data(message_id, MessageStatus.SUBMITTED, s.at, operator=s.operator),
+            )
+            for message_id, s in moved.items()
+        ],
+    )
+    published = any(staged)
+    parts: dict[str, list[str]] = {}
+    rows = []
+    for message_id, s in moved.items():
+        if s.submission is None or s.operator is None:
+            continue
+        for seq, part in enumerate(s.submission.parts, start=1):
+            rows.append(
+                {"message_id": message_id, "seq": seq, "operator": s.operator, "provider_id": part[:64]}
+            )
+            parts.setdefault(s.operator, []).append(part[:64])
+    if rows:
+        conn.execute(sa.insert(PARTS), rows)
+        early = [
+            report for operator, ids in parts.items() for report in take_early_reports(conn, operator, ids)
+        ]
+        if early:
+            published = apply_part_reports(conn, early, now=now, events=events) or published
+    whole = [
+        message_id for message_id, s in moved.items() if s.submission is not None and not s.submission.parts
+    ]
+    return set(moved), _pending_reports(conn, whole, moved, now, events) or published
+
+
+def _pending_reports(
+    conn: Connection, message_ids: list[str], moved: dict[str, Settlement], now: datetime, events: Publisher
+) -> bool:
+    """Apply the first report each message received (by HTTP callback) before its submission committed."""
+    if not message_ids:
+        return False
+    first: dict[str, tuple[str, str | None]] = {}
+    for row in conn.execute(
+        sa.select(EVENTS.c.message_id, EVENTS.c.state, EVENTS.c.detail)
+        .where(EVENTS.c.message_id.in_(message_ids), EVENTS.c.type == REPORT, EVENTS.c.state.is_not(None))
+        .order_by(EVENTS.c.id)
+    ):
+        first.setdefault(row.message_id, (row.state, row.detail))
+    published = False
+    for message_id, (state, detail) in first.items():
+        s = moved[message_id]
+        applied = apply_report(
+            conn,
+            message_id=message_id,
+            tenant_id=s.claim.tenant_id,
+            operator=s.operator,
+            step=step_for_report(MessageStatus.SUBMITTED, DeliveryState(state)),
+            detail=detail,
+            submitted_at=now,
+            now=now,
+            events=events,
+        )
+        published = published or applied.published
+    return published
+
+
+def _failed(
+    conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
+) -> tuple[set[str], bool]:
+    reasons = {s.claim.id: (s.reason or "OPERATOR_ERROR")[:_DETAIL] for s in group}
+    attempts = {s.claim.id: s.attempts for s in group if s.attempts is not None}
+    moved = _move(
+        conn,
+        group,
+        worker,
+        MessageStatus.FAILED,
+        failure_reason=_case(MESSAGES.c.failure_reason, reasons),
+        attempts=_case(MESSAGES.c.attempts, attempts) if attempts else MESSAGES.c.attempts,
+        updated_at=now,
+    )
+    if not moved:
+        return set(), False
+    _events(conn, moved, MessageStatus.FAILED.value, "reason")
+    staged = events.stage_many(
+        conn,
+        [
+            Staged(
+                s.claim.tenant_id,
+                "message.failed",
+                webhook_data(message_id, MessageStatus.FAILED, s.at, reason=reasons[message_id]),
+            )
+            for message_id, s in moved.items()
+        ],
+    )
+    return set(moved), any(staged)
+
+
+def _retry(
+    conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
+) -> tuple[set[str], bool]:
+    moved = _move(
+        conn,
+        group,
+        worker,
+        None,
+        attempts=_case(MESSAGES.c.attempts, {s.claim.id: s.attempts for s in group}),
+        next_attempt_at=_case(MESSAGES.c.next_attempt_at, {s.claim.id: s.retry_at for s in group}),
+        failure_reason=_case(MESSAGES.c.failure_reason, {s.claim.id: s.reason for s in group}),
+        updated_at=now,
+    )
+    _events(conn, moved, "submit_failed", "reason")
+    return set(moved), False
+
+
+def _expired(
+    conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
+) -> tuple[set[str], bool]:
+    moved = _move(conn, group, worker, MessageStatus.EXPIRED, updated_at=now)
+    _events(conn, moved, MessageStatus.EXPIRED.value)
+    return set(moved), False
+
+
+def _release(
+    conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
+) -> tuple[set[str], bool]:
+    later = {s.claim.id: s.retry_at for s in group if s.retry_at is not None}
+    values = {"next_attempt_at": _case(MESSAGES.c.next_attempt_at, later)} if later else {}
+    by_id = {s.claim.id for s in group}
+    rows = conn.execute(
+        sa.update(MESSAGES)
+        .where(MESSAGES.c.id.in_(by_id), MESSAGES.c.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None, **values)
+        .returning(MESSAGES.c.id)
+    ).all()
+    return {row.id for row in rows}, False
+
+
+_RECORDERS = {
+    Outcome.SUBMITTED: _submitted,
+    Outcome.RETRY: _retry,
+    Outcome.FAILED: _failed,
+    Outcome.EXPIRED: _expired,
+    Outcome.RELEASE: _release,
+}
