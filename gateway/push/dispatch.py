@@ -7,7 +7,8 @@ A worker claims up to ``batch`` due messages (``queued``, ``scheduled_at`` and
 - past its TTL: ``expired`` if it was never tried, else ``failed`` with its last error (no send);
 - otherwise submitted with ``reference`` = message id through the operators of
   :func:`~gateway.push.routing.route` (next operator only on "not my subscriber"), paced by a
-  per-operator :class:`~carrier_adapters.pacing.TokenBucket` (per process);
+  per-operator :class:`~carrier_adapters.pacing.TokenBucket` (per process) unless the operator's
+  channel paces itself (``self_paced``: the binary protocols' channels, at the URL's ``tps``);
 - on success marked ``submitted`` with its event, its parts and ``message.submitted``, applying
   a delivery report that arrived first;
 - left ``submitted`` without a report for ``report_timeout_seconds``: ``unknown``
@@ -112,6 +113,7 @@ class DispatchConfig:
     send_rate: float = 50.0
     send_rates: Mapping[str, float] = field(default_factory=dict)
     fallback_operator: str | None = None
+    self_paced: frozenset[str] = frozenset()
     prune_seconds: float = 600.0
     report_timeout_seconds: float = 259_200.0
 
@@ -275,7 +277,8 @@ class Dispatcher:
         if claim.operator in operators:
             operators = operators[operators.index(claim.operator) :]
         for operator in operators:
-            await self._bucket(operator).acquire()
+            if operator not in self._config.self_paced:
+                await self._bucket(operator).acquire()
             if self._clock.now() >= claim.lease_until:
                 log.warning("push_lease_expired_before_send", message_id=claim.id)
                 return None

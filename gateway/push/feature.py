@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -118,7 +118,9 @@ async def open_push(
         cipher=cipher,
         clock=clock,
         events=events,
-        config=dispatch_config(settings),
+        config=replace(
+            dispatch_config(settings), self_paced=frozenset(gateway.operator for gateway in gateways)
+        ),
     )
     service = PushService(
         sessions=sessions,
