@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from joserfc import jwt
+import jwt
 
 from gateway.clock import Clock
 from gateway.oauth.keys import KeyStore
@@ -46,6 +46,4 @@ class IdTokens:
         }
         if nonce is not None:
             claims["nonce"] = nonce
-        return jwt.encode(
-            {"alg": "ES256", "kid": key.kid, "typ": "JWT"}, claims, key.jose_key, algorithms=["ES256"]
-        )
+        return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "JWT"})

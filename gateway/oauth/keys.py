@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,20 +31,20 @@ __all__ = ["KeyStore", "LoadedKey"]
 
 @dataclass(frozen=True, slots=True)
 class LoadedKey:
-    """A usable key: its id, private key, the same key as a JOSE key (built once, signs and verifies
-    every token) and its public JWK."""
+    """A usable key: its id, private key, public key (derived once, reused by every verification)
+    and public JWK."""
 
     kid: str
     private_key: ec.EllipticCurvePrivateKey
-    jose_key: ECKey
+    public_key: ec.EllipticCurvePublicKey
     public_jwk: dict[str, str]
     created_at: datetime
     retired_at: datetime | None
 
 
-def _public_jwk(key: ECKey) -> dict[str, str]:
-    jwk = key.as_dict(private=False)
-    return {k: str(jwk[k]) for k in ("kty", "crv", "x", "y")}
+def _public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    return {k: jwk[k] for k in ("kty", "crv", "x", "y")}
 
 
 def _rfc7638(jwk: dict[str, str]) -> str:
@@ -88,7 +88,7 @@ class KeyStore:
     async def rotate(self) -> LoadedKey:
         """Create a new signing key and retire the previous ones (they stay published)."""
         private = ec.generate_private_key(ec.SECP256R1())
-        jwk = _public_jwk(ECKey.import_key(private))
+        jwk = _public_jwk(private)
         kid = _rfc7638(jwk)
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -118,12 +118,11 @@ class KeyStore:
                 private = serialization.load_pem_private_key(pem.encode(), password=None)
                 if not isinstance(private, ec.EllipticCurvePrivateKey):
                     raise TypeError(f"signing key {row.kid} is not an EC key")
-                jose_key = ECKey.import_key(private)
                 keys[row.kid] = LoadedKey(
                     row.kid,
                     private,
-                    jose_key,
-                    _public_jwk(jose_key),
+                    private.public_key(),
+                    _public_jwk(private),
                     as_utc(row.created_at) or self._clock.now(),
                     retired,
                 )
