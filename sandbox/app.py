@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from sandbox.appkeys import CLOCK, CONFIG, SMS, STATE
+from sandbox.appkeys import CLOCK, CONFIG, SMS, SMSC, STATE
 from sandbox.callbacks import CallbackPoster
 from sandbox.clock import Clock, SystemClock
 from sandbox.config import SandboxConfig
@@ -13,6 +15,7 @@ from sandbox.errors import error_middleware
 from sandbox.faults import faults_middleware
 from sandbox.operators import add_operator_routes
 from sandbox.sms import SmsCenter
+from sandbox.smsc import SmscServers
 from sandbox.state import SandboxState
 
 __all__ = ["create_sandbox_app"]
@@ -25,6 +28,8 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
     timestamp windows, default history dates and response timestamps all read it. A test that moves
     it forward should move its callers' clock too, as synchronised hosts would. SMS callbacks go to
     ``config.callback_base_url`` (none when it is None); pending ones are given up at cleanup.
+    The operators' binary-protocol SMS gateways listen from startup to cleanup on the ports of
+    ``config`` (``app[SMSC].view()`` and ``GET /sandbox/smsc`` tell the actual ones).
     """
     clock = clock or SystemClock()
     state = SandboxState()
@@ -37,11 +42,19 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
     app[CONFIG] = config
     app[CLOCK] = clock
     app[SMS] = sms
+    smsc = SmscServers(config=config, state=state, center=sms, clock=clock)
+    app[SMSC] = smsc
 
     async def close_poster(_: web.Application) -> None:
         await poster.close()
 
+    async def run_smsc(_: web.Application) -> AsyncIterator[None]:
+        await smsc.start()
+        yield
+        await smsc.stop()
+
     app.on_cleanup.append(close_poster)
+    app.cleanup_ctx.append(run_smsc)
     add_control_routes(app)
     add_operator_routes(app, state=state, config=config, clock=clock, sms=sms)
     return app

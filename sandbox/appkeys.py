@@ -9,11 +9,13 @@ from aiohttp import web
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
 from sandbox.sms import SmsCenter
+from sandbox.smsc import SmscServers
 from sandbox.state import SandboxState
 
-__all__ = ["CLOCK", "CONFIG", "SMS", "STATE"]
+__all__ = ["CLOCK", "CONFIG", "SMS", "SMSC", "STATE"]
 
 STATE: Final = web.AppKey("sandbox_state", SandboxState)
 CONFIG: Final = web.AppKey("sandbox_config", SandboxConfig)
 CLOCK: Final = web.AppKey("sandbox_clock", Clock)
 SMS: Final = web.AppKey("sandbox_sms", SmsCenter)
+SMSC: Final = web.AppKey("sandbox_smsc", SmscServers)

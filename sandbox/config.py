@@ -1,16 +1,18 @@
-"""The sandbox's configuration: the one registered application each mock operator knows."""
+"""The sandbox's configuration: the one registered application and the one SP account of its SMS
+gateway each mock operator knows, and where those gateways listen."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-__all__ = ["OPERATORS", "AppCredentials", "Operator", "SandboxConfig"]
+__all__ = ["OPERATORS", "AppCredentials", "Operator", "SandboxConfig", "SmscAccount"]
 
 Operator = Literal["cmcc", "cucc", "ctcc"]
 OPERATORS: Final[tuple[Operator, ...]] = ("cmcc", "cucc", "ctcc")
@@ -22,6 +24,13 @@ _APP_ID_PREFIXES: Final[Mapping[str, tuple[str, int]]] = {
     "cucc": ("99166", 9),
     "ctcc": ("8", 9),
 }
+_ACCESS_NUMBER: Final = re.compile(r"106[0-9]{2,17}")
+_SMSC_LOGINS: Final[Mapping[str, re.Pattern[str]]] = {
+    "cmcc": re.compile(r"[0-9]{6}"),
+    "cucc": re.compile(r"[!-~]{1,16}"),
+    "ctcc": re.compile(r"[!-~]{1,8}"),
+}
+_SMSC_SECRET_MAX: Final = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,45 @@ class AppCredentials:
 
 
 @dataclass(frozen=True, slots=True)
+class SmscAccount:
+    """The SP account an operator's SMS gateway knows (docs/operator-dialects.md, "SMS over the
+    operators' binary protocols"): ``login`` (CMPP SP id of 6 digits, SGIP ``Login_Name`` of at most
+    16, SMGP ``ClientID`` of at most 8 characters), ``secret`` (1-15 printable ASCII characters) and
+    ``access_number`` (``106`` and 2-17 digits)."""
+
+    login: str
+    secret: str
+    access_number: str
+
+    def __post_init__(self) -> None:
+        if not (
+            1 <= len(self.secret) <= _SMSC_SECRET_MAX and self.secret.isascii() and self.secret.isprintable()
+        ):
+            raise ValueError(f"an SMSC secret must be 1-{_SMSC_SECRET_MAX} printable ASCII characters")
+        if _ACCESS_NUMBER.fullmatch(self.access_number) is None:
+            raise ValueError("an access number is 106 followed by 2-17 digits")
+        if _SMSC_LOGINS["cucc"].fullmatch(self.login) is None:
+            raise ValueError("an SMSC login is 1-16 printable ASCII characters")
+
+    def __repr__(self) -> str:
+        return f"SmscAccount(login={self.login!r}, secret=<redacted>, access_number={self.access_number!r})"
+
+    @classmethod
+    def generate(cls, operator: str) -> SmscAccount:
+        """A fresh random account shaped for ``operator``'s protocol."""
+        digits = 6 if operator == "cmcc" else 8
+        return cls(
+            login="".join(secrets.choice(string.digits) for _ in range(digits)),
+            secret="".join(secrets.choice(_APP_KEY_ALPHABET) for _ in range(12)),
+            access_number="106" + "".join(secrets.choice(string.digits) for _ in range(5)),
+        )
+
+
+def _generated_accounts() -> Mapping[str, SmscAccount]:
+    return {operator: SmscAccount.generate(operator) for operator in OPERATORS}
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxConfig:
     """Credentials of every operator, keyed by operator code (all three are required), and where the
     operators send their SMS callbacks.
@@ -52,12 +100,24 @@ class SandboxConfig:
     ``{callback_base_url}/operator-callbacks/{operator}``; ``None`` means the operators send no
     callbacks at all. A report leaves ``report_delay`` seconds after its submission; a callback
     that is not acknowledged with a 2xx is retried after each of ``callback_retry_delays`` seconds.
+
+    Each operator's SMS gateway (cmcc CMPP on ``cmpp_port``, ctcc SMGP on ``smgp_port``; 0 picks a
+    free port) listens on ``smsc_host`` and knows the SP account ``smsc_accounts[operator]`` (fresh
+    random ones by default). ``smsc_resend_after`` is how long a ``DELIVER`` waits for its answer
+    before it is sent again, ``smsc_heartbeat_after`` how long the CMPP ISMG waits without a PDU
+    before its ``ACTIVE_TEST`` (None: the protocols' own 60 s / 5 s and 180 s).
     """
 
     apps: Mapping[str, AppCredentials]
     callback_base_url: str | None = None
     report_delay: float = 0.5
     callback_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    smsc_accounts: Mapping[str, SmscAccount] = field(default_factory=_generated_accounts)
+    smsc_host: str = "127.0.0.1"
+    cmpp_port: int = 0
+    smgp_port: int = 0
+    smsc_resend_after: float | None = None
+    smsc_heartbeat_after: float | None = None
 
     def __post_init__(self) -> None:
         if set(self.apps) != set(OPERATORS):
@@ -71,6 +131,18 @@ class SandboxConfig:
         if self.report_delay < 0 or any(delay < 0 for delay in self.callback_retry_delays):
             raise ValueError("delays must not be negative")
         object.__setattr__(self, "callback_retry_delays", tuple(self.callback_retry_delays))
+        if set(self.smsc_accounts) != set(OPERATORS):
+            raise ValueError(f"smsc_accounts must hold exactly the operators {', '.join(OPERATORS)}")
+        for operator, account in self.smsc_accounts.items():
+            if _SMSC_LOGINS[operator].fullmatch(account.login) is None:
+                raise ValueError(f"the {operator} SMSC login does not fit its protocol")
+        object.__setattr__(self, "smsc_accounts", MappingProxyType(dict(self.smsc_accounts)))
+        if not all(0 <= port <= 65535 for port in (self.cmpp_port, self.smgp_port)):
+            raise ValueError("SMSC ports must be 0-65535")
+        if any(
+            value is not None and value <= 0 for value in (self.smsc_resend_after, self.smsc_heartbeat_after)
+        ):
+            raise ValueError("SMSC timings must be positive")
 
     @classmethod
     def generate(cls, *, callback_base_url: str | None = None) -> SandboxConfig:

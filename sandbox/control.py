@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.appkeys import CLOCK, CONFIG, SMS, STATE
+from sandbox.appkeys import CLOCK, CONFIG, SMS, SMSC, STATE
 from sandbox.browser import walk
 from sandbox.config import OPERATORS, Operator
 from sandbox.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -53,6 +53,7 @@ def add_control_routes(app: web.Application) -> None:
             web.put("/sandbox/operators/{operator}/faults", put_faults),
             web.delete("/sandbox/operators/{operator}/faults", clear_faults),
             web.delete("/sandbox/faults", clear_all_faults),
+            web.get("/sandbox/smsc", smsc),
         ]
     )
 
@@ -196,6 +197,12 @@ async def clear_all_faults(request: web.Request) -> web.Response:
     """Put every operator's faults back to none, keeping subscribers and messages; 204."""
     request.app[STATE].clear_faults(*OPERATORS)
     return web.Response(status=204)
+
+
+async def smsc(request: web.Request) -> web.Response:
+    """Where each operator's binary-protocol SMS gateway listens: protocol, host, port, SP login and
+    access number per operator."""
+    return web.json_response(dict(request.app[SMSC].view()))
 
 
 def _subscriber(request: web.Request) -> Subscriber:

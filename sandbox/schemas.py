@@ -110,6 +110,16 @@ class FaultsUpdate(_StrictBody):
     error_rate: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
     down: bool = False
     delivery_report: DeliveryReport = "DELIVRD"
+    refuse_login: bool = False
+    silent: bool = False
+    silent_heartbeats: bool = False
+    drop_window: Annotated[int, Field(ge=0, le=1000)] = 0
+    answer_delay_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+    flow_control_rate: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
+    submits_per_second: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    report_delay_ms: Annotated[int, Field(ge=0, le=86_400_000)] = 0
+    duplicate_reports: bool = False
+    reorder_reports: bool = False
 
     def apply_to(self, faults: Faults) -> None:
         """Copy the fields the caller gave onto ``faults``."""
@@ -170,4 +180,14 @@ def faults_view(faults: Faults) -> dict[str, object]:
         "errorRate": faults.error_rate,
         "down": faults.down,
         "deliveryReport": faults.delivery_report,
+        "refuseLogin": faults.refuse_login,
+        "silent": faults.silent,
+        "silentHeartbeats": faults.silent_heartbeats,
+        "dropWindow": faults.drop_window,
+        "answerDelayMs": faults.answer_delay_ms,
+        "flowControlRate": faults.flow_control_rate,
+        "submitsPerSecond": faults.submits_per_second,
+        "reportDelayMs": faults.report_delay_ms,
+        "duplicateReports": faults.duplicate_reports,
+        "reorderReports": faults.reorder_reports,
     }

@@ -3,7 +3,9 @@ deliver to the phone's inbox, report, and pass replies on.
 
 ``docs/operator-dialects.md``, "Common SMS rules". A dialect (``sandbox/operators/*_sms.py``) parses
 and authenticates its submission, calls :meth:`SmsCenter.submit`, words the answer, and builds its
-signed callbacks (:class:`SmsDialect`).
+signed callbacks (:class:`SmsDialect`). A binary-protocol gateway (``sandbox/smsc``) asks
+:meth:`SmsCenter.outcome`, puts whole texts in the inbox through :meth:`SmsCenter.received`, and
+registers itself (:class:`SmsChannel`) to send the replies to what it delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sandbox.clock import Clock
 from sandbox.config import Operator
 from sandbox.state import SandboxState, SmsRecord
 
-__all__ = ["ReportWish", "SmsCenter", "SmsDialect", "Submission", "well_formed"]
+__all__ = ["ReportWish", "SmsCenter", "SmsChannel", "SmsDialect", "Submission", "well_formed"]
 
 MAX_TEXT: Final = 700
 _REFERENCE: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -67,6 +69,19 @@ class SmsDialect(Protocol):
         ...
 
 
+class SmsChannel(Protocol):
+    """A binary-protocol gateway: it sends replies to the SMS it delivered, and pending work can be
+    given up."""
+
+    def reply(self, record: SmsRecord, text: str) -> None:
+        """Send a reply with ``text`` from ``record``'s phone to its sender."""
+        ...
+
+    def cancel_pending(self) -> None:
+        """Give up reports, replies and partial long messages not yet done."""
+        ...
+
+
 class SmsCenter:
     """The SMS side of the three operators, sharing the sandbox's state, clock and callback poster."""
 
@@ -75,10 +90,44 @@ class SmsCenter:
         self._clock = clock
         self._poster = poster
         self._dialects: dict[Operator, SmsDialect] = {}
+        self._channels: dict[str, SmsChannel] = {}
 
     def register(self, operator: Operator, dialect: SmsDialect) -> None:
         """Make ``dialect`` the wording of ``operator``'s callbacks."""
         self._dialects[operator] = dialect
+
+    def register_channel(self, name: str, channel: SmsChannel) -> None:
+        """Send the replies to SMS whose ``channel`` is ``name`` through ``channel``."""
+        self._channels[name] = channel
+
+    def outcome(self, operator: Operator, report: ReportWish) -> tuple[Literal["DELIVRD", "UNDELIV"], bool]:
+        """What the faults in force make of an SMS submitted now: its status, and whether it is reported."""
+        wish = self._state.faults[operator].delivery_report
+        status: Literal["DELIVRD", "UNDELIV"] = "UNDELIV" if wish == "UNDELIV" else "DELIVRD"
+        wanted = report is ReportWish.ALWAYS or (report is ReportWish.FAILURES and status != "DELIVRD")
+        return status, wanted and wish != "none"
+
+    def received(
+        self, operator: Operator, *, phone_number: str, sender: str, text: str, message_id: str, channel: str
+    ) -> SmsRecord:
+        """Put a whole text that came through ``channel`` into the inbox of ``phone_number`` (E.164);
+        a reply from that phone goes back through ``channel``."""
+        now = self._clock.now()
+        record = SmsRecord(
+            operator=operator,
+            reference=message_id,
+            message_id=message_id,
+            phone_number=phone_number,
+            sender=sender,
+            text=text,
+            submitted_at=now,
+            status="DELIVRD",
+            reported=False,
+            channel=channel,
+        )
+        self._state.inboxes.deliver(phone_number, sender, text, now)
+        self._state.sms.received(record)
+        return record
 
     def submit(
         self, operator: Operator, submission: Submission, new_message_id: Callable[[datetime, int], str]
@@ -96,11 +145,7 @@ class SmsCenter:
         if subscriber is None or subscriber.operator != operator:
             return None
         now = self._clock.now()
-        wish = self._state.faults[operator].delivery_report
-        status: Literal["DELIVRD", "UNDELIV"] = "UNDELIV" if wish == "UNDELIV" else "DELIVRD"
-        wanted = submission.report is ReportWish.ALWAYS or (
-            submission.report is ReportWish.FAILURES and status != "DELIVRD"
-        )
+        status, reported = self.outcome(operator, submission.report)
         record = SmsRecord(
             operator=operator,
             reference=submission.reference,
@@ -110,7 +155,7 @@ class SmsCenter:
             text=submission.text,
             submitted_at=now,
             status=status,
-            reported=wanted and wish != "none",
+            reported=reported,
         )
         ledger.add(record)
         if status == "DELIVRD":
@@ -126,10 +171,16 @@ class SmsCenter:
         record = self._state.sms.latest_received(phone_number)
         if record is None:
             return None
+        channel = None if record.channel is None else self._channels.get(record.channel)
+        if channel is not None:
+            channel.reply(record, text)
+            return record
         dialect = self._dialects[record.operator]
         self._poster.post(record.operator, lambda: dialect.reply(record, text, self._clock.now()), delay=0)
         return record
 
     def cancel_pending(self) -> None:
-        """Give up every callback not yet sent or acknowledged."""
+        """Give up every callback not yet sent or acknowledged, and the channels' pending work."""
         self._poster.cancel_pending()
+        for channel in self._channels.values():
+            channel.cancel_pending()

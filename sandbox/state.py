@@ -304,7 +304,8 @@ class SmsRecord:
     """An SMS an operator accepted through its submission endpoint.
 
     ``status`` is what its delivery report says (``DELIVRD``: it reached the inbox; ``UNDELIV``: it
-    did not); ``reported`` whether a report is sent at all.
+    did not); ``reported`` whether a report is sent at all. ``channel`` is the binary protocol
+    (``cmpp``, ``smgp``, ...) it came through, None for the HTTP dialect; replies go back the same way.
     """
 
     operator: Operator
@@ -316,6 +317,7 @@ class SmsRecord:
     submitted_at: datetime
     status: Literal["DELIVRD", "UNDELIV"]
     reported: bool
+    channel: str | None = None
 
 
 class SmsLedger:
@@ -365,12 +367,26 @@ class SmsLedger:
 
 @dataclass(slots=True)
 class Faults:
-    """Faults injected into one operator's southbound endpoints (and its future SMS delivery)."""
+    """Faults injected into one operator's southbound endpoints (and its future SMS delivery).
+
+    The first four apply to the HTTP endpoints (``delivery_report`` to every SMS); the rest to the
+    operator's binary-protocol gateway (docs/operator-dialects.md, "The sandbox's gateways").
+    """
 
     latency_ms: int = 0
     error_rate: float = 0.0
     down: bool = False
     delivery_report: DeliveryReport = "DELIVRD"
+    refuse_login: bool = False
+    silent: bool = False
+    silent_heartbeats: bool = False
+    drop_window: int = 0
+    answer_delay_ms: int = 0
+    flow_control_rate: float = 0.0
+    submits_per_second: int = 0
+    report_delay_ms: int = 0
+    duplicate_reports: bool = False
+    reorder_reports: bool = False
 
 
 class SandboxState:

@@ -10,6 +10,7 @@ from aiohttp import ClientResponse
 
 from tests.clocks import ManualClock
 from tests.sandbox.conftest import OneTapToken, SandboxClient, Subscribe
+from tests.sandbox.smsc_client import NO_FAULTS
 
 PHONE = "+8613800138000"
 
@@ -197,7 +198,7 @@ async def test_faults_update_keeps_fields_not_given(client: SandboxClient) -> No
         "/sandbox/operators/cucc/faults", json={"latencyMs": 50, "deliveryReport": "none"}
     )
     assert response.status == 200
-    expected = {"latencyMs": 50, "errorRate": 0.0, "down": False, "deliveryReport": "none"}
+    expected = {**NO_FAULTS, "latencyMs": 50, "deliveryReport": "none"}
     assert await response.json() == expected
     response = await client.put("/sandbox/operators/cucc/faults", json={"errorRate": 0.25})
     assert await response.json() == {**expected, "errorRate": 0.25}

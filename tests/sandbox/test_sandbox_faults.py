@@ -20,6 +20,7 @@ from sandbox import SandboxConfig, create_sandbox_app
 from tests.clocks import ManualClock
 from tests.conftest import LOG_SINK
 from tests.sandbox.conftest import SandboxClient
+from tests.sandbox.smsc_client import NO_FAULTS
 
 LOGIN = "/cmcc/unisdk/rsapi/loginTokenValidate"
 
@@ -134,12 +135,7 @@ async def test_clearing_one_operators_faults(client: SandboxClient) -> None:
     await set_faults(client, "ctcc", errorRate=1)
     response = await client.delete("/sandbox/operators/cmcc/faults")
     assert response.status == 200
-    assert await response.json() == {
-        "latencyMs": 0,
-        "errorRate": 0.0,
-        "down": False,
-        "deliveryReport": "DELIVRD",
-    }
+    assert await response.json() == NO_FAULTS
     assert (await client.post(LOGIN, json={})).status == 200
     assert (await (await client.get("/sandbox/operators/ctcc/faults")).json())["errorRate"] == 1.0
     unknown = await client.delete("/sandbox/operators/cmc/faults")
@@ -157,6 +153,6 @@ async def test_clearing_every_fault_keeps_the_subscribers(
     assert (await client.delete("/sandbox/faults")).status == 204
     for operator in ("cmcc", "cucc", "ctcc"):
         faults = await (await client.get(f"/sandbox/operators/{operator}/faults")).json()
-        assert faults == {"latencyMs": 0, "errorRate": 0.0, "down": False, "deliveryReport": "DELIVRD"}
+        assert faults == NO_FAULTS
     assert (await client.post(LOGIN, json={})).status == 200
     assert (await client.get("/sandbox/subscribers/+8618600186000")).status == 200
