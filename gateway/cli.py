@@ -39,7 +39,7 @@ from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
 from gateway.worker import create_worker_app
-from sandbox import AppCredentials, SandboxConfig, create_sandbox_app
+from sandbox import AppCredentials, SandboxConfig, create_sandbox_app, smsc_listeners
 
 __all__ = ["main"]
 
@@ -204,6 +204,8 @@ async def _up(settings: Settings) -> None:
     async def seed() -> None:
         demo = await _seed_demo(gateway, settings)
         print(_banner(settings, demo, f"http://{authority}:{settings.sandbox_port}"), flush=True)
+        for op, smsc in smsc_listeners(sandbox).items():
+            print(f"  {op} SMS gateway  {smsc['protocol']} on {smsc['host']}:{smsc['port']}", flush=True)
 
     await run_sites(
         [(sandbox, settings.host, settings.sandbox_port), (gateway, settings.host, settings.port)],
@@ -259,7 +261,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         for op, creds in config.apps.items():
             print(f"GATEWAY_{op.upper()}_APP_ID={creds.app_id} GATEWAY_{op.upper()}_APP_KEY={creds.app_key}")
         app = create_sandbox_app(config)
-        run_loop(run_sites([(app, settings.host, settings.sandbox_port)], settings), settings.event_loop)
+
+        async def print_smsc() -> None:
+            for op, smsc in smsc_listeners(app).items():
+                secret = config.smsc_accounts[op].secret
+                print(
+                    f"{op} SMS gateway: {smsc['protocol']}://{smsc['login']}:{secret}@{smsc['host']}:{smsc['port']}"
+                    f" access number {smsc['accessNumber']}",
+                    flush=True,
+                )
+
+        run_loop(
+            run_sites([(app, settings.host, settings.sandbox_port)], settings, print_smsc),
+            settings.event_loop,
+        )
     else:
         try:
             run_loop(_tenants_create(args, settings), settings.event_loop)

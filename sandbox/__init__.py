@@ -6,8 +6,16 @@ carrier adapters, so a disagreement between the two sides shows up as a failing 
 
 from __future__ import annotations
 
-from sandbox.app import create_sandbox_app
+from sandbox.app import create_sandbox_app, smsc_listeners
 from sandbox.clock import Clock, SystemClock
-from sandbox.config import AppCredentials, SandboxConfig
+from sandbox.config import AppCredentials, SandboxConfig, SmscAccount
 
-__all__ = ["AppCredentials", "Clock", "SandboxConfig", "SystemClock", "create_sandbox_app"]
+__all__ = [
+    "AppCredentials",
+    "Clock",
+    "SandboxConfig",
+    "SmscAccount",
+    "SystemClock",
+    "create_sandbox_app",
+    "smsc_listeners",
+]

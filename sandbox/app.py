@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
@@ -18,7 +18,7 @@ from sandbox.sms import SmsCenter
 from sandbox.smsc import SmscServers
 from sandbox.state import SandboxState
 
-__all__ = ["create_sandbox_app"]
+__all__ = ["create_sandbox_app", "smsc_listeners"]
 
 
 def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> web.Application:
@@ -58,3 +58,8 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
     add_control_routes(app)
     add_operator_routes(app, state=state, config=config, clock=clock, sms=sms)
     return app
+
+
+def smsc_listeners(app: web.Application) -> Mapping[str, Mapping[str, object]]:
+    """Where a started sandbox's SMS gateways listen, per operator (as ``GET /sandbox/smsc``)."""
+    return app[SMSC].view()
