@@ -192,7 +192,10 @@ class AccessTokens:
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
         now = self._clock.now().timestamp()
-        if not float(claims["iat"]) - _LEEWAY <= now < float(claims["exp"]) + _LEEWAY:
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise InvalidToken("non-numeric iat or exp")
+        if not issued - _LEEWAY <= now < expires + _LEEWAY:
             raise InvalidToken("expired or not yet valid")
         tenant_id, client_id, scope = claims.get("tid"), claims.get("client_id"), claims.get("scope", "")
         if not isinstance(tenant_id, str) or not isinstance(client_id, str) or not isinstance(scope, str):
