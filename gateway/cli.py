@@ -32,6 +32,7 @@ from gateway.db import create_engine, migrate, session_factory
 from gateway.demo_state import DemoTenant, embedded_keys, ensure_demo_tenant, reset_embedded_state
 from gateway.logs import configure_logging
 from gateway.loop import run as run_loop
+from gateway.sandbox_link import SANDBOX_PROTOCOLS, sandbox_accounts, sms_url
 from gateway.scopes import KNOWN_SCOPES
 from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
@@ -39,7 +40,7 @@ from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
 from gateway.worker import create_worker_app
-from sandbox import AppCredentials, SandboxConfig, create_sandbox_app, smsc_listeners
+from sandbox import AppCredentials, SandboxConfig, SmscAccount, create_sandbox_app, smsc_listeners
 
 __all__ = ["main"]
 
@@ -124,20 +125,30 @@ def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides[f"{op}_url"] = f"{sandbox_root}/{op}"
         overrides[f"{op}_app_id"] = f"{op}-{secrets.token_hex(4)}"
         overrides[f"{op}_app_key"] = secrets.token_urlsafe(24)[:32]
+    for op in SANDBOX_PROTOCOLS:
+        port = getattr(probe, f"sandbox_{SANDBOX_PROTOCOLS[op]}_port")
+        overrides[f"{op}_sms_url"] = sms_url(op, SmscAccount.generate(op), "127.0.0.1", port)
     return overrides
 
 
 def _sandbox_config(settings: Settings, *, callback_base_url: str | None = None) -> SandboxConfig:
-    """The sandbox: the gateway's operator credentials (else fresh), callbacks to ``callback_base_url``."""
+    """The sandbox: the gateway's operator credentials and SMS accounts (else fresh), callbacks to
+    ``callback_base_url``, its SMS gateways on the configured ports."""
     apps = {}
     for op in OPERATORS:
         app_id, key = getattr(settings, f"{op}_app_id"), getattr(settings, f"{op}_app_key")
         if app_id and key:
             apps[op] = AppCredentials(app_id=app_id, app_key=key.get_secret_value())
+    generated = SandboxConfig.generate()
     if len(apps) != len(OPERATORS):
-        generated = SandboxConfig.generate()
         apps = {op: apps.get(op, generated.apps[op]) for op in OPERATORS}
-    return SandboxConfig(apps=apps, callback_base_url=callback_base_url)
+    return SandboxConfig(
+        apps=apps,
+        callback_base_url=callback_base_url,
+        smsc_accounts={**generated.smsc_accounts, **sandbox_accounts(settings)},
+        cmpp_port=settings.sandbox_cmpp_port,
+        smgp_port=settings.sandbox_smgp_port,
+    )
 
 
 async def _seed_demo(gateway: web.Application, settings: Settings) -> DemoTenant:

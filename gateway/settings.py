@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     """gateway listen port"""
     sandbox_port: int = 8090
     """sandbox operators' port (`up`, `sandbox`)"""
+    sandbox_cmpp_port: int = Field(
+        default=7890, ge=0, le=65535, description="sandbox CMPP ISMG port (0: free)"
+    )
+    sandbox_smgp_port: int = Field(
+        default=8890, ge=0, le=65535, description="sandbox SMGP SMGW port (0: free)"
+    )
     sandbox_callback_url: str | None = Field(
         default=None, description="`sandbox`: gateway base URL for SMS callbacks (unset: none sent)"
     )

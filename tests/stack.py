@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestServer, get_port_socket
 from carrier_adapters import SmsChannel
 from gateway.app import create_app
 from gateway.crypto import generate_keyring_spec
+from gateway.sandbox_link import SANDBOX_PROTOCOLS, sms_url
 from gateway.settings import OPERATORS, Settings
-from sandbox import SandboxConfig, create_sandbox_app
+from sandbox import SandboxConfig, create_sandbox_app, smsc_listeners
 from tests.leaks import SENSITIVE
 
 __all__ = ["PREFIXES", "SettableClock", "Stack", "TenantCreds", "open_stack", "pkce_pair"]
@@ -218,12 +219,17 @@ async def open_stack(
     database_url: str,
     *,
     sms_channels: Mapping[str, SmsChannel] | None = None,
+    sms_protocols: bool = True,
+    sms_options: Mapping[str, str] | None = None,
     public: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the sandbox and the gateway on ephemeral ports; stop both on exit.
 
-    ``sms_channels`` replaces the operators' SMS channels (e.g. in-memory fakes); ``overrides`` are settings.
+    ``sms_channels`` replaces the operators' SMS channels (e.g. in-memory fakes); without it China
+    Mobile and China Telecom send over CMPP and SMGP to the sandbox's gateways (the others over
+    their HTTP dialects), or all over the HTTP dialects with ``sms_protocols=False``; ``sms_options``
+    are added to the protocols' URLs (e.g. ``connections``). ``overrides`` are settings.
     ``public=True`` makes the gateway's real address its public URL (the OAuth issuer), which browsers
     sent back by an operator during a code flow must reach.
     """
@@ -238,11 +244,19 @@ async def open_stack(
     for app in apps.apps.values():
         SENSITIVE.add(app.app_key)
     clock = SettableClock()
-    sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
+    sandbox_app = create_sandbox_app(apps, clock=clock)
+    sandbox = TestServer(sandbox_app, host="127.0.0.1")
     await sandbox.start_server()
     sandbox_url = str(sandbox.make_url("")).rstrip("/")
     if public:
         overrides = {"public_url": f"http://127.0.0.1:{gateway_port}", **overrides}
+    if sms_channels is None and sms_protocols:
+        listeners = smsc_listeners(sandbox_app)
+        for op in SANDBOX_PROTOCOLS:
+            port = int(str(listeners[op]["port"]))
+            url = sms_url(op, apps.smsc_accounts[op], "127.0.0.1", port, **(sms_options or {}))
+            overrides = {f"{op}_sms_url": url, **overrides}
+            SENSITIVE.add(apps.smsc_accounts[op].secret)
     settings = stack_settings(database_url, sandbox_url, apps, **overrides)
     gateway = TestServer(
         create_app(settings, clock=clock, sms_channels=sms_channels),

@@ -181,13 +181,13 @@ async def test_a_failed_probe_keeps_the_circuit_open(sqlite_url: str) -> None:
 
 
 async def test_push_messages_wait_out_the_outage_and_go_out_once(own_database_url: str) -> None:
-    """Messages accepted while the operator is down stay queued (no SMS), the dispatcher's failures
-    open the circuit; once the operator is back and the cooldown has passed, each message is sent
-    exactly once and reaches `delivered`, and the circuit closes."""
+    """Over the HTTP dialect: messages accepted while the operator is down stay queued (no SMS), the
+    dispatcher's failures open the circuit; once the operator is back and the cooldown has passed,
+    each message is sent exactly once and reaches `delivered`, and the circuit closes."""
     settings = _circuit(
         push_dispatch_poll_seconds=0.05, push_retry_base_seconds=0.2, push_retry_max_seconds=0.5
     )
-    async with open_stack(own_database_url, **settings) as stack:
+    async with open_stack(own_database_url, sms_protocols=False, **settings) as stack:
         creds = await stack.tenant(PUSH_SCOPES, sandbox=True)
         bearer = await stack.access_token(creds)
         template = await stack.call(

@@ -92,3 +92,41 @@ async def _answered(ismg: CmppIsmg, count: int) -> bool:
 
 async def _count(ismg: CmppIsmg, count: int) -> bool:
     return len(ismg.submits) >= count
+
+
+async def test_messages_wait_while_the_ismg_refuses_logins_and_go_out_once_it_is_back(
+    own_database_url: str,
+) -> None:
+    """The sandbox ISMG drops the connection with a submit in flight and refuses new logins: the
+    messages stay queued (retried, nothing delivered); once logins work again each one is delivered,
+    and the part lost in the dropped window arrives at most once more (same text and link)."""
+    settings = {
+        "push_dispatch_poll_seconds": 0.05,
+        "push_retry_base_seconds": 0.2,
+        "push_retry_max_seconds": 0.5,
+    }
+    async with open_stack(own_database_url, sms_options={"connections": "1"}, **settings) as stack:
+        bank = await Bank.create(stack)
+        template = await bank.template()
+        phones = [await stack.subscriber("cmcc") for _ in range(3)]
+        await stack.faults("cmcc", refuseLogin=True, dropWindow=1)
+        ids = [await bank.queued(template, phone) for phone in phones]
+
+        async def retried() -> bool:
+            return all(
+                [any(e["type"] == "submit_failed" for e in (await bank.message(m))["events"]) for m in ids]
+            )
+
+        await _eventually(retried, within=20)
+        assert {await bank.status(m) for m in ids} == {"queued"}
+        await stack.http.delete(f"{stack.sandbox_url}/sandbox/operators/cmcc/faults")
+
+        async def delivered() -> bool:
+            return {await bank.status(m) for m in ids} == {"delivered"}
+
+        await _eventually(delivered, within=40)
+        for phone, message_id in zip(phones, ids, strict=True):
+            resp = await stack.http.get(f"{stack.sandbox_url}/sandbox/devices/{phone}/messages")
+            texts = [m["text"] for m in resp.json()]
+            link = (await bank.message(message_id))["link"]
+            assert len(texts) >= 1 and all(link in text for text in texts)
