@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 
 from gateway.crypto import generate_keyring_spec
+from gateway.sandbox_link import SANDBOX_PROTOCOLS, sms_url
 from gateway.settings import OPERATORS, Settings
+from sandbox import SmscAccount
 from tests.e2e.test_cli import GATEWAY, _clean_env, _free_port
 from tests.leaks import SENSITIVE, find_leaks
 
@@ -125,6 +127,11 @@ class Cluster:
             self.env[f"GATEWAY_{op.upper()}_URL"] = f"{sandbox}/{op}"
             self.env[f"GATEWAY_{op.upper()}_APP_ID"] = f"{op}-{secrets.token_hex(4)}"
             self.env[f"GATEWAY_{op.upper()}_APP_KEY"] = secrets.token_urlsafe(24)[:32]
+        for op, protocol in SANDBOX_PROTOCOLS.items():
+            port, account = _free_port(), SmscAccount.generate(op)
+            self.env[f"GATEWAY_SANDBOX_{protocol.upper()}_PORT"] = str(port)
+            self.env[f"GATEWAY_{op.upper()}_SMS_URL"] = sms_url(op, account, "127.0.0.1", port)
+            SENSITIVE.add(account.secret)
         SENSITIVE.add(self.admin)
 
     @property

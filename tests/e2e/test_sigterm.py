@@ -119,9 +119,9 @@ async def served(
             print(cluster.tails())
 
 
-async def _fault(served: Served, operator: str, latency_ms: int) -> None:
+async def _fault(served: Served, operator: str, **faults: int) -> None:
     answer = await served.client.put(
-        f"{served.cluster.sandbox_url}/sandbox/operators/{operator}/faults", json={"latencyMs": latency_ms}
+        f"{served.cluster.sandbox_url}/sandbox/operators/{operator}/faults", json=faults
     )
     assert answer.status_code == 200, answer.text
 
@@ -134,8 +134,8 @@ async def test_sigterm_drains_readiness_first_finishes_requests_and_releases_lea
     cmcc = [phone for phone, operator in lines if operator == "cmcc"]
     ctcc = [phone for phone, operator in lines if operator == "ctcc"]
     tokens = [await served.sdk_token(phone) for phone in cmcc[: LOGINS + 1]]
-    await _fault(served, "cmcc", LOGIN_LATENCY_MS)
-    await _fault(served, "ctcc", SMS_LATENCY_MS)
+    await _fault(served, "cmcc", latencyMs=LOGIN_LATENCY_MS)
+    await _fault(served, "ctcc", answerDelayMs=SMS_LATENCY_MS)
 
     async def send(phone: str) -> None:
         body = {"templateId": served.sender.template_id, "to": phone, "params": {"claimNo": "C-1"}}
