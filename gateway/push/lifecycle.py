@@ -25,9 +25,8 @@ from prometheus_client import Histogram
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from carrier_adapters import DeliveryState
 from gateway.push.models import MessageEvent, PushMessage
-from gateway.push.states import MessageStatus, ReportStep, step_for_report
+from gateway.push.states import MessageStatus, ReportStep
 from gateway.webhooks import Publisher
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "REPORT",
     "Applied",
     "add_event",
-    "apply_pending_reports",
     "apply_report",
     "record_event",
     "transition",
@@ -183,29 +181,3 @@ def apply_report(
     data = webhook_data(message_id, step.status, now, operator=operator, operatorStatus=detail)
     staged = events.stage(conn, tenant_id=tenant_id, event_type=step.webhook, data=data)
     return Applied(True, staged is not None)
-
-
-def apply_pending_reports(
-    conn: Connection, *, message_id: str, tenant_id: str, operator: str, now: datetime, events: Publisher
-) -> Applied:
-    """Right after submission: apply the first report that arrived before it committed, if any."""
-    pending = conn.execute(
-        sa.select(EVENTS.c.state, EVENTS.c.detail)
-        .where(EVENTS.c.message_id == message_id, EVENTS.c.type == REPORT)
-        .order_by(EVENTS.c.id)
-        .limit(1)
-    ).first()
-    if pending is None or pending.state is None:
-        return Applied(False, False)
-    step = step_for_report(MessageStatus.SUBMITTED, DeliveryState(pending.state))
-    return apply_report(
-        conn,
-        message_id=message_id,
-        tenant_id=tenant_id,
-        operator=operator,
-        step=step,
-        detail=pending.detail,
-        submitted_at=now,
-        now=now,
-        events=events,
-    )
