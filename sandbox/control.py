@@ -11,7 +11,7 @@ from aiohttp import web
 
 from sandbox.appkeys import CLOCK, CONFIG, SMS, SMSC, STATE
 from sandbox.browser import walk
-from sandbox.config import OPERATORS, Operator
+from sandbox.config import SMSC_OPERATORS, SmscOperator, parse_address
 from sandbox.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from sandbox.numbers import is_e164, to_national
 from sandbox.phone_page import phone_page
@@ -22,6 +22,7 @@ from sandbox.schemas import (
     OneTapTokenRequest,
     ReplyRequest,
     SimSwap,
+    SpListenerUpdate,
     SubscriberCreate,
     faults_view,
     message_view,
@@ -54,6 +55,7 @@ def add_control_routes(app: web.Application) -> None:
             web.delete("/sandbox/operators/{operator}/faults", clear_faults),
             web.delete("/sandbox/faults", clear_all_faults),
             web.get("/sandbox/smsc", smsc),
+            web.put("/sandbox/smsc/cucc/sp-listener", put_sp_listener),
         ]
     )
 
@@ -195,14 +197,27 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def clear_all_faults(request: web.Request) -> web.Response:
     """Put every operator's faults back to none, keeping subscribers and messages; 204."""
-    request.app[STATE].clear_faults(*OPERATORS)
+    request.app[STATE].clear_faults(*SMSC_OPERATORS)
     return web.Response(status=204)
 
 
 async def smsc(request: web.Request) -> web.Response:
     """Where each operator's binary-protocol SMS gateway listens: protocol, host, port, SP login and
-    access number per operator."""
+    access number per operator (SGIP also its corp id and the SP listener it dials)."""
     return web.json_response(dict(request.app[SMSC].view()))
+
+
+async def put_sp_listener(request: web.Request) -> web.Response:
+    """Point the SGIP SMG at the SP's listener ``{"address": "host:port"}`` (null: none, it then holds
+    its reports and MO); answers the SMG's view. 400 for an address that is not ``host:port``."""
+    body = parse_body(SpListenerUpdate, await request.read())
+    try:
+        address = None if body.address is None else parse_address(body.address)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    servers = request.app[SMSC]
+    servers.set_sgip_listener(address)
+    return web.json_response(dict(servers.view()["cucc"]))
 
 
 def _subscriber(request: web.Request) -> Subscriber:
@@ -219,9 +234,9 @@ def _faults(request: web.Request) -> Faults:
     return request.app[STATE].faults[_operator(request)]
 
 
-def _operator(request: web.Request) -> Operator:
+def _operator(request: web.Request) -> SmscOperator:
     code = request.match_info["operator"]
-    for operator in OPERATORS:
+    for operator in SMSC_OPERATORS:
         if operator == code:
             return operator
-    raise NotFound(f"Unknown operator; expected one of {', '.join(OPERATORS)}.")
+    raise NotFound(f"Unknown operator; expected one of {', '.join(SMSC_OPERATORS)}.")

@@ -21,6 +21,7 @@ __all__ = [
     "OneTapTokenRequest",
     "ReplyRequest",
     "SimSwap",
+    "SpListenerUpdate",
     "SubscriberCreate",
     "faults_view",
     "message_view",
@@ -101,6 +102,12 @@ class ReplyRequest(_StrictBody):
     """``POST /sandbox/devices/{phoneNumber}/reply``: the text the phone sends back."""
 
     text: Annotated[str, Field(min_length=1, max_length=700)]
+
+
+class SpListenerUpdate(_StrictBody):
+    """``PUT /sandbox/smsc/cucc/sp-listener``: the SP's listener the SGIP SMG dials, or null."""
+
+    address: Annotated[str, Field(min_length=1, max_length=300)] | None
 
 
 class FaultsUpdate(_StrictBody):

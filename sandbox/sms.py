@@ -19,7 +19,7 @@ from typing import Final, Literal, Protocol
 
 from sandbox.callbacks import Callback, CallbackPoster
 from sandbox.clock import Clock
-from sandbox.config import Operator
+from sandbox.config import Operator, SmscOperator
 from sandbox.state import SandboxState, SmsRecord
 
 __all__ = ["ReportWish", "SmsCenter", "SmsChannel", "SmsDialect", "Submission", "well_formed"]
@@ -89,7 +89,7 @@ class SmsCenter:
         self._state = state
         self._clock = clock
         self._poster = poster
-        self._dialects: dict[Operator, SmsDialect] = {}
+        self._dialects: dict[str, SmsDialect] = {}
         self._channels: dict[str, SmsChannel] = {}
 
     def register(self, operator: Operator, dialect: SmsDialect) -> None:
@@ -100,7 +100,9 @@ class SmsCenter:
         """Send the replies to SMS whose ``channel`` is ``name`` through ``channel``."""
         self._channels[name] = channel
 
-    def outcome(self, operator: Operator, report: ReportWish) -> tuple[Literal["DELIVRD", "UNDELIV"], bool]:
+    def outcome(
+        self, operator: SmscOperator, report: ReportWish
+    ) -> tuple[Literal["DELIVRD", "UNDELIV"], bool]:
         """What the faults in force make of an SMS submitted now: its status, and whether it is reported."""
         wish = self._state.faults[operator].delivery_report
         status: Literal["DELIVRD", "UNDELIV"] = "UNDELIV" if wish == "UNDELIV" else "DELIVRD"
@@ -108,7 +110,14 @@ class SmsCenter:
         return status, wanted and wish != "none"
 
     def received(
-        self, operator: Operator, *, phone_number: str, sender: str, text: str, message_id: str, channel: str
+        self,
+        operator: SmscOperator,
+        *,
+        phone_number: str,
+        sender: str,
+        text: str,
+        message_id: str,
+        channel: str,
     ) -> SmsRecord:
         """Put a whole text that came through ``channel`` into the inbox of ``phone_number`` (E.164);
         a reply from that phone goes back through ``channel``."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
-from sandbox.config import OPERATORS, Operator
+from sandbox.config import OPERATORS, SMSC_OPERATORS, Operator, SmscOperator
 
 __all__ = [
     "AuthCode",
@@ -308,7 +308,7 @@ class SmsRecord:
     (``cmpp``, ``smgp``, ...) it came through, None for the HTTP dialect; replies go back the same way.
     """
 
-    operator: Operator
+    operator: SmscOperator
     reference: str
     message_id: str
     phone_number: str
@@ -399,7 +399,7 @@ class SandboxState:
         self.codes = AuthCodeLedger()
         self.otp_sessions = OtpSessions()
         self.sms = SmsLedger()
-        self.faults: dict[Operator, Faults] = {operator: Faults() for operator in OPERATORS}
+        self.faults: dict[SmscOperator, Faults] = {operator: Faults() for operator in SMSC_OPERATORS}
 
     def reset(self) -> None:
         """Forget subscribers, tokens, messages, submitted SMS, codes and OTP sessions; clear every fault."""
@@ -409,9 +409,9 @@ class SandboxState:
         self.sms.clear()
         self.codes.clear()
         self.otp_sessions.clear()
-        self.clear_faults(*OPERATORS)
+        self.clear_faults(*SMSC_OPERATORS)
 
-    def clear_faults(self, *operators: Operator) -> None:
+    def clear_faults(self, *operators: SmscOperator) -> None:
         """Give each of ``operators`` no faults: no latency, no errors, up, SMS delivered."""
         for operator in operators:
             self.faults[operator] = Faults()

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Final
 
-from sandbox.numbers import to_national
+from sandbox.numbers import from_national, to_national
 from sandbox.operators._wire import BEIJING
 from sandbox.sms import ReportWish
 from sandbox.smsc.gateway import Smsc
@@ -326,7 +326,7 @@ class CmppSession(Session):
             status, reported = smsc.center.outcome(smsc.operator, wish)
             if status == "DELIVRD":
                 smsc.deliver(
-                    national=national.group(1),
+                    phone_number=from_national(national.group(1)),
                     sender=submit.src_id,
                     coding=submit.fmt,
                     content=submit.content,

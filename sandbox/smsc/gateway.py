@@ -18,10 +18,9 @@ from typing import Final, Protocol
 import structlog
 
 from sandbox.clock import Clock
-from sandbox.config import Operator, SmscAccount
-from sandbox.numbers import from_national
+from sandbox.config import SmscAccount, SmscOperator
 from sandbox.sms import SmsCenter
-from sandbox.smsc.outbox import Outbox
+from sandbox.smsc.outbox import Deliveries, Outbox
 from sandbox.smsc.session import Session
 from sandbox.smsc.texts import BadHeader, Reassembly, decode, parse_udh
 from sandbox.state import Faults, SandboxState, SmsRecord
@@ -69,14 +68,17 @@ class Smsc:
     def __init__(
         self,
         *,
-        operator: Operator,
+        operator: SmscOperator,
         spec: ProtocolSpec,
         account: SmscAccount,
         state: SandboxState,
         center: SmsCenter,
         clock: Clock,
         timings: Timings,
+        deliveries: Callable[[Smsc], Deliveries] | None = None,
     ) -> None:
+        """``deliveries`` builds what sends reports and MO texts (default an :class:`Outbox` on the
+        SP's connections)."""
         self.operator = operator
         self.spec = spec
         self.account = account
@@ -94,11 +96,15 @@ class Smsc:
         self._admitted: deque[float] = deque()
         self._ids = 0
         self._ref = 0
-        self.outbox = Outbox(
-            sessions=lambda: list(self._sessions),
-            silent=lambda: self.faults.silent,
-            resend_after=timings.resend_after,
-            resends=timings.resends,
+        self.outbox: Deliveries = (
+            Outbox(
+                sessions=lambda: list(self._sessions),
+                silent=lambda: self.faults.silent,
+                resend_after=timings.resend_after,
+                resends=timings.resends,
+            )
+            if deliveries is None
+            else deliveries(self)
         )
         center.register_channel(spec.name, self)
 
@@ -178,10 +184,11 @@ class Smsc:
         return self._ref
 
     def deliver(
-        self, *, national: str, sender: str, coding: int, content: bytes, udhi: bool, message_id: str
+        self, *, phone_number: str, sender: str, coding: int, content: bytes, udhi: bool, message_id: str
     ) -> None:
-        """Put an accepted SMS (or part) to ``national`` into its phone's inbox: at once when whole,
-        once every part arrived for a long one; a part whose header cannot be read never shows."""
+        """Put an accepted SMS (or part) to ``phone_number`` (E.164) into its phone's inbox: at once
+        when whole, once every part arrived for a long one; a part whose header cannot be read never
+        shows."""
         text: str | None
         if udhi:
             try:
@@ -192,14 +199,14 @@ class Smsc:
             text = (
                 decode(coding, data)
                 if part is None
-                else self._reassembly.add((sender, national, part.ref), part, decode(coding, data))
+                else self._reassembly.add((sender, phone_number, part.ref), part, decode(coding, data))
             )
         else:
             text = decode(coding, content)
         if text is not None:
             self.center.received(
                 self.operator,
-                phone_number=from_national(national),
+                phone_number=phone_number,
                 sender=sender,
                 text=text,
                 message_id=message_id,

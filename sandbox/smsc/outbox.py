@@ -10,13 +10,13 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
 from sandbox.smsc.session import Frame, Session
 
-__all__ = ["Outbox"]
+__all__ = ["Deliveries", "Outbox"]
 
 _log = structlog.get_logger(__name__)
 _POLL: Final = 0.1
@@ -30,6 +30,35 @@ class _Item:
     session: Session | None = None
     sequence: int = 0
     timer: asyncio.TimerHandle | None = None
+
+
+class Deliveries(Protocol):
+    """How a gateway sends what it owes the SP (:class:`Outbox` on the SP's own connections; SGIP's
+    SMG dials the SP instead)."""
+
+    def start(self) -> None:
+        """Start sending."""
+        ...
+
+    async def close(self) -> None:
+        """Stop sending and forget every payload."""
+        ...
+
+    def put(self, payload: object, prefer: Session | None = None) -> None:
+        """Send ``payload`` (on ``prefer`` when the protocol uses the SP's connections)."""
+        ...
+
+    def wake(self) -> None:
+        """Try to send now."""
+        ...
+
+    def session_closed(self, session: Session) -> None:
+        """An SP's connection closed."""
+        ...
+
+    def clear(self) -> None:
+        """Forget every payload."""
+        ...
 
 
 class Outbox:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sandbox.numbers import to_national
+from sandbox.numbers import from_national, to_national
 from sandbox.operators._wire import BEIJING
 from sandbox.sms import ReportWish
 from sandbox.smsc.gateway import Smsc
@@ -261,7 +261,7 @@ class SmgpSession(Session):
         status, reported = smsc.center.outcome(smsc.operator, wish)
         if status == "DELIVRD":
             smsc.deliver(
-                national=national,
+                phone_number=from_national(national),
                 sender=submit.src_term,
                 coding=submit.fmt,
                 content=submit.content,

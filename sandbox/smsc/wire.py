@@ -65,6 +65,10 @@ class Reader:
         self._at = end
         return chunk
 
+    def peek(self, size: int) -> bytes:
+        """Up to ``size`` of the next bytes, left unread."""
+        return self._data[self._at : self._at + size]
+
     def u8(self) -> int:
         """The next octet."""
         return self.raw(1)[0]
