@@ -276,9 +276,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         async def print_smsc() -> None:
             for op, smsc in smsc_listeners(app).items():
                 secret = config.smsc_accounts[op].secret
+                sgip = (
+                    f" corp id {smsc['corpId']}, dials the SP listener {smsc['spListener'] or 'none yet'}"
+                    if "spListener" in smsc
+                    else ""
+                )
                 print(
                     f"{op} SMS gateway: {smsc['protocol']}://{smsc['login']}:{secret}@{smsc['host']}:{smsc['port']}"
-                    f" access number {smsc['accessNumber']}",
+                    f" access number {smsc['accessNumber']}{sgip}",
                     flush=True,
                 )
 
