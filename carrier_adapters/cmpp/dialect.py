@@ -126,6 +126,7 @@ class CmppDialect:
     """The client side of one CMPP connection (see the module docstring)."""
 
     protocol = "cmpp"
+    stable_sequences = False
 
     def __init__(self, settings: CmppSettings, *, first_sequence: int = 1) -> None:
         self._settings = settings

@@ -168,6 +168,7 @@ class SgipDialect:
     """The SP's side of a connection it opened to the SMG (see the module docstring)."""
 
     protocol = "sgip"
+    stable_sequences = True
 
     def __init__(
         self,

@@ -114,6 +114,7 @@ class SmgpDialect:
     """The client side of one SMGP connection (see the module docstring)."""
 
     protocol = "smgp"
+    stable_sequences = False
 
     def __init__(self, settings: SmgpSettings, *, first_sequence: int = 1) -> None:
         self._settings = settings

@@ -137,6 +137,7 @@ class SmppDialect:
     """One transceiver connection's PDUs (see the module docstring); sequences from 1, wrapping."""
 
     protocol = "smpp"
+    stable_sequences = False
 
     def __init__(self, options: SmppOptions, *, operator: str = "intl") -> None:
         self.options = options

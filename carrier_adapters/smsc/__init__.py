@@ -22,7 +22,7 @@ from carrier_adapters.smsc.dialect import (
     SubmitAnswer,
 )
 from carrier_adapters.smsc.listener import SmscListener
-from carrier_adapters.smsc.session import InboundSink, Session, SessionSettings
+from carrier_adapters.smsc.session import InboundSink, RequestLost, Session, SessionSettings
 
 __all__ = [
     "ChannelSettings",
@@ -33,6 +33,7 @@ __all__ = [
     "OutboundPart",
     "PartReport",
     "PduKind",
+    "RequestLost",
     "Session",
     "SessionSettings",
     "SmscChannel",

@@ -10,7 +10,8 @@ with the most room in its window.
 - A flow-control answer halves the rate (down to ``min_tps``) and the part is sent again after a
   short pause; the rate climbs back by a tenth of ``tps`` per second without flow control.
 - A part whose connection was lost while it was in flight is sent again on another session,
-  with the same content and UDH reference; at most ``resends`` times.
+  with the same content and UDH reference (and, where the protocol's sequences are unique across
+  connections, the same sequence, so the operator recognises the repeat); at most ``resends`` times.
 - A rejection raises :class:`~carrier_adapters.errors.CarrierRejected`, "not served"
   :class:`~carrier_adapters.errors.NumberNotServed`, an operator failure
   :class:`~carrier_adapters.errors.CarrierUnavailable`; parts accepted before the failure stay
@@ -44,7 +45,7 @@ from carrier_adapters.pacing import TokenBucket
 from carrier_adapters.pdu.results import SubmitOutcome
 from carrier_adapters.segments import split
 from carrier_adapters.smsc.dialect import Dialect, OutboundPart, SubmitAnswer
-from carrier_adapters.smsc.session import InboundSink, Session, SessionSettings
+from carrier_adapters.smsc.session import InboundSink, RequestLost, Session, SessionSettings
 
 __all__ = ["ChannelSettings", "SmscChannel"]
 
@@ -133,20 +134,25 @@ class SmscChannel:
 
     async def _send_part(self, part: OutboundPart) -> str:
         lost = 0
+        lost_sequence: Hashable | None = None
         while True:
             await self._acquire()
             session = await self._ready_session()
             dialect = session.dialect
+            again = lost_sequence if dialect.stable_sequences else None
             try:
-                sequence, response = await session.exchange(dialect.submit(part))
-                answer = dialect.answer(response, sequence)
+                sequence, response = await session.exchange(dialect.submit(part), again)
             except CarrierTimeout:
                 raise
             except CarrierUnavailable as exc:
-                if exc.unsent or lost < self._settings.resends:
-                    lost += 0 if exc.unsent else 1
+                if exc.unsent:
+                    continue
+                if lost < self._settings.resends:
+                    lost += 1
+                    lost_sequence = exc.sequence if isinstance(exc, RequestLost) else None
                     continue
                 raise
+            answer = dialect.answer(response, sequence)
             if answer.outcome is SubmitOutcome.THROTTLED:
                 self._throttled()
                 await asyncio.sleep(self._settings.throttle_pause)

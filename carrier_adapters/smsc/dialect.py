@@ -94,6 +94,11 @@ class Dialect(Protocol[PduT, SeqT]):
     protocol: str
     """Short protocol name for logs and metrics (``cmpp``, ``sgip``, ``smgp``, ``smpp``)."""
 
+    stable_sequences: bool
+    """Whether sequences are unique across connections, so a submit lost with its connection goes
+    again with the same one and the operator recognises the repeat (SGIP); else it takes the new
+    connection's next sequence."""
+
     def frames(self) -> FrameBuffer:
         """A fresh frame buffer bounded by the protocol's header and maximum PDU length."""
         ...

@@ -34,7 +34,7 @@ from carrier_adapters.errors import CarrierError, CarrierProtocolError, CarrierT
 from carrier_adapters.pdu import FrameBuffer, PduError
 from carrier_adapters.smsc.dialect import Dialect, Inbound, ListeningDialect, PduKind
 
-__all__ = ["InboundSink", "Session", "SessionSettings"]
+__all__ = ["InboundSink", "RequestLost", "Session", "SessionSettings"]
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +45,15 @@ InboundSink = Callable[[list[Inbound]], Awaitable[None]]
 """Takes reports and replies; returns once they are durable (then the peer gets its answer)."""
 
 _READ_SIZE = 65536
+
+
+class RequestLost(CarrierUnavailable):
+    """The connection ended after the request left (the operator may hold it); ``sequence`` is
+    what it was sent with."""
+
+    def __init__(self, cause: CarrierUnavailable, sequence: Hashable) -> None:
+        super().__init__(cause.operator, cause.message, code=cause.code)
+        self.sequence = sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,18 +223,28 @@ class Session(Generic[PduT, SeqT]):
         """Send ``pdu`` within the window and return the peer's answer (see the module docstring)."""
         return (await self.exchange(pdu))[1]
 
-    async def exchange(self, pdu: PduT) -> tuple[SeqT, PduT]:
-        """:meth:`request`, also returning the sequence ``pdu`` was sent with."""
+    async def exchange(self, pdu: PduT, sequence: SeqT | None = None) -> tuple[SeqT, PduT]:
+        """:meth:`request`, also returning the sequence ``pdu`` was sent with.
+
+        ``sequence`` (a request sent again after its connection was lost, for a protocol whose
+        sequences are unique across connections: :attr:`Dialect.stable_sequences`) replaces the
+        next one of this connection.
+        """
         async with self._window:
             if self.closed:
                 raise CarrierUnavailable(self.operator, "the SMS session is closed", unsent=True)
-            sequence = self._dialect.next_sequence()
+            if sequence is None:
+                sequence = self._dialect.next_sequence()
             answer: asyncio.Future[PduT] = asyncio.get_running_loop().create_future()
             self._pending[sequence] = answer
             try:
                 self._send(pdu, sequence)
                 response = await asyncio.wait_for(asyncio.shield(answer), self._settings.response_timeout)
                 return sequence, response
+            except CarrierUnavailable as exc:
+                if exc.unsent:
+                    raise
+                raise RequestLost(exc, sequence) from exc
             except TimeoutError:
                 raise CarrierTimeout(self.operator, "the SMS gateway did not answer in time") from None
             finally:

@@ -10,7 +10,7 @@ import pytest
 from carrier_adapters.errors import CarrierRejected, CarrierUnavailable
 from carrier_adapters.segments import read_part
 from carrier_adapters.smsc import ChannelSettings, Inbound, SessionSettings, SmscChannel
-from tests.unit.smsc.toy import ToyDialect, ToyPeer, until
+from tests.unit.smsc.toy import StableToyDialect, ToyDialect, ToyPeer, until
 
 
 async def _ignore(items: list[Inbound]) -> None:
@@ -116,4 +116,23 @@ async def test_without_a_logged_in_session_a_submit_is_unavailable_and_unsent(pe
     with pytest.raises(CarrierUnavailable) as down:
         await channel.submit_sms("+8613800138000", "hello", reference="m-6")
     assert down.value.unsent and peer.submits == []
+    await channel.close()
+
+
+async def test_a_protocol_with_stable_sequences_resends_a_lost_part_with_its_sequence(peer: ToyPeer) -> None:
+    """Where sequences are unique across connections (SGIP), the part lost with its connection goes
+    again with the same sequence, so the operator can tell it is a repeat."""
+    channel = SmscChannel(
+        "toy",
+        StableToyDialect,
+        ChannelSettings("127.0.0.1", peer.port, connections=1, tps=1000, ready_timeout=2),
+        on_inbound=_ignore,
+        now=lambda: datetime.now(UTC),
+        backoff=lambda failures: 0.01,
+    )
+    await channel.start()
+    await until(lambda: channel.ready == 1)
+    peer.drop_after = 1
+    await channel.submit_sms("+8613800138000", "hello", reference="m-7")
+    assert len(peer.submit_sequences) == 2 and peer.submit_sequences[0] == peer.submit_sequences[1]
     await channel.close()

@@ -56,6 +56,7 @@ class ToyDialect:
     """The client side of the toy protocol."""
 
     protocol = "toy"
+    stable_sequences = False
 
     def __init__(self, secret: str = "s3cret") -> None:  # noqa: S107 (the toy peer ignores it)
         self._secret = secret
@@ -115,6 +116,16 @@ class NoHeartbeatDialect(ToyDialect):
         return None
 
 
+class StableToyDialect(ToyDialect):
+    """The toy protocol with sequences unique across connections (like SGIP): one shared counter."""
+
+    stable_sequences = True
+    counter = itertools.count(1000)
+
+    def next_sequence(self) -> int:
+        return next(self.counter)
+
+
 class ToyListeningDialect(ToyDialect):
     """The toy protocol on our listener: the peer logs in with the shared secret."""
 
@@ -139,6 +150,7 @@ class ToyPeer:
     silent: bool = False
     drop_after: int | None = None
     submits: list[bytes] = field(default_factory=list)
+    submit_sequences: list[int] = field(default_factory=list)
     logins: int = 0
     acknowledged: list[int] = field(default_factory=list)
     held: list[tuple[asyncio.StreamWriter, int]] = field(default_factory=list)
@@ -190,6 +202,7 @@ class ToyPeer:
             return True
         elif pdu.command == SUBMIT:
             self.submits.append(pdu.content)
+            self.submit_sequences.append(sequence)
             if self.drop_after is not None and len(self.submits) >= self.drop_after:
                 self.drop_after = None
                 return False
