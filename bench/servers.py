@@ -205,16 +205,22 @@ async def _on_loop(
 
 
 def _sandbox(
-    creds: Credentials, args: ServerOptions, log_dir: Path, *, callback_base_url: str | None = None
+    creds: Credentials,
+    args: ServerOptions,
+    log_dir: Path,
+    *,
+    callback_base_url: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Server]:
     port = free_port()
-    env = child_env(
+    settings = child_env(
         {
             "GATEWAY_SANDBOX_PORT": str(port),
             "GATEWAY_LOG_LEVEL": "warning",
             "GATEWAY_EVENT_LOOP": args.loop,
             **({"GATEWAY_SANDBOX_CALLBACK_URL": callback_base_url} if callback_base_url else {}),
             **creds.operator_env(),
+            **(env or {}),
         }
     )
     starting = running(
@@ -222,7 +228,7 @@ def _sandbox(
         [gateway_executable(), "sandbox"],
         port=port,
         health_path="/sandbox/healthz",
-        env=env,
+        env=settings,
         log_dir=log_dir,
         startup_timeout=args.startup_timeout,
     )
@@ -308,7 +314,8 @@ async def open_stack(
 
 
 start_sandbox = _sandbox
-"""The sandbox alone; with ``callback_base_url`` it POSTs delivery reports there."""
+"""The sandbox alone; with ``callback_base_url`` it POSTs delivery reports there; ``env`` adds settings
+(e.g. the SMS gateways' accounts as ``GATEWAY_<OP>_SMS_URL`` and their ports)."""
 start_gateway = _gateway
 """One gateway; ``port`` fixes its port (e.g. the sandbox's callback target), ``env`` adds settings
 that ``--gateway-env`` still overrides, ``name`` names its log file, ``launcher`` runs it under
