@@ -32,7 +32,7 @@ from gateway.db import create_engine, migrate, session_factory
 from gateway.demo_state import DemoTenant, embedded_keys, ensure_demo_tenant, reset_embedded_state
 from gateway.logs import configure_logging
 from gateway.loop import run as run_loop
-from gateway.sandbox_link import SANDBOX_PROTOCOLS, sandbox_accounts, sms_url
+from gateway.sandbox_link import SANDBOX_PROTOCOLS, sandbox_accounts, sgip_listener, sms_url
 from gateway.scopes import KNOWN_SCOPES
 from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
@@ -43,6 +43,9 @@ from gateway.worker import create_worker_app
 from sandbox import AppCredentials, SandboxConfig, SmscAccount, create_sandbox_app, smsc_listeners
 
 __all__ = ["main"]
+
+_SGIP_LISTENER_PORT = 8802
+"""Where `up`'s gateway listens for the sandbox SGIP SMG's reports and replies."""
 
 VAR_DIR = Path("var")
 DEMO_TENANT = "demo"
@@ -125,9 +128,10 @@ def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides[f"{op}_url"] = f"{sandbox_root}/{op}"
         overrides[f"{op}_app_id"] = f"{op}-{secrets.token_hex(4)}"
         overrides[f"{op}_app_key"] = secrets.token_urlsafe(24)[:32]
-    for op in SANDBOX_PROTOCOLS:
-        port = getattr(probe, f"sandbox_{SANDBOX_PROTOCOLS[op]}_port")
-        overrides[f"{op}_sms_url"] = sms_url(op, SmscAccount.generate(op), "127.0.0.1", port)
+    for op, protocol in SANDBOX_PROTOCOLS.items():
+        port = getattr(probe, f"sandbox_{protocol}_port")
+        listen = {"listen": f"127.0.0.1:{_SGIP_LISTENER_PORT}"} if protocol == "sgip" else {}
+        overrides[f"{op}_sms_url"] = sms_url(op, SmscAccount.generate(op), "127.0.0.1", port, **listen)
     return overrides
 
 
@@ -147,7 +151,10 @@ def _sandbox_config(settings: Settings, *, callback_base_url: str | None = None)
         callback_base_url=callback_base_url,
         smsc_accounts={**generated.smsc_accounts, **sandbox_accounts(settings)},
         cmpp_port=settings.sandbox_cmpp_port,
+        sgip_port=settings.sandbox_sgip_port,
         smgp_port=settings.sandbox_smgp_port,
+        smpp_port=settings.sandbox_smpp_port,
+        sgip_sp_listener=sgip_listener(settings),
     )
 
 

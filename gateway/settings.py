@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     sandbox_cmpp_port: int = Field(
         default=7890, ge=0, le=65535, description="sandbox CMPP ISMG port (0: free)"
     )
+    sandbox_sgip_port: int = Field(
+        default=8801, ge=0, le=65535, description="sandbox SGIP SMG port (0: free)"
+    )
+    sandbox_smpp_port: int = Field(
+        default=2775, ge=0, le=65535, description="sandbox SMPP SMSC port (0: free)"
+    )
     sandbox_smgp_port: int = Field(
         default=8890, ge=0, le=65535, description="sandbox SMGP SMGW port (0: free)"
     )

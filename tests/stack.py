@@ -195,6 +195,14 @@ class Stack:
         return body
 
 
+def unused_port() -> int:
+    """A TCP port nothing on 127.0.0.1 listens on now (for a server started a little later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **overrides: Any) -> Settings:
     """Gateway settings wired to a sandbox, with fresh keys and short operator timeouts."""
     values: dict[str, Any] = {
@@ -235,10 +243,12 @@ async def open_stack(
     """
     gateway_socket = get_port_socket("127.0.0.1", 0, socket.AF_INET)
     gateway_port = gateway_socket.getsockname()[1]
+    sgip_listener = f"127.0.0.1:{unused_port()}"
     apps = SandboxConfig(
         apps=SandboxConfig.generate().apps,
         callback_base_url=f"http://127.0.0.1:{gateway_port}",
         report_delay=0.05,
+        sgip_sp_listener=sgip_listener,
         callback_retry_delays=(0.1, 0.3, 1.0),
     )
     for app in apps.apps.values():
@@ -252,9 +262,10 @@ async def open_stack(
         overrides = {"public_url": f"http://127.0.0.1:{gateway_port}", **overrides}
     if sms_channels is None and sms_protocols:
         listeners = smsc_listeners(sandbox_app)
-        for op in SANDBOX_PROTOCOLS:
+        for op, protocol in SANDBOX_PROTOCOLS.items():
             port = int(str(listeners[op]["port"]))
-            url = sms_url(op, apps.smsc_accounts[op], "127.0.0.1", port, **(sms_options or {}))
+            options = {**(sms_options or {}), **({"listen": sgip_listener} if protocol == "sgip" else {})}
+            url = sms_url(op, apps.smsc_accounts[op], "127.0.0.1", port, **options)
             overrides = {f"{op}_sms_url": url, **overrides}
             SENSITIVE.add(apps.smsc_accounts[op].secret)
     settings = stack_settings(database_url, sandbox_url, apps, **overrides)

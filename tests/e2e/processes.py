@@ -129,8 +129,9 @@ class Cluster:
             self.env[f"GATEWAY_{op.upper()}_APP_KEY"] = secrets.token_urlsafe(24)[:32]
         for op, protocol in SANDBOX_PROTOCOLS.items():
             port, account = _free_port(), SmscAccount.generate(op)
+            listen = {"listen": f"127.0.0.1:{_free_port()}"} if protocol == "sgip" else {}
             self.env[f"GATEWAY_SANDBOX_{protocol.upper()}_PORT"] = str(port)
-            self.env[f"GATEWAY_{op.upper()}_SMS_URL"] = sms_url(op, account, "127.0.0.1", port)
+            self.env[f"GATEWAY_{op.upper()}_SMS_URL"] = sms_url(op, account, "127.0.0.1", port, **listen)
             SENSITIVE.add(account.secret)
         SENSITIVE.add(self.admin)
 

@@ -4,12 +4,14 @@ sink) with GATEWAY_CMCC_SMS_URL pointing at an independently written CMPP ISMG (
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
 from tests.integration.test_push import Bank, _eventually, _phone
+from tests.leaks import SENSITIVE
 from tests.peers.cmpp_ismg import CmppIsmg
 from tests.stack import Stack, open_stack
 
@@ -100,12 +102,13 @@ async def test_messages_wait_while_the_ismg_refuses_logins_and_go_out_once_it_is
     """The sandbox ISMG drops the connection with a submit in flight and refuses new logins: the
     messages stay queued (retried, nothing delivered); once logins work again each one is delivered,
     and the part lost in the dropped window arrives at most once more (same text and link)."""
-    settings = {
-        "push_dispatch_poll_seconds": 0.05,
-        "push_retry_base_seconds": 0.2,
-        "push_retry_max_seconds": 0.5,
-    }
-    async with open_stack(own_database_url, sms_options={"connections": "1"}, **settings) as stack:
+    async with open_stack(
+        own_database_url,
+        sms_options={"connections": "1"},
+        push_dispatch_poll_seconds=0.05,
+        push_retry_base_seconds=0.2,
+        push_retry_max_seconds=0.5,
+    ) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
         phones = [await stack.subscriber("cmcc") for _ in range(3)]
@@ -130,3 +133,32 @@ async def test_messages_wait_while_the_ismg_refuses_logins_and_go_out_once_it_is
             texts = [m["text"] for m in resp.json()]
             link = (await bank.message(message_id))["link"]
             assert len(texts) >= 1 and all(link in text for text in texts)
+
+
+async def test_each_operator_delivers_over_its_own_protocol_in_the_sandbox(own_database_url: str) -> None:
+    """By default the stack sends cmcc over CMPP, cucc over SGIP (reports through the gateway's
+    listener), ctcc over SMGP and a number outside +86 over SMPP; each message reaches the phone's
+    inbox with its link and ends delivered."""
+    async with open_stack(own_database_url, push_dispatch_poll_seconds=0.05) as stack:
+        bank = await Bank.create(stack)
+        template = await bank.template()
+        abroad = "+4477009" + f"{secrets.randbelow(10**5):05d}"
+        SENSITIVE.add(abroad)
+        created = await stack.http.post(
+            f"{stack.sandbox_url}/sandbox/subscribers", json={"phoneNumber": abroad, "operator": "cmcc"}
+        )
+        assert created.status_code == 201, created.text
+        phones = {op: await stack.subscriber(op) for op in ("cmcc", "cucc", "ctcc")} | {"intl": abroad}
+        ids = {op: await bank.queued(template, phone) for op, phone in phones.items()}
+
+        async def delivered() -> bool:
+            return {await bank.status(m) for m in ids.values()} == {"delivered"}
+
+        await _eventually(delivered, within=30)
+        for op, message_id in ids.items():
+            view = await bank.message(message_id)
+            assert view["operator"] == op
+            inbox = (
+                await stack.http.get(f"{stack.sandbox_url}/sandbox/devices/{phones[op]}/messages")
+            ).json()
+            assert [view["link"] in m["text"] for m in inbox] == [True]
