@@ -32,7 +32,6 @@ The remaining window for a duplicate is an operator that does not deduplicate (d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import secrets
 import socket
@@ -172,20 +171,50 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Claim and send until :meth:`stop`; a failing round is logged and retried at the next poll."""
+        """Claim and send until :meth:`stop`, keeping up to ``concurrency`` messages in flight.
+
+        Messages are claimed (up to ``batch`` at a time) as soon as a quarter of the room is free,
+        so sending, settling and claiming overlap instead of going in rounds. A failing claim is
+        logged and tried again at the next poll. After :meth:`stop` the messages in flight finish.
+        """
         log.info("push_dispatch_started", worker=self.worker_id)
-        while not self._stopping.is_set():
-            self._wake.clear()
-            handled = 0
-            try:
-                handled = await self.dispatch_once()
-                await self._prune()
-            except Exception:
-                log.exception("push_dispatch_round_failed", worker=self.worker_id)
-            if handled < self._config.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_seconds)
+        running: set[asyncio.Task[None]] = set()
+        refill = max(1, min(self._config.batch, self._config.concurrency) // 4)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                limit = min(self._config.concurrency - len(running), self._config.batch)
+                if (limit >= refill or not running) and await self._claim_into(running, limit) == limit:
+                    continue
+                await self._idle(running)
+            await asyncio.gather(*running, return_exceptions=True)
+        finally:
+            for task in running:
+                task.cancel()
         log.info("push_dispatch_stopped", worker=self.worker_id)
+
+    async def _claim_into(self, running: set[asyncio.Task[None]], limit: int) -> int:
+        try:
+            claims = await self.claim(limit)
+            await self._prune()
+        except Exception:
+            log.exception("push_dispatch_round_failed", worker=self.worker_id)
+            return 0
+        for claim in claims:
+            task = asyncio.create_task(self._guarded(claim))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        return len(claims)
+
+    async def _idle(self, running: set[asyncio.Task[None]]) -> None:
+        """Wait for a message in flight to finish, a wake-up, or the poll interval."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {woken, *running}, timeout=self._config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            woken.cancel()
 
     def stop(self) -> None:
         """Stop claiming; sends in flight finish, claimed messages not yet started are released."""
