@@ -5,7 +5,8 @@
   Core units of work, :func:`run_unit`: a synchronous function on a Core ``Connection`` run in one
   transaction through ``AsyncConnection.run_sync``; :func:`rows`, :func:`exists` and
   :func:`insert_rows` are units too; :class:`GroupCommit` writes concurrent callers' items in one
-  unit (reports arriving on many SMS sessions at once).
+  unit (reports arriving on many SMS sessions at once); :mod:`gateway.db.batches` builds batch
+  statements whose text depends only on the padded batch size, so they compile once.
 
 Every connection comes from the engine's one fixed pool (:func:`create_engine`, sized by
 ``GATEWAY_DB_POOL_SIZE``; ``docs/deploy.md`` says how to size it for N processes). ``sqlite:///path``

@@ -68,6 +68,8 @@ class PushMessage(SQLModel, table=True):
 class MessageEvent(SQLModel, table=True):
     """One step in a message's history; ``dedupe_key`` makes a repeated delivery report a no-op.
 
+    The unique index on (``message_id``, ``dedupe_key``) also serves reads by message.
+
     ``state`` is set on ``report`` events (the report's :class:`~carrier_adapters.DeliveryState`),
     ``detail`` holds the operator's status word or a failure reason, never personal data.
     """
@@ -76,7 +78,7 @@ class MessageEvent(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("message_id", "dedupe_key", name="uq_push_message_events_dedupe"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(foreign_key="push_messages.id", max_length=40, index=True)
+    message_id: str = Field(foreign_key="push_messages.id", max_length=40)
     type: str = Field(max_length=32)
     at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     state: str | None = Field(default=None, max_length=16)
@@ -92,7 +94,7 @@ class MessagePart(SQLModel, table=True):
     """
 
     __tablename__ = "push_message_parts"
-    __table_args__ = (sa.Index("ix_push_message_parts_provider", "operator", "provider_id"),)
+    __table_args__ = (sa.Index("ix_push_message_parts_provider", "provider_id", "operator"),)
 
     message_id: str = Field(foreign_key="push_messages.id", max_length=40, primary_key=True)
     seq: int = Field(primary_key=True)
@@ -107,7 +109,7 @@ class EarlyReport(SQLModel, table=True):
     """A report naming a part no stored submission holds yet; applied when that submission is stored."""
 
     __tablename__ = "push_early_reports"
-    __table_args__ = (sa.Index("ix_push_early_reports_provider", "operator", "provider_id"),)
+    __table_args__ = (sa.Index("ix_push_early_reports_provider", "provider_id", "operator"),)
 
     id: int | None = Field(default=None, primary_key=True)
     operator: str = Field(max_length=8)

@@ -27,6 +27,7 @@ the operator only then; replies (MO) go to the opt-out handling one by one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from carrier_adapters import DeliveryState, MobileOriginated
 from carrier_adapters.smsc import Inbound, PartReport
 from gateway.clock import Clock
 from gateway.db import GroupCommit, as_utc
+from gateway.db.batches import cases, padded_size, slot_params, slots
 from gateway.push.lifecycle import DELIVERY_REPORT_LAG, EVENTS, MESSAGES, webhook_data
 from gateway.push.models import EarlyReport, MessagePart
 from gateway.push.states import MessageStatus
@@ -53,6 +55,72 @@ log = structlog.get_logger(__name__)
 PARTS: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
 EARLY: sa.Table = EarlyReport.__table__  # type: ignore[attr-defined]
 _DETAIL = 64
+
+
+@functools.lru_cache(maxsize=32)
+def _parts_named(size: int) -> sa.Select[Any]:
+    """The parts whose provider id is one of ``size`` slots (the caller keeps its operators')."""
+    return (
+        sa.select(PARTS.c.message_id, PARTS.c.seq, PARTS.c.operator, PARTS.c.provider_id, PARTS.c.state)
+        .where(PARTS.c.provider_id.in_(slots(PARTS.c.provider_id, size)))
+        .order_by(PARTS.c.message_id, PARTS.c.seq)
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _parts_of(size: int) -> sa.Select[Any]:
+    """Every part of ``size`` slots of messages, in order."""
+    return (
+        sa.select(PARTS.c.message_id, PARTS.c.state, PARTS.c.detail)
+        .where(PARTS.c.message_id.in_(slots(PARTS.c.message_id, size)))
+        .order_by(PARTS.c.message_id, PARTS.c.seq)
+    )
+
+
+def _early_match(size: int) -> sa.ColumnElement[bool]:
+    return (EARLY.c.operator == sa.bindparam("operator")) & EARLY.c.provider_id.in_(
+        slots(EARLY.c.provider_id, size)
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _early_named(size: int) -> sa.Select[Any]:
+    return (
+        sa.select(EARLY.c.provider_id, EARLY.c.state, EARLY.c.detail, EARLY.c.reported_at)
+        .where(_early_match(size))
+        .order_by(EARLY.c.id)
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _early_taken(size: int) -> sa.Delete:
+    return sa.delete(EARLY).where(_early_match(size))
+
+
+@functools.lru_cache(maxsize=32)
+def _submitted_at(size: int) -> sa.Select[Any]:
+    """When each of ``size`` slots of messages still ``submitted`` became so."""
+    return sa.select(MESSAGES.c.id, MESSAGES.c.updated_at).where(
+        MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)), MESSAGES.c.status == MessageStatus.SUBMITTED.value
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _settled(size: int) -> sa.Update:
+    """Move ``size`` slots of submitted messages to their final status (and failure reason)."""
+    return (
+        sa.update(MESSAGES)
+        .where(
+            MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)),
+            MESSAGES.c.status == MessageStatus.SUBMITTED.value,
+        )
+        .values(
+            status=cases(MESSAGES.c.id, MESSAGES.c.status, size, "status"),
+            failure_reason=cases(MESSAGES.c.id, MESSAGES.c.failure_reason, size, "reason"),
+            updated_at=sa.bindparam("now", type_=MESSAGES.c.updated_at.type),
+        )
+        .returning(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +141,14 @@ def apply_part_reports(
     if not final:
         return False
     keys = {(report.operator, report.provider_id) for report, _ in final}
+    ids = sorted({provider_id for _, provider_id in keys})
+    size = padded_size(len(ids))
     open_parts: dict[tuple[str, str], list[tuple[str, int]]] = {}
     known: set[tuple[str, str]] = set()
-    for row in conn.execute(
-        sa.select(PARTS.c.message_id, PARTS.c.seq, PARTS.c.operator, PARTS.c.provider_id, PARTS.c.state)
-        .where(sa.tuple_(PARTS.c.operator, PARTS.c.provider_id).in_(keys))
-        .order_by(PARTS.c.message_id, PARTS.c.seq)
-    ):
+    for row in conn.execute(_parts_named(size), slot_params(size, ids)):
         key = (row.operator, row.provider_id)
+        if key not in keys:
+            continue
         known.add(key)
         if row.state is None:
             open_parts.setdefault(key, []).append((row.message_id, row.seq))
@@ -116,15 +184,13 @@ def take_early_reports(conn: Connection, operator: str, provider_ids: Sequence[s
     """Remove and return the early reports naming ``provider_ids`` of ``operator`` (oldest first)."""
     if not provider_ids:
         return []
-    match = (EARLY.c.operator == operator) & EARLY.c.provider_id.in_(set(provider_ids))
-    rows = conn.execute(
-        sa.select(EARLY.c.provider_id, EARLY.c.state, EARLY.c.detail, EARLY.c.reported_at)
-        .where(match)
-        .order_by(EARLY.c.id)
-    ).all()
+    ids = sorted(set(provider_ids))
+    size = padded_size(len(ids))
+    params = slot_params(size, ids) | {"operator": operator}
+    rows = conn.execute(_early_named(size), params).all()
     if not rows:
         return []
-    conn.execute(sa.delete(EARLY).where(match))
+    conn.execute(_early_taken(size), params)
     return [
         PartReport(
             operator,
@@ -160,12 +226,10 @@ def _part_update(message_id: str, seq: int, report: PartReport, state: DeliveryS
 
 def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: Publisher) -> bool:
     """Settle the messages among ``message_ids`` whose parts are all final; whether a webhook was staged."""
+    ids = sorted(message_ids)
+    size = padded_size(len(ids))
     parts: dict[str, list[tuple[str | None, str | None]]] = {}
-    for row in conn.execute(
-        sa.select(PARTS.c.message_id, PARTS.c.state, PARTS.c.detail)
-        .where(PARTS.c.message_id.in_(message_ids))
-        .order_by(PARTS.c.message_id, PARTS.c.seq)
-    ):
+    for row in conn.execute(_parts_of(size), slot_params(size, ids)):
         parts.setdefault(row.message_id, []).append((row.state, row.detail))
     outcome: dict[str, tuple[MessageStatus, str]] = {}
     for message_id, states in parts.items():
@@ -178,23 +242,16 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
             outcome[message_id] = (MessageStatus.DELIVERED, states[0][1] or "DELIVRD")
     if not outcome:
         return False
-    status = sa.case({m: s.value for m, (s, _) in outcome.items()}, value=MESSAGES.c.id)
-    reasons = {m: d for m, (s, d) in outcome.items() if s is MessageStatus.FAILED}
-    reason = sa.case(reasons, value=MESSAGES.c.id, else_=None) if reasons else sa.null()
+    settling = sorted(outcome)
+    size = padded_size(len(settling))
     before = {
-        row.id: row
-        for row in conn.execute(
-            sa.select(MESSAGES.c.id, MESSAGES.c.updated_at).where(
-                MESSAGES.c.id.in_(outcome), MESSAGES.c.status == MessageStatus.SUBMITTED.value
-            )
-        )
+        row.id: row.updated_at for row in conn.execute(_submitted_at(size), slot_params(size, settling))
     }
-    moved = conn.execute(
-        sa.update(MESSAGES)
-        .where(MESSAGES.c.id.in_(before), MESSAGES.c.status == MessageStatus.SUBMITTED.value)
-        .values(status=status, failure_reason=reason, updated_at=now)
-        .returning(MESSAGES.c.id, MESSAGES.c.tenant_id, MESSAGES.c.operator)
-    ).all()
+    values: dict[str, list[str | None]] = {
+        "status": [outcome[m][0].value for m in settling],
+        "reason": [outcome[m][1] if outcome[m][0] is MessageStatus.FAILED else None for m in settling],
+    }
+    moved = conn.execute(_settled(size), slot_params(size, settling, values) | {"now": now}).all()
     settled = [
         _Settled(
             row.id,
@@ -202,7 +259,7 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
             row.operator,
             outcome[row.id][0],
             outcome[row.id][1],
-            as_utc(before[row.id].updated_at) or now,
+            as_utc(before[row.id]) or now,
         )
         for row in moved
     ]

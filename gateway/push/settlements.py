@@ -15,6 +15,7 @@ the HTTP dialects).
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from carrier_adapters import DeliveryState, SmsSubmission
+from gateway.db.batches import cases, padded_size, slot_params, slots
 from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, apply_report, webhook_data
 from gateway.push.reports import PARTS, apply_part_reports, take_early_reports
 from gateway.push.states import MessageStatus, step_for_report
@@ -96,27 +98,60 @@ def record(
     return Recorded(frozenset(moved), published)
 
 
-def _case(column: sa.Column[Any], values: dict[str, Any]) -> Any:
-    return sa.case(values, value=MESSAGES.c.id, else_=column)
+_STATUS_AFTER = {
+    Outcome.SUBMITTED: MessageStatus.SUBMITTED,
+    Outcome.FAILED: MessageStatus.FAILED,
+    Outcome.EXPIRED: MessageStatus.EXPIRED,
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _move_statement(outcome: Outcome, size: int) -> sa.Update:
+    """The compare-and-set of a batch of ``size`` slots for ``outcome`` (one text per size)."""
+    messages = MESSAGES.c
+    where = [messages.id.in_(slots(messages.id, size)), messages.lease_owner == sa.bindparam("worker")]
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+    if outcome is Outcome.RELEASE:
+        values["next_attempt_at"] = sa.func.coalesce(
+            cases(messages.id, messages.next_attempt_at, size, "retry"), messages.next_attempt_at
+        )
+    else:
+        where.append(messages.status == MessageStatus.QUEUED.value)
+        values["updated_at"] = sa.bindparam("now", type_=messages.updated_at.type)
+    if outcome in _STATUS_AFTER:
+        values["status"] = _STATUS_AFTER[outcome].value
+    if outcome is Outcome.SUBMITTED:
+        values |= {
+            "operator": cases(messages.id, messages.operator, size, "operator"),
+            "provider_message_id": cases(messages.id, messages.provider_message_id, size, "provider"),
+            "attempts": messages.attempts + 1,
+            "failure_reason": None,
+        }
+    elif outcome in (Outcome.FAILED, Outcome.RETRY):
+        values |= {
+            "failure_reason": cases(messages.id, messages.failure_reason, size, "reason"),
+            "attempts": sa.func.coalesce(
+                cases(messages.id, messages.attempts, size, "attempts"), messages.attempts
+            ),
+        }
+    if outcome is Outcome.RETRY:
+        values["next_attempt_at"] = cases(messages.id, messages.next_attempt_at, size, "retry")
+    return sa.update(MESSAGES).where(*where).values(values).returning(messages.id)
 
 
 def _move(
-    conn: Connection, group: Sequence[Settlement], worker: str, to: MessageStatus | None, **values: Any
+    conn: Connection,
+    group: Sequence[Settlement],
+    worker: str,
+    now: datetime,
+    values: dict[str, list[Any]] | None = None,
 ) -> dict[str, Settlement]:
-    """The compare-and-set of the whole group; the settlements whose message moved, by id."""
+    """The compare-and-set of the whole group (all of one outcome); the settlements whose message
+    moved, by id. ``values`` are per-row values aligned with ``group``, by slot name."""
     by_id = {s.claim.id: s for s in group}
-    if to is not None:
-        values["status"] = to.value
-    rows = conn.execute(
-        sa.update(MESSAGES)
-        .where(
-            MESSAGES.c.id.in_(by_id),
-            MESSAGES.c.status == MessageStatus.QUEUED.value,
-            MESSAGES.c.lease_owner == worker,
-        )
-        .values(lease_owner=None, lease_until=None, **values)
-        .returning(MESSAGES.c.id)
-    ).all()
+    size = padded_size(len(group))
+    params = slot_params(size, [s.claim.id for s in group], values) | {"worker": worker, "now": now}
+    rows = conn.execute(_move_statement(group[0].outcome, size), params).all()
     return {row.id: by_id[row.id] for row in rows}
 
 
@@ -142,19 +177,11 @@ def _events(conn: Connection, moved: dict[str, Settlement], event: str, detail: 
 def _submitted(
     conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
 ) -> tuple[set[str], bool]:
-    operators = {s.claim.id: s.operator for s in group}
-    provider_ids = {s.claim.id: s.submission.provider_message_id[:128] for s in group if s.submission}
-    moved = _move(
-        conn,
-        group,
-        worker,
-        MessageStatus.SUBMITTED,
-        operator=_case(MESSAGES.c.operator, operators),
-        provider_message_id=_case(MESSAGES.c.provider_message_id, provider_ids),
-        attempts=MESSAGES.c.attempts + 1,
-        failure_reason=None,
-        updated_at=now,
-    )
+    values = {
+        "operator": [s.operator for s in group],
+        "provider": [s.submission.provider_message_id[:128] if s.submission else None for s in group],
+    }
+    moved = _move(conn, group, worker, now, values)
     if not moved:
         return set(), False
     _events(conn, moved, MessageStatus.SUBMITTED.value, "operator")
@@ -228,16 +255,11 @@ def _failed(
     conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
 ) -> tuple[set[str], bool]:
     reasons = {s.claim.id: (s.reason or "OPERATOR_ERROR")[:_DETAIL] for s in group}
-    attempts = {s.claim.id: s.attempts for s in group if s.attempts is not None}
-    moved = _move(
-        conn,
-        group,
-        worker,
-        MessageStatus.FAILED,
-        failure_reason=_case(MESSAGES.c.failure_reason, reasons),
-        attempts=_case(MESSAGES.c.attempts, attempts) if attempts else MESSAGES.c.attempts,
-        updated_at=now,
-    )
+    values: dict[str, list[Any]] = {
+        "reason": [reasons[s.claim.id] for s in group],
+        "attempts": [s.attempts for s in group],
+    }
+    moved = _move(conn, group, worker, now, values)
     if not moved:
         return set(), False
     _events(conn, moved, MessageStatus.FAILED.value, "reason")
@@ -258,16 +280,12 @@ def _failed(
 def _retry(
     conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
 ) -> tuple[set[str], bool]:
-    moved = _move(
-        conn,
-        group,
-        worker,
-        None,
-        attempts=_case(MESSAGES.c.attempts, {s.claim.id: s.attempts for s in group}),
-        next_attempt_at=_case(MESSAGES.c.next_attempt_at, {s.claim.id: s.retry_at for s in group}),
-        failure_reason=_case(MESSAGES.c.failure_reason, {s.claim.id: s.reason for s in group}),
-        updated_at=now,
-    )
+    values: dict[str, list[Any]] = {
+        "reason": [s.reason for s in group],
+        "attempts": [s.attempts for s in group],
+        "retry": [s.retry_at for s in group],
+    }
+    moved = _move(conn, group, worker, now, values)
     _events(conn, moved, "submit_failed", "reason")
     return set(moved), False
 
@@ -275,7 +293,7 @@ def _retry(
 def _expired(
     conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
 ) -> tuple[set[str], bool]:
-    moved = _move(conn, group, worker, MessageStatus.EXPIRED, updated_at=now)
+    moved = _move(conn, group, worker, now)
     _events(conn, moved, MessageStatus.EXPIRED.value)
     return set(moved), False
 
@@ -283,16 +301,7 @@ def _expired(
 def _release(
     conn: Connection, group: Sequence[Settlement], worker: str, now: datetime, events: Publisher
 ) -> tuple[set[str], bool]:
-    later = {s.claim.id: s.retry_at for s in group if s.retry_at is not None}
-    values = {"next_attempt_at": _case(MESSAGES.c.next_attempt_at, later)} if later else {}
-    by_id = {s.claim.id for s in group}
-    rows = conn.execute(
-        sa.update(MESSAGES)
-        .where(MESSAGES.c.id.in_(by_id), MESSAGES.c.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None, **values)
-        .returning(MESSAGES.c.id)
-    ).all()
-    return {row.id for row in rows}, False
+    return set(_move(conn, group, worker, now, {"retry": [s.retry_at for s in group]})), False
 
 
 _RECORDERS = {

@@ -1,4 +1,5 @@
-"""Migration 0009_message_parts creates exactly the part and early-report tables the models describe."""
+"""Migration 0009_message_parts creates exactly the part and early-report tables the models describe
+and drops the event index the model no longer has."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from alembic.migration import MigrationContext
 
 from gateway.db import create_engine, migrate
 from gateway.models import metadata
-from gateway.push.models import EarlyReport, MessagePart
+from gateway.push.models import EarlyReport, MessageEvent, MessagePart
 
-TABLES = {MessagePart.__tablename__, EarlyReport.__tablename__}
+TABLES = {MessagePart.__tablename__, EarlyReport.__tablename__, MessageEvent.__tablename__}
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
