@@ -64,7 +64,7 @@ from gateway.push.lifecycle import (
     MESSAGES,
 )
 from gateway.push.models import IdempotencyRecord, recipient_aad, text_aad
-from gateway.push.reports import end_unreported
+from gateway.push.reports import end_unreported, reconcile_early_reports
 from gateway.push.routing import route
 from gateway.push.settlements import Claim, Outcome, Recorded, Settlement, record
 from gateway.push.states import MessageStatus
@@ -365,7 +365,8 @@ class Dispatcher:
         await self.sweep()
 
     async def sweep(self) -> int:
-        """Drop expired idempotency records and end messages left without a report; how many ended.
+        """Drop expired idempotency records, apply early reports whose submission is stored by now,
+        and end messages left without a report; how many ended.
 
         The worker loop does this every ``prune_seconds``.
         """
@@ -374,6 +375,9 @@ class Dispatcher:
         expired = sa.delete(table).where(table.c.expires_at < now)
         await run_unit(self._engine, lambda conn: conn.execute(expired))
         timeout = timedelta(seconds=self._config.report_timeout_seconds)
+        await run_unit(
+            self._engine, partial(reconcile_early_reports, now=now, timeout=timeout, events=self._events)
+        )
         ended = await run_unit(
             self._engine, partial(end_unreported, now=now, timeout=timeout, events=self._events)
         )

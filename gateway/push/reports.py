@@ -15,9 +15,12 @@ on any session. :func:`apply_part_reports` applies a batch of them in the caller
   that stores the submission;
 - an intermediate report (no final state) changes nothing.
 
-:func:`end_unreported` ends what never gets a report: a message still ``submitted`` a report
-timeout after its submission becomes ``unknown`` (event, ``message.unknown``), so every message
-reaches a final state even when the operator gave up resending its report.
+:func:`reconcile_early_reports` applies early reports whose submission was stored meanwhile by a
+unit that ran concurrently with theirs (neither saw the other's rows), and drops early reports
+older than the report timeout. :func:`end_unreported` ends what never gets a report: a message
+still ``submitted`` a report timeout after its submission becomes ``unknown`` (event,
+``message.unknown``), so every message reaches a final state even when the operator gave up
+resending its report.
 
 The work is a fixed number of statements per batch, whatever its size. :class:`ReportSink` is
 what the SMS sessions call: it gathers reports arriving together into one unit
@@ -295,6 +298,44 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
         ],
     )
     return any(staged)
+
+
+def reconcile_early_reports(
+    conn: Connection, *, now: datetime, timeout: timedelta, events: Publisher, limit: int = 500
+) -> int:
+    """Apply up to ``limit`` early reports whose part is stored now; drop stale ones; how many applied."""
+    matched = conn.execute(
+        sa.select(
+            EARLY.c.id,
+            EARLY.c.operator,
+            EARLY.c.provider_id,
+            EARLY.c.state,
+            EARLY.c.detail,
+            EARLY.c.reported_at,
+        )
+        .where(
+            sa.exists().where(
+                PARTS.c.provider_id == EARLY.c.provider_id, PARTS.c.operator == EARLY.c.operator
+            )
+        )
+        .order_by(EARLY.c.id)
+        .limit(limit)
+    ).all()
+    if matched:
+        conn.execute(sa.delete(EARLY).where(EARLY.c.id.in_([row.id for row in matched])))
+        reports = [
+            PartReport(
+                row.operator,
+                row.provider_id,
+                DeliveryState(row.state),
+                row.detail or "",
+                as_utc(row.reported_at) or row.reported_at,
+            )
+            for row in matched
+        ]
+        apply_part_reports(conn, reports, now=now, events=events)
+    conn.execute(sa.delete(EARLY).where(EARLY.c.received_at < now - timeout))
+    return len(matched)
 
 
 def end_unreported(

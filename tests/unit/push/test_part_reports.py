@@ -145,3 +145,40 @@ async def test_a_message_without_a_report_ends_unknown_after_the_report_timeout(
     assert (await push_env.message(reported)).status == "delivered"
     assert (await push_env.message(fresh)).status == "submitted"
     assert await dispatcher.sweep() == 0
+
+
+async def test_an_early_report_missed_by_a_concurrent_submission_is_applied_by_the_sweep(
+    push_env: PushEnv,
+) -> None:
+    """A report kept as early while its submission committed in a concurrent unit (so neither saw the
+    other) is applied by the next sweep; early reports older than the report timeout are dropped."""
+    message_id = await _submitted(push_env, parts=1)
+    async with push_env.engine.begin() as conn:
+        await conn.execute(
+            EarlyReport.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "operator": "cmcc",
+                    "provider_id": push_env.channels["cmcc"].part_id(message_id, 1),
+                    "state": "delivered",
+                    "detail": "DELIVRD",
+                    "reported_at": push_env.clock.now(),
+                    "received_at": push_env.clock.now(),
+                },
+                {
+                    "operator": "cmcc",
+                    "provider_id": "never-submitted",
+                    "state": "delivered",
+                    "detail": "DELIVRD",
+                    "reported_at": push_env.clock.now(),
+                    "received_at": push_env.clock.now(),
+                },
+            ],
+        )
+    dispatcher = push_env.dispatcher(report_timeout_seconds=3600)
+    await dispatcher.sweep()
+    assert (await push_env.message(message_id)).status == "delivered"
+    assert await push_env.count(EarlyReport) == 1
+    push_env.clock.advance(3601)
+    await dispatcher.sweep()
+    assert await push_env.count(EarlyReport) == 0
