@@ -104,6 +104,7 @@ class Session(Generic[PduT, SeqT]):
         self._logging_out = False
         self._last_heard = monotonic()
         self._last_sent = monotonic()
+        self._outgoing: list[bytes] = []
 
     @classmethod
     async def open(
@@ -235,20 +236,24 @@ class Session(Generic[PduT, SeqT]):
                 raise CarrierUnavailable(self.operator, "the SMS session is closed", unsent=True)
             if sequence is None:
                 sequence = self._dialect.next_sequence()
-            answer: asyncio.Future[PduT] = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[PduT] = loop.create_future()
             self._pending[sequence] = answer
+            deadline = loop.call_later(self._settings.response_timeout, self._time_out, answer)
             try:
                 self._send(pdu, sequence)
-                response = await asyncio.wait_for(asyncio.shield(answer), self._settings.response_timeout)
-                return sequence, response
+                return sequence, await answer
             except CarrierUnavailable as exc:
                 if exc.unsent:
                     raise
                 raise RequestLost(exc, sequence) from exc
-            except TimeoutError:
-                raise CarrierTimeout(self.operator, "the SMS gateway did not answer in time") from None
             finally:
+                deadline.cancel()
                 self._pending.pop(sequence, None)
+
+    def _time_out(self, answer: asyncio.Future[PduT]) -> None:
+        if not answer.done():
+            answer.set_exception(CarrierTimeout(self.operator, "the SMS gateway did not answer in time"))
 
     async def close(self, *, graceful: bool = True) -> None:
         """End the connection; gracefully: send the logout and wait briefly for its answer."""
@@ -261,6 +266,7 @@ class Session(Generic[PduT, SeqT]):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush()
         self._writer.close()
         with contextlib.suppress(OSError, ConnectionError):
             await self._writer.wait_closed()
@@ -268,8 +274,19 @@ class Session(Generic[PduT, SeqT]):
     def _send(self, pdu: PduT, sequence: SeqT) -> None:
         if self._writer.is_closing():
             raise CarrierUnavailable(self.operator, "the SMS session is closed", unsent=True)
-        self._writer.write(self._dialect.encode(pdu, sequence))
+        self._write(self._dialect.encode(pdu, sequence))
         self._last_sent = self._monotonic()
+
+    def _write(self, data: bytes) -> None:
+        """Queue ``data``; everything queued in one turn of the event loop leaves in one write."""
+        self._outgoing.append(data)
+        if len(self._outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._outgoing and not self._writer.is_closing():
+            self._writer.write(b"".join(self._outgoing))
+        self._outgoing.clear()
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -295,6 +312,7 @@ class Session(Generic[PduT, SeqT]):
                 protocol=self._dialect.protocol,
                 error=failure.message,
             )
+            self._flush()
             self._writer.close()
 
     async def _read(self, frames: FrameBuffer | None = None) -> None:
@@ -334,7 +352,7 @@ class Session(Generic[PduT, SeqT]):
     def _answer(self, sequence: SeqT, pdu: PduT) -> None:
         reply = self._dialect.reply(pdu)
         if reply is not None and not self._writer.is_closing():
-            self._writer.write(self._dialect.encode(reply, sequence))
+            self._write(self._dialect.encode(reply, sequence))
 
     async def _deliver(self, sequence: SeqT, pdu: PduT) -> None:
         try:
