@@ -177,7 +177,8 @@ class CmppSession(Session):
 
     def encode_deliver(self, payload: object, sequence: int) -> bytes:
         """The ``DELIVER`` of a :class:`Deliver` in this session's version."""
-        assert isinstance(payload, Deliver)  # noqa: S101 - the outbox holds this protocol's payloads
+        if not (isinstance(payload, Deliver)):
+            raise RuntimeError("a payload of another protocol in this outbox")
         terminal = _terminal(self.version)
         content = payload.content if payload.report is None else self._report_content(payload.report)
         body = b"".join(
@@ -322,7 +323,8 @@ class CmppSession(Session):
         wish = ReportWish.ALWAYS if submit.registered_delivery == 1 else ReportWish.NEVER
         for destination in submit.destinations:
             national = _NATIONAL.fullmatch(destination)
-            assert national is not None  # noqa: S101 - checked by _check
+            if not (national is not None):
+                raise RuntimeError("a destination the submit checks accepted does not parse")
             status, reported = smsc.center.outcome(smsc.operator, wish)
             if status == "DELIVRD":
                 smsc.deliver(

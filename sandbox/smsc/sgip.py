@@ -124,7 +124,8 @@ def encode_payload(payload: object, sequence: int) -> bytes:
             )
         )
         return pdu(REPORT, sequence, body)
-    assert isinstance(payload, Deliver)  # noqa: S101 - the SMG's deliveries hold these two only
+    if not (isinstance(payload, Deliver)):
+        raise RuntimeError("an SGIP delivery is a report or an MO")
     body = b"".join(
         (
             octets(payload.user_number, _TEXT),
@@ -296,7 +297,8 @@ class SgipSession(Session):
         wish = {0: ReportWish.FAILURES, 1: ReportWish.ALWAYS}.get(submit.report_flag, ReportWish.NEVER)
         for user in submit.users:
             match = _USER.fullmatch(user)
-            assert match is not None  # noqa: S101 - checked by _check
+            if not (match is not None):
+                raise RuntimeError("a destination the submit checks accepted does not parse")
             status, reported = smsc.center.outcome(smsc.operator, wish)
             if status == "DELIVRD":
                 smsc.deliver(

@@ -182,7 +182,8 @@ class SgipDialer:
                 await self._wake.wait()
 
     async def _dial(self) -> _Link | None:
-        assert self.listener is not None  # noqa: S101 - checked by _ready
+        if not (self.listener is not None):
+            raise RuntimeError("dialing without a listener address")
         host, port = self.listener
         account = self._smsc.account
         loop = asyncio.get_running_loop()

@@ -136,7 +136,8 @@ class SmgpSession(Session):
 
     def encode_deliver(self, payload: object, sequence: int) -> bytes:
         """The ``DELIVER`` of a :class:`Deliver`."""
-        assert isinstance(payload, Deliver)  # noqa: S101 - the outbox holds this protocol's payloads
+        if not (isinstance(payload, Deliver)):
+            raise RuntimeError("a payload of another protocol in this outbox")
         body = b"".join(
             (
                 payload.msg_id,

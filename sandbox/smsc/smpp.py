@@ -214,7 +214,8 @@ class SmppSession(Session):
 
     def encode_deliver(self, payload: object, sequence: int) -> bytes:
         """The ``deliver_sm`` of a :class:`DeliverSm`."""
-        assert isinstance(payload, DeliverSm)  # noqa: S101 - the outbox holds this protocol's payloads
+        if not (isinstance(payload, DeliverSm)):
+            raise RuntimeError("a payload of another protocol in this outbox")
         source_ton, source_npi, source = payload.source
         dest_ton, dest_npi, destination = payload.destination
         body = b"".join(

@@ -7,8 +7,8 @@ accepted first, through the push service in the test process (the acceptance cod
 ``POST /push/v1/messages`` without HTTP, to keep set-up short). Then three workers are killed
 with SIGKILL at three points, each followed by a fresh worker:
 
-(a) before the operator call: the worker paces at 1 SMS/s per operator, so at the kill it holds a
-    whole batch of claims it has not sent;
+(a) before the operator call: the worker paces at 1 SMS/s per operator (its SMS gateway URLs'
+    ``tps``), so at the kill it holds a whole batch of claims it has not sent;
 (b) after the operator accepted, before the commit: the test holds ``LOCK TABLE push_messages IN
     SHARE MODE`` so the worker's post-send UPDATE blocks, waits until a message the worker still
     leases is in its phone's inbox, kills the worker, then releases the lock (the dead session's
@@ -39,6 +39,7 @@ import pytest
 
 from gateway.push.schemas import MessageCreate
 from gateway.runtime import open_runtime
+from gateway.sandbox_link import SANDBOX_PROTOCOLS
 from tests.e2e.processes import Cluster, Proc, PushSender, gather_limited, line_numbers, ready, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -183,7 +184,11 @@ async def _queue_messages(run: Run) -> Run:
 
 
 async def _phase_before_the_operator_call(run: Run) -> None:
-    worker = await run.start_worker("worker-a", push_send_rate="1")
+    slow = {
+        f"{op}_sms_url": run.cluster.env[f"GATEWAY_{op.upper()}_SMS_URL"] + "&tps=1"
+        for op in SANDBOX_PROTOCOLS
+    }
+    worker = await run.start_worker("worker-a", push_send_rate="1", **slow)
 
     async def holds_a_batch() -> bool:
         return len((await run.held())[1]) >= 20
