@@ -55,15 +55,18 @@ class SmscListener:
         self._server = await asyncio.start_server(self._accept, self._host, self._port, reuse_port=True)
 
     async def close(self) -> None:
-        """Stop accepting and end every open session."""
+        """Stop accepting and end every open session (their handlers then return on their own; one
+        still waiting for a login is cancelled after ``close_timeout``)."""
         if self._server is not None:
             self._server.close()
-        for task in self._serving:
-            task.cancel()
-        await asyncio.gather(*self._serving, return_exceptions=True)
         await asyncio.gather(
-            *(session.close(graceful=False) for session in self._sessions), return_exceptions=True
+            *(session.close(graceful=False) for session in list(self._sessions)), return_exceptions=True
         )
+        if self._serving:
+            _, logging_in = await asyncio.wait(self._serving, timeout=self._settings.close_timeout)
+            for task in logging_in:
+                task.cancel()
+            await asyncio.gather(*logging_in, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
