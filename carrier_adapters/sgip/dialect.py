@@ -301,10 +301,11 @@ class SgipDialect:
 class SgipListeningDialect(SgipDialect):
     """Our listener's side of a connection the SMG opened to deliver reports and replies."""
 
-    def accept_login(self, pdu: Pdu) -> tuple[Pdu, bool]:
-        """``Result`` 0 to a ``Login_Type`` 2 ``BIND`` with the account's credentials, else 4 or 1."""
+    def accept_login(self, pdu: Pdu) -> tuple[Pdu | None, bool]:
+        """``Result`` 0 to a ``Login_Type`` 2 ``BIND`` with the account's credentials, else 4 or 1;
+        no answer to a first PDU that is not a ``BIND`` (the connection is closed)."""
         if not isinstance(pdu, Bind):
-            return BindResp(result=Result.ILLEGAL_LOGIN), False
+            return None, False
         if pdu.login_type != LoginType.SMG_TO_SP:
             return BindResp(result=Result.WRONG_LOGIN_TYPE), False
         name_ok = hmac.compare_digest(pdu.login_name.encode(), self.options.login.encode())

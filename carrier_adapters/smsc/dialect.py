@@ -155,6 +155,7 @@ class Dialect(Protocol[PduT, SeqT]):
 class ListeningDialect(Dialect[PduT, SeqT], Protocol):
     """A protocol whose operator also connects to us to deliver reports and replies (SGIP)."""
 
-    def accept_login(self, pdu: PduT) -> tuple[PduT, bool]:
-        """Our answer to the peer's login ``pdu``, and whether its credentials are accepted."""
+    def accept_login(self, pdu: PduT) -> tuple[PduT | None, bool]:
+        """Our answer to the peer's login ``pdu`` (``None``: close without one, e.g. it is no
+        login at all), and whether its credentials are accepted."""
         ...

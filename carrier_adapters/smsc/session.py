@@ -5,7 +5,7 @@ connection the operator opened, after checking its login): a reader that matches
 requests by sequence and answers the peer's requests, and a keeper that sends heartbeats on an
 idle connection and declares the peer dead when ``heartbeat_misses`` of them in a row go
 unanswered (a protocol without heartbeats closes an idle connection gracefully instead, to be
-reopened on demand).
+reopened on demand; a connection the operator opened to us is just closed).
 
 :meth:`Session.request` waits for a free slot in the window (``window`` requests without an
 answer), sends, and waits up to ``response_timeout`` for the answer. Failures are carrier errors:
@@ -105,6 +105,7 @@ class Session(Generic[PduT, SeqT]):
         self._last_heard = monotonic()
         self._last_sent = monotonic()
         self._outgoing: list[bytes] = []
+        self._accepted = False
 
     @classmethod
     async def open(
@@ -172,13 +173,15 @@ class Session(Generic[PduT, SeqT]):
             login = await asyncio.wait_for(session._first_frame(frames), settings.response_timeout)
             sequence, pdu = dialect.decode(login)
             reply, accepted = dialect.accept_login(pdu)
-            writer.write(dialect.encode(reply, sequence))
+            if reply is not None:
+                writer.write(dialect.encode(reply, sequence))
         except (TimeoutError, PduError, OSError, ConnectionError):
             accepted = False
         if not accepted:
             log.warning("smsc_peer_login_refused", operator=operator, protocol=dialect.protocol)
             await session.close(graceful=False)
             return None
+        session._accepted = True
         session._spawn(session._read(frames))
         session._spawn(session._keep_alive())
         log.info("smsc_peer_session_open", operator=operator, protocol=dialect.protocol)
@@ -371,7 +374,7 @@ class Session(Generic[PduT, SeqT]):
             heartbeat = self._dialect.heartbeat()
             if heartbeat is None:
                 if idle >= settings.idle_close and not self._pending:
-                    self._spawn(self.close())
+                    self._spawn(self.close(graceful=not self._accepted))
                     return
                 continue
             if self._monotonic() - self._last_heard < settings.heartbeat_interval:

@@ -129,7 +129,7 @@ class StableToyDialect(ToyDialect):
 class ToyListeningDialect(ToyDialect):
     """The toy protocol on our listener: the peer logs in with the shared secret."""
 
-    def accept_login(self, pdu: Toy) -> tuple[Toy, bool]:
+    def accept_login(self, pdu: Toy) -> tuple[Toy | None, bool]:
         accepted = pdu.command == LOGIN and pdu.text == self._secret
         return Toy(LOGIN | RESP, 0 if accepted else 3), accepted
 
