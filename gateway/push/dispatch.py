@@ -75,6 +75,9 @@ __all__ = ["OUTBOX", "DispatchConfig", "Dispatcher", "failure_reason"]
 
 log = structlog.get_logger(__name__)
 
+_RECONCILE_EVERY = timedelta(seconds=1)
+"""How often the worker looks for early reports a concurrent submission's unit did not see."""
+
 OUTBOX = LeasedQueue(
     MESSAGES,
     owner=MESSAGES.c.lease_owner,
@@ -162,6 +165,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_prune: datetime | None = None
+        self._last_reconcile: datetime | None = None
         self._settlements: GroupCommit[Settlement, Recorded] = GroupCommit(
             self._engine, self._record, after=self._recorded, max_items=max(config.batch, 1)
         )
@@ -358,11 +362,24 @@ class Dispatcher:
 
     async def _prune(self) -> None:
         now = self._clock.now()
+        if self._last_reconcile is None or now - self._last_reconcile >= _RECONCILE_EVERY:
+            self._last_reconcile = now
+            await self._reconcile(now)
         every = timedelta(seconds=self._config.prune_seconds)
         if self._last_prune is not None and now - self._last_prune < every:
             return
         self._last_prune = now
         await self.sweep()
+
+    async def _reconcile(self, now: datetime) -> None:
+        """Apply early reports whose submission a concurrent unit stored (see ``reconcile_early_reports``)."""
+        timeout = timedelta(seconds=self._config.report_timeout_seconds)
+        applied = await run_unit(
+            self._engine, partial(reconcile_early_reports, now=now, timeout=timeout, events=self._events)
+        )
+        if applied:
+            self._events.on_publish()
+            log.info("push_early_reports_applied", reports=applied)
 
     async def sweep(self) -> int:
         """Drop expired idempotency records, apply early reports whose submission is stored by now,
@@ -374,10 +391,8 @@ class Dispatcher:
         table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
         expired = sa.delete(table).where(table.c.expires_at < now)
         await run_unit(self._engine, lambda conn: conn.execute(expired))
+        await self._reconcile(now)
         timeout = timedelta(seconds=self._config.report_timeout_seconds)
-        await run_unit(
-            self._engine, partial(reconcile_early_reports, now=now, timeout=timeout, events=self._events)
-        )
         ended = await run_unit(
             self._engine, partial(end_unreported, now=now, timeout=timeout, events=self._events)
         )

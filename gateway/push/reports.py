@@ -16,11 +16,11 @@ on any session. :func:`apply_part_reports` applies a batch of them in the caller
 - an intermediate report (no final state) changes nothing.
 
 :func:`reconcile_early_reports` applies early reports whose submission was stored meanwhile by a
-unit that ran concurrently with theirs (neither saw the other's rows), and drops early reports
-older than the report timeout. :func:`end_unreported` ends what never gets a report: a message
-still ``submitted`` a report timeout after its submission becomes ``unknown`` (event,
-``message.unknown``), so every message reaches a final state even when the operator gave up
-resending its report.
+unit that ran concurrently with theirs (neither saw the other's rows; the dispatch worker runs it
+every second), and drops early reports older than the report timeout. :func:`end_unreported` ends
+what never gets a report: a message still ``submitted`` a report timeout after its submission
+becomes ``unknown`` (event, ``message.unknown``), so every message reaches a final state even when
+the operator gave up resending its report.
 
 The work is a fixed number of statements per batch, whatever its size. :class:`ReportSink` is
 what the SMS sessions call: it gathers reports arriving together into one unit
