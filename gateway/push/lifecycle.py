@@ -37,6 +37,7 @@ __all__ = [
     "Applied",
     "add_event",
     "apply_report",
+    "event_row",
     "record_event",
     "transition",
     "webhook_data",
@@ -93,15 +94,16 @@ def transition(
     return result.rowcount == 1
 
 
-def _event(
+def event_row(
     message_id: str,
     event: str,
     at: datetime,
     *,
-    state: str | None,
-    detail: str | None,
-    dedupe_key: str | None,
+    state: str | None = None,
+    detail: str | None = None,
+    dedupe_key: str | None = None,
 ) -> dict[str, Any]:
+    """One history entry as a row of :data:`EVENTS` (for inserts of many at once)."""
     return {
         "message_id": message_id,
         "type": event,
@@ -124,7 +126,7 @@ def add_event(
 ) -> None:
     """Record one history entry in ``session`` (written at its flush)."""
     session.add(
-        MessageEvent(**_event(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key))
+        MessageEvent(**event_row(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key))
     )
 
 
@@ -144,7 +146,7 @@ def record_event(
     """
     conn.execute(
         sa.insert(EVENTS).values(
-            _event(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key)
+            event_row(message_id, event, at, state=state, detail=detail, dedupe_key=dedupe_key)
         )
     )
 

@@ -46,7 +46,7 @@ from carrier_adapters.smsc import Inbound, PartReport
 from gateway.clock import Clock
 from gateway.db import GroupCommit, as_utc
 from gateway.db.batches import cases, padded_size, slot_params, slots
-from gateway.push.lifecycle import DELIVERY_REPORT_LAG, EVENTS, MESSAGES, webhook_data
+from gateway.push.lifecycle import DELIVERY_REPORT_LAG, EVENTS, MESSAGES, event_row, webhook_data
 from gateway.push.models import EarlyReport, MessagePart
 from gateway.push.states import MessageStatus
 from gateway.webhooks import Publisher, Staged
@@ -194,16 +194,13 @@ def take_early_reports(conn: Connection, operator: str, provider_ids: Sequence[s
     if not rows:
         return []
     conn.execute(_early_taken(size), params)
-    return [
-        PartReport(
-            operator,
-            row.provider_id,
-            DeliveryState(row.state),
-            row.detail or "",
-            as_utc(row.reported_at) or row.reported_at,
-        )
-        for row in rows
-    ]
+    return [_early_report(operator, row) for row in rows]
+
+
+def _early_report(operator: str, row: Any) -> PartReport:
+    """An early report read back (``row`` has provider_id, state, detail, reported_at)."""
+    reported_at = as_utc(row.reported_at) or row.reported_at
+    return PartReport(operator, row.provider_id, DeliveryState(row.state), row.detail or "", reported_at)
 
 
 def _early_row(report: PartReport, state: DeliveryState, now: datetime) -> dict[str, Any]:
@@ -270,17 +267,7 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
         return False
     conn.execute(
         sa.insert(EVENTS),
-        [
-            {
-                "message_id": s.message_id,
-                "type": s.status.value,
-                "at": now,
-                "state": None,
-                "detail": s.detail,
-                "dedupe_key": None,
-            }
-            for s in settled
-        ],
+        [event_row(s.message_id, s.status.value, now, detail=s.detail) for s in settled],
     )
     for s in settled:
         DELIVERY_REPORT_LAG.labels(s.operator or "unknown").observe(
@@ -323,16 +310,7 @@ def reconcile_early_reports(
     ).all()
     if matched:
         conn.execute(sa.delete(EARLY).where(EARLY.c.id.in_([row.id for row in matched])))
-        reports = [
-            PartReport(
-                row.operator,
-                row.provider_id,
-                DeliveryState(row.state),
-                row.detail or "",
-                as_utc(row.reported_at) or row.reported_at,
-            )
-            for row in matched
-        ]
+        reports = [_early_report(row.operator, row) for row in matched]
         apply_part_reports(conn, reports, now=now, events=events)
     conn.execute(sa.delete(EARLY).where(EARLY.c.received_at < now - timeout))
     return len(matched)
@@ -358,17 +336,7 @@ def end_unreported(
         return 0
     conn.execute(
         sa.insert(EVENTS),
-        [
-            {
-                "message_id": row.id,
-                "type": "unknown",
-                "at": now,
-                "state": None,
-                "detail": "NO_REPORT",
-                "dedupe_key": None,
-            }
-            for row in moved
-        ],
+        [event_row(row.id, MessageStatus.UNKNOWN.value, now, detail="NO_REPORT") for row in moved],
     )
     events.stage_many(
         conn,

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from carrier_adapters import DeliveryState, SmsSubmission
 from gateway.db.batches import cases, padded_size, slot_params, slots
-from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, apply_report, webhook_data
+from gateway.push.lifecycle import EVENTS, MESSAGES, REPORT, apply_report, event_row, webhook_data
 from gateway.push.reports import PARTS, apply_part_reports, take_early_reports
 from gateway.push.states import MessageStatus, step_for_report
 from gateway.webhooks import Publisher, Staged
@@ -161,14 +161,7 @@ def _events(conn: Connection, moved: dict[str, Settlement], event: str, detail: 
         conn.execute(
             sa.insert(EVENTS),
             [
-                {
-                    "message_id": message_id,
-                    "type": event,
-                    "at": s.at,
-                    "state": None,
-                    "detail": (getattr(s, detail) or "")[:_DETAIL] or None if detail else None,
-                    "dedupe_key": None,
-                }
+                event_row(message_id, event, s.at, detail=getattr(s, detail) if detail else None)
                 for message_id, s in moved.items()
             ],
         )
