@@ -101,10 +101,17 @@ def _early_taken(size: int) -> sa.Delete:
 
 
 @functools.lru_cache(maxsize=32)
-def _submitted_at(size: int) -> sa.Select[Any]:
-    """When each of ``size`` slots of messages still ``submitted`` became so."""
-    return sa.select(MESSAGES.c.id, MESSAGES.c.updated_at).where(
-        MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)), MESSAGES.c.status == MessageStatus.SUBMITTED.value
+def _submitted_locked(size: int) -> sa.Select[Any]:
+    """Lock each of ``size`` slots of messages still ``submitted`` (in id order); when it became so.
+
+    Taken before the parts are read: a unit applying another part of the same message (another
+    session, another process) commits first or waits, so one of the two sees every part final.
+    """
+    return (
+        sa.select(MESSAGES.c.id, MESSAGES.c.updated_at)
+        .where(MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)), MESSAGES.c.status == MessageStatus.SUBMITTED.value)
+        .order_by(MESSAGES.c.id)
+        .with_for_update()
     )
 
 
@@ -168,6 +175,7 @@ def apply_part_reports(
         conn.execute(sa.insert(EARLY), early)
     if not updates:
         return False
+    updates.sort(key=lambda update: (update["m_id"], update["m_seq"]))
     conn.execute(
         sa.update(PARTS)
         .where(
@@ -228,6 +236,11 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
     """Settle the messages among ``message_ids`` whose parts are all final; whether a webhook was staged."""
     ids = sorted(message_ids)
     size = padded_size(len(ids))
+    before = {row.id: row.updated_at for row in conn.execute(_submitted_locked(size), slot_params(size, ids))}
+    if not before:
+        return False
+    ids = sorted(before)
+    size = padded_size(len(ids))
     parts: dict[str, list[tuple[str | None, str | None]]] = {}
     for row in conn.execute(_parts_of(size), slot_params(size, ids)):
         parts.setdefault(row.message_id, []).append((row.state, row.detail))
@@ -244,9 +257,6 @@ def _settle(conn: Connection, message_ids: set[str], *, now: datetime, events: P
         return False
     settling = sorted(outcome)
     size = padded_size(len(settling))
-    before = {
-        row.id: row.updated_at for row in conn.execute(_submitted_at(size), slot_params(size, settling))
-    }
     values: dict[str, list[str | None]] = {
         "status": [outcome[m][0].value for m in settling],
         "reason": [outcome[m][1] if outcome[m][0] is MessageStatus.FAILED else None for m in settling],

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from sqlalchemy.engine import Connection
 
 from sqlmodel import select
 
 from carrier_adapters import DeliveryState, MobileOriginated
 from carrier_adapters.smsc import PartReport
 from gateway.push.models import EarlyReport, MessagePart
-from gateway.push.reports import ReportSink
+from gateway.db.units import run_unit
+from gateway.push.reports import ReportSink, apply_part_reports
 from tests.unit.push.conftest import PushEnv, new_phone
 
 D, F = DeliveryState.DELIVERED, DeliveryState.FAILED
@@ -65,6 +69,31 @@ async def test_a_message_is_delivered_when_its_last_part_is(push_env: PushEnv) -
     assert (await push_env.message(message_id)).status == "delivered"
     assert await push_env.events(message_id) == ["queued", "submitted", "delivered"]
     assert push_env.publisher.types(message_id) == ["message.submitted", "message.delivered"]
+
+
+async def test_the_two_parts_of_one_message_reported_in_two_concurrent_units_deliver_it(
+    push_env: PushEnv,
+) -> None:
+    """Part 1's report is applied in one unit, part 2's in another before the first commits (two
+    sessions, or two processes): the second waits for the first, sees both parts final and delivers
+    the message once (neither unit may settle on a read that misses the other's part)."""
+    message_id = await _submitted(push_env, parts=2)
+    now = push_env.clock.now()
+
+    def apply(n: int) -> Callable[[Connection], bool]:
+        report = _report(push_env, message_id, n, D)
+        return lambda conn: apply_part_reports(conn, [report], now=now, events=push_env.publisher)
+
+    async with push_env.engine.connect() as first:
+        transaction = await first.begin()
+        await first.run_sync(apply(1))
+        second = asyncio.create_task(run_unit(push_env.engine, apply(2)))
+        await asyncio.sleep(0.3)
+        assert not second.done()
+        await transaction.commit()
+    await second
+    assert (await push_env.message(message_id)).status == "delivered"
+    assert await push_env.events(message_id) == ["queued", "submitted", "delivered"]
 
 
 async def test_one_failed_part_fails_the_message_with_its_status_word(push_env: PushEnv) -> None:
