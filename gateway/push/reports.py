@@ -24,8 +24,11 @@ the operator gave up resending its report.
 
 The work is a fixed number of statements per batch, whatever its size. :class:`ReportSink` is
 what the SMS sessions call: it gathers reports arriving together into one unit
-(:class:`~gateway.db.GroupCommit`) and returns once they are committed, so the session answers
-the operator only then; replies (MO) go to the opt-out handling one by one.
+(:class:`~gateway.db.GroupCommit`, two units at a time: a session's report window waits on the
+commit, so one unit's statements overlap the other's commit) and returns once they are committed,
+so the session answers the operator only then; replies (MO) go to the opt-out handling one by one.
+Units lock the messages they may settle in id order before reading their parts, so concurrent
+units (here or in another process) settle a message exactly once.
 """
 
 from __future__ import annotations
@@ -109,7 +112,9 @@ def _submitted_locked(size: int) -> sa.Select[Any]:
     """
     return (
         sa.select(MESSAGES.c.id, MESSAGES.c.updated_at)
-        .where(MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)), MESSAGES.c.status == MessageStatus.SUBMITTED.value)
+        .where(
+            MESSAGES.c.id.in_(slots(MESSAGES.c.id, size)), MESSAGES.c.status == MessageStatus.SUBMITTED.value
+        )
         .order_by(MESSAGES.c.id)
         .with_for_update()
     )
@@ -378,7 +383,7 @@ class ReportSink:
         self._events = events
         self._replies = replies
         self._batches: GroupCommit[PartReport, bool] = GroupCommit(
-            engine, self._apply, after=self._committed, max_items=max_batch
+            engine, self._apply, after=self._committed, max_items=max_batch, units=2
         )
 
     async def __call__(self, items: list[Inbound]) -> None:

@@ -68,3 +68,31 @@ async def test_a_failed_unit_fails_only_its_callers_and_stores_none_of_their_ite
     assert outcomes[2] == 1
     assert await _stored(engine) == [1, 3]
     assert committed == [1, 1]
+
+
+async def test_with_two_units_a_caller_is_written_while_the_first_unit_waits_on_a_lock(
+    own_postgres_url: str,
+) -> None:
+    """units=2 on PostgreSQL: a unit blocked on a row another transaction holds does not hold up
+    the next caller, whose unit commits meanwhile; the blocked one commits once the lock is gone."""
+    engine = create_engine(own_postgres_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_ITEMS.metadata.create_all)
+        group: GroupCommit[int, int] = GroupCommit(
+            engine,
+            lambda conn, batch: conn.execute(sa.insert(_ITEMS), [{"value": v} for v in batch]).rowcount,
+            units=2,
+        )
+        async with engine.connect() as holder:
+            transaction = await holder.begin()
+            await holder.execute(sa.insert(_ITEMS), [{"value": 1}])
+            blocked = asyncio.create_task(group.add([1]))
+            await asyncio.sleep(0.2)
+            assert await asyncio.wait_for(group.add([2]), 5) == 1
+            assert not blocked.done()
+            await transaction.rollback()
+        assert await asyncio.wait_for(blocked, 5) == 1
+        assert await _stored(engine) == [1, 2]
+    finally:
+        await engine.dispose()
