@@ -26,6 +26,7 @@
     ├── MissingParam                 422 MISSING_PARAM (``param`` names it)
     ├── DeviceLimitReached           422 LOGIN_CHECK.DEVICE_LIMIT_REACHED
     ├── RecipientOptedOut            422 RECIPIENT_OPTED_OUT (marketing to a number that replied T/TD/R)
+    ├── InvalidPhoneNumber           422 INVALID_PHONE_NUMBER (an SMS target that is not a mobile number)
     ├── LinkNotForThisDevice         403 LINK_NOT_FOR_THIS_DEVICE (a push link opened on another number)
     ├── LinkExpired                  410 LINK_EXPIRED
     ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
@@ -35,6 +36,7 @@
     ├── InvalidCredential            400 INVALID_CREDENTIAL (CAMARA subscriptions: sinkCredential shape)
     ├── InvalidSinkToken             400 INVALID_TOKEN (CAMARA subscriptions: sink access token)
     ├── TooManyRequests              429 TOO_MANY_REQUESTS (Retry-After)
+    │   └── QuotaExceeded            429 QUOTA_EXCEEDED (the tenant's daily SMS budget; Retry-After)
     ├── BadGateway                   502 BAD_GATEWAY
     ├── Unavailable                  503 UNAVAILABLE (Retry-After when the wait is known)
     └── GatewayTimeout               504 TIMEOUT
@@ -72,6 +74,7 @@ __all__ = [
     "IdentifierNotFound",
     "InvalidArgument",
     "InvalidCredential",
+    "InvalidPhoneNumber",
     "InvalidProtocol",
     "InvalidSink",
     "InvalidSinkToken",
@@ -93,6 +96,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "QueueEmpty",
+    "QuotaExceeded",
     "RecipientOptedOut",
     "ServiceNotApplicable",
     "TemplateNotApproved",
@@ -215,6 +219,14 @@ class TooManyRequests(ApiError):
         super().__init__(headers={"Retry-After": str(retry_after)})
 
 
+class QuotaExceeded(TooManyRequests):
+    code, default_message = "QUOTA_EXCEEDED", "The tenant's daily SMS budget is spent."
+    remedy = (
+        "Wait the Retry-After seconds (the next day in the budget's time zone), or ask the operator of "
+        "the gateway to raise the budget; GET /push/v1/usage shows what is left."
+    )
+
+
 class BadGateway(ApiError):
     status, code, default_message = 502, "BAD_GATEWAY", "The operator returned an invalid answer."
     remedy = "Retry later; a one-tap token may have been spent, so retry a one-tap call with a new token."
@@ -318,6 +330,15 @@ class MissingParam(ApiError):
     def __init__(self, param: str) -> None:
         super().__init__(f"The required template parameter '{param}' is missing.")
         self.param = param
+
+
+class InvalidPhoneNumber(ApiError):
+    status, code = 422, "INVALID_PHONE_NUMBER"
+    default_message = "The number cannot receive SMS: it is not a mobile number."
+    remedy = (
+        "Send to the customer's mobile number; fixed lines, 95xxx and 106xx service numbers and numbers "
+        "outside any allocated range are refused before anything is sent."
+    )
 
 
 class DeviceLimitReached(ApiError):
