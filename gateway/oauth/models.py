@@ -21,11 +21,13 @@ __all__ = [
 
 
 class SigningKey(SQLModel, table=True):
-    """One ES256 key; ``retired_at`` set once a newer key signs (published until tokens expire)."""
+    """One key of ``alg`` (ES256 or RS256); ``retired_at`` set once a newer key of the same algorithm
+    signs (published until tokens expire)."""
 
     __tablename__ = "signing_keys"
 
     kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(default="ES256", max_length=8, sa_column_kwargs={"server_default": "ES256"})
     private_key: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     retired_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -11,7 +11,9 @@ __all__ = ["Tenant"]
 
 
 class Tenant(SQLModel, table=True):
-    """A bank or insurer: its scopes, redirect URIs, optional JWKS for ``private_key_jwt``."""
+    """A bank or insurer: its scopes, redirect URIs, optional JWKS for ``private_key_jwt`` and signed
+    request objects, the algorithm of its ID tokens (None: ES256) and whether its authorization and
+    CIBA requests must be signed request objects."""
 
     __tablename__ = "tenants"
 
@@ -23,4 +25,8 @@ class Tenant(SQLModel, table=True):
     redirect_uris: str = Field(sa_type=sa.Text, default="[]")
     jwks: str | None = Field(default=None, sa_type=sa.Text)
     sandbox: bool = False
+    id_token_signed_response_alg: str | None = Field(default=None, max_length=8)
+    require_signed_request_object: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.scopes import is_known_scope
 
@@ -22,6 +22,14 @@ class TenantCreate(BaseModel):
     redirect_uris: list[str] = Field(default_factory=list, max_length=20)
     jwks: dict[str, Any] | None = None
     sandbox: bool = False
+    id_token_signed_response_alg: Literal["ES256", "RS256"] | None = None
+    require_signed_request_object: bool = False
+
+    @model_validator(mode="after")
+    def _signed_requests_need_keys(self) -> TenantCreate:
+        if self.require_signed_request_object and self.jwks is None:
+            raise ValueError("require_signed_request_object needs jwks to verify the request objects")
+        return self
 
     @field_validator("scopes")
     @classmethod

@@ -60,6 +60,8 @@ class TenantService:
         redirect_uris: list[str],
         jwks: dict[str, Any] | None = None,
         sandbox: bool = False,
+        id_token_signed_response_alg: str | None = None,
+        require_signed_request_object: bool = False,
     ) -> TenantCredentials:
         """Register a tenant with one OAuth client; the secret is returned only here."""
         tenant_id = str(uuid.uuid4())
@@ -74,6 +76,8 @@ class TenantService:
             redirect_uris=json.dumps(redirect_uris),
             jwks=json.dumps(jwks) if jwks is not None else None,
             sandbox=sandbox,
+            id_token_signed_response_alg=id_token_signed_response_alg,
+            require_signed_request_object=require_signed_request_object,
             created_at=self._clock.now(),
         )
         async with self._sessions() as session, session.begin():

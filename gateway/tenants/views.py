@@ -25,5 +25,7 @@ async def create_tenant(request: web.Request) -> web.Response:
         redirect_uris=body.redirect_uris,
         jwks=body.jwks,
         sandbox=body.sandbox,
+        id_token_signed_response_alg=body.id_token_signed_response_alg,
+        require_signed_request_object=body.require_signed_request_object,
     )
     return json_response(credentials.as_dict(), status=201, headers={"Cache-Control": "no-store"})
