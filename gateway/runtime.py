@@ -166,6 +166,7 @@ async def open_runtime(
                 index=index,
                 clock=clock,
                 events=webhooks,
+                limiter=limiter,
             )
         )
         sim_swap_subscriptions = await stack.enter_async_context(

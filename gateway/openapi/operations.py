@@ -21,6 +21,7 @@ from gateway.errors import (
     IdentifierNotFound,
     InvalidArgument,
     InvalidCredential,
+    InvalidPhoneNumber,
     InvalidProtocol,
     InvalidSink,
     InvalidSinkToken,
@@ -38,6 +39,7 @@ from gateway.errors import (
     OutOfRange,
     PermissionDenied,
     QueueEmpty,
+    QuotaExceeded,
     RecipientOptedOut,
     ServiceNotApplicable,
     TemplateNotApproved,
@@ -55,7 +57,7 @@ from gateway.one_tap.schemas import LoginRequest, VerifyRequest
 from gateway.openapi import responses as r
 from gateway.openapi.spec import Body, Header, Operation, Reply
 from gateway.push.idempotency import HEADER as IDEMPOTENCY_KEY
-from gateway.push.schemas import MessageCreate
+from gateway.push.schemas import MessageCreate, SmsPolicyBody
 from gateway.templates.builtin import builtin_names
 from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
 from gateway.tenants.schemas import TenantCreate
@@ -168,6 +170,9 @@ _SEND_ERRORS = (
     MissingParam,
     ServiceNotApplicable,
     RecipientOptedOut,
+    InvalidPhoneNumber,
+    TooManyRequests,
+    QuotaExceeded,
 )
 
 
@@ -698,6 +703,28 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "Read a message",
         "push",
         (Reply(200, "Status, masked recipient, link and history.", r.MessageOut),),
+        errors=(NotFound,),
+    ),
+    ("GET", "/push/v1/usage"): Operation(
+        "getSmsUsage",
+        "Today's SMS against the budget",
+        "push",
+        (
+            Reply(
+                200, "Messages and segments of the budget day, what is left, and the limits.", r.SmsUsageOut
+            ),
+        ),
+    ),
+    ("PUT", "/admin/tenants/{id}/sms-policy"): Operation(
+        "putSmsPolicy",
+        "Set a tenant's SMS limits",
+        "admin",
+        (Reply(200, "The policy in force (every process uses it within 10 s).", r.SmsPolicyStored),),
+        body=Body(
+            SmsPolicyBody,
+            description="The whole policy; an omitted figure takes its default.",
+            examples={"campaigns": {"prefixPer10Min": 200, "prefixPerDay": 2000, "dailyBudget": 200000}},
+        ),
         errors=(NotFound,),
     ),
     ("POST", "/operator-callbacks/{operator}"): Operation(

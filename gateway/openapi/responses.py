@@ -398,6 +398,34 @@ class MessageOut(_Out):
     events: list[MessageEventOut]
 
 
+class SmsPolicyOut(_Out):
+    """A tenant's SMS limits: sends per number and per 7-digit prefix, segments per day."""
+
+    numberPer10Min: int
+    numberPerDay: int
+    prefixPer10Min: int
+    prefixPerDay: int
+    dailyBudget: int
+
+
+class SmsUsageOut(_Out):
+    """``GET /push/v1/usage``: the budget day's SMS against the tenant's policy."""
+
+    day: str
+    timeZone: str
+    messages: int
+    segments: int
+    remainingSegments: int
+    policy: SmsPolicyOut
+
+
+class SmsPolicyStored(_Out):
+    """``PUT /admin/tenants/{id}/sms-policy``: the policy now in force."""
+
+    tenantId: str
+    policy: SmsPolicyOut
+
+
 class CallbackReceipt(_Out):
     """``POST /operator-callbacks/{operator}``: how many reports or replies the body held."""
 

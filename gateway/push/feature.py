@@ -25,8 +25,10 @@ from gateway.crypto import BlindIndex, FieldCipher
 from gateway.db import bound_engine
 from gateway.push.callbacks import CallbackProcessor
 from gateway.push.dispatch import DispatchConfig, Dispatcher
+from gateway.push.guard import SmsGuard
 from gateway.push.reports import ReportSink
 from gateway.push.service import PushService, TemplateSource
+from gateway.ratelimit import RateLimiter
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.webhooks import Publisher
@@ -42,6 +44,7 @@ class Push:
     callbacks: CallbackProcessor
     dispatcher: Dispatcher
     channels: Mapping[str, SmsChannel]
+    guard: SmsGuard
 
 
 def sms_channels_of(operators: Mapping[str, object]) -> dict[str, SmsChannel]:
@@ -93,6 +96,7 @@ async def open_push(
     index: BlindIndex,
     clock: Clock,
     events: Publisher,
+    limiter: RateLimiter,
 ) -> AsyncIterator[Push]:
     """Build the feature; run the dispatch worker for the duration when enabled.
 
@@ -122,12 +126,14 @@ async def open_push(
             dispatch_config(settings), self_paced=frozenset(gateway.operator for gateway in gateways)
         ),
     )
+    guard = SmsGuard(engine=bound_engine(sessions), limiter=limiter, index=index, clock=clock)
     service = PushService(
         sessions=sessions,
         templates=templates,
         operators=frozenset(channels) | frozenset(settings.sms_urls()),
         cipher=cipher,
         index=index,
+        guard=guard,
         clock=clock,
         public_url=settings.issuer,
         default_ttl=settings.push_default_ttl_seconds,
@@ -142,7 +148,9 @@ async def open_push(
         if settings.push_dispatch_worker:
             worker = asyncio.create_task(dispatcher.run(), name="push-dispatch")
         try:
-            yield Push(service=service, callbacks=callbacks, dispatcher=dispatcher, channels=channels)
+            yield Push(
+                service=service, callbacks=callbacks, dispatcher=dispatcher, channels=channels, guard=guard
+            )
         finally:
             if worker is not None:
                 dispatcher.stop()

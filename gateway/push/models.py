@@ -21,6 +21,8 @@ __all__ = [
     "OptOut",
     "PushLink",
     "PushMessage",
+    "SmsPolicyRow",
+    "SmsUsage",
     "params_aad",
     "recipient_aad",
     "text_aad",
@@ -173,3 +175,28 @@ def text_aad(tenant_id: str, message_id: str) -> str:
 def params_aad(tenant_id: str, message_id: str) -> str:
     """AAD of ``push_messages.params_cipher`` (the send's ``params`` as JSON, for the link's flow)."""
     return f"push_messages|params|{tenant_id}|{message_id}"
+
+
+class SmsPolicyRow(SQLModel, table=True):
+    """A tenant's SMS limits, set by the gateway's operator (:class:`gateway.push.guard.SmsPolicy`)."""
+
+    __tablename__ = "push_sms_policies"
+
+    tenant_id: str = Field(primary_key=True, foreign_key="tenants.id", max_length=40)
+    number_per_10min: int
+    number_per_day: int
+    prefix_per_10min: int
+    prefix_per_day: int
+    daily_budget: int
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class SmsUsage(SQLModel, table=True):
+    """SMS a tenant had accepted on one budget day (``YYYY-MM-DD``): messages and their segments."""
+
+    __tablename__ = "push_sms_usage"
+
+    tenant_id: str = Field(primary_key=True, foreign_key="tenants.id", max_length=40)
+    day: str = Field(primary_key=True, max_length=10)
+    messages: int
+    segments: int

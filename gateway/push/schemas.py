@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.push.guard import BUDGET_ZONE, DEFAULT_POLICY, SmsPolicy, UsageDay
 from gateway.push.service import MessageView, SendRequest, timestamp
 from gateway.wire import E164
 
-__all__ = ["MessageCreate", "message_json"]
+__all__ = ["MessageCreate", "SmsPolicyBody", "message_json", "usage_json"]
 
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 7 * 24 * 3600
@@ -58,3 +59,37 @@ def message_json(view: MessageView) -> dict[str, Any]:
         for e in view.events
     ]
     return body
+
+
+class SmsPolicyBody(BaseModel):
+    """``PUT /admin/tenants/{id}/sms-policy`` body: the whole policy; an omitted figure is the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    numberPer10Min: int = Field(default=DEFAULT_POLICY.number_per_10min, ge=1, le=10_000_000, strict=True)
+    numberPerDay: int = Field(default=DEFAULT_POLICY.number_per_day, ge=1, le=10_000_000, strict=True)
+    prefixPer10Min: int = Field(default=DEFAULT_POLICY.prefix_per_10min, ge=1, le=10_000_000, strict=True)
+    prefixPerDay: int = Field(default=DEFAULT_POLICY.prefix_per_day, ge=1, le=10_000_000, strict=True)
+    dailyBudget: int = Field(default=DEFAULT_POLICY.daily_budget, ge=1, le=1_000_000_000, strict=True)
+
+    def to_domain(self) -> SmsPolicy:
+        """The guard's policy."""
+        return SmsPolicy(
+            number_per_10min=self.numberPer10Min,
+            number_per_day=self.numberPerDay,
+            prefix_per_10min=self.prefixPer10Min,
+            prefix_per_day=self.prefixPerDay,
+            daily_budget=self.dailyBudget,
+        )
+
+
+def usage_json(usage: UsageDay) -> dict[str, Any]:
+    """``GET /push/v1/usage``: the budget day's SMS against the tenant's policy."""
+    return {
+        "day": usage.day.isoformat(),
+        "timeZone": BUDGET_ZONE.key,
+        "messages": usage.messages,
+        "segments": usage.segments,
+        "remainingSegments": usage.remaining,
+        "policy": usage.policy.as_json(),
+    }

@@ -3,12 +3,15 @@
 :meth:`PushService.send` checks, in order: a replayed ``Idempotency-Key`` (same request: the first
 answer again; another request: ``409 IDEMPOTENCY_KEY_REUSED``), the template (the tenant's and
 approved), a route to an operator, the parameters (by the template renderer), and for marketing
-templates the opt-out list (``422 RECIPIENT_OPTED_OUT``) and quiet hours (scheduled, not refused).
-It then writes, in one transaction, the message (recipient and text encrypted, recipient
-blind-indexed), its short link, its first event ``queued`` and the idempotency record; the dispatch
-worker sends it. Two concurrent requests with one key are settled by the record's primary key: the
-loser answers the winner's response. ``expiresAt`` counts ``ttlSeconds`` from ``scheduledAt``, so a
-message held over quiet hours keeps its whole TTL; its link expires with it.
+templates the opt-out list (``422 RECIPIENT_OPTED_OUT``) and quiet hours (scheduled, not refused);
+the SMS-fraud controls (:mod:`gateway.push.guard`) refuse a target that is not a mobile number first
+and count the send in the tenant's velocity windows last. It then writes, in one transaction, the
+charge to the tenant's daily budget (``429 QUOTA_EXCEEDED`` rolls it back), the message (recipient
+and text encrypted, recipient blind-indexed), its short link, its first event ``queued`` and the
+idempotency record; the dispatch worker sends it. Two concurrent requests with one key are settled
+by the record's primary key: the loser answers the winner's response. ``expiresAt`` counts
+``ttlSeconds`` from ``scheduledAt``, so a message held over quiet hours keeps its whole TTL; its
+link expires with it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from gateway.errors import (
 )
 from gateway.logs import mask_phone
 from gateway.one_tap.service import phone_scope
+from gateway.push.guard import Charge, SmsGuard, refuse_non_mobile
 from gateway.push.idempotency import KEY_TTL, fingerprint
 from gateway.push.links import link_url, new_code
 from gateway.push.models import (
@@ -148,6 +152,7 @@ class PushService:
         operators: Collection[str],
         cipher: FieldCipher,
         index: BlindIndex,
+        guard: SmsGuard,
         clock: Clock,
         public_url: str,
         default_ttl: int,
@@ -159,6 +164,7 @@ class PushService:
         self._operators = operators
         self._cipher = cipher
         self._index = index
+        self._guard = guard
         self._clock = clock
         self._public_url = public_url
         self._default_ttl = default_ttl
@@ -173,12 +179,16 @@ class PushService:
         :raises TemplateNotApproved, MissingParam, InvalidArgument: from the templates feature.
         :raises ServiceNotApplicable: no configured operator delivers to the number.
         :raises RecipientOptedOut: a marketing template to a number that opted out of its signature.
+        :raises InvalidPhoneNumber: the target is not a mobile number.
+        :raises TooManyRequests: a velocity window of the tenant is full.
+        :raises QuotaExceeded: the message does not fit the tenant's daily budget.
         """
         request_hash = fingerprint(request.canonical)
         if idempotency_key is not None:
             earlier = await self._replay(tenant_id, idempotency_key, request_hash)
             if earlier is not None:
                 return earlier
+        refuse_non_mobile(request.to)
         template = await self._templates.get_approved(tenant_id, request.template_id)
         operators = route(request.to, self._operators, fallback=self._fallback)
         if not operators:
@@ -193,6 +203,7 @@ class PushService:
             await self._refuse_opted_out(tenant_id, spec.signature, request.to)
             scheduled_at = next_send_time(now, recipient_zones(request.to))
         expires_at = scheduled_at + timedelta(seconds=request.ttl_seconds or self._default_ttl)
+        charge = await self._guard.admit(tenant_id, request.to, rendered.segments)
         body: dict[str, Any] = {
             "id": message_id,
             "status": MessageStatus.QUEUED.value,
@@ -251,7 +262,7 @@ class PushService:
             )
         stale_key = (tenant_id, idempotency_key, now) if idempotency_key is not None else None
         try:
-            await run_unit(bound_engine(self._sessions), partial(_store, rows, stale_key))
+            await run_unit(bound_engine(self._sessions), partial(_store, charge, rows, stale_key))
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -337,9 +348,12 @@ class PushService:
         )
 
 
-def _store(rows: Sequence[SQLModel], stale_key: tuple[str, str, datetime] | None, conn: Connection) -> None:
-    """Insert an accepted message's rows in order (one unit of work), after deleting the tenant's
-    expired record of the same idempotency key, if any."""
+def _store(
+    charge: Charge, rows: Sequence[SQLModel], stale_key: tuple[str, str, datetime] | None, conn: Connection
+) -> None:
+    """Charge the budget, then insert an accepted message's rows in order (one unit of work), after
+    deleting the tenant's expired record of the same idempotency key, if any."""
+    charge.apply(conn)
     if stale_key is not None:
         tenant_id, key, now = stale_key
         conn.execute(

@@ -1,8 +1,10 @@
 """Push message HTTP views (contract §6) and the operators' callback endpoint.
 
 ``POST /push/v1/messages`` answers ``202``; a replay of an ``Idempotency-Key`` answers the stored
-response with ``Idempotent-Replayed: true``. ``POST /operator-callbacks/{operator}`` is public and
-authenticated by the operator's own signature; it answers ``200 {"received": n}``.
+response with ``Idempotent-Replayed: true``. ``GET /push/v1/usage`` and the admin's ``PUT
+/admin/tenants/{id}/sms-policy`` expose the SMS-fraud controls (:mod:`gateway.push.guard`). ``POST
+/operator-callbacks/{operator}`` is public and authenticated by the operator's own signature; it
+answers ``200 {"received": n}``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.appkeys import RUNTIME
-from gateway.auth import principal, public, requires_scope
+from gateway.auth import admin, principal, public, requires_scope
 from gateway.push.idempotency import HEADER, check_key
-from gateway.push.schemas import MessageCreate, message_json
+from gateway.push.schemas import MessageCreate, SmsPolicyBody, message_json, usage_json
 from gateway.wire import json_response, read_json
 
 __all__ = ["routes"]
@@ -44,6 +46,24 @@ async def get_message(request: web.Request) -> web.Response:
         tenant_id=principal(request).tenant_id, message_id=request.match_info["id"]
     )
     return json_response(message_json(view))
+
+
+@routes.get("/push/v1/usage")
+@requires_scope("push:send", "push:read")
+async def get_usage(request: web.Request) -> web.Response:
+    """Today's SMS (messages, segments) against the tenant's daily budget and velocity limits."""
+    usage = await request.app[RUNTIME].push.guard.usage(principal(request).tenant_id)
+    return json_response(usage_json(usage))
+
+
+@routes.put("/admin/tenants/{id}/sms-policy")
+@admin
+async def put_sms_policy(request: web.Request) -> web.Response:
+    """Set a tenant's SMS limits and daily budget (the whole policy)."""
+    body = await read_json(request, SmsPolicyBody)
+    policy = body.to_domain()
+    await request.app[RUNTIME].push.guard.set_policy(request.match_info["id"], policy)
+    return json_response({"tenantId": request.match_info["id"], "policy": policy.as_json()})
 
 
 @routes.post("/operator-callbacks/{operator}")

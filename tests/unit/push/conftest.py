@@ -18,8 +18,10 @@ from gateway.crypto import BlindIndex, FieldCipher, Keyring, generate_keyring_sp
 from gateway.db import create_engine, migrate, session_factory
 from gateway.push.callbacks import CallbackProcessor
 from gateway.push.dispatch import DispatchConfig, Dispatcher
+from gateway.push.guard import SmsGuard
 from gateway.push.models import MessageEvent, PushMessage
 from gateway.push.service import Accepted, PushService, SendRequest
+from gateway.ratelimit import InMemoryRateLimiter
 from gateway.templates import Template
 from gateway.tenants.models import Tenant
 from tests.clocks import ManualClock
@@ -53,8 +55,12 @@ class PushEnv:
     other_tenant_id: str
     service: PushService = field(init=False)
     callbacks: CallbackProcessor = field(init=False)
+    guard: SmsGuard = field(init=False)
 
     def __post_init__(self) -> None:
+        self.guard = SmsGuard(
+            engine=self.engine, limiter=InMemoryRateLimiter(self.clock), index=self.index, clock=self.clock
+        )
         self.service = self.make_service()
         self.callbacks = CallbackProcessor(
             sessions=self.sessions,
@@ -72,6 +78,7 @@ class PushEnv:
             "operators": frozenset(self.channels),
             "cipher": self.cipher,
             "index": self.index,
+            "guard": self.guard,
             "clock": self.clock,
             "public_url": PUBLIC_URL,
             "default_ttl": 86_400,

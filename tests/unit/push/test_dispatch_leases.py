@@ -7,6 +7,7 @@ import asyncio
 
 from gateway.push.feature import open_push
 from gateway.push.states import MessageStatus
+from gateway.ratelimit import InMemoryRateLimiter
 from gateway.settings import Settings
 from tests.unit.push.conftest import PushEnv, new_phone
 
@@ -64,6 +65,7 @@ async def test_shutdown_cancels_a_hung_send_and_releases_its_lease(push_env: Pus
         index=push_env.index,
         clock=push_env.clock,
         events=push_env.publisher,
+        limiter=InMemoryRateLimiter(push_env.clock),
     ):
         message_id = (await push_env.send(phone, template)).body["id"]
         await asyncio.wait_for(cmcc.entered.wait(), timeout=10)

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
-
 from sqlmodel import select
 
 from carrier_adapters import DeliveryState, MobileOriginated
 from carrier_adapters.smsc import PartReport
-from gateway.push.models import EarlyReport, MessagePart
 from gateway.db.units import run_unit
+from gateway.push.models import EarlyReport, MessagePart
 from gateway.push.reports import ReportSink, apply_part_reports
 from tests.unit.push.conftest import PushEnv, new_phone
 
