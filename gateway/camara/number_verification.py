@@ -3,12 +3,13 @@
 The number is the one the operator bound to the 3-legged access token when it authenticated the
 device; no operator is called. Rules, in the order they are applied:
 
-1. A 2-legged token, or a 3-legged token whose ``amr`` lacks ``network`` (SMS-OTP, ``tel``
+1. The request body of ``/verify`` is validated first (400 INVALID_ARGUMENT, whatever the token:
+   NumberVerification r3.2 test C02.01), so a malformed call neither reveals how the token was
+   obtained nor costs the user a new authentication.
+2. A 2-legged token, or a 3-legged token whose ``amr`` lacks ``network`` (SMS-OTP, ``tel``
    login hints, passwords), is 403 NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK.
-2. NV tokens live at most 300 s (NumberVerification#154): a token whose ``exp - iat`` exceeds
+3. NV tokens live at most 300 s (NumberVerification#154): a token whose ``exp - iat`` exceeds
    300 s is 401 UNAUTHENTICATED, whoever minted it.
-3. The request body is validated (400) before the token is spent, so a malformed call does not
-   cost the user a new authentication.
 4. The token is single use across both operations: ``nv:{jti}`` is claimed in the replay cache
    until the token can no longer verify (``exp`` plus the verifier's leeway); a second use is
    the generic 401 UNAUTHENTICATED.
@@ -54,7 +55,7 @@ class NumberVerificationService:
         self._clock = clock
 
     def subscriber(self, who: Principal) -> Subscriber:
-        """The network-authenticated subscriber of an acceptable NV token (rules 1 and 2).
+        """The network-authenticated subscriber of an acceptable NV token (rules 2 and 3).
 
         :raises NotAuthenticatedByNetwork, Unauthenticated:
         """

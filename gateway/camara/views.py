@@ -1,7 +1,8 @@
 """CAMARA HTTP views: the exact CAMARA paths, scopes and response bodies over :mod:`gateway.camara` services.
 
-Token checks that do not depend on the body (Number Verification's 403 and 401) come before the
-body is read; everything else follows the order of the services.
+Every body is validated (400) before the token is judged beyond its scope, so a malformed request
+is 400 INVALID_ARGUMENT whatever the token (NumberVerification r3.2 test C02.01 sends an invalid
+``phoneNumber`` with a 2-legged token); everything else follows the order of the services.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ async def number_verify(request: web.Request) -> web.Response:
     """Whether the number (plain or hashed) is the one of the device the token was issued on."""
     service = _camara(request).number_verification
     who = principal(request)
-    subscriber = service.subscriber(who)
     body = await read_json(request, NumberVerifyRequest)
+    subscriber = service.subscriber(who)
     verified = await service.verify(
         who, subscriber, phone_number=body.phoneNumber, hashed_phone_number=body.hashedPhoneNumber
     )
