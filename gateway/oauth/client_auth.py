@@ -1,10 +1,13 @@
 """Client authentication at the token and backchannel endpoints: ``client_secret_basic`` and
 ``private_key_jwt``.
 
-``private_key_jwt`` (RFC 7523 §2.2, CAMARA security profile) verifies the client assertion with
-:class:`~gateway.oauth.assertions.AssertionVerifier`, ``sub`` = ``iss`` = the client id and ``aud``
-the token endpoint URL or the issuer. Every failure is the same ``invalid_client``, whose
-description lists :data:`AUTH_METHODS`; the reason goes to the log.
+``private_key_jwt`` (RFC 7523 §2.2, RFC 7523bis, OpenID Connect Core §9, CAMARA security
+profile) verifies the client assertion with :class:`~gateway.oauth.assertions.AssertionVerifier`:
+``sub`` = ``iss`` = the client id; ``aud`` the issuer, or for compatibility the URL of the
+token or backchannel endpoint, as the only audience; ``iat`` optional; ``typ``, when present,
+``JWT`` or ``client-authentication+jwt``. Every failure is ``invalid_client``, whose description
+lists :data:`AUTH_METHODS` and, for a structural fault the client's developer must fix, says
+which; the reason goes to the log.
 """
 
 from __future__ import annotations
@@ -23,20 +26,21 @@ from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
 
-__all__ = ["ASSERTION_TYPE", "AUTH_METHODS", "ClientAuthenticator"]
+__all__ = ["ASSERTION_TYPE", "ASSERTION_TYPES", "AUTH_METHODS", "ClientAuthenticator"]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_TYPES = ("JWT", "client-authentication+jwt")
+"""The header ``typ`` values a client assertion may carry (RFC 7523bis explicit typing, or plain JWT)."""
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 """The client authentication methods the server accepts (discovery's
 ``token_endpoint_auth_methods_supported``)."""
 log = structlog.get_logger(__name__)
 
 
-def _invalid(reason: str) -> OAuthError:
+def _invalid(reason: str, public: str | None = None) -> OAuthError:
     log.info("client_auth_failed", reason=reason)
-    return OAuthError(
-        "invalid_client", f"Client authentication failed; supported methods: {', '.join(AUTH_METHODS)}."
-    )
+    generic = f"Client authentication failed; supported methods: {', '.join(AUTH_METHODS)}."
+    return OAuthError("invalid_client", generic if public is None else f"{public} {generic}")
 
 
 class ClientAuthenticator:
@@ -53,6 +57,8 @@ class ClientAuthenticator:
             audiences=audiences,
             replay_scope="client_assertion",
             subject_is_client=True,
+            require_iat=False,
+            types=ASSERTION_TYPES,
         )
 
     async def authenticate(self, authorization: str | None, form: Mapping[str, str]) -> Tenant:
@@ -89,5 +95,5 @@ class ClientAuthenticator:
         try:
             verified = await self._assertions.verify(assertion, client_id=client_id)
         except AssertionRejected as exc:
-            raise _invalid(str(exc)) from exc
+            raise _invalid(str(exc), exc.public) from exc
         return verified.tenant

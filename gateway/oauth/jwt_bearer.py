@@ -40,9 +40,9 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 log = structlog.get_logger(__name__)
 
 
-def _invalid(reason: str) -> OAuthError:
+def _invalid(reason: str, public: str | None = None) -> OAuthError:
     log.info("jwt_bearer_rejected", reason=reason)
-    return OAuthError("invalid_grant", "The assertion is invalid.")
+    return OAuthError("invalid_grant", public or "The assertion is invalid.")
 
 
 class JwtBearerGrant:
@@ -81,7 +81,7 @@ class JwtBearerGrant:
             )
             hint = self._subjects.parse(verified.subject)
         except AssertionRejected as exc:
-            raise _invalid(str(exc)) from exc
+            raise _invalid(str(exc), exc.public) from exc
         except HintError as exc:
             raise _invalid(f"sub: {exc.reason}") from exc
         scope = verified.claims.get("scope")

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
-import jwt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from gateway.scopes import is_known_scope
+from gateway.tenants.validation import check_jwks, check_name, check_redirect_uri
 
 __all__ = ["TenantCreate"]
+
+T = TypeVar("T")
+
+
+def _plain(check: Callable[..., T], *args: Any) -> T:
+    """``check(*args)``, its ValueError reported with its own message (no "Value error," prefix)."""
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise PydanticCustomError("invalid_client_metadata", str(exc)) from exc
 
 
 class TenantCreate(BaseModel):
@@ -39,29 +51,17 @@ class TenantCreate(BaseModel):
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown)[:5])}")
         return scopes
 
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        return _plain(check_name, name)
+
     @field_validator("redirect_uris")
     @classmethod
-    def _absolute_uris(cls, uris: list[str]) -> list[str]:
-        for uri in uris:
-            if not uri.startswith(("https://", "http://")) or "#" in uri or len(uri) > 2000:
-                raise ValueError("redirect URIs must be absolute http(s) URLs without a fragment")
-        return uris
+    def _redirect_uris(cls, uris: list[str]) -> list[str]:
+        return [_plain(check_redirect_uri, uri, f"redirect_uris[{index}]") for index, uri in enumerate(uris)]
 
     @field_validator("jwks")
     @classmethod
     def _public_jwks(cls, jwks: dict[str, Any] | None) -> dict[str, Any] | None:
-        if jwks is None:
-            return None
-        keys = jwks.get("keys")
-        if not isinstance(keys, list) or not keys or len(keys) > 10:
-            raise ValueError("jwks must hold 1 to 10 keys")
-        for key in keys:
-            if not isinstance(key, dict) or not isinstance(key.get("kid"), str):
-                raise ValueError("every JWK needs a kid")
-            if any(private in key for private in ("d", "p", "q", "k")):
-                raise ValueError("jwks must hold public keys only")
-        try:
-            jwt.PyJWKSet.from_dict(jwks)
-        except (jwt.PyJWKSetError, jwt.PyJWKError) as exc:
-            raise ValueError("jwks is not a valid JWK Set") from exc
-        return jwks
+        return None if jwks is None else _plain(check_jwks, jwks)
