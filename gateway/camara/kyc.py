@@ -23,9 +23,11 @@ Matching (the choices kyc-match 0.4.0 leaves to the operator):
   (:data:`~gateway.camara.schemas.KYC_SCORED`): Jaro-Winkler similarity of the normalised
   values (jellyfish), times 100, rounded down, at most 99; for ``name`` the best of its forms.
   Jaro-Winkler compares characters, so it works on Chinese as written.
-- ``idDocument`` is compared exactly after normalisation and first: a mismatch is 403
-  KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH and nothing else is reported. No operator here
-  requires an ``idDocument``, so KNOW_YOUR_CUSTOMER.ID_DOCUMENT_REQUIRED is never answered.
+- ``idDocument`` is compared exactly after normalisation (no score), like any other attribute:
+  a mismatch is ``idDocumentMatch: "false"`` beside the other verdicts. kyc-match 0.4.0 makes
+  the 403 KNOW_YOUR_CUSTOMER.ID_DOCUMENT_REQUIRED and ID_DOCUMENT_MISMATCH answers an operator's
+  option ("second level validation"); no operator this gateway serves requires the document, so
+  neither is answered.
 
 Each answered match is a billed usage row (``camara_kyc_match``). The record never leaves
 :meth:`KycMatchService.match` and never reaches a log.
@@ -46,7 +48,7 @@ from carrier_adapters import CarrierError
 from gateway.camara.identifiers import IdentifierRule, LineDirectory
 from gateway.camara.schemas import KYC_SCORED
 from gateway.camara.usage import UsageRecorder
-from gateway.errors import KycIdDocumentMismatch, KycInvalidParamCombination, from_line_error
+from gateway.errors import KycInvalidParamCombination, from_line_error
 from gateway.oauth.tokens import Principal
 
 __all__ = ["AttributeMatch", "KycMatchService", "match_attributes", "normalise"]
@@ -91,13 +93,7 @@ def _score(sent: str, forms: list[str]) -> int:
 
 
 def match_attributes(sent: Mapping[str, str], record: Mapping[str, str]) -> dict[str, AttributeMatch]:
-    """Match every attribute of ``sent`` against ``record`` (both by kyc-match attribute name).
-
-    :raises KycIdDocumentMismatch: ``idDocument`` was sent, the record has one, and they differ.
-    """
-    document, on_record = sent.get("idDocument"), record.get("idDocument")
-    if document is not None and on_record is not None and normalise(document) != normalise(on_record):
-        raise KycIdDocumentMismatch()
+    """Match every attribute of ``sent`` against ``record`` (both by kyc-match attribute name)."""
     verdicts: dict[str, AttributeMatch] = {}
     for attribute, value in sent.items():
         forms = _forms(attribute, record)
@@ -126,8 +122,7 @@ class KycMatchService:
         """The verdict on every attribute in ``attributes`` (kyc-match attribute names).
 
         :raises KycInvalidParamCombination, InvalidTokenContext, MissingIdentifier,
-            IdentifierNotFound, ServiceNotApplicable, KycIdDocumentMismatch, BadGateway,
-            Unavailable, GatewayTimeout:
+            IdentifierNotFound, ServiceNotApplicable, BadGateway, Unavailable, GatewayTimeout:
         """
         if not attributes:
             raise KycInvalidParamCombination()

@@ -26,7 +26,6 @@ from gateway.errors import (
     InvalidSink,
     InvalidSinkToken,
     InvalidTokenContext,
-    KycIdDocumentMismatch,
     KycInvalidParamCombination,
     LinkExpired,
     LinkNotForThisDevice,
@@ -475,7 +474,6 @@ _TABLE: dict[tuple[str, str], Operation] = {
         errors=(
             KycInvalidParamCombination,
             InvalidTokenContext,
-            KycIdDocumentMismatch,
             IdentifierNotFound,
             MissingIdentifier,
             ServiceNotApplicable,

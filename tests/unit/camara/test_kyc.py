@@ -12,7 +12,6 @@ from gateway.camara.kyc import AttributeMatch, KycMatchService, match_attributes
 from gateway.errors import (
     IdentifierNotFound,
     InvalidTokenContext,
-    KycIdDocumentMismatch,
     KycInvalidParamCombination,
     MissingIdentifier,
     ServiceNotApplicable,
@@ -144,11 +143,11 @@ def test_id_document_compared_exactly_after_normalisation() -> None:
     )
 
 
-def test_id_document_mismatch_is_403_before_anything_else() -> None:
-    """A different idDocument is 403 KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH, whatever else matches."""
-    with pytest.raises(KycIdDocumentMismatch) as caught:
-        match_attributes({"name": "王小明", "idDocument": "110105194912310021"}, RECORD)
-    assert caught.value.status == 403 and caught.value.code == "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH"
+def test_id_document_mismatch_is_false_beside_the_other_verdicts() -> None:
+    """No operator requires the document (kyc-match 0.4.0's second level validation), so a different
+    idDocument is "false" without a score and the other attributes are still matched."""
+    verdicts = match_attributes({"name": "王小明", "idDocument": "110105194912310021"}, RECORD)
+    assert verdicts == {"name": AttributeMatch("true"), "idDocument": AttributeMatch("false")}
 
 
 def test_id_document_not_on_record_is_not_available() -> None:
