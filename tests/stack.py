@@ -97,6 +97,15 @@ class Stack:
         SENSITIVE.add(creds.client_secret)
         return creds
 
+    async def sms_policy(self, tenant_id: str, **policy: int) -> None:
+        """Set a tenant's SMS limits through the admin API (the omitted figures take their defaults)."""
+        resp = await self.http.put(
+            f"{self.gateway_url}/admin/tenants/{tenant_id}/sms-policy",
+            json=policy,
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        assert resp.status_code == 200, resp.text
+
     async def access_token(self, creds: TenantCreds, scope: str | None = None) -> str:
         """A client-credentials access token (client_secret_basic)."""
         form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}

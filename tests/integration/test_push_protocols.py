@@ -143,7 +143,7 @@ async def test_each_operator_delivers_over_its_own_protocol_in_the_sandbox(own_d
     async with open_stack(own_database_url, push_dispatch_poll_seconds=0.05) as stack:
         bank = await Bank.create(stack)
         template = await bank.template()
-        abroad = "+4477009" + f"{secrets.randbelow(10**5):05d}"
+        abroad = "+447400" + f"{secrets.randbelow(10**6):06d}"
         SENSITIVE.add(abroad)
         created = await stack.http.post(
             f"{stack.sandbox_url}/sandbox/subscribers", json={"phoneNumber": abroad, "operator": "cmcc"}

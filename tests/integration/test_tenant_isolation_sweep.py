@@ -78,7 +78,11 @@ PROBES: dict[tuple[str, str], Probe] = {
 }
 
 #: Admin-only routes: a tenant's token (even the owner's) is the generic 401.
-ADMIN_ONLY = {("POST", "/admin/templates/{id}/approve"), ("POST", "/admin/templates/{id}/reject")}
+ADMIN_ONLY = {
+    ("POST", "/admin/templates/{id}/approve"),
+    ("POST", "/admin/templates/{id}/reject"),
+    ("PUT", "/admin/tenants/{id}/sms-policy"),
+}
 
 #: Routes with a path parameter that does not name a tenant's object, and why.
 NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
@@ -124,6 +128,7 @@ NOT_LISTS = {
     ("GET", "/number-verification/v2/device-phone-number"): (
         "answers the number of the 3-legged token's own subject, read from the token"
     ),
+    ("GET", "/push/v1/usage"): "answers the caller's own counts of the day and its limits, no object",
 }
 
 
