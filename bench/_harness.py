@@ -40,6 +40,7 @@ __all__ = [
     "HarnessError",
     "LoadResult",
     "Server",
+    "allow_bulk_sms",
     "call_json",
     "child_env",
     "env_pairs",
@@ -246,6 +247,30 @@ async def call_json(
         return json.loads(body)
     except ValueError as exc:
         raise HarnessError(f"{method} {url}: answer is not JSON: {body[:200]!r}") from exc
+
+
+#: The SMS policy of a load test's tenant: thousands of sends to a few thousand lines of a few
+#: number blocks, which the default fraud limits (docs/push.md) rightly refuse.
+BULK_SMS_POLICY = {
+    "numberPer10Min": 10_000,
+    "numberPerDay": 100_000,
+    "prefixPer10Min": 1_000_000,
+    "prefixPerDay": 10_000_000,
+    "dailyBudget": 1_000_000_000,
+}
+
+
+async def allow_bulk_sms(
+    session: aiohttp.ClientSession, gateway_url: str, admin_token: str, tenant_id: str
+) -> None:
+    """Give ``tenant_id`` the :data:`BULK_SMS_POLICY` through the admin API."""
+    await call_json(
+        session,
+        "PUT",
+        f"{gateway_url}/admin/tenants/{tenant_id}/sms-policy",
+        json=BULK_SMS_POLICY,
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
 
 
 # --- statistics and output -------------------------------------------------------------------------

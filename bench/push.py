@@ -67,6 +67,7 @@ from bench._harness import (
     HarnessError,
     LoadResult,
     Server,
+    allow_bulk_sms,
     call_json,
     format_facts,
     format_table,
@@ -273,6 +274,7 @@ async def provision_sender(
         json={"name": name, "scopes": list(SCOPES), "sandbox": True},
         headers={"Authorization": f"Bearer {admin_token}"},
     )
+    await allow_bulk_sms(session, gateway.base_url, admin_token, tenant["tenant_id"])
     token = await call_json(
         session,
         "POST",

@@ -80,6 +80,7 @@ from bench._harness import (
     CpuProbe,
     HarnessError,
     Server,
+    allow_bulk_sms,
     call_json,
     format_facts,
     free_port,
@@ -502,6 +503,7 @@ async def provision(
         json={"name": name, "scopes": list(SCOPES), "sandbox": True},
         headers={"Authorization": f"Bearer {admin_token}"},
     )
+    await allow_bulk_sms(session, gateway.base_url, admin_token, tenant["tenant_id"])
     token = await call_json(
         session,
         "POST",

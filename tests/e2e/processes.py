@@ -196,7 +196,8 @@ class Cluster:
 
 @dataclass
 class PushSender:
-    """A sandbox tenant with push and one-tap scopes and an approved transaction template."""
+    """A sandbox tenant with push and one-tap scopes and an approved transaction template, whose SMS
+    limits the admin raised for a load of ten messages per line over a hundred lines of one block."""
 
     tenant_id: str
     bearer: str
@@ -217,6 +218,17 @@ class PushSender:
         )
         assert tenant.status_code == 201, tenant.text
         creds = tenant.json()
+        policy = await client.put(
+            f"{cluster.gateway_url}/admin/tenants/{creds['tenant_id']}/sms-policy",
+            headers=admin,
+            json={
+                "numberPer10Min": 100,
+                "numberPerDay": 1000,
+                "prefixPer10Min": 10_000,
+                "prefixPerDay": 100_000,
+            },
+        )
+        assert policy.status_code == 200, policy.text
         token = await client.post(
             f"{cluster.gateway_url}/oauth2/token",
             auth=(creds["client_id"], creds["client_secret"]),
