@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     ctcc_cidrs: str = Field(default="10.66.0.0/16", description="ctcc cellular source ranges (CIDR list)")
     ciba_interval: int = Field(default=5, ge=1, le=60, description="CIBA minimum polling interval (s)")
     ciba_expires_in: int = Field(default=120, ge=10, le=3600, description="CIBA auth_req_id lifetime (s)")
+    require_signed_request_object: bool = Field(
+        default=False,
+        description="every client must send /oauth2/authorize and CIBA requests as signed request objects",
+    )
 
     # webhooks (docs/webhooks.md); allow_private_webhooks is above
     webhook_delivery_worker: bool = Field(

@@ -13,10 +13,15 @@ Rules this implementation fixes:
 - ``client_id`` and ``redirect_uri`` (exact string match with a registered URI) are checked first;
   their errors are answered directly (400), never redirected. Every later error is redirected
   with ``error``, ``error_description``, ``state`` and ``iss`` (RFC 9207).
+- A signed request object (RFC 9101, ``request``; :mod:`gateway.oauth.request_objects`) replaces
+  every parameter but ``client_id``, which must match its own. An object that does not verify is
+  ``invalid_request_object``, redirected to the query's ``redirect_uri`` (with the query's
+  ``state``) when that URI is registered, else answered directly; ``request_uri`` is
+  ``request_uri_not_supported``. A client registered with ``require_signed_request_object`` (or
+  every client, when the server requires it) sending plain parameters is ``invalid_request``.
 - PKCE is required of every client, ``S256`` only (``plain`` and an absent method are refused).
 - ``scope`` must include ``openid``; other scopes must be registered for the client.
-- Parameters may not repeat; request objects (``request``, ``request_uri``) are not supported;
-  only ``response_type=code`` and the ``query`` response mode.
+- Parameters may not repeat; only ``response_type=code`` and the ``query`` response mode.
 - ``login_hint`` is ``tel:+<E.164>``; the operator uses it only for its SMS-OTP fallback.
 - ``prompt=none`` demands network-based authentication without interaction: a device not on a
   supported mobile network, or an operator answer by SMS-OTP, ends in ``login_required``.
@@ -55,6 +60,7 @@ from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
 from gateway.oauth import pkce
 from gateway.oauth.codes import CodeStore
 from gateway.oauth.models import PendingAuthorization
+from gateway.oauth.request_objects import RequestObjects
 from gateway.oauth.subjects import E164, AuthenticatedSubscriber
 from gateway.oauth.telco_finder import TelcoFinder
 from gateway.oauth.user_tokens import requested_scopes
@@ -83,14 +89,14 @@ def _single(params: Params, name: str) -> str | None:
 
 
 def _check_parameters(params: Params) -> None:
-    """No parameter repeats; no request object."""
+    """No parameter repeats; no request object by reference."""
     repeated = sorted(name for name, values in params.items() if len(values) > 1)
     if repeated:
         raise OAuthError("invalid_request", f"Parameters must not repeat: {', '.join(repeated[:5])}.")
-    if "request" in params:
-        raise OAuthError("request_not_supported", "Request objects are not supported.")
     if "request_uri" in params:
-        raise OAuthError("request_uri_not_supported", "Request objects are not supported.")
+        raise OAuthError(
+            "request_uri_not_supported", "request_uri is not supported; send the request object in request."
+        )
 
 
 def _check_response_type(params: Params) -> None:
@@ -114,6 +120,11 @@ def _pkce_challenge(params: Params) -> str:
     if method != pkce.CHALLENGE_METHOD or not pkce.is_challenge(challenge):
         raise OAuthError("invalid_request", "Only S256 PKCE challenges are supported.")
     return challenge
+
+
+def _echoed(state: str | None) -> str | None:
+    """``state`` to echo in an error redirect: not when oversized."""
+    return state if state is None or len(state) <= _MAX_STATE else None
 
 
 def _check_lengths(state: str | None, nonce: str | None) -> None:
@@ -166,8 +177,12 @@ class AuthorizationService:
         codes: CodeStore,
         clock: Clock,
         issuer: str,
+        request_objects: RequestObjects,
+        require_signed: bool = False,
     ) -> None:
         self._engine = engine
+        self._request_objects = request_objects
+        self._require_signed = require_signed
         self._tenants = tenants
         self._authenticators = authenticators
         self._finder = finder
@@ -274,17 +289,18 @@ class AuthorizationService:
             identity.phone_number, operator, (identity.method.value,), self._clock.now()
         )
 
-    async def _validate(self, params: Params) -> _Request:
+    async def _validate(self, query: Params) -> _Request:
         """The request, checked step by step in this order (the first failing step answers).
 
         :raises InvalidArgument: the client or its redirect URI (answered directly).
         :raises OAuthRedirect: any later step, sent to the redirect URI with the state (when it is
             not oversized).
         """
-        tenant, redirect_uri = await self._client(params)
+        tenant = await self._tenant(query)
+        params = await self._parameters(tenant, query)
+        redirect_uri = self._redirect_uri(tenant, params)
         state = _single(params, "state")
         try:
-            _check_parameters(params)
             _check_response_type(params)
             scopes = requested_scopes(tenant, _single(params, "scope"), require_openid=True)
             challenge = _pkce_challenge(params)
@@ -293,22 +309,59 @@ class AuthorizationService:
             prompt = _prompt(params)
             number = _login_hint_number(params)
         except OAuthError as exc:
-            echoed = state if state is None or len(state) <= _MAX_STATE else None
-            raise OAuthRedirect(exc.error, exc.description, redirect_uri=redirect_uri, state=echoed) from exc
+            raise OAuthRedirect(
+                exc.error, exc.description, redirect_uri=redirect_uri, state=_echoed(state)
+            ) from exc
         return _Request(tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number)
 
-    async def _client(self, params: Params) -> tuple[Tenant, str]:
-        """The registered client and the redirect URI it registered.
+    async def _parameters(self, tenant: Tenant, query: Params) -> Params:
+        """The request's parameters: the query's, or those of its signed request object.
 
-        :raises InvalidArgument: unknown ``client_id`` or unregistered ``redirect_uri``.
+        :raises InvalidArgument: an error when the query has no registered ``redirect_uri`` to
+            send it to.
+        :raises OAuthRedirect: repeated parameters, ``request_uri``, a request object that does not
+            verify, or plain parameters from a client that must sign its requests.
         """
-        client_id, redirect_uri = _single(params, "client_id"), _single(params, "redirect_uri")
+        try:
+            _check_parameters(query)
+            request_object = _single(query, "request")
+            if request_object is not None:
+                signed = await self._request_objects.parameters(request_object, tenant)
+                return {name: [value] for name, value in signed.items()}
+            if tenant.require_signed_request_object or self._require_signed:
+                raise OAuthError(
+                    "invalid_request",
+                    "This client must send its request as a signed request object (request).",
+                )
+        except OAuthError as exc:
+            redirect_uri = _single(query, "redirect_uri")
+            if redirect_uri is None or redirect_uri not in json.loads(tenant.redirect_uris):
+                raise InvalidArgument(exc.description) from exc
+            state = _echoed(_single(query, "state"))
+            raise OAuthRedirect(exc.error, exc.description, redirect_uri=redirect_uri, state=state) from exc
+        return query
+
+    async def _tenant(self, params: Params) -> Tenant:
+        """The registered client.
+
+        :raises InvalidArgument: unknown ``client_id``.
+        """
+        client_id = _single(params, "client_id")
         tenant = await self._tenants.by_client_id(client_id) if client_id else None
         if tenant is None:
             raise InvalidArgument("The client_id is missing or unknown.")
+        return tenant
+
+    @staticmethod
+    def _redirect_uri(tenant: Tenant, params: Params) -> str:
+        """The redirect URI, one ``tenant`` registered.
+
+        :raises InvalidArgument: missing or unregistered.
+        """
+        redirect_uri = _single(params, "redirect_uri")
         if redirect_uri is None or redirect_uri not in json.loads(tenant.redirect_uris):
             raise InvalidArgument("The redirect_uri is missing or not registered for this client.")
-        return tenant, redirect_uri
+        return redirect_uri
 
     async def _store(self, handle: str, request: _Request, operator: str) -> None:
         now = self._clock.now()

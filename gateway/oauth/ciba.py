@@ -3,9 +3,13 @@
 ``POST /oauth2/bc-authorize`` (client authentication required) takes ``scope`` (with ``openid``)
 and a ``login_hint`` only (``tel:+E164`` or ``operatortoken:<SDK token>``; ``login_hint_token`` and
 ``id_token_hint`` are refused; ``binding_message``, ``user_code`` and ``requested_expiry`` are
-ignored) and answers ``{auth_req_id, expires_in, interval}``. A ``tel:`` hint is settled at once
-(identified, ``amr`` ``tel``); an operator token is exchanged in the background by the process
-that accepted the request.
+ignored) and answers ``{auth_req_id, expires_in, interval}``. A signed authentication request
+(CIBA Core §7.1.1: ``request``, verified by :mod:`gateway.oauth.request_objects` with ``iat``,
+``nbf`` and a single-use ``jti`` required) replaces those parameters; ``request_uri`` is
+``invalid_request``; a client registered with ``require_signed_request_object`` (or every client,
+when the server requires it) sending plain parameters is ``invalid_request``. A ``tel:`` hint is
+settled at once (identified, ``amr`` ``tel``); an operator token is exchanged in the background by
+the process that accepted the request.
 
 The client polls the token endpoint with ``urn:openid:params:grant-type:ciba``: before the
 authentication settles ``authorization_pending``; sooner than ``interval`` seconds after its
@@ -38,6 +42,7 @@ from gateway.crypto import FieldCipher
 from gateway.db import as_utc, run_unit
 from gateway.errors import OAuthError
 from gateway.oauth.models import BackchannelRequest
+from gateway.oauth.request_objects import RequestObjects
 from gateway.oauth.subjects import (
     AuthenticatedSubscriber,
     HintError,
@@ -54,7 +59,7 @@ __all__ = ["GRANT_TYPE", "BackchannelAuthentication", "SettledRequest"]
 GRANT_TYPE = "urn:openid:params:grant-type:ciba"
 _TABLE = BackchannelRequest.__table__  # type: ignore[attr-defined]
 _KEEP_EXPIRED = timedelta(hours=1)
-_REFUSED_HINTS = ("login_hint_token", "id_token_hint", "request")
+_REFUSED_HINTS = ("login_hint_token", "id_token_hint")
 _POLL_ERRORS = {
     "pending": ("authorization_pending", "The authentication is still in progress."),
     "slow_down": ("slow_down", "Polling too fast; wait the interval between requests."),
@@ -93,8 +98,12 @@ class BackchannelAuthentication:
         clock: Clock,
         interval: int,
         expires_in: int,
+        request_objects: RequestObjects,
+        require_signed: bool = False,
     ) -> None:
         self._engine = engine
+        self._request_objects = request_objects
+        self._require_signed = require_signed
         self._subjects = subjects
         self._cipher = cipher
         self._clock = clock
@@ -105,8 +114,10 @@ class BackchannelAuthentication:
     async def start(self, tenant: Tenant, form: Mapping[str, str]) -> dict[str, Any]:
         """Accept an authentication request of ``tenant``; the body of the bc-authorize answer.
 
-        :raises OAuthError: ``invalid_request``, ``invalid_scope``, ``unknown_user_id``.
+        :raises OAuthError: ``invalid_request``, ``invalid_request_object``, ``invalid_scope``,
+            ``unknown_user_id``.
         """
+        form = await self._parameters(tenant, form)
         refused = [name for name in _REFUSED_HINTS if name in form]
         if refused:
             raise OAuthError("invalid_request", f"{refused[0]} is not supported; use login_hint.")
@@ -141,6 +152,20 @@ class BackchannelAuthentication:
             task.add_done_callback(self._tasks.discard)
         log.info("ciba_started", operator=hint.operator, hint=hint.kind)
         return {"auth_req_id": auth_req_id, "expires_in": self._expires_in, "interval": self._interval}
+
+    async def _parameters(self, tenant: Tenant, form: Mapping[str, str]) -> Mapping[str, str]:
+        """The form's parameters, or those of its signed authentication request."""
+        if "request_uri" in form:
+            raise OAuthError(
+                "invalid_request", "request_uri is not supported; send the signed request in request."
+            )
+        if "request" in form:
+            return await self._request_objects.parameters(form["request"], tenant, ciba=True)
+        if tenant.require_signed_request_object or self._require_signed:
+            raise OAuthError(
+                "invalid_request", "This client must send a signed authentication request (request)."
+            )
+        return form
 
     async def poll(self, tenant: Tenant, auth_req_id: str) -> SettledRequest:
         """Redeem ``auth_req_id`` for ``tenant`` once its authentication has succeeded.

@@ -1,4 +1,5 @@
-"""OpenID Connect ID tokens (OIDC Core §2): ES256 with the gateway's current signing key.
+"""OpenID Connect ID tokens (OIDC Core §2), signed with the gateway's current key of the client's
+``id_token_signed_response_alg`` (OIDC Registration §2): ES256 unless the client registered RS256.
 
 Header ``typ: JWT`` and the signing ``kid``; claims ``iss``, ``aud`` (the client id), the pairwise
 ``sub`` (never the number), ``iat``, ``exp``, ``auth_time``, ``amr`` and, when the client sent one,
@@ -14,7 +15,7 @@ from typing import Any
 import jwt
 
 from gateway.clock import Clock
-from gateway.oauth.keys import KeyStore
+from gateway.oauth.keys import ALGORITHMS, KeyStore
 
 __all__ = ["IdTokens"]
 
@@ -29,11 +30,19 @@ class IdTokens:
         self._ttl = ttl
 
     def issue(
-        self, *, client_id: str, subject: str, auth_time: datetime, amr: list[str], nonce: str | None
+        self,
+        *,
+        client_id: str,
+        subject: str,
+        auth_time: datetime,
+        amr: list[str],
+        nonce: str | None,
+        alg: str | None = None,
     ) -> str:
-        """A signed ID token for ``client_id`` about the pairwise ``subject``."""
+        """A signed ID token for ``client_id`` about the pairwise ``subject``, in ``alg`` (one of
+        :data:`~gateway.oauth.keys.ALGORITHMS`; None: ES256)."""
         now = int(self._clock.now().timestamp())
-        key = self._keys.signing_key
+        key = self._keys.signing_key_for(alg or ALGORITHMS[0])
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "sub": subject,
@@ -46,4 +55,4 @@ class IdTokens:
         }
         if nonce is not None:
             claims["nonce"] = nonce
-        return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "JWT"})
+        return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "JWT"})

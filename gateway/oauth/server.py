@@ -17,6 +17,7 @@ from gateway.oauth.codes import CodeStore
 from gateway.oauth.id_tokens import IdTokens
 from gateway.oauth.jwt_bearer import JwtBearerGrant
 from gateway.oauth.keys import KeyStore
+from gateway.oauth.request_objects import RequestObjects
 from gateway.oauth.revocation import Revocations
 from gateway.oauth.subjects import SubjectResolver
 from gateway.oauth.telco_finder import TelcoFinder, parse_networks
@@ -76,6 +77,8 @@ def build_oauth_server(
     )
     codes = CodeStore(engine, cipher, clock, retention=settings.access_token_ttl)
     subjects = SubjectResolver(exchangers, replay, clock)
+    request_objects = RequestObjects(replay, clock, issuer=issuer)
+    require_signed = settings.require_signed_request_object
     backchannel = BackchannelAuthentication(
         engine=engine,
         subjects=subjects,
@@ -83,6 +86,8 @@ def build_oauth_server(
         clock=clock,
         interval=settings.ciba_interval,
         expires_in=settings.ciba_expires_in,
+        request_objects=request_objects,
+        require_signed=require_signed,
     )
     user_tokens = UserTokens(tokens, IdTokens(keys, clock, issuer=issuer), index, clock)
     return OAuthServer(
@@ -94,6 +99,8 @@ def build_oauth_server(
             codes=codes,
             clock=clock,
             issuer=issuer,
+            request_objects=request_objects,
+            require_signed=require_signed,
         ),
         backchannel=backchannel,
         token_endpoint=TokenEndpoint(

@@ -111,5 +111,6 @@ class UserTokens:
                 auth_time=subscriber.auth_time,
                 amr=list(subscriber.amr),
                 nonce=nonce,
+                alg=tenant.id_token_signed_response_alg,
             )
         return IssuedTokens(body, token_id, expires_at)

@@ -18,8 +18,7 @@ from multidict import MultiMapping
 from gateway.appkeys import RUNTIME
 from gateway.auth import public
 from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect, UnsupportedMediaType
-from gateway.oauth.client_auth import AUTH_METHODS
-from gateway.scopes import KNOWN_SCOPES
+from gateway.oauth.metadata import server_metadata
 from gateway.wire import json_response
 
 __all__ = ["routes"]
@@ -32,34 +31,23 @@ _FORM = "application/x-www-form-urlencoded"
 @routes.get("/.well-known/openid-configuration")
 @public
 async def discovery(request: web.Request) -> web.Response:
-    """OpenID Provider metadata (OIDC Discovery 1.0 / RFC 8414); no refresh grant is offered."""
+    """OpenID Provider metadata (OIDC Discovery 1.0)."""
+    return json_response(_metadata(request))
+
+
+@routes.get("/.well-known/oauth-authorization-server")
+@public
+async def authorization_server_metadata(request: web.Request) -> web.Response:
+    """OAuth 2.0 Authorization Server Metadata (RFC 8414): the same document."""
+    return json_response(_metadata(request))
+
+
+def _metadata(request: web.Request) -> dict[str, Any]:
     runtime = request.app[RUNTIME]
-    issuer = runtime.settings.issuer
-    return json_response(
-        {
-            "issuer": issuer,
-            "authorization_endpoint": f"{issuer}/oauth2/authorize",
-            "token_endpoint": f"{issuer}/oauth2/token",
-            "backchannel_authentication_endpoint": f"{issuer}/oauth2/bc-authorize",
-            "jwks_uri": f"{issuer}/oauth2/jwks",
-            "grant_types_supported": list(runtime.oauth.token_endpoint.grant_types),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "code_challenge_methods_supported": ["S256"],
-            "backchannel_token_delivery_modes_supported": ["poll"],
-            "backchannel_user_code_parameter_supported": False,
-            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
-            "scopes_supported": sorted(KNOWN_SCOPES),
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["ES256"],
-            "claims_supported": ["iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "authorization_response_iss_parameter_supported": True,
-            "request_parameter_supported": False,
-            "request_uri_parameter_supported": False,
-            "claims_parameter_supported": False,
-        }
+    return server_metadata(
+        runtime.settings.issuer,
+        grant_types=runtime.oauth.token_endpoint.grant_types,
+        require_signed_request_object=runtime.settings.require_signed_request_object,
     )
 
 

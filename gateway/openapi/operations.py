@@ -256,7 +256,20 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "openidConfiguration",
         "OpenID Provider metadata",
         "oauth",
-        (Reply(200, "OIDC Discovery 1.0 / RFC 8414 metadata.", r.OpenIdConfiguration),),
+        (Reply(200, "OIDC Discovery 1.0 metadata (the RFC 8414 document's twin).", r.OpenIdConfiguration),),
+        database=False,
+    ),
+    ("GET", "/.well-known/oauth-authorization-server"): Operation(
+        "authorizationServerMetadata",
+        "OAuth 2.0 Authorization Server Metadata",
+        "oauth",
+        (
+            Reply(
+                200,
+                "RFC 8414 metadata: the same document as the OpenID configuration.",
+                r.OpenIdConfiguration,
+            ),
+        ),
         database=False,
     ),
     ("GET", "/oauth2/jwks"): Operation(
@@ -266,8 +279,8 @@ _TABLE: dict[tuple[str, str], Operation] = {
         (
             Reply(
                 200,
-                "Public keys (ES256) that verify this gateway's tokens, retired keys included until "
-                "their tokens expire.",
+                "Public keys (ES256, and RS256 for ID tokens) that verify this gateway's tokens, "
+                "retired keys included until their tokens expire.",
                 r.JwkSet,
                 headers={"Cache-Control": Header("`max-age=300`.")},
             ),

@@ -55,7 +55,7 @@ class Readiness(_Out):
 
 
 class OpenIdConfiguration(_Out):
-    """OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414)."""
+    """Authorization server metadata (OIDC Discovery 1.0, RFC 8414): one document at both addresses."""
 
     issuer: str
     authorization_endpoint: str
@@ -68,6 +68,7 @@ class OpenIdConfiguration(_Out):
     code_challenge_methods_supported: list[str]
     backchannel_token_delivery_modes_supported: list[str]
     backchannel_user_code_parameter_supported: bool
+    backchannel_authentication_request_signing_alg_values_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     token_endpoint_auth_signing_alg_values_supported: list[str]
     scopes_supported: list[str]
@@ -78,6 +79,8 @@ class OpenIdConfiguration(_Out):
     authorization_response_iss_parameter_supported: bool
     request_parameter_supported: bool
     request_uri_parameter_supported: bool
+    request_object_signing_alg_values_supported: list[str]
+    require_signed_request_object: bool | Absent = None
     claims_parameter_supported: bool
 
 
@@ -89,7 +92,7 @@ class Jwk(BaseModel):
     kty: str
     kid: str
     use: Literal["sig"]
-    alg: Literal["ES256"]
+    alg: Literal["ES256", "RS256"]
 
 
 class JwkSet(_Out):

@@ -245,16 +245,16 @@ async def test_authlib_client_completes_the_code_flow_and_validates_the_id_token
 
 
 async def test_discovery_describes_the_authorization_server(sqlite_stack: AuthStack) -> None:
-    """Discovery lists the endpoints, the four grants (no refresh), S256 only, CIBA poll, pairwise, ES256."""
+    """Discovery lists the endpoints, the four grants (no refresh), S256 only, CIBA poll, pairwise,
+    ES256 and RS256 ID tokens."""
     doc = (await sqlite_stack.http.get(f"{sqlite_stack.url}/.well-known/openid-configuration")).json()
     assert doc["authorization_endpoint"] == f"{sqlite_stack.url}/oauth2/authorize"
     assert doc["backchannel_authentication_endpoint"] == f"{sqlite_stack.url}/oauth2/bc-authorize"
     assert set(doc["grant_types_supported"]) == {"client_credentials", "authorization_code", CIBA, JWT_BEARER}
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert doc["backchannel_token_delivery_modes_supported"] == ["poll"]
-    assert doc["subject_types_supported"] == ["pairwise"] and doc[
-        "id_token_signing_alg_values_supported"
-    ] == ["ES256"]
+    assert doc["subject_types_supported"] == ["pairwise"]
+    assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert set(doc["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "private_key_jwt"}
     assert "offline_access" not in doc["scopes_supported"]
 

@@ -62,7 +62,7 @@ async def test_unknown_client_and_unregistered_redirect_uri_are_answered_directl
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": None}, "invalid_request"),
         ({"response_mode": "fragment"}, "invalid_request"),
-        ({"request": "eyJhbGciOi"}, "request_not_supported"),
+        ({"request": "eyJhbGciOi"}, "invalid_request_object"),
         ({"request_uri": "https://x"}, "request_uri_not_supported"),
         ({"prompt": "none login"}, "invalid_request"),
         ({"login_hint": "+8613800138000"}, "invalid_request"),

@@ -1,0 +1,385 @@
+"""Signed request objects (RFC 9101) at the authorization endpoint and signed CIBA requests, as
+services on a real database: what is accepted, and the OAuth error each defect answers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from gateway.crypto import b64url_encode
+from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
+from gateway.oauth.pkce import s256
+from tests.leaks import SENSITIVE
+from tests.unit.oauth.conftest import ISSUER, REDIRECT, Client, Harness, query
+
+CIBA = "urn:openid:params:grant-type:ciba"
+
+
+def _claims(h: Harness, client: Client, **overrides: Any) -> dict[str, Any]:
+    """A valid authorization request as request-object claims (None drops a claim)."""
+    now = int(h.clock.now().timestamp())
+    claims: dict[str, Any] = {
+        "iss": client.tenant.client_id,
+        "aud": ISSUER,
+        "client_id": client.tenant.client_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": secrets.token_urlsafe(12),
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid number-verification:verify",
+        "state": "signed-state",
+        "nonce": "signed-nonce",
+        "code_challenge": s256("v" * 43),
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _sign(client: Client, claims: dict[str, Any], **header: Any) -> str:
+    assert client.key is not None
+    headers = {"kid": client.kid, "typ": "oauth-authz-req+jwt", **header}
+    return jwt.encode(claims, client.key, algorithm="ES256", headers={k: v for k, v in headers.items() if v})
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    """An unsecured JWT (RFC 7519 §6: alg none, empty signature)."""
+    parts = ({"alg": "none", "typ": "oauth-authz-req+jwt"}, claims)
+    return ".".join(b64url_encode(json.dumps(part).encode()) for part in parts) + "."
+
+
+async def _start(h: Harness, params: dict[str, str], ip: str = "10.64.0.7") -> str:
+    return await h.runtime.oauth.authorization.start(
+        {k: [v] for k, v in params.items()}, peer="127.0.0.1", forwarded_for=ip
+    )
+
+
+async def _error(h: Harness, params: dict[str, str]) -> dict[str, str]:
+    with pytest.raises(OAuthRedirect) as caught:
+        await _start(h, params)
+    return query(h.runtime.oauth.authorization.error_location(caught.value))
+
+
+def _query(client: Client, request_object: str, **extra: str) -> dict[str, str]:
+    """What authlib sends: client_id, the request object, and the plain redirect_uri and state."""
+    return {
+        "client_id": client.tenant.client_id,
+        "request": request_object,
+        "redirect_uri": REDIRECT,
+        "state": "query-state",
+        **extra,
+    }
+
+
+async def test_the_request_objects_parameters_replace_the_querys(any_db_harness: Harness) -> None:
+    """A verified request object alone decides the request (RFC 9101 §6.3): the query's scope,
+    nonce and state are ignored, the code flow completes with the object's state and nonce."""
+    h = any_db_harness
+    client = await h.client(["number-verification:verify"], signing=True)
+    phone, ip = h.subscriber("cmcc")
+    params = _query(client, _sign(client, _claims(h, client)), scope="openid", nonce="query-nonce")
+    target = await _start(h, params, ip)
+    location = h.operators["cmcc"].authorize(target, device_ip=ip)
+    back = query(
+        await h.runtime.oauth.authorization.finish("cmcc", {k: [v] for k, v in query(location).items()})
+    )
+    assert back["state"] == "signed-state" and back["iss"] == ISSUER
+    body = await h.runtime.oauth.token_endpoint.handle(
+        client.basic,
+        {
+            "grant_type": "authorization_code",
+            "code": back["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": "v" * 43,
+        },
+    )
+    SENSITIVE.update({str(body["access_token"]), str(body["id_token"])})
+    assert body["scope"] == "number-verification:verify openid"
+    assert jwt.decode(str(body["id_token"]), options={"verify_signature": False})["nonce"] == "signed-nonce"
+    assert phone not in json.dumps(body)
+
+
+async def test_only_client_id_and_request_in_the_query_is_enough(harness: Harness) -> None:
+    """RFC 9101 §5: the query may carry nothing but client_id and request; a JWT without typ and a
+    key without kid (the client's only key) are accepted."""
+    client = await harness.client(["number-verification:verify"], signing=True)
+    _, ip = harness.subscriber("cucc")
+    request_object = _sign(client, _claims(harness, client), kid=None, typ=None)
+    assert "kid" not in jwt.get_unverified_header(request_object)
+    target = await _start(harness, {"client_id": client.tenant.client_id, "request": request_object}, ip)
+    assert target.startswith("https://operator.invalid/cucc/authorize?")
+
+
+async def test_an_rsa_client_key_signs_rs256_request_objects(harness: Harness) -> None:
+    """A client that registered an RSA key signs with RS256 (the algorithm fixed by its key)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    creds = await harness.runtime.tenants.create(
+        name="rsa-client",
+        scopes=["number-verification:verify"],
+        redirect_uris=[REDIRECT],
+        jwks={"keys": [{**public, "kid": "r1", "use": "sig"}]},
+    )
+    SENSITIVE.add(creds.client_secret)
+    tenant = await harness.runtime.tenants.by_client_id(creds.client_id)
+    assert tenant is not None
+    client = Client(tenant, creds.client_secret, None, "r1")
+    signed = jwt.encode(_claims(harness, client), key, algorithm="RS256", headers={"kid": "r1"})
+    _, ip = harness.subscriber("ctcc")
+    assert (await _start(harness, _query(client, signed), ip)).startswith("https://operator.invalid/ctcc/")
+    as_es = jwt.encode(_claims(harness, client), key, algorithm="PS256", headers={"kid": "r1"})
+    assert (await _error(harness, _query(client, as_es)))["error"] == "invalid_request_object"
+
+
+def _other_key_signature(h: Harness, client: Client) -> str:
+    return jwt.encode(
+        _claims(h, client), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "k1"}
+    )
+
+
+_DEFECTS: dict[str, Any] = {
+    "signed by another key": _other_key_signature,
+    "alg none": lambda h, c: _unsigned(_claims(h, c)),
+    "signed with the client secret (HS256)": lambda h, c: jwt.encode(
+        _claims(h, c), c.secret, algorithm="HS256", headers={"kid": "k1"}
+    ),
+    "aud another server": lambda h, c: _sign(c, _claims(h, c, aud="https://other.test")),
+    "aud a list naming another server": lambda h, c: _sign(c, _claims(h, c, aud=[ISSUER, "https://x.test"])),
+    "no aud": lambda h, c: _sign(c, _claims(h, c, aud=None)),
+    "expired": lambda h, c: _sign(c, _claims(h, c, exp=int(h.clock.now().timestamp()) - 60)),
+    "no exp": lambda h, c: _sign(c, _claims(h, c, exp=None)),
+    "exp two hours ahead": lambda h, c: _sign(c, _claims(h, c, exp=int(h.clock.now().timestamp()) + 7200)),
+    "nbf in the future": lambda h, c: _sign(c, _claims(h, c, nbf=int(h.clock.now().timestamp()) + 600)),
+    "nbf two hours ago": lambda h, c: _sign(c, _claims(h, c, nbf=int(h.clock.now().timestamp()) - 7200)),
+    "iss another client": lambda h, c: _sign(c, _claims(h, c, iss="gw_someone_else")),
+    "client_id claim another client": lambda h, c: _sign(c, _claims(h, c, client_id="gw_someone_else")),
+    "typ of an access token": lambda h, c: _sign(c, _claims(h, c), typ="at+jwt"),
+    "header-borne jwk": lambda h, c: _sign(c, _claims(h, c), jwk={"kty": "EC"}),
+    "unknown kid": lambda h, c: _sign(c, _claims(h, c), kid="nope"),
+    "nested request_uri": lambda h, c: _sign(c, _claims(h, c, request_uri="https://x.test/r")),
+    "scope as a list": lambda h, c: _sign(c, _claims(h, c, scope=["openid"])),
+    "not a JWT": lambda h, c: "eyJhbGciOi",
+}
+
+
+_REASONS = {
+    "signed by another key": "signature does not verify",
+    "alg none": "alg none is refused",
+    "signed with the client secret (HS256)": "alg must be ES256",
+    "aud another server": "aud must be this server's issuer",
+    "aud a list naming another server": "aud must be this server's issuer",
+    "no aud": "no aud claim",
+    "expired": "has expired",
+    "no exp": "no exp claim",
+    "exp two hours ahead": "more than 60 minutes ahead",
+    "nbf in the future": "nbf is in the future",
+    "nbf two hours ago": "nbf is more than 60 minutes in the past",
+    "iss another client": "iss must be the client_id",
+    "client_id claim another client": "client_id does not match",
+    "typ of an access token": "typ must be oauth-authz-req+jwt",
+    "header-borne jwk": "must not carry jku",
+    "unknown kid": "kid names no usable registered key",
+    "nested request_uri": "must not contain request or request_uri",
+    "scope as a list": "scope must be a string",
+    "not a JWT": "not a signed JWT",
+}
+
+
+@pytest.mark.parametrize("defect", sorted(_DEFECTS))
+async def test_a_defective_request_object_is_invalid_request_object(harness: Harness, defect: str) -> None:
+    """Each defect is redirected as invalid_request_object, saying which rule it broke, to the
+    query's registered redirect URI with the query's state (the object's cannot be trusted) and iss."""
+    client = await harness.client(["number-verification:verify"], signing=True)
+    answer = await _error(harness, _query(client, _DEFECTS[defect](harness, client)))
+    assert answer["error"] == "invalid_request_object", answer
+    assert _REASONS[defect] in answer["error_description"]
+    assert answer["state"] == "query-state" and answer["iss"] == ISSUER
+
+
+async def test_a_request_object_of_another_client_is_refused(harness: Harness) -> None:
+    """client_id in the query must be the object's: client B cannot send client A's signed object."""
+    a = await harness.client(["number-verification:verify"], signing=True)
+    b = await harness.client(["number-verification:verify"], signing=True)
+    answer = await _error(harness, _query(b, _sign(a, _claims(harness, a))))
+    assert answer["error"] == "invalid_request_object"
+
+
+async def test_a_client_without_keys_cannot_send_request_objects(harness: Harness) -> None:
+    """No registered JWKS: invalid_request_object, whatever the object."""
+    keyless = await harness.client(["number-verification:verify"])
+    signer = await harness.client(["number-verification:verify"], signing=True)
+    keyless.key, keyless.kid = signer.key, signer.kid
+    answer = await _error(harness, _query(keyless, _sign(keyless, _claims(harness, keyless))))
+    assert answer["error"] == "invalid_request_object" and "no registered keys" in answer["error_description"]
+
+
+async def test_request_uri_is_not_supported(harness: Harness) -> None:
+    """request_uri (by reference) answers request_uri_not_supported."""
+    client = await harness.client(["number-verification:verify"], signing=True)
+    params = {
+        "client_id": client.tenant.client_id,
+        "redirect_uri": REDIRECT,
+        "request_uri": "https://x.test/r",
+    }
+    assert (await _error(harness, params))["error"] == "request_uri_not_supported"
+
+
+async def test_without_a_registered_redirect_uri_in_the_query_the_error_is_direct(harness: Harness) -> None:
+    """A bad object with no registered redirect_uri in the query has nowhere safe to be redirected:
+    400 directly, never a redirect to the unverified object's URI."""
+    client = await harness.client(["number-verification:verify"], signing=True)
+    bad = _unsigned(_claims(harness, client))
+    for params in (
+        {"client_id": client.tenant.client_id, "request": bad},
+        {"client_id": client.tenant.client_id, "request": bad, "redirect_uri": "https://evil.test/cb"},
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            await _start(harness, params)
+        assert "alg none" in str(caught.value)
+
+
+async def _must_sign(h: Harness, scopes: list[str]) -> Client:
+    """A client registered with an EC key and require_signed_request_object."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    creds = await h.runtime.tenants.create(
+        name=f"t-{secrets.token_hex(3)}",
+        scopes=scopes,
+        redirect_uris=[REDIRECT],
+        jwks={"keys": [{**public, "kid": "k1"}]},
+        require_signed_request_object=True,
+    )
+    SENSITIVE.add(creds.client_secret)
+    tenant = await h.runtime.tenants.by_client_id(creds.client_id)
+    assert tenant is not None and tenant.require_signed_request_object
+    return Client(tenant, creds.client_secret, key)
+
+
+async def test_a_client_that_must_sign_cannot_send_plain_parameters(any_db_harness: Harness) -> None:
+    """require_signed_request_object: plain parameters are invalid_request; a signed object passes."""
+    h = any_db_harness
+    client = await _must_sign(h, ["number-verification:verify"])
+    plain = {
+        "client_id": client.tenant.client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid number-verification:verify",
+        "state": "st",
+        "code_challenge": s256("v" * 43),
+        "code_challenge_method": "S256",
+    }
+    answer = await _error(h, plain)
+    assert answer["error"] == "invalid_request" and "signed request object" in answer["error_description"]
+    _, ip = h.subscriber("cmcc")
+    target = await _start(h, _query(client, _sign(client, _claims(h, client))), ip)
+    assert target.startswith("https://operator.invalid/cmcc/")
+
+
+def _ciba_claims(h: Harness, client: Client, phone: str, **overrides: Any) -> dict[str, Any]:
+    base = _claims(h, client, scope="openid sim-swap:check", login_hint=f"tel:{phone}")
+    for name in (
+        "response_type",
+        "redirect_uri",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    ):
+        base.pop(name)
+    return {k: v for k, v in {**base, **overrides}.items() if v is not None}
+
+
+async def test_a_signed_ciba_request_is_accepted_once(any_db_harness: Harness) -> None:
+    """A signed authentication request (CIBA §7.1.1) starts the flow and its tokens follow; the
+    same signed request again (its jti spent) is invalid_request_object."""
+    h = any_db_harness
+    client = await h.client(["sim-swap:check"], signing=True)
+    phone, _ = h.subscriber("cucc")
+    signed = _sign(client, _ciba_claims(h, client, phone))
+    started = await h.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
+    body = await h.runtime.oauth.token_endpoint.handle(
+        client.basic, {"grant_type": CIBA, "auth_req_id": started["auth_req_id"]}
+    )
+    SENSITIVE.update({str(body["access_token"]), str(body["id_token"])})
+    assert body["scope"] == "openid sim-swap:check"
+    who = await h.runtime.tokens.verify(str(body["access_token"]))
+    assert who.subscriber is not None and who.subscriber.phone_number == phone
+    with pytest.raises(OAuthError) as caught:
+        await h.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
+    assert caught.value.error == "invalid_request_object" and "jti" in caught.value.description
+
+
+@pytest.mark.parametrize(
+    ("overrides", "header"),
+    [
+        ({"jti": None}, {}),
+        ({"nbf": None}, {}),
+        ({"iat": None}, {}),
+        ({"aud": f"{ISSUER}/oauth2/bc-authorize"}, {}),
+        ({"exp": 0}, {}),
+        ({}, {"kid": "nope"}),
+    ],
+)
+async def test_signed_ciba_requests_need_the_full_claim_set(
+    harness: Harness, overrides: dict[str, Any], header: dict[str, Any]
+) -> None:
+    """Without jti, nbf or iat, with an aud other than the issuer, expired or an unknown kid:
+    invalid_request_object."""
+    client = await harness.client(["sim-swap:check"], signing=True)
+    phone, _ = harness.subscriber("cmcc")
+    signed = _sign(client, _ciba_claims(harness, client, phone, **overrides), **header)
+    with pytest.raises(OAuthError) as caught:
+        await harness.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
+    assert caught.value.error == "invalid_request_object"
+
+
+async def test_ciba_refuses_unsigned_objects_request_uri_and_plain_requests_when_signing_is_required(
+    harness: Harness,
+) -> None:
+    """alg none is invalid_request_object; request_uri invalid_request; a client that must sign
+    sending plain parameters invalid_request."""
+    client = await harness.client(["sim-swap:check"], signing=True)
+    phone, _ = harness.subscriber("cmcc")
+    backchannel = harness.runtime.oauth.backchannel
+    with pytest.raises(OAuthError) as caught:
+        await backchannel.start(client.tenant, {"request": _unsigned(_ciba_claims(harness, client, phone))})
+    assert caught.value.error == "invalid_request_object"
+    with pytest.raises(OAuthError) as caught:
+        await backchannel.start(client.tenant, {"request_uri": "https://x.test/r"})
+    assert caught.value.error == "invalid_request"
+    must_sign = await _must_sign(harness, ["sim-swap:check"])
+    with pytest.raises(OAuthError) as caught:
+        await backchannel.start(
+            must_sign.tenant, {"scope": "openid sim-swap:check", "login_hint": f"tel:{phone}"}
+        )
+    assert caught.value.error == "invalid_request" and "signed" in caught.value.description
+
+
+async def test_without_kid_two_keys_of_the_alg_are_ambiguous(harness: Harness) -> None:
+    """No kid and two registered P-256 keys: invalid_request_object asking for a kid (no key is tried
+    in turn)."""
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(2)]
+    jwks = {
+        "keys": [
+            {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(k.public_key())), "kid": f"k{i}"}
+            for i, k in enumerate(keys)
+        ]
+    }
+    creds = await harness.runtime.tenants.create(
+        name="two-keys", scopes=["number-verification:verify"], redirect_uris=[REDIRECT], jwks=jwks
+    )
+    SENSITIVE.add(creds.client_secret)
+    tenant = await harness.runtime.tenants.by_client_id(creds.client_id)
+    assert tenant is not None
+    client = Client(tenant, creds.client_secret, keys[1], "k1")
+    answer = await _error(harness, _query(client, _sign(client, _claims(harness, client), kid=None)))
+    assert answer["error"] == "invalid_request_object" and "needs a kid" in answer["error_description"]
+    _, ip = harness.subscriber("cmcc")
+    assert await _start(harness, _query(client, _sign(client, _claims(harness, client))), ip)
