@@ -10,7 +10,6 @@
     ├── PermissionDenied             403 PERMISSION_DENIED
     ├── InvalidTokenContext          403 INVALID_TOKEN_CONTEXT
     ├── NotAuthenticatedByNetwork    403 NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK
-    ├── KycIdDocumentMismatch        403 KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH
     ├── NotFound                     404 NOT_FOUND (also another tenant's objects)
     ├── IdempotencyKeyReused         409 IDEMPOTENCY_KEY_REUSED (same key, different request)
     ├── IdentifierNotFound           404 IDENTIFIER_NOT_FOUND
@@ -79,7 +78,6 @@ __all__ = [
     "InvalidSink",
     "InvalidSinkToken",
     "InvalidTokenContext",
-    "KycIdDocumentMismatch",
     "KycInvalidParamCombination",
     "LinkExpired",
     "LinkNotForThisDevice",
@@ -270,15 +268,6 @@ class NotAuthenticatedByNetwork(ApiError):
     remedy = (
         "Get the token by network authentication (the code flow in the phone's browser on mobile "
         "data, or CIBA with an operatortoken: hint); tokens from tel: hints cannot verify a number."
-    )
-
-
-class KycIdDocumentMismatch(ApiError):
-    status, code = 403, "KNOW_YOUR_CUSTOMER.ID_DOCUMENT_MISMATCH"
-    default_message = "The idDocument does not match the one on the operator's record."
-    remedy = (
-        "Treat the customer's identity as not confirmed: the document number differs from the "
-        "operator's record, and nothing else was compared."
     )
 
 
@@ -484,11 +473,14 @@ def shared_store_call() -> Iterator[None]:
 class OAuthError(Exception):
     """An RFC 6749 §5.2 error on the token endpoint (``invalid_client`` answers 401)."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, retry_after: int | None = None
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = 401 if error == "invalid_client" else status
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, object]:
         """The RFC 6749 error body."""
@@ -496,8 +488,9 @@ class OAuthError(Exception):
 
     @property
     def headers(self) -> dict[str, str]:
-        """``WWW-Authenticate`` for client authentication failures."""
-        return {"WWW-Authenticate": 'Basic realm="gateway"'} if self.status == 401 else {}
+        """``WWW-Authenticate`` for client authentication failures, ``Retry-After`` when given."""
+        headers = {"WWW-Authenticate": 'Basic realm="gateway"'} if self.status == 401 else {}
+        return headers if self.retry_after is None else {**headers, "Retry-After": str(self.retry_after)}
 
 
 class OAuthRedirect(OAuthError):
