@@ -10,6 +10,7 @@ from carrier_adapters import Operator, SmsChannel
 from gateway import apidocs, health, metrics
 from gateway.appkeys import RUNTIME
 from gateway.auth import policy_of
+from gateway.auth_throttle import source_address_middleware
 from gateway.camara import views as camara_views
 from gateway.camara.subscriptions import views as sim_swap_subscription_views
 from gateway.clock import Clock
@@ -56,7 +57,10 @@ def create_app(
     sms_channels: Mapping[str, SmsChannel] | None = None,
 ) -> web.Application:
     """The gateway application; every route must declare an auth policy (see :mod:`gateway.auth`)."""
-    app = web.Application(middlewares=[gateway_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[gateway_middleware, source_address_middleware(settings.trusted_proxies)],
+        client_max_size=settings.max_body_bytes,
+    )
     for table in _ROUTE_TABLES:
         app.add_routes(table)
     for route in app.router.routes():

@@ -1,6 +1,7 @@
 """Route policies: every handler declares who may call it, and the router refuses to start without.
 
-``@public`` (no credentials), ``@admin`` (the bootstrap admin bearer), and
+``@public`` (no credentials), ``@admin`` (the bootstrap admin bearer; repeated failures are
+throttled per source address by :mod:`gateway.auth_throttle`, 429 with ``Retry-After``), and
 ``@requires_scope(...)`` (a valid access token holding at least one of the given scopes). The
 authenticated :class:`~gateway.oauth.tokens.Principal` is available as ``principal(request)``.
 All authentication failures raise the one generic 401; a missing scope raises 403 naming the
@@ -18,7 +19,8 @@ import structlog
 from aiohttp import web
 
 from gateway.appkeys import PRINCIPAL, RUNTIME
-from gateway.errors import PermissionDenied, Unauthenticated
+from gateway.auth_throttle import Throttled, current_address
+from gateway.errors import PermissionDenied, TooManyRequests, Unauthenticated
 from gateway.oauth.tokens import InvalidToken, Principal
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _POLICY = "__gateway_policy__"
+_ADMIN = "admin"
+"""The principal of the admin token in :class:`~gateway.auth_throttle.AuthThrottle` keys."""
 log = structlog.get_logger(__name__)
 
 
@@ -64,13 +68,25 @@ def admin(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        expected = request.app[RUNTIME].settings.admin_token
-        presented = bearer_token(request)
-        if expected is None or not hmac.compare_digest(
-            presented.encode(), expected.get_secret_value().encode()
+        runtime = request.app[RUNTIME]
+        address = current_address()
+        try:
+            await runtime.auth_throttle.check(_ADMIN, address)
+        except Throttled as exc:
+            log.info("admin_auth_throttled", retry_after=exc.retry_after)
+            raise TooManyRequests(exc.retry_after) from exc
+        expected = runtime.settings.admin_token
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if (
+            expected is None
+            or scheme.lower() != "bearer"
+            or not presented.strip()
+            or not hmac.compare_digest(presented.strip().encode(), expected.get_secret_value().encode())
         ):
             log.info("auth_failed", reason="admin token mismatch")
+            await runtime.auth_throttle.failed(_ADMIN, address)
             raise Unauthenticated()
+        await runtime.auth_throttle.succeeded(_ADMIN, address)
         return await handler(request)
 
     setattr(wrapped, _POLICY, "admin")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from carrier_adapters import Operator, SmsChannel, build_exchangers
+from gateway.auth_throttle import AuthThrottle
 from gateway.backlog import BacklogGauges
 from gateway.camara import CamaraServices, build_camara_services
 from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_subscriptions
@@ -25,6 +26,7 @@ from gateway.circuit import circuit_policy
 from gateway.clock import Clock, SystemClock
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
+from gateway.failure_backoff import InMemoryFailureBackoff, RedisFailureBackoff
 from gateway.flows import Flows, build_flows
 from gateway.login_check.devices import DeviceRegistry
 from gateway.login_check.policy import Thresholds
@@ -64,6 +66,7 @@ class Runtime:
     tokens: AccessTokens
     tenants: TenantService
     client_auth: ClientAuthenticator
+    auth_throttle: AuthThrottle
     exchangers: Mapping[str, Operator]
     one_tap: OneTapService
     camara: CamaraServices
@@ -139,7 +142,12 @@ async def open_runtime(
         tokens = AccessTokens(
             keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl, revocations=revocations
         )
-        client_auth = ClientAuthenticator(tenants, replay, clock, audiences=client_audiences(issuer))
+        auth_throttle = AuthThrottle(
+            RedisFailureBackoff(redis) if redis is not None else InMemoryFailureBackoff(clock)
+        )
+        client_auth = ClientAuthenticator(
+            tenants, replay, clock, audiences=client_audiences(issuer), throttle=auth_throttle
+        )
         oauth = build_oauth_server(
             settings,
             engine=engine,
@@ -191,6 +199,7 @@ async def open_runtime(
             tokens=tokens,
             tenants=tenants,
             client_auth=client_auth,
+            auth_throttle=auth_throttle,
             exchangers=exchangers,
             one_tap=one_tap,
             camara=build_camara_services(

@@ -17,8 +17,10 @@ import binascii
 from collections.abc import Mapping
 from urllib.parse import unquote
 
+import jwt
 import structlog
 
+from gateway.auth_throttle import AuthThrottle, Throttled, current_address
 from gateway.clock import Clock
 from gateway.errors import OAuthError
 from gateway.oauth.assertions import AssertionRejected, AssertionVerifier
@@ -34,6 +36,7 @@ ASSERTION_TYPES = ("JWT", "client-authentication+jwt")
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 """The client authentication methods the server accepts (discovery's
 ``token_endpoint_auth_methods_supported``)."""
+_MAX_ASSERTION = 8192
 log = structlog.get_logger(__name__)
 
 
@@ -44,12 +47,24 @@ def _invalid(reason: str, public: str | None = None) -> OAuthError:
 
 
 class ClientAuthenticator:
-    """Authenticates the client of a token request; see the module docstring."""
+    """Authenticates the client of a token request; see the module docstring.
+
+    Attempts go through ``throttle`` (:mod:`gateway.auth_throttle`), keyed by the client id the
+    request claims and the request's source address: a blocked attempt is ``429
+    temporarily_unavailable`` with ``Retry-After``, checked before any credential.
+    """
 
     def __init__(
-        self, tenants: TenantService, replay: ReplayCache, clock: Clock, *, audiences: set[str]
+        self,
+        tenants: TenantService,
+        replay: ReplayCache,
+        clock: Clock,
+        *,
+        audiences: set[str],
+        throttle: AuthThrottle,
     ) -> None:
         self._tenants = tenants
+        self._throttle = throttle
         self._assertions = AssertionVerifier(
             tenants,
             replay,
@@ -64,32 +79,55 @@ class ClientAuthenticator:
     async def authenticate(self, authorization: str | None, form: Mapping[str, str]) -> Tenant:
         """The authenticated tenant; exactly one method may be used.
 
-        :raises OAuthError: ``invalid_client`` (401) or ``invalid_request`` for two methods at once.
+        :raises OAuthError: ``invalid_client`` (401), ``invalid_request`` for two methods at once,
+            ``temporarily_unavailable`` (429) while the client and address are throttled.
         """
         basic = authorization is not None and authorization[:6].lower() == "basic "
         assertion = form.get("client_assertion")
         if basic and assertion:
             raise OAuthError("invalid_request", "Use exactly one client authentication method.")
-        if basic and authorization is not None:
-            return await self._basic(authorization[6:].strip())
+        credentials = _basic_credentials(authorization[6:].strip()) if basic and authorization else None
+        if credentials is not None:
+            claimed: str | None = credentials[0]
+        elif assertion is not None:
+            claimed = form.get("client_id") or _unverified_issuer(assertion)
+        else:
+            claimed = form.get("client_id")
+        address = current_address()
+        try:
+            await self._throttle.check(claimed, address)
+        except Throttled as exc:
+            log.info("client_auth_throttled", retry_after=exc.retry_after)
+            raise OAuthError(
+                "temporarily_unavailable",
+                f"Too many failed client authentications from this address; retry in {exc.retry_after} s.",
+                status=429,
+                retry_after=exc.retry_after,
+            ) from exc
+        try:
+            tenant = await self._authenticate(basic, credentials, assertion, form)
+        except OAuthError as exc:
+            if exc.error == "invalid_client":
+                await self._throttle.failed(claimed, address)
+            raise
+        await self._throttle.succeeded(tenant.client_id, address)
+        return tenant
+
+    async def _authenticate(
+        self, basic: bool, credentials: tuple[str, str] | None, assertion: str | None, form: Mapping[str, str]
+    ) -> Tenant:
+        if basic:
+            if credentials is None:
+                raise _invalid("malformed basic credentials")
+            tenant = await self._tenants.check_secret(*credentials)
+            if tenant is None:
+                raise _invalid("bad client secret")
+            return tenant
         if assertion is not None:
             if form.get("client_assertion_type") != ASSERTION_TYPE:
                 raise _invalid("unsupported client_assertion_type")
             return await self._private_key_jwt(assertion, form.get("client_id"))
         raise _invalid("no client authentication")
-
-    async def _basic(self, encoded: str) -> Tenant:
-        try:
-            decoded = base64.b64decode(encoded, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise _invalid("malformed basic credentials") from exc
-        client_id, sep, secret = decoded.partition(":")
-        if not sep:
-            raise _invalid("malformed basic credentials")
-        tenant = await self._tenants.check_secret(unquote(client_id), unquote(secret))
-        if tenant is None:
-            raise _invalid("bad client secret")
-        return tenant
 
     async def _private_key_jwt(self, assertion: str, client_id: str | None) -> Tenant:
         try:
@@ -97,3 +135,24 @@ class ClientAuthenticator:
         except AssertionRejected as exc:
             raise _invalid(str(exc), exc.public) from exc
         return verified.tenant
+
+
+def _basic_credentials(encoded: str) -> tuple[str, str] | None:
+    """``(client_id, secret)`` of HTTP Basic credentials (RFC 6749 §2.3.1 form-decoding), or None."""
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote(client_id), unquote(secret)) if sep else None
+
+
+def _unverified_issuer(assertion: str) -> str | None:
+    """The ``iss`` an assertion claims, read unverified only to key the throttle."""
+    if len(assertion) > _MAX_ASSERTION:
+        return None
+    try:
+        issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return None
+    return issuer if isinstance(issuer, str) else None
