@@ -18,6 +18,7 @@ from sandbox.phone_page import phone_page
 from sandbox.schemas import (
     DeviceAuthorize,
     DeviceSwap,
+    DeviceUpdate,
     FaultsUpdate,
     OneTapTokenRequest,
     ReplyRequest,
@@ -45,6 +46,7 @@ def add_control_routes(app: web.Application) -> None:
             web.get("/sandbox/subscribers/{phoneNumber}", get_subscriber),
             web.post("/sandbox/subscribers/{phoneNumber}/sim-swap", sim_swap),
             web.post("/sandbox/subscribers/{phoneNumber}/device-swap", device_swap),
+            web.put("/sandbox/devices/{phoneNumber}", put_device),
             web.post("/sandbox/devices/{phoneNumber}/one-tap-token", one_tap_token),
             web.post("/sandbox/devices/{phoneNumber}/authorize", authorize),
             web.get("/sandbox/devices/{phoneNumber}/messages", messages),
@@ -116,6 +118,13 @@ async def device_swap(request: web.Request) -> web.Response:
     return web.json_response(subscriber_view(subscriber))
 
 
+async def put_device(request: web.Request) -> web.Response:
+    """Put the phone on cellular data or Wi-Fi; 200 ``{"phoneNumber", "network"}``."""
+    subscriber = _subscriber(request)
+    subscriber.network = parse_body(DeviceUpdate, await request.read()).network
+    return web.json_response({"phoneNumber": subscriber.phone_number, "network": subscriber.network})
+
+
 async def one_tap_token(request: web.Request) -> web.Response:
     """What the operator SDK on the phone returns: a token of the line's own operator."""
     subscriber = _subscriber(request)
@@ -129,7 +138,7 @@ async def one_tap_token(request: web.Request) -> web.Response:
         operator=operator,
         app_id=body.app_id or request.app[CONFIG].apps[operator].app_id,
         purpose=body.purpose,
-        auth_type=body.method,
+        auth_type=body.method or subscriber.auth_type,
         now=request.app[CLOCK].now(),
     )
     return web.json_response({"token": token.value, "operator": operator, "expiresIn": LIFETIMES[operator]})
@@ -143,7 +152,10 @@ async def authorize(request: web.Request) -> web.Response:
     subscriber = _subscriber(request)
     body = parse_body(DeviceAuthorize, await request.read())
     location = await walk(
-        body.url, subscriber=subscriber, bearer=body.method, inboxes=request.app[STATE].inboxes
+        body.url,
+        subscriber=subscriber,
+        bearer=body.method or subscriber.bearer,
+        inboxes=request.app[STATE].inboxes,
     )
     return web.json_response({"location": location})
 

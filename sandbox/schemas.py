@@ -12,7 +12,7 @@ from sandbox.config import Operator
 from sandbox.errors import InvalidArgument
 from sandbox.kyc import check_record
 from sandbox.numbers import E164_PATTERN
-from sandbox.state import AuthType, DeliveryReport, Faults, Message, Purpose, Subscriber
+from sandbox.state import AuthType, DeliveryReport, Faults, Message, Network, Purpose, Subscriber
 
 __all__ = [
     "DeviceAuthorize",
@@ -84,18 +84,26 @@ class DeviceSwap(_StrictBody):
 
 
 class OneTapTokenRequest(_StrictBody):
-    """``POST /sandbox/devices/{phoneNumber}/one-tap-token``; ``appId`` defaults to the operator's app."""
+    """``POST /sandbox/devices/{phoneNumber}/one-tap-token``; ``appId`` defaults to the operator's app,
+    ``method`` to the phone's network's (:attr:`~sandbox.state.Subscriber.auth_type`)."""
 
     purpose: Purpose
-    method: AuthType = "network"
+    method: AuthType | None = None
     app_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class DeviceAuthorize(_StrictBody):
-    """``POST /sandbox/devices/{phoneNumber}/authorize``: the URL the browser opens, and the bearer."""
+    """``POST /sandbox/devices/{phoneNumber}/authorize``: the URL the browser opens, and the bearer
+    (default the phone's network's, :attr:`~sandbox.state.Subscriber.bearer`)."""
 
     url: Annotated[str, Field(min_length=1, max_length=8192)]
-    method: Literal["network", "sms_otp"] = "network"
+    method: Literal["network", "sms_otp"] | None = None
+
+
+class DeviceUpdate(_StrictBody):
+    """``PUT /sandbox/devices/{phoneNumber}``: the phone's network."""
+
+    network: Network
 
 
 class ReplyRequest(_StrictBody):
@@ -168,6 +176,7 @@ def subscriber_view(subscriber: Subscriber) -> dict[str, object]:
         "deviceChangedAt": _optional_rfc3339(subscriber.device_changed_at),
         "eligible": subscriber.eligible,
         "kyc": dict(subscriber.kyc),
+        "network": subscriber.network,
         "simHistory": [{"at": rfc3339(change.at)} for change in subscriber.sim_history],
         "deviceHistory": [
             {"at": rfc3339(change.at), "imei": change.imei} for change in subscriber.device_history

@@ -39,6 +39,7 @@ __all__ = [
 
 Purpose = Literal["login", "verify", "h5"]
 AuthType = Literal["network", "sms"]
+Network = Literal["cellular", "wifi"]
 AuthMethod = Literal["network", "sms_otp"]
 DeliveryReport = Literal["DELIVRD", "UNDELIV", "none"]
 
@@ -66,7 +67,8 @@ class DeviceChange:
 
 @dataclass(slots=True)
 class Subscriber:
-    """A mobile line registered with one operator; ``simChangedAt``/``deviceChangedAt`` follow history."""
+    """A mobile line registered with one operator; ``simChangedAt``/``deviceChangedAt`` follow history;
+    ``network`` is the phone's bearer (cellular data or Wi-Fi)."""
 
     phone_number: str
     operator: Operator
@@ -76,6 +78,17 @@ class Subscriber:
     kyc: dict[str, str] = field(default_factory=dict)
     sim_history: list[SimChange] = field(default_factory=list)
     device_history: list[DeviceChange] = field(default_factory=list)
+    network: Network = "cellular"
+
+    @property
+    def auth_type(self) -> AuthType:
+        """How the operator SDK authenticates on the phone's network (cellular: network, Wi-Fi: sms)."""
+        return "network" if self.network == "cellular" else "sms"
+
+    @property
+    def bearer(self) -> AuthMethod:
+        """How the phone's browser authenticates on its network (cellular: network, Wi-Fi: sms_otp)."""
+        return "network" if self.network == "cellular" else "sms_otp"
 
     @property
     def sim_changed_at(self) -> datetime | None:

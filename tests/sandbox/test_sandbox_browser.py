@@ -202,6 +202,47 @@ async def test_on_wifi_the_phone_completes_the_sms_otp_forms(
     assert [message["from"] for message in inbox] == [SMS_SENDERS[op]]
 
 
+@pytest.mark.parametrize("op", OPERATORS)
+async def test_a_phone_put_on_wifi_walks_by_sms_otp_unless_the_request_names_its_method(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, op: str
+) -> None:
+    """PUT {"network": "wifi"}: a walk naming no method fills the SMS-OTP forms from a Wi-Fi address;
+    one naming "network" is still identified by the network; back on cellular, the network again."""
+    await subscribe(PHONES[op], op)
+    put = await client.put(f"/sandbox/devices/{PHONES[op]}", json={"network": "wifi"})
+    assert (put.status, await put.json()) == (200, {"phoneNumber": PHONES[op], "network": "wifi"})
+
+    url = start_url(gateway, op, login_hint=PHONES[op])
+    assert (await browse(client, PHONES[op], {"url": url}))[0] == 200
+    assert (await browse(client, PHONES[op], {"url": url, "method": "network"}))[0] == 200
+    await client.put(f"/sandbox/devices/{PHONES[op]}", json={"network": "cellular"})
+    assert (await browse(client, PHONES[op], {"url": url}))[0] == 200
+
+    methods = [i.method for i in gateway.identities]
+    assert methods == [AuthMethod.SMS_OTP, AuthMethod.NETWORK, AuthMethod.NETWORK]
+    subscriber = await (await client.get(f"/sandbox/subscribers/{PHONES[op]}")).json()
+    assert subscriber["network"] == "cellular"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"network": "5g"}, {"network": None}, {}, {"network": "wifi", "extra": 1}, ["wifi"]],
+    ids=["unknown network", "null", "empty", "unknown field", "not an object"],
+)
+async def test_a_malformed_network_change_is_400_and_changes_nothing(
+    client: SandboxClient, subscribe: Subscribe, body: Any
+) -> None:
+    """Only {"network": "cellular" | "wifi"} is accepted; the phone stays on cellular data."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+    answer = await client.put(f"/sandbox/devices/{PHONES['cmcc']}", json=body)
+    assert (answer.status, (await answer.json())["code"]) == (400, "INVALID_ARGUMENT")
+    assert (await (await client.get(f"/sandbox/subscribers/{PHONES['cmcc']}")).json())[
+        "network"
+    ] == "cellular"
+    unknown = await client.put("/sandbox/devices/+8613700137000", json={"network": "wifi"})
+    assert unknown.status == 404
+
+
 async def test_enrichment_is_only_sent_to_the_phones_own_operator(
     client: SandboxClient, subscribe: Subscribe, gateway: Gateway
 ) -> None:

@@ -110,6 +110,16 @@ async def test_login_reports_sms_uplink(login: Call, one_tap_token: OneTapToken)
     assert (answer["resultCode"], answer["authType"]) == ("103000", "3")
 
 
+async def test_a_phone_on_wifi_gets_sms_uplink_tokens_unless_it_asks_for_network(
+    login: Call, one_tap_token: OneTapToken, client: SandboxClient
+) -> None:
+    """PUT {"network": "wifi"}: the SDK's token, asked without a method, reports auth type 3 (SMS
+    uplink); asked with method "network" it still reports 2."""
+    assert (await client.put(f"/sandbox/devices/{PHONE}", json={"network": "wifi"})).status == 200
+    assert (await login(await one_tap_token(PHONE, "login")))["authType"] == "3"
+    assert (await login(await one_tap_token(PHONE, "login", method="network")))["authType"] == "2"
+
+
 async def test_login_token_shapes(one_tap_token: OneTapToken) -> None:
     """Login and verify tokens start with STsid, H5 tokens with H5HTTPS, each followed by 32 hex chars."""
     for purpose, prefix in (("login", "STsid"), ("verify", "STsid"), ("h5", "H5HTTPS")):

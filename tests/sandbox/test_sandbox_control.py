@@ -31,7 +31,8 @@ async def test_healthz(client: SandboxClient) -> None:
 
 
 async def test_create_subscriber_stores_every_field(client: SandboxClient) -> None:
-    """A created subscriber is answered 201 with every given field, in UTC, and seeded history."""
+    """A created subscriber is answered 201 with every given field, in UTC, seeded history, and its
+    phone on cellular data."""
     body = {
         "phoneNumber": PHONE,
         "operator": "cmcc",
@@ -50,6 +51,7 @@ async def test_create_subscriber_stores_every_field(client: SandboxClient) -> No
         "activatedAt": "2020-01-01T00:00:00Z",
         "simHistory": [{"at": "2025-06-01T00:00:00Z"}],
         "deviceHistory": [{"at": "2025-07-01T00:00:00Z", "imei": "356938035643809"}],
+        "network": "cellular",
     }
     assert await (await client.get(f"/sandbox/subscribers/{PHONE}")).json() == record
 
