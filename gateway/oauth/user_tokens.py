@@ -21,6 +21,7 @@ from gateway.errors import OAuthError
 from gateway.oauth.id_tokens import IdTokens
 from gateway.oauth.subjects import AuthenticatedSubscriber
 from gateway.oauth.tokens import AccessTokens, Principal
+from gateway.scopes import purpose_error
 from gateway.tenants.models import Tenant
 
 __all__ = ["NV_MAX_TTL", "IssuedTokens", "UserTokens", "requested_scopes"]
@@ -31,7 +32,7 @@ _MAX_SCOPE_LENGTH = 2000
 
 def requested_scopes(tenant: Tenant, value: str | None, *, require_openid: bool) -> frozenset[str]:
     """The scopes of a 3-legged request: non-empty, within the tenant's registration (``openid`` is
-    always allowed) and, when ``require_openid``, including ``openid``.
+    always allowed), at most one ``dpv:`` purpose and, when ``require_openid``, including ``openid``.
 
     :raises OAuthError: ``invalid_scope``.
     """
@@ -42,6 +43,9 @@ def requested_scopes(tenant: Tenant, value: str | None, *, require_openid: bool)
         raise OAuthError("invalid_scope", "The scope must include openid.")
     if not scopes <= frozenset(tenant.scopes.split()) | {"openid"}:
         raise OAuthError("invalid_scope", "The requested scope exceeds the client's registration.")
+    problem = purpose_error(scopes, required=False)
+    if problem is not None:
+        raise OAuthError("invalid_scope", problem)
     return scopes
 
 
