@@ -7,7 +7,9 @@ UTC, ``Z``: the SIM change for ``swapped``, the end for ``subscription-ended``),
 
 - ``swapped``: ``subscriptionId``, and ``phoneNumber`` only for a subscription created with a
   2-legged token (a 3-legged client never learns the number);
-- ``subscription-ended``: ``subscriptionId``, ``terminationReason``, ``terminationDescription``.
+- ``subscription-ended``: ``subscriptionId``, ``terminationReason``, ``terminationDescription``, and
+  ``phoneNumber`` under the same rule (the YAML's ``SUBSCRIPTION_ENDS`` example carries it and the
+  r3.3 test definition ``sim_swap_subscription_delete_05`` expects it).
 
 Sent as ``Content-Type: application/cloudevents+json``.
 """
@@ -58,13 +60,16 @@ def swapped_data(subscription_id: str, phone_number: str | None) -> dict[str, An
     return data
 
 
-def ended_data(subscription_id: str, reason: Termination) -> dict[str, Any]:
-    """``data`` of a ``subscription-ended`` event."""
-    return {
+def ended_data(subscription_id: str, reason: Termination, phone_number: str | None = None) -> dict[str, Any]:
+    """``data`` of a ``subscription-ended`` event (``phone_number`` None for 3-legged subscriptions)."""
+    data: dict[str, Any] = {
         "subscriptionId": subscription_id,
         "terminationReason": reason.value,
         "terminationDescription": _DESCRIPTIONS.get(reason, "The subscription ended."),
     }
+    if phone_number is not None:
+        data["phoneNumber"] = phone_number
+    return data
 
 
 def cloud_event(

@@ -247,8 +247,9 @@ class SubscriptionService:
                 )
             )
             if ended.rowcount:
+                number = None if row.three_legged else self._readable_number(row)
                 for notice in outcome.notices:
-                    await self.publish(session, row, notice, phone_number=None)
+                    await self.publish(session, row, notice, phone_number=number)
             else:
                 await session.exec(
                     sa.update(SimSwapSubscription)
@@ -262,14 +263,14 @@ class SubscriptionService:
     ) -> str:
         """Queue ``notice`` for the subscription's sink in ``session``'s transaction; the event id.
 
-        ``phone_number`` goes into a ``swapped`` event of a 2-legged subscription only.
+        ``phone_number`` goes into the events of a 2-legged subscription only.
         """
         event_id = new_delivery_id()
+        shown = None if row.three_legged else phone_number
         if notice.reason is not None:
-            event_type, data = SUBSCRIPTION_ENDED, ended_data(row.id, notice.reason)
+            event_type, data = SUBSCRIPTION_ENDED, ended_data(row.id, notice.reason, shown)
         else:
-            event_type = SWAPPED
-            data = swapped_data(row.id, None if row.three_legged else phone_number)
+            event_type, data = SWAPPED, swapped_data(row.id, shown)
         body = cloud_event(
             event_id=event_id, source=self._source, event_type=event_type, time=notice.at, data=data
         )
@@ -284,6 +285,13 @@ class SubscriptionService:
     def phone_number(self, row: SimSwapSubscription) -> str:
         """The subscription's number. :raises DecryptionError: not with the configured keys."""
         return self._cipher.decrypt(row.phone_cipher, aad=aad("phone", row.tenant_id, row.id))
+
+    def _readable_number(self, row: SimSwapSubscription) -> str | None:
+        try:
+            return self.phone_number(row)
+        except DecryptionError:
+            log.error("sim_swap_subscription_undecryptable", subscription_id=row.id)
+            return None
 
     async def _visible(
         self, session: AsyncSession, who: Principal, subscription_id: str
