@@ -14,6 +14,7 @@ import asyncio
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -68,12 +69,12 @@ class Camara:
     creds: TenantCreds
 
     @classmethod
-    async def register(cls, stack: Stack) -> Camara:
-        """Register the bank through the admin API."""
+    async def register(cls, stack: Stack, scopes: Sequence[str] = TENANT_SCOPES) -> Camara:
+        """Register the bank through the admin API, holding ``scopes`` (default: every scope above)."""
         key = ec.generate_private_key(ec.SECP256R1())
         public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
         jwks = {"keys": [{**public, "kid": "bank-1", "alg": "ES256", "use": "sig"}]}
-        creds = await stack.tenant(TENANT_SCOPES, redirect_uris=[REDIRECT], jwks=jwks)
+        creds = await stack.tenant(list(scopes), redirect_uris=[REDIRECT], jwks=jwks)
         return cls(stack, creds)
 
     # --- subscribers ------------------------------------------------------------------------------
