@@ -335,8 +335,10 @@ async def test_sim_swap_subscription_creation_07_subscription_ends_on_max_events
     swapped, ended = sorted(await events(receiver, path, 2), key=lambda event: event["type"] == ENDED)
     assert_complies(swapped, "EventSimSwap")
     assert_complies(ended, "EventSubscriptionEnded")
+    assert swapped["data"] == {"phoneNumber": who.phone, "subscriptionId": made["id"]}
     assert ended["type"] == ENDED and ended["data"]["subscriptionId"] == made["id"]
     assert ended["data"]["terminationReason"] == "MAX_EVENTS_REACHED"
+    assert ended["data"]["phoneNumber"] == who.phone
 
 
 # --- 400 -----------------------------------------------------------------------------------------
