@@ -60,6 +60,18 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _link_target(template: Template) -> tuple[Flow, QuickApp]:
+    """The flow and quick app of a linked message's template (only templates with a link have both,
+    and only their messages have a link row).
+
+    :raises NotFound: a template without them.
+    """
+    spec = template.spec
+    if spec.flow is None or spec.quick_app is None:
+        raise NotFound("No such link.")
+    return spec.flow, spec.quick_app
+
+
 class TemplateReader(Protocol):
     """The templates feature, as far as flows need it."""
 
@@ -160,7 +172,7 @@ class Redemption:
         :raises LinkExpired: the link expired.
         """
         link = await self._link(code)
-        template = await self._templates.get(link.tenant_id, link.template_id)
+        flow, quick_app = _link_target(await self._templates.get(link.tenant_id, link.template_id))
         try:
             recipient = recipient_of(self._cipher, link.tenant_id, link.message_id, link.recipient_cipher)
         except DecryptionError:
@@ -169,8 +181,8 @@ class Redemption:
         operator = link.operator
         return Landing(
             code=link.code,
-            flow=template.spec.flow,
-            quick_app=template.spec.quick_app,
+            flow=flow,
+            quick_app=quick_app,
             signature=link.signature,
             operator=operator,
             h5_url=self._h5_urls.get(operator) if operator else None,
@@ -211,7 +223,7 @@ class Redemption:
             await self._refuse(link, refusal, outcome.operator)
         template = await self._templates.get(link.tenant_id, link.template_id)
         holder = self._index.compute(recipient, scope=phone_scope(link.tenant_id))
-        state, first = await self._open(link, template.spec.flow, holder, channel)
+        state, first = await self._open(link, _link_target(template)[0], holder, channel)
         issued = await self._flow_sessions.issue(state, link_expires_at=link.expires_at)
         params = message_params(self._cipher, link.tenant_id, link.message_id, link.params_cipher)
         log.info(

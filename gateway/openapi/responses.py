@@ -310,15 +310,15 @@ class SegmentsEstimate(_Out):
 
 
 class TemplateOut(_Out):
-    """``GET /push/v1/templates/{id}``."""
+    """``GET /push/v1/templates/{id}``; ``flow`` and ``quickApp`` are absent for verification templates."""
 
     id: str
     name: str
     category: _enum(Category)  # type: ignore[valid-type]
     signature: str
     text: str
-    flow: _enum(Flow)  # type: ignore[valid-type]
-    quickApp: QuickAppOut
+    flow: _enum(Flow) | Absent = None  # type: ignore[valid-type]
+    quickApp: QuickAppOut | Absent = None
     params: dict[str, TemplateParamOut]
     status: _enum(TemplateStatus)  # type: ignore[valid-type]
     segmentsEstimate: SegmentsEstimate
@@ -368,11 +368,11 @@ class WebhookDelivery(_Out):
 
 
 class MessageAccepted(_Out):
-    """``POST /push/v1/messages``."""
+    """``POST /push/v1/messages``; no ``link`` for a verification SMS."""
 
     id: str
     status: Literal["queued"]
-    link: str
+    link: str | Absent = None
     segments: int
     scheduledAt: datetime | Absent = None
 
@@ -386,13 +386,14 @@ class MessageEventOut(_Out):
 
 
 class MessageOut(_Out):
-    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``)."""
+    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``); no ``link`` for a
+    verification SMS."""
 
     id: str
     status: _enum(MessageStatus)  # type: ignore[valid-type]
     to: str
     segments: int
-    link: str
+    link: str | Absent = None
     createdAt: datetime
     scheduledAt: datetime | Absent = None
     expiresAt: datetime

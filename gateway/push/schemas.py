@@ -17,7 +17,8 @@ MAX_TTL_SECONDS = 7 * 24 * 3600
 
 
 class MessageCreate(BaseModel):
-    """``POST /push/v1/messages`` body; ``ttlSeconds`` defaults to the gateway's setting (24 h)."""
+    """``POST /push/v1/messages`` body; ``ttlSeconds`` defaults to the gateway's setting (24 h), for a
+    verification template to at most 10 minutes; such a template's ``params`` carry the ``code``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,15 +39,17 @@ class MessageCreate(BaseModel):
 
 
 def message_json(view: MessageView) -> dict[str, Any]:
-    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``), never in full."""
+    """``GET /push/v1/messages/{id}``: the recipient masked (``+86138****8000``), never in full;
+    ``link`` only for a message that has one (not for verification SMS)."""
     body: dict[str, Any] = {
         "id": view.id,
         "status": view.status.value,
         "to": view.to_masked,
         "segments": view.segments,
-        "link": view.link,
-        "createdAt": timestamp(view.created_at),
     }
+    if view.link is not None:
+        body["link"] = view.link
+    body["createdAt"] = timestamp(view.created_at)
     if view.scheduled_at is not None:
         body["scheduledAt"] = timestamp(view.scheduled_at)
     body["expiresAt"] = timestamp(view.expires_at)

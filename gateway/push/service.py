@@ -12,6 +12,13 @@ idempotency record; the dispatch worker sends it. Two concurrent requests with o
 by the record's primary key: the loser answers the winner's response. ``expiresAt`` counts
 ``ttlSeconds`` from ``scheduledAt``, so a message held over quiet hours keeps its whole TTL; its
 link expires with it.
+
+A message of a verification template (:attr:`Category.VERIFICATION`) has no short link (no link
+row, no ``link`` in the answers), is never held by quiet hours, defaults to a TTL of
+:data:`VERIFICATION_TTL_SECONDS`, and its one-time ``params.code`` is kept only inside the encrypted
+text: the stored params leave it out. The idempotency fingerprint covers any ``params.code``
+through the keyed blind index, never as a plain hash (a short code under SHA-256 is recovered by
+trying every value). Log lines carry ids and counts, never the text or the params.
 """
 
 from __future__ import annotations
@@ -60,8 +67,10 @@ from gateway.push.quiet_hours import next_send_time, recipient_zones
 from gateway.push.routing import route
 from gateway.push.states import MessageStatus
 from gateway.templates import Category, Template, render
+from gateway.templates.rendering import CODE
 
 __all__ = [
+    "VERIFICATION_TTL_SECONDS",
     "Accepted",
     "EventView",
     "MessageView",
@@ -73,6 +82,8 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 _ACCEPTED = 202
+VERIFICATION_TTL_SECONDS = 600
+"""Default TTL of a verification SMS: a code delivered later than this is of no use to anyone."""
 
 
 def timestamp(moment: datetime) -> str:
@@ -132,7 +143,7 @@ class MessageView:
     status: MessageStatus
     to_masked: str
     segments: int
-    link: str
+    link: str | None
     operator: str | None
     failure_reason: str | None
     created_at: datetime
@@ -183,9 +194,10 @@ class PushService:
         :raises TooManyRequests: a velocity window of the tenant is full.
         :raises QuotaExceeded: the message does not fit the tenant's daily budget.
         """
-        request_hash = fingerprint(request.canonical)
+        request_hashes = self._fingerprints(tenant_id, request.canonical)
+        request_hash = request_hashes[0]
         if idempotency_key is not None:
-            earlier = await self._replay(tenant_id, idempotency_key, request_hash)
+            earlier = await self._replay(tenant_id, idempotency_key, request_hashes)
             if earlier is not None:
                 return earlier
         refuse_non_mobile(request.to)
@@ -194,22 +206,25 @@ class PushService:
         if not operators:
             raise ServiceNotApplicable("No configured operator delivers SMS to this number.")
         now = self._clock.now()
-        message_id, code = str(uuid.uuid4()), new_code()
-        link = link_url(self._public_url, code)
-        rendered = render(template, request.params, link)
         spec = template.spec
+        message_id = str(uuid.uuid4())
+        link_code = new_code() if spec.category.has_link else None
+        link = link_url(self._public_url, link_code) if link_code is not None else None
+        rendered = render(template, request.params, link)
         scheduled_at = now
         if spec.category is Category.MARKETING:
             await self._refuse_opted_out(tenant_id, spec.signature, request.to)
             scheduled_at = next_send_time(now, recipient_zones(request.to))
-        expires_at = scheduled_at + timedelta(seconds=request.ttl_seconds or self._default_ttl)
+        default_ttl = (
+            self._default_ttl if link is not None else min(self._default_ttl, VERIFICATION_TTL_SECONDS)
+        )
+        expires_at = scheduled_at + timedelta(seconds=request.ttl_seconds or default_ttl)
         charge = await self._guard.admit(tenant_id, request.to, rendered.segments)
-        body: dict[str, Any] = {
-            "id": message_id,
-            "status": MessageStatus.QUEUED.value,
-            "link": link,
-            "segments": rendered.segments,
-        }
+        body: dict[str, Any] = {"id": message_id, "status": MessageStatus.QUEUED.value}
+        if link is not None:
+            body["link"] = link
+        body["segments"] = rendered.segments
+        stored_params = {k: v for k, v in request.params.items() if link is not None or k != CODE}
         if scheduled_at > now:
             body["scheduledAt"] = timestamp(scheduled_at)
         message = PushMessage(
@@ -222,7 +237,7 @@ class PushService:
             recipient_cipher=self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
             text_cipher=self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
             params_cipher=self._cipher.encrypt(
-                json.dumps(dict(request.params), ensure_ascii=False, sort_keys=True),
+                json.dumps(stored_params, ensure_ascii=False, sort_keys=True),
                 aad=params_aad(tenant_id, message_id),
             ),
             segments=rendered.segments,
@@ -235,18 +250,19 @@ class PushService:
             expires_at=expires_at,
             updated_at=now,
         )
-        rows: list[SQLModel] = [
-            message,
-            PushLink(
-                code=code,
-                tenant_id=tenant_id,
-                message_id=message_id,
-                template_id=template.id,
-                created_at=now,
-                expires_at=expires_at,
-            ),
-            MessageEvent(message_id=message_id, type=MessageStatus.QUEUED.value, at=now),
-        ]
+        rows: list[SQLModel] = [message]
+        if link_code is not None:
+            rows.append(
+                PushLink(
+                    code=link_code,
+                    tenant_id=tenant_id,
+                    message_id=message_id,
+                    template_id=template.id,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+        rows.append(MessageEvent(message_id=message_id, type=MessageStatus.QUEUED.value, at=now))
         if idempotency_key is not None:
             rows.append(
                 IdempotencyRecord(
@@ -266,7 +282,7 @@ class PushService:
         except IntegrityError:
             if idempotency_key is None:
                 raise
-            earlier = await self._replay(tenant_id, idempotency_key, request_hash)
+            earlier = await self._replay(tenant_id, idempotency_key, request_hashes)
             if earlier is None:
                 raise
             return earlier
@@ -282,12 +298,24 @@ class PushService:
             self._on_queued()
         return Accepted(_ACCEPTED, body, replayed=False)
 
-    async def _replay(self, tenant_id: str, key: str, request_hash: str) -> Accepted | None:
+    def _fingerprints(self, tenant_id: str, canonical: Mapping[str, Any]) -> list[str]:
+        """The request's fingerprint under each blind-index key, the current key's first; a
+        ``params.code`` enters it as its keyed index (see the module docstring)."""
+        params = canonical.get("params")
+        if not isinstance(params, Mapping) or CODE not in params:
+            return [fingerprint(canonical)]
+        value = json.dumps(params[CODE], ensure_ascii=False, sort_keys=True)
+        return [
+            fingerprint({**canonical, "params": {**params, CODE: index}})
+            for index in self._index.candidates(value, scope=f"push-idempotency|{tenant_id}")
+        ]
+
+    async def _replay(self, tenant_id: str, key: str, request_hashes: Sequence[str]) -> Accepted | None:
         async with self._sessions() as session:
             record = await session.get(IdempotencyRecord, (tenant_id, key))
         if record is None or _utc(record.expires_at) <= self._clock.now():
             return None
-        if record.request_hash != request_hash:
+        if record.request_hash not in request_hashes:
             raise IdempotencyKeyReused()
         log.info("push_idempotent_replay", message_id=record.message_id)
         return Accepted(record.status_code, json.loads(record.response), replayed=True)
@@ -316,7 +344,9 @@ class PushService:
             message = await session.get(PushMessage, message_id)
             if message is None or message.tenant_id != tenant_id:
                 raise NotFound()
-            link = (await session.exec(select(PushLink.code).where(PushLink.message_id == message_id))).one()
+            link = (
+                await session.exec(select(PushLink.code).where(PushLink.message_id == message_id))
+            ).first()
             events = (
                 await session.exec(
                     select(MessageEvent)
@@ -338,7 +368,7 @@ class PushService:
             status=MessageStatus(message.status),
             to_masked=mask_phone(recipient) if recipient else "",
             segments=message.segments,
-            link=link_url(self._public_url, link),
+            link=link_url(self._public_url, link) if link is not None else None,
             operator=message.operator,
             failure_reason=message.failure_reason,
             created_at=created_at,

@@ -1,7 +1,8 @@
 """Built-in template definitions: ``templates/sms/<name>.json``, in the wire shape minus the signature.
 
 A tenant installs one with its own signature (and optionally its own quick app); the result is
-an ordinary template, checked and reviewed like any other.
+an ordinary template, checked and reviewed like any other. The verification built-ins are named
+``verification_code_<locale>`` (a BCP 47 tag); :func:`verification_builtin` picks one for a locale.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from gateway.errors import NotFound
 from gateway.templates.schemas import QuickAppBody, TemplateCreate
 from gateway.templates.spec import TemplateSpec
 
-__all__ = ["builtin_names", "builtin_spec"]
+__all__ = ["DEFAULT_VERIFICATION_LOCALE", "builtin_names", "builtin_spec", "verification_builtin"]
+
+DEFAULT_VERIFICATION_LOCALE = "zh-CN"
+_VERIFICATION_PREFIX = "verification_code_"
 
 
 @functools.cache
@@ -44,3 +48,22 @@ def builtin_spec(name: str, *, signature: str, quick_app: QuickAppBody | None = 
     if quick_app is not None:
         data["quickApp"] = quick_app.model_dump()
     return TemplateCreate.model_validate(data).to_spec()
+
+
+def verification_builtin(locale: str | None) -> str:
+    """The name of the verification built-in for ``locale``: the same tag (case-insensitive), else the
+    first of the same language (``en-GB`` -> ``en``, ``zh-Hans`` -> ``zh-CN``), else
+    :data:`DEFAULT_VERIFICATION_LOCALE`'s."""
+    tags = {
+        name.removeprefix(_VERIFICATION_PREFIX).lower(): name
+        for name in builtin_names()
+        if name.startswith(_VERIFICATION_PREFIX)
+    }
+    wanted = (locale or DEFAULT_VERIFICATION_LOCALE).lower()
+    if wanted in tags:
+        return tags[wanted]
+    language = wanted.split("-", 1)[0]
+    for tag, name in sorted(tags.items()):
+        if tag.split("-", 1)[0] == language:
+            return name
+    return tags[DEFAULT_VERIFICATION_LOCALE.lower()]

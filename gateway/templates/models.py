@@ -11,7 +11,8 @@ __all__ = ["TemplateRecord"]
 
 
 class TemplateRecord(SQLModel, table=True):
-    """A tenant's SMS template and its review state (see :class:`gateway.templates.spec.Template`)."""
+    """A tenant's SMS template and its review state (see :class:`gateway.templates.spec.Template`);
+    ``flow`` and the quick app are null for verification templates."""
 
     __tablename__ = "sms_templates"
 
@@ -21,9 +22,9 @@ class TemplateRecord(SQLModel, table=True):
     category: str = Field(max_length=16)
     signature: str = Field(max_length=16)
     text: str = Field(sa_type=sa.Text)
-    flow: str = Field(max_length=32)
-    quick_app_package: str = Field(max_length=128)
-    quick_app_page: str = Field(max_length=128)
+    flow: str | None = Field(default=None, max_length=32)
+    quick_app_package: str | None = Field(default=None, max_length=128)
+    quick_app_page: str | None = Field(default=None, max_length=128)
     params: str = Field(sa_type=sa.Text)
     status: str = Field(max_length=16)
     reason: str | None = Field(default=None, sa_type=sa.Text)

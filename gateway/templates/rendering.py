@@ -7,6 +7,11 @@ declared parameters and ``link`` (exactly once). Attribute or item access, calls
 literals, operators and every ``{% … %}`` statement are refused with ``400 INVALID_ARGUMENT``
 saying why; the sandbox is a second wall behind that check.
 
+Verification templates substitute the reserved ``code`` exactly once instead of ``link``, which they
+must not carry (nor a literal URL, nor a flow or quick app): a link beside a one-time code is the
+phishing pattern, and a code is typed, not clicked. The code is given at send time as a string of
+:data:`CODE_DIGITS` ASCII digits.
+
 :func:`render` validates the send-time parameters (missing required -> ``422 MISSING_PARAM``; a
 wrong type or an unknown name -> ``400 INVALID_ARGUMENT``), formats them (numbers in plain
 decimal, dates ISO ``YYYY-MM-DD``, phones E.164 in, masked national form out), renders,
@@ -32,9 +37,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from carrier_adapters.segments import Encoding, SegmentCount, count_segments
 from gateway.errors import InvalidArgument, MissingParam
 from gateway.logs import mask_phone
-from gateway.templates.spec import Category, ParamSpec, ParamType, Template, TemplateSpec
+from gateway.templates.spec import Category, ParamType, Template, TemplateSpec
 
 __all__ = [
+    "CODE",
+    "CODE_DIGITS",
     "MAX_SEGMENTS",
     "OPT_OUT_LINE",
     "RenderedSms",
@@ -51,6 +58,8 @@ MAX_PARAM_CHARS = 100
 MAX_SEGMENTS = 10
 SIGNATURE_CHARS = (2, 16)
 LINK = "link"
+CODE = "code"
+CODE_DIGITS = (4, 10)
 
 _PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 _RESERVED = frozenset(
@@ -58,6 +67,8 @@ _RESERVED = frozenset(
     | {"loop", "self", "caller", "varargs", "kwargs", "super", "range", "dict", "lipsum", "cycler"}
     | {"joiner", "namespace"}
 )
+_CODE = re.compile(rf"[0-9]{{{CODE_DIGITS[0]},{CODE_DIGITS[1]}}}")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|www\.", re.IGNORECASE)
 _E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _BRACKETS = frozenset("【】")
@@ -119,10 +130,11 @@ def _template_error(exc: jinja2.TemplateSyntaxError) -> InvalidArgument:
     return InvalidArgument(f"text: not a valid template (line {exc.lineno}: {reason}).")
 
 
-def check_text(text: str, declared: Collection[str]) -> None:
+def check_text(text: str, declared: Collection[str], *, category: Category = Category.TRANSACTION) -> None:
     """Accept ``text`` only if it is literal text and ``{{ name }}`` substitutions of ``declared`` names.
 
-    ``link`` must be substituted exactly once; every declared name must be used.
+    ``link`` must be substituted exactly once, or for :attr:`Category.VERIFICATION` ``code`` exactly
+    once and ``link`` (or a literal URL) never; every declared name must be used.
 
     :raises InvalidArgument: with a message saying what is not allowed.
     """
@@ -130,6 +142,7 @@ def check_text(text: str, declared: Collection[str]) -> None:
         tree = _ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
         raise _template_error(exc) from exc
+    slot = LINK if category.has_link else CODE
     used: list[str] = []
     for statement in tree.body:
         if not isinstance(statement, nodes.Output):
@@ -137,14 +150,20 @@ def check_text(text: str, declared: Collection[str]) -> None:
             raise InvalidArgument(f"text: {what} are not allowed; use only {{{{ name }}}} substitutions.")
         for node in statement.nodes:
             if isinstance(node, nodes.TemplateData):
+                if not category.has_link and _URL.search(node.data):
+                    raise InvalidArgument("text: verification texts carry no link or URL, only the code.")
                 continue
             if not isinstance(node, nodes.Name):
                 raise InvalidArgument(f"text: {_refuse_expression(node)}.")
-            if node.name != LINK and node.name not in declared:
+            if node.name == LINK and not category.has_link:
+                raise InvalidArgument(
+                    "text: verification texts must not contain {{link}}: the code is typed, not clicked."
+                )
+            if node.name != slot and node.name not in declared:
                 raise InvalidArgument(f"text: '{node.name[:40]}' is not a declared parameter.")
             used.append(node.name)
-    if used.count(LINK) != 1:
-        raise InvalidArgument("text: must contain {{link}} exactly once.")
+    if used.count(slot) != 1:
+        raise InvalidArgument(f"text: must contain {{{{{slot}}}}} exactly once.")
     unused = sorted(set(declared) - set(used))
     if unused:
         raise InvalidArgument(f"params.{unused[0]}: declared but not used in the text.")
@@ -160,15 +179,34 @@ def _check_signature(signature: str) -> None:
         raise InvalidArgument("signature: no leading or trailing spaces and no control characters.")
 
 
+def _check_link_target(spec: TemplateSpec) -> None:
+    if spec.category.has_link:
+        if spec.flow is None:
+            raise InvalidArgument(f"flow: required for {spec.category.value} templates.")
+        if spec.quick_app is None:
+            raise InvalidArgument(f"quickApp: required for {spec.category.value} templates.")
+        return
+    if spec.flow is not None:
+        raise InvalidArgument("flow: verification templates have none (their SMS carry no link).")
+    if spec.quick_app is not None:
+        raise InvalidArgument("quickApp: verification templates have none (their SMS carry no link).")
+
+
 def check_spec(spec: TemplateSpec) -> None:
     """Everything a template must satisfy before it is stored (and therefore before it is rendered).
 
     :raises InvalidArgument: naming the field and the rule.
     """
     _check_signature(spec.signature)
+    _check_link_target(spec)
     if len(spec.params) > MAX_PARAMS:
         raise InvalidArgument(f"params: at most {MAX_PARAMS} parameters.")
     for name in spec.params:
+        if name == CODE and not spec.category.has_link:
+            raise InvalidArgument(
+                "params: 'code' is reserved in verification templates; the one-time code is given at send "
+                "time, do not declare it."
+            )
         if not _PARAM_NAME.match(name) or name in _RESERVED:
             raise InvalidArgument(
                 f"params: '{name[:40]}' is not a valid parameter name (a letter, then letters, digits or _, "
@@ -182,7 +220,7 @@ def check_spec(spec: TemplateSpec) -> None:
         raise InvalidArgument("text: 【】 are reserved for the signature, which the gateway puts first.")
     if spec.category is Category.MARKETING and OPT_OUT_LINE[:4] in spec.text:
         raise InvalidArgument(f"text: the gateway appends '{OPT_OUT_LINE}' to marketing texts; leave it out.")
-    check_text(spec.text, spec.params)
+    check_text(spec.text, spec.params, category=spec.category)
 
 
 @functools.lru_cache(maxsize=512)
@@ -237,13 +275,24 @@ _FORMATTERS = {
 }
 
 
-def _bind(declared: Mapping[str, ParamSpec], given: Mapping[str, object]) -> dict[str, str]:
-    unknown = sorted(set(given) - set(declared))
+def _format_code(value: object) -> str:
+    if value is None or value == "":
+        raise MissingParam(CODE)
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
+        low, high = CODE_DIGITS
+        raise InvalidArgument(f"params.{CODE}: expected a string of {low} to {high} ASCII digits.")
+    return value
+
+
+def _bind(spec: TemplateSpec, given: Mapping[str, object]) -> dict[str, str]:
+    declared = spec.params
+    verification = not spec.category.has_link
+    unknown = sorted(set(given) - set(declared) - ({CODE} if verification else set()))
     if unknown:
         name = str(unknown[0])
         shown = f"'{name}'" if _PARAM_NAME.match(name) else "a name"
         raise InvalidArgument(f"params: {shown} is not a parameter of this template.")
-    values: dict[str, str] = {}
+    values: dict[str, str] = {CODE: _format_code(given.get(CODE))} if verification else {}
     for name, param in declared.items():
         value = given.get(name)
         if value is None or value == "":
@@ -254,12 +303,14 @@ def _bind(declared: Mapping[str, ParamSpec], given: Mapping[str, object]) -> dic
         formatted = _FORMATTERS[param.type](name, value)
         if len(formatted) > MAX_PARAM_CHARS:
             raise InvalidArgument(f"params.{name}: at most {MAX_PARAM_CHARS} characters.")
+        if verification and _URL.search(formatted):
+            raise InvalidArgument(f"params.{name}: verification SMS carry no link or URL.")
         values[name] = formatted
     return values
 
 
-def _compose(spec: TemplateSpec, values: Mapping[str, str], link: str) -> str:
-    body = _compiled(spec.text).render({**values, LINK: link})
+def _compose(spec: TemplateSpec, values: Mapping[str, str], link: str | None) -> str:
+    body = _compiled(spec.text).render({**values, LINK: link} if link is not None else values)
     text = f"【{spec.signature}】{body}"
     if spec.category is Category.MARKETING:
         last = text[-1]
@@ -267,20 +318,26 @@ def _compose(spec: TemplateSpec, values: Mapping[str, str], link: str) -> str:
     return text
 
 
-def render(template: Template | TemplateSpec, params: Mapping[str, object], link: str) -> RenderedSms:
-    """The SMS for ``params`` and the message's short ``link``.
+def render(template: Template | TemplateSpec, params: Mapping[str, object], link: str | None) -> RenderedSms:
+    """The SMS for ``params`` and the message's short ``link`` (``None`` for verification templates,
+    whose ``params`` carry the one-time ``code`` instead).
 
     ``template`` must have passed :func:`check_spec` (every stored template has); approval is the
     caller's business (:meth:`~gateway.templates.service.TemplateService.get_approved`).
 
-    :raises MissingParam: a required parameter is absent, null or empty.
-    :raises InvalidArgument: an unknown parameter, a value of the wrong type or too long, or an SMS
-        of more than :data:`MAX_SEGMENTS` parts.
+    :raises MissingParam: a required parameter (or a verification template's ``code``) is absent,
+        null or empty.
+    :raises InvalidArgument: an unknown parameter, a value of the wrong type or too long, a code
+        that is not :data:`CODE_DIGITS` ASCII digits, or an SMS of more than :data:`MAX_SEGMENTS` parts.
+    :raises ValueError: a link for a verification template, or none (or a malformed one) for another.
     """
     spec = template.spec if isinstance(template, Template) else template
-    if not link or not link.isprintable() or any(c.isspace() for c in link):
+    if not spec.category.has_link:
+        if link is not None:
+            raise ValueError("verification SMS carry no link")
+    elif not link or not link.isprintable() or any(c.isspace() for c in link):
         raise ValueError("link must be a non-empty URL without spaces")
-    text = _compose(spec, _bind(spec.params, params), link)
+    text = _compose(spec, _bind(spec, params), link)
     count = count_segments(text)
     if count.segments > MAX_SEGMENTS:
         raise InvalidArgument(f"params: the SMS would need {count.segments} parts; at most {MAX_SEGMENTS}.")
@@ -288,8 +345,12 @@ def render(template: Template | TemplateSpec, params: Mapping[str, object], link
 
 
 def estimate(spec: TemplateSpec, link_chars: int) -> SegmentCount:
-    """The size of the SMS with every parameter empty and a link of ``link_chars`` ASCII characters.
+    """The size of the SMS with every parameter empty and a link of ``link_chars`` ASCII characters
+    (for verification: no link and a code of the fewest digits).
 
     A lower bound: parameter values only add to it.
     """
-    return count_segments(_compose(spec, dict.fromkeys(spec.params, ""), "x" * link_chars))
+    values = dict.fromkeys(spec.params, "")
+    if not spec.category.has_link:
+        return count_segments(_compose(spec, {**values, CODE: "0" * CODE_DIGITS[0]}, None))
+    return count_segments(_compose(spec, values, "x" * link_chars))

@@ -41,16 +41,17 @@ class ParamBody(BaseModel):
 
 
 class TemplateCreate(BaseModel):
-    """``POST /push/v1/templates`` body."""
+    """``POST /push/v1/templates`` body; ``flow`` and ``quickApp`` are required for every category but
+    ``verification``, which refuses them (both rules are the domain's, see ``check_spec``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
-    category: Literal["transaction", "notification", "marketing"]
+    category: Literal["transaction", "notification", "marketing", "verification"]
     signature: str = Field(max_length=64)
     text: str = Field(max_length=2000)
-    flow: Literal["claim_location", "branch_queue"]
-    quickApp: QuickAppBody
+    flow: Literal["claim_location", "branch_queue"] | None = None
+    quickApp: QuickAppBody | None = None
     params: dict[str, ParamBody] = Field(default_factory=dict, max_length=64)
 
     def to_spec(self) -> TemplateSpec:
@@ -60,14 +61,15 @@ class TemplateCreate(BaseModel):
             category=Category(self.category),
             signature=self.signature,
             text=self.text,
-            flow=Flow(self.flow),
-            quick_app=self.quickApp.to_domain(),
+            flow=Flow(self.flow) if self.flow is not None else None,
+            quick_app=self.quickApp.to_domain() if self.quickApp is not None else None,
             params={name: ParamSpec(ParamType(p.type), p.required) for name, p in self.params.items()},
         )
 
 
 class BuiltinInstall(BaseModel):
-    """``POST /push/v1/templates/builtin/{name}`` body: the tenant's signature, optionally its quick app."""
+    """``POST /push/v1/templates/builtin/{name}`` body: the tenant's signature, optionally its quick app
+    (refused for a verification built-in)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

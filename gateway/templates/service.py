@@ -68,8 +68,12 @@ def _to_domain(row: TemplateRecord) -> Template:
             category=Category(row.category),
             signature=row.signature,
             text=row.text,
-            flow=Flow(row.flow),
-            quick_app=QuickApp(row.quick_app_package, row.quick_app_page),
+            flow=Flow(row.flow) if row.flow is not None else None,
+            quick_app=(
+                QuickApp(row.quick_app_package, row.quick_app_page)
+                if row.quick_app_package is not None and row.quick_app_page is not None
+                else None
+            ),
             params=params,
         ),
         status=Status(row.status),
@@ -107,9 +111,9 @@ class TemplateService:
                 category=spec.category.value,
                 signature=spec.signature,
                 text=spec.text,
-                flow=spec.flow.value,
-                quick_app_package=spec.quick_app.package,
-                quick_app_page=spec.quick_app.page,
+                flow=spec.flow.value if spec.flow is not None else None,
+                quick_app_package=spec.quick_app.package if spec.quick_app is not None else None,
+                quick_app_page=spec.quick_app.page if spec.quick_app is not None else None,
                 params=json.dumps(
                     {n: {"type": p.type.value, "required": p.required} for n, p in spec.params.items()}
                 ),

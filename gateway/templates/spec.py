@@ -11,11 +11,20 @@ __all__ = ["Category", "Flow", "ParamSpec", "ParamType", "QuickApp", "Status", "
 
 
 class Category(enum.StrEnum):
-    """Operator template classes; marketing texts carry the opt-out line and respect quiet hours."""
+    """Operator template classes; marketing texts carry the opt-out line and respect quiet hours.
+
+    Verification texts carry a one-time ``{{code}}`` and no link, flow or quick app.
+    """
 
     TRANSACTION = "transaction"
     NOTIFICATION = "notification"
     MARKETING = "marketing"
+    VERIFICATION = "verification"
+
+    @property
+    def has_link(self) -> bool:
+        """Whether its SMS carry the message's short link (every category but verification)."""
+        return self is not Category.VERIFICATION
 
 
 class Flow(enum.StrEnum):
@@ -60,14 +69,17 @@ class QuickApp:
 
 @dataclass(frozen=True, slots=True)
 class TemplateSpec:
-    """A template as declared by its tenant; checked by :func:`gateway.templates.rendering.check_spec`."""
+    """A template as declared by its tenant; checked by :func:`gateway.templates.rendering.check_spec`.
+
+    ``flow`` and ``quick_app`` are set exactly when the category has a link (not for verification).
+    """
 
     name: str
     category: Category
     signature: str
     text: str
-    flow: Flow
-    quick_app: QuickApp
+    flow: Flow | None
+    quick_app: QuickApp | None
     params: Mapping[str, ParamSpec]
 
 

@@ -34,6 +34,7 @@ def _created(template: Template) -> web.Response:
 
 
 def _describe(template: Template, issuer: str) -> dict[str, object]:
+    """The template as ``GET`` shows it; ``flow`` and ``quickApp`` only where the category has a link."""
     spec = template.spec
     size = estimate(spec, len(f"{issuer}/l/") + ESTIMATE_CODE_CHARS)
     body: dict[str, object] = {
@@ -42,13 +43,19 @@ def _describe(template: Template, issuer: str) -> dict[str, object]:
         "category": spec.category.value,
         "signature": spec.signature,
         "text": spec.text,
-        "flow": spec.flow.value,
-        "quickApp": {"package": spec.quick_app.package, "page": spec.quick_app.page},
-        "params": {n: {"type": p.type.value, "required": p.required} for n, p in spec.params.items()},
-        "status": template.status.value,
-        "segmentsEstimate": {"segments": size.segments, "encoding": size.encoding.value, "units": size.units},
-        "createdAt": _timestamp(template.created_at),
     }
+    if spec.flow is not None:
+        body["flow"] = spec.flow.value
+    if spec.quick_app is not None:
+        body["quickApp"] = {"package": spec.quick_app.package, "page": spec.quick_app.page}
+    body["params"] = {n: {"type": p.type.value, "required": p.required} for n, p in spec.params.items()}
+    body["status"] = template.status.value
+    body["segmentsEstimate"] = {
+        "segments": size.segments,
+        "encoding": size.encoding.value,
+        "units": size.units,
+    }
+    body["createdAt"] = _timestamp(template.created_at)
     if template.decided_at is not None:
         body["decidedAt"] = _timestamp(template.decided_at)
     if template.reason is not None:
