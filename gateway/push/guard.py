@@ -170,25 +170,24 @@ class Charge:
     def apply(self, conn: Connection) -> None:
         """Add the message to the day's usage in ``conn``'s unit, if it fits the budget.
 
+        The day's row is created (empty, in a savepoint) when the first charge finds none; a
+        concurrent unit creating it first makes that insert fail, and the charge then adds to theirs.
+
         :raises QuotaExceeded: it does not fit (the caller's unit then rolls back).
         """
         if self._add(conn):
             return
-        if self.segments <= self.budget and not self._day_started(conn):
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        sa.insert(_USAGE).values(
-                            tenant_id=self.tenant_id,
-                            day=self.day.isoformat(),
-                            messages=1,
-                            segments=self.segments,
-                        )
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    sa.insert(_USAGE).values(
+                        tenant_id=self.tenant_id, day=self.day.isoformat(), messages=0, segments=0
                     )
-                return
-            except IntegrityError:
-                if self._add(conn):
-                    return
+                )
+        except IntegrityError:
+            pass
+        if self._add(conn):
+            return
         REFUSALS.labels("budget").inc()
         log.warning("sms_refused", reason="budget", tenant_id=self.tenant_id, budget=self.budget)
         raise QuotaExceeded(self.retry_after)
@@ -203,9 +202,6 @@ class Charge:
             .values(messages=_USAGE.c.messages + 1, segments=_USAGE.c.segments + self.segments)
         )
         return bool(moved.rowcount)
-
-    def _day_started(self, conn: Connection) -> bool:
-        return conn.execute(sa.select(sa.literal(1)).where(self._where())).first() is not None
 
 
 class SmsGuard:

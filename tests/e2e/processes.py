@@ -226,6 +226,7 @@ class PushSender:
                 "numberPerDay": 1000,
                 "prefixPer10Min": 10_000,
                 "prefixPerDay": 100_000,
+                "dailyBudget": 1_000_000,
             },
         )
         assert policy.status_code == 200, policy.text

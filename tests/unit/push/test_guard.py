@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gateway.db import run_unit
 from gateway.errors import InvalidPhoneNumber, NotFound, QuotaExceeded, TooManyRequests
-from gateway.push.guard import SmsPolicy, number_prefix, refuse_non_mobile, seconds_to_next_day
+from gateway.push.guard import (
+    Charge,
+    SmsPolicy,
+    budget_day,
+    number_prefix,
+    refuse_non_mobile,
+    seconds_to_next_day,
+)
 from gateway.push.models import PushMessage, SmsUsage
 from tests.leaks import SENSITIVE
 from tests.unit.push.conftest import PushEnv, new_phone
@@ -110,7 +118,8 @@ async def test_a_two_part_message_does_not_fit_one_remaining_segment(push_env: P
     """The budget is in segments: with one left, a message rendered in two parts is refused."""
     await push_env.guard.set_policy(push_env.tenant_id, SmsPolicy(daily_budget=1))
     long_text = push_env.templates.add(
-        push_env.tenant_id, text="您好{{name}}，" + "理赔进度已更新。" * 12 + "{{link}}"  # noqa: RUF001
+        push_env.tenant_id,
+        text="您好{{name}}，" + "理赔进度已更新。" * 12 + "{{link}}",  # noqa: RUF001
     )
     with pytest.raises(QuotaExceeded):
         await push_env.send(new_phone(), long_text)
@@ -153,3 +162,32 @@ async def test_a_policy_is_per_tenant_and_an_unknown_tenant_is_not_found(push_en
 def test_the_budget_day_ends_at_midnight_in_shanghai() -> None:
     """23:59:30 in Shanghai (15:59:30 UTC) is 30 s from the next budget day."""
     assert seconds_to_next_day(datetime(2026, 1, 15, 15, 59, 30, tzinfo=UTC)) == 30
+
+
+async def test_concurrent_first_sends_of_the_day_all_fit_the_budget(push_env: PushEnv) -> None:
+    """Twelve sends at once on a day without usage yet (each may find no row and insert it): all
+    twelve accepted and counted."""
+    template = push_env.templates.add(push_env.tenant_id)
+    outcomes = await asyncio.gather(
+        *(push_env.send(new_phone(), template) for _ in range(12)), return_exceptions=True
+    )
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    assert (await push_env.guard.usage(push_env.tenant_id)).messages == 12
+
+
+async def test_a_charge_racing_the_days_first_charge_in_another_unit_adds_to_it(push_env: PushEnv) -> None:
+    """One unit has created the day's usage row and not committed (another process's first send);
+    a second unit's charge waits for it (PostgreSQL) or for the file lock (SQLite), then adds to
+    the committed row instead of refusing: 2 messages, 3 segments."""
+    day = budget_day(push_env.clock.now())
+    first, second = (Charge(push_env.tenant_id, day, n, 100, 60) for n in (1, 2))
+    async with push_env.engine.connect() as holder:
+        transaction = await holder.begin()
+        await holder.run_sync(first.apply)
+        racing = asyncio.create_task(run_unit(push_env.engine, second.apply))
+        await asyncio.sleep(0.3)
+        assert not racing.done()
+        await transaction.commit()
+    await racing
+    usage = await push_env.guard.usage(push_env.tenant_id)
+    assert (usage.messages, usage.segments) == (2, 3)
