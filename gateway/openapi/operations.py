@@ -155,6 +155,13 @@ _TEMPLATE = {
     "quickApp": {"package": "com.carriergateway.claims", "page": "Location"},
     "params": {"claimNo": {"type": "string", "required": True}},
 }
+_VERIFICATION_TEMPLATE = {
+    "name": "登录验证码",
+    "category": "verification",
+    "signature": "平安银行",
+    "text": "您的验证码是{{code}}，{{minutes}}分钟内有效。请勿告诉他人。",  # noqa: RUF001
+    "params": {"minutes": {"type": "number", "required": True}},
+}
 
 _OPERATOR_ERRORS = (
     IdentifierNotFound,
@@ -621,7 +628,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
                 headers=_LOCATION,
             ),
         ),
-        body=Body(TemplateCreate, examples={"claim": _TEMPLATE}),
+        body=Body(TemplateCreate, examples={"claim": _TEMPLATE, "verification": _VERIFICATION_TEMPLATE}),
         errors=(InvalidArgument, NotFound),
     ),
     ("POST", "/push/v1/templates/builtin/{name}"): Operation(
@@ -683,7 +690,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/push/v1/messages"): Operation(
         "sendMessage",
-        "Send an SMS with a link",
+        "Send an SMS (with a link, or a verification code)",
         "push",
         (
             Reply(
@@ -703,7 +710,13 @@ _TABLE: dict[tuple[str, str], Operation] = {
                     "templateId": "9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f",
                     "to": DEMO_NUMBER,
                     "params": {"claimNo": "BA2026-0042"},
-                }
+                },
+                "verification": {
+                    "templateId": "4c8e2a7d-1b3f-4e9a-8d6c-5f7a9b0c1d2e",
+                    "to": DEMO_NUMBER,
+                    "params": {"code": "482913", "minutes": 5},
+                    "ttlSeconds": 300,
+                },
             },
         ),
         request_headers={IDEMPOTENCY_KEY: {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}},
@@ -713,7 +726,11 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "getMessage",
         "Read a message",
         "push",
-        (Reply(200, "Status, masked recipient, link and history.", r.MessageOut),),
+        (
+            Reply(
+                200, "Status, masked recipient, link (none for a verification SMS) and history.", r.MessageOut
+            ),
+        ),
         errors=(NotFound,),
     ),
     ("GET", "/push/v1/usage"): Operation(

@@ -121,7 +121,7 @@ async def test_verification_template_has_no_flow_quick_app_or_link(database_url:
         assert shown["segmentsEstimate"] == {"segments": 1, "encoding": "ucs2", "units": expected.units}
         for name, text in (
             ("verification_code_zh-CN", "您的验证码是{{code}}，{{minutes}}分钟内有效。请勿告诉他人。"),  # noqa: RUF001
-            ("verification_code_en", "Your code is {{code}}, valid for {{minutes}} min. Never share it."),
+            ("verification_code_en", "Your code: {{code}}. Valid {{minutes}} min. Never share it."),
         ):
             installed = await stack.call(
                 f"/push/v1/templates/builtin/{name}", bearer, {"signature": "平安银行"}

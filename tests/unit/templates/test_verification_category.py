@@ -230,7 +230,7 @@ def test_the_wire_body_maps_absent_flow_and_quick_app_to_none() -> None:
             5,
             "【平安银行】您的验证码是482913，5分钟内有效。请勿告诉他人。",  # noqa: RUF001
         ),
-        ("verification_code_en", 10, "【平安银行】Your code is 482913, valid for 10 min. Never share it."),
+        ("verification_code_en", 10, "【平安银行】Your code: 482913. Valid 10 min. Never share it."),
     ],
 )
 def test_verification_builtins_pass_the_checks_and_render_in_one_part(
@@ -248,6 +248,14 @@ def test_verification_builtins_pass_the_checks_and_render_in_one_part(
     sms = render(spec, {"code": "482913", "minutes": minutes}, None)
     assert sms.text == expected
     assert sms.segments == 1
+
+
+@pytest.mark.parametrize("name", ["verification_code_zh-CN", "verification_code_en"])
+def test_verification_builtins_fit_one_part_at_the_longest(name: str) -> None:
+    """With the longest signature (16), the longest code (10 digits) and a 2-digit minutes value, a
+    verification built-in is still one SMS part (UCS-2, at most 70 units)."""
+    sms = render(builtin_spec(name, signature="签" * 16), {"code": "9" * 10, "minutes": 99}, None)
+    assert (sms.segments, sms.encoding) == (1, Encoding.UCS2)
 
 
 def test_a_quick_app_for_a_verification_builtin_is_refused() -> None:
