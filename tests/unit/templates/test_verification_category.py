@@ -9,10 +9,16 @@ import dataclasses
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
+from gateway.db import create_engine, migrate
 from gateway.errors import InvalidArgument, MissingParam
+from gateway.models import metadata
 from gateway.templates import Encoding, count_segments
 from gateway.templates.builtin import builtin_spec, verification_builtin
+from gateway.templates.models import TemplateRecord
 from gateway.templates.rendering import OPT_OUT_LINE, check_spec, estimate, render
 from gateway.templates.schemas import QuickAppBody, TemplateCreate
 from gateway.templates.spec import Category, Flow, ParamSpec, ParamType, QuickApp, TemplateSpec
@@ -282,3 +288,23 @@ def test_a_quick_app_for_a_verification_builtin_is_refused() -> None:
 def test_a_locale_picks_its_verification_builtin(locale: str | None, name: str) -> None:
     """The same tag, else the same language, else the Chinese default."""
     assert verification_builtin(locale) == name
+
+
+async def test_migrated_templates_table_matches_the_model(database_url: str) -> None:
+    """After upgrading to heads (0012 makes flow and the quick app nullable), autogenerate finds no
+    difference for sms_templates, and those columns accept null."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            diffs = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+            columns = await conn.run_sync(
+                lambda sync: {c["name"]: c["nullable"] for c in sa.inspect(sync).get_columns("sms_templates")}
+            )
+    finally:
+        await engine.dispose()
+
+    assert [d for d in diffs if TemplateRecord.__tablename__ in repr(d)] == []
+    assert (columns["flow"], columns["quick_app_package"], columns["quick_app_page"]) == (True, True, True)
