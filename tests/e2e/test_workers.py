@@ -82,8 +82,9 @@ def test_workers_share_single_use_markers_restart_and_drain(
     served: tuple[subprocess.Popen[bytes], str, str],
 ) -> None:
     """Two workers answer on one port; a client assertion replayed on fresh connections (so on either
-    worker) is accepted exactly once; /metrics adds up both workers; a worker killed with SIGKILL is
-    replaced; SIGTERM stops all."""
+    worker) is accepted exactly once (six tries: a few more failures of one client at one address
+    meet the authentication throttle's 429); /metrics adds up both workers; a worker killed
+    with SIGKILL is replaced; SIGTERM stops all."""
     proc, url, admin = served
     _wait(lambda: len(_workers(proc.pid)) == 2, 30, "two workers")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -120,10 +121,10 @@ def test_workers_share_single_use_markers_restart_and_drain(
         "client_assertion": assertion,
     }
     statuses = []
-    for _ in range(8):
+    for _ in range(6):
         with httpx.Client() as fresh:
             statuses.append(fresh.post(f"{url}/oauth2/token", data=form).status_code)
-    assert sorted(statuses) == [200] + [401] * 7
+    assert sorted(statuses) == [200] + [401] * 5
     scraped = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {admin}"}).text
     token_calls = sum(
         sample.value
@@ -131,7 +132,7 @@ def test_workers_share_single_use_markers_restart_and_drain(
         for sample in family.samples
         if sample.name == "gateway_request_seconds_count" and sample.labels.get("route") == "/oauth2/token"
     )
-    assert token_calls == 8, "a scrape of either worker reports every worker's requests"
+    assert token_calls == 6, "a scrape of either worker reports every worker's requests"
 
     before = _workers(proc.pid)
     victim = min(before)
