@@ -14,7 +14,8 @@ On SIGTERM or SIGINT the supervisor forwards SIGTERM to every worker (each drain
 work stops and releases its leases) and waits ``SHUTDOWN_GRACE_SECONDS + 2 * SHUTDOWN_TIMEOUT +
 5`` seconds before killing stragglers; it exits 0 only when no worker had to be killed or failed. A
 worker that exits on its own is restarted, after a pause that doubles (1 s up to 30 s) while
-workers keep dying within 10 s of their start.
+workers keep dying within 10 s of their start. A worker whose supervisor is gone (killed with
+SIGKILL) drains and exits by itself within a second or two.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -48,6 +50,7 @@ log = structlog.get_logger(__name__)
 _GRACE_SECONDS = 5.0
 _QUICK_DEATH_SECONDS = 10.0
 _MAX_PAUSE_SECONDS = 30.0
+_ORPHAN_POLL_SECONDS = 1.0
 _CLEAN_EXITS = (0, -signal.SIGTERM)
 """A drained worker exits 0; one still starting dies of the SIGTERM (it had nothing in flight)."""
 
@@ -58,11 +61,25 @@ Role = Literal["serve", "worker"]
 def _worker(settings: Settings, slot: int, role: Role) -> None:
     configure_logging(settings.log_level, settings.log_format, sys.stderr)
     structlog.contextvars.bind_contextvars(worker=slot)
+    _drain_when_orphaned(os.getppid())
     if role == "serve":
         site = (create_app(settings), settings.host, settings.port)
     else:
         site = (create_worker_app(settings), settings.host, settings.worker_port)
     run_loop(run_sites([site], settings, reuse_port=True), settings.event_loop)
+
+
+def _drain_when_orphaned(supervisor: int) -> None:
+    """Send this worker SIGTERM (a drain) once ``supervisor`` is gone: a supervisor killed with
+    SIGKILL must not leave workers serving its port unsupervised."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(_ORPHAN_POLL_SECONDS)
+        log.warning("supervisor_gone", supervisor=supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
 async def _prepare(settings: Settings) -> None:

@@ -145,6 +145,31 @@ def test_workers_share_single_use_markers_restart_and_drain(
     assert not _workers(proc.pid)
 
 
+def test_workers_drain_and_exit_when_the_supervisor_is_killed(
+    served: tuple[subprocess.Popen[bytes], str, str],
+) -> None:
+    """SIGKILL of the supervisor (no chance to forward SIGTERM): both workers notice they are
+    orphaned, drain and exit, and the port stops answering, instead of serving unsupervised."""
+    proc, url, _ = served
+    _wait(lambda: len(_workers(proc.pid)) == 2, 30, "two workers")
+    workers = _workers(proc.pid)
+    proc.kill()
+    proc.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+    def gone() -> bool:
+        return not any(running(pid) for pid in workers)
+
+    _wait(gone, 30, "the orphaned workers to exit")
+    assert not _ready(url)
+
+
 def test_several_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
     """Without a shared replay store, `--workers 2` exits at once and says why."""
     env = {
