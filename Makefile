@@ -39,7 +39,7 @@ lint: install
 	$(BIN)/python -m tools.dependency_audit
 
 test: lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 # Every benchmark runs even when an earlier one misses its target; the exit status is the first failure's.
 # PostgreSQL, the production database, is measured first (a scratch database is created and dropped on
