@@ -104,6 +104,20 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", nargs="+", action="extend", required=True, dest="scopes")
     create.add_argument("--redirect-uri", nargs="+", action="extend", default=[], dest="redirect_uris")
     create.add_argument("--sandbox", action="store_true", help="mark the tenant as a sandbox tenant")
+    create.add_argument(
+        "--jwks-file",
+        type=Path,
+        help="the client's public JWKS (JSON file): private_key_jwt and signed request objects",
+    )
+    create.add_argument(
+        "--id-token-alg", choices=("ES256", "RS256"), help="the algorithm of its ID tokens (default ES256)"
+    )
+    create.add_argument(
+        "--signed-requests-only",
+        action="store_true",
+        help="accept this client's authorization and CIBA requests only as signed request objects "
+        "(needs --jwks-file)",
+    )
     create.add_argument("--json", action="store_true", help="print JSON only")
     add_setting_flags(create)
     return parser
@@ -233,14 +247,36 @@ async def _up(settings: Settings) -> None:
 
 
 async def _tenants_create(args: argparse.Namespace, settings: Settings) -> None:
+    """Create the tenant ``args`` describe, checked exactly as ``POST /admin/tenants`` checks it.
+
+    :raises ValueError: the tenant is invalid, or the JWKS file cannot be read as JSON.
+    """
+    jwks = None
+    if args.jwks_file is not None:
+        try:
+            jwks = json.loads(args.jwks_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {args.jwks_file}: {exc}") from exc
     body = TenantCreate(
-        name=args.name, scopes=args.scopes, redirect_uris=args.redirect_uris, sandbox=args.sandbox
+        name=args.name,
+        scopes=args.scopes,
+        redirect_uris=args.redirect_uris,
+        sandbox=args.sandbox,
+        jwks=jwks,
+        id_token_signed_response_alg=args.id_token_alg,
+        require_signed_request_object=args.signed_requests_only,
     )
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
         credentials = await TenantService(session_factory(engine), SystemClock()).create(
-            name=body.name, scopes=body.scopes, redirect_uris=body.redirect_uris, sandbox=body.sandbox
+            name=body.name,
+            scopes=body.scopes,
+            redirect_uris=body.redirect_uris,
+            jwks=body.jwks,
+            sandbox=body.sandbox,
+            id_token_signed_response_alg=body.id_token_signed_response_alg,
+            require_signed_request_object=body.require_signed_request_object,
         )
     finally:
         await engine.dispose()

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -81,6 +82,51 @@ def test_tenants_create_prints_credentials_as_json(tmp_path: Path) -> None:
         env=_clean_env(),
     )
     assert bad.returncode != 0 and "invalid tenant" in bad.stderr
+
+
+def test_tenants_create_registers_a_signing_client_and_refuses_a_weak_key(tmp_path: Path) -> None:
+    """`--jwks-file`, `--id-token-alg RS256` and `--signed-requests-only` are stored as the
+    admin API stores them; a JWKS with a 1024-bit RSA key, or signed requests without a JWKS, are
+    refused with the admin API's reason and nothing is created."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    database = tmp_path / "gw.db"
+    public = json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    good, weak = tmp_path / "good.json", tmp_path / "weak.json"
+    good.write_text(json.dumps({"keys": [{**public, "kid": "k1", "use": "sig"}]}))
+    weak_key = json.loads(RSAAlgorithm.to_jwk(rsa.generate_private_key(65537, 1024).public_key()))  # noqa: S505
+    weak.write_text(json.dumps({"keys": [{**weak_key, "kid": "w1"}]}))
+
+    target = ("--database-url", f"sqlite:///{database}")
+
+    def create(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [GATEWAY, "tenants", "create", "--name", "Bank", "--scope", "openid", *extra, "--json", *target],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_clean_env(),
+        )
+
+    made = create("--jwks-file", str(good), "--id-token-alg", "RS256", "--signed-requests-only")
+    assert made.returncode == 0, made.stderr
+    tenant_id = json.loads(made.stdout)["tenant_id"]
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT jwks, id_token_signed_response_alg, require_signed_request_object FROM tenants"
+            " WHERE id = ?",
+            (tenant_id,),
+        ).fetchone()
+    assert json.loads(row[0])["keys"][0]["kid"] == "k1" and row[1:] == ("RS256", 1)
+    for refused, reason in (
+        (create("--jwks-file", str(weak)), "2048"),
+        (create("--signed-requests-only"), "jwks"),
+        (create("--jwks-file", str(tmp_path / "missing.json")), "cannot read"),
+    ):
+        assert refused.returncode != 0 and "invalid tenant" in refused.stderr and reason in refused.stderr
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM tenants").fetchone() == (1,)
 
 
 @contextlib.contextmanager
