@@ -170,20 +170,20 @@ class Charge:
     def apply(self, conn: Connection) -> None:
         """Add the message to the day's usage in ``conn``'s unit, if it fits the budget.
 
-        The day's row is created (empty, in a savepoint) when the first charge finds none; a
-        concurrent unit creating it first makes that insert fail, and the charge then adds to theirs.
+        The day's row is created (empty, in a savepoint) when the first charge finds none (a spent
+        budget inserts nothing and raises no database error); a concurrent unit creating it first
+        makes that insert fail, and the charge then adds to theirs.
 
         :raises QuotaExceeded: it does not fit (the caller's unit then rolls back).
         """
         if self._add(conn):
             return
+        row = sa.select(
+            sa.literal(self.tenant_id), sa.literal(self.day.isoformat()), sa.literal(0), sa.literal(0)
+        ).where(~sa.exists().where(self._where()))
         try:
             with conn.begin_nested():
-                conn.execute(
-                    sa.insert(_USAGE).values(
-                        tenant_id=self.tenant_id, day=self.day.isoformat(), messages=0, segments=0
-                    )
-                )
+                conn.execute(sa.insert(_USAGE).from_select(["tenant_id", "day", "messages", "segments"], row))
         except IntegrityError:
             pass
         if self._add(conn):
