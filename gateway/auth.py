@@ -76,12 +76,12 @@ def admin(handler: Handler) -> Handler:
             log.info("admin_auth_throttled", retry_after=exc.retry_after)
             raise TooManyRequests(exc.retry_after) from exc
         expected = runtime.settings.admin_token
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if (
-            expected is None
-            or scheme.lower() != "bearer"
-            or not presented.strip()
-            or not hmac.compare_digest(presented.strip().encode(), expected.get_secret_value().encode())
+        try:
+            presented = bearer_token(request)
+        except Unauthenticated:
+            presented = ""
+        if expected is None or not hmac.compare_digest(
+            presented.encode(), expected.get_secret_value().encode()
         ):
             log.info("auth_failed", reason="admin token mismatch")
             await runtime.auth_throttle.failed(_ADMIN, address)

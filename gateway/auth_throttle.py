@@ -116,7 +116,7 @@ class AuthThrottle:
         """
         pair, source = self._keys(principal, address)
         try:
-            remaining = max(await self._store.blocked(pair), await self._store.blocked(source))
+            remaining = await self._store.blocked(pair, source)
         except Unavailable:
             log.warning("auth_throttle_unavailable", step="check")
             return
@@ -139,7 +139,6 @@ class AuthThrottle:
         """Record a successful attempt: both keys start over."""
         pair, source = self._keys(principal, address)
         try:
-            await self._store.reset(pair)
-            await self._store.reset(source)
+            await self._store.reset(pair, source)
         except Unavailable:
             log.warning("auth_throttle_unavailable", step="succeeded")

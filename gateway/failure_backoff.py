@@ -7,10 +7,12 @@ look at a key's state that does not count as an attempt. Semantics every impleme
 - :meth:`FailureBackoff.failed` counts one failure of ``key``. The first ``policy.free`` consecutive
   failures cost nothing; failure ``free + k`` (k >= 1) blocks the key for
   ``min(policy.base * 2 ** (k - 1), policy.cap)`` seconds from now.
-- :meth:`FailureBackoff.blocked` is the whole seconds (rounded up) the key is still blocked, 0 when
-  it is not; looking does not count.
-- :meth:`FailureBackoff.reset` forgets the key (a success). A key also forgets its failures
-  ``policy.forget`` seconds after its last failure (plus any block still running).
+- :meth:`FailureBackoff.blocked` is the whole seconds (rounded up) the longest blocked of the given
+  keys is still blocked, 0 when none is; looking does not count. One call looks at all of them
+  (one round trip to a shared store).
+- :meth:`FailureBackoff.reset` forgets the given keys (a success), in one call likewise. A key
+  also forgets its failures ``policy.forget`` seconds after its last failure (plus any block still
+  running).
 - Keys are opaque; stores keep only their SHA-256 digests. A store that cannot answer raises
   :class:`~gateway.errors.Unavailable`.
 
@@ -53,16 +55,16 @@ class BackoffPolicy:
 class FailureBackoff(Protocol):
     """Consecutive failures per key (see the module docstring for the exact rule)."""
 
-    async def blocked(self, key: str) -> int:
-        """Seconds ``key`` stays blocked (0: not blocked)."""
+    async def blocked(self, *keys: str) -> int:
+        """Seconds the longest blocked of ``keys`` stays blocked (0: none is)."""
         ...
 
     async def failed(self, key: str, policy: BackoffPolicy) -> int:
         """Count a failure of ``key``; the seconds it is now blocked for (0: not blocked)."""
         ...
 
-    async def reset(self, key: str) -> None:
-        """Forget ``key``'s failures."""
+    async def reset(self, *keys: str) -> None:
+        """Forget the failures of ``keys``."""
         ...
 
 
@@ -85,11 +87,11 @@ class InMemoryFailureBackoff:
         self._states: dict[bytes, _State] = {}
         self._expiry: list[tuple[float, bytes]] = []
 
-    async def blocked(self, key: str) -> int:
+    async def blocked(self, *keys: str) -> int:
         """See :meth:`FailureBackoff.blocked`."""
         now = self._purge()
-        state = self._states.get(_digest(key))
-        return math.ceil(state.until - now) if state is not None and state.until > now else 0
+        until = max((state.until for key in keys if (state := self._states.get(_digest(key)))), default=now)
+        return math.ceil(until - now) if until > now else 0
 
     async def failed(self, key: str, policy: BackoffPolicy) -> int:
         """See :meth:`FailureBackoff.failed`."""
@@ -103,9 +105,10 @@ class InMemoryFailureBackoff:
         heapq.heappush(self._expiry, (expires_at, digest))
         return math.ceil(delay)
 
-    async def reset(self, key: str) -> None:
+    async def reset(self, *keys: str) -> None:
         """See :meth:`FailureBackoff.reset`."""
-        self._states.pop(_digest(key), None)
+        for key in keys:
+            self._states.pop(_digest(key), None)
 
     def _purge(self) -> float:
         now = self._clock.now().timestamp()
@@ -133,7 +136,10 @@ return math.floor(delay_ms)
 """
 
 _BLOCKED = """
-local until_ms = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+local until_ms = 0
+for _, key in ipairs(KEYS) do
+  until_ms = math.max(until_ms, tonumber(redis.call('HGET', key, 'until') or '0'))
+end
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 if until_ms > now_ms then return until_ms - now_ms end
@@ -153,10 +159,10 @@ class RedisFailureBackoff:
     def _name(self, key: str) -> str:
         return self._prefix + _digest(key).hex()
 
-    async def blocked(self, key: str) -> int:
+    async def blocked(self, *keys: str) -> int:
         """See :meth:`FailureBackoff.blocked`."""
         with shared_store_call():
-            remaining_ms = await self._blocked(keys=[self._name(key)])
+            remaining_ms = await self._blocked(keys=[self._name(key) for key in keys])
         return math.ceil(int(remaining_ms) / 1000)
 
     async def failed(self, key: str, policy: BackoffPolicy) -> int:
@@ -166,7 +172,7 @@ class RedisFailureBackoff:
             delay_ms = await self._failed(keys=[self._name(key)], args=args)
         return math.ceil(int(delay_ms) / 1000)
 
-    async def reset(self, key: str) -> None:
+    async def reset(self, *keys: str) -> None:
         """See :meth:`FailureBackoff.reset`."""
         with shared_store_call():
-            await self._client.delete(self._name(key))
+            await self._client.delete(*(self._name(key) for key in keys))

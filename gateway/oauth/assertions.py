@@ -48,6 +48,7 @@ __all__ = [
     "AssertionRejected",
     "AssertionVerifier",
     "VerifiedAssertion",
+    "claimed_issuer",
     "key_algorithm",
     "rsa_bits",
     "select_key",
@@ -136,6 +137,17 @@ def select_key(jwks: dict[str, Any], kid: object, *, alg: object = None) -> jwt.
         return None
     candidates = [entry for entry in entries if key_algorithm(entry) == alg]
     return _usable(candidates[0]) if len(candidates) == 1 else None
+
+
+def claimed_issuer(assertion: str) -> str | None:
+    """The ``iss`` ``assertion`` claims, read unverified (None when it is not a readable JWT)."""
+    if len(assertion) > _MAX_LENGTH:
+        return None
+    try:
+        issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return None
+    return issuer if isinstance(issuer, str) else None
 
 
 def _accepted_types(types: Iterable[str]) -> frozenset[str]:

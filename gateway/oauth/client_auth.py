@@ -17,13 +17,12 @@ import binascii
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-import jwt
 import structlog
 
 from gateway.auth_throttle import AuthThrottle, Throttled, current_address
 from gateway.clock import Clock
 from gateway.errors import OAuthError
-from gateway.oauth.assertions import AssertionRejected, AssertionVerifier
+from gateway.oauth.assertions import AssertionRejected, AssertionVerifier, claimed_issuer
 from gateway.replay import ReplayCache
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
@@ -36,7 +35,6 @@ ASSERTION_TYPES = ("JWT", "client-authentication+jwt")
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 """The client authentication methods the server accepts (discovery's
 ``token_endpoint_auth_methods_supported``)."""
-_MAX_ASSERTION = 8192
 log = structlog.get_logger(__name__)
 
 
@@ -90,7 +88,7 @@ class ClientAuthenticator:
         if credentials is not None:
             claimed: str | None = credentials[0]
         elif assertion is not None:
-            claimed = form.get("client_id") or _unverified_issuer(assertion)
+            claimed = form.get("client_id") or claimed_issuer(assertion)
         else:
             claimed = form.get("client_id")
         address = current_address()
@@ -145,14 +143,3 @@ def _basic_credentials(encoded: str) -> tuple[str, str] | None:
         return None
     client_id, sep, secret = decoded.partition(":")
     return (unquote(client_id), unquote(secret)) if sep else None
-
-
-def _unverified_issuer(assertion: str) -> str | None:
-    """The ``iss`` an assertion claims, read unverified only to key the throttle."""
-    if len(assertion) > _MAX_ASSERTION:
-        return None
-    try:
-        issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
-    except jwt.PyJWTError:
-        return None
-    return issuer if isinstance(issuer, str) else None

@@ -208,23 +208,22 @@ class PushService:
         now = self._clock.now()
         spec = template.spec
         message_id = str(uuid.uuid4())
-        link_code = new_code() if spec.category.has_link else None
+        has_link = spec.category.has_link
+        link_code = new_code() if has_link else None
         link = link_url(self._public_url, link_code) if link_code is not None else None
         rendered = render(template, request.params, link)
         scheduled_at = now
         if spec.category is Category.MARKETING:
             await self._refuse_opted_out(tenant_id, spec.signature, request.to)
             scheduled_at = next_send_time(now, recipient_zones(request.to))
-        default_ttl = (
-            self._default_ttl if link is not None else min(self._default_ttl, VERIFICATION_TTL_SECONDS)
-        )
+        default_ttl = self._default_ttl if has_link else min(self._default_ttl, VERIFICATION_TTL_SECONDS)
         expires_at = scheduled_at + timedelta(seconds=request.ttl_seconds or default_ttl)
         charge = await self._guard.admit(tenant_id, request.to, rendered.segments)
         body: dict[str, Any] = {"id": message_id, "status": MessageStatus.QUEUED.value}
         if link is not None:
             body["link"] = link
         body["segments"] = rendered.segments
-        stored_params = {k: v for k, v in request.params.items() if link is not None or k != CODE}
+        stored_params = {k: v for k, v in request.params.items() if has_link or k != CODE}
         if scheduled_at > now:
             body["scheduledAt"] = timestamp(scheduled_at)
         message = PushMessage(
