@@ -3,11 +3,11 @@
 One active key per algorithm: ES256 (P-256) signs access tokens and, by default, ID tokens; RS256
 (RSA 2048) signs the ID tokens of clients registered with ``id_token_signed_response_alg=RS256``.
 ``kid`` is the RFC 7638 thumbprint of the public key; ``generation`` changes whenever the set of
-published keys does, so verification caches know to forget. The newest unretired key of an
-algorithm signs; a retired key stays published (and accepted) until every token it signed has
-expired. A ``kid`` this
-process does not know triggers one reload from the database (other processes may have rotated),
-at most once per ``reload_interval`` seconds, so forged ``kid`` values cannot flood the database.
+published keys does, so verification caches know to forget. The newest unretired key of an algorithm
+signs; a retired key stays published (and accepted) until every token it signed has expired. A
+``kid`` this process does not know triggers one reload from the database (other processes may have
+rotated), at most once per ``reload_interval`` seconds, so forged ``kid`` values cannot flood the
+database.
 """
 
 from __future__ import annotations
