@@ -120,6 +120,7 @@ NV_PATH = "/number-verification/v2/verify"
 EVALUATE_PATH = "/login-check/v1/evaluate"
 TWO_LEGGED_SCOPES = ("sim-swap:check", "login-check")
 NV_SCOPE = "number-verification:verify"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_KID = "bench-1"
 MAX_AGE_H = 240
@@ -275,7 +276,7 @@ async def provision_tenant(session: aiohttp.ClientSession, gateway: Server, admi
         f"{gateway.base_url}/admin/tenants",
         json={
             "name": "bench-identity",
-            "scopes": [*TWO_LEGGED_SCOPES, NV_SCOPE],
+            "scopes": [*TWO_LEGGED_SCOPES, NV_SCOPE, PURPOSE],
             "redirect_uris": [],
             "jwks": {"keys": [public]},
         },
@@ -391,7 +392,7 @@ class NvMinter:
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_S,
             "jti": secrets.token_hex(16),
-            "scope": NV_SCOPE,
+            "scope": f"{PURPOSE} {NV_SCOPE}",
         }
         assertion = jwt.encode(claims, self.tenant.key, algorithm="ES256", headers={"kid": CLIENT_KID})
         answer = await call_json(

@@ -27,6 +27,7 @@ PERSONAL_DATA_SCOPES: frozenset[str] = frozenset(
         "login-check",
         "push:send",
         "push:read",
+        "verify",
         "sim-swap-subscriptions:org.camaraproject.sim-swap-subscriptions.v0.swapped:create",
         "sim-swap-subscriptions:read",
         "sim-swap-subscriptions:delete",
@@ -53,17 +54,17 @@ def is_purpose(scope: str) -> bool:
     return bool(_PURPOSE.match(scope))
 
 
-def purpose_error(scopes: frozenset[str], *, required: bool = True) -> str | None:
+def purpose_error(scopes: frozenset[str]) -> str | None:
     """Why ``scopes`` break the purpose rule (an ``invalid_scope`` description), or None.
 
-    Two or more purposes are always refused; none is refused when ``required`` and a scope of
-    :data:`PERSONAL_DATA_SCOPES` is present.
+    Two or more purposes are refused; so is none when a scope of :data:`PERSONAL_DATA_SCOPES` is
+    present.
     """
     purposes = sorted(scope for scope in scopes if is_purpose(scope))
     if len(purposes) > 1:
         return f"Send exactly one dpv: purpose scope, not {len(purposes)}."
     personal = sorted(scopes & PERSONAL_DATA_SCOPES)
-    if required and personal and not purposes:
+    if personal and not purposes:
         return (
             f"The scope {personal[0]} processes personal data: add exactly one purpose scope, "
             "e.g. dpv:FraudPreventionAndDetection."

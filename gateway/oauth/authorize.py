@@ -20,7 +20,9 @@ Rules this implementation fixes:
   ``request_uri_not_supported``. A client registered with ``require_signed_request_object`` (or
   every client, when the server requires it) sending plain parameters is ``invalid_request``.
 - PKCE is required of every client, ``S256`` only (``plain`` and an absent method are refused).
-- ``scope`` must include ``openid``; other scopes must be registered for the client.
+- ``scope`` must include ``openid``; other scopes must be registered for the client, and a
+  personal-data scope needs exactly one ``dpv:`` purpose beside it (two purposes are always
+  refused; :func:`~gateway.oauth.user_tokens.requested_scopes`).
 - Parameters may not repeat; only ``response_type=code`` and the ``query`` response mode.
 - ``login_hint`` is ``tel:+<E.164>``; the operator uses it only for its SMS-OTP fallback.
 - ``prompt=none`` demands network-based authentication without interaction: a device not on a

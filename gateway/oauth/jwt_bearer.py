@@ -6,7 +6,7 @@ it signed with a key of its registered JWKS, verified by
 endpoint URL or the issuer, the 300 s lifetime, single-use ``jti``); here ``sub`` names the
 subscriber as ``tel:+E164`` or ``operatortoken:<SDK token>`` (:mod:`gateway.oauth.subjects`) and
 the ``scope`` claim carries the scopes (a ``scope`` request parameter is refused), with exactly one
-``dpv:`` purpose when any is personal data (:func:`gateway.scopes.purpose_error`).
+``dpv:`` purpose when any is personal data (:func:`~gateway.oauth.user_tokens.requested_scopes`).
 
 The signed assertion authenticates the client; separate client authentication is optional and,
 when present, must name the same client. Failures are ``invalid_grant`` (``invalid_scope`` for
@@ -32,7 +32,6 @@ from gateway.oauth.subjects import (
 )
 from gateway.oauth.user_tokens import requested_scopes
 from gateway.replay import ReplayCache
-from gateway.scopes import purpose_error
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
 
@@ -90,9 +89,6 @@ class JwtBearerGrant:
         scopes = requested_scopes(
             verified.tenant, scope if isinstance(scope, str) else None, require_openid=False
         )
-        problem = purpose_error(scopes)
-        if problem is not None:
-            raise OAuthError("invalid_scope", problem)
         try:
             subscriber = await self._subjects.authenticate(hint)
         except SubjectRejected as exc:

@@ -32,7 +32,8 @@ _MAX_SCOPE_LENGTH = 2000
 
 def requested_scopes(tenant: Tenant, value: str | None, *, require_openid: bool) -> frozenset[str]:
     """The scopes of a 3-legged request: non-empty, within the tenant's registration (``openid`` is
-    always allowed), at most one ``dpv:`` purpose and, when ``require_openid``, including ``openid``.
+    always allowed), when ``require_openid`` including ``openid``, and with exactly one ``dpv:``
+    purpose when any is personal data (at most one otherwise; :func:`gateway.scopes.purpose_error`).
 
     :raises OAuthError: ``invalid_scope``.
     """
@@ -43,7 +44,7 @@ def requested_scopes(tenant: Tenant, value: str | None, *, require_openid: bool)
         raise OAuthError("invalid_scope", "The scope must include openid.")
     if not scopes <= frozenset(tenant.scopes.split()) | {"openid"}:
         raise OAuthError("invalid_scope", "The requested scope exceeds the client's registration.")
-    problem = purpose_error(scopes, required=False)
+    problem = purpose_error(scopes)
     if problem is not None:
         raise OAuthError("invalid_scope", problem)
     return scopes

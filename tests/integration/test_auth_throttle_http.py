@@ -18,6 +18,7 @@ from tests.stack import Stack, TenantCreds, open_stack
 
 pytestmark = pytest.mark.integration
 ATTACKER, BANK = "203.0.113.66", "198.51.100.20"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 
 
 def _address() -> str:
@@ -86,12 +87,12 @@ async def test_an_address_spraying_client_ids_is_blocked_for_everyone(sqlite_sta
 async def test_bad_assertions_at_the_backchannel_endpoint_are_throttled(sqlite_stack: Stack) -> None:
     """Failed private_key_jwt assertions count against the client id they claim, at bc-authorize too."""
     stack = sqlite_stack
-    creds = await stack.tenant(["sim-swap:check"])
+    creds = await stack.tenant(["sim-swap:check", PURPOSE])
     form = {
         "client_id": creds.client_id,
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": "not.a.jwt",
-        "scope": "openid sim-swap:check",
+        "scope": f"openid {PURPOSE} sim-swap:check",
         "login_hint": "tel:+8613800138000",
     }
     url = f"{stack.gateway_url}/oauth2/bc-authorize"

@@ -47,6 +47,7 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.integration
 REDIRECT = "https://bank.test/callback"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 CIBA = "urn:openid:params:grant-type:ciba"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -179,7 +180,7 @@ async def _authorize(stack: AuthStack, creds: TenantCreds, ip: str | None, **par
         "response_type": "code",
         "client_id": creds.client_id,
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "state": "s-1",
         "nonce": "n-1",
         "code_challenge": CHALLENGE,
@@ -199,14 +200,14 @@ async def test_authlib_client_completes_the_code_flow_and_validates_the_id_token
     """authlib's OAuth 2.0 client (PKCE S256, client_secret_basic) gets tokens; the ID token verifies
     against the published JWKS with joserfc (iss, aud, nonce, pairwise sub); the access token passes
     Number Verification for the device's number."""
-    creds = await stack.tenant(["number-verification:verify"])
+    creds = await stack.tenant(["number-verification:verify", PURPOSE])
     number, ip = stack.phone("cucc")
     verifier = secrets.token_urlsafe(48)
     nonce = secrets.token_urlsafe(12)
     async with AsyncOAuth2Client(
         creds.client_id,
         creds.client_secret,
-        scope="openid number-verification:verify",
+        scope=f"openid {PURPOSE} number-verification:verify",
         redirect_uri=REDIRECT,
         code_challenge_method="S256",
     ) as client:
@@ -261,11 +262,13 @@ async def test_discovery_describes_the_authorization_server(sqlite_stack: AuthSt
 
 async def test_code_used_twice_fails_and_revokes_the_first_token(stack: AuthStack) -> None:
     """The second redemption is invalid_grant, and the token of the first is refused from then on."""
-    creds = await stack.tenant(["number-verification:device-phone-number:read"])
+    creds = await stack.tenant(["number-verification:device-phone-number:read", PURPOSE])
     _, ip = stack.phone()
-    code = (await _authorize(stack, creds, ip, scope="openid number-verification:device-phone-number:read"))[
-        "code"
-    ]
+    code = (
+        await _authorize(
+            stack, creds, ip, scope=f"openid {PURPOSE} number-verification:device-phone-number:read"
+        )
+    )["code"]
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -286,7 +289,7 @@ async def test_code_used_twice_fails_and_revokes_the_first_token(stack: AuthStac
 
 async def test_redirect_uri_differing_by_one_character_is_not_redirected(sqlite_stack: AuthStack) -> None:
     """An unregistered redirect URI is answered directly with the contract's 400 body, never a redirect."""
-    creds = await sqlite_stack.tenant(["number-verification:verify"])
+    creds = await sqlite_stack.tenant(["number-verification:verify", PURPOSE])
     resp = await sqlite_stack.http.get(
         f"{sqlite_stack.url}/oauth2/authorize",
         params={
@@ -305,7 +308,7 @@ async def test_redirect_uri_differing_by_one_character_is_not_redirected(sqlite_
 
 async def test_errors_after_client_validation_are_redirected(sqlite_stack: AuthStack) -> None:
     """A plain PKCE challenge and an off-network device come back to the client's redirect URI."""
-    creds = await sqlite_stack.tenant(["number-verification:verify"])
+    creds = await sqlite_stack.tenant(["number-verification:verify", PURPOSE])
     _, ip = sqlite_stack.phone()
     answer = await _authorize(sqlite_stack, creds, ip, code_challenge_method="plain")
     assert answer["error"] == "invalid_request" and answer["state"] == "s-1"
@@ -315,7 +318,7 @@ async def test_errors_after_client_validation_are_redirected(sqlite_stack: AuthS
 
 async def test_missing_and_wrong_pkce_verifier(sqlite_stack: AuthStack) -> None:
     """Without code_verifier: invalid_request; with a wrong one: invalid_grant."""
-    creds = await sqlite_stack.tenant(["number-verification:verify"])
+    creds = await sqlite_stack.tenant(["number-verification:verify", PURPOSE])
     _, ip = sqlite_stack.phone("ctcc")
     code = (await _authorize(sqlite_stack, creds, ip))["code"]
     auth = (creds.client_id, creds.client_secret)
@@ -326,8 +329,8 @@ async def test_missing_and_wrong_pkce_verifier(sqlite_stack: AuthStack) -> None:
 
 async def test_another_tenants_code_and_auth_req_id_are_invalid_grant(sqlite_stack: AuthStack) -> None:
     """Tenant B can redeem neither tenant A's authorization code nor its auth_req_id."""
-    a = await sqlite_stack.tenant(["number-verification:verify", "sim-swap:check"])
-    b = await sqlite_stack.tenant(["number-verification:verify", "sim-swap:check"])
+    a = await sqlite_stack.tenant(["number-verification:verify", "sim-swap:check", PURPOSE])
+    b = await sqlite_stack.tenant(["number-verification:verify", "sim-swap:check", PURPOSE])
     number, ip = sqlite_stack.phone()
     code = (await _authorize(sqlite_stack, a, ip))["code"]
     form = {
@@ -339,7 +342,7 @@ async def test_another_tenants_code_and_auth_req_id_are_invalid_grant(sqlite_sta
     _error(await sqlite_stack.token(form, (b.client_id, b.client_secret)), 400, "invalid_grant")
     started = await sqlite_stack.http.post(
         f"{sqlite_stack.url}/oauth2/bc-authorize",
-        data={"scope": "openid sim-swap:check", "login_hint": f"tel:{number}"},
+        data={"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": f"tel:{number}"},
         auth=(a.client_id, a.client_secret),
     )
     assert started.status_code == 200, started.text
@@ -351,7 +354,7 @@ async def test_another_tenants_code_and_auth_req_id_are_invalid_grant(sqlite_sta
 async def test_replayed_private_key_jwt_assertion_is_refused(sqlite_stack: AuthStack) -> None:
     """A client assertion accepted once (code redemption) is invalid_client when presented again."""
     signing = Signing.generate()
-    creds = await sqlite_stack.tenant(["number-verification:verify"], jwks=signing.jwks)
+    creds = await sqlite_stack.tenant(["number-verification:verify", PURPOSE], jwks=signing.jwks)
     _, ip = sqlite_stack.phone()
     now = int(time.time())
     assertion = signing.sign(
@@ -380,7 +383,7 @@ async def test_replayed_private_key_jwt_assertion_is_refused(sqlite_stack: AuthS
 async def test_jwt_bearer_grant_and_replayed_assertion(stack: AuthStack) -> None:
     """A signed assertion with sub tel:+… yields a 3-legged token; the same one again is invalid_grant."""
     signing = Signing.generate()
-    creds = await stack.tenant(["sim-swap:check", "dpv:FraudPreventionAndDetection"], jwks=signing.jwks)
+    creds = await stack.tenant(["sim-swap:check", PURPOSE], jwks=signing.jwks)
     number, _ = stack.phone("cmcc")
     now = int(stack.clock.now().timestamp())
     assertion = signing.sign(
@@ -391,16 +394,13 @@ async def test_jwt_bearer_grant_and_replayed_assertion(stack: AuthStack) -> None
             "iat": now,
             "exp": now + 120,
             "jti": secrets.token_urlsafe(12),
-            "scope": "dpv:FraudPreventionAndDetection sim-swap:check",
+            "scope": f"{PURPOSE} sim-swap:check",
         }
     )
     form = {"grant_type": JWT_BEARER, "assertion": assertion}
     first = await stack.token(form)
     assert first.status_code == 200, first.text
-    assert (
-        first.json()["scope"] == "dpv:FraudPreventionAndDetection sim-swap:check"
-        and "id_token" not in first.json()
-    )
+    assert first.json()["scope"] == f"{PURPOSE} sim-swap:check" and "id_token" not in first.json()
     _error(await stack.token(form), 400, "invalid_grant")
     _error(await stack.token({**form, "scope": "sim-swap:check"}), 400, "invalid_request")
 
@@ -408,7 +408,7 @@ async def test_jwt_bearer_grant_and_replayed_assertion(stack: AuthStack) -> None
 async def test_ciba_pending_slow_down_success_and_expiry(stack: AuthStack) -> None:
     """bc-authorize with an operator token: pending while the operator works, slow_down when polled
     too fast, tokens once authenticated; a second request left alone expires."""
-    creds = await stack.tenant(["number-verification:verify"])
+    creds = await stack.tenant(["number-verification:verify", PURPOSE])
     auth = (creds.client_id, creds.client_secret)
     fake = stack.operators["cucc"]
     fake.login_gate = asyncio.Event()
@@ -416,7 +416,10 @@ async def test_ciba_pending_slow_down_success_and_expiry(stack: AuthStack) -> No
     SENSITIVE.add(sdk_token)
     started = await stack.http.post(
         f"{stack.url}/oauth2/bc-authorize",
-        data={"scope": "openid number-verification:verify", "login_hint": f"operatortoken:{sdk_token}"},
+        data={
+            "scope": f"openid {PURPOSE} number-verification:verify",
+            "login_hint": f"operatortoken:{sdk_token}",
+        },
         auth=auth,
     )
     assert started.status_code == 200, started.text
@@ -437,7 +440,7 @@ async def test_ciba_pending_slow_down_success_and_expiry(stack: AuthStack) -> No
     assert {"access_token", "id_token"} <= set(resp.json()) and resp.json()["expires_in"] <= 300
     again = await stack.http.post(
         f"{stack.url}/oauth2/bc-authorize",
-        data={"scope": "openid number-verification:verify", "login_hint": "tel:+8618600186004"},
+        data={"scope": f"openid {PURPOSE} number-verification:verify", "login_hint": "tel:+8618600186004"},
         auth=auth,
     )
     stack.clock.advance(again.json()["expires_in"] + 1)
@@ -460,13 +463,13 @@ async def test_bc_authorize_requires_client_authentication(sqlite_stack: AuthSta
 async def test_authorize_by_form_post_and_unknown_callback_state(sqlite_stack: AuthStack) -> None:
     """The authorization request may be form-posted (OIDC Core §3.1.2.1); redirects echo x-correlator;
     an operator callback with an unknown state is a direct 400 in the contract's error shape."""
-    creds = await sqlite_stack.tenant(["number-verification:verify"])
+    creds = await sqlite_stack.tenant(["number-verification:verify", PURPOSE])
     _, ip = sqlite_stack.phone("ctcc")
     form = {
         "response_type": "code",
         "client_id": creds.client_id,
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "code_challenge": CHALLENGE,
         "code_challenge_method": "S256",
     }

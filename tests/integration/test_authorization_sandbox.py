@@ -13,6 +13,7 @@ from tests.stack import Stack, open_stack
 
 pytestmark = pytest.mark.integration
 REDIRECT = "https://bank.test/callback"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 
 
 @pytest.fixture
@@ -23,9 +24,14 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
 
 
 async def _verify_after_code_flow(stack: Stack, phone: str, method: str) -> httpx.Response:
-    creds = await stack.tenant(["number-verification:verify"], redirect_uris=[REDIRECT])
+    creds = await stack.tenant(["number-verification:verify", PURPOSE], redirect_uris=[REDIRECT])
     tokens = await stack.code_flow(
-        creds, phone, "openid number-verification:verify", REDIRECT, method=method, login_hint=f"tel:{phone}"
+        creds,
+        phone,
+        f"openid {PURPOSE} number-verification:verify",
+        REDIRECT,
+        method=method,
+        login_hint=f"tel:{phone}",
     )
     return await stack.call("/number-verification/v2/verify", tokens["access_token"], {"phoneNumber": phone})
 

@@ -20,6 +20,7 @@ from tests.stack import Stack, open_stack
 pytestmark = pytest.mark.integration
 
 MARK = b"zq7Echo"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 """Put into every malformed part: no byte of it may come back."""
 
 MALFORMED = {
@@ -181,7 +182,14 @@ async def test_unreachable_redis_is_503_for_one_tap_and_camara_and_challenge_for
     redis_url = f"redis://127.0.0.1:{_closed_port()}/0"
     async with open_stack(sqlite_url, public=True, redis_url=redis_url) as stack:
         creds = await stack.tenant(
-            ["one-tap:login", "one-tap:verify", "login-check", "number-verification:verify", "openid"],
+            [
+                "one-tap:login",
+                "one-tap:verify",
+                "login-check",
+                "number-verification:verify",
+                "openid",
+                PURPOSE,
+            ],
             redirect_uris=["https://bank.example/cb"],
         )
         bearer = await stack.access_token(creds, "one-tap:login one-tap:verify login-check")
@@ -194,7 +202,7 @@ async def test_unreachable_redis_is_503_for_one_tap_and_camara_and_challenge_for
             _assert_error(resp, 503, "UNAVAILABLE")
             assert resp.headers["retry-after"] == "1"
         nv = await stack.code_flow(
-            creds, phone, "openid number-verification:verify", "https://bank.example/cb"
+            creds, phone, f"openid {PURPOSE} number-verification:verify", "https://bank.example/cb"
         )
         resp = await stack.call("/number-verification/v2/verify", nv["access_token"], {"phoneNumber": phone})
         _assert_error(resp, 503, "UNAVAILABLE")

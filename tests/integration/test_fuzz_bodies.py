@@ -37,6 +37,7 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 CLIENT_AUTH = {"/oauth2/token", "/oauth2/bc-authorize"}
 REDIRECT_URI = "https://bank.example/callback"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 CODE = re.compile(r"^[A-Z][A-Z0-9_.]*$")
 PATH_VALUES = {"name": "claim-location", "operator": "cmcc", "id": "fuzz-0", "code": "fuzz0fuzz0fuzz0fuzz0fu"}
 DEEP = 10_000
@@ -187,13 +188,15 @@ async def live(database_url: str) -> AsyncIterator[tuple[Stack, Credentials]]:
     token and a flow session."""
     async with flows_stack(database_url, public=True) as (stack, _):
         creds = await stack.tenant(
-            sorted(KNOWN_SCOPES | {"dpv:FraudPreventionAndDetection"}),
+            sorted(KNOWN_SCOPES | {PURPOSE}),
             sandbox=True,
             redirect_uris=[REDIRECT_URI],
         )
         bearer = await stack.access_token(creds)
         phone = await stack.subscriber("cmcc")
-        network = await stack.code_flow(creds, phone, "openid number-verification:verify", REDIRECT_URI)
+        network = await stack.code_flow(
+            creds, phone, f"openid {PURPOSE} number-verification:verify", REDIRECT_URI
+        )
         headers = {"Authorization": f"Bearer {bearer}"}
         template = await stack.http.post(
             f"{stack.gateway_url}/push/v1/templates/builtin/claim-location",

@@ -17,6 +17,7 @@ from tests.stack import Stack, TenantCreds
 
 pytestmark = pytest.mark.integration
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+PURPOSE = "dpv:FraudPreventionAndDetection"
 
 
 def _rsa_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
@@ -78,12 +79,12 @@ async def test_typed_assertion_at_the_backchannel_endpoint(sqlite_stack: Stack) 
     another server does not."""
     stack = sqlite_stack
     key = ec.generate_private_key(ec.SECP256R1())
-    creds = await stack.tenant(["sim-swap:check"], jwks={"keys": [_ec_jwk(key, "k")]})
+    creds = await stack.tenant(["sim-swap:check", PURPOSE], jwks={"keys": [_ec_jwk(key, "k")]})
     header = {"typ": "client-authentication+jwt"}
     url = f"{stack.gateway_url}/oauth2/bc-authorize"
     form = {
         "client_assertion_type": ASSERTION_TYPE,
-        "scope": "openid sim-swap:check",
+        "scope": f"openid {PURPOSE} sim-swap:check",
         "login_hint": "tel:+8613800138000",
     }
     good = _assertion(creds, key, "ES256", [stack.settings.issuer], header)

@@ -18,7 +18,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, KeySet
 
 from gateway.crypto import b64url_encode
-from tests.integration.test_authorization import REDIRECT, AuthStack, open_auth_stack
+from tests.integration.test_authorization import PURPOSE, REDIRECT, AuthStack, open_auth_stack
 from tests.leaks import SENSITIVE
 from tests.stack import TenantCreds
 from tests.unit.oauth.fakes import run_device
@@ -83,13 +83,13 @@ async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: Auth
     """authlib's create_authorization_url carries the signed request object beside the plain
     parameters; the gateway takes the object's (its state and nonce come back), the code flow
     completes and the ID token carries the object's nonce."""
-    creds, key = await _signing_tenant(stack, ["number-verification:verify"])
+    creds, key = await _signing_tenant(stack, ["number-verification:verify", PURPOSE])
     _, ip = stack.phone("cucc")
     verifier, nonce, state = secrets.token_urlsafe(48), secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     claims = {
         "response_type": "code",
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "state": state,
         "nonce": nonce,
         "code_challenge": create_s256_code_challenge(verifier),
@@ -98,7 +98,7 @@ async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: Auth
     async with AsyncOAuth2Client(
         creds.client_id,
         creds.client_secret,
-        scope="openid number-verification:verify",
+        scope=f"openid {PURPOSE} number-verification:verify",
         redirect_uri=REDIRECT,
         code_challenge_method="S256",
     ) as client:
@@ -115,7 +115,7 @@ async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: Auth
             f"{stack.url}/oauth2/token", authorization_response=location, code_verifier=verifier
         )
     SENSITIVE.update({token["access_token"], token["id_token"]})
-    assert token["scope"] == "number-verification:verify openid"
+    assert token["scope"] == f"{PURPOSE} number-verification:verify openid"
     keys = KeySet.import_key_set((await stack.http.get(f"{stack.url}/oauth2/jwks")).json())
     assert jose_jwt.decode(token["id_token"], keys).claims["nonce"] == nonce
 
@@ -165,9 +165,13 @@ async def test_a_signed_ciba_request_is_accepted_and_replays_are_refused(stack: 
     """A signed authentication request (CIBA Core §7.1.1) with client_secret_basic yields an
     auth_req_id whose poll gives tokens; sending it again is 400 invalid_request_object (jti spent);
     an unsigned one is refused the same way."""
-    creds, key = await _signing_tenant(stack, ["sim-swap:check"])
+    creds, key = await _signing_tenant(stack, ["sim-swap:check", PURPOSE])
     number, _ = stack.phone("cmcc")
-    claims = {"scope": "openid sim-swap:check", "login_hint": f"tel:{number}", "binding_message": "pay 1"}
+    claims = {
+        "scope": f"openid {PURPOSE} sim-swap:check",
+        "login_hint": f"tel:{number}",
+        "binding_message": "pay 1",
+    }
     signed = _request_object(stack, creds, key, claims)
     auth = (creds.client_id, creds.client_secret)
     started = await stack.http.post(f"{stack.url}/oauth2/bc-authorize", data={"request": signed}, auth=auth)
@@ -175,7 +179,7 @@ async def test_a_signed_ciba_request_is_accepted_and_replays_are_refused(stack: 
     polled = await stack.token({"grant_type": CIBA, "auth_req_id": started.json()["auth_req_id"]}, auth)
     assert polled.status_code == 200, polled.text
     SENSITIVE.update({polled.json()["access_token"], polled.json()["id_token"]})
-    assert polled.json()["scope"] == "openid sim-swap:check"
+    assert polled.json()["scope"] == f"{PURPOSE} openid sim-swap:check"
     again = await stack.http.post(f"{stack.url}/oauth2/bc-authorize", data={"request": signed}, auth=auth)
     assert again.status_code == 400 and again.json()["error"] == "invalid_request_object"
     unsigned = _unsigned(_request_object(stack, creds, key, claims))

@@ -15,7 +15,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from tests.integration.test_authorization import REDIRECT, AuthStack, open_auth_stack
+from tests.integration.test_authorization import PURPOSE, REDIRECT, AuthStack, open_auth_stack
 from tests.leaks import SENSITIVE
 from tests.stack import TenantCreds
 from tests.unit.oauth.fakes import run_device
@@ -53,7 +53,7 @@ async def _tenant(stack: AuthStack, **metadata: Any) -> TenantCreds:
         f"{stack.url}/admin/tenants",
         json={
             "name": f"t-{secrets.token_hex(3)}",
-            "scopes": ["number-verification:verify"],
+            "scopes": ["number-verification:verify", PURPOSE],
             "redirect_uris": [REDIRECT],
             **metadata,
         },
@@ -72,7 +72,7 @@ async def _id_token(stack: AuthStack, creds: TenantCreds, nonce: str) -> dict[st
     async with AsyncOAuth2Client(
         creds.client_id,
         creds.client_secret,
-        scope="openid number-verification:verify",
+        scope=f"openid {PURPOSE} number-verification:verify",
         redirect_uri=REDIRECT,
         code_challenge_method="S256",
     ) as client:
@@ -124,7 +124,7 @@ async def test_clients_without_the_metadata_keep_es256_id_tokens(sqlite_stack: A
         f"{sqlite_stack.url}/admin/tenants",
         json={
             "name": "hs",
-            "scopes": ["number-verification:verify"],
+            "scopes": ["number-verification:verify", PURPOSE],
             "id_token_signed_response_alg": "HS256",
         },
         headers={"Authorization": f"Bearer {sqlite_stack.settings.admin_token.get_secret_value()}"},

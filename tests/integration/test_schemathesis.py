@@ -47,7 +47,8 @@ pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 MAX_EXAMPLES = 15
-SCOPES = sorted(KNOWN_SCOPES | {"dpv:FraudPreventionAndDetection"})
+PURPOSE = "dpv:FraudPreventionAndDetection"
+SCOPES = sorted(KNOWN_SCOPES | {PURPOSE})
 REDIRECT_URI = "https://bank.example/callback"
 CHECKS = [
     not_a_server_error,
@@ -190,7 +191,7 @@ class LiveGateway:
             body = await self.stack.code_flow(
                 self.creds,
                 DEMO_SUBSCRIBERS[0][0],
-                "openid number-verification:verify number-verification:device-phone-number:read",
+                f"openid {PURPOSE} number-verification:verify number-verification:device-phone-number:read",
                 REDIRECT_URI,
             )
             return str(body["access_token"])
@@ -332,7 +333,7 @@ def test_success_answers_conform(live: LiveGateway) -> None:
     go.call("POST", "/one-tap/v1/login", 200, body={"token": go.sdk_token("login")})
     go.call("POST", "/one-tap/v1/verify", 200, body={"token": go.sdk_token("verify"), "phoneNumber": phone})
     form = "application/x-www-form-urlencoded"
-    ciba = {"scope": "openid sim-swap:check", "login_hint": f"tel:{phone}"}
+    ciba = {"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": f"tel:{phone}"}
     started = go.call("POST", "/oauth2/bc-authorize", 200, body=ciba, media_type=form).json()
     grant = {"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": started["auth_req_id"]}
     tokens = go.call("POST", "/oauth2/token", 200, body=grant, media_type=form).json()

@@ -26,6 +26,8 @@ from tests.unit.oauth.fakes import FakeNetworkOperator, cellular_ip
 
 ISSUER = "https://gw.test"
 REDIRECT = "https://bank.test/cb"
+PURPOSE = "dpv:FraudPreventionAndDetection"
+"""The purpose every 3-legged request for a personal-data scope must carry (gateway.scopes)."""
 
 
 def query(location: str) -> dict[str, str]:
@@ -114,7 +116,7 @@ def authorize_params(client: Client, **overrides: str | None) -> dict[str, list[
         "response_type": "code",
         "client_id": client.tenant.client_id,
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "state": "st-1",
         "nonce": "n-1",
         "code_challenge": s256("v" * 43),

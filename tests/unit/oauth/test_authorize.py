@@ -7,7 +7,7 @@ import pytest
 from carrier_adapters import AuthMethod, CarrierTimeout, CarrierUnavailable
 from gateway.errors import InvalidArgument, OAuthRedirect
 from gateway.oauth.authorize import AuthorizationService
-from tests.unit.oauth.conftest import ISSUER, REDIRECT, Harness, authorize_params, query
+from tests.unit.oauth.conftest import ISSUER, PURPOSE, REDIRECT, Harness, authorize_params, query
 
 
 def _service(h: Harness) -> AuthorizationService:
@@ -25,7 +25,7 @@ async def _redirect_error(
 async def test_a_client_id_no_client_can_have_is_unknown_on_both_engines(any_db_harness: Harness) -> None:
     """A client_id with a NUL, a control character or past the column's length is an unknown client
     (400, never redirected), not a database error: PostgreSQL refuses a NUL in a parameter."""
-    client = await any_db_harness.client(["number-verification:verify"])
+    client = await any_db_harness.client(["number-verification:verify", PURPOSE])
     for odd in ("gw_\x00x", "gw_\nx", "gw_" + "x" * 62, "gw_\u00e9"):
         with pytest.raises(InvalidArgument):
             await _service(any_db_harness).start(
@@ -37,7 +37,7 @@ async def test_a_client_id_no_client_can_have_is_unknown_on_both_engines(any_db_
 
 async def test_unknown_client_and_unregistered_redirect_uri_are_answered_directly(harness: Harness) -> None:
     """client_id and redirect_uri errors are never redirected: a URI differing by one character is refused."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     for params in (
         authorize_params(client, client_id="gw_nope"),
         authorize_params(client, client_id=None),
@@ -73,7 +73,7 @@ async def test_request_errors_are_redirected_with_state_and_iss(
     harness: Harness, overrides: dict[str, str | None], error: str
 ) -> None:
     """Once the client and redirect URI are known good, errors go back to the client with state and iss."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     answer = await _redirect_error(harness, authorize_params(client, **overrides), ip="10.64.0.7")
     assert answer["error"] == error and answer["iss"] == ISSUER
     assert answer.get("state") == (None if "state" in overrides else "st-1")
@@ -81,14 +81,14 @@ async def test_request_errors_are_redirected_with_state_and_iss(
 
 async def test_repeated_parameters_are_invalid_request(harness: Harness) -> None:
     """A parameter sent twice (RFC 6749 §3.1) is refused."""
-    client = await harness.client(["number-verification:verify"])
-    params = {**authorize_params(client), "scope": ["openid", "openid number-verification:verify"]}
+    client = await harness.client(["number-verification:verify", PURPOSE])
+    params = {**authorize_params(client), "scope": ["openid", f"openid {PURPOSE} number-verification:verify"]}
     assert (await _redirect_error(harness, params, ip="10.64.0.7"))["error"] == "invalid_request"
 
 
 async def test_device_on_cellular_data_goes_to_its_operator_with_an_opaque_handle(harness: Harness) -> None:
     """The source IP picks the operator; the operator gets the per-operator callback and a fresh handle."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     phone, ip = harness.subscriber("cucc")
     target = await _service(harness).start(authorize_params(client), peer="127.0.0.1", forwarded_for=ip)
     sent = query(target)
@@ -103,7 +103,7 @@ async def test_device_on_cellular_data_goes_to_its_operator_with_an_opaque_handl
 
 async def test_off_network_device_uses_the_login_hint_or_is_denied(harness: Harness) -> None:
     """Off the mobile network the hinted number picks the operator (its SMS-OTP fallback); no hint: denied."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     answer = await _redirect_error(harness, authorize_params(client), ip="203.0.113.5")
     assert answer["error"] == "access_denied" and "mobile network" in answer["error_description"]
     phone = "+8618900189000"
@@ -115,7 +115,7 @@ async def test_off_network_device_uses_the_login_hint_or_is_denied(harness: Harn
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(harness: Harness) -> None:
     """Only a trusted proxy's X-Forwarded-For counts: a device cannot claim a cellular address."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     _, ip = harness.subscriber("cmcc")
     with pytest.raises(OAuthRedirect) as caught:
         await _service(harness).start(authorize_params(client), peer="198.51.100.4", forwarded_for=ip)
@@ -124,7 +124,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(harness: Harness)
 
 async def test_prompt_none_requires_network_authentication(harness: Harness) -> None:
     """prompt=none off the mobile network, or an SMS-OTP answer from the operator, is login_required."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     hinted = authorize_params(client, prompt="none", login_hint="tel:+8613800138000")
     assert (await _redirect_error(harness, hinted, ip="203.0.113.5"))["error"] == "login_required"
     phone, ip = harness.subscriber("cmcc")
@@ -139,7 +139,7 @@ async def test_prompt_none_requires_network_authentication(harness: Harness) -> 
 
 
 async def _started(h: Harness, operator: str = "cmcc") -> tuple[str, str]:
-    client = await h.client(["number-verification:verify"])
+    client = await h.client(["number-verification:verify", PURPOSE])
     phone, ip = h.subscriber(operator)
     target = await _service(h).start(authorize_params(client), peer="127.0.0.1", forwarded_for=ip)
     return target, phone

@@ -9,13 +9,13 @@ import pytest
 
 from gateway.errors import OAuthError
 from tests.leaks import SENSITIVE
-from tests.unit.oauth.conftest import Client, Harness
+from tests.unit.oauth.conftest import PURPOSE, Client, Harness
 
 CIBA = "urn:openid:params:grant-type:ciba"
 
 
 async def _start(
-    h: Harness, client: Client, hint: str, scope: str = "openid sim-swap:check"
+    h: Harness, client: Client, hint: str, scope: str = f"openid {PURPOSE} sim-swap:check"
 ) -> dict[str, Any]:
     return await h.runtime.oauth.backchannel.start(client.tenant, {"scope": scope, "login_hint": hint})
 
@@ -40,7 +40,7 @@ async def _settled(h: Harness) -> None:
 async def test_tel_hint_identifies_without_authenticating(any_db_harness: Harness) -> None:
     """A tel: hint is settled at once: tokens (with an ID token) whose amr is tel, not network."""
     h = any_db_harness
-    client = await h.client(["sim-swap:check"])
+    client = await h.client(["sim-swap:check", PURPOSE])
     phone, _ = h.subscriber("cucc")
     started = await _start(h, client, f"tel:{phone}")
     assert started["interval"] == 5 and started["expires_in"] == 120 and len(started["auth_req_id"]) >= 43
@@ -58,12 +58,14 @@ async def test_operator_token_pending_slow_down_then_success(any_db_harness: Har
     """Before the operator answers: authorization_pending; polling faster than the interval: slow_down;
     once authenticated (amr network): tokens, exactly once."""
     h = any_db_harness
-    client = await h.client(["number-verification:verify"])
+    client = await h.client(["number-verification:verify", PURPOSE])
     fake = h.operators["cmcc"]
     fake.login_gate = asyncio.Event()
     token = fake.one_tap.issue("+8613800138001")
     SENSITIVE.add(token)
-    started = await _start(h, client, f"operatortoken:{token}", "openid number-verification:verify")
+    started = await _start(
+        h, client, f"operatortoken:{token}", f"openid {PURPOSE} number-verification:verify"
+    )
     auth_req_id = started["auth_req_id"]
     assert await _poll_error(h, client, auth_req_id) == "authorization_pending"
     h.clock.advance(2)
@@ -82,7 +84,7 @@ async def test_operator_token_pending_slow_down_then_success(any_db_harness: Har
 
 async def test_refused_token_is_access_denied(harness: Harness) -> None:
     """A token the operator refuses (here: already spent at one-tap) ends in access_denied."""
-    client = await harness.client(["sim-swap:check"])
+    client = await harness.client(["sim-swap:check", PURPOSE])
     fake = harness.operators["ctcc"]
     token = fake.one_tap.issue("+8618900189001")
     SENSITIVE.add(token)
@@ -94,7 +96,7 @@ async def test_refused_token_is_access_denied(harness: Harness) -> None:
 
 async def test_sdk_token_is_spent_once_across_ciba_requests(harness: Harness) -> None:
     """The same operator token in a second request is refused locally, never sent to the operator again."""
-    client = await harness.client(["sim-swap:check"])
+    client = await harness.client(["sim-swap:check", PURPOSE])
     fake = harness.operators["cucc"]
     token = fake.one_tap.issue("+8618600186001")
     SENSITIVE.add(token)
@@ -108,7 +110,7 @@ async def test_sdk_token_is_spent_once_across_ciba_requests(harness: Harness) ->
 
 async def test_request_expires(harness: Harness) -> None:
     """After expires_in the auth_req_id answers expired_token, even once authenticated."""
-    client = await harness.client(["sim-swap:check"])
+    client = await harness.client(["sim-swap:check", PURPOSE])
     phone, _ = harness.subscriber("cmcc")
     started = await _start(harness, client, f"tel:{phone}")
     harness.clock.advance(121)
@@ -117,8 +119,8 @@ async def test_request_expires(harness: Harness) -> None:
 
 async def test_another_tenants_auth_req_id_is_invalid_grant(harness: Harness) -> None:
     """Tenant B polling tenant A's auth_req_id gets invalid_grant; A still gets its tokens."""
-    a = await harness.client(["sim-swap:check"])
-    b = await harness.client(["sim-swap:check"])
+    a = await harness.client(["sim-swap:check", PURPOSE])
+    b = await harness.client(["sim-swap:check", PURPOSE])
     phone, _ = harness.subscriber("cmcc")
     started = await _start(harness, a, f"tel:{phone}")
     assert await _poll_error(harness, b, started["auth_req_id"]) == "invalid_grant"
@@ -131,21 +133,28 @@ async def test_another_tenants_auth_req_id_is_invalid_grant(harness: Harness) ->
     [
         ({"scope": "sim-swap:check", "login_hint": "tel:+8613800138000"}, "invalid_scope"),
         ({"scope": "openid kyc-match:match", "login_hint": "tel:+8613800138000"}, "invalid_scope"),
-        ({"scope": "openid sim-swap:check"}, "invalid_request"),
-        ({"scope": "openid sim-swap:check", "login_hint": "+8613800138000"}, "invalid_request"),
-        ({"scope": "openid sim-swap:check", "login_hint": "ipport:10.64.0.1"}, "invalid_request"),
-        ({"scope": "openid sim-swap:check", "login_hint": "tel:+14155550100"}, "unknown_user_id"),
-        ({"scope": "openid sim-swap:check", "login_hint": "operatortoken:garbage"}, "unknown_user_id"),
+        ({"scope": f"openid {PURPOSE} sim-swap:check"}, "invalid_request"),
+        ({"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": "+8613800138000"}, "invalid_request"),
+        ({"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": "ipport:10.64.0.1"}, "invalid_request"),
+        ({"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": "tel:+14155550100"}, "unknown_user_id"),
         (
-            {"scope": "openid sim-swap:check", "login_hint_token": "x", "login_hint": "tel:+8613800138000"},
+            {"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": "operatortoken:garbage"},
+            "unknown_user_id",
+        ),
+        (
+            {
+                "scope": f"openid {PURPOSE} sim-swap:check",
+                "login_hint_token": "x",
+                "login_hint": "tel:+8613800138000",
+            },
             "invalid_request",
         ),
-        ({"scope": "openid sim-swap:check", "id_token_hint": "x"}, "invalid_request"),
+        ({"scope": f"openid {PURPOSE} sim-swap:check", "id_token_hint": "x"}, "invalid_request"),
     ],
 )
 async def test_bad_backchannel_requests(harness: Harness, form: dict[str, str], error: str) -> None:
     """Scope without openid or beyond registration, a missing or unsupported hint, an unknown subscriber."""
-    client = await harness.client(["sim-swap:check"])
+    client = await harness.client(["sim-swap:check", PURPOSE])
     with pytest.raises(OAuthError) as caught:
         await harness.runtime.oauth.backchannel.start(client.tenant, form)
     assert caught.value.error == error and caught.value.status == 400

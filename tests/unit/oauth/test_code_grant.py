@@ -9,7 +9,7 @@ import pytest
 
 from gateway.errors import OAuthError
 from gateway.oauth.tokens import InvalidToken
-from tests.unit.oauth.conftest import ISSUER, REDIRECT, Client, Harness, authorize_params, query
+from tests.unit.oauth.conftest import ISSUER, PURPOSE, REDIRECT, Client, Harness, authorize_params, query
 
 VERIFIER = "v" * 43
 
@@ -72,8 +72,8 @@ async def test_code_yields_a_three_legged_token_and_an_id_token(any_db_harness: 
 
 async def test_subject_is_pairwise_per_tenant(harness: Harness) -> None:
     """The same number gets different, stable subjects at two tenants."""
-    a = await harness.client(["number-verification:verify"])
-    b = await harness.client(["number-verification:verify"])
+    a = await harness.client(["number-verification:verify", PURPOSE])
+    b = await harness.client(["number-verification:verify", PURPOSE])
     subjects = harness.runtime.oauth.token_endpoint._user_tokens
     assert subjects.subject(a.tenant.id, "+8613800138000") == subjects.subject(a.tenant.id, "+8613800138000")
     assert subjects.subject(a.tenant.id, "+8613800138000") != subjects.subject(b.tenant.id, "+8613800138000")
@@ -81,15 +81,15 @@ async def test_subject_is_pairwise_per_tenant(harness: Harness) -> None:
 
 async def test_non_nv_scopes_get_the_configured_lifetime(harness: Harness) -> None:
     """Only number-verification scopes shorten the token to 300 s."""
-    client = await harness.client(["sim-swap:check"])
-    code, _ = await _code(harness, client, scope="openid sim-swap:check")
+    client = await harness.client(["sim-swap:check", PURPOSE])
+    code, _ = await _code(harness, client, scope=f"openid {PURPOSE} sim-swap:check")
     assert (await _redeem(harness, client, code))["expires_in"] == harness.runtime.tokens.ttl
 
 
 async def test_second_use_fails_and_revokes_the_first_token(any_db_harness: Harness) -> None:
     """A code redeemed twice is invalid_grant, and the token of the first redemption stops verifying."""
     h = any_db_harness
-    client = await h.client(["number-verification:verify"])
+    client = await h.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(h, client)
     token = str((await _redeem(h, client, code))["access_token"])
     assert (await h.runtime.tokens.verify(token)).subscriber is not None
@@ -100,8 +100,8 @@ async def test_second_use_fails_and_revokes_the_first_token(any_db_harness: Harn
 
 async def test_another_tenants_code_is_invalid_grant_and_stays_usable(harness: Harness) -> None:
     """Tenant B cannot redeem (or burn) tenant A's code."""
-    a = await harness.client(["number-verification:verify"])
-    b = await harness.client(["number-verification:verify"])
+    a = await harness.client(["number-verification:verify", PURPOSE])
+    b = await harness.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(harness, a)
     assert (await _refused(harness, b, code)).error == "invalid_grant"
     assert "access_token" in await _redeem(harness, a, code)
@@ -109,7 +109,7 @@ async def test_another_tenants_code_is_invalid_grant_and_stays_usable(harness: H
 
 async def test_redirect_uri_must_equal_the_authorization_requests(harness: Harness) -> None:
     """A redirect_uri differing by one character is invalid_grant (and the code is spent)."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(harness, client)
     assert (await _refused(harness, client, code, redirect_uri=REDIRECT + "/")).error == "invalid_grant"
     assert (await _refused(harness, client, code)).error == "invalid_grant"
@@ -117,7 +117,7 @@ async def test_redirect_uri_must_equal_the_authorization_requests(harness: Harne
 
 async def test_pkce_verifier_missing_or_wrong(harness: Harness) -> None:
     """No verifier is invalid_request (code kept); a wrong verifier is invalid_grant (code spent)."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(harness, client)
     assert (await _refused(harness, client, code, code_verifier="")).error == "invalid_request"
     assert (await _refused(harness, client, code, code_verifier="w" * 43)).error == "invalid_grant"
@@ -126,7 +126,7 @@ async def test_pkce_verifier_missing_or_wrong(harness: Harness) -> None:
 
 async def test_code_expires_after_60_seconds(harness: Harness) -> None:
     """A code older than 60 s is invalid_grant."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(harness, client)
     harness.clock.advance(61)
     assert (await _refused(harness, client, code)).error == "invalid_grant"
@@ -134,7 +134,7 @@ async def test_code_expires_after_60_seconds(harness: Harness) -> None:
 
 async def test_sms_otp_authentication_is_recorded_in_amr(harness: Harness) -> None:
     """A subscriber the operator authenticated by SMS-OTP gets amr sms_otp (which NV refuses)."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     harness.operators["ctcc"].sms_fallback.add("+8618900189000")
     service = harness.runtime.oauth.authorization
     params = authorize_params(client, login_hint="tel:+8618900189000")
@@ -147,7 +147,7 @@ async def test_sms_otp_authentication_is_recorded_in_amr(harness: Harness) -> No
 
 async def test_unknown_and_missing_grant_types(harness: Harness) -> None:
     """refresh_token (never issued) is unsupported_grant_type; no grant_type is invalid_request."""
-    client = await harness.client(["number-verification:verify"])
+    client = await harness.client(["number-verification:verify", PURPOSE])
     endpoint = harness.runtime.oauth.token_endpoint
     with pytest.raises(OAuthError) as caught:
         await endpoint.handle(client.basic, {"grant_type": "refresh_token", "refresh_token": "x"})
@@ -160,7 +160,7 @@ async def test_unknown_and_missing_grant_types(harness: Harness) -> None:
 async def test_concurrent_redemptions_have_one_winner(any_db_harness: Harness) -> None:
     """Two simultaneous redemptions of one code (as from two gateway processes): exactly one succeeds."""
     h = any_db_harness
-    client = await h.client(["number-verification:verify"])
+    client = await h.client(["number-verification:verify", PURPOSE])
     code, _ = await _code(h, client)
     outcomes = await asyncio.gather(
         _redeem(h, client, code), _redeem(h, client, code), return_exceptions=True

@@ -15,7 +15,7 @@ from gateway.crypto import b64url_encode
 from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
 from gateway.oauth.pkce import s256
 from tests.leaks import SENSITIVE
-from tests.unit.oauth.conftest import ISSUER, REDIRECT, Client, Harness, query
+from tests.unit.oauth.conftest import ISSUER, PURPOSE, REDIRECT, Client, Harness, query
 
 CIBA = "urn:openid:params:grant-type:ciba"
 
@@ -33,7 +33,7 @@ def _claims(h: Harness, client: Client, **overrides: Any) -> dict[str, Any]:
         "jti": secrets.token_urlsafe(12),
         "response_type": "code",
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "state": "signed-state",
         "nonce": "signed-nonce",
         "code_challenge": s256("v" * 43),
@@ -82,7 +82,7 @@ async def test_the_request_objects_parameters_replace_the_querys(any_db_harness:
     """A verified request object alone decides the request (RFC 9101 §6.3): the query's scope,
     nonce and state are ignored, the code flow completes with the object's state and nonce."""
     h = any_db_harness
-    client = await h.client(["number-verification:verify"], signing=True)
+    client = await h.client(["number-verification:verify", PURPOSE], signing=True)
     phone, ip = h.subscriber("cmcc")
     params = _query(client, _sign(client, _claims(h, client)), scope="openid", nonce="query-nonce")
     target = await _start(h, params, ip)
@@ -101,7 +101,7 @@ async def test_the_request_objects_parameters_replace_the_querys(any_db_harness:
         },
     )
     SENSITIVE.update({str(body["access_token"]), str(body["id_token"])})
-    assert body["scope"] == "number-verification:verify openid"
+    assert body["scope"] == f"{PURPOSE} number-verification:verify openid"
     assert jwt.decode(str(body["id_token"]), options={"verify_signature": False})["nonce"] == "signed-nonce"
     assert phone not in json.dumps(body)
 
@@ -109,7 +109,7 @@ async def test_the_request_objects_parameters_replace_the_querys(any_db_harness:
 async def test_only_client_id_and_request_in_the_query_is_enough(harness: Harness) -> None:
     """RFC 9101 §5: the query may carry nothing but client_id and request; a JWT without typ and a
     key without kid (the client's only key) are accepted."""
-    client = await harness.client(["number-verification:verify"], signing=True)
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     _, ip = harness.subscriber("cucc")
     request_object = _sign(client, _claims(harness, client), kid=None, typ=None)
     assert "kid" not in jwt.get_unverified_header(request_object)
@@ -123,7 +123,7 @@ async def test_an_rsa_client_key_signs_rs256_request_objects(harness: Harness) -
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     creds = await harness.runtime.tenants.create(
         name="rsa-client",
-        scopes=["number-verification:verify"],
+        scopes=["number-verification:verify", PURPOSE],
         redirect_uris=[REDIRECT],
         jwks={"keys": [{**public, "kid": "r1", "use": "sig"}]},
     )
@@ -196,7 +196,7 @@ _REASONS = {
 async def test_a_defective_request_object_is_invalid_request_object(harness: Harness, defect: str) -> None:
     """Each defect is redirected as invalid_request_object, saying which rule it broke, to the
     query's registered redirect URI with the query's state (the object's cannot be trusted) and iss."""
-    client = await harness.client(["number-verification:verify"], signing=True)
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     answer = await _error(harness, _query(client, _DEFECTS[defect](harness, client)))
     assert answer["error"] == "invalid_request_object", answer
     assert _REASONS[defect] in answer["error_description"]
@@ -205,16 +205,16 @@ async def test_a_defective_request_object_is_invalid_request_object(harness: Har
 
 async def test_a_request_object_of_another_client_is_refused(harness: Harness) -> None:
     """client_id in the query must be the object's: client B cannot send client A's signed object."""
-    a = await harness.client(["number-verification:verify"], signing=True)
-    b = await harness.client(["number-verification:verify"], signing=True)
+    a = await harness.client(["number-verification:verify", PURPOSE], signing=True)
+    b = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     answer = await _error(harness, _query(b, _sign(a, _claims(harness, a))))
     assert answer["error"] == "invalid_request_object"
 
 
 async def test_a_client_without_keys_cannot_send_request_objects(harness: Harness) -> None:
     """No registered JWKS: invalid_request_object, whatever the object."""
-    keyless = await harness.client(["number-verification:verify"])
-    signer = await harness.client(["number-verification:verify"], signing=True)
+    keyless = await harness.client(["number-verification:verify", PURPOSE])
+    signer = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     keyless.key, keyless.kid = signer.key, signer.kid
     answer = await _error(harness, _query(keyless, _sign(keyless, _claims(harness, keyless))))
     assert answer["error"] == "invalid_request_object" and "no registered keys" in answer["error_description"]
@@ -222,7 +222,7 @@ async def test_a_client_without_keys_cannot_send_request_objects(harness: Harnes
 
 async def test_request_uri_is_not_supported(harness: Harness) -> None:
     """request_uri (by reference) answers request_uri_not_supported."""
-    client = await harness.client(["number-verification:verify"], signing=True)
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     params = {
         "client_id": client.tenant.client_id,
         "redirect_uri": REDIRECT,
@@ -234,7 +234,7 @@ async def test_request_uri_is_not_supported(harness: Harness) -> None:
 async def test_without_a_registered_redirect_uri_in_the_query_the_error_is_direct(harness: Harness) -> None:
     """A bad object with no registered redirect_uri in the query has nowhere safe to be redirected:
     400 directly, never a redirect to the unverified object's URI."""
-    client = await harness.client(["number-verification:verify"], signing=True)
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
     bad = _unsigned(_claims(harness, client))
     for params in (
         {"client_id": client.tenant.client_id, "request": bad},
@@ -265,12 +265,12 @@ async def _must_sign(h: Harness, scopes: list[str]) -> Client:
 async def test_a_client_that_must_sign_cannot_send_plain_parameters(any_db_harness: Harness) -> None:
     """require_signed_request_object: plain parameters are invalid_request; a signed object passes."""
     h = any_db_harness
-    client = await _must_sign(h, ["number-verification:verify"])
+    client = await _must_sign(h, ["number-verification:verify", PURPOSE])
     plain = {
         "client_id": client.tenant.client_id,
         "response_type": "code",
         "redirect_uri": REDIRECT,
-        "scope": "openid number-verification:verify",
+        "scope": f"openid {PURPOSE} number-verification:verify",
         "state": "st",
         "code_challenge": s256("v" * 43),
         "code_challenge_method": "S256",
@@ -283,7 +283,7 @@ async def test_a_client_that_must_sign_cannot_send_plain_parameters(any_db_harne
 
 
 def _ciba_claims(h: Harness, client: Client, phone: str, **overrides: Any) -> dict[str, Any]:
-    base = _claims(h, client, scope="openid sim-swap:check", login_hint=f"tel:{phone}")
+    base = _claims(h, client, scope=f"openid {PURPOSE} sim-swap:check", login_hint=f"tel:{phone}")
     for name in (
         "response_type",
         "redirect_uri",
@@ -300,7 +300,7 @@ async def test_a_signed_ciba_request_is_accepted_once(any_db_harness: Harness) -
     """A signed authentication request (CIBA §7.1.1) starts the flow and its tokens follow; the
     same signed request again (its jti spent) is invalid_request_object."""
     h = any_db_harness
-    client = await h.client(["sim-swap:check"], signing=True)
+    client = await h.client(["sim-swap:check", PURPOSE], signing=True)
     phone, _ = h.subscriber("cucc")
     signed = _sign(client, _ciba_claims(h, client, phone))
     started = await h.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
@@ -308,7 +308,7 @@ async def test_a_signed_ciba_request_is_accepted_once(any_db_harness: Harness) -
         client.basic, {"grant_type": CIBA, "auth_req_id": started["auth_req_id"]}
     )
     SENSITIVE.update({str(body["access_token"]), str(body["id_token"])})
-    assert body["scope"] == "openid sim-swap:check"
+    assert body["scope"] == f"{PURPOSE} openid sim-swap:check"
     who = await h.runtime.tokens.verify(str(body["access_token"]))
     assert who.subscriber is not None and who.subscriber.phone_number == phone
     with pytest.raises(OAuthError) as caught:
@@ -332,7 +332,7 @@ async def test_signed_ciba_requests_need_the_full_claim_set(
 ) -> None:
     """Without jti, nbf or iat, with an aud other than the issuer, expired or an unknown kid:
     invalid_request_object."""
-    client = await harness.client(["sim-swap:check"], signing=True)
+    client = await harness.client(["sim-swap:check", PURPOSE], signing=True)
     phone, _ = harness.subscriber("cmcc")
     signed = _sign(client, _ciba_claims(harness, client, phone, **overrides), **header)
     with pytest.raises(OAuthError) as caught:
@@ -345,7 +345,7 @@ async def test_ciba_refuses_unsigned_objects_request_uri_and_plain_requests_when
 ) -> None:
     """alg none is invalid_request_object; request_uri invalid_request; a client that must sign
     sending plain parameters invalid_request."""
-    client = await harness.client(["sim-swap:check"], signing=True)
+    client = await harness.client(["sim-swap:check", PURPOSE], signing=True)
     phone, _ = harness.subscriber("cmcc")
     backchannel = harness.runtime.oauth.backchannel
     with pytest.raises(OAuthError) as caught:
@@ -354,10 +354,10 @@ async def test_ciba_refuses_unsigned_objects_request_uri_and_plain_requests_when
     with pytest.raises(OAuthError) as caught:
         await backchannel.start(client.tenant, {"request_uri": "https://x.test/r"})
     assert caught.value.error == "invalid_request"
-    must_sign = await _must_sign(harness, ["sim-swap:check"])
+    must_sign = await _must_sign(harness, ["sim-swap:check", PURPOSE])
     with pytest.raises(OAuthError) as caught:
         await backchannel.start(
-            must_sign.tenant, {"scope": "openid sim-swap:check", "login_hint": f"tel:{phone}"}
+            must_sign.tenant, {"scope": f"openid {PURPOSE} sim-swap:check", "login_hint": f"tel:{phone}"}
         )
     assert caught.value.error == "invalid_request" and "signed" in caught.value.description
 
@@ -373,7 +373,7 @@ async def test_without_kid_two_keys_of_the_alg_are_ambiguous(harness: Harness) -
         ]
     }
     creds = await harness.runtime.tenants.create(
-        name="two-keys", scopes=["number-verification:verify"], redirect_uris=[REDIRECT], jwks=jwks
+        name="two-keys", scopes=["number-verification:verify", PURPOSE], redirect_uris=[REDIRECT], jwks=jwks
     )
     SENSITIVE.add(creds.client_secret)
     tenant = await harness.runtime.tenants.by_client_id(creds.client_id)

@@ -1,13 +1,14 @@
-"""The dpv: purpose rule (CAMARA Security and Interoperability profile): personal-data scopes need
-exactly one purpose in the JWT-bearer grant; two purposes are refused in every 3-legged flow."""
+"""The dpv: purpose rule (CAMARA Security and Interoperability profile): in every 3-legged flow (JWT
+bearer, authorization code, CIBA) personal-data scopes need exactly one purpose, and two purposes are
+always refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.errors import OAuthError
+from gateway.errors import OAuthError, OAuthRedirect
 from gateway.scopes import KNOWN_SCOPES, PERSONAL_DATA_SCOPES, is_purpose, purpose_error
-from tests.unit.oauth.conftest import Harness
+from tests.unit.oauth.conftest import ISSUER, Harness, authorize_params, query
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FRAUD, MARKETING = "dpv:FraudPreventionAndDetection", "dpv:Marketing"
@@ -23,20 +24,21 @@ def test_personal_data_scopes_are_known_scopes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("scopes", "required", "says"),
+    ("scopes", "says"),
     [
-        ({"openid", FRAUD, "sim-swap:check"}, True, None),
-        ({"openid"}, True, None),
-        ({"templates:write"}, True, None),
-        ({"sim-swap:check"}, True, "sim-swap:check processes personal data"),
-        ({"sim-swap:check"}, False, None),
-        ({FRAUD, MARKETING, "sim-swap:check"}, True, "exactly one dpv: purpose scope, not 2"),
-        ({FRAUD, MARKETING, "openid"}, False, "not 2"),
+        ({"openid", FRAUD, "sim-swap:check"}, None),
+        ({"openid"}, None),
+        ({"openid", FRAUD}, None),
+        ({"templates:write"}, None),
+        ({"sim-swap:check"}, "sim-swap:check processes personal data"),
+        ({"openid", "number-verification:verify"}, "number-verification:verify processes personal data"),
+        ({FRAUD, MARKETING, "sim-swap:check"}, "exactly one dpv: purpose scope, not 2"),
+        ({FRAUD, MARKETING, "openid"}, "not 2"),
     ],
 )
-def test_purpose_error(scopes: set[str], required: bool, says: str | None) -> None:
-    """One purpose passes; none with a personal-data scope fails when required; two always fail."""
-    problem = purpose_error(frozenset(scopes), required=required)
+def test_purpose_error(scopes: set[str], says: str | None) -> None:
+    """One purpose passes; none with a personal-data scope fails; two always fail."""
+    problem = purpose_error(frozenset(scopes))
     assert (problem is None) if says is None else (problem is not None and says in problem)
 
 
@@ -78,12 +80,45 @@ async def test_the_jwt_bearer_grant_requires_exactly_one_purpose(
     assert (refused is None) if error is None else (refused is not None and refused.error == error)
 
 
-async def test_two_purposes_are_refused_in_ciba(harness: Harness) -> None:
-    """A backchannel request with two purposes is invalid_scope naming the rule."""
-    client = await harness.client(["sim-swap:check", FRAUD, MARKETING])
-    with pytest.raises(OAuthError) as caught:
-        await harness.runtime.oauth.backchannel.start(
-            client.tenant,
-            {"scope": f"openid {FRAUD} {MARKETING} sim-swap:check", "login_hint": "tel:+8613800138000"},
-        )
-    assert caught.value.error == "invalid_scope" and "dpv:" in caught.value.description
+_CASES = pytest.mark.parametrize(
+    ("purposes", "says"),
+    [(FRAUD, None), ("", "processes personal data"), (f"{FRAUD} {MARKETING}", "exactly one")],
+    ids=["one-purpose", "no-purpose", "two-purposes"],
+)
+
+
+@_CASES
+async def test_ciba_requires_exactly_one_purpose(
+    any_db_harness: Harness, purposes: str, says: str | None
+) -> None:
+    """A backchannel request for sim-swap:check is accepted with one purpose; with none or two it is
+    invalid_scope saying why."""
+    client = await any_db_harness.client(["sim-swap:check", FRAUD, MARKETING])
+    form = {"scope": f"openid {purposes} sim-swap:check", "login_hint": "tel:+8613800138000"}
+    try:
+        started = await any_db_harness.runtime.oauth.backchannel.start(client.tenant, form)
+    except OAuthError as exc:
+        assert says is not None and exc.error == "invalid_scope" and says in exc.description
+    else:
+        assert says is None and started["auth_req_id"]
+
+
+@_CASES
+async def test_the_code_flow_requires_exactly_one_purpose(
+    any_db_harness: Harness, purposes: str, says: str | None
+) -> None:
+    """An authorization request for number-verification:verify goes to the operator with one
+    purpose; with none or two it is invalid_scope, redirected to the client with its state."""
+    h = any_db_harness
+    client = await h.client(["number-verification:verify", FRAUD, MARKETING])
+    _, ip = h.subscriber("cmcc")
+    params = authorize_params(client, scope=f"openid {purposes} number-verification:verify")
+    service = h.runtime.oauth.authorization
+    try:
+        target = await service.start(params, peer="127.0.0.1", forwarded_for=ip)
+    except OAuthRedirect as exc:
+        answer = query(service.error_location(exc))
+        assert says is not None and answer["error"] == "invalid_scope" and says in answer["error_description"]
+        assert answer["state"] == "st-1" and answer["iss"] == ISSUER
+    else:
+        assert says is None and target.startswith("https://operator.invalid/cmcc/authorize?")
