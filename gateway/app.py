@@ -26,6 +26,7 @@ from gateway.runtime import open_runtime
 from gateway.settings import Settings
 from gateway.templates import views as template_views
 from gateway.tenants import views as tenant_views
+from gateway.verify import views as verify_views
 from gateway.webhooks import views as webhook_views
 
 __all__ = ["create_app"]
@@ -45,6 +46,7 @@ _ROUTE_TABLES = (
     webhook_views.routes,
     push_views.routes,
     flow_views.routes,
+    verify_views.routes,
 )
 
 

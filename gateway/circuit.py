@@ -252,6 +252,11 @@ class OperatorCircuits:
                 self._listener(operator, CircuitState.CLOSED)
         return breaker
 
+    def is_open(self, operator: str) -> bool:
+        """Whether calls to ``operator`` are being refused now (an operator never called is not)."""
+        breaker = self._breakers.get(operator)
+        return breaker is not None and breaker.state is CircuitState.OPEN
+
     def states(self) -> dict[str, CircuitState]:
         """The state of every operator called so far."""
         return {name: breaker.state for name, breaker in self._breakers.items()}

@@ -72,6 +72,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "IdentifierNotFound",
     "InvalidArgument",
+    "InvalidCode",
     "InvalidCredential",
     "InvalidPhoneNumber",
     "InvalidProtocol",
@@ -103,6 +104,8 @@ __all__ = [
     "Unavailable",
     "UnnecessaryIdentifier",
     "UnsupportedMediaType",
+    "VerificationConflict",
+    "VerificationInProgress",
     "from_carrier_error",
     "from_http_status",
     "from_line_error",
@@ -399,6 +402,40 @@ class FlowStateConflict(ApiError):
         "Redeem the link again to read the flow's current state and continue from there; this step is "
         "already done."
     )
+
+
+class InvalidCode(ApiError):
+    """A wrong verification code; the body adds ``attemptsLeft`` (0: the request has failed)."""
+
+    status, code, default_message = 400, "INVALID_CODE", "The code is not the one sent."
+    remedy = (
+        "Ask the customer to type the code again from the latest SMS; after the last attempt the "
+        "request is failed and a new one must be created."
+    )
+
+    def __init__(self, attempts_left: int) -> None:
+        message = (
+            f"The code is not the one sent; {attempts_left} attempts left."
+            if attempts_left
+            else "The code is not the one sent; no attempts left, the verification request has failed."
+        )
+        super().__init__(message)
+        self.attempts_left = attempts_left
+
+    def body(self) -> dict[str, object]:
+        """The contract's error body with ``attemptsLeft``."""
+        return {**super().body(), "attemptsLeft": self.attempts_left}
+
+
+class VerificationInProgress(ApiError):
+    status, code = 409, "VERIFICATION_IN_PROGRESS"
+    default_message = "A verification request for this number is already pending."
+    remedy = "Check or cancel the pending request (DELETE /verify/v1/requests/{id}) before creating another."
+
+
+class VerificationConflict(ApiError):
+    status, code, default_message = 409, "VERIFICATION_CONFLICT", "The request cannot do that now."
+    remedy = "Read the request (GET /verify/v1/requests/{id}); the message says which state forbids it."
 
 
 class QueueEmpty(ApiError):

@@ -48,14 +48,14 @@ _SECRET_KEYS = frozenset(
 )
 _REDACTED = "[redacted]"
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
-_SDK_TOKEN = re.compile(r"\b(?:STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_)[\w-]{8,}")
+_SDK_TOKEN = re.compile(r"\b(?:STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_|vck_)[\w-]{8,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w\-.~+/=]{8,}")
 _PHONE_OR_UUID = re.compile(
     r"(?P<uuid>(?<![0-9a-fA-F])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9a-fA-F]))"
     r"|(?<!\d)(?P<plus>\+?)(?P<digits>\d{7,15})(?!\d)"
 )
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
-_SUSPECT = re.compile(r"\d{7}|eyJ|STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_|(?i:bearer|basic)")
+_SUSPECT = re.compile(r"\d{7}|eyJ|STsid|H5HTTPS|CUAT|CTA0|CMAC|CUAC|CTAC|whsec_|vck_|(?i:bearer|basic)")
 """Anything any of the patterns above could change: text without a match is returned as is."""
 _CORRELATOR = "correlator"
 

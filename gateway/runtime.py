@@ -46,6 +46,7 @@ from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from gateway.settings import Settings
 from gateway.templates.service import TemplateService
 from gateway.tenants.service import TenantService
+from gateway.verify import Verify, open_verify
 from gateway.webhooks import WebhookService
 from gateway.webhooks.wiring import open_webhooks
 
@@ -79,6 +80,7 @@ class Runtime:
     push: Push
     flows: Flows
     sim_swap_subscriptions: SimSwapSubscriptions
+    verify: Verify
     backlog: BacklogGauges
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
@@ -121,8 +123,10 @@ async def open_runtime(
         webhooks = await stack.enter_async_context(
             open_webhooks(settings, sessions, cipher=cipher, clock=clock)
         )
+        circuits = None
         if exchangers is None:
             transport = build_operator_transport(circuit=circuit_policy(settings))
+            circuits = transport.circuits
             stack.push_async_callback(transport.aclose)
             exchangers = build_exchangers(settings.operator_configs(), transport, clock=clock.now)
         redis = None
@@ -188,6 +192,23 @@ async def open_runtime(
                 clock=clock,
             )
         )
+        recorder = LedgerRecorder(ledger, cipher=cipher, index=index, clock=clock)
+        verify = await stack.enter_async_context(
+            open_verify(
+                settings,
+                engine=engine,
+                sender=push.service,
+                templates=templates,
+                authenticators=oauth.authenticators,
+                finder=oauth.finder,
+                operator_down=circuits.is_open if circuits is not None else None,
+                usage=recorder,
+                events=webhooks,
+                cipher=cipher,
+                index=index,
+                clock=clock,
+            )
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -205,7 +226,7 @@ async def open_runtime(
             camara=build_camara_services(
                 operators=exchangers,
                 replay=replay,
-                recorder=LedgerRecorder(ledger, cipher=cipher, index=index, clock=clock),
+                recorder=recorder,
                 clock=clock,
             ),
             replay=replay,
@@ -230,6 +251,7 @@ async def open_runtime(
                 clock=clock,
             ),
             sim_swap_subscriptions=sim_swap_subscriptions,
+            verify=verify,
             backlog=BacklogGauges(sessions, clock),
             redis=redis,
         )

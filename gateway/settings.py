@@ -181,6 +181,18 @@ class Settings(BaseSettings):
         default=True, description="run the SMS dispatch worker in this process (false: another one does)"
     )
     push_dispatch_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="seconds between polls")
+    verify_sweep_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between sweeps for verification steps whose time is up"
+    )
+    verify_pumping_min_codes: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="codes to a prefix in an hour before the pumping guard judges",
+    )
+    verify_pumping_min_verified_ratio: float = Field(
+        default=0.2, ge=0, le=1, description="verified share of those codes below which the prefix is blocked"
+    )
     push_dispatch_batch: int = Field(default=50, ge=1, le=1000, description="messages claimed per round")
     push_dispatch_concurrency: int = Field(
         default=32,

@@ -85,6 +85,11 @@ class _FormParser(HTMLParser):
             self.title += data
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _where(request: _Request, count: int) -> str:
     url = urlsplit(request.url)._replace(query="", fragment="").geturl()
     return f"{request.method} {url} (request {count})"
@@ -124,13 +129,18 @@ class _Walk:
         self._sms_since: int | None = None
         self._otp_sent = False
 
-    async def run(self, url: str, redirect_uri: str) -> str:
+    async def run(self, url: str, redirect_uri: str | None) -> str:
+        """Walk from ``url`` until a redirect to ``redirect_uri``; without one, until a page of
+        ``url``'s own origin answers 200 (that page's URL)."""
+        home = _origin(url)
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar, timeout=_REQUEST_TIMEOUT) as session:
             request = _Request("GET", url)
             for count in range(1, MAX_REQUESTS + 1):
                 status, headers, body = await self._send(session, request, count)
                 where = _where(request, count)
+                if redirect_uri is None and status == 200 and _origin(request.url) == home:
+                    return request.url
                 if 300 <= status < 400:
                     location = headers.get("Location")
                     if location is None:
@@ -138,7 +148,7 @@ class _Walk:
                             f"The phone's browser stopped at {where}: HTTP {status} without Location."
                         )
                     target = urljoin(request.url, location)
-                    if target.startswith(redirect_uri):
+                    if redirect_uri is not None and target.startswith(redirect_uri):
                         return target
                     request = (
                         _Request(request.method, target, request.form)
@@ -148,7 +158,8 @@ class _Walk:
                     continue
                 request = self._submit(status, headers.get("Content-Type", ""), body, request, where)
             raise BadGateway(
-                f"The phone's browser gave up after {MAX_REQUESTS} requests without reaching redirect_uri."
+                f"The phone's browser gave up after {MAX_REQUESTS} requests without reaching "
+                + ("redirect_uri." if redirect_uri is not None else "a page of the url's site.")
             )
 
     async def _send(
@@ -219,19 +230,23 @@ class _Walk:
 
 
 async def walk(url: str, *, subscriber: Subscriber, bearer: Bearer, inboxes: Inboxes) -> str:
-    """The absolute ``Location`` that reached the ``redirect_uri`` query parameter of ``url``.
+    """The absolute ``Location`` that reached the ``redirect_uri`` query parameter of ``url``; for a
+    ``url`` without one (a service's own page, e.g. a verification check URL), the URL of the first
+    page of ``url``'s origin that answered 200.
 
-    :raises InvalidArgument: ``url`` is not an absolute http(s) URL with a ``redirect_uri``.
+    :raises InvalidArgument: ``url`` is not an absolute http(s) URL, or its ``redirect_uri`` is empty.
     :raises BadGateway: the walk stopped elsewhere (the message says where and why).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidArgument("url must be an absolute http(s) URL.")
-    redirect_uris = parse_qs(parts.query).get("redirect_uri")
-    if not redirect_uris or not redirect_uris[0]:
-        raise InvalidArgument("url has no redirect_uri query parameter.")
+    redirect_uris = parse_qs(parts.query, keep_blank_values=True).get("redirect_uri")
+    if redirect_uris is not None and not redirect_uris[0]:
+        raise InvalidArgument("url has an empty redirect_uri query parameter.")
     try:
         async with asyncio.timeout(_WALK_TIMEOUT):
-            return await _Walk(subscriber, bearer, inboxes).run(url, redirect_uris[0])
+            return await _Walk(subscriber, bearer, inboxes).run(
+                url, redirect_uris[0] if redirect_uris else None
+            )
     except TimeoutError:
         raise BadGateway(f"The phone's browser gave up after {_WALK_TIMEOUT:.0f} s.") from None

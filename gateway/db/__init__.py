@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 import sqlalchemy as sa
 from alembic import command
@@ -68,6 +69,10 @@ async def migrate(engine: AsyncEngine) -> None:
     await run_unit(engine, _upgrade)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """A stored datetime as timezone-aware UTC (SQLite hands back naive values)."""
     if value is None or value.tzinfo is not None:

@@ -51,14 +51,21 @@ def origin_of(url: str | None) -> str | None:
 
 
 def security_headers(
-    *, connect: Iterable[str] = (), frames: Iterable[str] = (), geolocation: bool = False
+    *,
+    connect: Iterable[str] = (),
+    frames: Iterable[str] = (),
+    geolocation: bool = False,
+    form_action: bool = False,
 ) -> dict[str, str]:
-    """The headers of a page; ``connect`` and ``frames`` add sources beyond ``'self'`` / none."""
+    """The headers of a page; ``connect`` and ``frames`` add sources beyond ``'self'`` / none;
+    ``form_action`` lets the page's forms post to the gateway itself."""
     connect_src = " ".join(["'self'", *connect])
     frame_src = " ".join(frames) or "'none'"
+    forms = "'self'" if form_action else "'none'"
     csp = (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src {connect_src}; frame-src {frame_src}; base-uri 'none'; form-action 'none'; "
+        f"connect-src {connect_src}; frame-src {frame_src}; base-uri 'none'; "
+        f"form-action {forms}; "
         "frame-ancestors 'none'"
     )
     return {

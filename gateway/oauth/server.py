@@ -38,11 +38,14 @@ def client_audiences(issuer: str) -> set[str]:
 
 @dataclass(frozen=True)
 class OAuthServer:
-    """Authorization endpoint, CIBA and token endpoint."""
+    """Authorization endpoint, CIBA and token endpoint; the operators' network authentication and the
+    telco finder they share with the verification workflow."""
 
     authorization: AuthorizationService
     backchannel: BackchannelAuthentication
     token_endpoint: TokenEndpoint
+    authenticators: Mapping[str, NetworkAuthenticator]
+    finder: TelcoFinder
 
     async def aclose(self) -> None:
         """Stop background work (pending CIBA authentications)."""
@@ -119,4 +122,6 @@ def build_oauth_server(
             ),
             clock=clock,
         ),
+        authenticators=authenticators,
+        finder=finder,
     )

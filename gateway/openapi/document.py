@@ -67,6 +67,7 @@ _TAGS = {
     "push": "SMS with a link to a quick app, and the operators' callbacks (contract §6).",
     "flows": "Link redemption and the flows run with a flow session.",
     "branches": "Branch queues for tellers.",
+    "verify": "Verification workflows: network authentication, else a code by SMS.",
     "pages": "HTML pages and their assets.",
 }
 

@@ -20,6 +20,7 @@ from gateway.errors import (
     IdempotencyKeyReused,
     IdentifierNotFound,
     InvalidArgument,
+    InvalidCode,
     InvalidCredential,
     InvalidPhoneNumber,
     InvalidProtocol,
@@ -47,6 +48,8 @@ from gateway.errors import (
     Unavailable,
     UnnecessaryIdentifier,
     UnsupportedMediaType,
+    VerificationConflict,
+    VerificationInProgress,
 )
 from gateway.flows.pages import STATIC_FILES
 from gateway.flows.schemas import BranchCreate, CallNext, LocationShare, RedeemBody, TicketCreate
@@ -60,6 +63,7 @@ from gateway.push.schemas import MessageCreate, SmsPolicyBody
 from gateway.templates.builtin import builtin_names
 from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
 from gateway.tenants.schemas import TenantCreate
+from gateway.verify.schemas import CodeBody, RequestCreate
 from gateway.webhooks.schemas import WebhookPut
 
 __all__ = ["OPERATIONS"]
@@ -764,6 +768,145 @@ _TABLE: dict[tuple[str, str], Operation] = {
         body=Body(schema=_CALLBACK_BODY, media_types=("application/json", FORM)),
         path_schema=_OPERATOR_PATH,
         errors=(NotFound, Unauthenticated, InvalidArgument),
+    ),
+    ("POST", "/verify/v1/requests"): Operation(
+        "createVerification",
+        "Start a verification workflow",
+        "verify",
+        (
+            Reply(
+                202,
+                "Started: the first step runs (an SMS first step has sent its code).",
+                r.VerifyAccepted,
+                headers=_LOCATION,
+            ),
+        ),
+        description=(
+            "Proves that the customer holds `phoneNumber`: a `network` step completes when the phone "
+            "opens `checkUrl` over its mobile data and its operator identifies the number; an `sms` step "
+            "sends a code to check with `POST …/check`. A step that fails or runs out of `channelTimeout` "
+            "starts the next one by itself."
+        ),
+        body=Body(
+            RequestCreate,
+            examples={
+                "network, then code": {
+                    "phoneNumber": DEMO_NUMBER,
+                    "workflow": [{"channel": "network"}, {"channel": "sms"}],
+                    "clientReference": "login-20261207-0042",
+                },
+            },
+        ),
+        errors=(
+            InvalidPhoneNumber,
+            NotFound,
+            TemplateNotApproved,
+            MissingParam,
+            VerificationInProgress,
+            TooManyRequests,
+            QuotaExceeded,
+            ServiceNotApplicable,
+        ),
+    ),
+    ("GET", "/verify/v1/requests/{id}"): Operation(
+        "getVerification",
+        "Read a verification request",
+        "verify",
+        (
+            Reply(
+                200,
+                "Status, the number masked, and each step's outcome.",
+                r.VerifyRequestOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/verify/v1/requests/{id}/check"): Operation(
+        "checkVerificationCode",
+        "Check the code the customer typed",
+        "verify",
+        (Reply(200, "The right code: the request is completed.", r.VerifyRequestOut, headers=_NO_STORE),),
+        body=Body(CodeBody, examples={"code": {"code": "482913"}}),
+        errors=(InvalidCode, NotFound, VerificationConflict),
+    ),
+    ("POST", "/verify/v1/requests/{id}/next"): Operation(
+        "nextVerificationStep",
+        "Skip to the next step",
+        "verify",
+        (
+            Reply(
+                200,
+                "The next step runs (on the last SMS step: a new code was sent).",
+                r.VerifyRequestOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        errors=(NotFound, VerificationConflict),
+    ),
+    ("DELETE", "/verify/v1/requests/{id}"): Operation(
+        "cancelVerification",
+        "Cancel a verification request",
+        "verify",
+        (Reply(204, "Cancelled."),),
+        errors=(NotFound, VerificationConflict),
+    ),
+    ("GET", "/verify/v1/check/{token}"): Operation(
+        "openVerificationCheck",
+        "The check URL the phone opens",
+        "pages",
+        (
+            Reply(302, "To the phone's operator for network authentication.", headers=_REDIRECT),
+            Reply(
+                200,
+                "The code form, or the request's result (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+            Reply(
+                404,
+                "Not a check URL of ours (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+        ),
+    ),
+    ("POST", "/verify/v1/check/{token}"): Operation(
+        "submitVerificationCode",
+        "The code typed on the check page",
+        "pages",
+        (
+            Reply(
+                200,
+                "The result, or the form again with the attempts left (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+            Reply(
+                404,
+                "Not a check URL of ours (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+        ),
+        body=Body(
+            schema={"type": "object", "properties": {"code": _STRING}, "required": ["code"]},
+            media_types=(FORM,),
+        ),
+        errors=(InvalidArgument,),
+    ),
+    ("GET", "/verify/v1/callback/{operator}"): Operation(
+        "operatorVerifyCallback",
+        "Operator return of a network step",
+        "verify",
+        (Reply(302, "Back to the request's check URL.", headers=_REDIRECT),),
+        query_schema={"state": _STRING, "code": _STRING, "error": _STRING},
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound,),
     ),
     ("GET", "/l/{code}"): Operation(
         "landingPage",

@@ -561,3 +561,43 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     BranchQueue,
 )
 """Every response model the operations use (the document's ``components/schemas``)."""
+
+
+class VerifyAccepted(_Out):
+    """``POST /verify/v1/requests``: the request's id, and the check URL of a workflow with a network step."""
+
+    requestId: str
+    checkUrl: str | None = None
+
+
+class VerifyStepOut(_Out):
+    """One step of a verification request and what became of it."""
+
+    channel: Literal["network", "sms"]
+    templateId: str | None = None
+    status: Literal["waiting", "active", "completed", "failed", "skipped", "expired", "cancelled"]
+    startedAt: str | None = None
+    endedAt: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description=(
+            "Why a step did not complete: `off_network`, `operator_unavailable`, `operator_refused`, "
+            "`number_mismatch`, `not_network`, `sms_refused`, `prefix_blocked`, `timeout`, "
+            "`too_many_attempts`."
+        ),
+    )
+
+
+class VerifyRequestOut(_Out):
+    """A verification request: status, the number masked, and each step's outcome."""
+
+    requestId: str
+    status: Literal["pending", "completed", "failed", "expired", "cancelled"]
+    phoneNumber: str = Field(description="Masked: `+86138****8000`.")
+    clientReference: str | None = None
+    checkUrl: str | None = None
+    currentStep: int
+    attemptsLeft: int
+    codesSent: int
+    createdAt: str
+    steps: list[VerifyStepOut]

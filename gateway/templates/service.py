@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
@@ -159,6 +160,22 @@ class TemplateService:
         if template.status is not Status.APPROVED:
             raise TemplateNotApproved(f"The template is {template.status.value}, not approved.")
         return template
+
+    async def approved_builtin(self, tenant_id: str, name: str) -> Template | None:
+        """The tenant's newest approved template installed from the built-in ``name``, if any."""
+        async with self._sessions() as session:
+            found = await session.exec(
+                select(TemplateRecord)
+                .where(
+                    TemplateRecord.tenant_id == tenant_id,
+                    TemplateRecord.builtin == name,
+                    TemplateRecord.status == Status.APPROVED.value,
+                )
+                .order_by(col(TemplateRecord.created_at).desc())
+                .limit(1)
+            )
+            row = found.first()
+        return _to_domain(row) if row is not None else None
 
     async def approve(self, template_id: str) -> Template:
         """Admin: approve (also a previously rejected template).

@@ -14,6 +14,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "claim.location_shared",
     "queue.ticket_called",
     "queue.ticket_cancelled",
+    "verify.completed",
+    "verify.failed",
+    "verify.prefix_blocked",
 )
 
 

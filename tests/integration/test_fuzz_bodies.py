@@ -39,7 +39,13 @@ CLIENT_AUTH = {"/oauth2/token", "/oauth2/bc-authorize"}
 REDIRECT_URI = "https://bank.example/callback"
 PURPOSE = "dpv:FraudPreventionAndDetection"
 CODE = re.compile(r"^[A-Z][A-Z0-9_.]*$")
-PATH_VALUES = {"name": "claim-location", "operator": "cmcc", "id": "fuzz-0", "code": "fuzz0fuzz0fuzz0fuzz0fu"}
+PATH_VALUES = {
+    "name": "claim-location",
+    "operator": "cmcc",
+    "id": "fuzz-0",
+    "code": "fuzz0fuzz0fuzz0fuzz0fu",
+    "token": "fuzz-0.vck_0",
+}
 DEEP = 10_000
 AS_JSON = {"Content-Type": JSON}
 AS_FORM = {"Content-Type": FORM}

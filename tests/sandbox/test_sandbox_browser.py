@@ -343,7 +343,7 @@ async def test_unreachable_host_is_a_502(
 @pytest.mark.parametrize(
     "body",
     [
-        {"url": "https://gw.example/oauth2/authorize?state=1"},
+        {"url": "https://gw.example/oauth2/authorize?redirect_uri=&state=1"},
         {"url": "gw.example/oauth2/authorize?redirect_uri=x"},
         {"url": "https://gw.example/?redirect_uri=x", "method": "wifi"},
         {"url": "https://gw.example/?redirect_uri=x", "extra": 1},
@@ -353,7 +353,8 @@ async def test_unreachable_host_is_a_502(
 async def test_bad_requests_are_400(
     client: SandboxClient, subscribe: Subscribe, body: dict[str, Any]
 ) -> None:
-    """No redirect_uri, a relative URL, an unknown method or an unknown field answer 400 INVALID_ARGUMENT."""
+    """An empty redirect_uri, a relative URL, an unknown method or an unknown field answer 400
+    INVALID_ARGUMENT."""
     await subscribe(PHONES["cmcc"], "cmcc")
 
     status, answer = await browse(client, PHONES["cmcc"], body)
