@@ -35,7 +35,7 @@ from gateway.login_check.thresholds import ThresholdStore
 from gateway.oauth.client_auth import ClientAuthenticator
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.revocation import Revocations
-from gateway.oauth.server import OAuthServer, build_oauth_server, client_audiences
+from gateway.oauth.server import OAuthServer, build_oauth_server, client_audiences, network_authentication
 from gateway.oauth.tokens import AccessTokens
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
@@ -152,21 +152,7 @@ async def open_runtime(
         client_auth = ClientAuthenticator(
             tenants, replay, clock, audiences=client_audiences(issuer), throttle=auth_throttle
         )
-        oauth = build_oauth_server(
-            settings,
-            engine=engine,
-            clock=clock,
-            cipher=cipher,
-            index=index,
-            keys=keys,
-            tokens=tokens,
-            revocations=revocations,
-            tenants=tenants,
-            client_auth=client_auth,
-            replay=replay,
-            exchangers=exchangers,
-        )
-        stack.push_async_callback(oauth.aclose)
+        network = network_authentication(settings, exchangers)
         templates = TemplateService(sessions, clock)
         push = await stack.enter_async_context(
             open_push(
@@ -199,8 +185,8 @@ async def open_runtime(
                 engine=engine,
                 sender=push.service,
                 templates=templates,
-                authenticators=oauth.authenticators,
-                finder=oauth.finder,
+                authenticators=network.authenticators,
+                finder=network.finder,
                 operator_down=circuits.is_open if circuits is not None else None,
                 usage=recorder,
                 events=webhooks,
@@ -209,6 +195,23 @@ async def open_runtime(
                 clock=clock,
             )
         )
+        oauth = build_oauth_server(
+            settings,
+            engine=engine,
+            clock=clock,
+            cipher=cipher,
+            index=index,
+            keys=keys,
+            tokens=tokens,
+            revocations=revocations,
+            tenants=tenants,
+            client_auth=client_auth,
+            replay=replay,
+            exchangers=exchangers,
+            network=network,
+            code_fallback=verify.service,
+        )
+        stack.push_async_callback(oauth.aclose)
         yield Runtime(
             settings=settings,
             clock=clock,

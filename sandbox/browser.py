@@ -32,6 +32,7 @@ Bearer = Literal["network", "sms_otp"]
 MAX_REQUESTS: Final = 10
 _REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 _WALK_TIMEOUT: Final = 30.0
+_OTP_WAIT: Final = 10.0
 _MAX_BODY: Final = 1 << 20
 _USER_AGENT: Final = "Mozilla/5.0 (Linux; Android 14; SandboxPhone) AppleWebKit/537.36 Mobile Safari/537.36"
 _OTP: Final = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
@@ -126,7 +127,7 @@ class _Walk:
         address = cellular_ip(phone, subscriber.operator) if bearer == "network" else wifi_ip(phone)
         self._forwarded_for = str(address)
         self._enrichment = HEADER_ENRICHMENT[subscriber.operator] if bearer == "network" else None
-        self._sms_since: int | None = None
+        self._sms_since = inboxes.last_seq()
         self._otp_sent = False
 
     async def run(self, url: str, redirect_uri: str | None) -> str:
@@ -156,7 +157,7 @@ class _Walk:
                         else _Request("GET", target)
                     )
                     continue
-                request = self._submit(status, headers.get("Content-Type", ""), body, request, where)
+                request = await self._submit(status, headers.get("Content-Type", ""), body, request, where)
             raise BadGateway(
                 f"The phone's browser gave up after {MAX_REQUESTS} requests without reaching "
                 + ("redirect_uri." if redirect_uri is not None else "a page of the url's site.")
@@ -180,7 +181,9 @@ class _Walk:
                 f"{_STOPPED} {_where(request, count)}: no answer ({type(exc).__name__})."
             ) from None
 
-    def _submit(self, status: int, content_type: str, body: bytes, request: _Request, where: str) -> _Request:
+    async def _submit(
+        self, status: int, content_type: str, body: bytes, request: _Request, where: str
+    ) -> _Request:
         """The form submission that continues the walk from a page, or :class:`BadGateway`."""
         stopped = f"{_STOPPED} {where}"
         if status != 200:
@@ -203,7 +206,7 @@ class _Walk:
                 continue
             kind, autocomplete = element.get("type", "text").lower(), element.get("autocomplete", "")
             if autocomplete == "one-time-code":
-                values[name] = self._otp(stopped)
+                values[name] = await self._otp(stopped)
             elif kind == "tel" or autocomplete.startswith("tel"):
                 self._sms_since = self._inboxes.last_seq()
                 values[name] = self._national
@@ -215,18 +218,21 @@ class _Walk:
             return _Request("GET", parts._replace(query=urlencode(values)).geturl())
         return _Request("POST", target, values)
 
-    def _otp(self, stopped: str) -> str:
-        """The code of the first SMS that reached the phone after it sent its number."""
+    async def _otp(self, stopped: str) -> str:
+        """The code of the first SMS that reached the phone after it sent its number (or, on a form
+        that did not ask for it, after the walk started), waiting up to :data:`_OTP_WAIT` seconds."""
         if self._otp_sent:
             raise BadGateway(f"{stopped}: the operator asked for the SMS code again.")
-        since = self._sms_since
-        if since is not None:
+        deadline = asyncio.get_running_loop().time() + _OTP_WAIT
+        while True:
             for message in self._inboxes.messages(self._subscriber.phone_number):
-                found = _OTP.search(message.text) if message.seq > since else None
+                found = _OTP.search(message.text) if message.seq > self._sms_since else None
                 if found is not None:
                     self._otp_sent = True
                     return found.group(0)
-        raise BadGateway(f"{stopped}: no SMS code reached the phone.")
+            if asyncio.get_running_loop().time() >= deadline:
+                raise BadGateway(f"{stopped}: no SMS code reached the phone.")
+            await asyncio.sleep(0.05)
 
 
 async def walk(url: str, *, subscriber: Subscriber, bearer: Bearer, inboxes: Inboxes) -> str:

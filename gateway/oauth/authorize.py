@@ -27,6 +27,13 @@ Rules this implementation fixes:
 - ``login_hint`` is ``tel:+<E.164>``; the operator uses it only for its SMS-OTP fallback.
 - ``prompt=none`` demands network-based authentication without interaction: a device not on a
   supported mobile network, or an operator answer by SMS-OTP, ends in ``login_required``.
+- Off the mobile network, with a ``login_hint`` and without ``prompt=none``, the gateway sends its
+  own code by SMS (the verification workflow's SMS step, with the tenant's approved built-in
+  verification template for the first ``ui_locales`` tag) and the browser goes to the code-entry
+  page ``/oauth2/code-entry/{handle}`` instead of the operator; the right code issues the
+  authorization code with ``amr`` ``["sms_otp"]`` (Number Verification refuses such tokens), the
+  fifth wrong one or an expired code redirects ``access_denied``. A tenant without an approved
+  verification template keeps the operator's own SMS-OTP fallback.
 - A device on no supported network and without a usable hint: ``access_denied``; an operator that
   fails: ``temporarily_unavailable``; an operator that refuses its code: ``access_denied``.
 """
@@ -35,11 +42,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -58,7 +67,15 @@ from carrier_adapters import (
 )
 from gateway.clock import Clock
 from gateway.db import run_unit
-from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect
+from gateway.errors import (
+    InvalidArgument,
+    InvalidPhoneNumber,
+    OAuthError,
+    OAuthRedirect,
+    ServiceNotApplicable,
+    TooManyRequests,
+    VerificationInProgress,
+)
 from gateway.oauth import pkce
 from gateway.oauth.codes import CodeStore
 from gateway.oauth.models import PendingAuthorization
@@ -69,7 +86,7 @@ from gateway.oauth.user_tokens import requested_scopes
 from gateway.tenants.models import Tenant
 from gateway.tenants.service import TenantService
 
-__all__ = ["PENDING_TTL", "AuthorizationService", "redirect_location"]
+__all__ = ["PENDING_TTL", "AuthorizationService", "CodeEntry", "CodeFallback", "redirect_location"]
 
 PENDING_TTL = 300
 Params = Mapping[str, Sequence[str]]
@@ -77,12 +94,45 @@ _TABLE = PendingAuthorization.__table__  # type: ignore[attr-defined]
 _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _USER_REFUSALS = frozenset({"access_denied", "login_required", "interaction_required", "consent_required"})
 _MAX_STATE, _MAX_NONCE = 512, 256
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+_ENTRY_PREFIX = "vck_"
 log = structlog.get_logger(__name__)
 
 
 def redirect_location(uri: str, params: Mapping[str, str]) -> str:
     """``uri`` with ``params`` added to its query; an existing query is kept (RFC 6749 §3.1.2)."""
     return uri + ("&" if "?" in uri else "?") + urlencode(params)
+
+
+class CodeTried(Protocol):
+    """One code typed: the verified number when it was right; ``ended`` when no attempt is left."""
+
+    @property
+    def phone_number(self) -> str | None: ...
+    @property
+    def attempts_left(self) -> int: ...
+    @property
+    def ended(self) -> bool: ...
+
+
+class CodeFallback(Protocol):
+    """The verification workflow's SMS step, as the code-entry fallback uses it."""
+
+    async def start_code(self, tenant_id: str, phone: str, *, locale: str | None) -> str | None:
+        """Send a code; the verification id, or None when the tenant has no code template."""
+        ...
+
+    async def try_code(self, tenant_id: str, request_id: str, code: str) -> CodeTried:
+        """Check one typed code."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """What a submitted code leads to: a redirect (to the client), or the form again."""
+
+    location: str | None
+    attempts_left: int
 
 
 def _single(params: Params, name: str) -> str | None:
@@ -164,6 +214,13 @@ class _Request:
     code_challenge: str
     prompt: str | None
     login_hint: str | None
+    locale: str | None
+
+
+def _locale(params: Params) -> str | None:
+    """The first ``ui_locales`` tag, when it is a well-formed language tag."""
+    tags = (_single(params, "ui_locales") or "").split()
+    return tags[0] if tags and _LOCALE.match(tags[0]) else None
 
 
 class AuthorizationService:
@@ -181,8 +238,10 @@ class AuthorizationService:
         issuer: str,
         request_objects: RequestObjects,
         require_signed: bool = False,
+        code_fallback: CodeFallback | None = None,
     ) -> None:
         self._engine = engine
+        self._code_fallback = code_fallback
         self._request_objects = request_objects
         self._require_signed = require_signed
         self._tenants = tenants
@@ -215,6 +274,10 @@ class AuthorizationService:
         operator = by_ip or (operator_for_number(request.login_hint) if request.login_hint else None)
         if by_ip is None and request.prompt == "none":
             raise fail("login_required", "The device is not on a supported mobile network.")
+        if by_ip is None and operator is not None and request.login_hint is not None:
+            entry = await self._start_code_entry(request, operator, fail)
+            if entry is not None:
+                return entry
         authenticator = self._authenticators.get(operator) if operator else None
         if operator is None or authenticator is None:
             raise fail("access_denied", "The device is not on a supported mobile network.")
@@ -238,7 +301,7 @@ class AuthorizationService:
         """
         handle = _single(params, "state")
         pending = await self._take(handle) if handle else None
-        if pending is None or pending["operator"] != operator:
+        if pending is None or pending["operator"] != operator or pending["verification_id"] is not None:
             raise InvalidArgument("The authorization request is unknown, expired or already completed.")
 
         def fail(error: str, description: str) -> OAuthRedirect:
@@ -253,6 +316,42 @@ class AuthorizationService:
                 raise fail("access_denied", "The mobile operator did not authenticate the subscriber.")
             raise fail("temporarily_unavailable", "The mobile operator is unavailable.")
         subscriber = await self._identify(operator, _single(params, "code"), pending["prompt"], fail)
+        return await self._complete(pending, subscriber)
+
+    async def enter_code(self, handle: str, code: str) -> CodeEntry:
+        """A code typed on the code-entry page: the client redirect (with our code when it was
+        right, ``access_denied`` when no attempt is left), else the form again.
+
+        :raises InvalidArgument: no pending code entry for this handle.
+        """
+        pending = await self._peek_entry(handle)
+        if self._code_fallback is None:
+            raise InvalidArgument("The authorization request is unknown, expired or already completed.")
+        tried = await self._code_fallback.try_code(pending["tenant_id"], pending["verification_id"], code)
+        if tried.phone_number is None and not tried.ended:
+            return CodeEntry(None, tried.attempts_left)
+        taken = await self._take(handle)
+        if taken is None:
+            raise InvalidArgument("The authorization request is unknown, expired or already completed.")
+        if tried.phone_number is None:
+            refused = OAuthRedirect(
+                "access_denied",
+                "The subscriber did not enter the code sent by SMS.",
+                redirect_uri=taken["redirect_uri"],
+                state=taken["state"],
+            )
+            return CodeEntry(self.error_location(refused), 0)
+        subscriber = AuthenticatedSubscriber(
+            tried.phone_number, taken["operator"], (AuthMethod.SMS_OTP.value,), self._clock.now()
+        )
+        return CodeEntry(await self._complete(taken, subscriber), 0)
+
+    async def check_code_entry(self, handle: str) -> None:
+        """:raises InvalidArgument: no pending code entry for this handle."""
+        await self._peek_entry(handle)
+
+    async def _complete(self, pending: RowMapping, subscriber: AuthenticatedSubscriber) -> str:
+        """Issue the gateway's code for the pending request: the client redirect."""
         code = await self._codes.issue(
             tenant_id=pending["tenant_id"],
             client_id=pending["client_id"],
@@ -265,8 +364,39 @@ class AuthorizationService:
         answer = {"code": code, "iss": self._issuer}
         if pending["state"] is not None:
             answer["state"] = pending["state"]
-        log.info("authorization_completed", operator=operator, amr=list(subscriber.amr))
+        log.info("authorization_completed", operator=subscriber.operator, amr=list(subscriber.amr))
         return redirect_location(pending["redirect_uri"], answer)
+
+    async def _start_code_entry(
+        self, request: _Request, operator: str, fail: Callable[[str, str], OAuthRedirect]
+    ) -> str | None:
+        """Send our code to the hinted number; the code-entry page's URL, or None when the tenant
+        has no approved verification template (the operator's fallback runs instead)."""
+        if self._code_fallback is None or request.login_hint is None:
+            return None
+        try:
+            verification = await self._code_fallback.start_code(
+                request.tenant.id, request.login_hint, locale=request.locale
+            )
+        except VerificationInProgress as exc:
+            raise fail("temporarily_unavailable", "A code was sent to this number moments ago.") from exc
+        except TooManyRequests as exc:
+            raise fail("temporarily_unavailable", "Too many codes were sent; try again later.") from exc
+        except (InvalidPhoneNumber, ServiceNotApplicable) as exc:
+            raise fail("access_denied", "The number cannot receive an SMS code.") from exc
+        if verification is None:
+            return None
+        handle = _ENTRY_PREFIX + secrets.token_urlsafe(32)
+        await self._store(handle, request, operator, verification)
+        log.info("authorization_code_entry_started", operator=operator)
+        return f"{self._issuer}/oauth2/code-entry/{handle}"
+
+    async def _peek_entry(self, handle: str) -> RowMapping:
+        digest = hashlib.sha256(handle.encode()).hexdigest()
+        found = await run_unit(self._engine, partial(_peek_pending, digest, self._clock.now()), writes=False)
+        if found is None or found["verification_id"] is None:
+            raise InvalidArgument("The authorization request is unknown, expired or already completed.")
+        return found
 
     async def _identify(
         self, operator: str, code: str | None, prompt: str | None, fail: Callable[[str, str], OAuthRedirect]
@@ -314,7 +444,9 @@ class AuthorizationService:
             raise OAuthRedirect(
                 exc.error, exc.description, redirect_uri=redirect_uri, state=_echoed(state)
             ) from exc
-        return _Request(tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number)
+        return _Request(
+            tenant, redirect_uri, scopes, state, nonce, challenge, prompt, number, _locale(params)
+        )
 
     async def _parameters(self, tenant: Tenant, query: Params) -> Params:
         """The request's parameters: the query's, or those of its signed request object.
@@ -365,7 +497,9 @@ class AuthorizationService:
             raise InvalidArgument("The redirect_uri is missing or not registered for this client.")
         return redirect_uri
 
-    async def _store(self, handle: str, request: _Request, operator: str) -> None:
+    async def _store(
+        self, handle: str, request: _Request, operator: str, verification_id: str | None = None
+    ) -> None:
         now = self._clock.now()
         row = {
             "handle_hash": hashlib.sha256(handle.encode()).hexdigest(),
@@ -378,6 +512,7 @@ class AuthorizationService:
             "code_challenge": request.code_challenge,
             "prompt": request.prompt,
             "operator": operator,
+            "verification_id": verification_id,
             "created_at": now,
             "expires_at": now + timedelta(seconds=PENDING_TTL),
         }
@@ -391,6 +526,14 @@ class AuthorizationService:
 def _insert_pending(row: Mapping[str, object], now: datetime, conn: Connection) -> None:
     conn.execute(sa.delete(_TABLE).where(_TABLE.c.expires_at < now))
     conn.execute(sa.insert(_TABLE).values(**row))
+
+
+def _peek_pending(digest: str, now: datetime, conn: Connection) -> RowMapping | None:
+    """The unexpired pending request with this handle digest, left in place."""
+    found = conn.execute(
+        sa.select(_TABLE).where((_TABLE.c.handle_hash == digest) & (_TABLE.c.expires_at > now))
+    )
+    return found.mappings().first()
 
 
 def _take_pending(digest: str, now: datetime, conn: Connection) -> RowMapping | None:

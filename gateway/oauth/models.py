@@ -36,7 +36,9 @@ class SigningKey(SQLModel, table=True):
 class PendingAuthorization(SQLModel, table=True):
     """An authorization request between ``/oauth2/authorize`` and the operator's callback (single use).
 
-    Keyed by the SHA-256 of the opaque handle sent to the operator as ``state``; deleted when used.
+    Keyed by the SHA-256 of the opaque handle sent to the operator as ``state`` (or, off the mobile
+    network, in the URL of the code-entry page: then ``verification_id`` names the verification
+    request whose code the customer types); deleted when used.
     """
 
     __tablename__ = "oauth_pending_authorizations"
@@ -51,6 +53,7 @@ class PendingAuthorization(SQLModel, table=True):
     code_challenge: str = Field(max_length=64)
     prompt: str | None = Field(default=None, max_length=64)
     operator: str = Field(max_length=8)
+    verification_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from carrier_adapters import NetworkAuthenticator, OneTapExchanger
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
-from gateway.oauth.authorize import AuthorizationService
+from gateway.oauth.authorize import AuthorizationService, CodeFallback
 from gateway.oauth.ciba import BackchannelAuthentication
 from gateway.oauth.client_auth import ClientAuthenticator
 from gateway.oauth.codes import CodeStore
@@ -28,7 +28,13 @@ from gateway.replay import ReplayCache
 from gateway.settings import OPERATORS, Settings
 from gateway.tenants.service import TenantService
 
-__all__ = ["OAuthServer", "build_oauth_server", "client_audiences"]
+__all__ = [
+    "NetworkAuthentication",
+    "OAuthServer",
+    "build_oauth_server",
+    "client_audiences",
+    "network_authentication",
+]
 
 
 def client_audiences(issuer: str) -> set[str]:
@@ -38,18 +44,39 @@ def client_audiences(issuer: str) -> set[str]:
 
 @dataclass(frozen=True)
 class OAuthServer:
-    """Authorization endpoint, CIBA and token endpoint; the operators' network authentication and the
-    telco finder they share with the verification workflow."""
+    """Authorization endpoint, CIBA and token endpoint."""
 
     authorization: AuthorizationService
     backchannel: BackchannelAuthentication
     token_endpoint: TokenEndpoint
-    authenticators: Mapping[str, NetworkAuthenticator]
-    finder: TelcoFinder
 
     async def aclose(self) -> None:
         """Stop background work (pending CIBA authentications)."""
         await self.backchannel.aclose()
+
+
+@dataclass(frozen=True)
+class NetworkAuthentication:
+    """The operators' network authentication and the telco finder that picks one by source address
+    (shared by the authorization endpoint and the verification workflow)."""
+
+    authenticators: Mapping[str, NetworkAuthenticator]
+    finder: TelcoFinder
+
+
+def network_authentication(settings: Settings, exchangers: Mapping[str, object]) -> NetworkAuthentication:
+    """The operators among ``exchangers`` that authenticate by network, and the configured finder."""
+    return NetworkAuthentication(
+        authenticators={
+            operator: exchanger
+            for operator, exchanger in exchangers.items()
+            if isinstance(exchanger, NetworkAuthenticator)
+        },
+        finder=TelcoFinder(
+            {op: parse_networks(getattr(settings, f"{op}_cidrs")) for op in OPERATORS},
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+        ),
+    )
 
 
 def build_oauth_server(
@@ -66,18 +93,12 @@ def build_oauth_server(
     client_auth: ClientAuthenticator,
     replay: ReplayCache,
     exchangers: Mapping[str, OneTapExchanger],
+    network: NetworkAuthentication,
+    code_fallback: CodeFallback | None = None,
 ) -> OAuthServer:
     """Wire the authorization server; operators without network authentication serve CIBA/JWT-bearer only."""
     issuer = settings.issuer
-    authenticators: dict[str, NetworkAuthenticator] = {
-        operator: exchanger
-        for operator, exchanger in exchangers.items()
-        if isinstance(exchanger, NetworkAuthenticator)
-    }
-    finder = TelcoFinder(
-        {op: parse_networks(getattr(settings, f"{op}_cidrs")) for op in OPERATORS},
-        trusted_proxies=parse_networks(settings.trusted_proxies),
-    )
+    authenticators, finder = network.authenticators, network.finder
     codes = CodeStore(engine, cipher, clock, retention=settings.access_token_ttl)
     subjects = SubjectResolver(exchangers, replay, clock)
     request_objects = RequestObjects(replay, clock, issuer=issuer)
@@ -104,6 +125,7 @@ def build_oauth_server(
             issuer=issuer,
             request_objects=request_objects,
             require_signed=require_signed,
+            code_fallback=code_fallback,
         ),
         backchannel=backchannel,
         token_endpoint=TokenEndpoint(
@@ -122,6 +144,4 @@ def build_oauth_server(
             ),
             clock=clock,
         ),
-        authenticators=authenticators,
-        finder=finder,
     )

@@ -19,6 +19,7 @@ from gateway.appkeys import RUNTIME
 from gateway.auth import public
 from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect, UnsupportedMediaType
 from gateway.oauth.metadata import server_metadata
+from gateway.verify.views import code_form
 from gateway.wire import json_response
 
 __all__ = ["routes"]
@@ -26,6 +27,7 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM = "application/x-www-form-urlencoded"
+_MAX_CODE = 64
 
 
 @routes.get("/.well-known/openid-configuration")
@@ -122,6 +124,31 @@ async def callback(request: web.Request) -> web.Response:
     except OAuthRedirect as exc:
         location = service.error_location(exc)
     return _redirect(location)
+
+
+@routes.get("/oauth2/code-entry/{handle}")
+@public
+async def code_entry(request: web.Request) -> web.Response:
+    """The page where a customer off the mobile network types the code we sent by SMS."""
+    await request.app[RUNTIME].oauth.authorization.check_code_entry(request.match_info["handle"])
+    return code_form(attempts_left=None)
+
+
+@routes.post("/oauth2/code-entry/{handle}")
+@public
+async def enter_code(request: web.Request) -> web.Response:
+    """A code typed on the code-entry page: 302 to the client, or the form again."""
+    if request.content_type != _FORM:
+        raise UnsupportedMediaType("The request body must be application/x-www-form-urlencoded.")
+    code = (await _posted(request, direct=True)).get("code")
+    if not isinstance(code, str) or len(code) > _MAX_CODE:
+        raise InvalidArgument("Send the code as the form field code.")
+    entry = await request.app[RUNTIME].oauth.authorization.enter_code(
+        request.match_info["handle"], code.strip()
+    )
+    if entry.location is not None:
+        return _redirect(entry.location)
+    return code_form(attempts_left=entry.attempts_left)
 
 
 @routes.post("/oauth2/bc-authorize")

@@ -332,6 +332,50 @@ _TABLE: dict[tuple[str, str], Operation] = {
         path_schema=_OPERATOR_PATH,
         errors=(InvalidArgument,),
     ),
+    ("GET", "/oauth2/code-entry/{handle}"): Operation(
+        "codeEntryPage",
+        "Code-entry page of the SMS-code fallback",
+        "oauth",
+        (
+            Reply(
+                200,
+                "The form for the code sent by SMS (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+        ),
+        description=(
+            "Off the mobile network, with `login_hint` and without `prompt=none`, the authorization "
+            "endpoint sends a code by SMS and the browser here (for tenants with an approved verification "
+            "template)."
+        ),
+        errors=(InvalidArgument,),
+    ),
+    ("POST", "/oauth2/code-entry/{handle}"): Operation(
+        "codeEntrySubmit",
+        "A code typed on the code-entry page",
+        "oauth",
+        (
+            Reply(
+                302,
+                "To the client's `redirect_uri` with the code, or with `access_denied`.",
+                headers=_REDIRECT,
+            ),
+            Reply(
+                200,
+                "The form again, with the attempts left (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+        ),
+        body=Body(
+            schema={"type": "object", "properties": {"code": _STRING}, "required": ["code"]},
+            media_types=(FORM,),
+        ),
+        errors=(InvalidArgument,),
+    ),
     ("POST", "/oauth2/bc-authorize"): Operation(
         "backchannelAuthorize",
         "CIBA authentication request (poll mode)",

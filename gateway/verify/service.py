@@ -65,7 +65,7 @@ from gateway.one_tap.service import phone_scope
 from gateway.push.guard import refuse_non_mobile
 from gateway.push.service import Accepted, SendRequest
 from gateway.templates import Category, Template, render
-from gateway.templates.builtin import verification_builtin
+from gateway.templates.builtin import DEFAULT_VERIFICATION_LOCALE, verification_builtin
 from gateway.verify.codes import check_token, code_index, code_matches, new_code, request_of_token
 from gateway.verify.models import VerifyRequest, phone_aad
 from gateway.verify.pumping import Prefix, PumpingGuard
@@ -83,6 +83,7 @@ from gateway.webhooks import Publisher
 __all__ = [
     "CheckPage",
     "CodeSender",
+    "CodeTry",
     "NewRequest",
     "RequestView",
     "VerificationTemplates",
@@ -153,6 +154,15 @@ class CheckPage:
     code_length: int
     attempts_left: int
     wrong_code: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTry:
+    """One code typed: the verified number when it was right; ``ended`` when no attempt is left."""
+
+    phone_number: str | None
+    attempts_left: int
+    ended: bool
 
 
 @dataclass(slots=True)
@@ -274,6 +284,35 @@ class VerifyService:
             view = await self.get(tenant_id, request_id)
             raise InvalidCode(view.attempts_left)
         return await self.get(tenant_id, request_id)
+
+    async def start_code(self, tenant_id: str, phone: str, *, locale: str | None) -> str | None:
+        """Send a code to ``phone`` for another feature (the authorization endpoint's fallback): an
+        SMS-only request with the tenant's built-in template for ``locale``; its id, or None when
+        the tenant has no approved verification template.
+
+        :raises InvalidPhoneNumber, VerificationInProgress, TooManyRequests, QuotaExceeded,
+            ServiceNotApplicable: as :meth:`create`.
+        """
+        new = NewRequest(phone, (Step(Channel.SMS),), 6, locale or DEFAULT_VERIFICATION_LOCALE, 300, None)
+        try:
+            return (await self.create(tenant_id, new)).id
+        except TemplateNotApproved:
+            return None
+
+    async def try_code(self, tenant_id: str, request_id: str, code: str) -> CodeTry:
+        """:meth:`check` for another feature: the outcome instead of an error."""
+        if not code.isascii() or not code.isdigit() or len(code) > 10:
+            return CodeTry(None, (await self.get(tenant_id, request_id)).attempts_left, False)
+        try:
+            await self.check(tenant_id, request_id, code)
+        except InvalidCode as exc:
+            return CodeTry(None, exc.attempts_left, exc.attempts_left == 0)
+        except VerificationConflict:
+            return CodeTry(None, 0, True)
+        row = await run_unit(self._engine, partial(_read, request_id), writes=False)
+        if row is None:
+            raise NotFound()
+        return CodeTry(self._phone(row), 0, True)
 
     async def next(self, tenant_id: str, request_id: str) -> RequestView:
         """Skip to the next step (or a new code on a last SMS step).

@@ -22,9 +22,10 @@ from gateway.errors import InvalidArgument, NotFound
 from gateway.flows.pages import render_page, security_headers
 from gateway.verify.schemas import CodeBody, RequestCreate, request_json
 from gateway.verify.service import CheckPage
+from gateway.verify.workflow import Channel, Status
 from gateway.wire import json_response, read_json
 
-__all__ = ["routes"]
+__all__ = ["code_form", "routes"]
 
 routes = web.RouteTableDef()
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -128,6 +129,13 @@ async def network_callback(request: web.Request) -> web.Response:
         request.match_info["operator"], params
     )
     return web.Response(status=302, headers={"Location": location, **_NO_STORE})
+
+
+def code_form(*, attempts_left: int | None, code_length: int = 6) -> web.Response:
+    """The code form alone (also the authorization endpoint's code-entry page); with
+    ``attempts_left`` it says the last code was wrong."""
+    wrong = attempts_left is not None
+    return _render(CheckPage(None, Status.PENDING, Channel.SMS, code_length, attempts_left or 0, wrong))
 
 
 def _render(page: CheckPage) -> web.Response:

@@ -45,6 +45,7 @@ PATH_VALUES = {
     "id": "fuzz-0",
     "code": "fuzz0fuzz0fuzz0fuzz0fu",
     "token": "fuzz-0.vck_0",
+    "handle": "vck_fuzz0",
 }
 DEEP = 10_000
 AS_JSON = {"Content-Type": JSON}
