@@ -1,7 +1,8 @@
 """Plumbing shared by the benchmarks; nothing here measures anything by itself.
 
-- free ports, a clean child environment (no inherited ``GATEWAY_*`` variables), ``KEY=VALUE``
-  settings and the installed ``gateway`` command;
+- free ports (:func:`tests.ports.free_port`: outside the kernel's ephemeral range), a clean child
+  environment (no inherited ``GATEWAY_*`` variables), ``KEY=VALUE`` settings and the installed
+  ``gateway`` command;
 - server subprocesses: start (own process group, output to a log file), poll a health URL until it
   answers 200, and always stop them (SIGTERM to the group, SIGKILL after a grace period);
 - set-up HTTP calls that fail loudly with the answer's body;
@@ -20,7 +21,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +31,8 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+
+from tests.ports import free_port
 
 __all__ = [
     "LOCALHOST",
@@ -76,14 +78,6 @@ class HarnessError(RuntimeError):
 
 
 # --- ports and environment -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOCALHOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def child_env(settings: Mapping[str, str]) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from aiohttp.test_utils import TestServer, get_port_socket
+from aiohttp.test_utils import TestServer
 
 from carrier_adapters import SmsChannel
 from gateway.app import create_app
@@ -23,6 +22,7 @@ from gateway.sandbox_link import SANDBOX_PROTOCOLS, sms_url
 from gateway.settings import OPERATORS, Settings
 from sandbox import SandboxConfig, create_sandbox_app, smsc_listeners
 from tests.leaks import SENSITIVE
+from tests.ports import bound_socket, free_port, hand_over
 
 __all__ = ["PREFIXES", "SettableClock", "Stack", "TenantCreds", "open_stack", "pkce_pair"]
 
@@ -204,14 +204,6 @@ class Stack:
         return body
 
 
-def unused_port() -> int:
-    """A TCP port nothing on 127.0.0.1 listens on now (for a server started a little later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **overrides: Any) -> Settings:
     """Gateway settings wired to a sandbox, with fresh keys and short operator timeouts."""
     values: dict[str, Any] = {
@@ -250,45 +242,44 @@ async def open_stack(
     ``public=True`` makes the gateway's real address its public URL (the OAuth issuer), which browsers
     sent back by an operator during a code flow must reach.
     """
-    gateway_socket = get_port_socket("127.0.0.1", 0, socket.AF_INET)
-    gateway_port = gateway_socket.getsockname()[1]
-    sgip_listener = f"127.0.0.1:{unused_port()}"
-    apps = SandboxConfig(
-        apps=SandboxConfig.generate().apps,
-        callback_base_url=f"http://127.0.0.1:{gateway_port}",
-        report_delay=0.05,
-        sgip_sp_listener=sgip_listener,
-        callback_retry_delays=(0.1, 0.3, 1.0),
-    )
-    for app in apps.apps.values():
-        SENSITIVE.add(app.app_key)
-    clock = SettableClock()
-    sandbox_app = create_sandbox_app(apps, clock=clock)
-    sandbox = TestServer(sandbox_app, host="127.0.0.1")
-    await sandbox.start_server()
-    sandbox_url = str(sandbox.make_url("")).rstrip("/")
-    if public:
-        overrides = {"public_url": f"http://127.0.0.1:{gateway_port}", **overrides}
-    if sms_channels is None and sms_protocols:
-        listeners = smsc_listeners(sandbox_app)
-        for op, protocol in SANDBOX_PROTOCOLS.items():
-            port = int(str(listeners[op]["port"]))
-            options = {**(sms_options or {}), **({"listen": sgip_listener} if protocol == "sgip" else {})}
-            url = sms_url(op, apps.smsc_accounts[op], "127.0.0.1", port, **options)
-            overrides = {f"{op}_sms_url": url, **overrides}
-            SENSITIVE.add(apps.smsc_accounts[op].secret)
-    settings = stack_settings(database_url, sandbox_url, apps, **overrides)
-    gateway = TestServer(
-        create_app(settings, clock=clock, sms_channels=sms_channels),
-        host="127.0.0.1",
-        socket_factory=lambda host, port, family: gateway_socket,
-    )
-    try:
-        await gateway.start_server()
-        gateway_url = str(gateway.make_url("")).rstrip("/")
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
-    finally:
-        await gateway.close()
-        await sandbox.close()
-        gateway_socket.close()
+    with bound_socket() as gateway_socket:
+        gateway_port = gateway_socket.getsockname()[1]
+        sgip_listener = f"127.0.0.1:{free_port()}"
+        apps = SandboxConfig(
+            apps=SandboxConfig.generate().apps,
+            callback_base_url=f"http://127.0.0.1:{gateway_port}",
+            report_delay=0.05,
+            sgip_sp_listener=sgip_listener,
+            callback_retry_delays=(0.1, 0.3, 1.0),
+        )
+        for app in apps.apps.values():
+            SENSITIVE.add(app.app_key)
+        clock = SettableClock()
+        sandbox_app = create_sandbox_app(apps, clock=clock)
+        sandbox = TestServer(sandbox_app, host="127.0.0.1")
+        await sandbox.start_server()
+        sandbox_url = str(sandbox.make_url("")).rstrip("/")
+        if public:
+            overrides = {"public_url": f"http://127.0.0.1:{gateway_port}", **overrides}
+        if sms_channels is None and sms_protocols:
+            listeners = smsc_listeners(sandbox_app)
+            for op, protocol in SANDBOX_PROTOCOLS.items():
+                port = int(str(listeners[op]["port"]))
+                options = {**(sms_options or {}), **({"listen": sgip_listener} if protocol == "sgip" else {})}
+                url = sms_url(op, apps.smsc_accounts[op], "127.0.0.1", port, **options)
+                overrides = {f"{op}_sms_url": url, **overrides}
+                SENSITIVE.add(apps.smsc_accounts[op].secret)
+        settings = stack_settings(database_url, sandbox_url, apps, **overrides)
+        gateway = TestServer(
+            create_app(settings, clock=clock, sms_channels=sms_channels),
+            host="127.0.0.1",
+            socket_factory=hand_over(gateway_socket),
+        )
+        try:
+            await gateway.start_server()
+            gateway_url = str(gateway.make_url("")).rstrip("/")
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
+        finally:
+            await gateway.close()
+            await sandbox.close()

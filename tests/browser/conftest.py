@@ -7,7 +7,6 @@ southbound APIs into the sandbox phones' inboxes. The browser is :func:`tests.ch
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,49 +19,46 @@ from gateway.app import create_app
 from sandbox import SandboxConfig, create_sandbox_app
 from tests.chromium import launch_chromium
 from tests.leaks import SENSITIVE
+from tests.ports import bound_socket, hand_over
 from tests.stack import SettableClock, Stack, stack_settings
 from tests.unit.webhooks.support import Receiver
 
 SHANGHAI: Geolocation = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Stack]:
     """Sandbox + gateway on 127.0.0.1 with real SMS delivery to the sandbox phones (SQLite)."""
-    port = _free_port()
-    gateway_url = f"http://127.0.0.1:{port}"
-    apps = SandboxConfig.generate(callback_base_url=gateway_url)
-    for app in apps.apps.values():
-        SENSITIVE.add(app.app_key)
-    clock = SettableClock()
-    sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
-    await sandbox.start_server()
-    sandbox_url = str(sandbox.make_url("")).rstrip("/")
-    settings = stack_settings(
-        f"sqlite:///{tmp_path}/browser.db",
-        sandbox_url,
-        apps,
-        port=port,
-        public_url=gateway_url,
-        allow_private_webhooks=True,
-        push_dispatch_poll_seconds=0.05,
-        webhook_poll_interval=0.1,
-    )
-    gateway = TestServer(create_app(settings, clock=clock), host="127.0.0.1", port=port)
-    try:
-        await gateway.start_server()
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
-    finally:
-        await gateway.close()
-        await sandbox.close()
+    with bound_socket() as gateway_socket:
+        port = gateway_socket.getsockname()[1]
+        gateway_url = f"http://127.0.0.1:{port}"
+        apps = SandboxConfig.generate(callback_base_url=gateway_url)
+        for app in apps.apps.values():
+            SENSITIVE.add(app.app_key)
+        clock = SettableClock()
+        sandbox = TestServer(create_sandbox_app(apps, clock=clock), host="127.0.0.1")
+        await sandbox.start_server()
+        sandbox_url = str(sandbox.make_url("")).rstrip("/")
+        settings = stack_settings(
+            f"sqlite:///{tmp_path}/browser.db",
+            sandbox_url,
+            apps,
+            port=port,
+            public_url=gateway_url,
+            allow_private_webhooks=True,
+            push_dispatch_poll_seconds=0.05,
+            webhook_poll_interval=0.1,
+        )
+        gateway = TestServer(
+            create_app(settings, clock=clock), host="127.0.0.1", socket_factory=hand_over(gateway_socket)
+        )
+        try:
+            await gateway.start_server()
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                yield Stack(settings, gateway_url, sandbox_url, clock, http, apps)
+        finally:
+            await gateway.close()
+            await sandbox.close()
 
 
 @pytest.fixture

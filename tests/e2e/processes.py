@@ -19,8 +19,9 @@ from gateway.crypto import generate_keyring_spec
 from gateway.sandbox_link import SANDBOX_PROTOCOLS, sms_url
 from gateway.settings import OPERATORS, Settings
 from sandbox import SmscAccount
-from tests.e2e.test_cli import GATEWAY, _clean_env, _free_port
+from tests.e2e.test_cli import GATEWAY, _clean_env
 from tests.leaks import SENSITIVE, find_leaks
+from tests.ports import free_port
 
 __all__ = [
     "PREFIXES",
@@ -105,8 +106,8 @@ class Cluster:
     database_url: str
     logs: Path
     admin: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    sandbox_port: int = field(default_factory=_free_port)
-    gateway_port: int = field(default_factory=_free_port)
+    sandbox_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     procs: list[Proc] = field(default_factory=list)
 
@@ -128,8 +129,8 @@ class Cluster:
             self.env[f"GATEWAY_{op.upper()}_APP_ID"] = f"{op}-{secrets.token_hex(4)}"
             self.env[f"GATEWAY_{op.upper()}_APP_KEY"] = secrets.token_urlsafe(24)[:32]
         for op, protocol in SANDBOX_PROTOCOLS.items():
-            port, account = _free_port(), SmscAccount.generate(op)
-            listen = {"listen": f"127.0.0.1:{_free_port()}"} if protocol == "sgip" else {}
+            port, account = free_port(), SmscAccount.generate(op)
+            listen = {"listen": f"127.0.0.1:{free_port()}"} if protocol == "sgip" else {}
             self.env[f"GATEWAY_SANDBOX_{protocol.upper()}_PORT"] = str(port)
             self.env[f"GATEWAY_{op.upper()}_SMS_URL"] = sms_url(op, account, "127.0.0.1", port, **listen)
             SENSITIVE.add(account.secret)
@@ -169,7 +170,7 @@ class Cluster:
 
     def worker(self, name: str, **env: str) -> Proc:
         """`gateway worker` on a port of its own."""
-        port = _free_port()
+        port = free_port()
         return self.start(name, ["worker"], f"http://127.0.0.1:{port}", worker_port=str(port), **env)
 
     def stop_all(self) -> None:

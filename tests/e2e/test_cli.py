@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -20,17 +19,11 @@ import httpx
 import pytest
 
 from tests.leaks import find_leaks
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _clean_env() -> dict[str, str]:
@@ -135,7 +128,7 @@ def _gateway_up(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
 
     Yields the banner's values (``GW``, ``SB``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``ADMIN_TOKEN``) and
     its ``export`` lines as ``EXPORTS``."""
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
             GATEWAY,

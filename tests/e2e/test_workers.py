@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.crypto import generate_keyring_spec
-from tests.e2e.test_cli import GATEWAY, _clean_env, _free_port
+from tests.e2e.test_cli import GATEWAY, _clean_env
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -53,7 +54,7 @@ def served(
     own_postgres_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
     """`gateway serve --workers 2` on the session PostgreSQL database and Redis; stopped with SIGTERM."""
-    port = _free_port()
+    port = free_port()
     admin = secrets.token_urlsafe(16)
     env = {
         **_clean_env(),
@@ -177,7 +178,7 @@ def test_several_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
         "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/gw.db",
         "GATEWAY_DATA_KEYS": generate_keyring_spec(),
         "GATEWAY_INDEX_KEYS": generate_keyring_spec(),
-        "GATEWAY_PORT": str(_free_port()),
+        "GATEWAY_PORT": str(free_port()),
     }
     out = subprocess.run(
         [GATEWAY, "serve", "--workers", "2"], env=env, capture_output=True, text=True, timeout=30

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import secrets
-import socket
 import time
 import warnings
 from collections.abc import AsyncIterator
@@ -32,6 +31,7 @@ from joserfc.jwk import KeySet
 from gateway.app import create_app
 from gateway.settings import OPERATORS, Settings
 from tests.leaks import SENSITIVE
+from tests.ports import bound_socket, hand_over
 from tests.stack import PREFIXES, SESSION_DATA_KEYS, SESSION_INDEX_KEYS, SettableClock, TenantCreds
 from tests.unit.oauth.fakes import FakeNetworkOperator, cellular_ip, operator_app, run_device
 
@@ -121,13 +121,6 @@ class AuthStack:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def open_auth_stack(database_url: str) -> AsyncIterator[AuthStack]:
     """Fake operators and a gateway whose public URL is its real loopback address."""
@@ -136,24 +129,28 @@ async def open_auth_stack(database_url: str) -> AsyncIterator[AuthStack]:
     await operator_server.start_server()
     base = str(operator_server.make_url("")).rstrip("/")
     operators.update({op: FakeNetworkOperator(op, base_url=base) for op in OPERATORS})
-    port = _free_port()
-    settings = Settings(
-        database_url=database_url,
-        admin_token=secrets.token_urlsafe(24),
-        data_keys=SESSION_DATA_KEYS,
-        index_keys=SESSION_INDEX_KEYS,
-        public_url=f"http://127.0.0.1:{port}",
-        log_level="debug",
-    )
-    clock = SettableClock()
-    gateway = TestServer(create_app(settings, clock=clock, exchangers=operators), host="127.0.0.1", port=port)
-    try:
-        await gateway.start_server()
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            yield AuthStack(settings.issuer, settings, clock, http, operators)
-    finally:
-        await gateway.close()
-        await operator_server.close()
+    with bound_socket() as gateway_socket:
+        settings = Settings(
+            database_url=database_url,
+            admin_token=secrets.token_urlsafe(24),
+            data_keys=SESSION_DATA_KEYS,
+            index_keys=SESSION_INDEX_KEYS,
+            public_url=f"http://127.0.0.1:{gateway_socket.getsockname()[1]}",
+            log_level="debug",
+        )
+        clock = SettableClock()
+        gateway = TestServer(
+            create_app(settings, clock=clock, exchangers=operators),
+            host="127.0.0.1",
+            socket_factory=hand_over(gateway_socket),
+        )
+        try:
+            await gateway.start_server()
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                yield AuthStack(settings.issuer, settings, clock, http, operators)
+        finally:
+            await gateway.close()
+            await operator_server.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,6 +14,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.serving import listen
 from tests.conftest import LOG_SINK
+from tests.ports import free_port
 from tests.stack import Stack, open_stack
 
 pytestmark = pytest.mark.integration
@@ -167,19 +167,12 @@ async def test_phone_number_and_scope_errors_say_what_is_expected(sqlite_stack: 
     assert "one-tap:login" in str(_assert_error(denied, 403, "PERMISSION_DENIED")["message"])
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def test_unreachable_redis_is_503_for_one_tap_and_camara_and_challenge_for_login_check(
     sqlite_url: str,
 ) -> None:
     """With Redis down, one-tap login and verify and Number Verification answer 503 UNAVAILABLE with
     Retry-After; the login check answers challenge with ATTEMPTS_NOT_COUNTED and asks no operator."""
-    redis_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
     async with open_stack(sqlite_url, public=True, redis_url=redis_url) as stack:
         creds = await stack.tenant(
             [

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -19,6 +18,7 @@ from aiohttp import web
 from sandbox import SandboxConfig, create_sandbox_app
 from tests.clocks import ManualClock
 from tests.conftest import LOG_SINK
+from tests.ports import bound_socket
 from tests.sandbox.conftest import SandboxClient
 from tests.sandbox.smsc_client import NO_FAULTS
 
@@ -85,14 +85,12 @@ async def _served_as_in_production(app: web.Application) -> AsyncIterator[str]:
     a handler run on after its client disconnected, as ``gateway up`` does."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        await web.SockSite(runner, sock).start()
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        await runner.cleanup()
-        sock.close()
+    with bound_socket() as sock:
+        try:
+            await web.SockSite(runner, sock).start()
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            await runner.cleanup()
 
 
 async def test_latency_outlasting_the_client_is_one_info_line(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 
 import pytest
 import redis.asyncio as aioredis
 
 from gateway.auth_throttle import AuthThrottle, Throttled
 from gateway.failure_backoff import BackoffPolicy, InMemoryFailureBackoff, RedisFailureBackoff
+from tests.ports import free_port
 from tests.stack import SettableClock
 
 POLICY = BackoffPolicy(free=2, base=1.0, cap=4.0, forget=60.0)
@@ -111,16 +111,9 @@ async def test_success_resets_and_the_block_expires() -> None:
     await throttle.check("c", "203.0.113.9")
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def test_an_unreachable_store_throttles_nothing() -> None:
     """With Redis down, check, failed and succeeded neither raise nor block (logged instead)."""
-    client = aioredis.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=0.5)
+    client = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     try:
         throttle = AuthThrottle(RedisFailureBackoff(client))
         for _ in range(40):

@@ -4,7 +4,6 @@ the contract's 400."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,20 +18,13 @@ from gateway.ratelimit import RedisRateLimiter
 from gateway.replay import RedisReplayCache
 from gateway.serving import refusal
 from gateway.wire import E164, describe_validation_error
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.ports import free_port
 
 
 @pytest.fixture
 async def unreachable_redis() -> AsyncIterator[aioredis.Redis]:
     """A client of a Redis that refuses connections."""
-    client = aioredis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=1.0)
+    client = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1.0)
     yield client
     await client.aclose()
 

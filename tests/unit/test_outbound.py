@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -25,6 +24,7 @@ from carrier_adapters import (
 )
 from gateway.circuit import CircuitPolicy
 from gateway.outbound import AiohttpTransport, GuardedTransport, _carrier_error, build_operator_transport
+from tests.ports import free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ServeFactory = Callable[[Handler], Awaitable[str]]
@@ -63,13 +63,6 @@ async def _post(
     return await transport.post(
         url, body, content_type, operator="cmcc", timeout=deadline, connect_timeout=1.0
     )
-
-
-def _refused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _calls(endpoint: str, outcome: str) -> float:
@@ -142,7 +135,7 @@ async def test_5xx_is_an_answer_of_the_transport(serve: ServeFactory, transport:
 
 async def test_refused_connection_is_unsent_unavailable(transport: GuardedTransport) -> None:
     """A refused port raises CarrierUnavailable marked unsent (safe to retry), not a timeout."""
-    url = f"http://127.0.0.1:{_refused_port()}/refused"
+    url = f"http://127.0.0.1:{free_port()}/refused"
     before = _calls("/refused", "refused")
 
     with pytest.raises(CarrierUnavailable) as caught:
@@ -253,7 +246,7 @@ async def test_environment_proxies_are_ignored(
     serve: ServeFactory, transport: GuardedTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HTTP(S)_PROXY in the environment does not divert operator calls."""
-    dead_proxy = f"http://127.0.0.1:{_refused_port()}"
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.setenv(name, dead_proxy)
 
@@ -293,7 +286,7 @@ async def test_ping_through_an_adapter(serve: ServeFactory, transport: GuardedTr
         return CmccAdapter(config, transport)
 
     assert await adapter((await serve(root)) + "cmcc").ping() is True
-    assert await adapter(f"http://127.0.0.1:{_refused_port()}/cmcc").ping() is False
+    assert await adapter(f"http://127.0.0.1:{free_port()}/cmcc").ping() is False
 
 
 async def test_open_circuit_rejects_fast_without_sending(serve: ServeFactory) -> None:
