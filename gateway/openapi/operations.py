@@ -947,10 +947,18 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "operatorVerifyCallback",
         "Operator return of a network step",
         "verify",
-        (Reply(302, "Back to the request's check URL.", headers=_REDIRECT),),
+        (
+            Reply(302, "Back to the request's check URL.", headers=_REDIRECT),
+            Reply(
+                404,
+                "No network step waits for this state (a page).",
+                schema=_HTML,
+                media_types=(HTML,),
+                headers=_PAGE_HEADERS,
+            ),
+        ),
         query_schema={"state": _STRING, "code": _STRING, "error": _STRING},
         path_schema=_OPERATOR_PATH,
-        errors=(NotFound,),
     ),
     ("GET", "/l/{code}"): Operation(
         "landingPage",

@@ -121,13 +121,17 @@ async def submit_code(request: web.Request) -> web.Response:
 @routes.get("/verify/v1/callback/{operator}")
 @public
 async def network_callback(request: web.Request) -> web.Response:
-    """The operator's return from a network step: back to the check URL."""
+    """The operator's return from a network step: back to the check URL (a 404 page when the step is
+    no longer waiting, e.g. its time ran out)."""
     params: dict[str, list[str]] = {}
     for name, value in request.query.items():
         params.setdefault(name, []).append(value)
-    location = await request.app[RUNTIME].verify.service.finish_network(
-        request.match_info["operator"], params
-    )
+    try:
+        location = await request.app[RUNTIME].verify.service.finish_network(
+            request.match_info["operator"], params
+        )
+    except NotFound:
+        return render_page("gone.html", status=404, reason="missing")
     return web.Response(status=302, headers={"Location": location, **_NO_STORE})
 
 
