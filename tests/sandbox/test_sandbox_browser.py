@@ -114,6 +114,31 @@ def gateway_app(gateway: Gateway) -> web.Application:
         form = '<form method="post" action="/x"><input name="c" autocomplete="one-time-code"></form>'
         return web.Response(text=f"<html>{form}</html>", content_type="text/html")
 
+    async def check(request: web.Request) -> web.Response:
+        """A service's own page (like a verification check URL): no redirect_uri, straight to the operator."""
+        await record(request)
+        op = request.match_info["op"]
+        flow = secrets.token_hex(8)
+        gateway.flows[flow] = {"op": op}
+        location = gateway.adapters[op].authorization_url(
+            redirect_uri=f"{gateway.url}/check-callback/{op}", state=flow, login_hint=None
+        )
+        return web.Response(status=302, headers={"Location": location})
+
+    async def check_callback(request: web.Request) -> web.Response:
+        await record(request)
+        op = request.match_info["op"]
+        identity = await gateway.adapters[op].exchange_code(
+            request.query["code"], redirect_uri=f"{gateway.url}/check-callback/{op}"
+        )
+        gateway.identities.append(identity)
+        return web.Response(status=302, headers={"Location": f"/checked?flow={request.query['state']}"})
+
+    async def checked(request: web.Request) -> web.Response:
+        await record(request)
+        form = '<form method="post" action=""><input name="code" autocomplete="one-time-code"></form>'
+        return web.Response(text=f"<html><title>Verified</title>{form}</html>", content_type="text/html")
+
     async def error_redirect(request: web.Request) -> web.Response:
         location = request.query["redirect_uri"] + "?error=access_denied&state=s1"
         return web.Response(status=302, headers={"Location": location})
@@ -127,6 +152,9 @@ def gateway_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/bare", bare_page)
     app.router.add_get("/otp", otp_page)
     app.router.add_get("/error-redirect", error_redirect)
+    app.router.add_get("/check/{op}", check)
+    app.router.add_get("/check-callback/{op}", check_callback)
+    app.router.add_get("/checked", checked)
     return app
 
 
@@ -367,3 +395,50 @@ async def test_unknown_phone_is_404(client: SandboxClient) -> None:
     status, answer = await browse(client, "+8613700137000", {"url": "https://gw.example/?redirect_uri=x"})
 
     assert (status, answer["code"]) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("op", OPERATORS)
+async def test_without_redirect_uri_the_walk_ends_at_the_first_page_of_the_urls_origin(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, op: str
+) -> None:
+    """A URL without redirect_uri: the browser follows the redirect to the operator (another origin),
+    is identified by the network, comes back, and answers the URL of the first page of the URL's
+    own origin that says 200, even one with a form (it fills nothing there)."""
+    await subscribe(PHONES[op], op)
+
+    status, body = await browse(client, PHONES[op], {"url": f"{gateway.url}/check/{op}"})
+
+    assert status == 200, body
+    flow = next(iter(gateway.flows))
+    assert body == {"location": f"{gateway.url}/checked?flow={flow}"}
+    assert [(i.phone_number, i.method) for i in gateway.identities] == [(PHONES[op], AuthMethod.NETWORK)]
+    assert [r["path"] for r in gateway.requests] == [f"/check/{op}", f"/check-callback/{op}", "/checked"]
+
+
+async def test_without_redirect_uri_a_page_of_another_origin_does_not_end_the_walk(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway
+) -> None:
+    """A cucc phone sent to China Mobile meets its number form (200, the operator's origin): that is
+    not where the walk ends; on cellular data the form means a 502 at the operator."""
+    await subscribe(PHONES["cucc"], "cucc")
+
+    status, body = await browse(client, PHONES["cucc"], {"url": f"{gateway.url}/check/cmcc"})
+
+    assert status == 502
+    assert "/cmcc/unisdk/oauth2/authorize" in body["message"]
+    assert "did not identify the phone" in body["message"]
+    assert [r["path"] for r in gateway.requests] == ["/check/cmcc"]
+
+
+@pytest.mark.parametrize(("path", "words"), [("/refuse", "HTTP 400"), ("/nowhere", "HTTP 404")])
+async def test_without_redirect_uri_an_error_page_of_the_origin_is_still_a_502(
+    client: SandboxClient, subscribe: Subscribe, gateway: Gateway, path: str, words: str
+) -> None:
+    """Only a 200 page ends a walk without redirect_uri: a 4xx of the URL's own origin is a 502
+    naming the request and its status."""
+    await subscribe(PHONES["cmcc"], "cmcc")
+
+    status, body = await browse(client, PHONES["cmcc"], {"url": f"{gateway.url}{path}"})
+
+    assert status == 502
+    assert f"GET {gateway.url}{path} (request 1): {words}" in body["message"]
