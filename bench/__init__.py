@@ -5,6 +5,8 @@
 - :mod:`bench.identity`: SIM Swap, Number Verification and Login Check against the pass-through's
   SIM-history and two-history routes.
 - :mod:`bench.push`: push message acceptance and dispatch, optionally per gateway process count.
+- :mod:`bench.verify`: the verification workflow, from the bank's request to ``completed``, per path
+  (cellular, Wi-Fi, SMS only, the code flow's SMS fallback).
 - :mod:`bench.transports`: the operator HTTP client candidates (aiohttp, httpx, the gateway's transport)
   against a trivial echo server (:mod:`bench.echo`).
 
