@@ -38,8 +38,10 @@ lint: install
 	$(BIN)/bandit -r gateway carrier_adapters sandbox -q
 	$(BIN)/python -m tools.dependency_audit
 
+# Two workers (one per core on the CI machine), a test file per worker at a time: module fixtures stay
+# per file, and every test's database, Redis keys and ports are its own (docs/testing.md).
 test: lint browser
-	$(BIN)/pytest -q --durations=30
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=30
 
 # Every benchmark runs even when an earlier one misses its target; the exit status is the first failure's.
 # PostgreSQL, the production database, is measured first (a scratch database is created and dropped on

@@ -374,7 +374,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
             schema={"type": "object", "properties": {"code": _STRING}, "required": ["code"]},
             media_types=(FORM,),
         ),
-        errors=(InvalidArgument,),
+        errors=(InvalidArgument, UnsupportedMediaType),
     ),
     ("POST", "/oauth2/bc-authorize"): Operation(
         "backchannelAuthorize",

@@ -28,6 +28,14 @@ class VerifyRequest(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_verify_requests_due", "status", "deadline"),
         sa.Index("ix_verify_requests_phone", "tenant_id", "phone_index", "status"),
+        sa.Index(
+            "uq_verify_requests_pending",
+            "tenant_id",
+            "phone_index",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
         sa.Index("ix_verify_requests_prefix", "tenant_id", "prefix_index", "created_at"),
     )
 

@@ -3,7 +3,8 @@
 :meth:`VerifyService.create` checks the number (a mobile number, ``422 INVALID_PHONE_NUMBER``), one
 pending request per number and tenant (``409 VERIFICATION_IN_PROGRESS``) and each SMS step's
 template (the given one, which must be the tenant's approved verification template, else the
-tenant's approved install of the built-in for ``locale``: ``422 TEMPLATE_NOT_APPROVED`` names it),
+tenant's approved install of the built-in for ``locale``: ``422 TEMPLATE_NOT_APPROVED`` names it;
+a partial unique index keeps concurrent creates to one),
 stores the request and starts its first step. Every change of state runs in one unit of work that
 locks the request's row (:mod:`gateway.verify.workflow` decides), stages the webhook of the
 request's end (``verify.completed`` / ``verify.failed``) in the same transaction, and only then
@@ -20,7 +21,9 @@ sends a code:
   :meth:`~gateway.push.service.PushService.send` (verification template, the SMS-fraud controls,
   idempotency key ``verify:<id>:<send>``) unless the pumping guard blocked the prefix
   (``prefix_blocked``); a refused send fails the step (``sms_refused``). :meth:`check` compares the
-  code in constant time; a wrong one answers ``400 INVALID_CODE`` with the attempts left.
+  code in constant time; a wrong one answers ``400 INVALID_CODE`` with the attempts left. A code
+  lives while its SMS step is active and before its deadline: a new code, the step's end or its
+  deadline (even before the sweeper has run) retire it.
 
 :meth:`sweep` (the background sweeper) expires steps whose deadline passed. Each code sent and
 each network authentication answered is a row of the usage ledger (``verify_sms``,
@@ -42,6 +45,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from carrier_adapters import AuthMethod, CarrierError, NetworkAuthenticator, operator_for_number
@@ -256,7 +260,10 @@ class VerifyService:
             **_state_columns(state, now),
         }
         candidates = self._index.candidates(new.phone_number, scope=phone_scope(tenant_id))
-        await run_unit(self._engine, partial(_insert, row, candidates))
+        try:
+            await run_unit(self._engine, partial(_insert, row, candidates))
+        except IntegrityError as exc:
+            raise VerificationInProgress() from exc
         log.info("verify_request_created", request_id=request_id, first=steps[0].channel.value)
         if effects.send_code:
             await self._send_code(request_id, first=True)
@@ -510,11 +517,13 @@ class VerifyService:
 
     def _compare(self, code: str, loaded: _Loaded, now: datetime) -> bool:
         """Whether ``code`` is the code sent; counts a wrong one (see :meth:`check`)."""
-        stored = loaded.row["code_index"]
-        if loaded.state.status is not Status.PENDING:
-            raise VerificationConflict(f"The verification request is {loaded.state.status.value}.")
-        if stored is None:
-            raise VerificationConflict("No code has been sent for this request yet.")
+        stored, state = loaded.row["code_index"], loaded.state
+        if state.status is not Status.PENDING:
+            raise VerificationConflict(f"The verification request is {state.status.value}.")
+        if stored is None or not state.on(Channel.SMS):
+            raise VerificationConflict("No code is awaited: the active step does not send codes.")
+        if state.deadline is not None and state.deadline <= now:
+            raise VerificationConflict("The code has expired; the next step starts by itself.")
         if code_matches(self._index, loaded.row["id"], code, stored):
             loaded.row["verified_by_code"] = True
             loaded.row["code_index"] = None
@@ -573,6 +582,8 @@ class VerifyService:
             raise VerificationConflict(str(exc)) from exc
         if isinstance(result, Effects):
             self._effects(loaded, result)
+        if not loaded.state.on(Channel.SMS):
+            row["code_index"] = None
         changes = {key: row[key] for key in ("code_index", "verified_by_code", "operator", "handle_hash")}
         conn.execute(
             sa.update(_TABLE)

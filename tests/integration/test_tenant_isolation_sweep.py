@@ -50,7 +50,9 @@ SCOPES = [
     SUBSCRIPTION_CREATE,
     "sim-swap-subscriptions:read",
     "sim-swap-subscriptions:delete",
+    "verify",
 ]
+VERIFICATIONS = "/verify/v1/requests"
 SUBSCRIPTIONS = "/sim-swap-subscriptions/v0.3/subscriptions"
 DEVICES = "/login-check/v1/devices"
 
@@ -75,6 +77,10 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/push/v1/branches/{id}/tickets"): Probe("branch", lambda b_phone: {"phoneNumber": b_phone}),
     ("POST", "/push/v1/branches/{id}/call-next"): Probe("branch", lambda _: {"counter": "3"}),
     ("GET", "/push/v1/branches/{id}/queue"): Probe("branch"),
+    ("GET", VERIFICATIONS + "/{id}"): Probe("verification"),
+    ("POST", VERIFICATIONS + "/{id}/check"): Probe("verification", lambda _: {"code": "123456"}),
+    ("POST", VERIFICATIONS + "/{id}/next"): Probe("verification"),
+    ("DELETE", VERIFICATIONS + "/{id}"): Probe("verification"),
 }
 
 #: Admin-only routes: a tenant's token (even the owner's) is the generic 401.
@@ -109,6 +115,20 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
         "creates a template of the caller's own"
     ),
     ("GET", "/flows/static/{name}"): "scripts and styles of the pages, an allow-list of files",
+    ("GET", "/verify/v1/check/{token}"): (
+        "the verification check URL the customer's phone opens: {token} is the request id with a MAC "
+        "under the gateway's key (a capability, tests/unit/verify/test_codes.py); no tenant credential"
+    ),
+    ("POST", "/verify/v1/check/{token}"): "the code typed on that same page, under the same capability",
+    ("GET", "/verify/v1/callback/{operator}"): (
+        "the operator sends the phone's browser back here after a verification's network step; the "
+        "step is found by its single-use state, no tenant credential is presented"
+    ),
+    ("GET", "/oauth2/code-entry/{handle}"): (
+        "the code-entry page of a pending authorization off the mobile network: {handle} is a 256-bit "
+        "capability given only to that browser (tests/integration/test_code_entry.py)"
+    ),
+    ("POST", "/oauth2/code-entry/{handle}"): "the code typed on that same page, under the same capability",
     ("GET", "/console/branches/{id}"): (
         "the teller console is a static public shell whose script calls the branch API with the "
         "teller's token; checked below to be the same page for A's branch and for a made-up id"
@@ -263,6 +283,13 @@ async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
     created = await a.ok("POST", SUBSCRIPTIONS, _subscription(a.stack, receiver, phone))
     SENSITIVE.add(created["signingSecret"])
     a.ids["subscription"] = created["id"]
+    await a.ok("POST", "/push/v1/templates/builtin/verification_code_zh-CN", {"signature": "平安银行"})
+    verification = await a.ok(
+        "POST",
+        VERIFICATIONS,
+        {"phoneNumber": phone, "workflow": [{"channel": "network"}, {"channel": "sms"}]},
+    )
+    a.ids["verification"] = verification["requestId"]
     async with asyncio.timeout(15):
         while True:
             hooks = receiver.at("/hook")

@@ -46,6 +46,14 @@ def upgrade() -> None:
     op.create_index("ix_verify_requests_due", "verify_requests", ["status", "deadline"])
     op.create_index("ix_verify_requests_phone", "verify_requests", ["tenant_id", "phone_index", "status"])
     op.create_index(
+        "uq_verify_requests_pending",
+        "verify_requests",
+        ["tenant_id", "phone_index"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
         "ix_verify_requests_prefix", "verify_requests", ["tenant_id", "prefix_index", "created_at"]
     )
     op.create_index("ix_verify_requests_handle_hash", "verify_requests", ["handle_hash"])

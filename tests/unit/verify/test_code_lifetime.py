@@ -39,14 +39,6 @@ async def test_a_skipped_sms_steps_code_does_not_work_on_the_next_sms_step(servi
     assert [o.status for o in view.outcomes] == [StepStatus.SKIPPED, StepStatus.COMPLETED]
 
 
-_BUG = (
-    "gateway/verify/service.py keeps code_index when an SMS step ends by next or by expiry into a "
-    "network step, and _compare does not require an active SMS step: the old code then completes "
-    "the network step (verify.completed with channel network)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_BUG)
 async def test_a_skipped_sms_steps_code_cannot_complete_the_following_network_step(
     service_env: ServiceEnv,
 ) -> None:
@@ -65,7 +57,6 @@ async def test_a_skipped_sms_steps_code_cannot_complete_the_following_network_st
     assert [e[1] for e in service_env.publisher.published] == []
 
 
-@pytest.mark.xfail(strict=True, reason=_BUG)
 async def test_an_expired_sms_steps_code_cannot_complete_the_following_network_step(
     service_env: ServiceEnv,
 ) -> None:
@@ -83,11 +74,6 @@ async def test_an_expired_sms_steps_code_cannot_complete_the_following_network_s
     assert [o.status for o in view.outcomes] == [StepStatus.EXPIRED, StepStatus.ACTIVE]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/verify/service.py _compare does not look at the deadline: until the sweeper runs, "
-    "a code past channelTimeout still completes the request",
-)
 async def test_a_code_past_its_steps_deadline_is_refused_before_the_sweeper_runs(
     service_env: ServiceEnv,
 ) -> None:

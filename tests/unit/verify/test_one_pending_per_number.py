@@ -36,24 +36,15 @@ async def test_a_second_request_for_a_pending_number_is_refused_until_the_first_
     assert second.id != first.id and second.status is Status.PENDING
 
 
-_RACE = (
-    "gateway/verify/service.py _insert checks for a pending request and then inserts, with no lock or "
-    "unique key: on PostgreSQL concurrent creates for one number all succeed (SQLite's single writer "
-    "serialises them)"
-)
-
-
 async def test_concurrent_requests_for_one_number_start_one_workflow(
     service_env: ServiceEnv,
     database_url: str,
-    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Ten creates for one number at once, the first one's transaction held open 0.2 s after its
     insert (on PostgreSQL, so the others surely overlap it): one starts, nine answer 409
     VERIFICATION_IN_PROGRESS."""
     if database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_RACE))
         insert = service._insert
         held = asyncio.Event()
 
