@@ -82,6 +82,13 @@ _PAGE_HEADERS = {
     "Cache-Control": Header("`no-store`."),
 }
 _HTML = {"type": "string", "description": "An HTML page."}
+
+
+def _page(status: int, description: str) -> Reply:
+    """An HTML page answer with the pages' security headers."""
+    return Reply(status, description, schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS)
+
+
 _CLIENT_ASSERTION = {
     "client_id": {"type": "string", "description": "With `private_key_jwt`: the client's id."},
     "client_assertion_type": {
@@ -336,15 +343,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "codeEntryPage",
         "Code-entry page of the SMS-code fallback",
         "oauth",
-        (
-            Reply(
-                200,
-                "The form for the code sent by SMS (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
-        ),
+        (_page(200, "The form for the code sent by SMS (a page)."),),
         description=(
             "Off the mobile network, with `login_hint` and without `prompt=none`, the authorization "
             "endpoint sends a code by SMS and the browser here (for tenants with an approved verification "
@@ -362,13 +361,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
                 "To the client's `redirect_uri` with the code, or with `access_denied`.",
                 headers=_REDIRECT,
             ),
-            Reply(
-                200,
-                "The form again, with the attempts left (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
+            _page(200, "The form again, with the attempts left (a page)."),
         ),
         body=Body(
             schema={"type": "object", "properties": {"code": _STRING}, "required": ["code"]},
@@ -901,20 +894,8 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "pages",
         (
             Reply(302, "To the phone's operator for network authentication.", headers=_REDIRECT),
-            Reply(
-                200,
-                "The code form, or the request's result (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
-            Reply(
-                404,
-                "Not a check URL of ours (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
+            _page(200, "The code form, or the request's result (a page)."),
+            _page(404, "Not a check URL of ours (a page)."),
         ),
     ),
     ("POST", "/verify/v1/check/{token}"): Operation(
@@ -922,20 +903,8 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "The code typed on the check page",
         "pages",
         (
-            Reply(
-                200,
-                "The result, or the form again with the attempts left (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
-            Reply(
-                404,
-                "Not a check URL of ours (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
+            _page(200, "The result, or the form again with the attempts left (a page)."),
+            _page(404, "Not a check URL of ours (a page)."),
         ),
         body=Body(
             schema={"type": "object", "properties": {"code": _STRING}, "required": ["code"]},
@@ -949,13 +918,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "verify",
         (
             Reply(302, "Back to the request's check URL.", headers=_REDIRECT),
-            Reply(
-                404,
-                "No network step waits for this state (a page).",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
+            _page(404, "No network step waits for this state (a page)."),
         ),
         query_schema={"state": _STRING, "code": _STRING, "error": _STRING},
         path_schema=_OPERATOR_PATH,
@@ -965,17 +928,9 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "Landing page of a push link",
         "pages",
         (
-            Reply(
-                200,
-                "Tries the quick app, else runs the flow as an H5 page.",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
-            Reply(404, "No such link (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS),
-            Reply(
-                410, "The link expired (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS
-            ),
+            _page(200, "Tries the quick app, else runs the flow as an H5 page."),
+            _page(404, "No such link (a page)."),
+            _page(410, "The link expired (a page)."),
         ),
     ),
     ("POST", "/push/v1/links/{code}/redeem"): Operation(
@@ -1087,14 +1042,8 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "Teller console page",
         "pages",
         (
-            Reply(
-                200,
-                "The console shell; it asks for the teller's access token.",
-                schema=_HTML,
-                media_types=(HTML,),
-                headers=_PAGE_HEADERS,
-            ),
-            Reply(404, "Not a branch id (a page).", schema=_HTML, media_types=(HTML,), headers=_PAGE_HEADERS),
+            _page(200, "The console shell; it asks for the teller's access token."),
+            _page(404, "Not a branch id (a page)."),
         ),
         database=False,
     ),
