@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.crypto import BlindIndex, FieldCipher, Keyring, generate_keyring_spec
 from gateway.db import create_engine, migrate, run_unit
@@ -81,27 +82,34 @@ class ServiceEnv:
         return (await self.service.create(self.tenant_id, new)).id
 
 
+async def add_tenants(engine: AsyncEngine, count: int) -> list[str]:
+    """``count`` new tenants (scope ``verify``); their ids."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+
+    def add(conn: Any) -> None:
+        for tenant_id in ids:
+            conn.execute(
+                sa.insert(Tenant.__table__),  # type: ignore[attr-defined]
+                {
+                    "id": tenant_id,
+                    "name": "bank",
+                    "client_id": secrets.token_hex(8),
+                    "client_secret_hash": "x",
+                    "scopes": "verify",
+                    "created_at": NOW,
+                },
+            )
+
+    await run_unit(engine, add)
+    return ids
+
+
 @pytest.fixture
 async def service_env(database_url: str) -> AsyncIterator[ServiceEnv]:
     """The service over a migrated database with a tenant of its own."""
     engine = create_engine(database_url)
     await migrate(engine)
-    tenant_id = str(uuid.uuid4())
-
-    def add_tenant(conn: Any) -> None:
-        conn.execute(
-            sa.insert(Tenant.__table__),  # type: ignore[attr-defined]
-            {
-                "id": tenant_id,
-                "name": "bank",
-                "client_id": secrets.token_hex(8),
-                "client_secret_hash": "x",
-                "scopes": "verify",
-                "created_at": NOW,
-            },
-        )
-
-    await run_unit(engine, add_tenant)
+    (tenant_id,) = await add_tenants(engine, 1)
     clock = ManualClock(NOW)
     publisher = RecordingPublisher()
     index = BlindIndex(Keyring.parse(generate_keyring_spec()))

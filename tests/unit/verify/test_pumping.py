@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.crypto import BlindIndex, Keyring, generate_keyring_spec
 from gateway.db import as_utc, create_engine, migrate, run_unit
 from gateway.push.guard import number_prefix
-from gateway.tenants.models import Tenant
 from gateway.verify.models import PrefixBlock, VerifyRequest
 from gateway.verify.pumping import Prefix, PumpingGuard, PumpingPolicy
 from tests.clocks import ManualClock
 from tests.leaks import SENSITIVE
 from tests.unit.push.fakes import RecordingPublisher
+from tests.unit.verify.conftest import add_tenants
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 POLICY = PumpingPolicy(
@@ -137,23 +137,7 @@ def _blocks() -> float:
 async def env(database_url: str) -> AsyncIterator[Env]:
     engine = create_engine(database_url)
     await migrate(engine)
-    tenants = [str(uuid.uuid4()), str(uuid.uuid4())]
-
-    def add_tenants(conn: Any) -> None:
-        for tenant_id in tenants:
-            conn.execute(
-                sa.insert(Tenant.__table__),  # type: ignore[attr-defined]
-                {
-                    "id": tenant_id,
-                    "name": "bank",
-                    "client_id": secrets.token_hex(8),
-                    "client_secret_hash": "x",
-                    "scopes": "verify",
-                    "created_at": NOW,
-                },
-            )
-
-    await run_unit(engine, add_tenants)
+    tenants = await add_tenants(engine, 2)
     clock = ManualClock(NOW)
     publisher = RecordingPublisher()
     guard = PumpingGuard(
