@@ -7,7 +7,6 @@ route adds it, as the network would, only to the operator's authorize endpoint).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,74 +17,36 @@ from playwright.async_api import Request as PlaywrightRequest
 
 from sandbox.cellular import cellular_ip, wifi_ip
 from sandbox.operators import HEADER_ENRICHMENT
+from tests.integration.test_verify import NETWORK_THEN_SMS, _code, _on, _steps
+from tests.integration.test_verify import Bank as VerifyBank
 from tests.leaks import SENSITIVE
 from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
-SCOPES = ["verify", "push:send", "push:read", "templates:write"]
-NETWORK_THEN_SMS = [{"channel": "network"}, {"channel": "sms"}]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 ANDROID = "Mozilla/5.0 (Linux; Android 14; SandboxPhone) AppleWebKit/537.36 Chrome/156.0 Mobile Safari/537.36"
-SMS_WAIT_S = 15.0
 
 
-class Bank:
+class Bank(VerifyBank):
     """A tenant of the verification API with the zh-CN code template installed."""
 
-    def __init__(self, stack: Stack, bearer: str) -> None:
-        self.stack = stack
-        self.bearer = bearer
-
-    @classmethod
-    async def create(cls, stack: Stack) -> Bank:
-        bank = cls(stack, await stack.access_token(await stack.tenant(SCOPES, sandbox=True)))
-        installed = await stack.call(
-            "/push/v1/templates/builtin/verification_code_zh-CN", bank.bearer, {"signature": "平安银行"}
-        )
-        assert installed.status_code == 201, installed.text
-        return bank
-
-    async def start(self, phone: str) -> tuple[str, str]:
+    async def start_network(self, phone: str) -> tuple[str, str]:
         """A [network, sms] request for ``phone``: its id and check URL."""
-        resp = await self.stack.call(
-            "/verify/v1/requests", self.bearer, {"phoneNumber": phone, "workflow": NETWORK_THEN_SMS}
-        )
-        assert resp.status_code == 202, resp.text
-        body: dict[str, Any] = resp.json()
+        body = await self.started(phone, NETWORK_THEN_SMS)
         SENSITIVE.add(body["checkUrl"].rsplit("/", 1)[1])
         return body["requestId"], body["checkUrl"]
 
     async def steps(self, request_id: str) -> tuple[str, list[tuple[str, str, str | None]]]:
         """The request's status and each step's (channel, status, reason)."""
-        resp = await self.stack.http.get(
-            f"{self.stack.gateway_url}/verify/v1/requests/{request_id}",
-            headers={"Authorization": f"Bearer {self.bearer}"},
-        )
-        assert resp.status_code == 200, resp.text
-        view = resp.json()
-        return view["status"], [(s["channel"], s["status"], s.get("reason")) for s in view["steps"]]
+        view = await self.get(request_id)
+        return view["status"], _steps(view)
 
 
 async def _wifi_phone(stack: Stack, operator: str) -> str:
     phone = await stack.subscriber(operator)
-    resp = await stack.http.put(f"{stack.sandbox_url}/sandbox/devices/{phone}", json={"network": "wifi"})
-    assert resp.status_code == 200, resp.text
+    await _on(stack, phone, "wifi")
     return phone
-
-
-async def _code(stack: Stack, phone: str) -> str:
-    """The first verification code in the phone's sandbox inbox (waits for it)."""
-    deadline = asyncio.get_running_loop().time() + SMS_WAIT_S
-    while True:
-        resp = await stack.http.get(f"{stack.sandbox_url}/sandbox/devices/{phone}/messages")
-        assert resp.status_code == 200, resp.text
-        found = [m.group(1) for msg in resp.json() if (m := re.search(r"验证码是([0-9]{4,10})", msg["text"]))]
-        if found:
-            SENSITIVE.add(found[0])
-            return found[0]
-        assert asyncio.get_running_loop().time() < deadline, "no code reached the phone"
-        await asyncio.sleep(0.05)
 
 
 def _wrong(code: str) -> str:
@@ -137,7 +98,7 @@ async def test_on_wifi_the_phone_types_the_code_from_the_sms(browser: Browser, l
     and runs under its CSP without a violation."""
     bank = await Bank.create(live)
     phone = await _wifi_phone(live, "cmcc")
-    request_id, check_url = await bank.start(phone)
+    request_id, check_url = await bank.start_network(phone)
     context = await _phone_context(browser, wifi_ip(phone))
     page = await context.new_page()
     problems = _watch(page)
@@ -192,7 +153,7 @@ async def test_on_cellular_the_operator_identifies_the_phone(browser: Browser, l
     and the browser opens its Location (where the route adds the header)."""
     bank = await Bank.create(live)
     phone = await live.subscriber("cucc")
-    request_id, check_url = await bank.start(phone)
+    request_id, check_url = await bank.start_network(phone)
     address = cellular_ip(phone, "cucc")
     enrichment = HEADER_ENRICHMENT["cucc"]
     callback = f"{live.gateway_url}/verify/v1/callback/cucc"
@@ -250,7 +211,7 @@ async def test_the_page_is_a_plain_form_under_a_strict_csp(browser: Browser, liv
     framing, and the page holds no inline script or event handler attribute."""
     bank = await Bank.create(live)
     phone = await _wifi_phone(live, "ctcc")
-    request_id, check_url = await bank.start(phone)
+    request_id, check_url = await bank.start_network(phone)
     context = await browser.new_context(
         locale="zh-CN",
         viewport=DESKTOP,

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -47,7 +47,7 @@ class Bank:
         self.bearer = bearer
 
     @classmethod
-    async def create(cls, stack: Stack) -> Bank:
+    async def create(cls, stack: Stack) -> Self:
         creds = await stack.tenant(SCOPES, sandbox=True)
         bank = cls(stack, await stack.access_token(creds))
         installed = await stack.call(
