@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the client's public JWKS (JSON file): private_key_jwt and signed request objects",
     )
     create.add_argument(
-        "--id-token-alg", choices=("ES256", "RS256"), help="the algorithm of its ID tokens (default ES256)"
+        "--id-token-alg", choices=("ES256", "RS256"), help="the algorithm of its ID tokens (default RS256)"
     )
     create.add_argument(
         "--signed-requests-only",

@@ -13,10 +13,11 @@ Rules this implementation fixes:
 - ``client_id`` and ``redirect_uri`` (exact string match with a registered URI) are checked first;
   their errors are answered directly (400), never redirected. Every later error is redirected
   with ``error``, ``error_description``, ``state`` and ``iss`` (RFC 9207).
-- A signed request object (RFC 9101, ``request``; :mod:`gateway.oauth.request_objects`) replaces
-  every parameter but ``client_id``, which must match its own. An object that does not verify is
-  ``invalid_request_object``, redirected to the query's ``redirect_uri`` (with the query's
-  ``state``) when that URI is registered, else answered directly; ``request_uri`` is
+- A signed request object (RFC 9101, ``request``; :mod:`gateway.oauth.request_objects`: ``aud`` the
+  issuer or this endpoint's URL, ``iat`` and a single-use ``jti`` required, ``exp - iat`` at most
+  300 s) replaces every parameter but ``client_id``, which must match its own. An object that
+  does not verify is ``invalid_request_object``, redirected to the query's ``redirect_uri`` (with
+  the query's ``state``) when that URI is registered, else answered directly; ``request_uri`` is
   ``request_uri_not_supported``. A client registered with ``require_signed_request_object`` (or
   every client, when the server requires it) sending plain parameters is ``invalid_request``.
 - PKCE is required of every client, ``S256`` only (``plain`` and an absent method are refused).

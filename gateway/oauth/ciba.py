@@ -6,11 +6,12 @@ beside a personal-data scope, exactly one ``dpv:`` purpose; else ``invalid_scope
 ``operatortoken:<SDK token>``; ``login_hint_token`` and ``id_token_hint`` are refused;
 ``binding_message``, ``user_code`` and ``requested_expiry`` are ignored) and answers ``{auth_req_id,
 expires_in, interval}``. A signed authentication request (CIBA Core §7.1.1: ``request``, verified by
-:mod:`gateway.oauth.request_objects` with ``iat``, ``nbf`` and a single-use ``jti`` required)
-replaces those parameters; ``request_uri`` is ``invalid_request``; a client registered with
-``require_signed_request_object`` (or every client, when the server requires it) sending plain
-parameters is ``invalid_request``. A ``tel:`` hint is settled at once (identified, ``amr`` ``tel``);
-an operator token is exchanged in the background by the process that accepted the request.
+:mod:`gateway.oauth.request_objects`: ``aud`` the issuer or this endpoint's URL, ``iat``, ``nbf``
+and a single-use ``jti`` required, ``exp - iat`` at most 300 s) replaces those parameters;
+``request_uri`` is ``invalid_request``; a client registered with ``require_signed_request_object``
+(or every client, when the server requires it) sending plain parameters is ``invalid_request``.
+A ``tel:`` hint is settled at once (identified, ``amr`` ``tel``); an operator token is exchanged in
+the background by the process that accepted the request.
 
 The client polls the token endpoint with ``urn:openid:params:grant-type:ciba``: before the
 authentication settles ``authorization_pending``; sooner than ``interval`` seconds after its

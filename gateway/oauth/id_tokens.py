@@ -1,5 +1,6 @@
 """OpenID Connect ID tokens (OIDC Core §2), signed with the gateway's current key of the client's
-``id_token_signed_response_alg`` (OIDC Registration §2): ES256 unless the client registered RS256.
+``id_token_signed_response_alg`` (OIDC Registration §2): what the client registered, RS256 when it
+registered none; a client registered before RS256 became that default has none stored and keeps ES256.
 
 Header ``typ: JWT`` and the signing ``kid``; claims ``iss``, ``aud`` (the client id), the pairwise
 ``sub`` (never the number), ``iat``, ``exp``, ``auth_time``, ``amr`` and, when the client sent one,

@@ -1,7 +1,8 @@
 """Signing keys: creation, encrypted storage, rotation and the published JWKS.
 
-One active key per algorithm: ES256 (P-256) signs access tokens and, by default, ID tokens; RS256
-(RSA 2048) signs the ID tokens of clients registered with ``id_token_signed_response_alg=RS256``.
+One active key per algorithm: ES256 (P-256) signs access tokens and the ID tokens of clients whose
+``id_token_signed_response_alg`` is ES256 (or unset); RS256 (RSA 2048) signs the ID tokens of the
+others (RS256 is the default at registration).
 ``kid`` is the RFC 7638 thumbprint of the public key; ``generation`` changes whenever the set of
 published keys does, so verification caches know to forget. The newest unretired key of an algorithm
 signs; a retired key stays published (and accepted) until every token it signed has expired. A

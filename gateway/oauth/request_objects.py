@@ -1,5 +1,6 @@
 """Signed request objects: RFC 9101 (JAR) on ``/oauth2/authorize`` and signed authentication
-requests (OpenID CIBA Core §7.1.1) on ``/oauth2/bc-authorize``.
+requests (OpenID CIBA Core §7.1.1) on ``/oauth2/bc-authorize``, both as the CAMARA Security and
+Interoperability Profile (Signed Authentication Requests) has them.
 
 A request object is accepted when all of these hold:
 
@@ -11,13 +12,18 @@ A request object is accepted when all of these hold:
   the header's ``kid`` or, without ``kid``, the only registered key that verifies the header's
   ``alg``; the algorithm is the one the key verifies
   (:func:`gateway.oauth.assertions.select_key`), and the header's ``alg`` must be it;
-- the signature verifies; ``iss`` is the client id; ``aud`` is this server's issuer, as a string
-  or a list of that one value; ``client_id``, when present, is the client id;
-- ``exp`` is present, not past and at most 60 minutes ahead; ``nbf`` and ``iat``, when present,
-  are not in the future and ``nbf`` at most 60 minutes in the past (the FAPI 2.0 bounds), each with
-  30 s of leeway on the gateway's clock;
-- it carries neither ``request`` nor ``request_uri``;
-- for CIBA, ``iat``, ``nbf`` and ``jti`` are required too, and ``jti`` is single use per client.
+- the signature verifies; ``iss``, ``aud``, ``exp``, ``iat`` and ``jti`` are present (CIBA also
+  needs ``nbf``); ``iss`` is the client id; ``client_id``, when present, is the client id;
+- ``aud`` is this server's issuer or the URL of the endpoint the object is sent to
+  (``{issuer}/oauth2/authorize`` or ``{issuer}/oauth2/bc-authorize``, the value CAMARA
+  recommends), as a string or a list of such values only (a list naming any other audience,
+  another endpoint of this server included, is refused);
+- ``exp`` is not past, ``iat`` not in the future and ``exp - iat`` at most 300 s; ``nbf``, when
+  present, is not in the future and at most 60 minutes in the past (the FAPI 2.0 bound); 30 s of
+  leeway on the gateway's clock for each;
+- ``jti`` is a string of 1 to 256 characters used once per client (for as long as the object
+  could be accepted; both endpoints share the marker);
+- it carries neither ``request`` nor ``request_uri``.
 
 The verified claims replace the request's parameters (RFC 9101 §6.3): every claim but the JWT
 ones (``iss``, ``aud``, ``exp``, ``nbf``, ``iat``, ``jti``) becomes a parameter; strings as they
@@ -41,7 +47,9 @@ from gateway.tenants.models import Tenant
 
 __all__ = ["MAX_LIFETIME", "SIGNING_ALGORITHMS", "RequestObjects"]
 
-MAX_LIFETIME = 3600
+MAX_LIFETIME = 300
+"""The longest ``exp - iat`` accepted (CAMARA, Signed Authentication Requests)."""
+MAX_NBF_AGE = 3600
 LEEWAY = 30
 SIGNING_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA")
 """The algorithms :func:`~gateway.oauth.assertions.select_key` binds registered keys to: what clients
@@ -51,15 +59,17 @@ _MAX_JTI = 256
 _TYPES = frozenset({"oauth-authz-req+jwt", "jwt"})
 _FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 _JWT_CLAIMS = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti"})
-_CIBA_REQUIRED = ("iat", "nbf", "jti")
-_DECODE_OPTIONS: Any = {
-    "require": ["iss", "aud", "exp"],
+_UNCHECKED = {
     "verify_aud": False,
     "verify_iss": False,
     "verify_exp": False,
     "verify_nbf": False,
     "verify_iat": False,
+    "verify_jti": False,
 }
+_REQUIRED = ["iss", "aud", "exp", "iat", "jti"]
+_OPTIONS: Any = {**_UNCHECKED, "require": _REQUIRED}
+_CIBA_OPTIONS: Any = {**_UNCHECKED, "require": [*_REQUIRED, "nbf"]}
 
 
 def _rejected(description: str) -> OAuthError:
@@ -81,52 +91,39 @@ class RequestObjects:
         """
         header = _header(request_object)
         key = _key(tenant, header)
-        claims = self._verified(request_object, key, tenant.client_id)
-        self._check_times(claims, ciba=ciba)
+        claims = _verified(request_object, key, _CIBA_OPTIONS if ciba else _OPTIONS)
+        self._check_identity(claims, tenant.client_id, ciba=ciba)
+        self._check_times(claims)
         if "request" in claims or "request_uri" in claims:
             raise _rejected("A request object must not contain request or request_uri.")
-        if ciba:
-            await self._spend_jti(claims, tenant.client_id)
+        await self._spend_jti(claims, tenant.client_id)
         params = {name: _text(name, value) for name, value in claims.items() if name not in _JWT_CLAIMS}
         return {**params, "client_id": tenant.client_id}
 
-    def _verified(self, request_object: str, key: jwt.PyJWK, client_id: str) -> dict[str, Any]:
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                request_object,
-                key,
-                algorithms=[key.algorithm_name],
-                options=_DECODE_OPTIONS,
-            )
-        except jwt.MissingRequiredClaimError as exc:
-            raise _rejected(f"The request object has no {exc.claim} claim.") from exc
-        except jwt.InvalidSignatureError as exc:
-            raise _rejected("The request object's signature does not verify with the client's keys.") from exc
-        except jwt.PyJWTError as exc:
-            raise _rejected(f"The request object is malformed ({type(exc).__name__}).") from exc
+    def _check_identity(self, claims: dict[str, Any], client_id: str, *, ciba: bool) -> None:
         if claims["iss"] != client_id:
             raise _rejected("The request object's iss must be the client_id.")
         if claims.get("client_id", client_id) != client_id:
             raise _rejected("The request object's client_id does not match the client_id parameter.")
+        endpoint = f"{self._issuer}/oauth2/{'bc-authorize' if ciba else 'authorize'}"
         audience = claims["aud"]
-        if audience != self._issuer and audience != [self._issuer]:
-            raise _rejected(f"The request object's aud must be this server's issuer, {self._issuer}.")
-        return claims
+        values = audience if isinstance(audience, list) and audience else [audience]
+        if not all(value in (self._issuer, endpoint) for value in values):
+            raise _rejected(
+                f"The request object's aud must be this server's issuer, {self._issuer}, or {endpoint}."
+            )
 
-    def _check_times(self, claims: dict[str, Any], *, ciba: bool) -> None:
-        missing = [name for name in _CIBA_REQUIRED if ciba and name not in claims]
-        if missing:
-            raise _rejected(f"A signed authentication request needs {', '.join(missing)}.")
+    def _check_times(self, claims: dict[str, Any]) -> None:
         now = self._clock.now().timestamp()
-        exp = _instant(claims, "exp")
+        exp, iat = _instant(claims, "exp"), _instant(claims, "iat")
         if exp <= now - LEEWAY:
             raise _rejected("The request object has expired.")
-        if exp > now + MAX_LIFETIME + LEEWAY:
-            raise _rejected("The request object's exp is more than 60 minutes ahead.")
-        for name in ("nbf", "iat"):
+        for name in ("iat", "nbf"):
             if name in claims and _instant(claims, name) > now + LEEWAY:
                 raise _rejected(f"The request object's {name} is in the future.")
-        if "nbf" in claims and _instant(claims, "nbf") < now - MAX_LIFETIME - LEEWAY:
+        if exp - iat > MAX_LIFETIME:
+            raise _rejected("The request object's exp is more than 300 s after its iat.")
+        if "nbf" in claims and _instant(claims, "nbf") < now - MAX_NBF_AGE - LEEWAY:
             raise _rejected("The request object's nbf is more than 60 minutes in the past.")
 
     async def _spend_jti(self, claims: dict[str, Any], client_id: str) -> None:
@@ -136,6 +133,22 @@ class RequestObjects:
         remaining = max(_instant(claims, "exp") - self._clock.now().timestamp(), 0.0) + LEEWAY
         if not await self._replay.claim(f"request_object:{client_id}:{jti}", remaining):
             raise _rejected("The request object's jti has been used before.")
+
+
+def _verified(request_object: str, key: jwt.PyJWK, options: Any) -> dict[str, Any]:
+    """The claims of ``request_object``, whose signature ``key`` verifies, with the claims ``options``
+    require."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            request_object, key, algorithms=[key.algorithm_name], options=options
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise _rejected(f"The request object has no {exc.claim} claim.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise _rejected("The request object's signature does not verify with the client's keys.") from exc
+    except jwt.PyJWTError as exc:
+        raise _rejected(f"The request object is malformed ({type(exc).__name__}).") from exc
+    return claims
 
 
 def _header(request_object: str) -> dict[str, Any]:

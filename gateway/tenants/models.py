@@ -7,13 +7,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Tenant"]
+__all__ = ["DEFAULT_ID_TOKEN_ALG", "Tenant"]
+
+DEFAULT_ID_TOKEN_ALG = "RS256"  # noqa: S105  # an algorithm name, not a password  # nosec B105
+"""``id_token_signed_response_alg`` of a client registered without it (OIDC Registration §2)."""
 
 
 class Tenant(SQLModel, table=True):
     """A bank or insurer: its scopes, redirect URIs, optional JWKS for ``private_key_jwt`` and signed
-    request objects, the algorithm of its ID tokens (None: ES256) and whether its authorization and
-    CIBA requests must be signed request objects."""
+    request objects, the algorithm of its ID tokens (stored at registration,
+    :data:`DEFAULT_ID_TOKEN_ALG` when not given; None, on rows registered before that default, means
+    ES256) and whether its authorization and CIBA requests must be signed request objects."""
 
     __tablename__ = "tenants"
 

@@ -19,7 +19,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
-from gateway.tenants.models import Tenant
+from gateway.tenants.models import DEFAULT_ID_TOKEN_ALG, Tenant
 
 __all__ = ["TenantCredentials", "TenantService", "hash_secret"]
 
@@ -63,7 +63,9 @@ class TenantService:
         id_token_signed_response_alg: str | None = None,
         require_signed_request_object: bool = False,
     ) -> TenantCredentials:
-        """Register a tenant with one OAuth client; the secret is returned only here."""
+        """Register a tenant with one OAuth client; the secret is returned only here. Its ID tokens
+        are signed in ``id_token_signed_response_alg``, or
+        :data:`~gateway.tenants.models.DEFAULT_ID_TOKEN_ALG` when that is None."""
         tenant_id = str(uuid.uuid4())
         client_id = "gw_" + secrets.token_urlsafe(18)
         secret = secrets.token_urlsafe(32)
@@ -76,7 +78,7 @@ class TenantService:
             redirect_uris=json.dumps(redirect_uris),
             jwks=json.dumps(jwks) if jwks is not None else None,
             sandbox=sandbox,
-            id_token_signed_response_alg=id_token_signed_response_alg,
+            id_token_signed_response_alg=id_token_signed_response_alg or DEFAULT_ID_TOKEN_ALG,
             require_signed_request_object=require_signed_request_object,
             created_at=self._clock.now(),
         )

@@ -78,9 +78,10 @@ def test_tenants_create_prints_credentials_as_json(tmp_path: Path) -> None:
 
 
 def test_tenants_create_registers_a_signing_client_and_refuses_a_weak_key(tmp_path: Path) -> None:
-    """`--jwks-file`, `--id-token-alg RS256` and `--signed-requests-only` are stored as the
-    admin API stores them; a JWKS with a 1024-bit RSA key, or signed requests without a JWKS, are
-    refused with the admin API's reason and nothing is created."""
+    """`--jwks-file`, `--id-token-alg ES256` and `--signed-requests-only` are stored as the
+    admin API stores them, and a tenant created without `--id-token-alg` gets RS256 (the OIDC
+    default); a JWKS with a 1024-bit RSA key, or signed requests without a JWKS, are refused with
+    the admin API's reason and nothing is created."""
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -102,16 +103,18 @@ def test_tenants_create_registers_a_signing_client_and_refuses_a_weak_key(tmp_pa
             env=_clean_env(),
         )
 
-    made = create("--jwks-file", str(good), "--id-token-alg", "RS256", "--signed-requests-only")
+    made = create("--jwks-file", str(good), "--id-token-alg", "ES256", "--signed-requests-only")
     assert made.returncode == 0, made.stderr
-    tenant_id = json.loads(made.stdout)["tenant_id"]
+    plain = create()
+    assert plain.returncode == 0, plain.stderr
+    query = (
+        "SELECT jwks, id_token_signed_response_alg, require_signed_request_object FROM tenants WHERE id = ?"
+    )
     with sqlite3.connect(database) as db:
-        row = db.execute(
-            "SELECT jwks, id_token_signed_response_alg, require_signed_request_object FROM tenants"
-            " WHERE id = ?",
-            (tenant_id,),
-        ).fetchone()
-    assert json.loads(row[0])["keys"][0]["kid"] == "k1" and row[1:] == ("RS256", 1)
+        row = db.execute(query, (json.loads(made.stdout)["tenant_id"],)).fetchone()
+        default = db.execute(query, (json.loads(plain.stdout)["tenant_id"],)).fetchone()
+    assert json.loads(row[0])["keys"][0]["kid"] == "k1" and row[1:] == ("ES256", 1)
+    assert default == (None, "RS256", 0)
     for refused, reason in (
         (create("--jwks-file", str(weak)), "2048"),
         (create("--signed-requests-only"), "jwks"),
@@ -119,7 +122,7 @@ def test_tenants_create_registers_a_signing_client_and_refuses_a_weak_key(tmp_pa
     ):
         assert refused.returncode != 0 and "invalid tenant" in refused.stderr and reason in refused.stderr
     with sqlite3.connect(database) as db:
-        assert db.execute("SELECT count(*) FROM tenants").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM tenants").fetchone() == (2,)
 
 
 @contextlib.contextmanager

@@ -194,9 +194,9 @@ def _error(resp: httpx.Response, status: int, error: str) -> None:
 
 
 async def test_authlib_client_completes_the_code_flow_and_validates_the_id_token(stack: AuthStack) -> None:
-    """authlib's OAuth 2.0 client (PKCE S256, client_secret_basic) gets tokens; the ID token verifies
-    against the published JWKS with joserfc (iss, aud, nonce, pairwise sub); the access token passes
-    Number Verification for the device's number."""
+    """authlib's OAuth 2.0 client (PKCE S256, client_secret_basic) gets tokens; the ID token (RS256,
+    the registration default) verifies against the published JWKS with joserfc (iss, aud, nonce,
+    pairwise sub); the access token passes Number Verification for the device's number."""
     creds = await stack.tenant(["number-verification:verify", PURPOSE])
     number, ip = stack.phone("cucc")
     verifier = secrets.token_urlsafe(48)
@@ -219,7 +219,7 @@ async def test_authlib_client_completes_the_code_flow_and_validates_the_id_token
     SENSITIVE.update({token["access_token"], token["id_token"]})
     assert token["token_type"] == "Bearer" and token["expires_in"] <= 300 and "refresh_token" not in token
     keys = KeySet.import_key_set((await stack.http.get(f"{stack.url}/oauth2/jwks")).json())
-    decoded = jose_jwt.decode(token["id_token"], keys, algorithms=["ES256"])
+    decoded = jose_jwt.decode(token["id_token"], keys, algorithms=["RS256"])
     assert decoded.header["typ"] == "JWT" and decoded.header["kid"] in {
         k["kid"] for k in keys.as_dict()["keys"]
     }

@@ -64,6 +64,8 @@ async def _signing_tenant(stack: AuthStack, scopes: list[str]) -> tuple[TenantCr
 def _request_object(
     stack: AuthStack, creds: TenantCreds, key: ECKey, claims: dict[str, Any], **header: str
 ) -> str:
+    """``claims`` signed by ``key`` (ES256, kid ``k1``) with the JWT claims CAMARA requires, ``aud``
+    the issuer unless ``claims`` says otherwise (None drops a claim)."""
     now = int(time.time())
     body = {
         "iss": creds.client_id,
@@ -76,13 +78,14 @@ def _request_object(
         **claims,
     }
     headers = {"alg": "ES256", "kid": "k1", "typ": "oauth-authz-req+jwt", **header}
-    return jose_jwt.encode(headers, body, key)
+    return jose_jwt.encode(headers, {k: v for k, v in body.items() if v is not None}, key)
 
 
 async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: AuthStack) -> None:
-    """authlib's create_authorization_url carries the signed request object beside the plain
-    parameters; the gateway takes the object's (its state and nonce come back), the code flow
-    completes and the ID token carries the object's nonce."""
+    """authlib's create_authorization_url carries the signed request object (aud the authorization
+    endpoint's URL, as CAMARA recommends) beside the plain parameters; the gateway takes the
+    object's (its state and nonce come back), the code flow completes and the ID token carries the
+    object's nonce. The same URL again is redirected with invalid_request_object (jti spent)."""
     creds, key = await _signing_tenant(stack, ["number-verification:verify", PURPOSE])
     _, ip = stack.phone("cucc")
     verifier, nonce, state = secrets.token_urlsafe(48), secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -94,6 +97,7 @@ async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: Auth
         "nonce": nonce,
         "code_challenge": create_s256_code_challenge(verifier),
         "code_challenge_method": "S256",
+        "aud": f"{stack.url}/oauth2/authorize",
     }
     async with AsyncOAuth2Client(
         creds.client_id,
@@ -118,6 +122,12 @@ async def test_authlib_sends_a_signed_request_object_and_gets_tokens(stack: Auth
     assert token["scope"] == f"{PURPOSE} number-verification:verify openid"
     keys = KeySet.import_key_set((await stack.http.get(f"{stack.url}/oauth2/jwks")).json())
     assert jose_jwt.decode(token["id_token"], keys).claims["nonce"] == nonce
+    replayed = await stack.http.get(url)
+    assert replayed.status_code == 302, replayed.text
+    assert _query(replayed.headers["location"])["error"] == "invalid_request_object"
+    assert _query(replayed.headers["location"])["error_description"] == (
+        "The request object's jti has been used before."
+    )
 
 
 def _unsigned(signed: str) -> str:
@@ -127,7 +137,11 @@ def _unsigned(signed: str) -> str:
 
 _BAD: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "wrong aud": ({"aud": "https://other.example"}, {}),
+    "aud another server's authorization endpoint": ({"aud": "https://other.example/oauth2/authorize"}, {}),
     "expired": ({"exp": int(time.time()) - 120}, {}),
+    "exp more than 300 s after iat": ({"exp": int(time.time()) + 600}, {}),
+    "no iat": ({"iat": None}, {}),
+    "no jti": ({"jti": None}, {}),
     "client_id mismatch": ({"client_id": "gw_another"}, {}),
     "typ of an access token": ({}, {"typ": "at+jwt"}),
 }
@@ -137,9 +151,9 @@ _BAD: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
 async def test_defective_requests_are_redirected_with_the_right_error(
     sqlite_stack: AuthStack, defect: str
 ) -> None:
-    """Over HTTP: a bad signature, alg none, a wrong aud, an expired object, a client_id mismatch
-    or a wrong typ come back to the client as invalid_request_object; request_uri as
-    request_uri_not_supported."""
+    """Over HTTP: a bad signature, alg none, a wrong aud, an expired object, one living more than
+    300 s, one without iat or jti, a client_id mismatch or a wrong typ come back to the client as
+    invalid_request_object; request_uri as request_uri_not_supported."""
     creds, key = await _signing_tenant(sqlite_stack, ["number-verification:verify"])
     claims = {"response_type": "code", "redirect_uri": REDIRECT, "scope": "openid", "state": "inner"}
     params = {"client_id": creds.client_id, "redirect_uri": REDIRECT, "state": "outer"}
@@ -162,15 +176,17 @@ async def test_defective_requests_are_redirected_with_the_right_error(
 
 
 async def test_a_signed_ciba_request_is_accepted_and_replays_are_refused(stack: AuthStack) -> None:
-    """A signed authentication request (CIBA Core §7.1.1) with client_secret_basic yields an
-    auth_req_id whose poll gives tokens; sending it again is 400 invalid_request_object (jti spent);
-    an unsigned one is refused the same way."""
+    """A signed authentication request (CIBA Core §7.1.1, aud the backchannel authentication
+    endpoint's URL as CAMARA recommends) with client_secret_basic yields an auth_req_id whose poll
+    gives tokens; sending it again is 400 invalid_request_object (jti spent); an unsigned one, and
+    one whose aud is the authorization endpoint, are refused the same way."""
     creds, key = await _signing_tenant(stack, ["sim-swap:check", PURPOSE])
     number, _ = stack.phone("cmcc")
     claims = {
         "scope": f"openid {PURPOSE} sim-swap:check",
         "login_hint": f"tel:{number}",
         "binding_message": "pay 1",
+        "aud": f"{stack.url}/oauth2/bc-authorize",
     }
     signed = _request_object(stack, creds, key, claims)
     auth = (creds.client_id, creds.client_secret)
@@ -185,3 +201,8 @@ async def test_a_signed_ciba_request_is_accepted_and_replays_are_refused(stack: 
     unsigned = _unsigned(_request_object(stack, creds, key, claims))
     refused = await stack.http.post(f"{stack.url}/oauth2/bc-authorize", data={"request": unsigned}, auth=auth)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_request_object"
+    elsewhere = _request_object(stack, creds, key, {**claims, "aud": f"{stack.url}/oauth2/authorize"})
+    refused = await stack.http.post(
+        f"{stack.url}/oauth2/bc-authorize", data={"request": elsewhere}, auth=auth
+    )
+    assert refused.status_code == 400 and "aud must be" in refused.json()["error_description"]

@@ -4,7 +4,7 @@ provider, builds the authorization request itself (PKCE S256 from ``add_code_cha
 sandbox phone's browser runs it on cellular data, pyoidc parses the redirect (checking ``iss``,
 RFC 9207), exchanges the code and verifies the ID token with the keys it fetched from ``jwks_uri``.
 
-Three places where pyoidc's defaults break a rule of ours, and why the client is the one to adjust:
+Two places where pyoidc's defaults break a rule of ours, and why the client is the one to adjust:
 
 - **Client assertions** (``private_key_jwt``) live 600 s by default; the CAMARA Security and
   Interoperability Profile (Client Authentication) has the server refuse an ``exp`` more than 300 s
@@ -15,10 +15,13 @@ Three places where pyoidc's defaults break a rule of ours, and why the client is
   ``OpenIDRequest.c_param``), while the server takes only the object's parameters (RFC 9101 §6.3,
   the same CAMARA section), so PKCE would be missing too. The gateway answers
   ``invalid_request_object``. Workaround: sign the object with pyoidc's own
-  ``OpenIDRequest(...).to_jwt`` adding those claims and the PKCE parameters.
-- **``id_token_signed_response_alg``** defaults to RS256 in pyoidc (OIDC Registration §2) but to
-  ES256 at the gateway, so both sides are given the algorithm explicitly here (pyoidc pins it with
-  ``algs=client.sign_enc_algs("id_token")``).
+  ``OpenIDRequest(...).to_jwt`` adding those claims (``aud`` the ``authorization_endpoint`` pyoidc
+  discovered, the value CAMARA recommends; the issuer is accepted too) and the PKCE parameters.
+
+``id_token_signed_response_alg`` defaults to RS256 on both sides (OIDC Registration §2), so a client
+registered without it needs no setting; the ES256 case registers ES256 with the gateway and in
+pyoidc's registration (pyoidc verifies in the registered algorithm,
+``algs=client.sign_enc_algs("id_token")``).
 """
 
 from __future__ import annotations
@@ -72,28 +75,28 @@ def _rsa_key() -> RSAKey:
     return RSAKey(key=RSA.generate(2048), kid="k1", use="sig")
 
 
-async def _tenant(stack: Stack, alg: str, key: RSAKey | None) -> TenantCreds:
-    jwks = {"jwks": {"keys": [key.serialize(private=False)]}} if key else {}
-    return await stack.tenant(
-        ["number-verification:verify", PURPOSE],
-        redirect_uris=[REDIRECT],
-        id_token_signed_response_alg=alg,
-        **jwks,
-    )
+async def _tenant(stack: Stack, alg: str | None, key: RSAKey | None) -> TenantCreds:
+    """A tenant registered with ``alg`` for its ID tokens (None: without the field)."""
+    metadata: dict[str, Any] = {"jwks": {"keys": [key.serialize(private=False)]}} if key else {}
+    if alg is not None:
+        metadata["id_token_signed_response_alg"] = alg
+    return await stack.tenant(["number-verification:verify", PURPOSE], redirect_uris=[REDIRECT], **metadata)
 
 
 async def _relying_party(
-    stack: Stack, creds: TenantCreds, alg: str, auth_method: str, key: RSAKey | None = None
+    stack: Stack, creds: TenantCreds, alg: str | None, auth_method: str, key: RSAKey | None = None
 ) -> Client:
-    """A pyoidc client holding the static registration, configured by discovery of the issuer."""
+    """A pyoidc client holding the static registration (``alg`` None: without
+    ``id_token_signed_response_alg``), configured by discovery of the issuer."""
     client = Client(client_authn_method=CLIENT_AUTHN_METHOD)
+    registration: dict[str, Any] = {"id_token_signed_response_alg": alg} if alg else {}
     client.store_registration_info(
         RegistrationResponse(
             client_id=creds.client_id,
             client_secret=creds.client_secret,
             redirect_uris=[REDIRECT],
-            id_token_signed_response_alg=alg,
             token_endpoint_auth_method=auth_method,
+            **registration,
         )
     )
     client.redirect_uris = [REDIRECT]
@@ -173,18 +176,20 @@ async def test_pyoidc_accepts_the_discovery_document_and_loads_the_jwks(stack: S
 
 @pytest.mark.parametrize(
     ("alg", "auth_method", "operator"),
-    [("ES256", "client_secret_basic", "cmcc"), ("RS256", "private_key_jwt", "cucc")],
+    [("ES256", "client_secret_basic", "cmcc"), (None, "private_key_jwt", "cucc")],
+    ids=["ES256-client_secret_basic", "default-private_key_jwt"],
 )
 async def test_pyoidc_completes_the_code_flow_and_verifies_the_id_token(
-    stack: Stack, alg: str, auth_method: str, operator: str
+    stack: Stack, alg: str | None, auth_method: str, operator: str
 ) -> None:
     """pyoidc's own authorization request (PKCE S256) runs on the phone; parse_response accepts the
     redirect (state, and iss equal to the discovered issuer); do_access_token_request
     authenticates with client_secret_basic, or private_key_jwt with an RSA key (kid k1, aud the
     token endpoint; its default 600 s assertion is refused with invalid_client first, the 300 s one
-    accepted); pyoidc verifies the ID token's signature in the registered algorithm with a
-    key it fetched from jwks_uri, and verify_id_token its iss, aud, exp and nonce. A changed claim
-    breaks pyoidc's signature check; the access token passes Number Verification."""
+    accepted); pyoidc verifies the ID token's signature in the registered algorithm (ES256, or
+    RS256 when neither side registered one) with a key it fetched from jwks_uri, and
+    verify_id_token its iss, aud, exp and nonce. A changed claim breaks pyoidc's signature check;
+    the access token passes Number Verification."""
     key = _rsa_key() if auth_method == "private_key_jwt" else None
     creds = await _tenant(stack, alg, key)
     client = await _relying_party(stack, creds, alg, auth_method, key)
@@ -209,7 +214,7 @@ async def test_pyoidc_completes_the_code_flow_and_verifies_the_id_token(
     tokens = await _exchange(client, state, verifier, auth_method)
     id_token = tokens["id_token"]
     assert isinstance(id_token, IdToken)
-    assert id_token.jws_header["alg"] == alg
+    assert id_token.jws_header["alg"] == (alg or "RS256")
     signing_key = client.keyjar.get_key_by_kid(id_token.jws_header["kid"], stack.settings.issuer)
     assert signing_key is not None and signing_key.kty == ("EC" if alg == "ES256" else "RSA")
     client.verify_id_token(id_token, request)
@@ -232,11 +237,12 @@ async def test_pyoidc_request_object_is_refused_and_the_completed_one_is_accepte
     """pyoidc's own signed request object (request_method="request", RS256, kid k1) has no iss,
     aud or exp: the phone is sent back with invalid_request_object naming the missing iss, which
     pyoidc parses as an AuthorizationErrorResponse with the state. The same object completed as the
-    module docstring says (iss, aud = the issuer, iat, exp, jti, PKCE) and signed by pyoidc runs
-    the code flow, and the ID token carries the object's nonce."""
+    module docstring says (iss, aud = the discovered authorization endpoint, iat, exp, jti, PKCE)
+    and signed by pyoidc runs the code flow, and the ID token carries the object's nonce (RS256, the
+    default of both sides)."""
     key = _rsa_key()
-    creds = await _tenant(stack, "RS256", key)
-    client = await _relying_party(stack, creds, "RS256", "private_key_jwt", key)
+    creds = await _tenant(stack, None, key)
+    client = await _relying_party(stack, creds, None, "private_key_jwt", key)
     phone = await stack.subscriber("ctcc")
     pkce, verifier = client.add_code_challenge()
     state, nonce = rndstr(16), rndstr(16)
@@ -265,7 +271,7 @@ async def test_pyoidc_request_object_is_refused_and_the_completed_one_is_accepte
     completed = OpenIDRequest(
         **plain.to_dict(),
         iss=creds.client_id,
-        aud=stack.settings.issuer,
+        aud=client.authorization_endpoint,
         iat=now,
         exp=now + ASSERTION_LIFETIME,
         jti=rndstr(24),

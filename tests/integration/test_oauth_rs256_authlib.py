@@ -1,6 +1,8 @@
 """RS256 ID tokens over real sockets, judged by authlib: its code-flow client gets an ID token
-signed RS256 for a client registered with ``id_token_signed_response_alg``, verified against the
-published JWKS (joserfc) and validated by authlib's ``CodeIDToken``."""
+signed RS256 for a client registered with ``id_token_signed_response_alg`` RS256 or without it (the
+OIDC Registration §2 default), verified against the published JWKS (joserfc) and validated by
+authlib's ``CodeIDToken``; ES256 clients, and clients registered before RS256 became the default,
+keep ES256."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from gateway.db import create_engine
 from tests.integration.test_authorization import PURPOSE, REDIRECT, AuthStack, open_auth_stack
 from tests.leaks import SENSITIVE
 from tests.stack import TenantCreds
@@ -37,13 +41,6 @@ pytestmark = pytest.mark.integration
 async def stack(database_url: str) -> AsyncIterator[AuthStack]:
     """On SQLite and PostgreSQL."""
     async with open_auth_stack(database_url) as running:
-        yield running
-
-
-@pytest.fixture
-async def sqlite_stack(sqlite_url: str) -> AsyncIterator[AuthStack]:
-    """On SQLite only."""
-    async with open_auth_stack(sqlite_url) as running:
         yield running
 
 
@@ -87,11 +84,19 @@ async def _id_token(stack: AuthStack, creds: TenantCreds, nonce: str) -> dict[st
     return token
 
 
-async def test_an_rs256_client_gets_an_id_token_authlib_verifies(stack: AuthStack) -> None:
-    """Registered with id_token_signed_response_alg RS256, the client's ID token is RS256 under a
-    published RSA key of 2048 bits or more; joserfc verifies it from the JWKS (RS256 only) and
-    authlib's CodeIDToken validates iss, aud, nonce, exp, iat and auth_time."""
-    creds = await _tenant(stack, id_token_signed_response_alg="RS256")
+@pytest.mark.parametrize(
+    "metadata",
+    [{"id_token_signed_response_alg": "RS256"}, {}, {"id_token_signed_response_alg": None}],
+    ids=["RS256", "absent", "null"],
+)
+async def test_an_rs256_client_gets_an_id_token_authlib_verifies(
+    stack: AuthStack, metadata: dict[str, Any]
+) -> None:
+    """Registered with id_token_signed_response_alg RS256, without it or with null (RS256 is the
+    default), the client's ID token is RS256 under a published RSA key of 2048 bits or more;
+    joserfc verifies it from the JWKS (RS256 only) and authlib's CodeIDToken validates iss, aud,
+    nonce, exp, iat and auth_time."""
+    creds = await _tenant(stack, **metadata)
     nonce = secrets.token_urlsafe(12)
     token = await _id_token(stack, creds, nonce)
     jwks = (await stack.http.get(f"{stack.url}/oauth2/jwks")).json()
@@ -111,22 +116,40 @@ async def test_an_rs256_client_gets_an_id_token_authlib_verifies(stack: AuthStac
     assert claims["aud"] == creds.client_id and claims["amr"] == ["network"]
 
 
-async def test_clients_without_the_metadata_keep_es256_id_tokens(sqlite_stack: AuthStack) -> None:
-    """A client registered as before (or with ES256) still gets ES256 ID tokens; an algorithm
+async def _forget_id_token_alg(stack: AuthStack, client_id: str) -> None:
+    """Make ``client_id``'s row look registered before RS256 became the default (no value stored)."""
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "UPDATE tenants SET id_token_signed_response_alg = NULL WHERE client_id = :client_id"
+                ),
+                {"client_id": client_id},
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_es256_clients_and_clients_registered_before_the_default_get_es256(stack: AuthStack) -> None:
+    """A client registered with ES256, and one whose row holds no algorithm (registered before RS256
+    became the default; no migration rewrites such rows), get ES256 ID tokens; an algorithm
     outside ES256/RS256 is refused at registration."""
-    for metadata in ({}, {"id_token_signed_response_alg": "ES256"}):
-        creds = await _tenant(sqlite_stack, **metadata)
-        token = await _id_token(sqlite_stack, creds, "n")
-        jwks = KeySet.import_key_set((await sqlite_stack.http.get(f"{sqlite_stack.url}/oauth2/jwks")).json())
+    es256 = await _tenant(stack, id_token_signed_response_alg="ES256")
+    legacy = await _tenant(stack)
+    await _forget_id_token_alg(stack, legacy.client_id)
+    for creds in (es256, legacy):
+        token = await _id_token(stack, creds, "n")
+        jwks = KeySet.import_key_set((await stack.http.get(f"{stack.url}/oauth2/jwks")).json())
         assert jose_jwt.decode(token["id_token"], jwks, algorithms=["ES256"]).header["alg"] == "ES256"
-    assert sqlite_stack.settings.admin_token is not None
-    refused = await sqlite_stack.http.post(
-        f"{sqlite_stack.url}/admin/tenants",
+    assert stack.settings.admin_token is not None
+    refused = await stack.http.post(
+        f"{stack.url}/admin/tenants",
         json={
             "name": "hs",
             "scopes": ["number-verification:verify", PURPOSE],
             "id_token_signed_response_alg": "HS256",
         },
-        headers={"Authorization": f"Bearer {sqlite_stack.settings.admin_token.get_secret_value()}"},
+        headers={"Authorization": f"Bearer {stack.settings.admin_token.get_secret_value()}"},
     )
     assert refused.status_code == 400 and refused.json()["code"] == "INVALID_ARGUMENT"

@@ -43,7 +43,8 @@ async def _refused(h: Harness, client: Client, code: str, **form: str) -> OAuthE
 
 async def test_code_yields_a_three_legged_token_and_an_id_token(any_db_harness: Harness) -> None:
     """The token names the subscriber (number sealed, operator, amr network, pairwise sub); the ID token
-    is ES256 with our kid, aud = client, the nonce, amr and auth_time; NV scopes cap the lifetime at 300 s."""
+    is RS256 (the registration default) with our RSA key's kid, aud = client, the nonce, amr and
+    auth_time; NV scopes cap the lifetime at 300 s."""
     h = any_db_harness
     client = await h.client(["number-verification:verify", "dpv:FraudPreventionAndDetection"])
     code, phone = await _code(
@@ -56,11 +57,12 @@ async def test_code_yields_a_three_legged_token_and_an_id_token(any_db_harness: 
     assert who.subscriber is not None and who.subscriber.phone_number == phone
     assert who.subscriber.operator == "cmcc" and who.subscriber.amr == {"network"}
     header = jwt.get_unverified_header(str(body["id_token"]))
-    assert header["typ"] == "JWT" and header["kid"] == h.runtime.keys.signing_key.kid
+    rsa_key = h.runtime.keys.signing_key_for("RS256")
+    assert header["typ"] == "JWT" and header["kid"] == rsa_key.kid
     claims = jwt.decode(
         str(body["id_token"]),
-        h.runtime.keys.signing_key.private_key.public_key(),
-        algorithms=["ES256"],
+        rsa_key.public_key,
+        algorithms=["RS256"],
         audience=client.tenant.client_id,
         issuer=ISSUER,
     )

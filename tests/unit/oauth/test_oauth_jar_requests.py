@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -18,6 +19,12 @@ from tests.leaks import SENSITIVE
 from tests.unit.oauth.conftest import ISSUER, PURPOSE, REDIRECT, Client, Harness, query
 
 CIBA = "urn:openid:params:grant-type:ciba"
+AUTHORIZE = f"{ISSUER}/oauth2/authorize"
+BC_AUTHORIZE = f"{ISSUER}/oauth2/bc-authorize"
+
+
+def _now(h: Harness) -> int:
+    return int(h.clock.now().timestamp())
 
 
 def _claims(h: Harness, client: Client, **overrides: Any) -> dict[str, Any]:
@@ -152,12 +159,24 @@ _DEFECTS: dict[str, Any] = {
     ),
     "aud another server": lambda h, c: _sign(c, _claims(h, c, aud="https://other.test")),
     "aud a list naming another server": lambda h, c: _sign(c, _claims(h, c, aud=[ISSUER, "https://x.test"])),
+    "aud a list naming the endpoint and another server": lambda h, c: _sign(
+        c, _claims(h, c, aud=[AUTHORIZE, "https://x.test/oauth2/authorize"])
+    ),
+    "aud the backchannel endpoint": lambda h, c: _sign(c, _claims(h, c, aud=BC_AUTHORIZE)),
+    "aud the endpoint with a trailing slash": lambda h, c: _sign(c, _claims(h, c, aud=AUTHORIZE + "/")),
+    "aud an empty list": lambda h, c: _sign(c, _claims(h, c, aud=[])),
     "no aud": lambda h, c: _sign(c, _claims(h, c, aud=None)),
-    "expired": lambda h, c: _sign(c, _claims(h, c, exp=int(h.clock.now().timestamp()) - 60)),
+    "expired": lambda h, c: _sign(c, _claims(h, c, exp=_now(h) - 60)),
     "no exp": lambda h, c: _sign(c, _claims(h, c, exp=None)),
-    "exp two hours ahead": lambda h, c: _sign(c, _claims(h, c, exp=int(h.clock.now().timestamp()) + 7200)),
-    "nbf in the future": lambda h, c: _sign(c, _claims(h, c, nbf=int(h.clock.now().timestamp()) + 600)),
-    "nbf two hours ago": lambda h, c: _sign(c, _claims(h, c, nbf=int(h.clock.now().timestamp()) - 7200)),
+    "exp two hours ahead": lambda h, c: _sign(c, _claims(h, c, exp=_now(h) + 7200)),
+    "exp 301 s after iat": lambda h, c: _sign(c, _claims(h, c, iat=_now(h) - 1, exp=_now(h) + 300)),
+    "no iat": lambda h, c: _sign(c, _claims(h, c, iat=None)),
+    "iat in the future": lambda h, c: _sign(c, _claims(h, c, iat=_now(h) + 60, exp=_now(h) + 120)),
+    "iat not a number": lambda h, c: _sign(c, _claims(h, c, iat="now")),
+    "no jti": lambda h, c: _sign(c, _claims(h, c, jti=None)),
+    "jti not a string": lambda h, c: _sign(c, _claims(h, c, jti=7)),
+    "nbf in the future": lambda h, c: _sign(c, _claims(h, c, nbf=_now(h) + 600)),
+    "nbf two hours ago": lambda h, c: _sign(c, _claims(h, c, nbf=_now(h) - 7200)),
     "iss another client": lambda h, c: _sign(c, _claims(h, c, iss="gw_someone_else")),
     "client_id claim another client": lambda h, c: _sign(c, _claims(h, c, client_id="gw_someone_else")),
     "typ of an access token": lambda h, c: _sign(c, _claims(h, c), typ="at+jwt"),
@@ -173,12 +192,22 @@ _REASONS = {
     "signed by another key": "signature does not verify",
     "alg none": "alg none is refused",
     "signed with the client secret (HS256)": "alg must be ES256",
-    "aud another server": "aud must be this server's issuer",
+    "aud another server": f"aud must be this server's issuer, {ISSUER}, or {AUTHORIZE}.",
     "aud a list naming another server": "aud must be this server's issuer",
+    "aud a list naming the endpoint and another server": "aud must be this server's issuer",
+    "aud the backchannel endpoint": "aud must be this server's issuer",
+    "aud the endpoint with a trailing slash": "aud must be this server's issuer",
+    "aud an empty list": "aud must be this server's issuer",
     "no aud": "no aud claim",
     "expired": "has expired",
     "no exp": "no exp claim",
-    "exp two hours ahead": "more than 60 minutes ahead",
+    "exp two hours ahead": "exp is more than 300 s after its iat",
+    "exp 301 s after iat": "exp is more than 300 s after its iat",
+    "no iat": "no iat claim",
+    "iat in the future": "iat is in the future",
+    "iat not a number": "iat is not a number",
+    "no jti": "no jti claim",
+    "jti not a string": "jti must be a string",
     "nbf in the future": "nbf is in the future",
     "nbf two hours ago": "nbf is more than 60 minutes in the past",
     "iss another client": "iss must be the client_id",
@@ -201,6 +230,62 @@ async def test_a_defective_request_object_is_invalid_request_object(harness: Har
     assert answer["error"] == "invalid_request_object", answer
     assert _REASONS[defect] in answer["error_description"]
     assert answer["state"] == "query-state" and answer["iss"] == ISSUER
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [ISSUER, [ISSUER], AUTHORIZE, [AUTHORIZE], [ISSUER, AUTHORIZE]],
+    ids=["issuer", "issuer list", "endpoint", "endpoint list", "issuer and endpoint"],
+)
+async def test_aud_may_be_the_issuer_or_the_authorization_endpoint(harness: Harness, aud: Any) -> None:
+    """CAMARA recommends the authorization endpoint's URL as aud and lets the server take its
+    issuer: either, alone or in a list of only those two, is accepted."""
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
+    _, ip = harness.subscriber("cmcc")
+    target = await _start(harness, _query(client, _sign(client, _claims(harness, client, aud=aud))), ip)
+    assert target.startswith("https://operator.invalid/cmcc/authorize?")
+
+
+async def test_the_lifetime_bound_is_300_s_from_iat_with_30_s_of_clock_skew(harness: Harness) -> None:
+    """exp - iat of exactly 300 s is accepted, and so are an iat 25 s ahead of the gateway's clock
+    and an exp 25 s behind it (within the 30 s leeway)."""
+    client = await harness.client(["number-verification:verify", PURPOSE], signing=True)
+    _, ip = harness.subscriber("cucc")
+    now = _now(harness)
+    for iat, exp in ((now, now + 300), (now + 25, now + 325), (now - 270, now - 25)):
+        signed = _sign(client, _claims(harness, client, iat=iat, nbf=None, exp=exp))
+        assert await _start(harness, _query(client, signed), ip), (iat, exp)
+
+
+async def test_a_request_objects_jti_is_single_use(any_db_harness: Harness) -> None:
+    """The same request object sent twice to the authorization endpoint: the second is
+    invalid_request_object (its jti was spent by the first), until the object has expired anyway; a
+    new object with another jti passes."""
+    h = any_db_harness
+    client = await h.client(["number-verification:verify", PURPOSE], signing=True)
+    _, ip = h.subscriber("cmcc")
+    signed = _sign(client, _claims(h, client))
+    assert (await _start(h, _query(client, signed), ip)).startswith("https://operator.invalid/cmcc/")
+    with pytest.raises(OAuthRedirect) as caught:
+        await _start(h, _query(client, signed), ip)
+    answer = query(h.runtime.oauth.authorization.error_location(caught.value))
+    assert answer["error"] == "invalid_request_object"
+    assert answer["error_description"] == "The request object's jti has been used before."
+    assert await _start(h, _query(client, _sign(client, _claims(h, client))), ip)
+
+
+async def test_a_jti_spent_at_one_endpoint_is_spent_at_the_other(harness: Harness) -> None:
+    """jti is single use per client across both endpoints: an aud-the-issuer object's jti spent by
+    the authorization endpoint cannot open a CIBA request."""
+    client = await harness.client(["number-verification:verify", "sim-swap:check", PURPOSE], signing=True)
+    phone, ip = harness.subscriber("cmcc")
+    jti = secrets.token_urlsafe(12)
+    await _start(harness, _query(client, _sign(client, _claims(harness, client, jti=jti))), ip)
+    with pytest.raises(OAuthError) as caught:
+        await harness.runtime.oauth.backchannel.start(
+            client.tenant, {"request": _sign(client, _ciba_claims(harness, client, phone, jti=jti))}
+        )
+    assert caught.value.description == "The request object's jti has been used before."
 
 
 async def test_a_request_object_of_another_client_is_refused(harness: Harness) -> None:
@@ -317,27 +402,47 @@ async def test_a_signed_ciba_request_is_accepted_once(any_db_harness: Harness) -
 
 
 @pytest.mark.parametrize(
-    ("overrides", "header"),
-    [
-        ({"jti": None}, {}),
-        ({"nbf": None}, {}),
-        ({"iat": None}, {}),
-        ({"aud": f"{ISSUER}/oauth2/bc-authorize"}, {}),
-        ({"exp": 0}, {}),
-        ({}, {"kid": "nope"}),
-    ],
+    "aud",
+    [ISSUER, BC_AUTHORIZE, [BC_AUTHORIZE], [ISSUER, BC_AUTHORIZE]],
+    ids=["issuer", "endpoint", "endpoint list", "issuer and endpoint"],
 )
-async def test_signed_ciba_requests_need_the_full_claim_set(
-    harness: Harness, overrides: dict[str, Any], header: dict[str, Any]
+async def test_a_signed_ciba_requests_aud_may_be_the_issuer_or_the_backchannel_endpoint(
+    harness: Harness, aud: Any
 ) -> None:
-    """Without jti, nbf or iat, with an aud other than the issuer, expired or an unknown kid:
-    invalid_request_object."""
+    """CAMARA recommends the backchannel authentication endpoint's URL as aud; the issuer is
+    accepted too, alone or in a list of only those two."""
+    client = await harness.client(["sim-swap:check", PURPOSE], signing=True)
+    phone, _ = harness.subscriber("cucc")
+    signed = _sign(client, _ciba_claims(harness, client, phone, aud=aud))
+    started = await harness.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
+    assert started["auth_req_id"]
+
+
+_CIBA_DEFECTS: list[tuple[Callable[[int], dict[str, Any]], dict[str, Any], str]] = [
+    (lambda now: {"jti": None}, {}, "no jti claim"),
+    (lambda now: {"nbf": None}, {}, "no nbf claim"),
+    (lambda now: {"iat": None}, {}, "no iat claim"),
+    (lambda now: {"aud": AUTHORIZE}, {}, "aud must be this server's issuer"),
+    (lambda now: {"aud": [BC_AUTHORIZE, "https://x.test"]}, {}, "aud must be this server's issuer"),
+    (lambda now: {"exp": 0}, {}, "has expired"),
+    (lambda now: {"iat": now, "exp": now + 301}, {}, "exp is more than 300 s after its iat"),
+    (lambda now: {}, {"kid": "nope"}, "kid names no usable registered key"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "header", "reason"), _CIBA_DEFECTS, ids=[d[2] for d in _CIBA_DEFECTS])
+async def test_signed_ciba_requests_need_the_full_claim_set(
+    harness: Harness, overrides: Callable[[int], dict[str, Any]], header: dict[str, Any], reason: str
+) -> None:
+    """Without jti, nbf or iat, with an aud other than the issuer or the backchannel endpoint (the
+    authorization endpoint's included), expired, living more than 300 s from iat or with an unknown
+    kid: invalid_request_object naming the rule."""
     client = await harness.client(["sim-swap:check", PURPOSE], signing=True)
     phone, _ = harness.subscriber("cmcc")
-    signed = _sign(client, _ciba_claims(harness, client, phone, **overrides), **header)
+    signed = _sign(client, _ciba_claims(harness, client, phone, **overrides(_now(harness))), **header)
     with pytest.raises(OAuthError) as caught:
         await harness.runtime.oauth.backchannel.start(client.tenant, {"request": signed})
-    assert caught.value.error == "invalid_request_object"
+    assert caught.value.error == "invalid_request_object" and reason in caught.value.description
 
 
 async def test_ciba_refuses_unsigned_objects_request_uri_and_plain_requests_when_signing_is_required(
