@@ -30,6 +30,8 @@
     ├── LinkExpired                  410 LINK_EXPIRED
     ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
     ├── QueueEmpty                   409 QUEUE_EMPTY (call-next with nobody waiting)
+    ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
+    ├── TotpEnrolmentConflict        409 TOTP_ENROLMENT_CONFLICT (TOTP already on, or no enrolment begun)
     ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
     ├── InvalidSink                  400 INVALID_SINK (CAMARA subscriptions: sink URL refused)
     ├── InvalidCredential            400 INVALID_CREDENTIAL (CAMARA subscriptions: sinkCredential shape)
@@ -100,10 +102,12 @@ __all__ = [
     "ServiceNotApplicable",
     "TemplateNotApproved",
     "TooManyRequests",
+    "TotpEnrolmentConflict",
     "Unauthenticated",
     "Unavailable",
     "UnnecessaryIdentifier",
     "UnsupportedMediaType",
+    "UsernameTaken",
     "VerificationConflict",
     "VerificationInProgress",
     "from_carrier_error",
@@ -441,6 +445,23 @@ class VerificationConflict(ApiError):
 class QueueEmpty(ApiError):
     status, code, default_message = 409, "QUEUE_EMPTY", "Nobody is waiting in this queue."
     remedy = "Call the next customer once a ticket has been taken."
+
+
+class UsernameTaken(ApiError):
+    status, code, default_message = 409, "USERNAME_TAKEN", "The username is already taken."
+    remedy = (
+        "Choose another username: they are unique across the gateway, so suffix the institution's own "
+        "(e.g. li.na@pingan)."
+    )
+
+
+class TotpEnrolmentConflict(ApiError):
+    status, code = 409, "TOTP_ENROLMENT_CONFLICT"
+    default_message = "The account's TOTP cannot be enrolled now."
+    remedy = (
+        "TOTP already on: an admin resets it (POST /admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp) "
+        "before a new enrolment; no enrolment begun: begin one, then confirm it with a code."
+    )
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
