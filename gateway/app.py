@@ -24,6 +24,7 @@ from gateway.push import views as push_views
 from gateway.replay import ReplayCache
 from gateway.runtime import open_runtime
 from gateway.settings import Settings
+from gateway.staff import views as staff_views
 from gateway.templates import views as template_views
 from gateway.tenants import views as tenant_views
 from gateway.verify import views as verify_views
@@ -47,6 +48,7 @@ _ROUTE_TABLES = (
     push_views.routes,
     flow_views.routes,
     verify_views.routes,
+    staff_views.routes,
 )
 
 

@@ -44,6 +44,8 @@ from gateway.push import Push, open_push, sms_channels_of
 from gateway.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
 from gateway.settings import Settings
+from gateway.staff.audit import StaffAudit
+from gateway.staff.service import StaffService
 from gateway.templates.service import TemplateService
 from gateway.tenants.service import TenantService
 from gateway.verify import Verify, open_verify
@@ -82,6 +84,8 @@ class Runtime:
     sim_swap_subscriptions: SimSwapSubscriptions
     verify: Verify
     backlog: BacklogGauges
+    staff: StaffService
+    audit: StaffAudit
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -212,6 +216,7 @@ async def open_runtime(
             code_fallback=verify.service,
         )
         stack.push_async_callback(oauth.aclose)
+        audit = StaffAudit(sessions, clock=clock)
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -256,6 +261,8 @@ async def open_runtime(
             sim_swap_subscriptions=sim_swap_subscriptions,
             verify=verify,
             backlog=BacklogGauges(sessions, clock),
+            staff=StaffService(sessions, audit=audit, cipher=cipher, clock=clock),
+            audit=audit,
             redis=redis,
         )
 

@@ -68,6 +68,7 @@ _TAGS = {
     "flows": "Link redemption and the flows run with a flow session.",
     "branches": "Branch queues for tellers.",
     "verify": "Verification workflows: network authentication, else a code by SMS.",
+    "staff": "A tenant's staff accounts (console sign-in) and their audit log, with the admin bearer.",
     "pages": "HTML pages and their assets.",
 }
 

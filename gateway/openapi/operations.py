@@ -48,6 +48,7 @@ from gateway.errors import (
     Unavailable,
     UnnecessaryIdentifier,
     UnsupportedMediaType,
+    UsernameTaken,
     VerificationConflict,
     VerificationInProgress,
 )
@@ -60,6 +61,7 @@ from gateway.openapi import responses as r
 from gateway.openapi.spec import Body, Header, Operation, Reply
 from gateway.push.idempotency import HEADER as IDEMPOTENCY_KEY
 from gateway.push.schemas import MessageCreate, SmsPolicyBody
+from gateway.staff.schemas import AuditQuery, NoBody, PasswordReset, StaffCreate, StaffUpdate
 from gateway.templates.builtin import builtin_names
 from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
 from gateway.tenants.schemas import TenantCreate
@@ -794,6 +796,86 @@ _TABLE: dict[tuple[str, str], Operation] = {
             description="The whole policy; an omitted figure takes its default.",
             examples={"campaigns": {"prefixPer10Min": 200, "prefixPerDay": 2000, "dailyBudget": 200000}},
         ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/tenants/{tenant_id}/staff"): Operation(
+        "createStaffMember",
+        "Create a staff account",
+        "staff",
+        (Reply(201, "The account, enabled, without TOTP (the password is never shown).", r.StaffMemberOut),),
+        description="Usernames are unique across the gateway and stored in lower case; the password "
+        "needs 12 to 128 characters and is refused when it contains the username, is a common password "
+        "or a sequence (docs/staff.md). `branches` are ids of the tenant's branches.",
+        body=Body(
+            StaffCreate,
+            examples={
+                "teller": {
+                    "username": "li.na@pingan",
+                    "password": "correct horse battery staple",
+                    "role": "teller",
+                    "branches": ["9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f"],
+                }
+            },
+        ),
+        errors=(NotFound, UsernameTaken),
+    ),
+    ("GET", "/admin/tenants/{tenant_id}/staff"): Operation(
+        "listStaffMembers",
+        "List a tenant's staff accounts",
+        "staff",
+        (Reply(200, "Every account of the tenant, disabled ones included, by username.", r.StaffList),),
+        errors=(NotFound,),
+    ),
+    ("PATCH", "/admin/tenants/{tenant_id}/staff/{staff_id}"): Operation(
+        "updateStaffMember",
+        "Change a staff account's role or branches",
+        "staff",
+        (Reply(200, "The account as changed.", r.StaffMemberOut),),
+        body=Body(
+            StaffUpdate,
+            description="An omitted or null field stays as it is.",
+            examples={"supervisor": {"role": "supervisor"}, "no branches": {"branches": []}},
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/disable"): Operation(
+        "disableStaffMember",
+        "Disable a staff account",
+        "staff",
+        (Reply(200, "The account; it can no longer sign in (again: no change).", r.StaffMemberOut),),
+        body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/enable"): Operation(
+        "enableStaffMember",
+        "Enable a staff account",
+        "staff",
+        (Reply(200, "The account; it can sign in again (again: no change).", r.StaffMemberOut),),
+        body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-password"): Operation(
+        "resetStaffPassword",
+        "Set a staff account's password",
+        "staff",
+        (Reply(200, "The account; its TOTP, if any, stays in force.", r.StaffMemberOut),),
+        body=Body(PasswordReset, examples={"new": {"password": "another horse battery staple"}}),
+        errors=(NotFound,),
+    ),
+    ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp"): Operation(
+        "resetStaffTotp",
+        "Remove a staff account's TOTP",
+        "staff",
+        (Reply(200, "The account without TOTP; the member may enrol again.", r.StaffMemberOut),),
+        body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
+        errors=(NotFound,),
+    ),
+    ("GET", "/admin/tenants/{tenant_id}/audit"): Operation(
+        "staffAuditLog",
+        "Read a tenant's audit log",
+        "staff",
+        (Reply(200, "Entries newest first; `nextBefore` is the `before` of the next page.", r.AuditPage),),
+        query=AuditQuery,
         errors=(NotFound,),
     ),
     ("POST", "/operator-callbacks/{operator}"): Operation(

@@ -21,6 +21,7 @@ from gateway.camara.subscriptions.lifecycle import Status as SubscriptionStatus
 from gateway.flows.rules import ClaimStatus
 from gateway.login_check.policy import Decision, Reason
 from gateway.push.states import MessageStatus
+from gateway.staff import Role
 from gateway.templates.spec import Category, Flow, ParamType
 from gateway.templates.spec import Status as TemplateStatus
 from gateway.webhooks.events import EVENT_TYPES
@@ -519,6 +520,44 @@ class BranchQueue(_Out):
     waiting: list[WaitingTicketOut]
     called: list[CalledEntryOut]
     minutesPerCustomer: float
+
+
+class StaffMemberOut(_Out):
+    """A staff account (never its password or TOTP secret)."""
+
+    id: str
+    tenantId: str
+    username: str
+    role: _enum(Role)  # type: ignore[valid-type]
+    branches: list[str]
+    totpEnabled: bool
+    disabled: bool
+    createdAt: datetime
+
+
+class StaffList(_Out):
+    """``GET /admin/tenants/{tenant_id}/staff``: by username."""
+
+    staff: list[StaffMemberOut]
+
+
+class AuditEntryOut(_Out):
+    """One staff action; ``staffId``/``username`` are null for the admin API and the CLI."""
+
+    id: int
+    staffId: str | None
+    username: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+class AuditPage(_Out):
+    """``GET /admin/tenants/{tenant_id}/audit``: newest first; ``nextBefore`` reads the next page."""
+
+    entries: list[AuditEntryOut]
+    nextBefore: int | None
 
 
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (

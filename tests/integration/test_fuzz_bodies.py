@@ -46,6 +46,8 @@ PATH_VALUES = {
     "code": "fuzz0fuzz0fuzz0fuzz0fu",
     "token": "fuzz-0.vck_0",
     "handle": "vck_fuzz0",
+    "tenant_id": "fuzz-0",
+    "staff_id": "fuzz-0",
 }
 DEEP = 10_000
 AS_JSON = {"Content-Type": JSON}

@@ -351,3 +351,46 @@ def test_success_answers_conform(live: LiveGateway) -> None:
         "POST", "/login-check/v1/devices", 201, body={"phoneNumber": phone, "deviceId": "scenario-1"}
     ).json()
     go.call("DELETE", "/login-check/v1/devices/{id}", 204, path_parameters={"id": device["id"]})
+
+
+def test_staff_answers_conform(live: LiveGateway) -> None:
+    """The admin staff API's journey: create (and a taken username), list, change, disable, enable,
+    reset the password and the TOTP, read the audit log; every answer as documented."""
+    go = Scenario(live)
+    tenant = {"tenant_id": live.creds.tenant_id}
+    body = {"username": "li.na@schemathesis", "password": "correct horse battery staple", "role": "teller"}
+    SENSITIVE.add(body["password"])
+    member = go.call(
+        "POST", "/admin/tenants/{tenant_id}/staff", 201, path_parameters=tenant, body=body
+    ).json()
+    go.call("POST", "/admin/tenants/{tenant_id}/staff", 409, path_parameters=tenant, body=body)
+    go.call("GET", "/admin/tenants/{tenant_id}/staff", 200, path_parameters=tenant)
+    one = {**tenant, "staff_id": member["id"]}
+    go.call(
+        "PATCH",
+        "/admin/tenants/{tenant_id}/staff/{staff_id}",
+        200,
+        path_parameters=one,
+        body={"role": "admin"},
+    )
+    go.call("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/disable", 200, path_parameters=one)
+    go.call("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/enable", 200, path_parameters=one, body={})
+    go.call(
+        "POST",
+        "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-password",
+        200,
+        path_parameters=one,
+        body={"password": "another horse battery staple"},
+    )
+    go.call("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp", 200, path_parameters=one)
+    page = go.call(
+        "GET", "/admin/tenants/{tenant_id}/audit", 200, path_parameters=tenant, query={"limit": 2}
+    ).json()
+    assert page["nextBefore"] is not None
+    go.call(
+        "GET",
+        "/admin/tenants/{tenant_id}/audit",
+        200,
+        path_parameters=tenant,
+        query={"before": page["nextBefore"]},
+    )
