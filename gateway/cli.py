@@ -1,4 +1,5 @@
-"""The ``gateway`` command (contract §0): ``up``, ``serve``, ``worker``, ``sandbox``, ``tenants create``.
+"""The ``gateway`` command (contract §0): ``up``, ``serve``, ``worker``, ``sandbox``, ``tenants create``,
+``staff`` (:mod:`gateway.staff.cli`).
 
 ``serve`` is the production shape: real operator URLs from settings, no seeding, keys required.
 ``worker`` runs the background workers without the public API (:mod:`gateway.worker`); ``serve``
@@ -36,6 +37,7 @@ from gateway.sandbox_link import SANDBOX_PROTOCOLS, sandbox_accounts, sgip_liste
 from gateway.scopes import KNOWN_SCOPES
 from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
+from gateway.staff.cli import StaffCommandFailed, add_staff_commands, run_staff_command
 from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
@@ -120,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--json", action="store_true", help="print JSON only")
     add_setting_flags(create)
+    add_staff_commands(commands)
     return parser
 
 
@@ -334,6 +337,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             run_sites([(app, settings.host, settings.sandbox_port)], settings, print_smsc),
             settings.event_loop,
         )
+    elif args.command == "staff":
+        try:
+            print(run_loop(run_staff_command(args, settings, sys.stdin), settings.event_loop))
+        except StaffCommandFailed as exc:
+            raise SystemExit(f"staff {args.staff_command} refused: {exc}") from exc
     else:
         try:
             run_loop(_tenants_create(args, settings), settings.event_loop)
