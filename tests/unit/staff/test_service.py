@@ -21,7 +21,7 @@ from gateway.crypto import DecryptionError, FieldCipher, Keyring, generate_keyri
 from gateway.db import create_engine, migrate, session_factory
 from gateway.errors import InvalidArgument, NotFound, TotpEnrolmentConflict, UsernameTaken
 from gateway.flows.models import Branch
-from gateway.staff import Role, SignInFailed, StaffMember, TotpRequired
+from gateway.staff import AuditLog, Role, SignInFailed, StaffAccounts, StaffMember, TotpRequired
 from gateway.staff.audit import StaffAudit
 from gateway.staff.models import StaffAccount
 from gateway.staff.passwords import Passwords
@@ -417,3 +417,36 @@ async def test_the_cli_directory_records_via_cli(database_url: str) -> None:
         assert [e.detail["via"] for e in await audit.entries(tenant)] == ["cli", "cli"]
     finally:
         await engine.dispose()
+
+
+async def test_an_unknown_username_costs_one_argon2_verification(world: World) -> None:
+    """Sign-in with an unknown or malformed username runs one argon2 verification, as a known
+    username with a wrong password does, before failing the same way."""
+    calls: list[str] = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # type: ignore[override]
+            calls.append(str(hash)[:9])
+            return super().verify(hash, password)
+
+    counted = StaffService(
+        world.sessions,
+        audit=world.audit,
+        cipher=FieldCipher(Keyring.parse(generate_keyring_spec())),
+        clock=world.clock,
+        passwords=Passwords(Counting()),
+    )
+    tenant = await world.tenant()
+    member = await world.member(tenant)
+    for username, password in (("nobody@bank", PASSWORD), ("x", PASSWORD), (member.username, OTHER_PASSWORD)):
+        calls.clear()
+        with pytest.raises(SignInFailed):
+            await counted.authenticate(username, password, None)
+        assert calls == ["$argon2id"]
+
+
+def test_the_services_implement_the_contract(world: World) -> None:
+    """StaffService is the console's StaffAccounts and StaffAudit its AuditLog (checked by mypy)."""
+    accounts: StaffAccounts = world.staff
+    log: AuditLog = world.audit
+    assert callable(accounts.authenticate) and callable(log.record)
