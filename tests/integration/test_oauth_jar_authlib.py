@@ -65,8 +65,13 @@ def _request_object(
     stack: AuthStack, creds: TenantCreds, key: ECKey, claims: dict[str, Any], **header: str
 ) -> str:
     """``claims`` signed by ``key`` (ES256, kid ``k1``) with the JWT claims CAMARA requires, ``aud``
-    the issuer unless ``claims`` says otherwise (None drops a claim)."""
+    the issuer unless ``claims`` says otherwise (None drops a claim; a time claim given as ``"+600"``
+    or ``"-120"`` is that many seconds from now, taken when the object is signed)."""
     now = int(time.time())
+    claims = {
+        name: now + int(value) if name in ("iat", "nbf", "exp") and isinstance(value, str) else value
+        for name, value in claims.items()
+    }
     body = {
         "iss": creds.client_id,
         "aud": stack.url,
@@ -138,8 +143,8 @@ def _unsigned(signed: str) -> str:
 _BAD: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "wrong aud": ({"aud": "https://other.example"}, {}),
     "aud another server's authorization endpoint": ({"aud": "https://other.example/oauth2/authorize"}, {}),
-    "expired": ({"exp": int(time.time()) - 120}, {}),
-    "exp more than 300 s after iat": ({"exp": int(time.time()) + 600}, {}),
+    "expired": ({"iat": "-420", "exp": "-120"}, {}),
+    "exp more than 300 s after iat": ({"exp": "+600"}, {}),
     "no iat": ({"iat": None}, {}),
     "no jti": ({"jti": None}, {}),
     "client_id mismatch": ({"client_id": "gw_another"}, {}),
