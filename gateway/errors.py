@@ -30,6 +30,7 @@
     ├── LinkExpired                  410 LINK_EXPIRED
     ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
     ├── QueueEmpty                   409 QUEUE_EMPTY (call-next with nobody waiting)
+    ├── NoTicketCalled               409 NO_TICKET_CALLED (recall or no-show at a counter with no ticket)
     ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
     ├── TotpEnrolmentConflict        409 TOTP_ENROLMENT_CONFLICT (TOTP already on, or no enrolment begun)
     ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
@@ -87,6 +88,7 @@ __all__ = [
     "MethodNotAllowed",
     "MissingIdentifier",
     "MissingParam",
+    "NoTicketCalled",
     "NotAuthenticatedByNetwork",
     "NotFound",
     "OAuthError",
@@ -445,6 +447,11 @@ class VerificationConflict(ApiError):
 class QueueEmpty(ApiError):
     status, code, default_message = 409, "QUEUE_EMPTY", "Nobody is waiting in this queue."
     remedy = "Call the next customer once a ticket has been taken."
+
+
+class NoTicketCalled(ApiError):
+    status, code, default_message = 409, "NO_TICKET_CALLED", "No ticket is called to this counter now."
+    remedy = "Call the next customer to the counter first; a ticket marked no-show cannot be recalled."
 
 
 class UsernameTaken(ApiError):

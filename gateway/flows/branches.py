@@ -15,16 +15,22 @@ Teller side (scope ``branches:manage``; another tenant's or a malformed branch i
   transaction, then sends the call SMS (``branch-call:<id>``). A refused call SMS is logged and
   leaves the call in place (``messageId`` null): the customer is called at the counter anyway.
 
+- :meth:`Branches.recall` re-announces the ticket called to a counter (``queue.ticket_recalled``);
+  :meth:`Branches.no_show` marks it ``no_show`` (``queue.ticket_no_show``) and frees the counter.
+  A counter's current ticket is the last one of the day called to it, while still ``called``;
+  without one both are ``409 NO_TICKET_CALLED``. :meth:`Branches.calls` lists the day's calls and
+  :meth:`Branches.summaries` the tenant's branches (ids and names).
+
 Customer side (flow session of a ticket or call link): :meth:`Branches.ticket_of` (position and
 estimated wait while waiting) and :meth:`Branches.cancel` (``queue.ticket_cancelled``; repeated:
-the same answer; after a call: ``409 FLOW_STATE_CONFLICT``). Webhook payloads carry branch, ticket
-and message ids, the ticket label and counter: never the number.
+the same answer; after a call or a no-show: ``409 FLOW_STATE_CONFLICT``). Webhook payloads carry
+branch, ticket and message ids, the ticket label and counter: never the number.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +49,7 @@ from gateway.errors import (
     ApiError,
     FlowStateConflict,
     NotFound,
+    NoTicketCalled,
     PermissionDenied,
     QueueEmpty,
     Unavailable,
@@ -71,22 +78,27 @@ from gateway.templates import Flow, Template, TemplateSpec
 from gateway.webhooks import Publisher
 
 __all__ = [
+    "BranchSummary",
     "BranchView",
     "Branches",
+    "CallEntry",
     "CalledTicket",
+    "CounterTicket",
     "IssuedTicket",
     "MessageSender",
     "QueueView",
     "TemplateStore",
     "TicketView",
+    "well_formed_id",
 ]
 
 log = structlog.get_logger(__name__)
 TICKETS: sa.Table = BranchTicket.__table__  # type: ignore[attr-defined]
-WAITING, CALLED, CANCELLED = "waiting", "called", "cancelled"
+WAITING, CALLED, CANCELLED, NO_SHOW = "waiting", "called", "cancelled", "no_show"
 _ALLOCATION_ATTEMPTS = 20
 _CALL_ATTEMPTS = 20
 _RECENT_SHOWN = 10
+_CALLS_SHOWN = 500
 
 
 class TemplateStore(Protocol):
@@ -126,6 +138,14 @@ class BranchView:
 
 
 @dataclass(frozen=True, slots=True)
+class BranchSummary:
+    """A branch's id and name (the console's branch list)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedTicket:
     """``201`` of ``POST …/tickets``."""
 
@@ -142,6 +162,27 @@ class CalledTicket:
     counter: str
     message_id: str | None
     waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class CounterTicket:
+    """The ticket a recall or a no-show acted on."""
+
+    ticket: str
+    counter: str
+    message_id: str | None
+    called_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallEntry:
+    """One call of the day: ``status`` is ``called`` or ``no_show``."""
+
+    ticket: str
+    counter: str
+    status: str
+    service: str | None
+    called_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +233,8 @@ def _utc(moment: datetime) -> datetime:
     return as_utc(moment) or moment
 
 
-def _well_formed(value: str) -> bool:
+def well_formed_id(value: str) -> bool:
+    """Whether ``value`` is a branch id in canonical form (a UUID)."""
     try:
         return str(uuid.UUID(value)) == value
     except ValueError:
@@ -367,6 +409,95 @@ class Branches:
             minutes_per_customer=await self._minutes_per_customer(view.id),
         )
 
+    async def summaries(self, tenant_id: str, ids: Collection[str] | None = None) -> list[BranchSummary]:
+        """The tenant's branches by name (only those of ``ids`` when given; unknown ids are left out)."""
+        query = select(Branch).where(Branch.tenant_id == tenant_id)
+        if ids is not None:
+            wanted = [i for i in ids if well_formed_id(i)]
+            if not wanted:
+                return []
+            query = query.where(col(Branch.id).in_(wanted))
+        async with self._sessions() as session:
+            branches = (await session.exec(query.order_by(col(Branch.name), col(Branch.id)))).all()
+        return [BranchSummary(b.id, b.name) for b in branches]
+
+    async def recall(self, tenant_id: str, branch_id: str, *, counter: str) -> CounterTicket:
+        """Announce again the ticket called to ``counter`` (``queue.ticket_recalled``).
+
+        :raises NotFound: unknown branch.
+        :raises NoTicketCalled: no ticket is called to ``counter`` now.
+        """
+        branch = await self._branch(tenant_id, branch_id)
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            ticket = await self._current_at(session, branch.id, counter)
+            data = {
+                "branchId": branch.id,
+                "ticketId": ticket.id,
+                "ticket": ticket.label,
+                "counter": counter,
+                "messageId": ticket.message_id,
+                "recalledAt": stamp(now),
+            }
+            await self._events.publish(tenant_id, "queue.ticket_recalled", data, session=session)
+        log.info("branch_ticket_recalled", branch_id=branch.id, ticket=ticket.label, counter=counter)
+        return self._counter_ticket(ticket)
+
+    async def no_show(self, tenant_id: str, branch_id: str, *, counter: str) -> CounterTicket:
+        """Mark the ticket called to ``counter`` as not come (``queue.ticket_no_show``); the
+        counter then has no current ticket.
+
+        :raises NotFound: unknown branch.
+        :raises NoTicketCalled: no ticket is called to ``counter`` now (or another teller just
+            marked it).
+        """
+        branch = await self._branch(tenant_id, branch_id)
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            ticket = await self._current_at(session, branch.id, counter)
+            moved = await session.exec(
+                sa.update(TICKETS)
+                .where(TICKETS.c.id == ticket.id, TICKETS.c.status == CALLED)
+                .values(status=NO_SHOW)
+            )
+            if moved.rowcount != 1:
+                raise NoTicketCalled()
+            data = {
+                "branchId": branch.id,
+                "ticketId": ticket.id,
+                "ticket": ticket.label,
+                "counter": counter,
+                "messageId": ticket.message_id,
+                "markedAt": stamp(now),
+            }
+            await self._events.publish(tenant_id, "queue.ticket_no_show", data, session=session)
+        log.info("branch_ticket_no_show", branch_id=branch.id, ticket=ticket.label, counter=counter)
+        return self._counter_ticket(ticket)
+
+    async def calls(self, tenant_id: str, branch_id: str) -> list[CallEntry]:
+        """The day's calls (Asia/Shanghai), newest first: called and no-show tickets.
+
+        :raises NotFound: unknown branch.
+        """
+        branch = await self._branch(tenant_id, branch_id)
+        async with self._sessions() as session:
+            called = (
+                await session.exec(
+                    select(BranchTicket)
+                    .where(
+                        BranchTicket.branch_id == branch.id,
+                        col(BranchTicket.status).in_((CALLED, NO_SHOW)),
+                        BranchTicket.service_day == service_day(self._clock.now()),
+                    )
+                    .order_by(col(BranchTicket.called_at).desc(), col(BranchTicket.seq).desc())
+                    .limit(_CALLS_SHOWN)
+                )
+            ).all()
+        return [
+            CallEntry(t.label, t.counter or "", t.status, t.service, _utc(t.called_at or t.issued_at))
+            for t in called
+        ]
+
     # -- customer side ---------------------------------------------------------------------------
 
     async def ticket_of(self, ctx: FlowContext) -> TicketView:
@@ -411,7 +542,7 @@ class Branches:
                 }
                 await self._events.publish(ticket.tenant_id, "queue.ticket_cancelled", data, session=session)
         current, _ = await self._ticket_for(ctx)
-        if current.status == CALLED:
+        if current.status in (CALLED, NO_SHOW):
             raise FlowStateConflict("The ticket has already been called.")
         if moved.rowcount == 1:
             log.info("branch_ticket_cancelled", branch_id=branch.id, ticket=ticket.label)
@@ -430,7 +561,7 @@ class Branches:
         )
 
     async def _branch(self, tenant_id: str, branch_id: str) -> Branch:
-        if not _well_formed(branch_id):
+        if not well_formed_id(branch_id):
             raise NotFound()
         async with self._sessions() as session:
             branch = await session.get(Branch, branch_id)
@@ -561,6 +692,30 @@ class Branches:
                 await self._events.publish(branch.tenant_id, "queue.ticket_called", data, session=session)
             return first
         raise Unavailable("Could not call the next ticket; try again.")
+
+    async def _current_at(self, session: AsyncSession, branch_id: str, counter: str) -> BranchTicket:
+        last = (
+            await session.exec(
+                select(BranchTicket)
+                .where(
+                    BranchTicket.branch_id == branch_id,
+                    BranchTicket.counter == counter,
+                    col(BranchTicket.status).in_((CALLED, NO_SHOW)),
+                    BranchTicket.service_day == service_day(self._clock.now()),
+                )
+                .order_by(col(BranchTicket.called_at).desc(), col(BranchTicket.seq).desc())
+                .limit(1)
+            )
+        ).first()
+        if last is None or last.status != CALLED:
+            raise NoTicketCalled()
+        return last
+
+    @staticmethod
+    def _counter_ticket(ticket: BranchTicket) -> CounterTicket:
+        return CounterTicket(
+            ticket.label, ticket.counter or "", ticket.message_id, _utc(ticket.called_at or ticket.issued_at)
+        )
 
     async def _send(
         self, tenant_id: str, template_id: str, phone: str, params: Mapping[str, Any], key: str

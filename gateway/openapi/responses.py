@@ -460,7 +460,7 @@ class QueueTicket(_Out):
     ticket: str
     position: int | None
     estimatedWaitMinutes: int | None
-    status: Literal["waiting", "called", "cancelled"]
+    status: Literal["waiting", "called", "cancelled", "no_show"]
     counter: str | None
     branchName: str
     service: str | None

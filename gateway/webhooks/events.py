@@ -14,6 +14,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "claim.location_shared",
     "queue.ticket_called",
     "queue.ticket_cancelled",
+    "queue.ticket_recalled",
+    "queue.ticket_no_show",
     "verify.completed",
     "verify.failed",
     "verify.prefix_blocked",

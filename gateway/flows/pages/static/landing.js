@@ -204,6 +204,7 @@
     document.getElementById("queue-waiting").hidden = !waiting;
     document.getElementById("queue-called").hidden = t.status !== "called";
     document.getElementById("queue-cancelled").hidden = t.status !== "cancelled";
+    document.getElementById("queue-no-show").hidden = t.status !== "no_show";
     if (waiting) {
       var ahead = Math.max(0, t.position - 1);
       setText("position", t.position);
