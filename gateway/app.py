@@ -14,6 +14,7 @@ from gateway.auth_throttle import source_address_middleware
 from gateway.camara import views as camara_views
 from gateway.camara.subscriptions import views as sim_swap_subscription_views
 from gateway.clock import Clock
+from gateway.console import views as console_views
 from gateway.flows import views as flow_views
 from gateway.login_check import views as login_check_views
 from gateway.middleware import gateway_middleware
@@ -49,6 +50,7 @@ _ROUTE_TABLES = (
     flow_views.routes,
     verify_views.routes,
     staff_views.routes,
+    console_views.routes,
 )
 
 

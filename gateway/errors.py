@@ -31,6 +31,7 @@
     ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
     ├── QueueEmpty                   409 QUEUE_EMPTY (call-next with nobody waiting)
     ├── NoTicketCalled               409 NO_TICKET_CALLED (recall or no-show at a counter with no ticket)
+    ├── TotpCodeRequired             401 TOTP_REQUIRED (console sign-in: right password, code missing)
     ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
     ├── TotpEnrolmentConflict        409 TOTP_ENROLMENT_CONFLICT (TOTP already on, or no enrolment begun)
     ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
@@ -104,6 +105,7 @@ __all__ = [
     "ServiceNotApplicable",
     "TemplateNotApproved",
     "TooManyRequests",
+    "TotpCodeRequired",
     "TotpEnrolmentConflict",
     "Unauthenticated",
     "Unavailable",
@@ -452,6 +454,14 @@ class QueueEmpty(ApiError):
 class NoTicketCalled(ApiError):
     status, code, default_message = 409, "NO_TICKET_CALLED", "No ticket is called to this counter now."
     remedy = "Call the next customer to the counter first; a ticket marked no-show cannot be recalled."
+
+
+class TotpCodeRequired(ApiError):
+    """The console's sign-in: the password was right, the account has a second factor, no code came."""
+
+    status, code = 401, "TOTP_REQUIRED"
+    default_message = "Enter the 6-digit code of your authenticator app."
+    remedy = "Send the sign-in again with the current code of the account's authenticator app in totp."
 
 
 class UsernameTaken(ApiError):

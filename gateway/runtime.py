@@ -24,6 +24,8 @@ from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_sub
 from gateway.camara.usage import LedgerRecorder
 from gateway.circuit import circuit_policy
 from gateway.clock import Clock, SystemClock
+from gateway.console import Console, build_console
+from gateway.console.feature import password_changes_of
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.db import create_engine, migrate, session_factory
 from gateway.failure_backoff import InMemoryFailureBackoff, RedisFailureBackoff
@@ -86,6 +88,7 @@ class Runtime:
     backlog: BacklogGauges
     staff: StaffService
     audit: StaffAudit
+    console: Console
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -150,9 +153,8 @@ async def open_runtime(
         tokens = AccessTokens(
             keys, clock, cipher, issuer=issuer, ttl=settings.access_token_ttl, revocations=revocations
         )
-        auth_throttle = AuthThrottle(
-            RedisFailureBackoff(redis) if redis is not None else InMemoryFailureBackoff(clock)
-        )
+        failures = RedisFailureBackoff(redis) if redis is not None else InMemoryFailureBackoff(clock)
+        auth_throttle = AuthThrottle(failures)
         client_auth = ClientAuthenticator(
             tenants, replay, clock, audiences=client_audiences(issuer), throttle=auth_throttle
         )
@@ -217,6 +219,19 @@ async def open_runtime(
         )
         stack.push_async_callback(oauth.aclose)
         audit = StaffAudit(sessions, clock=clock)
+        staff = StaffService(sessions, audit=audit, cipher=cipher, clock=clock)
+        flows = build_flows(
+            settings,
+            sessions=sessions,
+            templates=templates,
+            sender=push.service,
+            verifier=one_tap,
+            events=webhooks,
+            limiter=limiter,
+            cipher=cipher,
+            index=index,
+            clock=clock,
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -246,23 +261,23 @@ async def open_runtime(
             templates=templates,
             webhooks=webhooks,
             push=push,
-            flows=build_flows(
-                settings,
-                sessions=sessions,
-                templates=templates,
-                sender=push.service,
-                verifier=one_tap,
-                events=webhooks,
-                limiter=limiter,
-                cipher=cipher,
-                index=index,
-                clock=clock,
-            ),
+            flows=flows,
             sim_swap_subscriptions=sim_swap_subscriptions,
             verify=verify,
             backlog=BacklogGauges(sessions, clock),
-            staff=StaffService(sessions, audit=audit, cipher=cipher, clock=clock),
+            staff=staff,
             audit=audit,
+            console=build_console(
+                settings,
+                sessions=sessions,
+                staff=staff,
+                audit=audit,
+                branches=flows.branches,
+                failures=failures,
+                cipher=cipher,
+                clock=clock,
+                password_changes=password_changes_of(sessions),
+            ),
             redis=redis,
         )
 

@@ -255,6 +255,20 @@ class Settings(BaseSettings):
         default=43_200, ge=600, le=604_800, description="lifetime of ticket and call SMS links (s)"
     )
 
+    # staff console (docs/console.md)
+    console_idle_timeout_seconds: int = Field(
+        default=900,
+        ge=10,
+        le=86_400,
+        description="a console session ends after this long without activity (s)",
+    )
+    console_session_lifetime_seconds: int = Field(
+        default=43_200, ge=60, le=604_800, description="a console session ends this long after sign-in (s)"
+    )
+    console_idle_warning_seconds: int = Field(
+        default=120, ge=5, le=3600, description="the console warns this long before the idle end (s)"
+    )
+
     @field_validator("cmcc_h5_url", "cucc_h5_url", "ctcc_h5_url")
     @classmethod
     def _h5_url(cls, value: str | None) -> str | None:

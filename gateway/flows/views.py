@@ -1,10 +1,9 @@
 """Routes of links and flows (contract §6).
 
 Pages (public, HTML, :func:`~gateway.flows.pages.security_headers`): ``GET /l/{code}`` (the
-landing page; 404 and 410 pages for unknown and expired links; reads only), ``GET
-/console/branches/{id}`` (the teller console: a static shell whose script asks for the tenant's
-access token and calls the branch API with it; the API answers 404 for another tenant's branch)
-and ``GET /flows/static/{name}``.
+landing page; 404 and 410 pages for unknown and expired links; reads only) and ``GET
+/flows/static/{name}`` (the scripts and styles of these pages and of the console's,
+:mod:`gateway.console.views`).
 
 JSON: ``POST /push/v1/links/{code}/redeem`` is public (the holder proves the number with the
 operator token); ``/flows/v1/*`` take a flow session (``Authorization: Bearer fls_…``, policy
@@ -15,7 +14,6 @@ answers carry ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
 from __future__ import annotations
 
 import functools
-import uuid
 from urllib.parse import quote
 
 from aiohttp import web
@@ -191,20 +189,6 @@ async def branch_queue(request: web.Request) -> web.Response:
         principal(request).tenant_id, request.match_info["id"]
     )
     return json_response(queue_json(view))
-
-
-@routes.get("/console/branches/{id}")
-@public
-async def console(request: web.Request) -> web.Response:
-    """The teller console shell (the data comes from the branch API, with the teller's token)."""
-    branch_id = request.match_info["id"]
-    try:
-        well_formed = str(uuid.UUID(branch_id)) == branch_id
-    except ValueError:
-        well_formed = False
-    if not well_formed:
-        return render_page("gone.html", status=404, reason="missing")
-    return render_page("console.html", branch_id=branch_id)
 
 
 @routes.get("/flows/static/{name}")

@@ -4,7 +4,8 @@ Per operation:
 
 - ``security``: from the handler's policy (:mod:`gateway.auth`): ``scope:a|b`` is the ``oauth2``
   scheme with either scope, ``admin`` the admin bearer, ``flow-session`` the flow session bearer,
-  ``public`` nothing (the token endpoints: client authentication, optional for jwt-bearer).
+  ``public`` nothing (the token endpoints: client authentication, optional for jwt-bearer),
+  ``staff-session[:roles]`` the console's session cookie.
 - errors, each with the contract's body (``status`` and the possible ``code`` values fixed per
   status) or RFC 6749's on the OAuth endpoints: 400 for a malformed ``x-correlator`` everywhere;
   401/403 from the policy; 400/413/415 for a JSON body (413 for a form); 502/503/504 for an
@@ -69,6 +70,7 @@ _TAGS = {
     "branches": "Branch queues for tellers.",
     "verify": "Verification workflows: network authentication, else a code by SMS.",
     "staff": "A tenant's staff accounts (console sign-in) and their audit log, with the admin bearer.",
+    "console": "The staff console: sign-in with a session cookie, the teller desk, the audit log.",
     "pages": "HTML pages and their assets.",
 }
 
@@ -149,6 +151,13 @@ def _security_schemes(server_url: str) -> dict[str, Any]:
             "bearerFormat": "fls_…",
             "description": "The short-lived session a link redemption returns.",
         },
+        "consoleSession": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "gw_console",
+            "description": "The console's session cookie from `POST /console/api/session`; state-changing "
+            "calls also send its CSRF token in `X-CSRF-Token` from the console's own origin.",
+        },
         "clientSecretBasic": {
             "type": "http",
             "scheme": "basic",
@@ -166,13 +175,15 @@ def _security(op: Operation, policy: str) -> list[dict[str, list[str]]]:
         return [{"flowSession": []}]
     if policy.startswith("scope:"):
         return [{"oauth2": [scope]} for scope in policy.removeprefix("scope:").split("|")]
+    if policy == "staff-session" or policy.startswith("staff-session:"):
+        return [{"consoleSession": []}]
     if policy == "public":
         return []
     raise UndocumentedRoute(f"unknown auth policy {policy!r}")
 
 
 def _policy_errors(policy: str) -> tuple[type[ApiError], ...]:
-    if policy.startswith("scope:"):
+    if policy.startswith(("scope:", "staff-session")):
         return Unauthenticated, PermissionDenied
     if policy in ("admin", "flow-session"):
         return (Unauthenticated,)

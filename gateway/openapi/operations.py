@@ -14,6 +14,7 @@ from typing import Any
 from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
+from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody
 from gateway.errors import (
     DeviceLimitReached,
     FlowStateConflict,
@@ -34,6 +35,7 @@ from gateway.errors import (
     MissingParam,
     NotAuthenticatedByNetwork,
     NotFound,
+    NoTicketCalled,
     OneTapOperatorMismatch,
     OneTapTokenInvalid,
     OutOfRange,
@@ -44,6 +46,7 @@ from gateway.errors import (
     ServiceNotApplicable,
     TemplateNotApproved,
     TooManyRequests,
+    TotpCodeRequired,
     Unauthenticated,
     Unavailable,
     UnnecessaryIdentifier,
@@ -84,6 +87,15 @@ _PAGE_HEADERS = {
     "Cache-Control": Header("`no-store`."),
 }
 _HTML = {"type": "string", "description": "An HTML page."}
+_CSRF: Mapping[str, Any] = {"X-CSRF-Token": {"type": "string", "description": "The session's CSRF token."}}
+_SIGNED_IN = {
+    "Set-Cookie": Header("`gw_console`: HttpOnly, SameSite=Strict, Path=/console, Secure outside loopback."),
+    "Cache-Control": Header("`no-store`."),
+}
+_SIGNED_OUT = {
+    "Set-Cookie": Header("`gw_console` cleared (Max-Age=0)."),
+    "Cache-Control": Header("`no-store`."),
+}
 
 
 def _page(status: int, description: str) -> Reply:
@@ -1119,15 +1131,163 @@ _TABLE: dict[tuple[str, str], Operation] = {
         (Reply(200, "Waiting tickets (numbers masked) and recent calls.", r.BranchQueue),),
         errors=(NotFound,),
     ),
+    ("GET", "/console"): Operation(
+        "consoleRoot",
+        "The console without its slash",
+        "pages",
+        (Reply(302, "To the sign-in page, `/console/`.", headers=_REDIRECT),),
+        database=False,
+    ),
+    ("GET", "/console/"): Operation(
+        "consoleSignInPage",
+        "Console sign-in page",
+        "pages",
+        (_page(200, "Sign-in; once signed in, the member's branches."),),
+        database=False,
+    ),
     ("GET", "/console/branches/{id}"): Operation(
-        "tellerConsole",
-        "Teller console page",
+        "tellerDeskPage",
+        "Teller desk page",
         "pages",
         (
-            _page(200, "The console shell; it asks for the teller's access token."),
-            _page(404, "Not a branch id (a page)."),
+            _page(200, "The desk; without a live session it shows the sign-in form."),
+            _page(404, "Not a branch id, or not a branch the signed-in member serves (a page)."),
         ),
-        database=False,
+    ),
+    ("POST", "/console/api/session"): Operation(
+        "consoleSignIn",
+        "Sign in to the console",
+        "console",
+        (
+            Reply(
+                200,
+                "Signed in: the session cookie and its CSRF token.",
+                r.ConsoleSessionOut,
+                headers=_SIGNED_IN,
+            ),
+        ),
+        description="Same-origin only. Failed sign-ins are throttled per username, per address and per both "
+        "(429 with Retry-After); a wrong username, password or code, or a disabled account, is one "
+        "generic 401; `401 TOTP_REQUIRED` asks for the account's TOTP code.",
+        body=Body(
+            SignInBody, examples={"teller": {"username": "li.na@pingan", "password": "correct horse 9"}}
+        ),
+        errors=(Unauthenticated, TotpCodeRequired, PermissionDenied, TooManyRequests),
+    ),
+    ("GET", "/console/api/session"): Operation(
+        "consoleSession",
+        "Who is signed in",
+        "console",
+        (
+            Reply(
+                200,
+                "The member, the CSRF token and the session's ends (the idle end moves).",
+                r.ConsoleSessionOut,
+                headers=_NO_STORE,
+            ),
+        ),
+    ),
+    ("DELETE", "/console/api/session"): Operation(
+        "consoleSignOut",
+        "Sign out of the console",
+        "console",
+        (
+            Reply(
+                204,
+                "Signed out: the session is ended on the server and the cookie cleared.",
+                headers=_SIGNED_OUT,
+            ),
+        ),
+        request_headers=_CSRF,
+    ),
+    ("GET", "/console/api/branches"): Operation(
+        "consoleBranches",
+        "The member's branches",
+        "console",
+        (
+            Reply(
+                200,
+                "The branches the member serves (an admin: all of the tenant's).",
+                r.ConsoleBranches,
+                headers=_NO_STORE,
+            ),
+        ),
+    ),
+    ("GET", "/console/api/branches/{id}/queue"): Operation(
+        "deskQueue",
+        "A desk's queue",
+        "console",
+        (Reply(200, "Waiting tickets (numbers masked) and recent calls.", r.BranchQueue, headers=_NO_STORE),),
+        errors=(NotFound,),
+    ),
+    ("GET", "/console/api/branches/{id}/calls"): Operation(
+        "deskCalls",
+        "A desk's calls of the day",
+        "console",
+        (
+            Reply(
+                200, "Called and no-show tickets of the day, newest first.", r.ConsoleCalls, headers=_NO_STORE
+            ),
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/console/api/branches/{id}/tickets"): Operation(
+        "deskIssueTicket",
+        "Issue a ticket at the desk",
+        "console",
+        (Reply(201, "The ticket, sent by SMS.", r.IssuedTicketOut, headers=_NO_STORE),),
+        description="`phoneNumber` may be national (`13800138000`, spaces and dashes allowed) or E.164.",
+        body=Body(ConsoleTicket, examples={"national": {"phoneNumber": "13800138000"}}),
+        request_headers=_CSRF,
+        errors=(*_SEND_ERRORS, Unavailable),
+    ),
+    ("POST", "/console/api/branches/{id}/call-next"): Operation(
+        "deskCallNext",
+        "Call the next customer from the desk",
+        "console",
+        (Reply(200, "Who was called to which counter.", r.CalledTicketOut, headers=_NO_STORE),),
+        body=Body(CounterBody, examples={"number": {"counter": 3}}),
+        request_headers=_CSRF,
+        errors=(NotFound, TemplateNotApproved, QueueEmpty, Unavailable),
+    ),
+    ("POST", "/console/api/branches/{id}/recall"): Operation(
+        "deskRecall",
+        "Recall the ticket at a counter",
+        "console",
+        (
+            Reply(
+                200,
+                "The ticket announced again (queue.ticket_recalled).",
+                r.CounterTicketOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        body=Body(CounterBody, examples={"number": {"counter": 3}}),
+        request_headers=_CSRF,
+        errors=(NotFound, NoTicketCalled),
+    ),
+    ("POST", "/console/api/branches/{id}/no-show"): Operation(
+        "deskNoShow",
+        "Mark the ticket at a counter as not come",
+        "console",
+        (
+            Reply(
+                200,
+                "The ticket marked no-show (queue.ticket_no_show); the counter is free.",
+                r.CounterTicketOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        body=Body(CounterBody, examples={"number": {"counter": 3}}),
+        request_headers=_CSRF,
+        errors=(NotFound, NoTicketCalled),
+    ),
+    ("GET", "/console/api/audit"): Operation(
+        "consoleAudit",
+        "The tenant's audit log (admins)",
+        "console",
+        (Reply(200, "Entries newest first.", r.AuditPage, headers=_NO_STORE),),
+        query=AuditQuery,
     ),
     ("GET", "/flows/static/{name}"): Operation(
         "staticFile",

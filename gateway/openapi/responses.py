@@ -560,6 +560,67 @@ class AuditPage(_Out):
     nextBefore: int | None
 
 
+class ConsoleStaff(_Out):
+    """The signed-in member as the console shows them."""
+
+    id: str
+    username: str
+    role: Literal["admin", "supervisor", "teller"]
+    branches: list[str]
+    totpEnabled: bool
+
+
+class ConsoleSessionOut(_Out):
+    """``/console/api/session``: the member, the session's CSRF token (for ``X-CSRF-Token``) and its ends."""
+
+    staff: ConsoleStaff
+    csrfToken: str
+    idleExpiresAt: datetime
+    expiresAt: datetime
+    idleExpiresInSeconds: int
+    expiresInSeconds: int
+    idleTimeoutSeconds: int
+    warningSeconds: int
+
+
+class ConsoleBranch(_Out):
+    """A branch the member serves."""
+
+    id: str
+    name: str
+
+
+class ConsoleBranches(_Out):
+    """``GET /console/api/branches``."""
+
+    branches: list[ConsoleBranch]
+
+
+class ConsoleCall(_Out):
+    """One call of the day."""
+
+    ticket: str
+    counter: str
+    status: Literal["called", "no_show"]
+    service: str | None
+    calledAt: datetime
+
+
+class ConsoleCalls(_Out):
+    """``GET /console/api/branches/{id}/calls``: the day's calls, newest first."""
+
+    calls: list[ConsoleCall]
+
+
+class CounterTicketOut(_Out):
+    """The ticket a recall or a no-show acted on."""
+
+    ticket: str
+    counter: str
+    messageId: str | None
+    calledAt: datetime
+
+
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Health,
     Readiness,
@@ -598,6 +659,10 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     IssuedTicketOut,
     CalledTicketOut,
     BranchQueue,
+    ConsoleSessionOut,
+    ConsoleBranches,
+    ConsoleCalls,
+    CounterTicketOut,
 )
 """Every response model the operations use (the document's ``components/schemas``)."""
 

@@ -8,7 +8,9 @@ southbound APIs into the sandbox phones' inboxes. The browser is :func:`tests.ch
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,9 +28,10 @@ from tests.unit.webhooks.support import Receiver
 SHANGHAI: Geolocation = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Stack]:
-    """Sandbox + gateway on 127.0.0.1 with real SMS delivery to the sandbox phones (SQLite)."""
+@asynccontextmanager
+async def open_live(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    """Sandbox + gateway on 127.0.0.1 with real SMS delivery to the sandbox phones; ``overrides``
+    are settings."""
     with bound_socket() as gateway_socket:
         port = gateway_socket.getsockname()[1]
         gateway_url = f"http://127.0.0.1:{port}"
@@ -40,14 +43,17 @@ async def live(tmp_path: Path) -> AsyncIterator[Stack]:
         await sandbox.start_server()
         sandbox_url = str(sandbox.make_url("")).rstrip("/")
         settings = stack_settings(
-            f"sqlite:///{tmp_path}/browser.db",
+            database_url,
             sandbox_url,
             apps,
-            port=port,
-            public_url=gateway_url,
-            allow_private_webhooks=True,
-            push_dispatch_poll_seconds=0.05,
-            webhook_poll_interval=0.1,
+            **{
+                "port": port,
+                "public_url": gateway_url,
+                "allow_private_webhooks": True,
+                "push_dispatch_poll_seconds": 0.05,
+                "webhook_poll_interval": 0.1,
+                **overrides,
+            },
         )
         gateway = TestServer(
             create_app(settings, clock=clock), host="127.0.0.1", socket_factory=hand_over(gateway_socket)
@@ -59,6 +65,13 @@ async def live(tmp_path: Path) -> AsyncIterator[Stack]:
         finally:
             await gateway.close()
             await sandbox.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Stack]:
+    """Sandbox + gateway on 127.0.0.1 with real SMS delivery to the sandbox phones (SQLite)."""
+    async with open_live(f"sqlite:///{tmp_path}/browser.db") as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import SHANGHAI, phone_context
 from tests.stack import Stack
+from tests.unit.console.support import create_staff
 from tests.unit.flows.support import Tenant, dumps
 from tests.unit.webhooks.support import Receiver
 
@@ -132,10 +133,11 @@ async def test_forwarded_link_is_refused_on_another_phone(
         await context.close()
 
 
-async def _console_sign_in(page: Page, stack: Stack, branch_id: str, token: str) -> None:
+async def _console_sign_in(page: Page, stack: Stack, branch_id: str, username: str, password: str) -> None:
     await page.goto(f"{stack.gateway_url}/console/branches/{branch_id}")
-    await page.locator("#access-token").fill(token)
-    await page.locator("#login-form button[type=submit]").click()
+    await page.locator("#username").fill(username)
+    await page.locator("#password").fill(password)
+    await page.locator("#signin-form button[type=submit]").click()
     await expect(page.locator("#desk")).to_be_visible()
 
 
@@ -145,29 +147,31 @@ async def _issue(console: Page, phone: str) -> None:
 
 
 async def test_teller_console_drives_the_queue(browser: Browser, live: Stack, receiver: Receiver) -> None:
-    """The teller signs in with an access token and issues two tickets; the customer's phone shows
-    the SMS, the ticket page shows A002 at position 2; call-next moves it to position 1, the next
-    call sends the "counter 5" SMS and the page says to go to counter 5; the console's queue shows
-    masked numbers only; the bank gets queue.ticket_called."""
+    """A teller signs in to the desk with a staff account (no token anywhere) and issues two
+    tickets; the customer's phone shows the SMS, the ticket page shows A002 at position 2; call-next
+    moves it to position 1, the next call sends the "counter 5" SMS and the page says to go to
+    counter 5; the desk's queue shows masked numbers only; the bank gets queue.ticket_called."""
     bank = await Tenant.create(live, receiver)
     template = await bank.builtin("branch-queue", "平安银行")
     created = await bank.call("POST", "/push/v1/branches", {"name": "陆家嘴支行", "templateId": template})
     assert created.status_code == 201, created.text
     branch: dict[str, Any] = created.json()
+    teller_account, password = await create_staff(live, bank.creds.tenant_id, "teller", [branch["id"]])
     first, customer = await live.subscriber("cmcc"), await live.subscriber("cmcc")
     teller = await browser.new_context(locale="zh-CN")
     console = await teller.new_page()
-    await _console_sign_in(console, live, branch["id"], bank.bearer)
+    await _console_sign_in(console, live, branch["id"], teller_account["username"], password)
     await expect(console.locator("#branch-name")).to_have_text("陆家嘴支行")
 
     await _issue(console, first)
     await expect(console.locator("#result")).to_contain_text("A001")
-    await _issue(console, customer)
+    await _issue(console, customer[3:])
     await expect(console.locator("#result")).to_contain_text("A002")
     waiting = console.locator("#waiting tr")
     await expect(waiting).to_have_count(2)
     await expect(waiting.nth(1)).to_contain_text(customer[:6] + "****" + customer[-4:])
     assert customer[3:] not in await console.content()
+    assert bank.bearer not in await console.content()
 
     phone = await phone_context(browser, live)
     inbox = await _open_inbox(phone, live, customer)
@@ -179,17 +183,18 @@ async def test_teller_console_drives_the_queue(browser: Browser, live: Stack, re
     await expect(ticket_page.locator("#wait")).to_have_text("10")
 
     await console.locator("#counter").fill("5")
-    await console.locator("#call-form button[type=submit]").click()
+    await console.locator("#call-next").click()
     await expect(console.locator("#result")).to_contain_text("A001")
     await expect(ticket_page.locator("#position")).to_have_text("1", timeout=10_000)
 
-    await console.locator("#call-form button[type=submit]").click()
+    await console.locator("#call-next").click()
     await expect(console.locator("#result")).to_contain_text("A002")
     await expect(ticket_page.locator("#queue-called")).to_be_visible(timeout=10_000)
     await expect(ticket_page.locator("#counter")).to_have_text("5")
     await expect(inbox.locator("#inbox")).to_contain_text("5号窗口", timeout=SMS_WAIT_MS)
     await expect(console.locator("#waiting tr")).to_have_count(0)
-    await expect(console.locator("#called tr")).to_have_count(2)
+    await expect(console.locator("#calls tr")).to_have_count(2)
+    await expect(console.locator("#current-ticket")).to_have_text("A002")
 
     events = await bank.wait_event("queue.ticket_called", 2)
     assert sorted(e["data"]["ticket"] for e in events) == ["A001", "A002"]
@@ -228,8 +233,8 @@ async def test_customer_cancels_from_the_ticket_page(
 
 
 async def test_pages_send_a_strict_csp_and_load_without_violations(browser: Browser, live: Stack) -> None:
-    """Landing, console and error pages run under their CSP without a single violation or script
-    error in chromium, and an expired link shows the 410 page."""
+    """Landing, console (desk and sign-in) and error pages run under their CSP without a single
+    violation or script error in chromium, and an expired link shows the 410 page."""
     bank = await Tenant.create(live)
     phone = await live.subscriber("cmcc")
     template = await bank.builtin("claim-location")
@@ -244,7 +249,9 @@ async def test_pages_send_a_strict_csp_and_load_without_violations(browser: Brow
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
     await page.goto(f"{live.gateway_url}/console/branches/00000000-0000-4000-8000-000000000000")
-    await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("#signin")).to_be_visible()
+    await page.goto(f"{live.gateway_url}/console/")
+    await expect(page.locator("#signin")).to_be_visible()
     await page.goto(f"{live.gateway_url}/l/{code}")
     await expect(page.locator("#step-device")).to_be_visible(timeout=10_000)
     live.clock.advance(61)

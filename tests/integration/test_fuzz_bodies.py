@@ -29,6 +29,7 @@ from gateway.scopes import KNOWN_SCOPES
 from gateway.settings import Settings
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds
+from tests.unit.console.support import console_client, create_staff
 from tests.unit.flows.support import code_of, flows_stack, h5_token, redeem
 
 pytestmark = pytest.mark.integration
@@ -175,6 +176,7 @@ class Credentials:
     network: str
     session: str
     client: TenantCreds
+    console: dict[str, str]
 
     def headers(self, path: str, policy: str) -> dict[str, str]:
         """The Authorization header for ``policy`` on ``path``."""
@@ -182,6 +184,8 @@ class Credentials:
             return {"Authorization": f"Bearer {self.admin}"}
         if policy == "flow-session":
             return {"Authorization": f"Bearer {self.session}"}
+        if policy.startswith("staff-session"):
+            return dict(self.console)
         if policy.startswith("scope:"):
             token = self.network if path.startswith("/number-verification/") else self.bearer
             return {"Authorization": f"Bearer {token}"}
@@ -229,7 +233,14 @@ async def live(database_url: str) -> AsyncIterator[tuple[Stack, Credentials]]:
         assert redeemed.status_code == 200, redeemed.text
         session = redeemed.json()["session"]
         SENSITIVE.add(session)
-        yield stack, Credentials(stack.admin_token, bearer, network["access_token"], session, creds)
+        admin, password = await create_staff(stack, creds.tenant_id, "admin")
+        async with console_client(stack) as console:
+            assert (await console.sign_in(admin["username"], password)).status_code == 200
+            cookie = {
+                "Cookie": f"gw_console={console.http.cookies['gw_console']}",
+                "X-CSRF-Token": str(console.csrf),
+            }
+        yield stack, Credentials(stack.admin_token, bearer, network["access_token"], session, creds, cookie)
 
 
 def _shapes(method: str, path: str, status: int) -> set[str]:

@@ -121,9 +121,10 @@ def test_every_operation_declares_its_auth_and_its_errors(
     app_and_document: tuple[Any, dict[str, Any]],
 ) -> None:
     """Security follows the handler's policy (scopes as alternatives); a scoped route documents
-    401 UNAUTHENTICATED and 403 PERMISSION_DENIED, an admin or flow-session route 401; every
-    operation takes x-correlator and documents its 400; every answer echoes x-correlator; every
-    4xx/5xx has the contract's error body (RFC 6749's on the token endpoints)."""
+    401 UNAUTHENTICATED and 403 PERMISSION_DENIED, as does a console route (the session cookie),
+    an admin or flow-session route 401; every operation takes x-correlator and documents its 400;
+    every answer echoes x-correlator; every 4xx/5xx has the contract's error body (RFC 6749's on
+    the token endpoints)."""
     app, document = app_and_document
     policies = {
         (route.method, route.resource.canonical): policy_of(route.handler)
@@ -148,6 +149,10 @@ def test_every_operation_declares_its_auth_and_its_errors(
         elif policy in ("admin", "flow-session"):
             assert schemes == [{"admin": "adminBearer", "flow-session": "flowSession"}[policy]]
             assert "UNAUTHENTICATED" in codes["401"]["properties"]["code"]["enum"], (method, path)
+        elif policy.startswith("staff-session"):
+            assert schemes == ["consoleSession"], (method, path)
+            assert "UNAUTHENTICATED" in codes["401"]["properties"]["code"]["enum"], (method, path)
+            assert "PERMISSION_DENIED" in codes["403"]["properties"]["code"]["enum"], (method, path)
         else:
             assert policy == "public"
             assert set(schemes) <= {"clientSecretBasic"}, (method, path)

@@ -4,8 +4,10 @@ The document is the one ``create_app`` renders (and ``GET /openapi.json`` serves
 one test (documented examples, coverage cases, then fuzzed cases: deterministic and bounded), on
 SQLite and on PostgreSQL. Requests carry the credentials the operation's ``security`` names: an
 access token with every scope, a fresh network-authenticated token for Number Verification, the
-admin bearer, a flow session of the matching flow, or client_secret_basic. A scripted journey with
-real ids then checks the success answers the fuzzer cannot reach.
+admin bearer, a flow session of the matching flow, client_secret_basic, or a console session cookie
+of a staff admin with its CSRF token (not for signing out, which would end it for the other
+operations). A scripted journey with real ids then checks the success answers the fuzzer cannot
+reach.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gateway.scopes import KNOWN_SCOPES
 from gateway.settings import Settings
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds
+from tests.unit.console.support import console_client, create_staff, new_password
 from tests.unit.flows.support import code_of, flows_stack, h5_token, redeem
 
 if TYPE_CHECKING:
@@ -93,6 +96,7 @@ class LiveGateway:
         self.bearer = ""
         self.sessions: dict[str, str] = {}
         self.channels: dict[str, Any] = {}
+        self.console: dict[str, str] = {}
 
     def run(self, work: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
         """Run ``work`` on the gateway's loop and wait for its result."""
@@ -136,6 +140,11 @@ class LiveGateway:
         self.bearer = await stack.access_token(self.creds)
         self.sessions["claim_location"] = await self._claim_session()
         self.sessions["branch_queue"] = await self._queue_session(channels)
+        admin, password = await create_staff(stack, self.creds.tenant_id, "admin")
+        async with console_client(stack) as console:
+            assert (await console.sign_in(admin["username"], password)).status_code == 200
+            cookie = str(console.http.cookies["gw_console"])
+        self.console = {"Cookie": f"gw_console={cookie}", "X-CSRF-Token": str(console.csrf)}
 
     async def _call(self, method: str, path: str, body: Any) -> dict[str, Any]:
         resp = await self.stack.http.request(
@@ -206,6 +215,10 @@ class LiveGateway:
         if "flowSession" in schemes:
             flow = "branch_queue" if "branch-queue" in path else "claim_location"
             return {"Authorization": f"Bearer {self.sessions[flow]}"}
+        if "consoleSession" in schemes:
+            if operation.get("operationId") == "consoleSignOut":
+                return {"Cookie": self.console["Cookie"]}
+            return dict(self.console)
         if "clientSecretBasic" in schemes:
             basic = base64.b64encode(f"{self.creds.client_id}:{self.creds.client_secret}".encode()).decode()
             return {"Authorization": f"Basic {basic}"}
@@ -394,3 +407,61 @@ def test_staff_answers_conform(live: LiveGateway) -> None:
         path_parameters=tenant,
         query={"before": page["nextBefore"]},
     )
+
+
+def test_console_answers_conform(live: LiveGateway) -> None:
+    """A teller's day at the console: a wrong password, then sign-in; who-am-I, the branch list, a
+    ticket for a national number, call, recall, no-show (then recall is 409), the day's calls, the
+    desk page, the admin-only audit log (403 for a teller), sign-out (then 401); every answer as
+    documented."""
+    go = Scenario(live)
+    template = go.call(
+        "POST",
+        "/push/v1/templates/builtin/{name}",
+        201,
+        path_parameters={"name": "branch-queue"},
+        body={"signature": "平安银行"},
+    ).json()["id"]
+    branch = go.call(
+        "POST", "/push/v1/branches", 201, body={"name": "南京路支行", "templateId": template}
+    ).json()
+    password = new_password()
+    teller = {
+        "username": "wang.fang@schemathesis",
+        "password": password,
+        "role": "teller",
+        "branches": [branch["id"]],
+    }
+    go.call(
+        "POST",
+        "/admin/tenants/{tenant_id}/staff",
+        201,
+        path_parameters={"tenant_id": live.creds.tenant_id},
+        body=teller,
+    )
+    credentials = {"username": teller["username"], "password": password}
+    go.call("POST", "/console/api/session", 401, auth={}, body={**credentials, "password": password + "!"})
+    signed = go.call("POST", "/console/api/session", 200, auth={}, body=credentials)
+    cookie = signed.headers["set-cookie"][0].split(";", 1)[0]
+    SENSITIVE.update({cookie.split("=", 1)[1], signed.json()["csrfToken"]})
+    auth = {"Cookie": cookie, "X-CSRF-Token": signed.json()["csrfToken"]}
+    go.call("GET", "/console/api/session", 200, auth=auth)
+    go.call("GET", "/console/api/branches", 200, auth=auth)
+    at_branch = {"path_parameters": {"id": branch["id"]}, "auth": auth}
+    go.call(
+        "POST", "/console/api/branches/{id}/tickets", 201, body={"phoneNumber": "13800138000"}, **at_branch
+    )
+    go.call("GET", "/console/api/branches/{id}/queue", 200, **at_branch)
+    go.call("POST", "/console/api/branches/{id}/call-next", 200, body={"counter": 3}, **at_branch)
+    go.call("POST", "/console/api/branches/{id}/recall", 200, body={"counter": 3}, **at_branch)
+    go.call("POST", "/console/api/branches/{id}/no-show", 200, body={"counter": "3"}, **at_branch)
+    go.call("POST", "/console/api/branches/{id}/recall", 409, body={"counter": 3}, **at_branch)
+    go.call("POST", "/console/api/branches/{id}/call-next", 409, body={"counter": 3}, **at_branch)
+    go.call("GET", "/console/api/branches/{id}/calls", 200, **at_branch)
+    go.call("GET", "/console/branches/{id}", 200, **at_branch)
+    go.call("GET", "/console/api/audit", 403, auth=auth)
+    go.call("GET", "/console/api/audit", 200, query={"limit": 5})
+    go.call("DELETE", "/console/api/session", 204, auth=auth)
+    go.call("GET", "/console/api/session", 401, auth=auth)
+    go.call("GET", "/console/", 200)
+    go.call("GET", "/console", 302)

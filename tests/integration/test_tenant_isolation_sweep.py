@@ -8,11 +8,15 @@ an id that was never issued gets: ``404 NOT_FOUND`` in the contract's error shap
 does not even reveal that the id exists. Afterwards A's objects are unchanged, and B's list routes
 show none of them.
 
+The staff console is swept the same way with B's admin signed in (an admin serves every branch
+of B): every console route with A's branch id answers what a never-issued id does, and B's
+console lists none of A's branches or audit entries.
+
 The routes come from the router, not from a list kept here: a new route with a path parameter
 fails :func:`test_every_id_route_is_swept_or_excluded_for_a_reason` until it gets a probe in
-:data:`PROBES` (and a resource factory in :class:`TenantA`) or a justified entry in
-:data:`NOT_TENANT_SCOPED`; likewise a new tenant-scoped ``GET`` without parameters until it is
-classified in :data:`LISTS` or :data:`NOT_LISTS`.
+:data:`PROBES` or :data:`CONSOLE_PROBES` (and a resource factory in :class:`TenantA`) or a
+justified entry in :data:`NOT_TENANT_SCOPED`; likewise a new tenant-scoped ``GET`` without
+parameters until it is classified in :data:`LISTS` or :data:`NOT_LISTS`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from gateway.auth import policy_of
 from gateway.settings import Settings
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds, open_stack
+from tests.unit.console.support import console_client, create_staff
 from tests.unit.webhooks.support import Receiver
 
 pytestmark = pytest.mark.integration
@@ -81,6 +86,16 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", VERIFICATIONS + "/{id}/check"): Probe("verification", lambda _: {"code": "123456"}),
     ("POST", VERIFICATIONS + "/{id}/next"): Probe("verification"),
     ("DELETE", VERIFICATIONS + "/{id}"): Probe("verification"),
+}
+
+#: Console routes (a staff session of B's admin) with A's branch id, and the body each sends.
+CONSOLE_PROBES: dict[tuple[str, str], Probe] = {
+    ("GET", "/console/api/branches/{id}/queue"): Probe("branch"),
+    ("GET", "/console/api/branches/{id}/calls"): Probe("branch"),
+    ("POST", "/console/api/branches/{id}/tickets"): Probe("branch", lambda b_phone: {"phoneNumber": b_phone}),
+    ("POST", "/console/api/branches/{id}/call-next"): Probe("branch", lambda _: {"counter": "3"}),
+    ("POST", "/console/api/branches/{id}/recall"): Probe("branch", lambda _: {"counter": "3"}),
+    ("POST", "/console/api/branches/{id}/no-show"): Probe("branch", lambda _: {"counter": "3"}),
 }
 
 #: Admin-only routes: a tenant's token (even the owner's) is the generic 401.
@@ -138,8 +153,9 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
     ),
     ("POST", "/oauth2/code-entry/{handle}"): "the code typed on that same page, under the same capability",
     ("GET", "/console/branches/{id}"): (
-        "the teller console is a static public shell whose script calls the branch API with the "
-        "teller's token; checked below to be the same page for A's branch and for a made-up id"
+        "the teller desk page: a public shell whose script calls the console API; without a session "
+        "it is the same page for A's branch and a made-up id, and with B's session both are the "
+        "same 404 page (checked below)"
     ),
 }
 
@@ -151,12 +167,16 @@ LISTS = {
     ("GET", "/login-check/v1/policy"),
 }
 
+#: Console GET routes without parameters that list the signed-in member's tenant's objects.
+CONSOLE_LISTS = {("GET", "/console/api/branches"), ("GET", "/console/api/audit")}
+
 #: Tenant-scoped GET routes without parameters that show no stored object, and why.
 NOT_LISTS = {
     ("GET", "/number-verification/v2/device-phone-number"): (
         "answers the number of the 3-legged token's own subject, read from the token"
     ),
     ("GET", "/push/v1/usage"): "answers the caller's own counts of the day and its limits, no object",
+    ("GET", "/console/api/session"): "answers the caller's own console session, read from its cookie",
 }
 
 
@@ -181,9 +201,11 @@ def test_every_id_route_is_swept_or_excluded_for_a_reason() -> None:
     """The router's id routes are exactly the swept, admin-only and justified-exclusion ones, each
     with the policy its class implies; tenant-scoped parameterless GETs are all classified."""
     id_routes = _id_routes()
-    assert set(id_routes) == set(PROBES) | ADMIN_ONLY | set(NOT_TENANT_SCOPED)
+    assert set(id_routes) == set(PROBES) | set(CONSOLE_PROBES) | ADMIN_ONLY | set(NOT_TENANT_SCOPED)
     for key in PROBES:
         assert id_routes[key].startswith("scope:"), key
+    for key in CONSOLE_PROBES:
+        assert id_routes[key].startswith("staff-session"), key
     for key in ADMIN_ONLY:
         assert id_routes[key] == "admin", key
     for key in NOT_TENANT_SCOPED:
@@ -191,9 +213,9 @@ def test_every_id_route_is_swept_or_excluded_for_a_reason() -> None:
     tenant_gets = {
         key
         for key, policy in _routes().items()
-        if key[0] == "GET" and "{" not in key[1] and policy.startswith("scope:")
+        if key[0] == "GET" and "{" not in key[1] and policy.startswith(("scope:", "staff-session"))
     }
-    assert tenant_gets == LISTS | set(NOT_LISTS)
+    assert tenant_gets == LISTS | CONSOLE_LISTS | set(NOT_LISTS)
 
 
 def _fill(template: str, value: str) -> str:
@@ -352,7 +374,7 @@ async def test_another_tenants_ids_answer_404_everywhere(stack: Stack) -> None:
         await a.ok("PUT", "/login-check/v1/policy", policy)
 
         for (method, template), policy_name in sorted(_id_routes().items()):
-            if (method, template) in NOT_TENANT_SCOPED:
+            if (method, template) in NOT_TENANT_SCOPED or (method, template) in CONSOLE_PROBES:
                 continue
             if (method, template) in ADMIN_ONLY:
                 for caller in (a, b):
@@ -377,8 +399,8 @@ async def test_another_tenants_ids_answer_404_everywhere(stack: Stack) -> None:
             _assert_not_found(resp, control, real, f"POST {path} naming A's template")
 
         await _lists_show_only_own(a, b, receiver, phone)
+        await _console_reveals_nothing(stack, a, b, b_phone)
         await _a_is_unchanged(a, phone, policy)
-        await _console_reveals_nothing(stack, a.ids["branch"])
 
 
 async def _lists_show_only_own(a: Tenant, b: Tenant, receiver: Receiver, phone: str) -> None:
@@ -415,9 +437,27 @@ async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None
     assert (await a.ok("GET", "/login-check/v1/policy")).items() >= policy.items()
 
 
-async def _console_reveals_nothing(stack: Stack, branch_id: str) -> None:
+async def _console_reveals_nothing(stack: Stack, a: Tenant, b: Tenant, b_phone: str) -> None:
+    branch_id = a.ids["branch"]
     made_up = _never_issued(branch_id)
     real = await stack.http.get(f"{stack.gateway_url}/console/branches/{branch_id}")
     fake = await stack.http.get(f"{stack.gateway_url}/console/branches/{made_up}")
     assert real.status_code == fake.status_code == 200
     assert real.text.replace(branch_id, "<id>") == fake.text.replace(made_up, "<id>")
+
+    admin, password = await create_staff(stack, b.creds.tenant_id, "admin")
+    async with console_client(stack) as console:
+        assert (await console.sign_in(admin["username"], password)).status_code == 200
+        for (method, template), probe in sorted(CONSOLE_PROBES.items()):
+            body = probe.body(b_phone) if probe.body else None
+            resp = await console.call(method, _fill(template, branch_id).removeprefix("/console/api"), body)
+            control = await console.call(method, _fill(template, made_up).removeprefix("/console/api"), body)
+            _assert_not_found(resp, control, branch_id, f"{method} {template} (B's admin)")
+        real = await console.http.get(f"/console/branches/{branch_id}")
+        fake = await console.http.get(f"/console/branches/{made_up}")
+        assert real.status_code == fake.status_code == 404
+        assert real.text == fake.text and branch_id not in real.text
+        assert await console.ok("GET", "/branches") == {"branches": []}
+        entries = (await console.ok("GET", "/audit"))["entries"]
+        assert {e["action"] for e in entries} <= {"staff.created", "console.sign_in"}
+        assert a.creds.tenant_id not in str(entries) and branch_id not in str(entries)

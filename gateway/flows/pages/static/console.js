@@ -1,49 +1,233 @@
-// Teller console (gateway/flows/views.py): drives the branch API with the teller's access token,
-// which stays in this tab's sessionStorage. Every value is written with textContent.
+// Staff console (gateway/console/views.py): sign-in, the branch list and the teller desk.
+// The session lives in an HttpOnly cookie the page never sees; state-changing calls carry the
+// session's CSRF token in X-CSRF-Token. No bearer token exists here. Every value is written
+// with textContent. Idle end: a warning with a "keep me signed in" button shows before it, and
+// at the end the sign-in form comes back with a message.
 (function () {
   "use strict";
 
   var root = document.getElementById("console");
   if (!root) return;
-  var branchId = root.dataset.branchId;
-  var KEY = "gateway.console.token";
-  var REFRESH_MS = 4000;
-  var timer = null;
+  var page = root.dataset.page;
+  var branchId = root.dataset.branchId || "";
+  var POLL_MS = 3000;
+  var ROLES = { admin: "管理员 · Admin", supervisor: "主管 · Supervisor", teller: "柜员 · Teller" };
+  var STATUS = { called: "已叫 · Called", no_show: "过号 · No-show" };
+  var state = null;
+  var ticker = null;
+  var pollTimer = null;
+  var busy = false;
 
-  function token() { return sessionStorage.getItem(KEY); }
-
-  function setText(id, value) { document.getElementById(id).textContent = value; }
+  function $(id) { return document.getElementById(id); }
+  function setText(id, value) { $(id).textContent = value === null || value === undefined ? "" : String(value); }
+  function show(id, visible) { $(id).hidden = !visible; }
 
   function api(method, path, payload) {
-    var init = { method: method, credentials: "omit", headers: { Authorization: "Bearer " + token() } };
+    var headers = {};
+    if (method !== "GET" && state) headers["X-CSRF-Token"] = state.csrf;
+    var init = { method: method, credentials: "same-origin", headers: headers, cache: "no-store" };
     if (payload !== undefined) {
-      init.headers["Content-Type"] = "application/json";
+      headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);
     }
-    return fetch("/push/v1/branches/" + encodeURIComponent(branchId) + path, init).then(function (resp) {
+    return fetch("/console/api" + path, init).then(function (resp) {
+      var retryAfter = resp.headers.get("Retry-After");
       return resp.json().then(
-        function (json) { return { status: resp.status, body: json }; },
-        function () { return { status: resp.status, body: {} }; }
+        function (json) { return { status: resp.status, body: json, retryAfter: retryAfter }; },
+        function () { return { status: resp.status, body: {}, retryAfter: retryAfter }; }
       );
+    }).then(function (answer) {
+      if (answer.status === 401 && state && (path !== "/session" || method === "DELETE")) {
+        ended("会话已结束，请重新登录。", "Your session has ended: sign in again.");
+      } else if (method !== "GET" && state && answer.status !== 401 && answer.status !== 403) {
+        state.idleDeadline = Math.min(Date.now() + state.idleTimeout * 1000, state.absoluteDeadline);
+      }
+      return answer;
     });
   }
 
-  function signedOut(message) {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    sessionStorage.removeItem(KEY);
-    document.getElementById("desk").hidden = true;
-    document.getElementById("login").hidden = false;
-    setText("result", message || "");
+  // -- session ---------------------------------------------------------------------------------
+
+  function applySession(body) {
+    var now = Date.now();
+    state = {
+      csrf: body.csrfToken,
+      member: body.staff,
+      idleTimeout: body.idleTimeoutSeconds,
+      warning: body.warningSeconds,
+      idleDeadline: now + body.idleExpiresInSeconds * 1000,
+      absoluteDeadline: now + body.expiresInSeconds * 1000
+    };
+    setText("who-name", body.staff.username);
+    setText("who-role", ROLES[body.staff.role] || body.staff.role);
+    show("who", true);
+    show("idle-warning", false);
+    if (ticker === null) ticker = setInterval(tick, 1000);
   }
 
-  function explain(answer) {
-    if (answer.status === 401) return signedOut("令牌无效或已过期，请重新登录。 The token is invalid or expired: sign in again.");
-    if (answer.status === 404) return setText("result", "找不到此网点。 Branch not found (or not this tenant's).");
-    if (answer.status === 403) return setText("result", "令牌缺少 branches:manage 权限。 The token lacks the branches:manage scope.");
-    if (answer.status === 409 && answer.body.code === "QUEUE_EMPTY") return setText("result", "当前没有等候的客户。 Nobody is waiting.");
-    setText("result", (answer.body.code || answer.status) + ": " + (answer.body.message || ""));
+  function clock(ms) {
+    var seconds = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(seconds / 60);
+    var s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
   }
+
+  function tick() {
+    if (!state) return;
+    var left = state.idleDeadline - Date.now();
+    if (left <= 0) {
+      if (state.idleDeadline >= state.absoluteDeadline) {
+        return ended("已达到最长登录时间，请重新登录。", "You reached the longest time a session lasts: sign in again.");
+      }
+      var minutes = Math.round(state.idleTimeout / 60);
+      return ended(
+        "由于 " + minutes + " 分钟未操作，您已自动退出，请重新登录。",
+        "You were signed out after " + minutes + " minutes without activity: sign in again."
+      );
+    }
+    var warn = left <= state.warning * 1000;
+    if (warn) {
+      setText("idle-left", clock(left));
+      setText("idle-left-en", clock(left));
+    }
+    if (warn !== !$("idle-warning").hidden) {
+      show("idle-warning", warn);
+      if (warn) $("keep-signed-in").focus();
+    }
+  }
+
+  function stopAll() {
+    if (ticker !== null) clearInterval(ticker);
+    ticker = null;
+    if (pollTimer !== null) clearTimeout(pollTimer);
+    pollTimer = null;
+    state = null;
+  }
+
+  function signInForm(zh, en) {
+    stopAll();
+    ["who", "idle-warning", "home", "desk"].forEach(function (id) { if ($(id)) show(id, false); });
+    setText("branch-name", "");
+    show("signin-message", Boolean(zh));
+    if (zh) {
+      $("signin-message").textContent = zh + " ";
+      var english = document.createElement("span");
+      english.lang = "en";
+      english.textContent = en;
+      $("signin-message").appendChild(english);
+    }
+    setText("signin-error", "");
+    $("password").value = "";
+    $("totp").value = "";
+    show("totp-field", false);
+    show("signin", true);
+    $("username").focus();
+  }
+
+  function ended(zh, en) { signInForm(zh, en); }
+
+  function signedIn() {
+    show("signin", false);
+    show("signin-message", false);
+    if (page === "desk") return openDesk();
+    return openHome();
+  }
+
+  function say(id, zh, en) { setText(id, zh + " " + en); }
+
+  $("signin-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var payload = { username: $("username").value.trim(), password: $("password").value };
+    var code = $("totp").value.trim();
+    if (code) payload.totp = code;
+    if (!payload.username || !payload.password) {
+      return say("signin-error", "请填写用户名和密码。", "Enter your username and password.");
+    }
+    setText("signin-error", "");
+    api("POST", "/session", payload).then(function (answer) {
+      if (answer.status === 200) {
+        $("password").value = "";
+        $("totp").value = "";
+        applySession(answer.body);
+        return signedIn();
+      }
+      if (answer.status === 401 && answer.body.code === "TOTP_REQUIRED") {
+        show("totp-field", true);
+        $("totp").focus();
+        return say("signin-error", "请输入身份验证器中的动态验证码。", "Enter the code from your authenticator app.");
+      }
+      $("password").value = "";
+      if (answer.status === 401) {
+        $("password").focus();
+        return say("signin-error", "用户名、密码或验证码不正确。", "The username, password or code is wrong.");
+      }
+      if (answer.status === 429) {
+        var wait = answer.retryAfter || "?";
+        return say("signin-error", "尝试次数过多，请在 " + wait + " 秒后重试。", "Too many attempts: try again in " + wait + " s.");
+      }
+      say("signin-error", "暂时无法登录，请稍后再试。", "Signing in is not possible right now: try again shortly.");
+    }, function () { say("signin-error", "网络错误，请检查连接。", "Network error: check the connection."); });
+  });
+
+  $("keep-signed-in").addEventListener("click", function () {
+    api("GET", "/session").then(function (answer) {
+      if (answer.status === 200) return applySession(answer.body);
+      ended("会话已结束，请重新登录。", "Your session has ended: sign in again.");
+    });
+  });
+
+  $("sign-out").addEventListener("click", function () {
+    api("DELETE", "/session").then(function (answer) {
+      if (answer.status === 204) return signInForm("您已退出。", "You have signed out.");
+      if (answer.status !== 401 && $("result")) say("result", "退出失败，请重试。", "Signing out failed: try again.");
+    });
+  });
+
+  // -- branch list -----------------------------------------------------------------------------
+
+  function openHome() {
+    api("GET", "/branches").then(function (answer) {
+      if (answer.status !== 200) return;
+      var branches = answer.body.branches;
+      if (branches.length === 1) return location.assign("/console/branches/" + encodeURIComponent(branches[0].id));
+      var list = $("branch-list");
+      while (list.firstChild) list.removeChild(list.firstChild);
+      branches.forEach(function (b) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = "/console/branches/" + encodeURIComponent(b.id);
+        link.textContent = b.name;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      show("no-branches", branches.length === 0);
+      show("home", true);
+    });
+  }
+
+  // -- desk ------------------------------------------------------------------------------------
+
+  var COUNTER_KEY = "gateway.console.counter." + branchId;
+
+  function counter() { return $("counter").value.trim(); }
+
+  function explain(answer) {
+    var code = answer.body.code;
+    if (answer.status === 401) return;
+    if (answer.status === 404) return say("result", "找不到此网点，或您无权使用。", "Branch not found, or not yours.");
+    if (answer.status === 403) return say("result", "请求被拒绝，请刷新页面后重试。", "The request was refused: reload the page and try again.");
+    if (code === "QUEUE_EMPTY") return say("result", "当前没有等候的客户。", "Nobody is waiting.");
+    if (code === "NO_TICKET_CALLED") return say("result", "此窗口当前没有已叫的号。", "No ticket is called to this counter now.");
+    if (code === "INVALID_PHONE_NUMBER") return say("result", "此号码不是手机号码，无法接收短信。", "This is not a mobile number: it cannot get an SMS.");
+    if (code === "RECIPIENT_OPTED_OUT") return say("result", "该号码已退订短信。", "This number has opted out of SMS.");
+    if (code === "TEMPLATE_NOT_APPROVED") return say("result", "短信模板尚未审核通过，请联系管理员。", "The SMS template is not approved yet: ask an admin.");
+    if (code === "QUOTA_EXCEEDED") return say("result", "今日短信额度已用完。", "Today's SMS budget is spent.");
+    if (answer.status === 429) return say("result", "操作太频繁，请稍后再试。", "Too many requests: try again shortly.");
+    if (answer.status >= 500) return say("result", "服务暂时不可用，请稍后再试。", "The service is unavailable: try again shortly.");
+    say("result", "操作未完成：" + (answer.body.message || answer.status), "Not done: " + (answer.body.message || answer.status));
+  }
+
+  function networkError() { say("result", "网络错误，请检查连接。", "Network error: check the connection."); }
 
   function cell(row, value) {
     var td = document.createElement("td");
@@ -52,7 +236,7 @@
   }
 
   function fillTable(id, rows, columns) {
-    var body = document.getElementById(id);
+    var body = $(id);
     while (body.firstChild) body.removeChild(body.firstChild);
     rows.forEach(function (item) {
       var tr = document.createElement("tr");
@@ -61,73 +245,175 @@
     });
   }
 
-  function time(iso) { return new Date(iso).toLocaleTimeString(); }
+  function time(iso) { return new Date(iso).toLocaleTimeString("zh-CN", { hour12: false }); }
 
-  function refresh() {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    return api("GET", "/queue").then(function (answer) {
-      if (answer.status !== 200) return explain(answer);
-      var q = answer.body;
-      setText("branch-name", q.branch.name);
-      setText("waiting-count", "(" + q.waiting.length + ")");
-      fillTable("waiting", q.waiting, [
+  function renderCurrent(calls) {
+    var mine = counter();
+    var current = "—";
+    for (var i = 0; i < calls.length; i += 1) {
+      if (calls[i].counter === mine) {
+        if (calls[i].status === "called") current = calls[i].ticket;
+        break;
+      }
+    }
+    setText("current-ticket", mine ? current : "—");
+  }
+
+  var lastCalls = [];
+
+  function poll() {
+    if (pollTimer !== null) clearTimeout(pollTimer);
+    pollTimer = null;
+    if (!state) return Promise.resolve();
+    return Promise.all([api("GET", "/branches/" + encodeURIComponent(branchId) + "/queue"),
+                        api("GET", "/branches/" + encodeURIComponent(branchId) + "/calls")]).then(function (answers) {
+      if (!state) return;
+      var queue = answers[0];
+      var calls = answers[1];
+      if (queue.status !== 200) return explain(queue);
+      if (calls.status !== 200) return explain(calls);
+      setText("branch-name", queue.body.branch.name);
+      setText("waiting-count", "(" + queue.body.waiting.length + ")");
+      fillTable("waiting", queue.body.waiting, [
         function (w) { return w.position; },
         function (w) { return w.ticket; },
         function (w) { return w.service; },
         function (w) { return w.phoneNumber; },
         function (w) { return time(w.issuedAt); }
       ]);
-      fillTable("called", q.called, [
+      lastCalls = calls.body.calls;
+      fillTable("calls", lastCalls, [
         function (c) { return c.ticket; },
         function (c) { return c.counter; },
+        function (c) { return STATUS[c.status] || c.status; },
         function (c) { return time(c.calledAt); }
       ]);
-      timer = setTimeout(refresh, REFRESH_MS);
-    }, function () { setText("result", "网络错误。 Network error."); });
+      renderCurrent(lastCalls);
+      show("desk", true);
+      pollTimer = setTimeout(poll, POLL_MS);
+    }, function () {
+      networkError();
+      if (state) pollTimer = setTimeout(poll, POLL_MS);
+    });
   }
 
-  function signedIn() {
-    document.getElementById("login").hidden = true;
-    document.getElementById("desk").hidden = false;
-    refresh();
-  }
-
-  document.getElementById("login-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var input = document.getElementById("access-token");
-    sessionStorage.setItem(KEY, input.value.trim());
-    input.value = "";
+  function openDesk() {
+    var saved = localStorage.getItem(COUNTER_KEY);
+    if (saved && !counter()) $("counter").value = saved;
     setText("result", "");
+    return poll();
+  }
+
+  function act(path, payload, done) {
+    if (busy || !state) return;
+    busy = true;
+    api("POST", "/branches/" + encodeURIComponent(branchId) + path, payload).then(function (answer) {
+      busy = false;
+      if (answer.status >= 200 && answer.status < 300) {
+        done(answer.body);
+        return poll();
+      }
+      explain(answer);
+    }, function () { busy = false; networkError(); });
+  }
+
+  function needCounter() {
+    if (counter()) return false;
+    say("result", "请先填写窗口号（按 C）。", "Enter your counter first (press C).");
+    $("counter").focus();
+    return true;
+  }
+
+  function callNext() {
+    if (needCounter()) return;
+    act("/call-next", { counter: counter() }, function (b) {
+      say("result", "已叫号 " + b.ticket + " 到 " + b.counter + " 号窗口。", "Called " + b.ticket + " to counter " + b.counter + ".");
+    });
+  }
+
+  function recall() {
+    if (needCounter()) return;
+    act("/recall", { counter: counter() }, function (b) {
+      say("result", "已重呼 " + b.ticket + "。", "Recalled " + b.ticket + ".");
+    });
+  }
+
+  function noShow() {
+    if (needCounter()) return;
+    act("/no-show", { counter: counter() }, function (b) {
+      say("result", b.ticket + " 已标记为过号。", b.ticket + " marked as no-show.");
+    });
+  }
+
+  if (page === "desk") {
+    $("issue-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var payload = { phoneNumber: $("phone").value.trim() };
+      var service = $("service").value.trim();
+      if (service) payload.service = service;
+      if (!payload.phoneNumber) {
+        $("phone").focus();
+        return say("result", "请输入手机号码。", "Type the phone number.");
+      }
+      if (busy || !state) return;
+      busy = true;
+      api("POST", "/branches/" + encodeURIComponent(branchId) + "/tickets", payload).then(function (answer) {
+        busy = false;
+        if (answer.status === 201) {
+          say("result", "已取号 " + answer.body.ticket + "（第 " + answer.body.position + " 位），短信已发送。",
+            "Issued " + answer.body.ticket + " (position " + answer.body.position + "); the SMS is on its way.");
+          $("phone").value = "";
+          $("service").value = "";
+          $("phone").blur();
+          return poll();
+        }
+        if (answer.body.code === "INVALID_ARGUMENT") {
+          $("phone").focus();
+          return say("result", "手机号码无效：请输入 11 位手机号（如 13800138000）或带 + 的国际号码。",
+            "The phone number is not valid: type 11 digits (13800138000) or an international number with +.");
+        }
+        explain(answer);
+      }, function () { busy = false; networkError(); });
+    });
+
+    $("counter-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      $("counter").blur();
+    });
+    $("counter").addEventListener("change", function () {
+      localStorage.setItem(COUNTER_KEY, counter());
+      renderCurrent(lastCalls);
+    });
+    $("call-next").addEventListener("click", callNext);
+    $("recall").addEventListener("click", recall);
+    $("no-show").addEventListener("click", noShow);
+
+    document.addEventListener("keydown", function (event) {
+      if (!state || $("desk").hidden) return;
+      var target = event.target;
+      var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+      if (event.key === "Escape" && typing) {
+        if (target.id === "counter") localStorage.setItem(COUNTER_KEY, counter());
+        target.blur();
+        return;
+      }
+      if (typing || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+      var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      if (key === "/") { event.preventDefault(); $("phone").focus(); }
+      else if (key === "c") { event.preventDefault(); $("counter").focus(); $("counter").select(); }
+      else if (key === "n") { event.preventDefault(); callNext(); }
+      else if (key === "r") { event.preventDefault(); recall(); }
+      else if (key === "x") { event.preventDefault(); noShow(); }
+    });
+  }
+
+  // -- start -----------------------------------------------------------------------------------
+
+  api("GET", "/session").then(function (answer) {
+    if (answer.status !== 200) return signInForm("", "");
+    applySession(answer.body);
     signedIn();
+  }, function () {
+    signInForm("网络错误，请检查连接后刷新。", "Network error: check the connection and reload.");
   });
-
-  document.getElementById("issue-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var payload = { phoneNumber: document.getElementById("phone").value.trim() };
-    var service = document.getElementById("service").value.trim();
-    if (service) payload.service = service;
-    api("POST", "/tickets", payload).then(function (answer) {
-      if (answer.status !== 201) return explain(answer);
-      setText("result", "已取号 " + answer.body.ticket + "，第 " + answer.body.position + " 位。 Issued ticket " +
-        answer.body.ticket + ", position " + answer.body.position + ".");
-      document.getElementById("phone").value = "";
-      refresh();
-    });
-  });
-
-  document.getElementById("call-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var counter = document.getElementById("counter").value.trim();
-    api("POST", "/call-next", { counter: counter }).then(function (answer) {
-      if (answer.status !== 200) return explain(answer);
-      setText("result", "已叫号 " + answer.body.ticket + " 到 " + answer.body.counter + " 号窗口。 Called " +
-        answer.body.ticket + " to counter " + answer.body.counter + ".");
-      refresh();
-    });
-  });
-
-  document.getElementById("logout").addEventListener("click", function () { signedOut(""); });
-
-  if (token()) signedIn();
 })();
