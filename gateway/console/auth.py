@@ -37,7 +37,10 @@ from gateway.staff import Role, StaffMember
 __all__ = [
     "COOKIE",
     "CSRF_HEADER",
+    "CrossSiteRefused",
+    "check_same_origin",
     "clear_cookie",
+    "live_session",
     "same_origin",
     "secure_cookie",
     "set_cookie",

@@ -39,6 +39,12 @@ class Desk:
         ids = None if member.role is Role.ADMIN else member.branches
         return await self._branches.summaries(member.tenant_id, ids)
 
+    async def serves(self, member: StaffMember, branch_id: str) -> bool:
+        """Whether ``branch_id`` is a branch of the member's tenant that the member serves."""
+        if not member.may_serve(branch_id):
+            return False
+        return bool(await self._branches.summaries(member.tenant_id, [branch_id]))
+
     async def queue(self, member: StaffMember, branch_id: str) -> QueueView:
         """The branch's waiting tickets (numbers masked) and recent calls."""
         self._serves(member, branch_id)
@@ -75,6 +81,7 @@ class Desk:
             branch_id,
             ticket=called.ticket,
             counter=counter,
+            messageId=called.message_id,
             waiting=called.waiting,
         )
         return called
@@ -84,7 +91,12 @@ class Desk:
         self._serves(member, branch_id)
         recalled = await self._branches.recall(member.tenant_id, branch_id, counter=counter)
         await self._record(
-            member, "queue.ticket_recalled", branch_id, ticket=recalled.ticket, counter=counter
+            member,
+            "queue.ticket_recalled",
+            branch_id,
+            ticket=recalled.ticket,
+            counter=counter,
+            messageId=recalled.message_id,
         )
         return recalled
 
@@ -92,7 +104,14 @@ class Desk:
         """Mark the ticket called to ``counter`` as not come; the counter is free."""
         self._serves(member, branch_id)
         missed = await self._branches.no_show(member.tenant_id, branch_id, counter=counter)
-        await self._record(member, "queue.ticket_no_show", branch_id, ticket=missed.ticket, counter=counter)
+        await self._record(
+            member,
+            "queue.ticket_no_show",
+            branch_id,
+            ticket=missed.ticket,
+            counter=counter,
+            messageId=missed.message_id,
+        )
         return missed
 
     @staticmethod

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
@@ -217,18 +217,6 @@ class ConsoleSessions:
                 sa.delete(ConsoleSession).where(col(ConsoleSession.staff_id) == staff_id)
             )
         return int(result.rowcount or 0)
-
-    async def count(self, staff_id: str) -> int:
-        """The member's stored sessions (live or not yet cleaned up)."""
-        async with self._sessions() as session:
-            found = (
-                await session.exec(
-                    select(sa.func.count())
-                    .select_from(ConsoleSession)
-                    .where(ConsoleSession.staff_id == staff_id)
-                )
-            ).one()
-        return int(found)
 
     async def _alive(self, row: ConsoleSession) -> LiveSession | None:
         now = self._clock.now()

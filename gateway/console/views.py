@@ -78,7 +78,7 @@ async def desk_page(request: web.Request) -> web.Response:
         live = await console.sessions.resolve(request.cookies.get(COOKIE))
     except SignInRequired:
         return render_page("console.html", branch_id=branch_id)
-    if not [b for b in await console.desk.branches_of(live.member) if b.id == branch_id]:
+    if not await console.desk.serves(live.member, branch_id):
         return render_page("gone.html", status=404, reason="branch")
     return render_page("console.html", branch_id=branch_id)
 
