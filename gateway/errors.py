@@ -463,6 +463,9 @@ class TotpCodeRequired(ApiError):
     default_message = "Enter the 6-digit code of your authenticator app."
     remedy = "Send the sign-in again with the current code of the account's authenticator app in totp."
 
+    def __init__(self) -> None:
+        super().__init__(headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
+
 
 class UsernameTaken(ApiError):
     status, code, default_message = 409, "USERNAME_TAKEN", "The username is already taken."

@@ -179,6 +179,7 @@ async def test_totp_is_asked_for_when_missing(flows: Flows) -> None:
     async with console_client(stack) as client:
         asked = await client.sign_in(member["username"], password)
         assert asked.status_code == 401 and asked.json()["code"] == "TOTP_REQUIRED"
+        assert asked.headers["www-authenticate"]
         assert "set-cookie" not in asked.headers
         code = totp.at(stack.clock.now())
         wrong = await client.sign_in(member["username"], password, "000000" if code != "000000" else "111111")
