@@ -30,6 +30,7 @@
     ├── LinkExpired                  410 LINK_EXPIRED
     ├── FlowStateConflict            409 FLOW_STATE_CONFLICT (the flow is past the requested step)
     ├── QueueEmpty                   409 QUEUE_EMPTY (call-next with nobody waiting)
+    ├── WebhookEndpointDisabled      409 WEBHOOK_ENDPOINT_DISABLED (dead letters of a 410-disabled endpoint)
     ├── NoTicketCalled               409 NO_TICKET_CALLED (recall or no-show at a counter with no ticket)
     ├── TotpCodeRequired             401 TOTP_REQUIRED (console sign-in: right password, code missing)
     ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
@@ -114,6 +115,7 @@ __all__ = [
     "UsernameTaken",
     "VerificationConflict",
     "VerificationInProgress",
+    "WebhookEndpointDisabled",
     "from_carrier_error",
     "from_http_status",
     "from_line_error",
@@ -449,6 +451,14 @@ class VerificationConflict(ApiError):
 class QueueEmpty(ApiError):
     status, code, default_message = 409, "QUEUE_EMPTY", "Nobody is waiting in this queue."
     remedy = "Call the next customer once a ticket has been taken."
+
+
+class WebhookEndpointDisabled(ApiError):
+    status, code = 409, "WEBHOOK_ENDPOINT_DISABLED"
+    default_message = "The webhook endpoint is disabled: it answered 410 Gone."
+    remedy = (
+        "Register the endpoint again (PUT /push/v1/webhook), which enables it, then retry its dead letters."
+    )
 
 
 class NoTicketCalled(ApiError):

@@ -15,6 +15,7 @@ class UsageRecord(SQLModel, table=True):
     """A billed (or explicitly unbilled) operator call; the number is encrypted and blind-indexed."""
 
     __tablename__ = "usage_records"
+    __table_args__ = (sa.Index("ix_usage_records_tenant_created", "tenant_id", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)

@@ -25,6 +25,7 @@ __all__ = [
     "SmsUsage",
     "params_aad",
     "recipient_aad",
+    "recipient_last4_scope",
     "text_aad",
 ]
 
@@ -34,12 +35,17 @@ class PushMessage(SQLModel, table=True):
 
     ``scheduled_at`` is when it may first be sent (quiet hours), ``next_attempt_at`` when it may be
     tried next (backoff); ``lease_owner``/``lease_until`` mark the dispatch worker holding it.
+    ``recipient_last4_index`` blind-indexes the number's last four digits
+    (:func:`recipient_last4_scope`) for the dashboard's search; messages stored before revision
+    0017 have none.
     """
 
     __tablename__ = "push_messages"
     __table_args__ = (
         sa.Index("ix_push_messages_due", "status", "next_attempt_at"),
         sa.Index("ix_push_messages_recipient", "tenant_id", "recipient_index"),
+        sa.Index("ix_push_messages_tenant_created", "tenant_id", "created_at"),
+        sa.Index("ix_push_messages_last4", "tenant_id", "recipient_last4_index", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -48,6 +54,7 @@ class PushMessage(SQLModel, table=True):
     category: str = Field(max_length=16)
     signature: str = Field(max_length=16)
     recipient_index: str = Field(max_length=64)
+    recipient_last4_index: str | None = Field(default=None, max_length=64)
     recipient_cipher: str = Field(sa_type=sa.Text)
     text_cipher: str = Field(sa_type=sa.Text)
     params_cipher: str | None = Field(default=None, sa_type=sa.Text)
@@ -165,6 +172,12 @@ class OptOut(SQLModel, table=True):
 def recipient_aad(tenant_id: str, message_id: str) -> str:
     """AAD of ``push_messages.recipient_cipher``."""
     return f"push_messages|recipient|{tenant_id}|{message_id}"
+
+
+def recipient_last4_scope(tenant_id: str) -> str:
+    """The blind-index scope of the last four digits of a tenant's recipients (ten thousand values:
+    the index finds a tenant's messages, it does not hide the digits from the index key's holder)."""
+    return f"last4|{tenant_id}"
 
 
 def text_aad(tenant_id: str, message_id: str) -> str:

@@ -61,6 +61,7 @@ from gateway.push.models import (
     PushMessage,
     params_aad,
     recipient_aad,
+    recipient_last4_scope,
     text_aad,
 )
 from gateway.push.quiet_hours import next_send_time, recipient_zones
@@ -233,6 +234,9 @@ class PushService:
             category=spec.category.value,
             signature=spec.signature,
             recipient_index=self._index.compute(request.to, scope=phone_scope(tenant_id)),
+            recipient_last4_index=self._index.compute(
+                request.to[-4:], scope=recipient_last4_scope(tenant_id)
+            ),
             recipient_cipher=self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
             text_cipher=self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
             params_cipher=self._cipher.encrypt(

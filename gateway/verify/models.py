@@ -37,6 +37,7 @@ class VerifyRequest(SQLModel, table=True):
             postgresql_where=sa.text("status = 'pending'"),
         ),
         sa.Index("ix_verify_requests_prefix", "tenant_id", "prefix_index", "created_at"),
+        sa.Index("ix_verify_requests_tenant_created", "tenant_id", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -51,6 +51,7 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         sa.Index("ix_webhook_deliveries_tenant", "tenant_id", "status"),
+        sa.Index("ix_webhook_deliveries_tenant_created", "tenant_id", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -9,6 +9,9 @@ Every call takes the tenant from the caller's credential; nothing here reads ano
 - :meth:`WebhookService.delete` removes the endpoint; its pending deliveries fail ("endpoint removed").
 - :meth:`WebhookService.publish` writes one outbox row, in the caller's transaction when given a
   session; see :mod:`gateway.webhooks` for the contract.
+- :meth:`WebhookService.retry_dead_letters` requeues the failed deliveries ("dead letters") of the
+  tenant's endpoint or of one sink: each is due at once with a new 24 h window; its attempts so
+  far stay in its history and the next one is numbered after them.
 - Pending deliveries follow the endpoint as it is at send time: a changed URL receives them, an
   event no longer subscribed or a removed or disabled endpoint fails them.
 - Sinks (for features with their own destinations, e.g. CAMARA subscriptions): a feature registers
@@ -34,6 +37,7 @@ from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession as SaAsyncSession
@@ -44,7 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.clock import Clock
 from gateway.crypto import DecryptionError, FieldCipher
 from gateway.db import as_utc, bound_engine, run_unit
-from gateway.errors import InvalidArgument, NotFound
+from gateway.errors import InvalidArgument, NotFound, WebhookEndpointDisabled
 from gateway.webhooks.addresses import UrlRefused, check_webhook_url
 from gateway.webhooks.events import EVENT_TYPES, ordered
 from gateway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -64,6 +68,7 @@ __all__ = [
     "new_delivery_id",
 ]
 
+log = structlog.get_logger(__name__)
 MAX_PAYLOAD_BYTES = 20_000
 """Payloads are thin (ids and states); a larger one is a programming error."""
 
@@ -395,6 +400,48 @@ class WebhookService:
 
     def _committed(self, _: object) -> None:
         self.on_publish()
+
+    async def retry_dead_letters(self, tenant_id: str, *, sink: str | None = None) -> int:
+        """Requeue the tenant's failed deliveries to its endpoint, or to ``sink`` (``<kind>:<key>``);
+        how many (see the module docstring). The worker is woken when there is any.
+
+        :raises NotFound: the tenant has no endpoint, or no such sink.
+        :raises WebhookEndpointDisabled: the endpoint answered 410 and is disabled; a ``PUT``
+            enables it again.
+        """
+        if sink is not None:
+            if await self.sink_target(tenant_id, sink) is None:
+                raise NotFound()
+            target = col(WebhookDelivery.sink) == sink
+        else:
+            target = col(WebhookDelivery.sink).is_(None)
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            if sink is None:
+                endpoint = await session.get(WebhookEndpoint, tenant_id)
+                if endpoint is None:
+                    raise NotFound()
+                if endpoint.status != ENABLED:
+                    raise WebhookEndpointDisabled()
+            result = await session.exec(
+                sa.update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.tenant_id) == tenant_id, col(WebhookDelivery.status) == FAILED, target
+                )
+                .values(
+                    status=PENDING,
+                    next_attempt_at=now,
+                    first_attempt_at=None,
+                    finished_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        requeued = int(result.rowcount)
+        log.info("webhook_dead_letters_requeued", tenant_id=tenant_id, sink=sink, deliveries=requeued)
+        if requeued:
+            self.on_publish()
+        return requeued
 
     async def delivery(self, tenant_id: str, delivery_id: str) -> Delivery:
         """One of the tenant's deliveries with its attempts. :raises NotFound: unknown or not the tenant's."""
