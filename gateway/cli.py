@@ -30,7 +30,14 @@ from gateway.app import create_app
 from gateway.appkeys import RUNTIME
 from gateway.clock import SystemClock
 from gateway.db import create_engine, migrate, session_factory
-from gateway.demo_state import DemoTenant, embedded_keys, ensure_demo_tenant, reset_embedded_state
+from gateway.demo_state import (
+    DemoStaff,
+    DemoTenant,
+    embedded_keys,
+    ensure_demo_staff,
+    ensure_demo_tenant,
+    reset_embedded_state,
+)
 from gateway.logs import configure_logging
 from gateway.loop import run as run_loop
 from gateway.sandbox_link import SANDBOX_PROTOCOLS, sandbox_accounts, sgip_listener, sms_url
@@ -38,6 +45,7 @@ from gateway.scopes import KNOWN_SCOPES
 from gateway.serving import run_sites
 from gateway.settings import OPERATORS, Settings, add_setting_flags, load_settings
 from gateway.staff.cli import StaffCommandFailed, add_staff_commands, run_staff_command
+from gateway.staff.service import StaffDirectory
 from gateway.supervisor import supervise
 from gateway.tenants.schemas import TenantCreate
 from gateway.tenants.service import TenantService
@@ -51,6 +59,8 @@ _SGIP_LISTENER_PORT = 8802
 
 VAR_DIR = Path("var")
 DEMO_TENANT = "demo"
+DEMO_STAFF = "admin@demo"
+"""The demo tenant's console admin; its password is generated and kept in ``var/demo-staff.json``."""
 DEMO_ACTIVATED_AT = "2025-06-01T08:00:00+08:00"
 """Demo lines are long-standing, so SIM and device swap checks answer "not swapped" until a swap is
 registered through the sandbox control API."""
@@ -64,16 +74,19 @@ DEMO_SUBSCRIBERS = (
 _UP_DESCRIPTION = """\
 The gateway and the sandbox operators in one process: the development default (`make run`).
 
-Every start prints the URLs, a new admin token, the demo tenant's client_id and secret, and
-`export` lines to paste into bash or zsh. What is kept between starts lives under ./var/:
+Every start prints the URLs, a new admin token, the demo tenant's client_id and secret, the
+staff console's demo admin (admin@demo; its password is in var/demo-staff.json, never printed),
+and `export` lines to paste into bash or zsh. What is kept between starts lives under ./var/:
   var/gateway.db         the SQLite database (unless GATEWAY_DATABASE_URL names another)
   var/keys.json          the data and index keys (mode 0600)
   var/demo-tenant.json   the demo tenant's client_id and secret (mode 0600)
-The demo tenant keeps its secret across restarts. The sandbox operators keep their state in memory:
-each start registers the demo subscribers again, with no faults. Clear faults without restarting:
+  var/demo-staff.json    the demo console admin's username and password (mode 0600)
+The demo tenant keeps its secret, and the console admin its password, across restarts. The
+sandbox operators keep their state in memory: each start registers the demo subscribers again,
+with no faults. Clear faults without restarting:
   curl --fail-with-body -X DELETE "$SB/sandbox/faults"
-`gateway up --reset` (`make reset`) deletes those three files, then starts fresh: a new demo tenant
-with a new secret. It refuses to touch a database outside var/.
+`gateway up --reset` (`make reset`) deletes those four files, then starts fresh: a new demo tenant
+with a new secret and a new console password. It refuses to touch a database outside var/.
 """
 
 
@@ -175,15 +188,20 @@ def _sandbox_config(settings: Settings, *, callback_base_url: str | None = None)
     )
 
 
-async def _seed_demo(gateway: web.Application, settings: Settings) -> DemoTenant:
-    """Ensure the demo tenant (:func:`ensure_demo_tenant`) and register the demo subscribers in the
-    sandbox."""
+async def _seed_demo(gateway: web.Application, settings: Settings) -> tuple[DemoTenant, DemoStaff]:
+    """Ensure the demo tenant (:func:`ensure_demo_tenant`) and its console admin
+    (:func:`ensure_demo_staff`), and register the demo subscribers in the sandbox."""
+    runtime = gateway[RUNTIME]
     demo = await ensure_demo_tenant(
-        gateway[RUNTIME].tenants,
+        runtime.tenants,
         VAR_DIR,
         name=DEMO_TENANT,
         scopes=sorted(KNOWN_SCOPES | {"dpv:FraudPreventionAndDetection"}),
         redirect_uri=f"{settings.issuer}/demo/callback",
+    )
+    directory = StaffDirectory(runtime.sessions, audit=runtime.audit, clock=runtime.clock, via="cli")
+    staff = await ensure_demo_staff(
+        directory, runtime.staff, VAR_DIR, tenant_id=demo.credentials.tenant_id, username=DEMO_STAFF
     )
     async with aiohttp.ClientSession() as http:
         for phone, operator, imei in DEMO_SUBSCRIBERS:
@@ -197,10 +215,20 @@ async def _seed_demo(gateway: web.Application, settings: Settings) -> DemoTenant
             async with http.post(url, json=line) as resp:
                 if resp.status not in (201, 409):
                     raise SystemExit(f"seeding the sandbox failed: HTTP {resp.status}")
-    return demo
+    return demo, staff
 
 
-def _banner(settings: Settings, demo: DemoTenant, sandbox: str) -> str:
+def _console_line(settings: Settings, staff: DemoStaff) -> str:
+    """Where the console is and who signs in (the password stays in its file)."""
+    if staff.password_file is None:
+        return f"  demo console     {settings.issuer}/console/ ({staff.username}: {staff.origin})"
+    return (
+        f"  demo console     {settings.issuer}/console/ as {staff.username}, password: "
+        f"jq -r .password {staff.password_file} ({staff.origin})"
+    )
+
+
+def _banner(settings: Settings, demo: DemoTenant, staff: DemoStaff, sandbox: str) -> str:
     admin = settings.admin_token.get_secret_value() if settings.admin_token else ""
     credentials = demo.credentials
     exports = {
@@ -219,6 +247,7 @@ def _banner(settings: Settings, demo: DemoTenant, sandbox: str) -> str:
         f"  demo client_id   {credentials.client_id}",
         f"  demo secret      {credentials.client_secret}",
         f"  demo tenant      {demo.origin}; `gateway up --reset` (make reset) starts over",
+        _console_line(settings, staff),
         "  demo phones      " + ", ".join(f"{p} ({o})" for p, o, _ in DEMO_SUBSCRIBERS),
         "  walk-through     see README.md, 'Try it'",
         "",
@@ -237,8 +266,8 @@ async def _up(settings: Settings) -> None:
     sandbox = create_sandbox_app(_sandbox_config(settings, callback_base_url=callbacks))
 
     async def seed() -> None:
-        demo = await _seed_demo(gateway, settings)
-        print(_banner(settings, demo, f"http://{authority}:{settings.sandbox_port}"), flush=True)
+        demo, staff = await _seed_demo(gateway, settings)
+        print(_banner(settings, demo, staff, f"http://{authority}:{settings.sandbox_port}"), flush=True)
         for op, smsc in smsc_listeners(sandbox).items():
             print(f"  {op} SMS gateway  {smsc['protocol']} on {smsc['host']}:{smsc['port']}", flush=True)
 

@@ -1,9 +1,10 @@
 """What ``gateway up`` keeps between starts under ``var/``, and ``gateway up --reset``.
 
 ``var/`` holds the embedded SQLite database (``gateway.db`` by default), the data and index keys
-(``keys.json``) and the demo tenant's credentials (``demo-tenant.json``); the two JSON files are
-written with mode 0600. The stored secret is only reused while the database accepts it, so a
-database dropped or changed behind the file's back costs a new secret, never a wrong one.
+(``keys.json``), the demo tenant's credentials (``demo-tenant.json``) and the demo console
+admin's username and password (``demo-staff.json``); the JSON files are written with mode 0600.
+A stored secret or password is only reused while the database accepts it, so a database dropped
+or changed behind the file's back costs a new one, never a wrong one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +21,24 @@ from typing import Final
 from sqlalchemy.engine import make_url
 
 from gateway.crypto import generate_keyring_spec
+from gateway.errors import UsernameTaken
+from gateway.staff import Role, SignInFailed, StaffAccounts, TotpRequired
+from gateway.staff.passwords import password_problem
+from gateway.staff.service import StaffDirectory
 from gateway.tenants.service import TenantCredentials, TenantService
 
-__all__ = ["DemoTenant", "embedded_keys", "ensure_demo_tenant", "reset_embedded_state"]
+__all__ = [
+    "DemoStaff",
+    "DemoTenant",
+    "embedded_keys",
+    "ensure_demo_staff",
+    "ensure_demo_tenant",
+    "reset_embedded_state",
+]
 
 KEYS_FILE: Final = "keys.json"
 DEMO_FILE: Final = "demo-tenant.json"
+DEMO_STAFF_FILE: Final = "demo-staff.json"
 _SQLITE_COMPANIONS: Final = ("", "-wal", "-shm", "-journal")
 
 
@@ -33,6 +47,16 @@ class DemoTenant:
     """The demo tenant's credentials and how this start obtained them (for the banner)."""
 
     credentials: TenantCredentials
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStaff:
+    """The demo console admin as the banner shows it: the username and the file holding the
+    password (None: no account, ``origin`` says why), never the password itself."""
+
+    username: str
+    password_file: Path | None
     origin: str
 
 
@@ -75,6 +99,35 @@ async def ensure_demo_tenant(
     return DemoTenant(rotated, f"new secret: {path} was missing or no longer matched the database")
 
 
+async def ensure_demo_staff(
+    directory: StaffDirectory, accounts: StaffAccounts, var_dir: Path, *, tenant_id: str, username: str
+) -> DemoStaff:
+    """An ``admin`` of the demo tenant for the console, created on first use with a generated
+    password kept in ``var_dir/demo-staff.json``. The stored password is kept while ``accounts``
+    accepts it (a TOTP enrolled meanwhile stays as it is); otherwise the member gets a new one
+    through ``directory`` (audited like ``reset-password``), stored in its place. A username held by
+    another tenant's member leaves the demo without a console account."""
+    path = var_dir / DEMO_STAFF_FILE
+    existing = next((m for m in await directory.list(tenant_id) if m.username == username), None)
+    if existing is None:
+        password = _demo_password(username)
+        try:
+            await directory.create(tenant_id, username=username, password=password, role=Role.ADMIN)
+        except UsernameTaken:
+            return DemoStaff(
+                username, None, "the username is another tenant's: add one with `gateway staff create`"
+            )
+        _write_private(path, {"username": username, "password": password})
+        return DemoStaff(username, path, "created")
+    stored = _stored_password(path, username)
+    if stored is not None and await _accepted(accounts, username, stored):
+        return DemoStaff(username, path, "kept from the last start")
+    password = _demo_password(username)
+    await directory.reset_password(tenant_id, existing.id, password)
+    _write_private(path, {"username": username, "password": password})
+    return DemoStaff(username, path, f"new password: {path} was missing or no longer matched the database")
+
+
 def reset_embedded_state(var_dir: Path, database_url: str) -> list[Path]:
     """Delete the SQLite database, the keys and the demo credentials that ``up`` keeps; the paths
     deleted. Only a SQLite database inside ``var_dir`` is deleted: any other database makes this a
@@ -85,7 +138,7 @@ def reset_embedded_state(var_dir: Path, database_url: str) -> list[Path]:
             f"--reset deletes only a SQLite database under {var_dir}/, not {url.render_as_string()}: "
             "drop that database yourself, or unset GATEWAY_DATABASE_URL"
         )
-    files = [var_dir / KEYS_FILE, var_dir / DEMO_FILE]
+    files = [var_dir / KEYS_FILE, var_dir / DEMO_FILE, var_dir / DEMO_STAFF_FILE]
     if url.database and url.database != ":memory:":
         database = Path(url.database)
         if not database.resolve().is_relative_to(var_dir.resolve()):
@@ -109,6 +162,31 @@ def _stored_credentials(path: Path) -> TenantCredentials | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _demo_password(username: str) -> str:
+    while True:
+        password = secrets.token_urlsafe(18)
+        if password_problem(password, username) is None:
+            return password
+
+
+def _stored_password(path: Path, username: str) -> str | None:
+    try:
+        stored = json.loads(path.read_text())
+        return str(stored["password"]) if stored["username"] == username else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def _accepted(accounts: StaffAccounts, username: str, password: str) -> bool:
+    try:
+        await accounts.authenticate(username, password, None)
+    except TotpRequired:
+        return True
+    except SignInFailed:
+        return False
+    return True
 
 
 def _write_private(path: Path, document: dict[str, str]) -> None:

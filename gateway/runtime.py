@@ -271,6 +271,7 @@ async def open_runtime(
                 settings,
                 sessions=sessions,
                 staff=staff,
+                totp=staff,
                 audit=audit,
                 branches=flows.branches,
                 failures=failures,

@@ -9,7 +9,8 @@ desk that drives a branch queue without any bearer token in the page.
 - :mod:`~gateway.console.schemas` and :mod:`~gateway.console.views` — the wire and the routes.
 
 The accounts and the audit log are the staff feature's (:mod:`gateway.staff`); the console takes
-them as :class:`~gateway.staff.StaffAccounts` and :class:`~gateway.staff.AuditLog`.
+them as :class:`~gateway.staff.StaffAccounts`, :class:`~gateway.staff.TotpEnrolments` (a member's
+own TOTP enrolment, at ``/console/security``) and :class:`~gateway.staff.AuditLog`.
 """
 
 from __future__ import annotations

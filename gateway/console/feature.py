@@ -19,7 +19,7 @@ from gateway.crypto import FieldCipher
 from gateway.failure_backoff import FailureBackoff
 from gateway.flows.branches import Branches
 from gateway.settings import Settings
-from gateway.staff import AuditLog, StaffAccounts
+from gateway.staff import AuditLog, StaffAccounts, TotpEnrolments
 from gateway.staff.models import StaffAccount
 
 __all__ = ["Console", "build_console", "password_changes_of", "timeouts_of"]
@@ -27,12 +27,14 @@ __all__ = ["Console", "build_console", "password_changes_of", "timeouts_of"]
 
 @dataclass(frozen=True)
 class Console:
-    """The console's services; ``secure_cookie`` says whether its cookie carries ``Secure``."""
+    """The console's services; ``totp`` is the signed-in member's own TOTP enrolment;
+    ``secure_cookie`` says whether its cookie carries ``Secure``."""
 
     sessions: ConsoleSessions
     sign_in: SignIn
     desk: Desk
     audit: AuditLog
+    totp: TotpEnrolments
     secure_cookie: bool
 
 
@@ -61,6 +63,7 @@ def build_console(
     *,
     sessions: async_sessionmaker[AsyncSession],
     staff: StaffAccounts,
+    totp: TotpEnrolments,
     audit: AuditLog,
     branches: Branches,
     failures: FailureBackoff,
@@ -68,8 +71,9 @@ def build_console(
     clock: Clock,
     password_changes: PasswordChanges | None = None,
 ) -> Console:
-    """Wire the console from the staff accounts, their audit log and the branches feature;
-    ``failures`` is the store of authentication failures the other credentials count in."""
+    """Wire the console from the staff accounts (``totp``: their TOTP enrolment), their audit log
+    and the branches feature; ``failures`` is the store of authentication failures the other
+    credentials count in."""
     console_sessions = ConsoleSessions(
         sessions, staff, cipher, clock, timeouts=timeouts_of(settings), password_changes=password_changes
     )
@@ -78,5 +82,6 @@ def build_console(
         sign_in=SignIn(staff, console_sessions, SignInThrottle(failures), audit),
         desk=Desk(branches, audit),
         audit=audit,
+        totp=totp,
         secure_cookie=secure_cookie(settings),
     )

@@ -14,16 +14,20 @@ from gateway.flows.branches import BranchSummary, CallEntry, CounterTicket
 from gateway.flows.redemption import stamp
 from gateway.flows.schemas import CallNext, TicketCreate
 from gateway.staff import StaffMember
+from gateway.staff.totp import TotpEnrolment
 
 __all__ = [
     "ConsoleTicket",
     "CounterBody",
     "SignInBody",
+    "TotpConfirmBody",
     "branches_json",
     "calls_json",
     "console_phone",
     "counter_ticket_json",
     "session_json",
+    "staff_json",
+    "totp_enrolment_json",
 ]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -59,6 +63,14 @@ class SignInBody(BaseModel):
     totp: str | None = Field(default=None, min_length=1, max_length=16)
 
 
+class TotpConfirmBody(BaseModel):
+    """``POST /console/api/totp/confirm``: the code the authenticator app shows now (spaces allowed)."""
+
+    model_config = _STRICT
+
+    code: str = Field(min_length=1, max_length=16)
+
+
 class ConsoleTicket(TicketCreate):
     """``POST /console/api/branches/{id}/tickets``: ``phoneNumber`` as typed at the desk (see
     :func:`console_phone`), stored and sent in E.164."""
@@ -83,6 +95,17 @@ def _member_json(member: StaffMember) -> dict[str, Any]:
         "branches": list(member.branches),
         "totpEnabled": member.totp_enabled,
     }
+
+
+def staff_json(member: StaffMember) -> dict[str, Any]:
+    """``{"staff": …}``: the member as the console shows them (the answer of a TOTP confirmation)."""
+    return {"staff": _member_json(member)}
+
+
+def totp_enrolment_json(enrolment: TotpEnrolment) -> dict[str, Any]:
+    """``POST /console/api/totp/enrolment``: the secret to type by hand, the key URI and its QR code
+    as a ``data:image/svg+xml;base64`` URL (the page shows it as an ``<img>``)."""
+    return {"secret": enrolment.secret, "otpauthUri": enrolment.uri, "qrCode": enrolment.image}
 
 
 def session_json(live: LiveSession, timeouts: Timeouts, now: datetime) -> dict[str, Any]:

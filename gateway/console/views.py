@@ -1,14 +1,16 @@
 """Routes of the console (docs/console.md).
 
 Pages (HTML, :func:`~gateway.flows.pages.security_headers`, scripts from ``/flows/static`` only):
-``GET /console/`` (sign-in, then the member's branches) and ``GET /console/branches/{id}`` (the
-desk). Both are public shells whose script signs in and calls the JSON API; the desk answers the
-404 page when the browser's live session belongs to a member who may not serve the branch, or to
-another tenant, or when the id is not a branch id at all.
+``GET /console/`` (sign-in, then the member's branches), ``GET /console/branches/{id}`` (the desk)
+and ``GET /console/security`` (the member's two-step verification; its CSP also allows ``data:``
+images, for the QR code). All are public shells whose script signs in and calls the JSON API; the
+desk answers the 404 page when the browser's live session belongs to a member who may not serve
+the branch, or to another tenant, or when the id is not a branch id at all.
 
 JSON (``Cache-Control: no-store``): ``POST /console/api/session`` signs in (public, same-origin
 only), every other ``/console/api`` route takes the session cookie under
-:func:`~gateway.console.auth.staff_session`; ``GET /console/api/audit`` is for admins.
+:func:`~gateway.console.auth.staff_session`; ``GET /console/api/audit`` is for admins;
+``POST /console/api/totp/enrolment`` and ``…/totp/confirm`` enrol the member's own TOTP.
 """
 
 from __future__ import annotations
@@ -32,18 +34,21 @@ from gateway.console.schemas import (
     ConsoleTicket,
     CounterBody,
     SignInBody,
+    TotpConfirmBody,
     branches_json,
     calls_json,
     counter_ticket_json,
     session_json,
+    staff_json,
+    totp_enrolment_json,
 )
 from gateway.console.sessions import SignInRequired
 from gateway.errors import InvalidArgument
 from gateway.flows.branches import well_formed_id
-from gateway.flows.pages import render_page
+from gateway.flows.pages import render_page, security_headers
 from gateway.flows.schemas import called_json, issued_json, queue_json
 from gateway.staff import Role
-from gateway.staff.schemas import AuditQuery, audit_json
+from gateway.staff.schemas import AuditQuery, NoBody, audit_json
 from gateway.wire import describe_validation_error, json_response, read_json
 
 __all__ = ["routes"]
@@ -81,6 +86,13 @@ async def desk_page(request: web.Request) -> web.Response:
     if not await console.desk.serves(live.member, branch_id):
         return render_page("gone.html", status=404, reason="branch")
     return render_page("console.html", branch_id=branch_id)
+
+
+@routes.get("/console/security")
+@public
+async def security_page(request: web.Request) -> web.Response:
+    """Two-step verification: the member's TOTP, on or to enrol (the QR code is a ``data:`` image)."""
+    return render_page("console_security.html", headers=security_headers(images=("data:",)))
 
 
 @routes.post("/console/api/session")
@@ -208,3 +220,22 @@ async def audit_log(request: web.Request) -> web.Response:
     next_before = entries[-1].id if len(entries) == query.limit else None
     answer = {"entries": [audit_json(e) for e in entries], "nextBefore": next_before}
     return json_response(answer, headers=_NO_STORE)
+
+
+@routes.post("/console/api/totp/enrolment")
+@staff_session()
+async def totp_begin(request: web.Request) -> web.Response:
+    """Begin (or begin again) the member's TOTP enrolment: the secret, its key URI and QR code."""
+    if request.body_exists:
+        await read_json(request, NoBody)
+    enrolment = await request.app[RUNTIME].console.totp.begin_totp(staff_member(request).id)
+    return json_response(totp_enrolment_json(enrolment), headers=_NO_STORE)
+
+
+@routes.post("/console/api/totp/confirm")
+@staff_session()
+async def totp_confirm(request: web.Request) -> web.Response:
+    """Put the begun enrolment in force with the authenticator's current code."""
+    body = await read_json(request, TotpConfirmBody)
+    member = await request.app[RUNTIME].console.totp.confirm_totp(staff_member(request).id, body.code)
+    return json_response(staff_json(member), headers=_NO_STORE)

@@ -56,15 +56,17 @@ def security_headers(
     frames: Iterable[str] = (),
     geolocation: bool = False,
     form_action: bool = False,
+    images: Iterable[str] = (),
 ) -> dict[str, str]:
-    """The headers of a page; ``connect`` and ``frames`` add sources beyond ``'self'`` / none;
-    ``form_action`` lets the page's forms post to the gateway itself."""
+    """The headers of a page; ``connect``, ``frames`` and ``images`` add sources beyond ``'self'``
+    / none / ``'self'``; ``form_action`` lets the page's forms post to the gateway itself."""
     connect_src = " ".join(["'self'", *connect])
+    img_src = " ".join(["'self'", *images])
     frame_src = " ".join(frames) or "'none'"
     forms = "'self'" if form_action else "'none'"
     csp = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src {connect_src}; frame-src {frame_src}; base-uri 'none'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        f"img-src {img_src}; connect-src {connect_src}; frame-src {frame_src}; base-uri 'none'; "
         f"form-action {forms}; "
         "frame-ancestors 'none'"
     )

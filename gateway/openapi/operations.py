@@ -14,7 +14,7 @@ from typing import Any
 from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
-from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody
+from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpConfirmBody
 from gateway.errors import (
     DeviceLimitReached,
     FlowStateConflict,
@@ -47,6 +47,7 @@ from gateway.errors import (
     TemplateNotApproved,
     TooManyRequests,
     TotpCodeRequired,
+    TotpEnrolmentConflict,
     Unauthenticated,
     Unavailable,
     UnnecessaryIdentifier,
@@ -1154,6 +1155,19 @@ _TABLE: dict[tuple[str, str], Operation] = {
             _page(404, "Not a branch id, or not a branch the signed-in member serves (a page)."),
         ),
     ),
+    ("GET", "/console/security"): Operation(
+        "consoleSecurityPage",
+        "Two-step verification page",
+        "pages",
+        (
+            _page(
+                200,
+                "The member's TOTP: on, or enrolment by QR code; without a live session, the sign-in form.",
+            ),
+        ),
+        description="Its CSP also allows `data:` images (the QR code).",
+        database=False,
+    ),
     ("POST", "/console/api/session"): Operation(
         "consoleSignIn",
         "Sign in to the console",
@@ -1281,6 +1295,43 @@ _TABLE: dict[tuple[str, str], Operation] = {
         body=Body(CounterBody, examples={"number": {"counter": 3}}),
         request_headers=_CSRF,
         errors=(NotFound, NoTicketCalled),
+    ),
+    ("POST", "/console/api/totp/enrolment"): Operation(
+        "consoleTotpEnrolment",
+        "Begin the member's TOTP enrolment",
+        "console",
+        (
+            Reply(
+                200,
+                "A new secret (beginning again replaces it), its key URI and QR code; not in force until "
+                "confirmed (staff.totp_enrolment_begun).",
+                r.TotpEnrolmentOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description="For the signed-in member's own account. `409 TOTP_ENROLMENT_CONFLICT` when TOTP is "
+        "already on (an admin's `reset-totp` turns it off).",
+        body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
+        request_headers=_CSRF,
+        errors=(TotpEnrolmentConflict,),
+    ),
+    ("POST", "/console/api/totp/confirm"): Operation(
+        "consoleTotpConfirm",
+        "Turn the member's TOTP on",
+        "console",
+        (
+            Reply(
+                200,
+                "TOTP is on: sign-in asks for a code from now on (staff.totp_enabled).",
+                r.ConsoleStaffOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description="`code` is the authenticator's current code; a wrong one is `400 INVALID_ARGUMENT`. "
+        "`409 TOTP_ENROLMENT_CONFLICT` when no enrolment was begun or TOTP is already on.",
+        body=Body(TotpConfirmBody, examples={"code": {"code": "492039"}}),
+        request_headers=_CSRF,
+        errors=(InvalidArgument, TotpEnrolmentConflict),
     ),
     ("GET", "/console/api/audit"): Operation(
         "consoleAudit",

@@ -583,6 +583,24 @@ class ConsoleSessionOut(_Out):
     warningSeconds: int
 
 
+class ConsoleStaffOut(_Out):
+    """``POST /console/api/totp/confirm``: the member, now with ``totpEnabled`` true."""
+
+    staff: ConsoleStaff
+
+
+class TotpEnrolmentOut(_Out):
+    """``POST /console/api/totp/enrolment``: what an authenticator app needs (the console page keeps
+    it in memory only, until the code is confirmed)."""
+
+    secret: str = Field(description="The base32 secret, to type into the app by hand.")
+    otpauthUri: str = Field(description="The key URI `otpauth://totp/<tenant>:<username>?secret=…&issuer=…`.")
+    qrCode: str = Field(
+        pattern=r"^data:image/svg\+xml;base64,",
+        description="The key URI's QR code: an SVG image as a `data:image/svg+xml;base64,…` URL.",
+    )
+
+
 class ConsoleBranch(_Out):
     """A branch the member serves."""
 
@@ -660,6 +678,8 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CalledTicketOut,
     BranchQueue,
     ConsoleSessionOut,
+    ConsoleStaffOut,
+    TotpEnrolmentOut,
     ConsoleBranches,
     ConsoleCalls,
     CounterTicketOut,

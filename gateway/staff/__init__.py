@@ -12,9 +12,21 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["AuditEntry", "AuditLog", "Role", "SignInFailed", "StaffAccounts", "StaffMember", "TotpRequired"]
+if TYPE_CHECKING:
+    from gateway.staff.totp import TotpEnrolment
+
+__all__ = [
+    "AuditEntry",
+    "AuditLog",
+    "Role",
+    "SignInFailed",
+    "StaffAccounts",
+    "StaffMember",
+    "TotpEnrolments",
+    "TotpRequired",
+]
 
 
 class Role(enum.StrEnum):
@@ -82,6 +94,25 @@ class StaffAccounts(Protocol):
 
     async def get(self, staff_id: str) -> StaffMember | None:
         """The member with this id (disabled ones included), or None."""
+        ...
+
+
+class TotpEnrolments(Protocol):
+    """A member's own TOTP enrolment, as the console drives it."""
+
+    async def begin_totp(self, staff_id: str) -> TotpEnrolment:
+        """A new secret for the member, not in force until confirmed (beginning again replaces it).
+
+        :raises TotpEnrolmentConflict: TOTP is already enabled.
+        """
+        ...
+
+    async def confirm_totp(self, staff_id: str, code: str) -> StaffMember:
+        """Put the begun enrolment in force with a current code; the member, TOTP enabled.
+
+        :raises InvalidArgument: not a current code of the secret.
+        :raises TotpEnrolmentConflict: TOTP already enabled, or no enrolment begun.
+        """
         ...
 
 

@@ -23,8 +23,8 @@ Rules:
   after a successful sign-in.
 - Audit entries (actor None for the admin API and the CLI, ``detail.via`` says which):
   ``staff.created``, ``staff.updated`` (role and branches, from and to), ``staff.disabled``,
-  ``staff.enabled``, ``staff.password_reset``, ``staff.totp_reset``, ``staff.totp_enabled`` (the
-  member as actor); the target is ``staff:<id>``.
+  ``staff.enabled``, ``staff.password_reset``, ``staff.totp_reset``, ``staff.totp_enrolment_begun``
+  and ``staff.totp_enabled`` (the member as actor); the target is ``staff:<id>``.
 """
 
 from __future__ import annotations
@@ -361,7 +361,8 @@ class StaffService(StaffDirectory):
 
     async def begin_totp(self, staff_id: str) -> TotpEnrolment:
         """Start (or restart) the member's TOTP enrolment: a new secret, stored encrypted but not in
-        force until :meth:`confirm_totp`. The issuer in the key URI is the tenant's name.
+        force until :meth:`confirm_totp`, recorded as ``staff.totp_enrolment_begun`` by the member.
+        The issuer in the key URI is the tenant's name.
 
         :raises NotFound: no such member.
         :raises TotpEnrolmentConflict: TOTP is already enabled (an admin resets it first).
@@ -371,14 +372,20 @@ class StaffService(StaffDirectory):
             raise NotFound()
         secret = new_secret()
         cipher = self._cipher.encrypt(secret, aad=totp_secret_aad(row.tenant_id, row.id))
+        entry = self._entry(
+            row.tenant_id, _member(row), "staff.totp_enrolment_begun", row.id, {"username": row.username}
+        )
 
-        def store(conn: Connection) -> int:
+        def store(conn: Connection) -> bool:
             moved = conn.execute(
                 sa.update(_ACCOUNTS)
                 .where(_ACCOUNTS.c.id == staff_id, _ACCOUNTS.c.totp_enabled.is_(False))
                 .values(totp_secret_cipher=cipher, totp_last_step=None, updated_at=self._clock.now())
             )
-            return int(moved.rowcount)
+            if not moved.rowcount:
+                return False
+            conn.execute(sa.insert(_AUDIT).values(entry.model_dump(exclude={"id"})))
+            return True
 
         if not await run_unit(self._engine, store):
             raise TotpEnrolmentConflict("TOTP is already enabled; an admin resets it before a new enrolment.")

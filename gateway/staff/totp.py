@@ -5,12 +5,15 @@ either way, and no replay.
 (``staff_members.totp_last_step``): a code whose step is not later than the stored one is refused,
 so a code seen over a shoulder or replayed from a log cannot sign in again within its window.
 :func:`enrolment` builds the ``otpauth://`` URI authenticator apps read and its QR code, an SVG made
-here with segno (no script, no third-party service sees the secret).
+here with segno (no script, no third-party service sees the secret), also as a ``data:`` image URL
+for pages whose CSP forbids inline markup from scripts.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
+import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,12 +33,14 @@ class TotpEnrolment:
     """What a member needs to add the account to an authenticator app (shown once).
 
     ``secret`` is base32 (to type by hand), ``uri`` the ``otpauth://totp/…`` key URI, ``svg`` its QR
-    code as an inline ``<svg>`` element.
+    code as an inline ``<svg>`` element, ``image`` the same symbol as a standalone SVG (namespaced,
+    on a white ground) in a ``data:image/svg+xml;base64,…`` URL for an ``<img src>``.
     """
 
     secret: str
     uri: str
     svg: str
+    image: str
 
 
 def new_secret() -> str:
@@ -49,8 +54,13 @@ def enrolment(secret: str, *, username: str, issuer: str) -> TotpEnrolment:
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL).provisioning_uri(
         name=username, issuer_name=issuer.replace(":", " ")
     )
-    svg = segno.make_qr(uri, error="m").svg_inline(scale=4, title=f"{issuer} TOTP")
-    return TotpEnrolment(secret=secret, uri=uri, svg=svg)
+    qr = segno.make_qr(uri, error="m")
+    title = f"{issuer} TOTP"
+    svg = qr.svg_inline(scale=4, title=title)
+    standalone = io.BytesIO()
+    qr.save(standalone, kind="svg", xmldecl=False, nl=False, scale=4, light="#fff", title=title)
+    image = "data:image/svg+xml;base64," + base64.b64encode(standalone.getvalue()).decode("ascii")
+    return TotpEnrolment(secret=secret, uri=uri, svg=svg, image=image)
 
 
 def accepted_step(secret: str, code: str, *, at: datetime, after: int | None) -> int | None:

@@ -1,6 +1,7 @@
 """The staff console in a real browser (headless chromium via Playwright): sign-in with a wrong then
 the right password, the branch list, the teller desk driven by the keyboard alone, the idle warning
-and the end of an idle session, sign-out, and both at desktop (1280x800) and phone (390x844) width.
+and the end of an idle session, sign-out, TOTP enrolment and signing in with the code, and both at
+desktop (1280x800) and phone (390x844) width.
 
 Screenshots of every page are kept under the pytest base temporary directory, in
 ``console-screenshots/`` (``pytest --basetemp=DIR`` chooses where).
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.browser.conftest import open_live
+from tests.leaks import SENSITIVE
 from tests.stack import Stack
 from tests.unit.console.support import create_staff
 from tests.unit.flows.support import Tenant
@@ -250,4 +253,79 @@ async def test_sign_out_ends_the_session(browser: Browser, live: Stack, artefact
     async with httpx.AsyncClient() as http:
         resp = await http.get(f"{live.gateway_url}/console/api/session", headers=replay)
     assert resp.status_code == 401
+    await context.close()
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+async def test_two_step_enrolment_then_sign_in_with_the_code(
+    browser: Browser, live: Stack, artefacts: Path, size: str
+) -> None:
+    """From the console's bar a teller opens two-step verification (off), sets it up: the QR code
+    loads under the page's CSP (no console error) and the secret is shown as text. A wrong code is
+    refused in words and TOTP stays off; the code computed from the secret read off the page turns
+    it on. After signing out, the password alone makes the form ask for the code, and password plus
+    a current code sign in; the page then says two-step verification is on."""
+    bank, [a, b] = await _bank(live, "陆家嘴支行", "外滩支行")
+    teller, password = await create_staff(live, bank.creds.tenant_id, "teller", [a, b])
+    context, page, problems = await _desk_context(browser, SIZES[size])
+    await page.goto(f"{live.gateway_url}/console/")
+    await _type_sign_in(page, teller["username"], password)
+    await expect(page.locator("#branch-list a")).to_have_count(2)
+    await page.locator("#to-security").click()
+    await page.wait_for_url(f"{live.gateway_url}/console/security")
+    await expect(page.locator("#twostep-off")).to_be_visible()
+    await expect(page.locator("#twostep-on")).to_be_hidden()
+    await expect(page.locator("h1")).to_contain_text("两步验证")
+
+    await page.locator("#twostep-begin").click()
+    await expect(page.locator("#twostep-enrol")).to_be_visible()
+    await expect(page.locator("#twostep-code")).to_be_focused()
+    qr = page.locator("#twostep-qr")
+    await expect(qr).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    await page.wait_for_function(
+        "() => { const i = document.getElementById('twostep-qr'); return i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
+    secret = "".join((await page.locator("#twostep-secret").inner_text()).split())
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    SENSITIVE.add(secret)
+    await _fits(page)
+    await page.screenshot(path=artefacts / f"two-step-enrol-{size}.png", full_page=True)
+
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(live.clock.now())
+    window = {totp.generate_otp(step + offset) for offset in (-1, 0, 1)}
+    wrong = next(code for code in ("000000", "111111", "222222") if code not in window)
+    await page.keyboard.type(wrong)
+    await page.keyboard.press("Enter")
+    result = page.locator("#twostep-result")
+    await expect(result).to_contain_text("验证码不正确")
+    await expect(result).to_contain_text("That code is not right")
+    await expect(page.locator("#twostep-enrol")).to_be_visible()
+
+    await page.locator("#twostep-code").fill(totp.at(live.clock.now()))
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#twostep-on")).to_be_visible()
+    await expect(page.locator("#twostep-enrol")).to_be_hidden()
+    await expect(result).to_contain_text("两步验证已开启")
+    assert secret not in await page.content()
+    await page.screenshot(path=artefacts / f"two-step-on-{size}.png", full_page=True)
+
+    await page.locator("#sign-out").click()
+    await expect(page.locator("#signin-message")).to_contain_text("您已退出")
+    live.clock.advance(30)
+    await page.locator("#username").fill(teller["username"])
+    await page.locator("#password").fill(password)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#totp-field")).to_be_visible()
+    await expect(page.locator("#totp")).to_be_focused()
+    await expect(page.locator("#signin-error")).to_contain_text("请输入身份验证器中的动态验证码")
+    await page.screenshot(path=artefacts / f"sign-in-totp-{size}.png", full_page=True)
+    await page.keyboard.type(totp.at(live.clock.now()))
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#security")).to_be_visible()
+    await expect(page.locator("#twostep-on")).to_be_visible()
+    await expect(page.locator("#who-name")).to_have_text(teller["username"])
+    await _fits(page)
+    assert problems == []
     await context.close()

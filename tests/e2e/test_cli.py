@@ -129,8 +129,9 @@ def test_tenants_create_registers_a_signing_client_and_refuses_a_weak_key(tmp_pa
 def _gateway_up(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
     """`gateway up` in ``cwd`` on free ports, until its banner is printed; stopped with SIGTERM.
 
-    Yields the banner's values (``GW``, ``SB``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``ADMIN_TOKEN``) and
-    its ``export`` lines as ``EXPORTS``."""
+    Yields the banner's values (``GW``, ``SB``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``ADMIN_TOKEN``), its
+    ``export`` lines as ``EXPORTS`` and the whole banner as ``BANNER``; once stopped, also ``exit``
+    and ``stderr``."""
     port, sandbox_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
@@ -163,6 +164,7 @@ def _gateway_up(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
         "CLIENT_SECRET": found.get("demo secret", ""),
         "ADMIN_TOKEN": found.get("admin token", ""),
         "EXPORTS": "".join(line for line in banner.splitlines(keepends=True) if line.startswith("export ")),
+        "BANNER": banner,
     }
     try:
         assert info["CLIENT_SECRET"], (
@@ -265,6 +267,52 @@ def test_up_reset_refuses_a_database_outside_var(tmp_path: Path) -> None:
         assert done.returncode != 0
         assert "--reset deletes only a SQLite database under var/" in done.stderr
     assert keys.exists()
+
+
+def _console_sign_in(info: dict[str, str], username: str, password: str) -> int:
+    """Sign in to the console of ``gateway up`` and read the audit log (admins only); the status of
+    the read, or of the refused sign-in."""
+    with httpx.Client(base_url=info["GW"], timeout=10) as http:
+        signed = http.post("/console/api/session", json={"username": username, "password": password})
+        if signed.status_code != 200:
+            return signed.status_code
+        assert signed.json()["staff"]["role"] == "admin"
+        return http.get("/console/api/audit").status_code
+
+
+def test_up_makes_a_demo_console_admin_whose_password_stays_in_var(tmp_path: Path) -> None:
+    """`gateway up` prints the console's address, the demo admin's username and how to read its
+    password from var/demo-staff.json (mode 0600), never the password, which appears in no log;
+    with it the admin signs in to the console and reads the audit log. A second start keeps the
+    password; a stored password the database no longer accepts is replaced by a new, working one;
+    `--reset` makes a new one."""
+    stored = tmp_path / "var" / "demo-staff.json"
+    line = re.compile(
+        r"^  demo console\s+(http://\S+/console/) as (\S+), password: jq -r \.password (\S+) \((.+)\)$", re.M
+    )
+
+    def start(*args: str) -> tuple[str, str]:
+        with _gateway_up(tmp_path, *args) as info:
+            found = line.search(info["BANNER"])
+            assert found is not None, info["BANNER"]
+            url, username, path, origin = found.groups()
+            assert url == info["GW"] + "/console/" and (tmp_path / path) == stored
+            assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+            password = str(json.loads(stored.read_text())["password"])
+            assert password not in info["BANNER"]
+            assert _console_sign_in(info, username, password) == 200
+        assert password not in info["stderr"] and not find_leaks(info["stderr"], {password})
+        return origin, password
+
+    origin, first = start()
+    assert origin == "created"
+    origin, second = start()
+    assert (origin, second) == ("kept from the last start", first)
+    stored.write_text(json.dumps({"username": "admin@demo", "password": "not-the-password-1"}))
+    origin, third = start()
+    assert origin.startswith("new password") and third not in (first, "not-the-password-1")
+    origin, fourth = start("--reset")
+    assert origin == "created" and fourth != third
 
 
 def _walkthrough() -> str:

@@ -1,13 +1,16 @@
 """The staff console over real sockets on SQLite and PostgreSQL: sign-in (right, wrong, disabled,
 throttled, TOTP), the session cookie's flags, sessions that end server-side (sign-out, idle and
 absolute ends, a disabled member, a password reset), CSRF and origin checks on every state change,
-roles and branch assignment enforced by the server, the desk running a queue, and the audit log.
+roles and branch assignment enforced by the server, the desk running a queue, TOTP enrolment by
+the member, and the audit log.
 Staff accounts are made through the admin API, as a bank's administrator makes them."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pyotp
@@ -17,6 +20,7 @@ from gateway.crypto import FieldCipher, Keyring
 from gateway.db import create_engine, session_factory
 from gateway.staff.audit import StaffAudit
 from gateway.staff.service import StaffService
+from tests.leaks import SENSITIVE
 from tests.stack import SESSION_DATA_KEYS, Stack
 from tests.unit.console.support import ConsoleClient, admin_call, console_client, create_staff
 from tests.unit.flows.support import Tenant, flows_stack, random_phone
@@ -188,6 +192,107 @@ async def test_totp_is_asked_for_when_missing(flows: Flows) -> None:
         assert signed.status_code == 200 and signed.json()["staff"]["totpEnabled"] is True
 
 
+def _window(totp: pyotp.TOTP, at: datetime) -> set[str]:
+    """The codes accepted at ``at``: its step's and one step either side."""
+    return {totp.generate_otp(totp.timecode(at) + offset) for offset in (-1, 0, 1)}
+
+
+def _other_code(totp: pyotp.TOTP, at: datetime) -> str:
+    """A well-formed code that is not accepted at ``at``."""
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in _window(totp, at))
+
+
+async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flows: Flows) -> None:
+    """The two-step page is a public shell whose CSP allows data: images (the QR code) and no inline
+    script. A signed-in teller begins an enrolment: the base32 secret, the otpauth URI naming the
+    tenant and the member, and the QR code as a data:image/svg+xml;base64 URL, never cached. A wrong
+    code is 400 INVALID_ARGUMENT in the error shape and leaves TOTP off; beginning again replaces
+    the secret (the first one's code no longer confirms); the authenticator's code of the new secret
+    turns TOTP on. Then beginning or confirming again is 409. After sign-out the password alone is
+    401 TOTP_REQUIRED and the password with a later code signs in, a replay of that code does not.
+    The audit log has the member's own entries, without the secret."""
+    stack, _ = flows
+    bank, [branch] = await _bank_with_branches(stack, "陆家嘴支行")
+    member, password = await create_staff(stack, bank.creds.tenant_id, "teller", [branch])
+    page = await stack.http.get(f"{stack.gateway_url}/console/security")
+    assert page.status_code == 200 and 'data-page="security"' in page.text
+    csp = page.headers["content-security-policy"]
+    assert "img-src 'self' data:;" in csp and "script-src 'self';" in csp and "unsafe-inline" not in csp
+    async with console_client(stack) as client:
+        await _signed_in(client, member, password)
+        first = await client.call("POST", "/totp/enrolment")
+        assert first.status_code == 200, first.text
+        assert first.headers["cache-control"] == "no-store"
+        old_secret = first.json()["secret"]
+        SENSITIVE.add(old_secret)
+        wrong = await client.call(
+            "POST", "/totp/confirm", {"code": _other_code(pyotp.TOTP(old_secret), stack.clock.now())}
+        )
+        assert wrong.status_code == 400 and wrong.json()["code"] == "INVALID_ARGUMENT"
+        assert set(wrong.json()) == {"status", "code", "message"} and old_secret not in wrong.text
+        assert (await client.ok("GET", "/session"))["staff"]["totpEnabled"] is False
+
+        again = await client.call("POST", "/totp/enrolment", {})
+        assert again.status_code == 200, again.text
+        enrolment = again.json()
+        secret = enrolment["secret"]
+        SENSITIVE.add(secret)
+        assert set(enrolment) == {"secret", "otpauthUri", "qrCode"} and secret != old_secret
+        assert re.fullmatch(r"[A-Z2-7]{32}", secret)
+        parsed = pyotp.parse_uri(enrolment["otpauthUri"])
+        assert parsed.secret == secret and parsed.name == member["username"]
+        assert re.fullmatch(r"t-[0-9a-f]{6}", str(parsed.issuer))
+        prefix = "data:image/svg+xml;base64,"
+        assert enrolment["qrCode"].startswith(prefix)
+        svg = base64.b64decode(enrolment["qrCode"].removeprefix(prefix), validate=True).decode()
+        assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and "<script" not in svg
+        totp = pyotp.TOTP(secret)
+        old_code = pyotp.TOTP(old_secret).at(stack.clock.now())
+        if old_code != _other_code(totp, stack.clock.now()) and old_code not in _window(
+            totp, stack.clock.now()
+        ):
+            stale = await client.call("POST", "/totp/confirm", {"code": old_code})
+            assert stale.status_code == 400, stale.text
+        code = totp.at(stack.clock.now())
+        confirmed = await client.call("POST", "/totp/confirm", {"code": f"{code[:3]} {code[3:]}"})
+        assert confirmed.status_code == 200, confirmed.text
+        assert (
+            confirmed.json()["staff"]["totpEnabled"] is True
+            and confirmed.json()["staff"]["id"] == member["id"]
+        )
+        assert (await client.ok("GET", "/session"))["staff"]["totpEnabled"] is True
+        for path, body in (("/totp/enrolment", None), ("/totp/confirm", {"code": code})):
+            conflict = await client.call("POST", path, body)
+            assert conflict.status_code == 409 and conflict.json()["code"] == "TOTP_ENROLMENT_CONFLICT"
+        assert (await client.call("DELETE", "/session")).status_code == 204
+
+    stack.clock.advance(30)
+    async with console_client(stack) as client:
+        asked = await client.sign_in(member["username"], password)
+        assert asked.status_code == 401 and asked.json()["code"] == "TOTP_REQUIRED"
+        later = totp.at(stack.clock.now())
+        signed = await client.sign_in(member["username"], password, later)
+        assert signed.status_code == 200 and signed.json()["staff"]["totpEnabled"] is True
+    async with console_client(stack) as replay:
+        refused = await replay.sign_in(member["username"], password, later)
+        assert refused.status_code == 401 and refused.json()["code"] == "UNAUTHENTICATED"
+
+    entries = await _audit(stack, bank.creds.tenant_id)
+    mine = [e["action"] for e in reversed(entries) if e["staffId"] == member["id"]]
+    assert mine == [
+        "console.sign_in",
+        "staff.totp_enrolment_begun",
+        "staff.totp_enrolment_begun",
+        "staff.totp_enabled",
+        "console.sign_out",
+        "console.sign_in",
+    ]
+    assert all(
+        e["target"] == f"staff:{member['id']}" for e in entries if e["action"].startswith("staff.totp")
+    )
+    assert secret not in str(entries) and old_secret not in str(entries)
+
+
 async def test_every_state_change_needs_the_csrf_token_and_our_origin(flows: Flows) -> None:
     """Every state-changing console route refuses a missing or wrong X-CSRF-Token, a foreign Origin
     and a cross-site Sec-Fetch-Site with 403 PERMISSION_DENIED in the contract's shape, and nothing
@@ -202,6 +307,8 @@ async def test_every_state_change_needs_the_csrf_token_and_our_origin(flows: Flo
         ("POST", desk + "/call-next", {"counter": 5}),
         ("POST", desk + "/recall", {"counter": 5}),
         ("POST", desk + "/no-show", {"counter": 5}),
+        ("POST", "/totp/enrolment", None),
+        ("POST", "/totp/confirm", {"code": "123456"}),
         ("DELETE", "/session", None),
     ]
     refusals: list[dict[str, str]] = [
@@ -227,6 +334,8 @@ async def test_every_state_change_needs_the_csrf_token_and_our_origin(flows: Flo
         }
         queue = await client.ok("GET", desk + "/queue")
         assert queue["waiting"] == [] and channels["cmcc"].inbox(changes[0][2]["phoneNumber"]) == []  # type: ignore[index]
+        actions = {e["action"] for e in await _audit(stack, bank.creds.tenant_id)}
+        assert "staff.totp_enrolment_begun" not in actions
         issued = await client.call(
             "POST", desk + "/tickets", changes[0][2], headers={"Origin": stack.gateway_url}
         )
@@ -389,16 +498,18 @@ async def test_disabling_or_resetting_a_member_ends_the_session(flows: Flows) ->
 
 async def test_console_pages_carry_no_token(flows: Flows) -> None:
     """/console redirects to /console/, the sign-in page; the pages load only /flows/static scripts
-    under a strict CSP and ask for no access token; a malformed branch id is the 404 page."""
+    under a strict CSP (data: images only on the two-step page, for its QR code) and ask for no
+    access token; a malformed branch id is the 404 page."""
     stack, _ = flows
     http, base = stack.http, stack.gateway_url
     root = await http.get(f"{base}/console", follow_redirects=False)
     assert root.status_code == 302 and root.headers["location"] == "/console/"
-    for path in ("/console/", "/console/branches/00000000-0000-4000-8000-000000000000"):
+    for path in ("/console/", "/console/branches/00000000-0000-4000-8000-000000000000", "/console/security"):
         page = await http.get(base + path)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         csp = page.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert ("img-src 'self' data:;" in csp) == (path == "/console/security"), csp
         assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/flows/static/console.js" defer>']
         assert "Bearer" not in page.text and "access-token" not in page.text and "令牌" not in page.text
         assert "登录" in page.text and "Sign in" in page.text

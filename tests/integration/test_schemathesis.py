@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import pyotp
 import pytest
 import schemathesis
 from schemathesis.checks import (
@@ -412,7 +413,8 @@ def test_staff_answers_conform(live: LiveGateway) -> None:
 def test_console_answers_conform(live: LiveGateway) -> None:
     """A teller's day at the console: a wrong password, then sign-in; who-am-I, the branch list, a
     ticket for a national number, call, recall, no-show (then recall is 409), the day's calls, the
-    desk page, the admin-only audit log (403 for a teller), sign-out (then 401); every answer as
+    desk page, the admin-only audit log (403 for a teller), the two-step page, a TOTP enrolment (a
+    wrong code 400, the right one 200, enrolling again 409), sign-out (then 401); every answer as
     documented."""
     go = Scenario(live)
     template = go.call(
@@ -461,6 +463,16 @@ def test_console_answers_conform(live: LiveGateway) -> None:
     go.call("GET", "/console/branches/{id}", 200, **at_branch)
     go.call("GET", "/console/api/audit", 403, auth=auth)
     go.call("GET", "/console/api/audit", 200, query={"limit": 5})
+    go.call("GET", "/console/security", 200)
+    secret = go.call("POST", "/console/api/totp/enrolment", 200, auth=auth).json()["secret"]
+    SENSITIVE.add(secret)
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(live.stack.clock.now())
+    window = {totp.generate_otp(step + offset) for offset in (-1, 0, 1)}
+    wrong = next(code for code in ("000000", "111111", "222222") if code not in window)
+    go.call("POST", "/console/api/totp/confirm", 400, body={"code": wrong}, auth=auth)
+    go.call("POST", "/console/api/totp/confirm", 200, body={"code": totp.generate_otp(step)}, auth=auth)
+    go.call("POST", "/console/api/totp/enrolment", 409, body={}, auth=auth)
     go.call("DELETE", "/console/api/session", 204, auth=auth)
     go.call("GET", "/console/api/session", 401, auth=auth)
     go.call("GET", "/console/", 200)

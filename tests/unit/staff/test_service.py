@@ -279,8 +279,9 @@ async def test_the_enrolment_code_cannot_sign_in_again(world: World) -> None:
 
 
 async def test_totp_enrolment_conflicts_and_reset(world: World) -> None:
-    """Confirming without a begun enrolment, or beginning one while TOTP is on, is 409; an admin's
-    reset turns TOTP off (password alone signs in) and the member may enrol again with a new secret."""
+    """Confirming without a begun enrolment, or beginning one while TOTP is on, is 409 (and the
+    refused beginning is not in the audit log); an admin's reset turns TOTP off (password alone
+    signs in) and the member may enrol again with a new secret."""
     tenant = await world.tenant()
     member = await world.member(tenant)
     with pytest.raises(TotpEnrolmentConflict):
@@ -298,6 +299,8 @@ async def test_totp_enrolment_conflicts_and_reset(world: World) -> None:
     assert second.secret != first.secret
     with pytest.raises(NotFound):
         await world.staff.begin_totp(str(uuid.uuid4()))
+    begun = [e for e in await world.audit.entries(tenant) if e.action == "staff.totp_enrolment_begun"]
+    assert len(begun) == 2
 
 
 async def test_the_totp_secret_is_stored_encrypted_for_its_row(world: World) -> None:
@@ -339,9 +342,9 @@ async def test_an_outdated_hash_is_replaced_at_sign_in(world: World) -> None:
 
 
 async def test_every_change_leaves_one_audit_entry_newest_first(world: World) -> None:
-    """Create, update, disable, enable, password reset, TOTP enabled (by the member) and TOTP
-    reset each leave one entry naming the account; a call that changes nothing leaves none; the
-    admin API's entries have no actor and say so; pages follow ``before``."""
+    """Create, update, disable, enable, password reset, TOTP enrolment begun and enabled (by the
+    member) and TOTP reset each leave one entry naming the account; a call that changes nothing
+    leaves none; the admin API's entries have no actor and say so; pages follow ``before``."""
     tenant, other = await world.tenant(), await world.tenant("招商银行")
     member = await world.member(tenant)
     await world.staff.update(tenant, member.id, role=Role.SUPERVISOR)
@@ -358,6 +361,7 @@ async def test_every_change_leaves_one_audit_entry_newest_first(world: World) ->
     assert [e.action for e in entries] == [
         "staff.totp_reset",
         "staff.totp_enabled",
+        "staff.totp_enrolment_begun",
         "staff.password_reset",
         "staff.enabled",
         "staff.disabled",
@@ -367,10 +371,8 @@ async def test_every_change_leaves_one_audit_entry_newest_first(world: World) ->
     assert all(e.target == f"staff:{member.id}" and e.detail["username"] == member.username for e in entries)
     by_action = {e.action: e for e in entries}
     assert by_action["staff.updated"].detail["role"] == {"from": "teller", "to": "supervisor"}
-    assert (by_action["staff.totp_enabled"].staff_id, by_action["staff.totp_enabled"].username) == (
-        member.id,
-        member.username,
-    )
+    for action in ("staff.totp_enrolment_begun", "staff.totp_enabled"):
+        assert (by_action[action].staff_id, by_action[action].username) == (member.id, member.username)
     assert (
         by_action["staff.created"].staff_id is None
         and by_action["staff.created"].detail["via"] == "admin-api"

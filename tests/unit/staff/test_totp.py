@@ -1,9 +1,11 @@
 """TOTP: the code of the current 30-second step and of one step either side is accepted, nothing
 further; a step at or before the last accepted one is refused (no replay); the enrolment's key URI
-names the issuer and the account, and its SVG is the QR symbol of that URI."""
+names the issuer and the account, and its SVG (inline and as a data: image) is the QR symbol of
+that URI."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -116,6 +118,22 @@ def test_enrolment_uri_and_qr_code() -> None:
     assert _svg_modules(made.svg) == _matrix_modules(made.uri)
     other = made.uri.replace(secret, new_secret())
     assert _svg_modules(made.svg) != _matrix_modules(other)
+
+
+def test_the_image_is_a_standalone_svg_of_the_same_symbol() -> None:
+    """``image`` is a ``data:image/svg+xml;base64`` URL of an SVG document an ``<img>`` renders:
+    the SVG namespace, a white ground (readable in a dark page), no script or link, and exactly the
+    modules of the enrolment's URI."""
+    made = enrolment(new_secret(), username="li.na@pingan", issuer="平安银行")
+    prefix = "data:image/svg+xml;base64,"
+    assert made.image.startswith(prefix)
+    svg = base64.b64decode(made.image.removeprefix(prefix), validate=True).decode("utf-8")
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" ') and svg.endswith("</svg>")
+    assert '<path fill="#fff"' in svg
+    assert "<script" not in svg and "href" not in svg and svg.count("http") == 1
+    lines = re.search(r'class="qrline"[^>]* d="([^"]+)"', svg)
+    assert lines is not None
+    assert _svg_modules(f' d="{lines.group(1)}"') == _matrix_modules(made.uri)
 
 
 def test_a_colon_in_the_issuer_does_not_split_the_label() -> None:

@@ -1,4 +1,5 @@
-// Staff console (gateway/console/views.py): sign-in, the branch list and the teller desk.
+// Staff console (gateway/console/views.py): sign-in, the branch list, the teller desk and the
+// member's two-step verification (TOTP enrolment; the QR code is a data: image made by the server).
 // The session lives in an HttpOnly cookie the page never sees; state-changing calls carry the
 // session's CSRF token in X-CSRF-Token. No bearer token exists here. Every value is written
 // with textContent. Idle end: a warning with a "keep me signed in" button shows before it, and
@@ -106,7 +107,8 @@
 
   function signInForm(zh, en) {
     stopAll();
-    ["who", "idle-warning", "home", "desk"].forEach(function (id) { if ($(id)) show(id, false); });
+    ["who", "idle-warning", "home", "desk", "security"].forEach(function (id) { if ($(id)) show(id, false); });
+    if (page === "security") forgetEnrolment();
     setText("branch-name", "");
     show("signin-message", Boolean(zh));
     if (zh) {
@@ -130,6 +132,7 @@
     show("signin", false);
     show("signin-message", false);
     if (page === "desk") return openDesk();
+    if (page === "security") return openSecurity();
     return openHome();
   }
 
@@ -404,6 +407,91 @@
       else if (key === "n") { event.preventDefault(); callNext(); }
       else if (key === "r") { event.preventDefault(); recall(); }
       else if (key === "x") { event.preventDefault(); noShow(); }
+    });
+  }
+
+  // -- two-step verification -------------------------------------------------------------------
+
+  var QR_PREFIX = "data:image/svg+xml;base64,";
+
+  function forgetEnrolment() {
+    show("twostep-enrol", false);
+    $("twostep-qr").removeAttribute("src");
+    setText("twostep-secret", "");
+    $("twostep-code").value = "";
+  }
+
+  function openSecurity() {
+    var on = Boolean(state && state.member.totpEnabled);
+    show("twostep-on", on);
+    show("twostep-off", !on);
+    if (on) forgetEnrolment();
+    show("security", true);
+  }
+
+  function grouped(secret) { return secret.replace(/(.{4})(?=.)/g, "$1 "); }
+
+  // A 409: the account changed elsewhere (enrolled in another tab, or reset by an admin).
+  function refreshSecurity() {
+    forgetEnrolment();
+    return api("GET", "/session").then(function (answer) {
+      if (answer.status !== 200) return;
+      applySession(answer.body);
+      openSecurity();
+      if (state.member.totpEnabled) return say("twostep-result", "两步验证已经开启。", "Two-step verification is already on.");
+      say("twostep-result", "设置已失效，请重新开始。", "The setup has lapsed: start again.");
+    });
+  }
+
+  function beginEnrolment() {
+    if (busy || !state) return;
+    busy = true;
+    setText("twostep-result", "");
+    api("POST", "/totp/enrolment").then(function (answer) {
+      busy = false;
+      if (answer.status === 200 && String(answer.body.qrCode).indexOf(QR_PREFIX) === 0) {
+        $("twostep-qr").src = answer.body.qrCode;
+        setText("twostep-secret", grouped(String(answer.body.secret)));
+        $("twostep-code").value = "";
+        show("twostep-off", false);
+        show("twostep-enrol", true);
+        $("twostep-code").focus();
+        return;
+      }
+      if (answer.status === 409) return refreshSecurity();
+      if (answer.status === 401) return;
+      say("twostep-result", "暂时无法开始设置，请稍后再试。", "Setting up is not possible right now: try again shortly.");
+    }, function () { busy = false; say("twostep-result", "网络错误，请检查连接。", "Network error: check the connection."); });
+  }
+
+  if (page === "security") {
+    $("twostep-begin").addEventListener("click", beginEnrolment);
+    $("twostep-restart").addEventListener("click", beginEnrolment);
+    $("twostep-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var code = $("twostep-code").value.replace(/\s/g, "");
+      if (!/^[0-9]{6}$/.test(code)) {
+        $("twostep-code").focus();
+        return say("twostep-result", "请输入验证器显示的 6 位数字。", "Type the 6 digits the app shows.");
+      }
+      if (busy || !state) return;
+      busy = true;
+      api("POST", "/totp/confirm", { code: code }).then(function (answer) {
+        busy = false;
+        if (answer.status === 200) {
+          state.member = answer.body.staff;
+          openSecurity();
+          return say("twostep-result", "两步验证已开启，下次登录时需要输入验证码。", "Two-step verification is on: the next sign-in asks for a code.");
+        }
+        if (answer.status === 400) {
+          $("twostep-code").select();
+          $("twostep-code").focus();
+          return say("twostep-result", "验证码不正确：请输入验证器当前显示的 6 位数字。", "That code is not right: type the 6 digits the app shows now.");
+        }
+        if (answer.status === 409) return refreshSecurity();
+        if (answer.status === 401) return;
+        say("twostep-result", "暂时无法开启，请稍后再试。", "Turning it on is not possible right now: try again shortly.");
+      }, function () { busy = false; say("twostep-result", "网络错误，请检查连接。", "Network error: check the connection."); });
     });
   }
 
