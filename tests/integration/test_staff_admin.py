@@ -5,6 +5,7 @@ actions, what a disabled account can do (nothing), and the audit log."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -73,19 +74,24 @@ async def test_create_answers_201_without_the_password_and_lists_the_member(stac
     """POST …/staff answers 201 with the member (username in lower case, no password or hash
     anywhere); GET …/staff lists it; the same username again, in any case, is 409 USERNAME_TAKEN."""
     tenant = await stack.tenant(["push:send"])
-    created = await _create(stack, tenant.tenant_id, "Li.Na@PingAn")
+    suffix = secrets.token_hex(3)
+    created = await _create(stack, tenant.tenant_id, f"Li.Na.{suffix}@PingAn")
     assert created.status_code == 201, created.text
     member = created.json()
     assert set(member) == MEMBER_KEYS
-    assert (member["username"], member["role"], member["branches"]) == ("li.na@pingan", "teller", [])
+    assert (member["username"], member["role"], member["branches"]) == (
+        f"li.na.{suffix}@pingan",
+        "teller",
+        [],
+    )
     assert (member["tenantId"], member["totpEnabled"], member["disabled"]) == (tenant.tenant_id, False, False)
     assert PASSWORD not in created.text and "argon2" not in created.text
 
     listed = await _call(stack, "GET", f"/admin/tenants/{tenant.tenant_id}/staff")
     assert listed.status_code == 200 and listed.json() == {"staff": [member]}
-    _error(await _create(stack, tenant.tenant_id, "LI.NA@PINGAN"), 409, "USERNAME_TAKEN")
+    _error(await _create(stack, tenant.tenant_id, f"LI.NA.{suffix.upper()}@PINGAN"), 409, "USERNAME_TAKEN")
     other = await stack.tenant(["push:send"])
-    _error(await _create(stack, other.tenant_id, "li.na@pingan"), 409, "USERNAME_TAKEN")
+    _error(await _create(stack, other.tenant_id, f"li.na.{suffix}@pingan"), 409, "USERNAME_TAKEN")
 
 
 async def test_malformed_bodies_and_weak_passwords_are_400_and_never_echoed(stack: Stack) -> None:

@@ -98,11 +98,20 @@ async def test_create_stores_a_lower_case_username_and_an_argon2id_hash(world: W
     argon2id hash, never the password; it is listed and found by id."""
     tenant = await world.tenant()
     branch = await world.branch(tenant)
+    suffix = secrets.token_hex(3)
     member = await world.staff.create(
-        tenant, username=" Li.Na@PingAn ", password=PASSWORD, role=Role.TELLER, branches=[branch, branch]
+        tenant,
+        username=f" Li.Na.{suffix}@PingAn ",
+        password=PASSWORD,
+        role=Role.TELLER,
+        branches=[branch, branch],
     )
 
-    assert (member.username, member.role, member.branches) == ("li.na@pingan", Role.TELLER, (branch,))
+    assert (member.username, member.role, member.branches) == (
+        f"li.na.{suffix}@pingan",
+        Role.TELLER,
+        (branch,),
+    )
     assert not member.totp_enabled and not member.disabled and member.tenant_id == tenant
     assert await world.staff.list(tenant) == [member]
     assert await world.staff.get(member.id) == member
