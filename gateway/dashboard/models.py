@@ -16,7 +16,10 @@ messages can still change, and is final after that. Rows hold counts only, no pe
 - ``dashboard_verify_days``: verification requests created that day, by status.
 - ``dashboard_queue_days``: per branch, the tickets of that service day by status, and the number and
   total milliseconds of the waits from issue to call.
-- ``dashboard_refreshes``: when each (tenant, day) was last computed, and whether it is final.
+- ``dashboard_webhook_days``: webhook deliveries created that day, per target (``""``: the tenant's
+  endpoint, else the sink) and status.
+- ``dashboard_refreshes``: when each (tenant, day) was last computed, whether it is final, and until
+  when a dead-letter retry keeps it open (``open_until``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "Refresh",
     "UsageDay",
     "VerifyDay",
+    "WebhookDay",
     "latency_bucket",
 ]
 
@@ -130,8 +134,21 @@ class QueueDay(SQLModel, table=True):
     wait_ms: int = Field(sa_type=sa.BigInteger)
 
 
+class WebhookDay(SQLModel, table=True):
+    """One tenant's webhook deliveries created on one day, to one target, in one status."""
+
+    __tablename__ = "dashboard_webhook_days"
+
+    tenant_id: str = Field(primary_key=True, foreign_key="tenants.id", max_length=40)
+    day: str = Field(primary_key=True, max_length=10)
+    target: str = Field(primary_key=True, max_length=80)
+    status: str = Field(primary_key=True, max_length=16)
+    deliveries: int
+
+
 class Refresh(SQLModel, table=True):
-    """When one (tenant, day) of the rollups was computed; ``final`` once its messages cannot change."""
+    """When one (tenant, day) of the rollups was computed; ``final`` once its rows cannot change,
+    which a dead-letter retry postpones to ``open_until``."""
 
     __tablename__ = "dashboard_refreshes"
 
@@ -139,6 +156,7 @@ class Refresh(SQLModel, table=True):
     day: str = Field(primary_key=True, max_length=10)
     computed_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     final: bool = False
+    open_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 def latency_bucket(ms: int) -> int:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import structlog
@@ -43,11 +43,13 @@ from gateway.dashboard.models import (
     Refresh,
     UsageDay,
     VerifyDay,
+    WebhookDay,
 )
 from gateway.dashboard.period import SHANGHAI, shanghai_today
 from gateway.dashboard.queries import (
     BRANCHES,
     DELIVERED_STATES,
+    DELIVERIES,
     ERROR_EVENTS,
     EVENTS,
     FAILED_STATES,
@@ -88,7 +90,8 @@ REFRESHES: sa.Table = Refresh.__table__  # type: ignore[attr-defined]
 USAGE_DAYS: sa.Table = UsageDay.__table__  # type: ignore[attr-defined]
 VERIFY_DAYS: sa.Table = VerifyDay.__table__  # type: ignore[attr-defined]
 QUEUE_DAYS: sa.Table = QueueDay.__table__  # type: ignore[attr-defined]
-ROLLUPS = (MESSAGE_DAYS, LATENCIES, FAILURES, USAGE_DAYS, VERIFY_DAYS, QUEUE_DAYS)
+WEBHOOK_DAYS: sa.Table = WebhookDay.__table__  # type: ignore[attr-defined]
+ROLLUPS = (MESSAGE_DAYS, LATENCIES, FAILURES, USAGE_DAYS, VERIFY_DAYS, QUEUE_DAYS, WEBHOOK_DAYS)
 TENANTS: sa.Table = Tenant.__table__  # type: ignore[attr-defined]
 
 HORIZON = timedelta(days=12)
@@ -109,14 +112,22 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), SHANGHAI).astimezone(UTC)
 
 
-def is_due(day: date, computed_at: datetime | None, final: bool, now: datetime) -> bool:
+def closes(day: date, open_until: datetime | None = None) -> datetime:
+    """When ``day``'s rows can no longer change: :data:`HORIZON` after its end, or ``open_until``
+    (a dead-letter retry) when later."""
+    _, end = _day_bounds(day)
+    return max(end + HORIZON, open_until) if open_until is not None else end + HORIZON
+
+
+def is_due(
+    day: date, computed_at: datetime | None, final: bool, now: datetime, open_until: datetime | None = None
+) -> bool:
     """Whether ``day``'s rollups, computed at ``computed_at`` (None: never), need computing at ``now``."""
     if final:
         return False
     if computed_at is None:
         return True
-    _, end = _day_bounds(day)
-    if now >= end + HORIZON:
+    if now >= closes(day, open_until):
         return True
     age = now - computed_at
     today = shanghai_today(now)
@@ -338,6 +349,21 @@ def _queue_days() -> sa.Insert:
     return sa.insert(QUEUE_DAYS).from_select(columns, figures)
 
 
+def _webhook_days() -> sa.Insert:
+    d = DELIVERIES.c
+    each = (
+        sa.select(sa.func.coalesce(d.sink, sa.literal_column("''")).label("target"), d.status)
+        .where(*_the_day(DELIVERIES))
+        .subquery()
+    )
+    grouped = sa.select(_TENANT, _DAY, each.c.target, each.c.status, sa.func.count()).group_by(
+        each.c.target, each.c.status
+    )
+    return sa.insert(WEBHOOK_DAYS).from_select(
+        ["tenant_id", "day", "target", "status", "deliveries"], grouped
+    )
+
+
 _INSERTS = (
     _message_days(),
     _latencies(),
@@ -346,6 +372,7 @@ _INSERTS = (
     _usage_days(),
     _verify_days(),
     _queue_days(),
+    _webhook_days(),
 )
 
 
@@ -366,11 +393,12 @@ def _claim(
     return bool(moved.rowcount == 1)
 
 
-def _compute(tenant_id: str, day: date, seen: datetime | None, now: datetime, conn: Connection) -> bool:
+def _compute(due: Due, now: datetime, conn: Connection) -> bool:
     """Recompute one (tenant, day) if it can be claimed (see the module docstring); whether it was."""
+    tenant_id, day = due.tenant_id, due.day
     start, end = _day_bounds(day)
     text = day.isoformat()
-    if not _claim(conn, tenant_id, text, seen, now, final=now >= end + HORIZON):
+    if not _claim(conn, tenant_id, text, due.seen, now, final=now >= closes(day, due.open_until)):
         return False
     for table in ROLLUPS:
         conn.execute(sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.day == text))
@@ -378,6 +406,15 @@ def _compute(tenant_id: str, day: date, seen: datetime | None, now: datetime, co
     for insert in _INSERTS:
         conn.execute(insert, params)
     return True
+
+
+class Due(NamedTuple):
+    """A (tenant, day) to compute, with its refresh row as last read (``seen``: its ``computed_at``)."""
+
+    tenant_id: str
+    day: date
+    seen: datetime | None
+    open_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,10 +426,10 @@ class Computed:
 
 
 def _first_day(conn: Connection, tenant_id: str) -> date | None:
-    """The day of the tenant's oldest message, usage row, verification request or ticket (indexed
-    lookups), or None when it has none."""
+    """The day of the tenant's oldest message, usage row, verification request, webhook delivery or
+    ticket (indexed lookups), or None when it has none."""
     days = []
-    for table in (MESSAGES, USAGE, VERIFY):
+    for table in (MESSAGES, USAGE, VERIFY, DELIVERIES):
         oldest = conn.execute(
             sa.select(sa.func.min(table.c.created_at)).where(table.c.tenant_id == tenant_id)
         ).scalar()
@@ -407,10 +444,11 @@ def _first_day(conn: Connection, tenant_id: str) -> date | None:
     return min(days, default=None)
 
 
-def _plan(now: datetime, conn: Connection) -> list[tuple[str, date, datetime | None]]:
-    """Every due (tenant, day, last computed_at) of tenants with messages: the days that can still
-    change newest first, then the older ones oldest first, so the final days of a tenant always
-    run without a gap from its first message's day."""
+def _plan(now: datetime, first_days: dict[str, date], conn: Connection) -> list[Due]:
+    """Every due (tenant, day) of tenants with rows: the days that can still change newest first,
+    then the others oldest first, so a tenant's final days run without a gap from its first day
+    (days a dead-letter retry reopened may lie before; they are taken from their refresh rows).
+    ``first_days`` caches each tenant's first day (it never moves)."""
     r = REFRESHES.c
     today = shanghai_today(now)
     last_final = {
@@ -419,30 +457,34 @@ def _plan(now: datetime, conn: Connection) -> list[tuple[str, date, datetime | N
             sa.select(r.tenant_id, sa.func.max(r.day)).where(r.final.is_(True)).group_by(r.tenant_id)
         )
     }
-    known: dict[str, dict[date, datetime]] = {}
-    for row in conn.execute(sa.select(r.tenant_id, r.day, r.computed_at).where(r.final.is_(False))):
-        known.setdefault(row.tenant_id, {})[date.fromisoformat(row.day)] = as_utc(row.computed_at)
-    recent: list[tuple[str, date, datetime | None]] = []
-    settled: list[tuple[str, date, datetime | None]] = []
+    known: dict[str, dict[date, tuple[datetime, datetime | None]]] = {}
+    for row in conn.execute(
+        sa.select(r.tenant_id, r.day, r.computed_at, r.open_until).where(r.final.is_(False))
+    ):
+        known.setdefault(row.tenant_id, {})[date.fromisoformat(row.day)] = (
+            as_utc(row.computed_at),
+            as_utc(row.open_until),
+        )
+    recent: list[Due] = []
+    settled: list[Due] = []
     for (tenant_id,) in conn.execute(sa.select(TENANTS.c.id).order_by(TENANTS.c.id)):
         first = last_final.get(tenant_id)
         if first is not None:
             first += timedelta(days=1)
         else:
-            found = _first_day(conn, tenant_id)
+            found = first_days.get(tenant_id) or _first_day(conn, tenant_id)
             if found is None:
                 continue
-            first = found
+            first = first_days[tenant_id] = found
         computed = known.get(tenant_id, {})
-        day = first
-        while day <= today:
-            seen = computed.get(day)
-            if is_due(day, seen, False, now):
-                _, end = _day_bounds(day)
-                (settled if now >= end + HORIZON else recent).append((tenant_id, day, seen))
-            day += timedelta(days=1)
-    recent.sort(key=lambda item: item[1], reverse=True)
-    settled.sort(key=lambda item: item[1])
+        days = sorted({*(first + timedelta(days=n) for n in range((today - first).days + 1)), *computed})
+        for day in days:
+            seen, open_until = computed.get(day, (None, None))
+            if is_due(day, seen, False, now, open_until):
+                due = Due(tenant_id, day, seen, open_until)
+                (settled if now >= closes(day, open_until) else recent).append(due)
+    recent.sort(key=lambda due: due.day, reverse=True)
+    settled.sort(key=lambda due: due.day)
     return recent + settled
 
 
@@ -452,15 +494,16 @@ class Rollups:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
+        self._first_days: dict[str, date] = {}
 
     async def refresh(self, *, budget: int = 50) -> Computed:
         """Compute up to ``budget`` due (tenant, day)s, newest first, each in its own transaction."""
         now = self._clock.now()
-        due = await run_unit(self._engine, partial(_plan, now), writes=False)
+        due = await run_unit(self._engine, partial(_plan, now, self._first_days), writes=False)
         done: list[tuple[str, date]] = []
-        for tenant_id, day, seen in due[:budget]:
-            if await run_unit(self._engine, partial(_compute, tenant_id, day, seen, self._clock.now())):
-                done.append((tenant_id, day))
+        for item in due[:budget]:
+            if await run_unit(self._engine, partial(_compute, item, self._clock.now())):
+                done.append((item.tenant_id, item.day))
         if done:
             log.info("dashboard_rollups_refreshed", days=len(done), left=max(0, len(due) - budget))
         return Computed(done, max(0, len(due) - budget))
@@ -471,23 +514,38 @@ class Rollups:
 
         def work(conn: Connection) -> bool:
             r = REFRESHES.c
-            seen = conn.execute(
-                sa.select(r.computed_at).where(r.tenant_id == tenant_id, r.day == day.isoformat())
-            ).scalar()
-            if seen is not None:
-                conn.execute(
-                    sa.update(REFRESHES)
-                    .where(r.tenant_id == tenant_id, r.day == day.isoformat())
-                    .values(final=False)
-                )
-            return _compute(tenant_id, day, seen, now, conn)
+            mine = (r.tenant_id == tenant_id, r.day == day.isoformat())
+            row = conn.execute(sa.select(r.computed_at, r.open_until).where(*mine)).first()
+            if row is None:
+                return _compute(Due(tenant_id, day, None, None), now, conn)
+            conn.execute(sa.update(REFRESHES).where(*mine).values(final=False))
+            return _compute(Due(tenant_id, day, row.computed_at, as_utc(row.open_until)), now, conn)
 
         await run_unit(self._engine, work)
 
+    async def reopen(self, tenant_id: str, days: Collection[date], until: datetime) -> None:
+        """Make the tenant's computed ``days`` due at the next refresh and keep them open (not
+        final) until at least ``until``: a dead-letter retry changes deliveries of old days."""
+        r = REFRESHES.c
+        later = sa.case((r.open_until.is_(None) | (r.open_until < until), until), else_=r.open_until)
+
+        def work(conn: Connection) -> None:
+            for day in days:
+                start, _ = _day_bounds(day)
+                conn.execute(
+                    sa.update(REFRESHES)
+                    .where(r.tenant_id == tenant_id, r.day == day.isoformat())
+                    .values(final=False, open_until=later, computed_at=start)
+                )
+
+        if days:
+            await run_unit(self._engine, work)
+
 
 class Refresher:
-    """Runs :meth:`Rollups.refresh` every ``interval`` seconds until stopped (sooner while a
-    backfill leaves due days); a failed round is logged and retried at the next."""
+    """Runs :meth:`Rollups.refresh` every ``interval`` seconds, the first ``interval`` seconds after
+    the start, until stopped (sooner while a backfill leaves due days); a failed round is logged
+    and retried at the next."""
 
     def __init__(
         self, rollups: Rollups, *, interval: float = 30.0, sleep: Callable[[float], Any] = asyncio.sleep
@@ -510,6 +568,7 @@ class Refresher:
             self._task = None
 
     async def _run(self) -> None:
+        await self._sleep(self._interval)
         while True:
             pause = self._interval
             try:

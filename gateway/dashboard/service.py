@@ -2,12 +2,13 @@
 verifications and queues did over a :class:`~gateway.dashboard.period.Period`.
 
 Every method reads one tenant's rows only (each statement binds ``tenant_id``), in read units
-(:func:`gateway.db.run_unit` with ``writes=False``) on the features' own tables; what each figure
-counts is stated in :mod:`gateway.dashboard.queries`. Numbers stay masked: :meth:`search` finds a
-message by its id or by the last four digits of its number (a keyed blind index under the
-tenant's scope, so another tenant's messages are never found) and shows the number as
-``+86138****8000``. :meth:`retry_dead_letters` requeues an endpoint's failed webhook deliveries.
-Queue figures can be narrowed to some branches (a supervisor's); message figures are the
+(:func:`gateway.db.run_unit` with ``writes=False``): the figures from the daily rollups
+(:mod:`gateway.dashboard.rollups`, kept by :attr:`DashboardService.rollups`; what each counts is
+stated in :mod:`gateway.dashboard.queries`), so they are as recent as ``as_of``. Numbers stay
+masked: :meth:`search` finds a message by its id or by the last four digits of its number (a keyed
+blind index under the tenant's scope, so another tenant's messages are never found) and shows the
+number as ``+86138****8000``. :meth:`retry_dead_letters` requeues an endpoint's failed webhook
+deliveries. Queue figures can be narrowed to some branches (a supervisor's); the others are the
 tenant's.
 """
 
@@ -17,7 +18,7 @@ import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -26,11 +27,12 @@ import structlog
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.clock import Clock
 from gateway.crypto import BlindIndex, DecryptionError, FieldCipher
 from gateway.dashboard import queries
 from gateway.dashboard.period import Period
-from gateway.dashboard.rollups import FINAL_KIND
-from gateway.dashboard.sql import as_day
+from gateway.dashboard.rollups import FINAL_KIND, Rollups
+from gateway.dashboard.sql import as_day, shanghai_day
 from gateway.db import as_utc, run_unit
 from gateway.errors import InvalidArgument
 from gateway.logs import mask_phone
@@ -38,6 +40,7 @@ from gateway.push.models import recipient_aad, recipient_last4_scope
 from gateway.webhooks import WebhookService
 
 __all__ = [
+    "REOPEN",
     "SEARCH_LIMIT",
     "DashboardService",
     "Failure",
@@ -57,6 +60,8 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 SEARCH_LIMIT = 50
+REOPEN = timedelta(hours=25)
+"""How long the days of retried dead letters stay open after the retry."""
 _LAST4 = re.compile(r"[0-9]{4}")
 
 
@@ -233,18 +238,23 @@ class DashboardService:
     """See the module docstring."""
 
     def __init__(
-        self, engine: AsyncEngine, *, cipher: FieldCipher, index: BlindIndex, webhooks: WebhookService
+        self,
+        engine: AsyncEngine,
+        *,
+        cipher: FieldCipher,
+        index: BlindIndex,
+        webhooks: WebhookService,
+        clock: Clock,
     ) -> None:
         self._engine = engine
         self._cipher = cipher
         self._index = index
         self._webhooks = webhooks
+        self._clock = clock
+        self.rollups = Rollups(engine, clock)
 
     async def _rows(self, statement: queries.Query, **params: Any) -> list[sa.Row[Any]]:
         return await run_unit(self._engine, partial(_fetch, statement, params), writes=False)
-
-    async def _range(self, statement: queries.Query, tenant_id: str, period: Period) -> list[sa.Row[Any]]:
-        return await self._rows(statement, tenant_id=tenant_id, start=period.start, end=period.end)
 
     async def template_names(self, tenant_id: str) -> dict[str, str]:
         """The tenant's template names by id."""
@@ -342,8 +352,8 @@ class DashboardService:
     async def webhooks(self, tenant_id: str, period: Period) -> list[WebhookTarget]:
         """Webhook deliveries per target: the range's by status, dead letters and the latest error."""
         statuses: dict[str, dict[str, int]] = {}
-        for row in await self._range(queries.webhook_totals(), tenant_id, period):
-            statuses.setdefault(row.sink or "", {})[row.status] = row.deliveries
+        for row in await self._days(queries.webhook_totals(), tenant_id, period):
+            statuses.setdefault(row.target, {})[row.status] = int(row.deliveries)
         dead = {
             row.sink or "": row.dead
             for row in await self._rows(queries.webhook_dead_letters(), tenant_id=tenant_id)
@@ -366,12 +376,26 @@ class DashboardService:
         ]
 
     async def retry_dead_letters(self, tenant_id: str, target: str = "") -> int:
-        """Requeue the dead letters of the tenant's endpoint (``target`` ``""``) or of a sink; how many.
+        """Requeue the dead letters of the tenant's endpoint (``target`` ``""``) or of a sink; how
+        many. The days they were created on are computed again at the next refresh and stay open
+        for :data:`REOPEN` (a retried delivery settles within its new 24 h window).
 
         :raises NotFound: the tenant has no such endpoint or sink.
         :raises WebhookEndpointDisabled: the endpoint is disabled (a 410): register it again first.
         """
-        return await self._webhooks.retry_dead_letters(tenant_id, sink=target or None)
+        d = queries.DELIVERIES.c
+        aimed = d.sink.is_(None) if not target else d.sink == target
+        day = shanghai_day(d.created_at)
+        days = await self._rows(
+            sa.select(day)
+            .where(d.tenant_id == sa.bindparam("tenant_id"), d.status == "failed", aimed)
+            .group_by(day),
+            tenant_id=tenant_id,
+        )
+        requeued = await self._webhooks.retry_dead_letters(tenant_id, sink=target or None)
+        if requeued:
+            await self.rollups.reopen(tenant_id, [as_day(row[0]) for row in days], self._clock.now() + REOPEN)
+        return requeued
 
     async def queues(
         self, tenant_id: str, period: Period, *, branches: Collection[str] | None = None

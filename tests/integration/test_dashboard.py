@@ -23,7 +23,6 @@ from carrier_adapters import DeliveryState
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.dashboard import DashboardService, Period, identity_csv
 from gateway.dashboard.period import shanghai_today
-from gateway.dashboard.rollups import Rollups
 from gateway.db import as_utc, create_engine, session_factory
 from gateway.errors import InvalidArgument
 from gateway.flows.models import BranchTicket
@@ -53,15 +52,19 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield running
 
 
-def _service(stack: Stack) -> tuple[DashboardService, Rollups, AsyncEngine]:
+def _service(stack: Stack) -> tuple[DashboardService, AsyncEngine]:
     """The dashboard on the stack's database, with the stack's keys and clock."""
     engine = create_engine(stack.settings.database_url)
     cipher = FieldCipher(Keyring.parse(SESSION_DATA_KEYS))
     webhooks = WebhookService(session_factory(engine), cipher=cipher, clock=stack.clock, allow_private=True)
     service = DashboardService(
-        engine, cipher=cipher, index=BlindIndex(Keyring.parse(SESSION_INDEX_KEYS)), webhooks=webhooks
+        engine,
+        cipher=cipher,
+        index=BlindIndex(Keyring.parse(SESSION_INDEX_KEYS)),
+        webhooks=webhooks,
+        clock=stack.clock,
     )
-    return service, Rollups(engine, stack.clock), engine
+    return service, engine
 
 
 async def _bank(stack: Stack, receiver: Receiver) -> Tenant:
@@ -187,9 +190,10 @@ async def test_every_figure_of_real_traffic(database_url: str, receiver: Receive
             template: (await bank.call("GET", f"/push/v1/templates/{template}")).json()["name"]
             for template in (claim, ticket_template, branch["callTemplateId"])
         }
-        service, rollups, engine = _service(stack)
+        service, engine = _service(stack)
         try:
-            await rollups.refresh()
+            for day in period.each_day():
+                await service.rollups.compute(bank.creds.tenant_id, day)
             funnel = await service.funnel(bank.creds.tenant_id, period)
             operators = await service.operators(bank.creds.tenant_id, period)
             identity = await service.identity_calls(bank.creds.tenant_id, period)

@@ -67,6 +67,7 @@ class Db:
     service: DashboardService
     rollups: Rollups
     tenant: str
+    webhooks: WebhookService
     template: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     async def insert(self, table: sa.Table, *rows: dict[str, Any]) -> None:
@@ -134,11 +135,10 @@ async def db(database_url: str) -> AsyncIterator[Db]:
     clock = At(MIDNIGHT + timedelta(hours=12))
     cipher = FieldCipher(Keyring.parse(SESSION_DATA_KEYS))
     webhooks = WebhookService(session_factory(engine), cipher=cipher, clock=clock, allow_private=True)
-    service = DashboardService(
-        engine, cipher=cipher, index=BlindIndex(Keyring.parse(SESSION_INDEX_KEYS)), webhooks=webhooks
-    )
+    index = BlindIndex(Keyring.parse(SESSION_INDEX_KEYS))
+    service = DashboardService(engine, cipher=cipher, index=index, webhooks=webhooks, clock=clock)
     try:
-        yield Db(engine, clock, service, Rollups(engine, clock), await _tenant(engine, clock))
+        yield Db(engine, clock, service, service.rollups, await _tenant(engine, clock), webhooks)
     finally:
         await engine.dispose()
 
@@ -149,6 +149,13 @@ async def _tenant(engine: AsyncEngine, clock: At) -> str:
     )
     SENSITIVE.add(creds.client_secret)
     return creds.tenant_id
+
+
+async def _settle(db: Db) -> None:
+    """Refresh until nothing is due (the PostgreSQL database is shared: other tests' tenants have
+    days too)."""
+    while (await db.rollups.refresh(budget=500)).left:
+        pass
 
 
 def _mine(db: Db, computed: Computed) -> list[date]:
@@ -166,7 +173,7 @@ async def test_messages_count_on_their_shanghai_day(db: Db) -> None:
     await db.message(BEFORE, "queued")
     await db.message(MIDNIGHT, "queued")
     await db.message(MIDNIGHT, "queued")
-    await db.rollups.refresh()
+    await _settle(db)
 
     both = await db.service.funnel(db.tenant, Period(D9, D10))
     assert _accepted(both.days) == {D9: 1, D10: 2}
@@ -206,7 +213,7 @@ async def test_funnel_steps_failure_reasons_and_operators(db: Db) -> None:
         ),
     )
     await db.message(day, "queued", operator=None)
-    await db.rollups.refresh()
+    await _settle(db)
 
     funnel = await db.service.funnel(db.tenant, Period(D10, D10))
     [total] = funnel.days
@@ -246,7 +253,7 @@ async def test_report_latency_percentiles_are_nearest_rank(db: Db) -> None:
         await db.message(start, "delivered", submitted_ms=0, delivered_ms=n * 1000)
     await db.message(start - timedelta(hours=12), "delivered", submitted_ms=500, delivered_ms=500 + 12_345)
     await db.message(start, "submitted", submitted_ms=0)
-    await db.rollups.refresh()
+    await _settle(db)
 
     [cmcc] = (await db.service.operators(db.tenant, Period(D9, D10))).figures
     assert (cmcc.timed, cmcc.p50_ms, cmcc.p95_ms) == (20, 10_000, 18_000)
@@ -282,7 +289,7 @@ async def test_opened_and_completed_come_from_flows_and_tickets(db: Db) -> None:
         )
     branch = await _branch(db, "A")
     await _ticket(db, branch, "2026-03-10", 1, "called", day, called_after=60, message_id=called)
-    await db.rollups.refresh()
+    await _settle(db)
 
     [total] = (await db.service.funnel(db.tenant, Period(D10, D10))).days
     assert (total.delivered, total.opened, total.location_shared, total.ticket_called, total.completed) == (
@@ -308,11 +315,11 @@ async def test_due_days_newest_first_then_settled_oldest_first(db: Db) -> None:
     recent = [D10 - timedelta(days=n) for n in range(13)]
     settled = [date(2026, 2, 17) + timedelta(days=n) for n in range(9)]
     assert order == recent + settled
-    assert _mine(db, await db.rollups.refresh()) == []
+    assert _mine(db, await db.rollups.refresh(budget=500)) == []
 
     await db.message(now, "queued")
     db.clock.moment = now + TODAY_AGE
-    assert _mine(db, await db.rollups.refresh()) == [D10]
+    assert _mine(db, await db.rollups.refresh(budget=500)) == [D10]
     assert _accepted((await db.service.funnel(db.tenant, Period(D10, D10))).days) == {D10: 2}
 
 
@@ -321,16 +328,16 @@ async def test_a_final_day_stays_until_repaired(db: Db) -> None:
     refreshes, only by an explicit recompute."""
     old = MIDNIGHT - timedelta(days=30)
     await db.message(old, "queued")
-    await db.rollups.refresh()
+    await _settle(db)
     await db.message(old, "queued")
     db.clock.moment += timedelta(days=1)
-    await db.rollups.refresh()
+    await _settle(db)
     day = date(2026, 2, 8)
     assert _accepted((await db.service.funnel(db.tenant, Period(day, day))).days) == {day: 1}
 
     await db.rollups.compute(db.tenant, day)
     assert _accepted((await db.service.funnel(db.tenant, Period(day, day))).days) == {day: 2}
-    assert _mine(db, await db.rollups.refresh()) == []
+    assert _mine(db, await db.rollups.refresh(budget=500)) == []
 
 
 async def test_concurrent_refreshes_compute_each_day_once(database_url: str, db: Db) -> None:
@@ -355,7 +362,7 @@ async def test_each_tenant_sees_only_its_own(db: Db) -> None:
     await db.message(MIDNIGHT, "queued")
     await db.message(MIDNIGHT, "queued", tenant=other)
     await db.message(MIDNIGHT, "queued", tenant=other)
-    await db.rollups.refresh()
+    await _settle(db)
     assert _accepted((await db.service.funnel(db.tenant, Period(D10, D10))).days) == {D10: 1}
     assert _accepted((await db.service.funnel(other, Period(D10, D10))).days) == {D10: 2}
 
@@ -389,7 +396,7 @@ async def test_identity_calls_per_day_operator_and_capability(db: Db) -> None:
                 for at, operator, capability, billed in rows
             ),
         )
-    await db.rollups.refresh()
+    await _settle(db)
     got = await db.service.identity_calls(db.tenant, Period(D9, D10))
     assert [(r.day, r.operator, r.capability, r.family, r.calls, r.billed) for r in got] == [
         (D9, "cmcc", "one_tap_login", "one_tap", 1, 1),
@@ -429,7 +436,7 @@ async def test_verifications_by_status(db: Db) -> None:
             for n, (status, by_code) in enumerate(statuses)
         ),
     )
-    await db.rollups.refresh()
+    await _settle(db)
     got = await db.service.verifications(db.tenant, Period(D9, D10))
     assert [
         (v.day, v.requests, v.completed, v.by_code, v.failed, v.expired, v.cancelled, v.pending) for v in got
@@ -440,8 +447,9 @@ async def test_verifications_by_status(db: Db) -> None:
 
 
 async def test_webhook_figures(db: Db) -> None:
-    """Per target: the range's deliveries by status; all dead letters whatever their day; the latest
-    error of a failed or retrying delivery (a delivered one has none); another tenant's are apart."""
+    """Per target: the range's deliveries by status (from the rollups); all dead letters whatever
+    their day; the latest error of a failed or retrying delivery (a delivered one has none);
+    another tenant's are apart."""
     other = await _tenant(db.engine, db.clock)
     t = MIDNIGHT + timedelta(hours=1)
     rows = [
@@ -479,6 +487,7 @@ async def test_webhook_figures(db: Db) -> None:
                     "sink": target,
                 },
             )
+    await _settle(db)
     endpoint, sink = await db.service.webhooks(db.tenant, Period(D10, D10))
     assert (endpoint.target, endpoint.statuses, endpoint.dead) == (
         "",
@@ -518,7 +527,7 @@ async def test_queue_figures_all_branches_or_a_supervisors(db: Db) -> None:
     foreign = await _branch(db, "X", tenant=other)
     await _ticket(db, foreign, "2026-03-10", 1, "called", t, called_after=1, tenant=other)
 
-    await db.rollups.refresh()
+    await _settle(db)
     rows = await db.service.queues(db.tenant, Period(D9, D10))
     assert [
         (q.day, q.branch_name, q.issued, q.called, q.no_show, q.cancelled, q.waiting, q.average_wait_ms)
@@ -578,3 +587,49 @@ async def _ticket(
             "cancelled_at": issued if status == "cancelled" else None,
         },
     )
+
+
+async def test_a_dead_letter_retry_reopens_its_final_day(db: Db) -> None:
+    """Retrying a 40-day-old dead letter requeues it and reopens its (final) day: the next refresh
+    shows it pending, a later one delivered, and the day is final again once the reopening has
+    passed; changes after that are no longer counted."""
+    await db.webhooks.put(db.tenant, url="http://127.0.0.1:9/hook", events=["message.delivered"])
+    old = MIDNIGHT - timedelta(days=40)
+    day = date(2026, 1, 29)
+    delivery = "msg_" + secrets.token_hex(13)
+    await db.insert(
+        DELIVERIES,
+        {
+            "id": delivery,
+            "tenant_id": db.tenant,
+            "event_type": "message.delivered",
+            "payload": "{}",
+            "status": "failed",
+            "attempts": 3,
+            "next_attempt_at": old,
+            "last_error": "gave up",
+            "created_at": old,
+            "finished_at": old + timedelta(days=1),
+        },
+    )
+
+    async def statuses() -> dict[str, int]:
+        await _settle(db)
+        [endpoint] = await db.service.webhooks(db.tenant, Period(day, day))
+        return endpoint.statuses
+
+    assert await statuses() == {"failed": 1}
+    assert await db.service.retry_dead_letters(db.tenant) == 1
+    assert await statuses() == {"pending": 1}
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            sa.update(DELIVERIES).where(DELIVERIES.c.id == delivery).values(status="delivered")
+        )
+    db.clock.moment += timedelta(hours=2)
+    assert await statuses() == {"delivered": 1}
+    db.clock.moment += timedelta(hours=24)
+    assert await statuses() == {"delivered": 1}
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == delivery).values(status="failed"))
+    db.clock.moment += timedelta(hours=2)
+    assert await statuses() == {"delivered": 1}

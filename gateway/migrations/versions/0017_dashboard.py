@@ -81,10 +81,18 @@ def upgrade() -> None:
         sa.Column("wait_ms", sa.BigInteger(), nullable=False),
     )
     op.create_table(
+        "dashboard_webhook_days",
+        *_key(),
+        sa.Column("target", sa.String(80), primary_key=True),
+        sa.Column("status", sa.String(16), primary_key=True),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+    )
+    op.create_table(
         "dashboard_refreshes",
         *_key(),
         sa.Column("computed_at", _MOMENT, nullable=False),
         sa.Column("final", sa.Boolean(), nullable=False),
+        sa.Column("open_until", _MOMENT, nullable=True),
     )
     op.add_column("push_messages", sa.Column("recipient_last4_index", sa.String(64), nullable=True))
     op.create_index("ix_push_messages_tenant_created", "push_messages", ["tenant_id", "created_at"])
@@ -100,6 +108,10 @@ def downgrade() -> None:
     op.drop_index("ix_verify_requests_tenant_created", table_name="verify_requests")
     for table in (
         "dashboard_refreshes",
+        "dashboard_webhook_days",
+        "dashboard_queue_days",
+        "dashboard_verify_days",
+        "dashboard_usage_days",
         "dashboard_failure_days",
         "dashboard_latency_days",
         "dashboard_message_days",

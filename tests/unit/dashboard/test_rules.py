@@ -90,7 +90,8 @@ def test_nearest_rank_percentiles_of_a_histogram() -> None:
 
 def test_rollup_days_are_due_by_age_until_final() -> None:
     """Today is recomputed after two minutes, yesterday after ten, older days after an hour; a day
-    whose horizon has passed is due once more (its final computation), a final day never."""
+    whose horizon has passed is due once more (its final computation), a final day never; a day a
+    dead-letter retry reopened is due by age until the reopening ends, then once more."""
     today, yesterday, older = date(2026, 3, 10), date(2026, 3, 9), date(2026, 3, 5)
     assert is_due(today, None, False, NOW)
     assert not is_due(today, NOW - TODAY_AGE + timedelta(seconds=1), False, NOW)
@@ -103,6 +104,10 @@ def test_rollup_days_are_due_by_age_until_final() -> None:
     assert datetime(2026, 2, 20, 16, tzinfo=UTC) + HORIZON <= NOW
     assert is_due(settled, NOW - timedelta(seconds=1), False, NOW)
     assert not is_due(settled, NOW - timedelta(days=30), True, NOW)
+    reopened = NOW + timedelta(hours=3)
+    assert not is_due(settled, NOW - timedelta(minutes=5), False, NOW, reopened)
+    assert is_due(settled, NOW - WARM_AGE, False, NOW, reopened)
+    assert is_due(settled, NOW - timedelta(seconds=1), False, reopened, reopened)
 
 
 def test_capability_families() -> None:
