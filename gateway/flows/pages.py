@@ -26,6 +26,7 @@ STATIC_FILES: Final[Mapping[str, str]] = {
     "landing.js": "text/javascript",
     "console.js": "text/javascript",
     "flows.css": "text/css",
+    "chart.umd.min.js": "text/javascript",
 }
 
 

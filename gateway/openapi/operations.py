@@ -88,6 +88,8 @@ _PAGE_HEADERS = {
     "Cache-Control": Header("`no-store`."),
 }
 _HTML = {"type": "string", "description": "An HTML page."}
+_EXAMPLE_PASSWORD = "correct horse battery staple"  # nosec B105 - an example in the API reference
+_EXAMPLE_NEW_PASSWORD = "another horse battery staple"  # nosec B105 - an example in the API reference
 _CSRF: Mapping[str, Any] = {"X-CSRF-Token": {"type": "string", "description": "The session's CSRF token."}}
 _SIGNED_IN = {
     "Set-Cookie": Header("`gw_console`: HttpOnly, SameSite=Strict, Path=/console, Secure outside loopback."),
@@ -824,7 +826,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
             examples={
                 "teller": {
                     "username": "li.na@pingan",
-                    "password": "correct horse battery staple",
+                    "password": _EXAMPLE_PASSWORD,
                     "role": "teller",
                     "branches": ["9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f"],
                 }
@@ -872,7 +874,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "Set a staff account's password",
         "staff",
         (Reply(200, "The account; its TOTP, if any, stays in force.", r.StaffMemberOut),),
-        body=Body(PasswordReset, examples={"new": {"password": "another horse battery staple"}}),
+        body=Body(PasswordReset, examples={"new": {"password": _EXAMPLE_NEW_PASSWORD}}),
         errors=(NotFound,),
     ),
     ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp"): Operation(
@@ -1184,7 +1186,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "(429 with Retry-After); a wrong username, password or code, or a disabled account, is one "
         "generic 401; `401 TOTP_REQUIRED` asks for the account's TOTP code.",
         body=Body(
-            SignInBody, examples={"teller": {"username": "li.na@pingan", "password": "correct horse 9"}}
+            SignInBody, examples={"teller": {"username": "li.na@pingan", "password": _EXAMPLE_PASSWORD}}
         ),
         errors=(Unauthenticated, TotpCodeRequired, PermissionDenied, TooManyRequests),
     ),
