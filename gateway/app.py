@@ -15,6 +15,7 @@ from gateway.camara import views as camara_views
 from gateway.camara.subscriptions import views as sim_swap_subscription_views
 from gateway.clock import Clock
 from gateway.console import views as console_views
+from gateway.dashboard import views as dashboard_views
 from gateway.flows import views as flow_views
 from gateway.login_check import views as login_check_views
 from gateway.middleware import gateway_middleware
@@ -51,6 +52,7 @@ _ROUTE_TABLES = (
     verify_views.routes,
     staff_views.routes,
     console_views.routes,
+    dashboard_views.routes,
 )
 
 

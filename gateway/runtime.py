@@ -27,6 +27,8 @@ from gateway.clock import Clock, SystemClock
 from gateway.console import Console, build_console
 from gateway.console.feature import password_changes_of
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
+from gateway.dashboard import DashboardService
+from gateway.dashboard.feature import open_dashboard
 from gateway.db import create_engine, migrate, session_factory
 from gateway.failure_backoff import InMemoryFailureBackoff, RedisFailureBackoff
 from gateway.flows import Flows, build_flows
@@ -89,6 +91,7 @@ class Runtime:
     staff: StaffService
     audit: StaffAudit
     console: Console
+    dashboard: DashboardService
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -232,6 +235,11 @@ async def open_runtime(
             index=index,
             clock=clock,
         )
+        dashboard = await stack.enter_async_context(
+            open_dashboard(
+                settings, engine=engine, cipher=cipher, index=index, webhooks=webhooks, clock=clock
+            )
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -279,6 +287,7 @@ async def open_runtime(
                 clock=clock,
                 password_changes=password_changes_of(sessions),
             ),
+            dashboard=dashboard,
             redis=redis,
         )
 

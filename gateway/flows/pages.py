@@ -26,6 +26,8 @@ STATIC_FILES: Final[Mapping[str, str]] = {
     "landing.js": "text/javascript",
     "console.js": "text/javascript",
     "flows.css": "text/css",
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
     "chart.umd.min.js": "text/javascript",
 }
 

@@ -71,6 +71,7 @@ _TAGS = {
     "verify": "Verification workflows: network authentication, else a code by SMS.",
     "staff": "A tenant's staff accounts (console sign-in) and their audit log, with the admin bearer.",
     "console": "The staff console: sign-in with a session cookie, the teller desk, the audit log.",
+    "dashboard": "The operations dashboard of the staff console (admins and supervisors).",
     "pages": "HTML pages and their assets.",
 }
 

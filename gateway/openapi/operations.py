@@ -15,6 +15,7 @@ from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
 from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpConfirmBody
+from gateway.dashboard import schemas as d
 from gateway.errors import (
     DeviceLimitReached,
     FlowStateConflict,
@@ -55,6 +56,7 @@ from gateway.errors import (
     UsernameTaken,
     VerificationConflict,
     VerificationInProgress,
+    WebhookEndpointDisabled,
 )
 from gateway.flows.pages import STATIC_FILES
 from gateway.flows.schemas import BranchCreate, CallNext, LocationShare, RedeemBody, TicketCreate
@@ -99,6 +101,13 @@ _SIGNED_OUT = {
     "Set-Cookie": Header("`gw_console` cleared (Max-Age=0)."),
     "Cache-Control": Header("`no-store`."),
 }
+
+
+_DASHBOARD = (
+    "Admins and supervisors; `from`/`to` are Shanghai days (default: the last 7), at most 92 "
+    "(`400 OUT_OF_RANGE`). Figures come from daily rollups refreshed in the background (`asOf`)."
+)
+_RANGE_ERRORS = (InvalidArgument, OutOfRange)
 
 
 def _page(status: int, description: str) -> Reply:
@@ -1341,6 +1350,137 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "console",
         (Reply(200, "Entries newest first.", r.AuditPage, headers=_NO_STORE),),
         query=AuditQuery,
+    ),
+    ("GET", "/console/dashboard"): Operation(
+        "dashboardPage",
+        "Operations dashboard page",
+        "pages",
+        (
+            _page(200, "The dashboard (admins and supervisors); without a live session it asks to sign in."),
+            _page(403, "A teller's session: the dashboard is not for tellers (a page)."),
+        ),
+    ),
+    ("GET", "/console/api/dashboard/funnel"): Operation(
+        "dashboardFunnel",
+        "Message funnel",
+        "dashboard",
+        (
+            Reply(
+                200, "Per day, per day and template, and failures by reason.", d.FunnelOut, headers=_NO_STORE
+            ),
+        ),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/operators"): Operation(
+        "dashboardOperators",
+        "Operators: delivery, report latency, errors",
+        "dashboard",
+        (Reply(200, "Per operator, and the operators' errors.", d.OperatorsOut, headers=_NO_STORE),),
+        description=_DASHBOARD + " Latency percentiles are by nearest rank, to two significant digits.",
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/identity"): Operation(
+        "dashboardIdentity",
+        "Identity calls and billed calls",
+        "dashboard",
+        (Reply(200, "Per day, operator and capability, with the totals.", d.IdentityOut, headers=_NO_STORE),),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/identity.csv"): Operation(
+        "dashboardIdentityCsv",
+        "Identity calls as CSV",
+        "dashboard",
+        (
+            Reply(
+                200,
+                "UTF-8 with a byte-order mark (for Excel), a Chinese and English header row, one row per "
+                "day, operator and capability.",
+                schema=_STRING,
+                media_types=("text/csv",),
+                headers={
+                    "Content-Disposition": Header('`attachment; filename="identity-calls-<from>-<to>.csv"`.'),
+                    **_NO_STORE,
+                },
+            ),
+        ),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/verifications"): Operation(
+        "dashboardVerifications",
+        "Verification requests by status",
+        "dashboard",
+        (Reply(200, "Per day of creation.", d.VerificationsOut, headers=_NO_STORE),),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/webhooks"): Operation(
+        "dashboardWebhooks",
+        "Webhook deliveries",
+        "dashboard",
+        (
+            Reply(
+                200,
+                "Per target: the range's deliveries by status, all dead letters, the latest error.",
+                d.WebhooksOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("POST", "/console/api/dashboard/webhooks/retry"): Operation(
+        "dashboardRetryDeadLetters",
+        "Send a target's dead letters again (admins)",
+        "dashboard",
+        (Reply(200, "How many failed deliveries were requeued.", d.RetryOut, headers=_NO_STORE),),
+        description="Each is due at once with a new 24 h window; the audit log records "
+        "`webhooks.dead_letters_retried`. `404` without such an endpoint or sink, "
+        "`409 WEBHOOK_ENDPOINT_DISABLED` for an endpoint a 410 disabled (register it again first).",
+        body=Body(d.RetryBody, examples={"endpoint": {"target": ""}}),
+        request_headers=_CSRF,
+        errors=(NotFound, WebhookEndpointDisabled),
+    ),
+    ("GET", "/console/api/dashboard/queues"): Operation(
+        "dashboardQueues",
+        "Branch queues",
+        "dashboard",
+        (
+            Reply(
+                200,
+                "Per service day and branch: every branch for an admin, the assigned ones for a supervisor.",
+                d.QueuesOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description=_DASHBOARD,
+        query=d.RangeQuery,
+        errors=_RANGE_ERRORS,
+    ),
+    ("GET", "/console/api/dashboard/search"): Operation(
+        "dashboardSearch",
+        "Find a message",
+        "dashboard",
+        (
+            Reply(
+                200,
+                "The message with that id, or the newest 50 to numbers ending so.",
+                d.SearchOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description="`q`: a message id, or the last four digits of the number; numbers are shown masked "
+        "and another tenant's messages are never found.",
+        query=d.SearchQuery,
+        errors=(InvalidArgument,),
     ),
     ("GET", "/flows/static/{name}"): Operation(
         "staticFile",

@@ -36,10 +36,14 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.auth import policy_of
+from gateway.crypto import BlindIndex, FieldCipher, Keyring
+from gateway.dashboard import DashboardService, Period
+from gateway.db import create_engine, session_factory
 from gateway.settings import Settings
+from gateway.webhooks import WebhookService
 from tests.leaks import SENSITIVE
-from tests.stack import Stack, TenantCreds, open_stack
-from tests.unit.console.support import console_client, create_staff
+from tests.stack import SESSION_DATA_KEYS, SESSION_INDEX_KEYS, Stack, TenantCreds, open_stack
+from tests.unit.console.support import ConsoleClient, console_client, create_staff
 from tests.unit.webhooks.support import Receiver
 
 pytestmark = pytest.mark.integration
@@ -169,6 +173,19 @@ LISTS = {
 
 #: Console GET routes without parameters that list the signed-in member's tenant's objects.
 CONSOLE_LISTS = {("GET", "/console/api/branches"), ("GET", "/console/api/audit")}
+
+#: The dashboard's figures of the signed-in member's tenant (checked by :func:`_dashboard_shows_only_own`).
+DASHBOARD = (
+    "funnel",
+    "operators",
+    "identity",
+    "identity.csv",
+    "verifications",
+    "webhooks",
+    "queues",
+    "search",
+)
+CONSOLE_LISTS |= {("GET", f"/console/api/dashboard/{name}") for name in DASHBOARD}
 
 #: Tenant-scoped GET routes without parameters that show no stored object, and why.
 NOT_LISTS = {
@@ -461,3 +478,30 @@ async def _console_reveals_nothing(stack: Stack, a: Tenant, b: Tenant, b_phone: 
         entries = (await console.ok("GET", "/audit"))["entries"]
         assert {e["action"] for e in entries} <= {"staff.created", "console.sign_in"}
         assert a.creds.tenant_id not in str(entries) and branch_id not in str(entries)
+        await _dashboard_shows_only_own(stack, a, console)
+
+
+async def _dashboard_shows_only_own(stack: Stack, a: Tenant, console: ConsoleClient) -> None:
+    """With today's rollups computed for every tenant, B's admin sees none of A's messages,
+    templates, branches or webhook deliveries on the dashboard, and the search finds none of them."""
+    engine = create_engine(stack.settings.database_url)
+    cipher = FieldCipher(Keyring.parse(SESSION_DATA_KEYS))
+    webhooks = WebhookService(session_factory(engine), cipher=cipher, clock=stack.clock, allow_private=True)
+    index = BlindIndex(Keyring.parse(SESSION_INDEX_KEYS))
+    dashboard = DashboardService(engine, cipher=cipher, index=index, webhooks=webhooks, clock=stack.clock)
+    try:
+        await dashboard.rollups.refresh(budget=1000)
+        own = await dashboard.funnel(a.creds.tenant_id, Period.parse(None, None, now=stack.clock.now()))
+        assert [row.template_id for row in own.rows] == [a.ids["template"]], "A's own figures are there"
+    finally:
+        await engine.dispose()
+    funnel = await console.ok("GET", "/dashboard/funnel")
+    assert funnel["templates"] == [] and sum(d["accepted"] for d in funnel["days"]) == 0
+    assert (await console.ok("GET", "/dashboard/webhooks"))["targets"] == []
+    assert (await console.ok("GET", "/dashboard/queues"))["branches"] == []
+    assert (await console.ok("GET", f"/dashboard/search?q={a.ids['message']}"))["messages"] == []
+    for name in DASHBOARD[:-1]:
+        resp = await console.call("GET", f"/dashboard/{name}")
+        assert resp.status_code == 200, (name, resp.text)
+        for secret in (a.ids["template"], a.ids["message"], a.ids["branch"], a.ids["delivery"]):
+            assert secret not in resp.text, name
