@@ -90,8 +90,8 @@ _PAGE_HEADERS = {
     "Cache-Control": Header("`no-store`."),
 }
 _HTML = {"type": "string", "description": "An HTML page."}
-_EXAMPLE_PASSWORD = "correct horse battery staple"  # an example in the API reference  # nosec B105
-_EXAMPLE_NEW_PASSWORD = "another horse battery staple"  # an example in the API reference  # nosec B105
+_EXAMPLE_PASSWORD = "correct horse battery staple"  # noqa: S105 - an example in the API reference  # nosec B105
+_EXAMPLE_NEW_PASSWORD = "another horse battery staple"  # noqa: S105 - an example in the API reference  # nosec B105
 _CSRF: Mapping[str, Any] = {"X-CSRF-Token": {"type": "string", "description": "The session's CSRF token."}}
 _SIGNED_IN = {
     "Set-Cookie": Header("`gw_console`: HttpOnly, SameSite=Strict, Path=/console, Secure outside loopback."),
