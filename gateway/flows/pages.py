@@ -24,6 +24,7 @@ __all__ = ["STATIC_FILES", "origin_of", "render_page", "security_headers", "stat
 
 STATIC_FILES: Final[Mapping[str, str]] = {
     "landing.js": "text/javascript",
+    "console-session.js": "text/javascript",
     "console.js": "text/javascript",
     "flows.css": "text/css",
     "dashboard.js": "text/javascript",

@@ -510,10 +510,15 @@ async def test_console_pages_carry_no_token(flows: Flows) -> None:
         csp = page.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
         assert ("img-src 'self' data:;" in csp) == (path == "/console/security"), csp
-        assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/flows/static/console.js" defer>']
+        assert re.findall(r"<script[^>]*>", page.text) == [
+            '<script src="/flows/static/console-session.js" defer>',
+            '<script src="/flows/static/console.js" defer>',
+        ]
         assert "Bearer" not in page.text and "access-token" not in page.text and "令牌" not in page.text
         assert "登录" in page.text and "Sign in" in page.text
     missing = await http.get(f"{base}/console/branches/not-a-branch")
     assert missing.status_code == 404 and "找不到此网点" in missing.text
-    script = await http.get(f"{base}/flows/static/console.js")
-    assert "Authorization" not in script.text and "sessionStorage" not in script.text
+    for name in ("console-session.js", "console.js"):
+        script = await http.get(f"{base}/flows/static/{name}")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        assert "Authorization" not in script.text and "sessionStorage" not in script.text

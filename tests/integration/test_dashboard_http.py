@@ -232,7 +232,7 @@ async def test_the_page_loads_its_scripts_from_the_gateway(flows: Flows) -> None
     page = await stack.http.get(f"{stack.gateway_url}/console/dashboard")
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    for name in ("chart.umd.min.js", "dashboard.js", "dashboard.css"):
+    for name in ("chart.umd.min.js", "console-session.js", "dashboard.js", "dashboard.css"):
         assert f"/flows/static/{name}" in page.text
         resp = await stack.http.get(f"{stack.gateway_url}/flows/static/{name}")
         assert resp.status_code == 200, name

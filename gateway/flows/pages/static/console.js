@@ -1,9 +1,8 @@
 // Staff console (gateway/console/views.py): sign-in, the branch list, the teller desk and the
 // member's two-step verification (TOTP enrolment; the QR code is a data: image made by the server).
-// The session lives in an HttpOnly cookie the page never sees; state-changing calls carry the
-// session's CSRF token in X-CSRF-Token. No bearer token exists here. Every value is written
-// with textContent. Idle end: a warning with a "keep me signed in" button shows before it, and
-// at the end the sign-in form comes back with a message.
+// The session (cookie, CSRF token, idle warning and end) is console-session.js's; no bearer token
+// exists here. Every value is written with textContent. When the session ends the sign-in form
+// comes back with a message.
 (function () {
   "use strict";
 
@@ -12,10 +11,9 @@
   var page = root.dataset.page;
   var branchId = root.dataset.branchId || "";
   var POLL_MS = 3000;
-  var ROLES = { admin: "管理员 · Admin", supervisor: "主管 · Supervisor", teller: "柜员 · Teller" };
   var STATUS = { called: "已叫 · Called", no_show: "过号 · No-show" };
-  var state = null;
-  var ticker = null;
+  var session = window.ConsoleSession;
+  var api = session.api;
   var pollTimer = null;
   var busy = false;
 
@@ -23,91 +21,16 @@
   function setText(id, value) { $(id).textContent = value === null || value === undefined ? "" : String(value); }
   function show(id, visible) { $(id).hidden = !visible; }
 
-  function api(method, path, payload) {
-    var headers = {};
-    if (method !== "GET" && state) headers["X-CSRF-Token"] = state.csrf;
-    var init = { method: method, credentials: "same-origin", headers: headers, cache: "no-store" };
-    if (payload !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    return fetch("/console/api" + path, init).then(function (resp) {
-      var retryAfter = resp.headers.get("Retry-After");
-      return resp.json().then(
-        function (json) { return { status: resp.status, body: json, retryAfter: retryAfter }; },
-        function () { return { status: resp.status, body: {}, retryAfter: retryAfter }; }
-      );
-    }).then(function (answer) {
-      if (answer.status === 401 && state && (path !== "/session" || method === "DELETE")) {
-        ended("会话已结束，请重新登录。", "Your session has ended: sign in again.");
-      } else if (method !== "GET" && state && answer.status !== 401 && answer.status !== 403) {
-        state.idleDeadline = Math.min(Date.now() + state.idleTimeout * 1000, state.absoluteDeadline);
-      }
-      return answer;
-    });
-  }
+  // -- session (console-session.js) -------------------------------------------------------------
 
-  // -- session ---------------------------------------------------------------------------------
-
-  function applySession(body) {
-    var now = Date.now();
-    state = {
-      csrf: body.csrfToken,
-      member: body.staff,
-      idleTimeout: body.idleTimeoutSeconds,
-      warning: body.warningSeconds,
-      idleDeadline: now + body.idleExpiresInSeconds * 1000,
-      absoluteDeadline: now + body.expiresInSeconds * 1000
-    };
-    setText("who-name", body.staff.username);
-    setText("who-role", ROLES[body.staff.role] || body.staff.role);
-    show("who", true);
-    show("idle-warning", false);
-    if (ticker === null) ticker = setInterval(tick, 1000);
-  }
-
-  function clock(ms) {
-    var seconds = Math.max(0, Math.ceil(ms / 1000));
-    var m = Math.floor(seconds / 60);
-    var s = seconds % 60;
-    return m + ":" + (s < 10 ? "0" : "") + s;
-  }
-
-  function tick() {
-    if (!state) return;
-    var left = state.idleDeadline - Date.now();
-    if (left <= 0) {
-      if (state.idleDeadline >= state.absoluteDeadline) {
-        return ended("已达到最长登录时间，请重新登录。", "You reached the longest time a session lasts: sign in again.");
-      }
-      var minutes = Math.round(state.idleTimeout / 60);
-      return ended(
-        "由于 " + minutes + " 分钟未操作，您已自动退出，请重新登录。",
-        "You were signed out after " + minutes + " minutes without activity: sign in again."
-      );
-    }
-    var warn = left <= state.warning * 1000;
-    if (warn) {
-      setText("idle-left", clock(left));
-      setText("idle-left-en", clock(left));
-    }
-    if (warn !== !$("idle-warning").hidden) {
-      show("idle-warning", warn);
-      if (warn) $("keep-signed-in").focus();
-    }
-  }
-
-  function stopAll() {
-    if (ticker !== null) clearInterval(ticker);
-    ticker = null;
+  function stopPolling() {
     if (pollTimer !== null) clearTimeout(pollTimer);
     pollTimer = null;
-    state = null;
   }
 
   function signInForm(zh, en) {
-    stopAll();
-    ["who", "idle-warning", "home", "desk", "security"].forEach(function (id) { if ($(id)) show(id, false); });
+    stopPolling();
+    ["home", "desk", "security"].forEach(function (id) { if ($(id)) show(id, false); });
     if (page === "security") forgetEnrolment();
     setText("branch-name", "");
     show("signin-message", Boolean(zh));
@@ -126,7 +49,7 @@
     $("username").focus();
   }
 
-  function ended(zh, en) { signInForm(zh, en); }
+  session.start({ signedOut: signInForm });
 
   function signedIn() {
     show("signin", false);
@@ -151,7 +74,7 @@
       if (answer.status === 200) {
         $("password").value = "";
         $("totp").value = "";
-        applySession(answer.body);
+        session.applySession(answer.body);
         return signedIn();
       }
       if (answer.status === 401 && answer.body.code === "TOTP_REQUIRED") {
@@ -170,20 +93,6 @@
       }
       say("signin-error", "暂时无法登录，请稍后再试。", "Signing in is not possible right now: try again shortly.");
     }, function () { say("signin-error", "网络错误，请检查连接。", "Network error: check the connection."); });
-  });
-
-  $("keep-signed-in").addEventListener("click", function () {
-    api("GET", "/session").then(function (answer) {
-      if (answer.status === 200) return applySession(answer.body);
-      ended("会话已结束，请重新登录。", "Your session has ended: sign in again.");
-    });
-  });
-
-  $("sign-out").addEventListener("click", function () {
-    api("DELETE", "/session").then(function (answer) {
-      if (answer.status === 204) return signInForm("您已退出。", "You have signed out.");
-      if (answer.status !== 401 && $("result")) say("result", "退出失败，请重试。", "Signing out failed: try again.");
-    });
   });
 
   // -- branch list -----------------------------------------------------------------------------
@@ -267,10 +176,10 @@
   function poll() {
     if (pollTimer !== null) clearTimeout(pollTimer);
     pollTimer = null;
-    if (!state) return Promise.resolve();
+    if (!session.active()) return Promise.resolve();
     return Promise.all([api("GET", "/branches/" + encodeURIComponent(branchId) + "/queue"),
                         api("GET", "/branches/" + encodeURIComponent(branchId) + "/calls")]).then(function (answers) {
-      if (!state) return;
+      if (!session.active()) return;
       var queue = answers[0];
       var calls = answers[1];
       if (queue.status !== 200) return explain(queue);
@@ -296,7 +205,7 @@
       pollTimer = setTimeout(poll, POLL_MS);
     }, function () {
       networkError();
-      if (state) pollTimer = setTimeout(poll, POLL_MS);
+      if (session.active()) pollTimer = setTimeout(poll, POLL_MS);
     });
   }
 
@@ -308,7 +217,7 @@
   }
 
   function act(path, payload, done) {
-    if (busy || !state) return;
+    if (busy || !session.active()) return;
     busy = true;
     api("POST", "/branches/" + encodeURIComponent(branchId) + path, payload).then(function (answer) {
       busy = false;
@@ -358,7 +267,7 @@
         $("phone").focus();
         return say("result", "请输入手机号码。", "Type the phone number.");
       }
-      if (busy || !state) return;
+      if (busy || !session.active()) return;
       busy = true;
       api("POST", "/branches/" + encodeURIComponent(branchId) + "/tickets", payload).then(function (answer) {
         busy = false;
@@ -392,7 +301,7 @@
     $("no-show").addEventListener("click", noShow);
 
     document.addEventListener("keydown", function (event) {
-      if (!state || $("desk").hidden) return;
+      if (!session.active() || $("desk").hidden) return;
       var target = event.target;
       var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
       if (event.key === "Escape" && typing) {
@@ -422,7 +331,7 @@
   }
 
   function openSecurity() {
-    var on = Boolean(state && state.member.totpEnabled);
+    var on = Boolean(session.active() && session.staff().totpEnabled);
     show("twostep-on", on);
     show("twostep-off", !on);
     if (on) forgetEnrolment();
@@ -436,15 +345,15 @@
     forgetEnrolment();
     return api("GET", "/session").then(function (answer) {
       if (answer.status !== 200) return;
-      applySession(answer.body);
+      session.applySession(answer.body);
       openSecurity();
-      if (state.member.totpEnabled) return say("twostep-result", "两步验证已经开启。", "Two-step verification is already on.");
+      if (session.staff().totpEnabled) return say("twostep-result", "两步验证已经开启。", "Two-step verification is already on.");
       say("twostep-result", "设置已失效，请重新开始。", "The setup has lapsed: start again.");
     });
   }
 
   function beginEnrolment() {
-    if (busy || !state) return;
+    if (busy || !session.active()) return;
     busy = true;
     setText("twostep-result", "");
     api("POST", "/totp/enrolment").then(function (answer) {
@@ -474,12 +383,12 @@
         $("twostep-code").focus();
         return say("twostep-result", "请输入验证器显示的 6 位数字。", "Type the 6 digits the app shows.");
       }
-      if (busy || !state) return;
+      if (busy || !session.active()) return;
       busy = true;
       api("POST", "/totp/confirm", { code: code }).then(function (answer) {
         busy = false;
         if (answer.status === 200) {
-          state.member = answer.body.staff;
+          session.setStaff(answer.body.staff);
           openSecurity();
           return say("twostep-result", "两步验证已开启，下次登录时需要输入验证码。", "Two-step verification is on: the next sign-in asks for a code.");
         }
@@ -499,7 +408,7 @@
 
   api("GET", "/session").then(function (answer) {
     if (answer.status !== 200) return signInForm("", "");
-    applySession(answer.body);
+    session.applySession(answer.body);
     signedIn();
   }, function () {
     signInForm("网络错误，请检查连接后刷新。", "Network error: check the connection and reload.");

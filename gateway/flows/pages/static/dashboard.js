@@ -1,13 +1,13 @@
 // Operations dashboard (gateway/dashboard/views.py): reads /console/api/dashboard/* with the
-// console's HttpOnly session cookie (the page never sees it); the retry of dead letters carries
-// the session's CSRF token in X-CSRF-Token. Every figure is a table; charts (Chart.js, served by
-// the gateway) draw the same numbers. Every value is written with textContent.
+// console's session (console-session.js: the HttpOnly cookie the page never sees, the CSRF token
+// the retry of dead letters carries, the idle warning); reads count as activity. Every figure is
+// a table; charts (Chart.js, served by the gateway) draw the same numbers. Every value is written
+// with textContent.
 (function () {
   "use strict";
 
   var root = document.getElementById("dashboard");
   if (!root || root.dataset.forbidden === "true") return;
-  var ROLES = { admin: "管理员 · Admin", supervisor: "主管 · Supervisor", teller: "柜员 · Teller" };
   var OPERATORS = { cmcc: "中国移动 · cmcc", cucc: "中国联通 · cucc", ctcc: "中国电信 · ctcc", "": "未路由 · none" };
   var FAMILIES = { one_tap: "一键登录 · One-tap", camara: "CAMARA", verify: "验证 · Verify", other: "其他 · Other" };
   var KINDS = { submit_failed: "提交失败（重试） · Submit failed", failed: "最终失败 · Failed", unknown: "无回执 · No report" };
@@ -17,75 +17,19 @@
     expired: "已过期 · Expired", unknown: "无回执 · Unknown"
   };
   var COLORS = ["#c8102e", "#1f6feb", "#2da44e", "#bf8700", "#8250df", "#57606a"];
-  var state = null;
+  var session = window.ConsoleSession;
+  var api = session.api;
   var charts = {};
-  var ticker = null;
 
   function $(id) { return document.getElementById(id); }
   function show(id, visible) { $(id).hidden = !visible; }
   function setText(id, value) { $(id).textContent = value === null || value === undefined ? "" : String(value); }
   function say(id, zh, en) { setText(id, zh + " " + en); }
 
-  function api(method, path, payload) {
-    var headers = {};
-    if (method !== "GET" && state) headers["X-CSRF-Token"] = state.csrf;
-    var init = { method: method, credentials: "same-origin", headers: headers, cache: "no-store" };
-    if (payload !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    return fetch("/console/api" + path, init).then(function (resp) {
-      return resp.json().then(
-        function (json) { return { status: resp.status, body: json }; },
-        function () { return { status: resp.status, body: {} }; }
-      );
-    }).then(function (answer) {
-      if (answer.status === 401 && state) signedOut("会话已结束，请重新登录。", "Your session has ended: sign in again.");
-      else if (answer.status === 401) signedOut("请先登录员工控制台。", "Sign in to the staff console first.");
-      else if (state) state.idleDeadline = Math.min(Date.now() + state.idleTimeout * 1000, state.absoluteDeadline);
-      return answer;
-    });
-  }
-
-  // -- session ---------------------------------------------------------------------------------
-
-  function applySession(body) {
-    var now = Date.now();
-    state = {
-      csrf: body.csrfToken,
-      role: body.staff.role,
-      idleTimeout: body.idleTimeoutSeconds,
-      warning: body.warningSeconds,
-      idleDeadline: now + body.idleExpiresInSeconds * 1000,
-      absoluteDeadline: now + body.expiresInSeconds * 1000
-    };
-    setText("who-name", body.staff.username);
-    setText("who-role", ROLES[body.staff.role] || body.staff.role);
-    show("who", true);
-    show("idle-warning", false);
-    if (ticker === null) ticker = setInterval(tick, 1000);
-  }
-
-  function clock(ms) {
-    var seconds = Math.max(0, Math.ceil(ms / 1000));
-    var s = seconds % 60;
-    return Math.floor(seconds / 60) + ":" + (s < 10 ? "0" : "") + s;
-  }
-
-  function tick() {
-    if (!state) return;
-    var left = state.idleDeadline - Date.now();
-    if (left <= 0) return signedOut("由于长时间未操作，您已自动退出。", "You were signed out after a while without activity.");
-    var warn = left <= state.warning * 1000;
-    if (warn) { setText("idle-left", clock(left)); setText("idle-left-en", clock(left)); }
-    if (warn !== !$("idle-warning").hidden) show("idle-warning", warn);
-  }
+  // -- session (console-session.js) -------------------------------------------------------------
 
   function signedOut(zh, en) {
-    if (ticker !== null) clearInterval(ticker);
-    ticker = null;
-    state = null;
-    ["who", "idle-warning", "board"].forEach(function (id) { show(id, false); });
+    show("board", false);
     var reason = $("signin-reason");
     reason.textContent = zh + " ";
     var english = document.createElement("span");
@@ -95,14 +39,10 @@
     show("signin-needed", true);
   }
 
-  $("keep-signed-in").addEventListener("click", function () {
-    api("GET", "/session").then(function (answer) { if (answer.status === 200) applySession(answer.body); });
-  });
-
-  $("sign-out").addEventListener("click", function () {
-    api("DELETE", "/session").then(function (answer) {
-      if (answer.status === 204) location.assign("/console/");
-    });
+  session.start({
+    signedOut: signedOut,
+    afterSignOut: function () { location.assign("/console/"); },
+    readsAreActivity: true
   });
 
   // -- tables and charts -------------------------------------------------------------------------
@@ -294,7 +234,7 @@
       [q.issued, q.called, q.noShow, q.cancelled, q.waiting].forEach(function (v) { cell(tr, v, true); });
       cell(tr, q.averageWaitSeconds === null ? "—" : Math.round(q.averageWaitSeconds / 6) / 10 + " min", true);
     });
-    if (state && state.role === "supervisor") say("queue-scope", "仅显示您负责的网点。", "Only the branches assigned to you.");
+    if (session.active() && session.staff().role === "supervisor") say("queue-scope", "仅显示您负责的网点。", "Only the branches assigned to you.");
     else setText("queue-scope", "");
   }
 
@@ -312,7 +252,7 @@
     root.setAttribute("aria-busy", "true");
     return Promise.all(SECTIONS.map(function (s) { return api("GET", s[0] + search); })).then(function (answers) {
       root.removeAttribute("aria-busy");
-      if (!state) return;
+      if (!session.active()) return;
       var failed = answers.filter(function (a) { return a.status !== 200; });
       if (failed.length) {
         return say("load-error", "无法读取数据：" + (failed[0].body.message || failed[0].status), "Could not read the figures.");
@@ -365,8 +305,9 @@
   });
 
   api("GET", "/session").then(function (answer) {
+    if (answer.status === 401) signedOut("请先登录员工控制台。", "Sign in to the staff console first.");
     if (answer.status !== 200) return;
-    applySession(answer.body);
+    session.applySession(answer.body);
     show("board", true);
     load("");
   });
