@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -110,14 +111,15 @@ def totp_enrolment_json(enrolment: TotpEnrolment) -> dict[str, Any]:
 
 def session_json(live: LiveSession, timeouts: Timeouts, now: datetime) -> dict[str, Any]:
     """Who is signed in, the CSRF token of the session and its ends (also as seconds from ``now``,
-    for pages whose clock differs from the server's)."""
+    rounded up so a page never ends a session the server still keeps, for pages whose clock differs
+    from the server's)."""
     return {
         "staff": _member_json(live.member),
         "csrfToken": live.csrf_token,
         "idleExpiresAt": stamp(live.idle_expires_at),
         "expiresAt": stamp(live.expires_at),
-        "idleExpiresInSeconds": max(0, int((live.idle_expires_at - now).total_seconds())),
-        "expiresInSeconds": max(0, int((live.expires_at - now).total_seconds())),
+        "idleExpiresInSeconds": max(0, math.ceil((live.idle_expires_at - now).total_seconds())),
+        "expiresInSeconds": max(0, math.ceil((live.expires_at - now).total_seconds())),
         "idleTimeoutSeconds": int(timeouts.idle.total_seconds()),
         "warningSeconds": int(timeouts.warning.total_seconds()),
     }

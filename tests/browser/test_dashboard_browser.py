@@ -124,6 +124,9 @@ async def _sign_in(page: Page, stack: Stack, username: str, password: str) -> No
     await page.locator("#password").fill(password)
     await page.keyboard.press("Enter")
     await expect(page.locator("#who")).to_be_visible()
+    # The home page then loads the member's branches and may move on to the only one's desk: let
+    # that navigation finish, or the test's own navigation aborts it (ERR_ABORTED).
+    await page.wait_for_load_state("networkidle")
 
 
 async def _dashboard(page: Page, stack: Stack) -> None:
