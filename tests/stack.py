@@ -212,7 +212,7 @@ def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **o
         "data_keys": SESSION_DATA_KEYS,
         "index_keys": SESSION_INDEX_KEYS,
         "operator_timeout": 2.0,
-        "operator_connect_timeout": 0.5,
+        "operator_connect_timeout": 2.0,
         "log_level": "debug",
     }
     for op in OPERATORS:
