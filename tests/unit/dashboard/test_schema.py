@@ -3,18 +3,12 @@ indexes the models describe, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
 from gateway.dashboard import models
-from gateway.db import create_engine, migrate
-from gateway.models import metadata
 from gateway.one_tap.models import UsageRecord
 from gateway.push.models import PushMessage
 from gateway.verify.models import VerifyRequest
 from gateway.webhooks.models import WebhookDelivery
+from tests.schema import migrated_schema
 
 TABLES = {
     models.MessageDay.__tablename__,
@@ -33,17 +27,4 @@ TABLES = {
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
     """After upgrading to heads, autogenerate finds no difference in these tables."""
-    engine = create_engine(database_url)
-    try:
-        await migrate(engine)
-        async with engine.connect() as conn:
-            diffs = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
-    finally:
-        await engine.dispose()
-
-    def ours(diff: Any) -> bool:
-        return any(f"'{table}'" in repr(diff) or f"<{table}>" in repr(diff) for table in TABLES)
-
-    assert [d for d in diffs if ours(d)] == []
+    assert (await migrated_schema(database_url, TABLES)).diffs == []
