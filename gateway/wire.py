@@ -11,11 +11,20 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiMapping
 from pydantic import BaseModel, ValidationError
 
 from gateway.errors import InvalidArgument, UnsupportedMediaType
 
-__all__ = ["E164", "describe_validation_error", "described_pattern", "json_response", "read_json"]
+__all__ = [
+    "E164",
+    "describe_validation_error",
+    "described_pattern",
+    "form_fields",
+    "json_response",
+    "multi_params",
+    "read_json",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,3 +79,26 @@ async def read_json(request: web.Request, model: type[M]) -> M:
 def json_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON response (compact, UTF-8)."""
     return web.json_response(body, status=status, headers=headers)
+
+
+UNDECODABLE_FORM = "The form body could not be decoded; send it in UTF-8."
+
+
+async def form_fields(request: web.Request) -> MultiMapping[Any]:
+    """The fields of a form-encoded body.
+
+    :raises InvalidArgument: the body does not decode in its declared charset (UTF-8 by default).
+    """
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InvalidArgument(UNDECODABLE_FORM) from exc
+
+
+def multi_params(values: MultiMapping[Any]) -> dict[str, list[str]]:
+    """A query's or form's text fields, each name with all its values in order."""
+    params: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            params.setdefault(name, []).append(value)
+    return params

@@ -20,7 +20,7 @@ from gateway.auth import public
 from gateway.errors import InvalidArgument, OAuthError, OAuthRedirect, UnsupportedMediaType
 from gateway.oauth.metadata import server_metadata
 from gateway.verify.views import code_form
-from gateway.wire import json_response
+from gateway.wire import form_fields, json_response, multi_params
 
 __all__ = ["routes"]
 
@@ -64,17 +64,6 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location, **_NO_STORE})
 
 
-def _params(values: MultiMapping[Any]) -> dict[str, list[str]]:
-    params: dict[str, list[str]] = {}
-    for name, value in values.items():
-        if isinstance(value, str):
-            params.setdefault(name, []).append(value)
-    return params
-
-
-_UNDECODABLE = "The form body could not be decoded; send it in UTF-8."
-
-
 async def _posted(request: web.Request, *, direct: bool = False) -> MultiMapping[Any]:
     """The form body's fields.
 
@@ -83,11 +72,11 @@ async def _posted(request: web.Request, *, direct: bool = False) -> MultiMapping
         endpoint's direct errors).
     """
     try:
-        return await request.post()
-    except (UnicodeDecodeError, LookupError) as exc:
+        return await form_fields(request)
+    except InvalidArgument as exc:
         if direct:
-            raise InvalidArgument(_UNDECODABLE) from exc
-        raise OAuthError("invalid_request", _UNDECODABLE) from exc
+            raise
+        raise OAuthError("invalid_request", exc.message) from exc
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -107,7 +96,7 @@ async def authorize(request: web.Request) -> web.Response:
     source = await _posted(request, direct=True) if request.method == "POST" else request.query
     try:
         location = await service.start(
-            _params(source), peer=request.remote, forwarded_for=request.headers.get("X-Forwarded-For")
+            multi_params(source), peer=request.remote, forwarded_for=request.headers.get("X-Forwarded-For")
         )
     except OAuthRedirect as exc:
         location = service.error_location(exc)
@@ -120,7 +109,7 @@ async def callback(request: web.Request) -> web.Response:
     """The operator's return: 302 to the client with the gateway's code, or an error redirect."""
     service = request.app[RUNTIME].oauth.authorization
     try:
-        location = await service.finish(request.match_info["operator"], _params(request.query))
+        location = await service.finish(request.match_info["operator"], multi_params(request.query))
     except OAuthRedirect as exc:
         location = service.error_location(exc)
     return _redirect(location)

@@ -23,7 +23,7 @@ from gateway.flows.pages import render_page, security_headers
 from gateway.verify.schemas import CodeBody, RequestCreate, request_json
 from gateway.verify.service import CheckPage
 from gateway.verify.workflow import Channel, Status
-from gateway.wire import json_response, read_json
+from gateway.wire import form_fields, json_response, multi_params, read_json
 
 __all__ = ["code_form", "routes"]
 
@@ -102,10 +102,7 @@ async def open_check(request: web.Request) -> web.Response:
 @public
 async def submit_code(request: web.Request) -> web.Response:
     """The holder typed the code on the check page."""
-    try:
-        form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise InvalidArgument("The form body could not be decoded; send it in UTF-8.") from exc
+    form = await form_fields(request) if request.content_type == "application/x-www-form-urlencoded" else {}
     code = form.get("code")
     if not isinstance(code, str) or len(code) > _MAX_CODE_FORM:
         raise InvalidArgument("Send the code as the form field code.")
@@ -123,12 +120,9 @@ async def submit_code(request: web.Request) -> web.Response:
 async def network_callback(request: web.Request) -> web.Response:
     """The operator's return from a network step: back to the check URL (a 404 page when the step is
     no longer waiting, e.g. its time ran out)."""
-    params: dict[str, list[str]] = {}
-    for name, value in request.query.items():
-        params.setdefault(name, []).append(value)
     try:
         location = await request.app[RUNTIME].verify.service.finish_network(
-            request.match_info["operator"], params
+            request.match_info["operator"], multi_params(request.query)
         )
     except NotFound:
         return render_page("gone.html", status=404, reason="missing")
