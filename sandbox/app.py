@@ -8,12 +8,16 @@ from aiohttp import web
 
 from sandbox.appkeys import CLOCK, CONFIG, SMS, SMSC, STATE
 from sandbox.callbacks import CallbackPoster
+from sandbox.card_sms import card_platforms
 from sandbox.clock import Clock, SystemClock
 from sandbox.config import SandboxConfig
 from sandbox.control import add_control_routes
 from sandbox.errors import error_middleware
-from sandbox.faults import faults_middleware
+from sandbox.faults import faults_middleware, vendor_faults_middleware
+from sandbox.maap import maap_platforms
 from sandbox.operators import add_operator_routes
+from sandbox.rich_center import RICH, RichCenter
+from sandbox.rich_control import add_rich_control_routes
 from sandbox.sms import SmsCenter
 from sandbox.smsc import SmscServers
 from sandbox.state import SandboxState
@@ -37,13 +41,22 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
         config.callback_base_url, delay=config.report_delay, retry_delays=config.callback_retry_delays
     )
     sms = SmsCenter(state=state, clock=clock, poster=poster)
-    app = web.Application(middlewares=[error_middleware, faults_middleware(state)])
+    app = web.Application(
+        middlewares=[error_middleware, faults_middleware(state), vendor_faults_middleware(state)]
+    )
     app[STATE] = state
     app[CONFIG] = config
     app[CLOCK] = clock
     app[SMS] = sms
     smsc = SmscServers(config=config, state=state, center=sms, clock=clock)
     app[SMSC] = smsc
+    rich = RichCenter(
+        state=state,
+        clock=clock,
+        poster=poster,
+        apps={op: (a.app_id, a.app_key) for op, a in config.apps.items()},
+    )
+    app[RICH] = rich
 
     async def close_poster(_: web.Application) -> None:
         await poster.close()
@@ -57,6 +70,11 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
     app.cleanup_ctx.append(run_smsc)
     add_control_routes(app)
     add_operator_routes(app, state=state, config=config, clock=clock, sms=sms)
+    add_rich_control_routes(app)
+    for maap in maap_platforms(state=state, center=rich, clock=clock):
+        app.router.add_routes(maap.routes())
+    for cards in card_platforms(state=state, center=rich, clock=clock):
+        app.router.add_routes(cards.routes())
     return app
 
 

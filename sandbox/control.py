@@ -15,6 +15,7 @@ from sandbox.config import SMSC_OPERATORS, SmscOperator, parse_address
 from sandbox.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from sandbox.numbers import is_e164, to_national
 from sandbox.phone_page import phone_page
+from sandbox.rich_center import RICH
 from sandbox.schemas import (
     DeviceAuthorize,
     DeviceSwap,
@@ -88,6 +89,8 @@ async def create_subscriber(request: web.Request) -> web.Response:
         imei=body.imei,
         eligible=body.eligible,
         kyc=dict(body.kyc),
+        rcs=body.rcs,
+        vendor=body.vendor,
     )
     if body.sim_changed_at is not None:
         subscriber.record_sim_swap(body.sim_changed_at)
@@ -119,10 +122,16 @@ async def device_swap(request: web.Request) -> web.Response:
 
 
 async def put_device(request: web.Request) -> web.Response:
-    """Put the phone on cellular data or Wi-Fi; 200 ``{"phoneNumber", "network"}``."""
+    """Put the phone on cellular data or Wi-Fi and/or name its maker; 200 with the three."""
     subscriber = _subscriber(request)
-    subscriber.network = parse_body(DeviceUpdate, await request.read()).network
-    return web.json_response({"phoneNumber": subscriber.phone_number, "network": subscriber.network})
+    body = parse_body(DeviceUpdate, await request.read())
+    if body.network is None and body.vendor is None:
+        raise InvalidArgument("Give network, vendor or both.")
+    subscriber.network = body.network or subscriber.network
+    subscriber.vendor = body.vendor or subscriber.vendor
+    return web.json_response(
+        {"phoneNumber": subscriber.phone_number, "network": subscriber.network, "vendor": subscriber.vendor}
+    )
 
 
 async def one_tap_token(request: web.Request) -> web.Response:
@@ -184,7 +193,10 @@ async def phone(request: web.Request) -> web.Response:
     """The phone page: the inbox, newest first, with tappable links and a reply box."""
     subscriber = _subscriber(request)
     inbox = request.app[STATE].inboxes.messages(subscriber.phone_number)
-    return phone_page(subscriber.phone_number, subscriber.operator, inbox)
+    cards = request.app[STATE].rich.inboxes.messages(subscriber.phone_number)
+    for card in cards:
+        request.app[RICH].display(card)
+    return phone_page(subscriber.phone_number, subscriber.operator, inbox, cards)
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -210,6 +222,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 async def clear_all_faults(request: web.Request) -> web.Response:
     """Put every operator's faults back to none, keeping subscribers and messages; 204."""
     request.app[STATE].clear_faults(*SMSC_OPERATORS)
+    request.app[STATE].rich.clear_faults()
     return web.Response(status=204)
 
 

@@ -1,5 +1,6 @@
 """The sandbox phone page (``GET /sandbox/phone/{phoneNumber}``, CONTRACT §8): a phone's SMS inbox in a
-browser, its links tappable as on that phone's cellular data, and a reply box.
+browser, its links tappable as on that phone's cellular data, and a reply box; above it the phone's 5G
+messages and card SMS as cards whose buttons open their links the same way.
 
 The page is rendered once on the server and then refreshed every 2 s from
 ``GET /sandbox/devices/{phone}/messages`` by a small script. SMS text is attacker-influenced:
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from sandbox.config import Operator
 from sandbox.h5 import PHONE_COOKIE
+from sandbox.rich import RichMessage
 from sandbox.schemas import rfc3339
 from sandbox.state import Message
 
@@ -40,6 +42,12 @@ li { background: #fff; border-radius: .75rem; padding: .75rem 1rem; margin: .5re
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 form { display: flex; gap: .5rem; }
 form input { flex: 1; padding: .5rem; }
+.card { border: 1px solid #d4d4d8; }
+.card h2 { font-size: 1rem; margin: .25rem 0; }
+.card .media, .card .hap { color: #71717a; font-size: .8rem; overflow-wrap: anywhere; }
+.card .buttons { display: flex; gap: .5rem; flex-wrap: wrap; margin-top: .5rem; }
+.card .button { display: inline-block; padding: .4rem .8rem; border-radius: .5rem; background: #2563eb;
+                color: #fff; text-decoration: none; border: 0; font: inherit; cursor: pointer; }
 """
 
 _SCRIPT: Final = r"""
@@ -50,7 +58,104 @@ _SCRIPT: Final = r"""
   const status = document.getElementById("reply-status");
   const link = /https?:\/\/[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+/g;
   const trailing = ".,;:!?)]'";
+  const cards = document.getElementById("cards");
+  const shownCards = new Set(Array.from(cards.querySelectorAll("li[data-id]"), (item) => item.dataset.id));
   let shown = inbox.dataset.state;
+  let shownCardState = cards.dataset.state;
+
+  function tapped(id, index) {
+    fetch(cards.dataset.source + "/" + encodeURIComponent(id) + "/tap", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ button: index }),
+      keepalive: true,
+    }).catch(() => {});
+  }
+
+  function renderCard(message) {
+    const item = document.createElement("li");
+    item.className = "card";
+    item.dataset.id = message.id;
+    item.dataset.kind = message.kind;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    const from = document.createElement("span");
+    from.className = "from";
+    from.textContent = (message.kind === "5g" ? "5G消息 · " : "卡片短信 · ") + message.from;
+    const time = document.createElement("time");
+    time.dateTime = message.receivedAt;
+    time.textContent = new Date(message.receivedAt).toLocaleString();
+    meta.append(from, " · ", time);
+    item.append(meta);
+    if (message.title) {
+      const title = document.createElement("h2");
+      title.textContent = message.title;
+      item.append(title);
+    }
+    const text = document.createElement("p");
+    text.className = "text";
+    text.textContent = message.description;
+    item.append(text);
+    if (message.mediaUrl) {
+      const media = document.createElement("p");
+      media.className = "media";
+      media.textContent = "[媒体] " + message.mediaUrl;
+      item.append(media);
+    }
+    const buttons = document.createElement("p");
+    buttons.className = "buttons";
+    message.buttons.forEach((button, index) => {
+      let control;
+      if (button.url && /^https?:\/\//.test(button.url)) {
+        control = document.createElement("a");
+        control.href = button.url;
+        control.target = "_blank";
+        control.rel = "noopener";
+      } else {
+        control = document.createElement("button");
+        control.type = "button";
+        if (button.url) control.title = button.url;
+      }
+      control.className = "button";
+      control.dataset.index = String(index);
+      control.textContent = button.text;
+      buttons.append(control);
+      if (button.url && !/^https?:\/\//.test(button.url)) {
+        const hap = document.createElement("span");
+        hap.className = "hap";
+        hap.textContent = "快应用 " + button.url;
+        buttons.append(hap);
+      }
+    });
+    item.append(buttons);
+    return item;
+  }
+
+  cards.addEventListener("click", (event) => {
+    const control = event.target.closest(".button");
+    const item = control && control.closest("li[data-id]");
+    if (item) tapped(item.dataset.id, Number(control.dataset.index));
+  });
+
+  async function refreshCards() {
+    try {
+      const response = await fetch(cards.dataset.source, { cache: "no-store" });
+      if (!response.ok) return;
+      const messages = await response.json();
+      const state = JSON.stringify(messages);
+      if (state === shownCardState) return;
+      shownCardState = state;
+      cards.replaceChildren(...messages.slice().reverse().map(renderCard));
+      for (const message of messages) {
+        if (shownCards.has(message.id)) continue;
+        shownCards.add(message.id);
+        fetch(cards.dataset.source + "/" + encodeURIComponent(message.id) + "/display", { method: "POST" })
+          .catch(() => {});
+      }
+    } catch (error) {
+      /* the sandbox is restarting: try again at the next tick */
+    }
+  }
 
   function appendText(parent, text) {
     let last = 0;
@@ -127,6 +232,7 @@ _SCRIPT: Final = r"""
     time.textContent = new Date(time.dateTime).toLocaleString();
   }
   setInterval(refresh, 2000);
+  setInterval(refreshCards, 2000);
 })();
 """
 
@@ -144,6 +250,9 @@ _PAGE: Final = """<!DOCTYPE html>
 <p>{brand} · 蜂窝数据 (sandbox)</p>
 </header>
 <main>
+<ol id="cards" data-source="{cards_source}" data-state="">
+{cards}
+</ol>
 <p id="empty"{empty_hidden}>收件箱为空。</p>
 <ol id="inbox" data-source="{source}" data-state="">
 {items}
@@ -181,8 +290,35 @@ def _item(message: Message) -> str:
     )
 
 
-def phone_page(phone: str, operator: Operator, messages: Sequence[Message]) -> web.Response:
-    """The page of ``phone`` (E.164) with ``messages`` (oldest first); it sets the cellular-session cookie."""
+def _button(index: int, text: str, url: str | None) -> str:
+    if url is not None and url.startswith(("http://", "https://")):
+        return (
+            f'<a class="button" data-index="{index}" href="{escape(url)}" target="_blank" rel="noopener">'
+            f"{escape(text)}</a>"
+        )
+    button = f'<button type="button" class="button" data-index="{index}">{escape(text)}</button>'
+    return button if url is None else f'{button}<span class="hap">快应用 {escape(url)}</span>'
+
+
+def _card(message: RichMessage) -> str:
+    at = rfc3339(message.received_at)
+    label = "5G消息" if message.kind == "5g" else "卡片短信"
+    title = f"<h2>{escape(message.title)}</h2>" if message.title else ""
+    media = f'<p class="media">[媒体] {escape(message.media_url)}</p>' if message.media_url else ""
+    buttons = "".join(_button(index, b.text, b.url) for index, b in enumerate(message.buttons))
+    return (
+        f'<li class="card" data-id="{escape(message.id)}" data-kind="{message.kind}"><p class="meta">'
+        f'<span class="from">{label} · {escape(message.sender)}</span> · '
+        f'<time datetime="{at}">{at}</time></p>{title}<p class="text">{escape(message.description)}</p>'
+        f'{media}<p class="buttons">{buttons}</p></li>'
+    )
+
+
+def phone_page(
+    phone: str, operator: Operator, messages: Sequence[Message], cards: Sequence[RichMessage] = ()
+) -> web.Response:
+    """The page of ``phone`` (E.164) with ``messages`` and ``cards`` (5G messages and card SMS, each
+    oldest first); it sets the cellular-session cookie."""
     nonce = secrets.token_urlsafe(16)
     device = f"/sandbox/devices/{quote(phone)}"
     html = _PAGE.format(
@@ -193,6 +329,8 @@ def phone_page(phone: str, operator: Operator, messages: Sequence[Message]) -> w
         script=_SCRIPT,
         source=escape(f"{device}/messages"),
         reply=escape(f"{device}/reply"),
+        cards_source=escape(f"{device}/rich-messages"),
+        cards="\n".join(_card(card) for card in reversed(cards)),
         items="\n".join(_item(message) for message in reversed(messages)),
         empty_hidden=" hidden" if messages else "",
     )

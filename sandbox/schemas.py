@@ -12,9 +12,12 @@ from sandbox.config import Operator
 from sandbox.errors import InvalidArgument
 from sandbox.kyc import check_record
 from sandbox.numbers import E164_PATTERN
+from sandbox.rich import MaapDelivery, Vendor
 from sandbox.state import AuthType, DeliveryReport, Faults, Message, Network, Purpose, Subscriber
 
 __all__ = [
+    "CardAccountRegistration",
+    "ChatbotRegistration",
     "DeviceAuthorize",
     "DeviceSwap",
     "FaultsUpdate",
@@ -23,6 +26,9 @@ __all__ = [
     "SimSwap",
     "SpListenerUpdate",
     "SubscriberCreate",
+    "Tap",
+    "TemplateDecision",
+    "VendorFaultsUpdate",
     "faults_view",
     "message_view",
     "parse_body",
@@ -68,6 +74,8 @@ class SubscriberCreate(_StrictBody):
     device_changed_at: _Instant | None = None
     eligible: bool = True
     kyc: _Kyc = Field(default_factory=dict)
+    rcs: bool = False
+    vendor: Vendor = "other"
 
 
 class SimSwap(_StrictBody):
@@ -101,9 +109,10 @@ class DeviceAuthorize(_StrictBody):
 
 
 class DeviceUpdate(_StrictBody):
-    """``PUT /sandbox/devices/{phoneNumber}``: the phone's network."""
+    """``PUT /sandbox/devices/{phoneNumber}``: the phone's network and/or its maker (at least one)."""
 
-    network: Network
+    network: Network | None = None
+    vendor: Vendor | None = None
 
 
 class ReplyRequest(_StrictBody):
@@ -135,11 +144,51 @@ class FaultsUpdate(_StrictBody):
     report_delay_ms: Annotated[int, Field(ge=0, le=86_400_000)] = 0
     duplicate_reports: bool = False
     reorder_reports: bool = False
+    maap_down: bool = False
+    maap_delivery: MaapDelivery = "delivered"
 
     def apply_to(self, faults: Faults) -> None:
         """Copy the fields the caller gave onto ``faults``."""
         for name in self.model_fields_set:
             setattr(faults, name, getattr(self, name))
+
+
+_Secret = Annotated[str, Field(min_length=32, max_length=32, pattern=r"^[!-~]{32}$")]
+
+
+class ChatbotRegistration(_StrictBody):
+    """``PUT /sandbox/maap/{operator}/chatbots/{botId}``."""
+
+    secret: _Secret
+
+
+class CardAccountRegistration(_StrictBody):
+    """``PUT /sandbox/cards/accounts/{appId}``."""
+
+    app_key: _Secret
+
+
+class TemplateDecision(_StrictBody):
+    """``PUT /sandbox/cards/{vendor}/templates/{templateId}``: the review by hand."""
+
+    state: Literal["pending", "approved", "rejected"]
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class VendorFaultsUpdate(_StrictBody):
+    """``PUT /sandbox/cards/{vendor}/faults``; fields left out keep their value."""
+
+    down: bool = False
+    latency_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+    delivery: Literal["rendered", "failed", "none"] = "rendered"
+    review_outcome: Literal["pending", "approved", "rejected"] = "approved"
+    review_delay_ms: Annotated[int, Field(ge=0, le=86_400_000)] = 0
+
+
+class Tap(_StrictBody):
+    """``POST /sandbox/devices/{phoneNumber}/rich-messages/{id}/tap``."""
+
+    button: Annotated[int, Field(ge=0, le=9)]
 
 
 def parse_body(model: type[_Body], raw: bytes) -> _Body:
@@ -177,6 +226,8 @@ def subscriber_view(subscriber: Subscriber) -> dict[str, object]:
         "eligible": subscriber.eligible,
         "kyc": dict(subscriber.kyc),
         "network": subscriber.network,
+        "rcs": subscriber.rcs,
+        "vendor": subscriber.vendor,
         "simHistory": [{"at": rfc3339(change.at)} for change in subscriber.sim_history],
         "deviceHistory": [
             {"at": rfc3339(change.at), "imei": change.imei} for change in subscriber.device_history
@@ -206,4 +257,6 @@ def faults_view(faults: Faults) -> dict[str, object]:
         "reportDelayMs": faults.report_delay_ms,
         "duplicateReports": faults.duplicate_reports,
         "reorderReports": faults.reorder_reports,
+        "maapDown": faults.maap_down,
+        "maapDelivery": faults.maap_delivery,
     }

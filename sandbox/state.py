@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from sandbox.config import OPERATORS, SMSC_OPERATORS, Operator, SmscOperator
+from sandbox.rich import MaapDelivery, RichState, Vendor
 
 __all__ = [
     "AuthCode",
@@ -79,6 +80,10 @@ class Subscriber:
     sim_history: list[SimChange] = field(default_factory=list)
     device_history: list[DeviceChange] = field(default_factory=list)
     network: Network = "cellular"
+    rcs: bool = False
+    """Whether the line has 5G messages (the operator's MaaP platform serves it)."""
+    vendor: Vendor = "other"
+    """The handset's maker: which vendor's card platform can render cards on it."""
 
     @property
     def auth_type(self) -> AuthType:
@@ -198,6 +203,11 @@ class Inboxes:
     def messages(self, phone: str) -> list[Message]:
         """``phone``'s messages in arrival order (oldest first)."""
         return list(self._inboxes.get(phone, ()))
+
+    def next_seq(self) -> int:
+        """A ``seq`` for something else the phone receives (a 5G message, a card)."""
+        self._seq += 1
+        return self._seq
 
     def last_seq(self) -> int:
         """The ``seq`` of the latest delivery anywhere (0 before the first)."""
@@ -400,6 +410,8 @@ class Faults:
     report_delay_ms: int = 0
     duplicate_reports: bool = False
     reorder_reports: bool = False
+    maap_down: bool = False
+    maap_delivery: MaapDelivery = "delivered"
 
 
 class SandboxState:
@@ -413,6 +425,7 @@ class SandboxState:
         self.otp_sessions = OtpSessions()
         self.sms = SmsLedger()
         self.faults: dict[SmscOperator, Faults] = {operator: Faults() for operator in SMSC_OPERATORS}
+        self.rich = RichState()
 
     def reset(self) -> None:
         """Forget subscribers, tokens, messages, submitted SMS, codes and OTP sessions; clear every fault."""
@@ -422,6 +435,7 @@ class SandboxState:
         self.sms.clear()
         self.codes.clear()
         self.otp_sessions.clear()
+        self.rich.clear()
         self.clear_faults(*SMSC_OPERATORS)
 
     def clear_faults(self, *operators: SmscOperator) -> None:

@@ -189,7 +189,8 @@ class ReceivedCallback:
 
 @dataclass
 class CallbackReceiver:
-    """The gateway's ``/operator-callbacks/{operator}`` on a real socket: records every request and
+    """The gateway's ``/operator-callbacks/{operator}`` (and ``…/{operator}/{channel}``, named
+    ``operator/channel``: 5G and card receipts) on a real socket: records every request and
     answers the queued ``statuses`` in turn, then 200. ``GET /landing`` is an empty page of the
     gateway's origin."""
 
@@ -200,7 +201,8 @@ class CallbackReceiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.received.append(ReceivedCallback(request.match_info["operator"], body, dict(request.headers)))
+        name = "/".join(filter(None, (request.match_info["operator"], request.match_info.get("channel"))))
+        self.received.append(ReceivedCallback(name, body, dict(request.headers)))
         self._changed.set()
         status = self.statuses.pop(0) if self.statuses else 200
         return web.json_response({"received": 1}, status=status)
@@ -224,6 +226,7 @@ async def receiver(aiohttp_server: AiohttpServer) -> CallbackReceiver:
     receiver = CallbackReceiver()
     app = web.Application()
     app.router.add_post("/operator-callbacks/{operator}", receiver.handle)
+    app.router.add_post("/operator-callbacks/{operator}/{channel}", receiver.handle)
     app.router.add_get("/landing", _landing)
     server = await aiohttp_server(app)
     receiver.url = str(server.make_url("")).rstrip("/")

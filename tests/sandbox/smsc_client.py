@@ -40,6 +40,8 @@ NO_FAULTS: Final[dict[str, Any]] = {
     "reportDelayMs": 0,
     "duplicateReports": False,
     "reorderReports": False,
+    "maapDown": False,
+    "maapDelivery": "delivered",
 }
 """The faults view of an operator without faults."""
 

@@ -42,6 +42,8 @@ async def test_create_subscriber_stores_every_field(client: SandboxClient) -> No
         "deviceChangedAt": "2025-07-01T00:00:00Z",
         "eligible": False,
         "kyc": {"name": "张三", "givenName": "三", "familyName": "张", "birthdate": "1990-01-01"},
+        "rcs": True,
+        "vendor": "huawei",
     }
     response = await client.post("/sandbox/subscribers", json=body)
     assert response.status == 201
