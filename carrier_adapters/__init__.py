@@ -46,7 +46,13 @@ from carrier_adapters.errors import (
     TokenRejected,
 )
 from carrier_adapters.numbers import is_national_mobile, operator_for_number, to_e164, to_national
-from carrier_adapters.registry import ADAPTER_CLASSES, build_exchangers, operator_for_token
+from carrier_adapters.registry import (
+    ADAPTER_CLASSES,
+    build_card_clients,
+    build_exchangers,
+    build_maap_clients,
+    operator_for_token,
+)
 from carrier_adapters.transport import Transport, dropped, refused, timed_out
 
 __all__ = [
@@ -83,7 +89,9 @@ __all__ = [
     "Transport",
     "VerifyOutcome",
     "VerifyResult",
+    "build_card_clients",
     "build_exchangers",
+    "build_maap_clients",
     "dropped",
     "is_national_mobile",
     "operator_for_number",

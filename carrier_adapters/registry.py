@@ -12,12 +12,20 @@ from types import MappingProxyType
 
 from carrier_adapters._adapter import OperatorAdapter
 from carrier_adapters.base import OneTapExchanger, Operator, OperatorConfig
+from carrier_adapters.cards import CardAccountConfig, CardClient
 from carrier_adapters.cmcc import CmccAdapter
 from carrier_adapters.ctcc import CtccAdapter
 from carrier_adapters.cucc import CuccAdapter
+from carrier_adapters.maap import ChatbotConfig, MaapClient
 from carrier_adapters.transport import Transport
 
-__all__ = ["ADAPTER_CLASSES", "build_exchangers", "operator_for_token"]
+__all__ = [
+    "ADAPTER_CLASSES",
+    "build_card_clients",
+    "build_exchangers",
+    "build_maap_clients",
+    "operator_for_token",
+]
 
 ADAPTER_CLASSES: Mapping[str, type[OperatorAdapter]] = MappingProxyType(
     {"cmcc": CmccAdapter, "cucc": CuccAdapter, "ctcc": CtccAdapter}
@@ -57,3 +65,41 @@ def operator_for_token(token: str, exchangers: Mapping[str, OneTapExchanger]) ->
         if exchanger.recognises(token):
             return operator
     return None
+
+
+def build_maap_clients(
+    configs: Iterable[ChatbotConfig],
+    transport: Transport,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> dict[tuple[str, str], MaapClient]:
+    """One 5G-message client per configured chatbot, keyed by ``(operator, bot_id)``.
+
+    :raises ValueError: a chatbot configured twice, or a malformed base URL.
+    """
+    clients: dict[tuple[str, str], MaapClient] = {}
+    for config in configs:
+        key = (config.operator, config.bot_id)
+        if key in clients:
+            raise ValueError(f"chatbot {config.bot_id!r} of {config.operator!r} is configured twice")
+        clients[key] = MaapClient(config, transport, clock=clock)
+    return clients
+
+
+def build_card_clients(
+    configs: Iterable[CardAccountConfig],
+    transport: Transport,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> dict[tuple[str, str], CardClient]:
+    """One card-SMS client per configured vendor account, keyed by ``(vendor, app_id)``.
+
+    :raises ValueError: an account configured twice at a vendor, or a malformed base URL.
+    """
+    clients: dict[tuple[str, str], CardClient] = {}
+    for config in configs:
+        key = (config.vendor, config.app_id)
+        if key in clients:
+            raise ValueError(f"card account {config.app_id!r} at {config.vendor!r} is configured twice")
+        clients[key] = CardClient(config, transport, clock=clock)
+    return clients
