@@ -45,6 +45,7 @@ __all__ = [
     "CircuitPolicy",
     "CircuitState",
     "OperatorCircuits",
+    "StateListener",
     "Ticket",
     "circuit_policy",
 ]

@@ -27,7 +27,14 @@ from carrier_adapters import (
     refused,
     timed_out,
 )
-from gateway.circuit import CallResult, CircuitOpenError, CircuitPolicy, CircuitState, OperatorCircuits
+from gateway.circuit import (
+    CallResult,
+    CircuitOpenError,
+    CircuitPolicy,
+    CircuitState,
+    OperatorCircuits,
+    StateListener,
+)
 from gateway.metrics import OPERATOR_CALL_SECONDS, OPERATOR_CIRCUIT_OPEN
 
 __all__ = [
@@ -248,13 +255,23 @@ def _publish_state(operator: str, state: CircuitState) -> None:
 
 
 def build_operator_transport(
-    *, limit_per_host: int = 100, circuit: CircuitPolicy | None = None
+    *,
+    limit_per_host: int = 100,
+    circuit: CircuitPolicy | None = None,
+    listener: StateListener | None = None,
 ) -> GuardedTransport:
     """The transport the carrier adapters use in production; :meth:`GuardedTransport.aclose` closes
     its connections.
 
     ``circuit`` gives every operator a circuit breaker with that policy (none: no breaker); its
-    state changes are logged and published in ``gateway_operator_circuit_open``.
+    state changes are logged, published in ``gateway_operator_circuit_open`` and told to
+    ``listener``.
     """
-    circuits = OperatorCircuits(circuit, listener=_publish_state) if circuit is not None else None
+
+    def publish(operator: str, state: CircuitState) -> None:
+        _publish_state(operator, state)
+        if listener is not None:
+            listener(operator, state)
+
+    circuits = OperatorCircuits(circuit, listener=publish) if circuit is not None else None
     return GuardedTransport(AiohttpTransport(limit_per_host=limit_per_host), circuits)

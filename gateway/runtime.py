@@ -23,6 +23,7 @@ from gateway.camara import CamaraServices, build_camara_services
 from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_subscriptions
 from gateway.camara.usage import LedgerRecorder
 from gateway.circuit import circuit_policy
+from gateway.circuit_journal import CircuitJournal
 from gateway.clock import Clock, SystemClock
 from gateway.console import Console, build_console
 from gateway.console.feature import password_changes_of
@@ -135,7 +136,9 @@ async def open_runtime(
         )
         circuits = None
         if exchangers is None:
-            transport = build_operator_transport(circuit=circuit_policy(settings))
+            journal = CircuitJournal(engine, clock)
+            stack.push_async_callback(journal.aclose)
+            transport = build_operator_transport(circuit=circuit_policy(settings), listener=journal)
             circuits = transport.circuits
             stack.push_async_callback(transport.aclose)
             exchangers = build_exchangers(settings.operator_configs(), transport, clock=clock.now)

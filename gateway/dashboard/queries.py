@@ -26,6 +26,7 @@ from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
+from gateway.circuit_journal import CircuitOpening
 from gateway.dashboard.models import (
     FailureDay,
     LatencyDay,
@@ -52,6 +53,7 @@ __all__ = [
     "FAILED_STATES",
     "FUNNEL_STEPS",
     "MESSAGES",
+    "OPENINGS",
     "OPERATOR_FIGURES",
     "QUEUE_FIGURES",
     "STATES",
@@ -67,6 +69,7 @@ __all__ = [
     "identity_calls",
     "latency",
     "operators",
+    "outages",
     "queues",
     "verifications",
     "webhook_dead_letters",
@@ -85,6 +88,7 @@ BRANCHES: sa.Table = Branch.__table__  # type: ignore[attr-defined]
 TEMPLATES: sa.Table = TemplateRecord.__table__  # type: ignore[attr-defined]
 USAGE: sa.Table = UsageRecord.__table__  # type: ignore[attr-defined]
 VERIFY: sa.Table = VerifyRequest.__table__  # type: ignore[attr-defined]
+OPENINGS: sa.Table = CircuitOpening.__table__  # type: ignore[attr-defined]
 MESSAGE_DAYS: sa.Table = MessageDay.__table__  # type: ignore[attr-defined]
 LATENCY_DAYS: sa.Table = LatencyDay.__table__  # type: ignore[attr-defined]
 FAILURE_DAYS: sa.Table = FailureDay.__table__  # type: ignore[attr-defined]
@@ -265,4 +269,18 @@ def queues() -> Query:
         .where(*_days(QUEUE_DAYS), d.branch_id.in_(sa.bindparam("branch_ids", expanding=True)))
         .group_by(d.day, d.branch_id, BRANCHES.c.name)
         .order_by(d.day, BRANCHES.c.name, d.branch_id)
+    )
+
+
+def outages() -> Query:
+    """The operators' outages (every tenant's: circuits are the gateway's) that overlap the range's
+    instants ``start``/``end``, oldest first, through the index on ``opened_at``."""
+    o = OPENINGS.c
+    return (
+        sa.select(o.operator, o.process, o.opened_at, o.closed_at)
+        .where(
+            o.opened_at < sa.bindparam("end"),
+            sa.or_(o.closed_at.is_(None), o.closed_at >= sa.bindparam("start")),
+        )
+        .order_by(o.opened_at, o.id)
     )

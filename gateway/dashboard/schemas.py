@@ -25,6 +25,7 @@ __all__ = [
     "FunnelOut",
     "IdentityOut",
     "OperatorsOut",
+    "OutageOut",
     "QueuesOut",
     "RangeQuery",
     "RetryBody",
@@ -150,11 +151,23 @@ class OperatorErrorOut(BaseModel):
     events: int
 
 
+class OutageOut(BaseModel):
+    """One operator outage seen by one gateway process: its circuit opened at ``openedAt`` and closed
+    at ``closedAt`` (null: still open); ``seconds`` open so far."""
+
+    operator: str
+    process: str
+    openedAt: str
+    closedAt: str | None
+    seconds: float
+
+
 class OperatorsOut(_Fresh):
     """``GET /console/api/dashboard/operators``."""
 
     operators: list[OperatorOut]
     errors: list[OperatorErrorOut]
+    outages: list[OutageOut]
 
 
 class IdentityRowOut(BaseModel):
@@ -294,8 +307,8 @@ def funnel_out(period: Period, funnel: Funnel) -> FunnelOut:
     )
 
 
-def operators_out(period: Period, operators: Operators) -> OperatorsOut:
-    """The operators' answer (the delivery rate rounded to four places)."""
+def operators_out(period: Period, operators: Operators, now: datetime) -> OperatorsOut:
+    """The operators' answer (the delivery rate rounded to four places, outage seconds to one)."""
     return OperatorsOut(
         **_range(period),
         asOf=stamp(operators.as_of),
@@ -319,6 +332,16 @@ def operators_out(period: Period, operators: Operators) -> OperatorsOut:
                 {"operator": e.operator, "kind": e.kind, "reason": e.reason, "events": e.events}
             )
             for e in operators.errors
+        ],
+        outages=[
+            OutageOut(
+                operator=o.operator,
+                process=o.process,
+                openedAt=stamp(o.opened_at) or "",
+                closedAt=stamp(o.closed_at),
+                seconds=round(o.seconds(now), 1),
+            )
+            for o in operators.outages
         ],
     )
 

@@ -50,6 +50,7 @@ __all__ = [
     "OperatorError",
     "OperatorFigures",
     "Operators",
+    "Outage",
     "QueueRow",
     "SearchHit",
     "VerificationRow",
@@ -140,11 +141,28 @@ class OperatorError:
 
 
 @dataclass(frozen=True, slots=True)
+class Outage:
+    """One operator outage as one gateway process's circuit breaker saw it
+    (:mod:`gateway.circuit_journal`); ``closed_at`` None while it lasts."""
+
+    operator: str
+    process: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+    def seconds(self, now: datetime) -> float:
+        """How long the circuit stayed (or has been) open."""
+        return ((self.closed_at or now) - self.opened_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
 class Operators:
-    """Per-operator figures and errors; ``as_of``: see :meth:`DashboardService.as_of`."""
+    """Per-operator figures, errors and circuit outages; ``as_of``: see
+    :meth:`DashboardService.as_of` (outages are read live)."""
 
     figures: list[OperatorFigures]
     errors: list[OperatorError]
+    outages: list[Outage]
     as_of: datetime | None
 
 
@@ -306,7 +324,7 @@ class DashboardService:
 
     async def operators(self, tenant_id: str, period: Period) -> Operators:
         """Per-operator delivery figures, report latency and errors of the messages accepted in
-        ``period`` (from the rollups)."""
+        ``period`` (from the rollups), and the operators' circuit outages that overlap it."""
         buckets: dict[str, list[tuple[int, int]]] = {}
         for row in await self._days(queries.latency(), tenant_id, period):
             buckets.setdefault(row.operator, []).append((int(row.bucket_ms), int(row.messages)))
@@ -330,7 +348,18 @@ class DashboardService:
             ),
             key=lambda e: (e.operator, e.kind, -e.events, e.reason),
         )
-        return Operators(figures=figures, errors=errors, as_of=await self.as_of(tenant_id, period))
+        outages = [
+            Outage(
+                row.operator,
+                row.process,
+                as_utc(row.opened_at),
+                as_utc(row.closed_at) if row.closed_at else None,
+            )
+            for row in await self._rows(queries.outages(), start=period.start, end=period.end)
+        ]
+        return Operators(
+            figures=figures, errors=errors, outages=outages, as_of=await self.as_of(tenant_id, period)
+        )
 
     async def identity_calls(self, tenant_id: str, period: Period) -> list[IdentityRow]:
         """One-tap, CAMARA and verification calls per day, operator and capability, with the billed

@@ -112,10 +112,10 @@ async def funnel(request: web.Request) -> web.Response:
 @routes.get("/console/api/dashboard/operators")
 @staff_session(*_READERS, activity=True)
 async def operators(request: web.Request) -> web.Response:
-    """Delivery rate, report latency and errors per operator."""
+    """Delivery rate, report latency, errors and circuit outages per operator."""
     period = _period(request)
     figures = await _dashboard(request).operators(staff_member(request).tenant_id, period)
-    return _answer(operators_out(period, figures))
+    return _answer(operators_out(period, figures, request.app[RUNTIME].clock.now()))
 
 
 @routes.get("/console/api/dashboard/identity")

@@ -15,6 +15,7 @@ import asyncio
 import csv
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.dashboard import DashboardService
 from gateway.dashboard.period import shanghai_today
+from gateway.dashboard.queries import OPENINGS
 from gateway.db import create_engine, session_factory
 from gateway.logs import mask_phone
 from gateway.webhooks import WebhookService
@@ -80,6 +82,24 @@ async def _traffic(stack: Stack) -> tuple[Tenant, list[str], list[str]]:
     finally:
         await engine.dispose()
     return bank, branches, phones
+
+
+async def _outage(stack: Stack, seconds: float) -> None:
+    """A cucc outage of ``seconds`` that ended just now, as a gateway process's journal keeps it."""
+    engine = create_engine(stack.settings.database_url)
+    closed = stack.clock.now()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.insert(OPENINGS).values(
+                    operator="cucc",
+                    process="gw-test:1",
+                    opened_at=closed - timedelta(seconds=seconds),
+                    closed_at=closed,
+                )
+            )
+    finally:
+        await engine.dispose()
 
 
 async def _database(stack: Stack, tenant_id: str) -> dict[str, int]:
@@ -162,10 +182,12 @@ async def test_an_admin_sees_the_databases_numbers(browser: Browser, live: Stack
     """The funnel's totals equal the messages counted in the database (accepted, submitted,
     delivered) and its chart holds the table's numbers; identity totals equal the usage rows; the
     CSV downloads as UTF-8 with a BOM with the table's rows; the search by the last four digits
-    shows the number masked; both queues are listed with a retry column for the admin."""
+    shows the number masked; both queues are listed with a retry column for the admin; an operator
+    outage is listed with its length."""
     bank, _, phones = await _traffic(live)
     admin, password = await create_staff(live, bank.creds.tenant_id, "admin")
     expected = await _database(live, bank.creds.tenant_id)
+    await _outage(live, 90)
     assert expected["accepted"] == 5 and expected["delivered"] == 5 and expected["billed"] >= 1
     context = await browser.new_context(locale="zh-CN", viewport=DESKTOP, accept_downloads=True)
     page = await context.new_page()
@@ -192,6 +214,9 @@ async def test_an_admin_sees_the_databases_numbers(browser: Browser, live: Stack
     queue_rows = page.locator("#queue-table tbody tr")
     await expect(queue_rows).to_have_count(2)
     await expect(page.locator("#operator-table tbody tr")).to_have_count(3)
+    outage = page.locator("#outage-table tbody tr", has_text="gw-test:1")
+    await expect(outage).to_contain_text("中国联通 · cucc")
+    await expect(outage).to_contain_text("90.0 s")
     await _fits(page)
     await page.screenshot(path=artefacts / "dashboard-admin-desktop.png", full_page=True)
 

@@ -6,6 +6,7 @@ webhook and queue figures. (The same figures over real traffic: ``test_dashboard
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.circuit import CircuitState
+from gateway.circuit_journal import CircuitJournal
 from gateway.crypto import BlindIndex, FieldCipher, Keyring
 from gateway.dashboard import DashboardService, Period
 from gateway.dashboard.rollups import TODAY_AGE, Computed, Rollups
@@ -633,3 +636,44 @@ async def test_a_dead_letter_retry_reopens_its_final_day(db: Db) -> None:
         await conn.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == delivery).values(status="failed"))
     db.clock.moment += timedelta(hours=2)
     assert await statuses() == {"delivered": 1}
+
+
+async def test_circuit_outages_that_overlap_the_range(db: Db) -> None:
+    """The circuit journal keeps one outage per operator from its circuit's opening to its closing (a
+    failed probe's re-opening continues it; a breaker's first ``closed`` is no outage); a process
+    that stops closes the outages it still sees. The dashboard lists the outages that overlap the
+    range, oldest first and with their length, and leaves out the ones before it."""
+    clock = At(MIDNIGHT - timedelta(hours=2))
+    earlier = CircuitJournal(db.engine, clock)
+    earlier("cmcc", CircuitState.OPEN)
+    clock.moment += timedelta(minutes=30)
+    earlier("cmcc", CircuitState.CLOSED)
+    clock.moment = MIDNIGHT - timedelta(seconds=20)
+    earlier("ctcc", CircuitState.OPEN)
+    clock.moment = MIDNIGHT + timedelta(seconds=40)
+    earlier("ctcc", CircuitState.CLOSED)
+    await earlier.aclose()
+
+    journal = CircuitJournal(db.engine, db.clock)
+    opened = db.clock.moment
+    journal("cmcc", CircuitState.CLOSED)
+    journal("cmcc", CircuitState.OPEN)
+    db.clock.moment += timedelta(seconds=30)
+    journal("cmcc", CircuitState.HALF_OPEN)
+    journal("cmcc", CircuitState.OPEN)
+    db.clock.moment += timedelta(seconds=30)
+    journal("cmcc", CircuitState.HALF_OPEN)
+    journal("cmcc", CircuitState.CLOSED)
+    journal("cucc", CircuitState.OPEN)
+    db.clock.moment += timedelta(seconds=15)
+    await journal.aclose()
+
+    day = date(2026, 3, 10)
+    outages = (await db.service.operators(db.tenant, Period(day, day))).outages
+    now = db.clock.now()
+    assert [(o.operator, o.opened_at, o.closed_at, o.seconds(now)) for o in outages] == [
+        ("ctcc", MIDNIGHT - timedelta(seconds=20), MIDNIGHT + timedelta(seconds=40), 60.0),
+        ("cmcc", opened, opened + timedelta(seconds=60), 60.0),
+        ("cucc", opened + timedelta(seconds=60), now, 15.0),
+    ]
+    assert all(o.process.endswith(f":{os.getpid()}") for o in outages)

@@ -8,17 +8,21 @@ is back; the first call after the cooldown probes the operator and closes the ci
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.dashboard.queries import OPENINGS
+from gateway.db import create_engine
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, open_stack
 
@@ -93,7 +97,7 @@ async def test_operator_down_identity_calls_answer_503_at_once(database_url: str
     """The operator drops connections: its failures open the circuit; then one-tap login and SIM swap
     check answer 503 UNAVAILABLE with Retry-After within milliseconds without reaching the operator
     (which answers again by then), the login check answers 200 `challenge`; after the cooldown, one
-    probe goes through and closes the circuit."""
+    probe goes through and closes the circuit; the outage is kept for the dashboard."""
     await _outage_and_recovery(database_url, {"down": True}, (503, "UNAVAILABLE"))
 
 
@@ -105,6 +109,7 @@ async def test_operator_slower_than_the_timeout_opens_the_circuit_too(sqlite_url
 
 async def _outage_and_recovery(database_url: str, fault: dict[str, Any], failing: tuple[int, str]) -> None:
     async with open_stack(database_url, **_circuit()) as stack:
+        since = stack.clock.now()
         bearer = await stack.access_token(await stack.tenant(IDENTITY_SCOPES))
         phone = await _line(stack)
         await stack.faults("cmcc", **fault)
@@ -155,6 +160,25 @@ async def _outage_and_recovery(database_url: str, fault: dict[str, Any], failing
         assert await _circuit_open(stack) == 0.0
         swap = await stack.call("/sim-swap/v2/check", bearer, {"phoneNumber": phone})
         assert swap.status_code == 200 and swap.json() == {"swapped": False}, swap.text
+        await _eventually(lambda: _outage_recorded(stack, since), within=5.0)
+
+
+async def _outage_recorded(stack: Stack, since: datetime) -> bool:
+    """Whether the dashboard's journal holds this stack's cmcc outage, opened and closed (the gateway
+    runs in this process; the other test worker's outages are not this test's)."""
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(OPENINGS.c.operator, OPENINGS.c.closed_at).where(
+                        OPENINGS.c.opened_at >= since, OPENINGS.c.process.endswith(f":{os.getpid()}")
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    return [(row.operator, row.closed_at is not None) for row in rows] == [("cmcc", True)]
 
 
 async def test_a_failed_probe_keeps_the_circuit_open(sqlite_url: str) -> None:

@@ -124,9 +124,13 @@
     asOf(body.asOf);
   }
 
+  function shanghai(moment) {
+    return new Date(moment).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  }
+
   function asOf(moment) {
     if (!moment) return setText("as-of", "");
-    var local = new Date(moment).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+    var local = shanghai(moment);
     setText("as-of", "数据更新于 " + local + " · Figures as of " + moment);
   }
 
@@ -144,6 +148,13 @@
       cell(tr, KINDS[e.kind] || e.kind);
       cell(tr, e.reason || "—");
       cell(tr, e.events, true);
+    });
+    fill("outage-table", body.outages, function (tr, o) {
+      cell(tr, OPERATORS[o.operator] || o.operator);
+      cell(tr, shanghai(o.openedAt));
+      cell(tr, o.closedAt ? shanghai(o.closedAt) : "仍在熔断 · still open");
+      cell(tr, o.seconds.toFixed(1) + " s", true);
+      cell(tr, o.process);
     });
     draw("operator-chart", {
       type: "bar",
