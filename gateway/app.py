@@ -13,6 +13,7 @@ from gateway.auth import policy_of
 from gateway.auth_throttle import source_address_middleware
 from gateway.camara import views as camara_views
 from gateway.camara.subscriptions import views as sim_swap_subscription_views
+from gateway.campaigns import views as campaign_views
 from gateway.clock import Clock
 from gateway.console import views as console_views
 from gateway.dashboard import views as dashboard_views
@@ -48,6 +49,7 @@ _ROUTE_TABLES = (
     template_views.routes,
     webhook_views.routes,
     push_views.routes,
+    campaign_views.routes,
     flow_views.routes,
     verify_views.routes,
     staff_views.routes,

@@ -35,6 +35,7 @@
     ├── TotpCodeRequired             401 TOTP_REQUIRED (console sign-in: right password, code missing)
     ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
     ├── TotpEnrolmentConflict        409 TOTP_ENROLMENT_CONFLICT (TOTP already on, or no enrolment begun)
+    ├── CampaignStateConflict        409 CAMPAIGN_STATE_CONFLICT (an action the campaign's state forbids)
     ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
     ├── InvalidSink                  400 INVALID_SINK (CAMARA subscriptions: sink URL refused)
     ├── InvalidCredential            400 INVALID_CREDENTIAL (CAMARA subscriptions: sinkCredential shape)
@@ -71,6 +72,7 @@ from carrier_adapters import (
 __all__ = [
     "ApiError",
     "BadGateway",
+    "CampaignStateConflict",
     "DeviceLimitReached",
     "FlowStateConflict",
     "GatewayTimeout",
@@ -491,6 +493,14 @@ class TotpEnrolmentConflict(ApiError):
     remedy = (
         "TOTP already on: an admin resets it (POST /admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp) "
         "before a new enrolment; no enrolment begun: begin one, then confirm it with a code."
+    )
+
+
+class CampaignStateConflict(ApiError):
+    status, code, default_message = 409, "CAMPAIGN_STATE_CONFLICT", "The campaign cannot do that now."
+    remedy = (
+        "Read the campaign (GET /push/v1/campaigns/{id}); the message says which state forbids the action "
+        "(recipients are added before start or while paused; start needs recipients)."
     )
 
 

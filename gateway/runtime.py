@@ -22,6 +22,7 @@ from gateway.backlog import BacklogGauges
 from gateway.camara import CamaraServices, build_camara_services
 from gateway.camara.subscriptions import SimSwapSubscriptions, open_sim_swap_subscriptions
 from gateway.camara.usage import LedgerRecorder
+from gateway.campaigns import Campaigns, open_campaigns
 from gateway.circuit import circuit_policy
 from gateway.circuit_journal import CircuitJournal
 from gateway.clock import Clock, SystemClock
@@ -93,6 +94,7 @@ class Runtime:
     audit: StaffAudit
     console: Console
     dashboard: DashboardService
+    campaigns: Campaigns
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -185,6 +187,18 @@ async def open_runtime(
                 sessions,
                 webhooks=webhooks,
                 operators=exchangers,
+                cipher=cipher,
+                index=index,
+                clock=clock,
+            )
+        )
+        campaigns = await stack.enter_async_context(
+            open_campaigns(
+                settings,
+                engine=engine,
+                sender=push.service,
+                templates=templates,
+                events=webhooks,
                 cipher=cipher,
                 index=index,
                 clock=clock,
@@ -291,6 +305,7 @@ async def open_runtime(
                 password_changes=password_changes_of(sessions),
             ),
             dashboard=dashboard,
+            campaigns=campaigns,
             redis=redis,
         )
 

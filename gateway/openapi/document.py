@@ -66,6 +66,7 @@ _TAGS = {
     "templates": "SMS templates and their review (contract §6).",
     "webhooks": "The tenant's Standard Webhooks endpoint (contract §7).",
     "push": "SMS with a link to a quick app, and the operators' callbacks (contract §6).",
+    "campaigns": "Batch sends: up to 100,000 recipients per campaign, sent at a rate, with progress.",
     "flows": "Link redemption and the flows run with a flow session.",
     "branches": "Branch queues for tellers.",
     "verify": "Verification workflows: network authentication, else a code by SMS.",

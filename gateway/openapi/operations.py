@@ -14,9 +14,11 @@ from typing import Any
 from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
+from gateway.campaigns import schemas as c
 from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpConfirmBody
 from gateway.dashboard import schemas as d
 from gateway.errors import (
+    CampaignStateConflict,
     DeviceLimitReached,
     FlowStateConflict,
     IdempotencyKeyReused,
@@ -799,6 +801,89 @@ _TABLE: dict[tuple[str, str], Operation] = {
             ),
         ),
         errors=(NotFound,),
+    ),
+    ("POST", "/push/v1/campaigns"): Operation(
+        "createCampaign",
+        "Create a campaign",
+        "campaigns",
+        (Reply(201, "A draft: add recipients, then start it.", c.CampaignCreated, headers=_LOCATION),),
+        description=(
+            "`rate` is messages per second (1 to 1000, default 50). `channels` (a ladder ending in `sms`) "
+            "is stored as given; today every message goes as a text SMS."
+        ),
+        body=Body(
+            c.CampaignCreate,
+            examples={
+                "renewals": {
+                    "templateId": "9b2f6c1e-0d4a-4f57-9a57-3c1a2b4d5e6f",
+                    "name": "renewals",
+                    "rate": 100,
+                }
+            },
+        ),
+        errors=(NotFound, TemplateNotApproved),
+    ),
+    ("GET", "/push/v1/campaigns"): Operation(
+        "listCampaigns",
+        "List campaigns",
+        "campaigns",
+        (Reply(200, "Newest first; `nextBefore` is the `before` of the next page.", c.CampaignPage),),
+        query=c.CampaignList,
+    ),
+    ("GET", "/push/v1/campaigns/{id}"): Operation(
+        "getCampaign",
+        "Read a campaign and its progress",
+        "campaigns",
+        (
+            Reply(
+                200, "Recipients per state, their messages per status, the estimated finish.", c.CampaignOut
+            ),
+        ),
+        errors=(NotFound,),
+    ),
+    ("POST", "/push/v1/campaigns/{id}/recipients"): Operation(
+        "addCampaignRecipients",
+        "Add a chunk of recipients",
+        "campaigns",
+        (Reply(202, "Stored all or nothing; what became of each line.", c.ChunkReportOut),),
+        description=(
+            "At most 20,000 recipients and 4 MiB per request, 100,000 per campaign (`413`); while the "
+            "campaign is draft, scheduled or paused (`409` otherwise). Numbers may be national."
+        ),
+        body=Body(
+            schema={"type": "string", "description": "CSV with a header row, or one JSON object a line."},
+            media_types=("text/csv", "application/x-ndjson"),
+            examples={"csv": "phoneNumber,claimNo\n13800138000,BA2026-0042\n"},
+        ),
+        errors=(NotFound, CampaignStateConflict, InvalidArgument, UnsupportedMediaType, TemplateNotApproved),
+    ),
+    ("POST", "/push/v1/campaigns/{id}/start"): Operation(
+        "startCampaign",
+        "Start a campaign",
+        "campaigns",
+        (Reply(200, "Running, or scheduled until `scheduledAt`.", c.CampaignOut),),
+        errors=(NotFound, CampaignStateConflict),
+    ),
+    ("POST", "/push/v1/campaigns/{id}/pause"): Operation(
+        "pauseCampaign",
+        "Pause a campaign",
+        "campaigns",
+        (Reply(200, "Paused after the round in flight.", c.CampaignOut),),
+        errors=(NotFound, CampaignStateConflict),
+    ),
+    ("POST", "/push/v1/campaigns/{id}/resume"): Operation(
+        "resumeCampaign",
+        "Resume a paused campaign",
+        "campaigns",
+        (Reply(200, "Running (or scheduled while `scheduledAt` is ahead).", c.CampaignOut),),
+        errors=(NotFound, CampaignStateConflict),
+    ),
+    ("POST", "/push/v1/campaigns/{id}/cancel"): Operation(
+        "cancelCampaign",
+        "Cancel a campaign",
+        "campaigns",
+        (Reply(200, "Cancelled: recipients not yet taken are never sent.", c.CampaignOut),),
+        errors=(NotFound, CampaignStateConflict),
     ),
     ("GET", "/push/v1/usage"): Operation(
         "getSmsUsage",

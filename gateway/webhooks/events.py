@@ -19,6 +19,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "verify.completed",
     "verify.failed",
     "verify.prefix_blocked",
+    "campaign.started",
+    "campaign.progress",
+    "campaign.completed",
+    "campaign.cancelled",
 )
 
 

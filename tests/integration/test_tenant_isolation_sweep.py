@@ -64,6 +64,7 @@ SCOPES = [
 VERIFICATIONS = "/verify/v1/requests"
 SUBSCRIPTIONS = "/sim-swap-subscriptions/v0.3/subscriptions"
 DEVICES = "/login-check/v1/devices"
+CAMPAIGNS = "/push/v1/campaigns"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", VERIFICATIONS + "/{id}/check"): Probe("verification", lambda _: {"code": "123456"}),
     ("POST", VERIFICATIONS + "/{id}/next"): Probe("verification"),
     ("DELETE", VERIFICATIONS + "/{id}"): Probe("verification"),
+    ("GET", CAMPAIGNS + "/{id}"): Probe("campaign"),
+    ("POST", CAMPAIGNS + "/{id}/recipients"): Probe("campaign", lambda b_phone: {"phoneNumber": b_phone}),
+    ("POST", CAMPAIGNS + "/{id}/start"): Probe("campaign"),
+    ("POST", CAMPAIGNS + "/{id}/pause"): Probe("campaign"),
+    ("POST", CAMPAIGNS + "/{id}/resume"): Probe("campaign"),
+    ("POST", CAMPAIGNS + "/{id}/cancel"): Probe("campaign"),
 }
 
 #: Console routes (a staff session of B's admin) with A's branch id, and the body each sends.
@@ -169,6 +176,7 @@ LISTS = {
     ("GET", DEVICES),
     ("GET", "/push/v1/webhook"),
     ("GET", "/login-check/v1/policy"),
+    ("GET", CAMPAIGNS),
 }
 
 #: Console GET routes without parameters that list the signed-in member's tenant's objects.
@@ -320,6 +328,7 @@ async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
         "POST", "/push/v1/messages", {"templateId": template["id"], "to": phone, "params": {"claimNo": "C-9"}}
     )
     a.ids["message"] = message["id"]
+    a.ids["campaign"] = (await a.ok("POST", CAMPAIGNS, {"templateId": template["id"]}))["id"]
     queue_template = await a.ok("POST", "/push/v1/templates/builtin/branch-queue", {"signature": "平安银行"})
     branch = await a.ok(
         "POST", "/push/v1/branches", {"name": "陆家嘴支行", "templateId": queue_template["id"]}
@@ -409,6 +418,7 @@ async def test_another_tenants_ids_answer_404_everywhere(stack: Stack) -> None:
         for path, extra in (
             ("/push/v1/messages", {"to": b_phone, "params": {"claimNo": "C-1"}}),
             ("/push/v1/branches", {"name": "外滩支行"}),
+            (CAMPAIGNS, {}),
         ):
             real = a.ids["template"]
             resp = await b.call("POST", path, {"templateId": real, **extra})
@@ -440,6 +450,8 @@ async def _lists_show_only_own(a: Tenant, b: Tenant, receiver: Receiver, phone: 
     defaults = await b.ok("GET", "/login-check/v1/policy")
     assert defaults["windowSeconds"] != 77
 
+    assert await b.ok("GET", CAMPAIGNS) == {"campaigns": [], "nextBefore": None}
+
 
 async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None:
     assert (await a.ok("GET", f"/push/v1/templates/{a.ids['template']}"))["status"] == "approved"
@@ -452,6 +464,8 @@ async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None
     assert subscription["status"] == "ACTIVE"
     assert (await a.ok("GET", f"/push/v1/webhook/deliveries/{a.ids['delivery']}"))["id"] == a.ids["delivery"]
     assert (await a.ok("GET", "/login-check/v1/policy")).items() >= policy.items()
+    campaign = await a.ok("GET", f"{CAMPAIGNS}/{a.ids['campaign']}")
+    assert campaign["status"] == "draft" and campaign["recipients"] == 0
 
 
 async def _console_reveals_nothing(stack: Stack, a: Tenant, b: Tenant, b_phone: str) -> None:

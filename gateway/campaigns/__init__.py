@@ -1,0 +1,81 @@
+"""Campaigns (issue 22): one upload of up to 100,000 recipients, sent as push messages at a rate,
+with progress as a resource and as webhooks.
+
+:mod:`~gateway.campaigns.service` creates campaigns, accepts recipient chunks all or nothing and
+moves campaigns through :mod:`~gateway.campaigns.states`; :mod:`~gateway.campaigns.runner` turns
+recipients into messages through the push service's own send (so every control of a single message
+applies). :func:`open_campaigns` runs the runner wherever the push dispatch worker runs
+(``PUSH_DISPATCH_WORKER``); a stopping runner gives its campaigns back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.campaigns.runner import CampaignRunner, MessageSender, RunnerConfig
+from gateway.campaigns.service import CampaignService
+from gateway.clock import Clock
+from gateway.crypto import BlindIndex, FieldCipher
+from gateway.push.service import TemplateSource
+from gateway.settings import Settings
+from gateway.webhooks import Publisher
+
+__all__ = ["Campaigns", "open_campaigns"]
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """The feature's services in one process."""
+
+    service: CampaignService
+    runner: CampaignRunner
+
+
+@asynccontextmanager
+async def open_campaigns(
+    settings: Settings,
+    *,
+    engine: AsyncEngine,
+    sender: MessageSender,
+    templates: TemplateSource,
+    events: Publisher,
+    cipher: FieldCipher,
+    index: BlindIndex,
+    clock: Clock,
+    config: RunnerConfig | None = None,
+) -> AsyncIterator[Campaigns]:
+    """Build the feature; run the runner for the duration where the dispatch worker runs."""
+    runner = CampaignRunner(
+        engine=engine,
+        sender=sender,
+        cipher=cipher,
+        events=events,
+        clock=clock,
+        config=config or RunnerConfig(lease_seconds=settings.push_lease_seconds),
+    )
+    service = CampaignService(
+        engine=engine,
+        templates=templates,
+        cipher=cipher,
+        index=index,
+        events=events,
+        clock=clock,
+        public_url=settings.issuer,
+        on_runnable=runner.wake if settings.push_dispatch_worker else None,
+    )
+    task = (
+        asyncio.create_task(runner.run(), name="campaign-runner") if settings.push_dispatch_worker else None
+    )
+    try:
+        yield Campaigns(service, runner)
+    finally:
+        if task is not None:
+            runner.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, timeout=settings.shutdown_timeout)
