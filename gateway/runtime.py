@@ -247,7 +247,7 @@ async def open_runtime(
             sender=push.service,
             verifier=one_tap,
             events=webhooks,
-            limiter=limiter,
+            failures=failures,
             cipher=cipher,
             index=index,
             clock=clock,

@@ -245,7 +245,10 @@ class Settings(BaseSettings):
     )
     flow_session_ttl: int = Field(default=900, ge=60, le=86_400, description="flow session lifetime (s)")
     flow_redeem_attempts: int = Field(
-        default=10, ge=1, le=10_000, description="redemptions per link per FLOW_REDEEM_WINDOW_SECONDS"
+        default=10,
+        ge=1,
+        le=10_000,
+        description="failed redemptions per device per FLOW_REDEEM_WINDOW_SECONDS",
     )
     flow_redeem_window_seconds: int = Field(default=600, ge=1, le=86_400, description="redemption window (s)")
     queue_minutes_per_customer: float = Field(

@@ -9,11 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
+from gateway.failure_backoff import FailureBackoff
+from gateway.flows.attempts import Attempts
 from gateway.flows.branches import Branches, MessageSender, TemplateStore
 from gateway.flows.claim_location import ClaimLocation
 from gateway.flows.redemption import NumberVerifier, Redemption
 from gateway.flows.sessions import FlowSessions
-from gateway.ratelimit import RateLimiter
 from gateway.settings import OPERATORS, Settings
 from gateway.webhooks import Publisher
 
@@ -38,12 +39,13 @@ def build_flows(
     sender: MessageSender,
     verifier: NumberVerifier,
     events: Publisher,
-    limiter: RateLimiter,
+    failures: FailureBackoff,
     cipher: FieldCipher,
     index: BlindIndex,
     clock: Clock,
 ) -> Flows:
-    """Wire the feature from settings (H5 token URLs and app ids of the configured operators)."""
+    """Wire the feature from settings (H5 token URLs and app ids of the configured operators);
+    ``failures`` is the process's shared failure store (:mod:`gateway.flows.attempts`)."""
     flow_sessions = FlowSessions(sessions, clock, ttl_seconds=settings.flow_session_ttl)
     h5_urls = {op: url for op in OPERATORS if (url := settings.h5_token_url(op))}
     app_ids = {op: app_id for op in OPERATORS if (app_id := getattr(settings, f"{op}_app_id"))}
@@ -55,14 +57,16 @@ def build_flows(
             templates=templates,
             verifier=verifier,
             events=events,
-            limiter=limiter,
+            attempts=Attempts(
+                failures,
+                attempts=settings.flow_redeem_attempts,
+                window_seconds=settings.flow_redeem_window_seconds,
+            ),
             cipher=cipher,
             index=index,
             clock=clock,
             h5_urls=h5_urls,
             app_ids=app_ids,
-            attempts=settings.flow_redeem_attempts,
-            window_seconds=settings.flow_redeem_window_seconds,
         ),
         claim_location=ClaimLocation(
             sessions=sessions, templates=templates, events=events, cipher=cipher, clock=clock

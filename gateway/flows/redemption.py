@@ -6,11 +6,14 @@ opening device is checked against the recipient's number with the local number c
 (:meth:`~gateway.one_tap.service.OneTapService.verify`, at the recipient's operator, billed to the
 tenant like any check); the holder gets a flow session, anyone else ``403
 LINK_NOT_FOR_THIS_DEVICE`` and the tenant a ``link.rejected`` webhook (message id, reason and
-operator: nothing about the forwarder). The first successful redemption creates the link's flow
-state, moves the message to ``opened`` and publishes ``link.opened``, in one transaction; the
-flow state is unique per message, so concurrent redemptions by the holder create one and the
-others resume it. Redemptions per link are limited (``FLOW_REDEEM_ATTEMPTS`` per
-``FLOW_REDEEM_WINDOW_SECONDS``, ``429``) because each one may cost an operator check.
+operator: nothing about the forwarder). A token of another operator is refused before any
+operator call. The first successful redemption creates the link's flow state, moves the message
+to ``opened`` and publishes ``link.opened``, in one transaction; the flow state is unique per
+message, so concurrent redemptions by the holder create one and the others resume it.
+
+Failures are counted per device and per source, never per link, so wrong-phone attempts on a
+forwarded link neither lock out its holder nor make a billed check for a phone already known to
+be the wrong one (:mod:`gateway.flows.attempts`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from carrier_adapters import VerifyOutcome
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, DecryptionError, FieldCipher
-from gateway.errors import LinkNotForThisDevice, NotFound, OneTapOperatorMismatch, TooManyRequests
+from gateway.errors import LinkNotForThisDevice, NotFound, OneTapOperatorMismatch, OneTapTokenInvalid
+from gateway.flows.attempts import Attempts, Caller
 from gateway.flows.links import (
     LinkRecord,
     advance,
@@ -45,11 +49,10 @@ from gateway.flows.sessions import FlowSessions
 from gateway.one_tap.service import phone_scope
 from gateway.push.lifecycle import add_event
 from gateway.push.states import MessageStatus
-from gateway.ratelimit import RateLimiter
 from gateway.templates import Flow, QuickApp, Template
 from gateway.webhooks import Publisher
 
-__all__ = ["Landing", "NumberVerifier", "Redeemed", "Redemption", "TemplateReader", "stamp"]
+__all__ = ["Landing", "NumberVerifier", "OperatorSdk", "Redeemed", "Redemption", "TemplateReader", "stamp"]
 
 log = structlog.get_logger(__name__)
 ACTIVE = "active"
@@ -91,8 +94,21 @@ class NumberVerifier(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorSdk:
+    """An operator's H5 SDK token endpoint and the gateway's app id there."""
+
+    operator: str
+    h5_url: str
+    app_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Landing:
-    """What the landing page needs: no personal data beyond the recipient's last four digits."""
+    """What the landing page needs: no personal data beyond the recipient's last four digits.
+
+    ``others`` are the other operators' SDKs: a phone the recipient's operator does not identify
+    asks them, so that a phone of another operator is told the link is for another phone.
+    """
 
     code: str
     flow: Flow
@@ -103,6 +119,7 @@ class Landing:
     app_id: str | None
     number_tail: str
     expires_at: datetime
+    others: tuple[OperatorSdk, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,28 +151,24 @@ class Redemption:
         templates: TemplateReader,
         verifier: NumberVerifier,
         events: Publisher,
-        limiter: RateLimiter,
+        attempts: Attempts,
         cipher: FieldCipher,
         index: BlindIndex,
         clock: Clock,
         h5_urls: Mapping[str, str],
         app_ids: Mapping[str, str],
-        attempts: int,
-        window_seconds: int,
     ) -> None:
         self._sessions = sessions
         self._flow_sessions = flow_sessions
         self._templates = templates
         self._verifier = verifier
         self._events = events
-        self._limiter = limiter
+        self._attempts = attempts
         self._cipher = cipher
         self._index = index
         self._clock = clock
         self._h5_urls = h5_urls
         self._app_ids = app_ids
-        self._attempts = attempts
-        self._window = window_seconds
 
     async def _link(self, code: str) -> LinkRecord:
         async with self._sessions() as session:
@@ -189,21 +202,30 @@ class Redemption:
             app_id=self._app_ids.get(operator) if operator else None,
             number_tail=recipient[-4:],
             expires_at=link.expires_at,
+            others=tuple(
+                OperatorSdk(op, url, self._app_ids[op])
+                for op, url in self._h5_urls.items()
+                if op != operator and op in self._app_ids
+            ),
         )
 
-    async def redeem(self, *, code: str, token: str, operator: str | None, channel: str) -> Redeemed:
+    async def redeem(
+        self, *, code: str, token: str, operator: str | None, channel: str, caller: Caller
+    ) -> Redeemed:
         """Redeem the link with an operator token from the opening device (see the module docstring).
 
         :raises NotFound: unknown code.
         :raises LinkExpired: the link expired.
-        :raises TooManyRequests: too many redemptions of this link lately.
-        :raises LinkNotForThisDevice: the device does not hold the recipient's number.
+        :raises LinkNotForThisDevice: the device does not hold the recipient's number, or this
+            caller was found not to within the window (then without an operator check).
+        :raises TooManyRequests: too many failed redemptions from this device or source lately.
         :raises OneTapTokenInvalid, Unavailable, GatewayTimeout, BadGateway: from the operator check.
         """
         link = await self._link(code)
-        decision = await self._limiter.hit(f"flows:redeem:{link.message_id}", self._attempts, self._window)
-        if not decision.allowed:
-            raise TooManyRequests(decision.retry_after)
+        if await self._attempts.known_wrong(link.message_id, caller):
+            log.info("flow_link_rejected_again", message_id=link.message_id)
+            raise LinkNotForThisDevice()
+        await self._attempts.check(caller)
         try:
             recipient = recipient_of(self._cipher, link.tenant_id, link.message_id, link.recipient_cipher)
         except DecryptionError:
@@ -211,16 +233,20 @@ class Redemption:
             raise NotFound("No such link.") from None
         expected = link.operator
         if operator is not None and expected is not None and operator != expected:
-            await self._refuse(link, Refusal.OPERATOR_MISMATCH, operator)
+            await self._refuse(link, Refusal.OPERATOR_MISMATCH, operator, caller)
         try:
             outcome = await self._verifier.verify(
                 tenant_id=link.tenant_id, token=token, phone_number=recipient, operator=expected or operator
             )
         except OneTapOperatorMismatch:
-            await self._refuse(link, Refusal.OPERATOR_MISMATCH, operator)
+            await self._refuse(link, Refusal.OPERATOR_MISMATCH, operator, caller)
+        except OneTapTokenInvalid:
+            await self._attempts.failed(link.message_id, caller, definitive=False)
+            raise
         refusal = refusal_for(outcome.result)
         if refusal is not None:
-            await self._refuse(link, refusal, outcome.operator)
+            await self._refuse(link, refusal, outcome.operator, caller)
+        await self._attempts.succeeded(caller)
         template = await self._templates.get(link.tenant_id, link.template_id)
         holder = self._index.compute(recipient, scope=phone_scope(link.tenant_id))
         state, first = await self._open(link, _link_target(template)[0], holder, channel)
@@ -244,7 +270,10 @@ class Redemption:
             first=first,
         )
 
-    async def _refuse(self, link: LinkRecord, refusal: Refusal, operator: str | None) -> NoReturn:
+    async def _refuse(
+        self, link: LinkRecord, refusal: Refusal, operator: str | None, caller: Caller
+    ) -> NoReturn:
+        await self._attempts.failed(link.message_id, caller, definitive=refusal.definitive)
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
             add_event(session, link.message_id, "link_rejected", now, detail=refusal.value)

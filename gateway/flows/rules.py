@@ -13,7 +13,8 @@ the recipient's number:
                      UNKNOWN ▶ refused NOT_CONFIRMED     ├ 403 LINK_NOT_FOR_THIS_DEVICE + link.rejected
     another operator's token ▶ refused OPERATOR_MISMATCH ┘
 
-A refusal never locks the link: the holder can still open it. ``opened`` is set from
+A refusal never locks the link: the holder can still open it (failures are counted per device
+and source, :mod:`gateway.flows.attempts`). ``opened`` is set from
 ``submitted`` or ``delivered`` only (a delivery report arriving later changes nothing, see
 :mod:`gateway.push.states`); ``completed`` from those or ``opened``.
 
@@ -46,11 +47,21 @@ COMPLETABLE_FROM = frozenset({MessageStatus.SUBMITTED, MessageStatus.DELIVERED, 
 
 
 class Refusal(enum.StrEnum):
-    """Why a redemption was refused (the ``reason`` of ``link.rejected``)."""
+    """Why a redemption was refused (the ``reason`` of ``link.rejected``).
+
+    ``NUMBER_MISMATCH``: another phone of the recipient's operator (the operator said so);
+    ``OPERATOR_MISMATCH``: a phone of another operator (its token names that operator: no check
+    is made); ``NOT_CONFIRMED``: the operator could not say (fail closed).
+    """
 
     NUMBER_MISMATCH = "NUMBER_MISMATCH"
     NOT_CONFIRMED = "NOT_CONFIRMED"
     OPERATOR_MISMATCH = "OPERATOR_MISMATCH"
+
+    @property
+    def definitive(self) -> bool:
+        """Whether the refusal says the phone is another one (``NOT_CONFIRMED`` may be the holder's)."""
+        return self is not Refusal.NOT_CONFIRMED
 
 
 class ClaimStatus(enum.StrEnum):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from gateway.flows.branches import BranchView, CalledTicket, IssuedTicket, QueueView, TicketView
-from gateway.flows.claim_location import Position, SharedLocation
+from gateway.flows.claim_location import Position, SharedLocation, StoredLocation
 from gateway.flows.redemption import Redeemed, stamp
 from gateway.wire import E164
 
@@ -21,6 +21,7 @@ __all__ = [
     "branch_json",
     "called_json",
     "issued_json",
+    "location_json",
     "queue_json",
     "redeemed_json",
     "shared_json",
@@ -118,6 +119,20 @@ def redeemed_json(redeemed: Redeemed) -> dict[str, Any]:
 def shared_json(outcome: SharedLocation) -> dict[str, Any]:
     """``200`` of a share or a decline."""
     return {"status": outcome.status.value, "at": stamp(outcome.at)}
+
+
+def location_json(stored: StoredLocation) -> dict[str, Any]:
+    """``GET /push/v1/messages/{id}/location``: what ``claim.location_shared`` carried."""
+    position = stored.position
+    return {
+        "messageId": stored.message_id,
+        "location": {
+            "latitude": position.latitude,
+            "longitude": position.longitude,
+            "accuracyMeters": position.accuracy_meters,
+        },
+        "sharedAt": stamp(stored.shared_at),
+    }
 
 
 def branch_json(view: BranchView) -> dict[str, Any]:

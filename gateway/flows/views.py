@@ -6,14 +6,18 @@ landing page; 404 and 410 pages for unknown and expired links; reads only) and `
 :mod:`gateway.console.views`).
 
 JSON: ``POST /push/v1/links/{code}/redeem`` is public (the holder proves the number with the
-operator token); ``/flows/v1/*`` take a flow session (``Authorization: Bearer fls_…``, policy
-``flow-session``); ``/push/v1/branches*`` take an access token with ``branches:manage``. Flow
-answers carry ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
+operator token; every answer to a request without a valid device cookie sets one,
+:mod:`gateway.flows.attempts`); ``/flows/v1/*`` take a flow session (``Authorization: Bearer
+fls_…``, policy ``flow-session``); ``/push/v1/branches*`` take an access token with
+``branches:manage``; ``GET /push/v1/messages/{id}/location`` (the location shared through a
+message's link) ``push:read``. Flow answers carry ``Cache-Control: no-store`` and
+``Referrer-Policy: no-referrer``.
 """
 
 from __future__ import annotations
 
 import functools
+from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 from aiohttp import web
@@ -21,7 +25,16 @@ from aiohttp import web
 from gateway import auth
 from gateway.appkeys import RUNTIME
 from gateway.auth import Handler, principal, public, requires_scope
-from gateway.errors import LinkExpired, NotFound
+from gateway.auth_throttle import current_address
+from gateway.console.auth import secure_cookie
+from gateway.errors import ApiError, LinkExpired, NotFound
+from gateway.flows.attempts import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_PATH,
+    Caller,
+    new_device_id,
+    valid_device_id,
+)
 from gateway.flows.pages import origin_of, render_page, security_headers, static_file
 from gateway.flows.redemption import Landing
 from gateway.flows.schemas import (
@@ -33,6 +46,7 @@ from gateway.flows.schemas import (
     branch_json,
     called_json,
     issued_json,
+    location_json,
     queue_json,
     redeemed_json,
     shared_json,
@@ -47,6 +61,7 @@ __all__ = ["deep_link", "routes"]
 routes = web.RouteTableDef()
 _FLOW_CONTEXT: web.RequestKey[FlowContext] = web.RequestKey("flow_context")
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_DEVICE_COOKIE_DAYS = 30
 
 
 def requires_flow_session(handler: Handler) -> Handler:
@@ -77,9 +92,9 @@ async def landing(request: web.Request) -> web.Response:
         return render_page("gone.html", status=404, reason="missing")
     except LinkExpired:
         return render_page("gone.html", status=410, reason="expired")
-    h5_origin = origin_of(page.h5_url)
+    origins = [origin_of(url) for url in (page.h5_url, *(sdk.h5_url for sdk in page.others))]
     headers = security_headers(
-        connect=[h5_origin] if h5_origin else [],
+        connect=list(dict.fromkeys(origin for origin in origins if origin)),
         geolocation=page.flow is Flow.CLAIM_LOCATION,
     )
     return render_page(
@@ -91,15 +106,52 @@ async def landing(request: web.Request) -> web.Response:
     )
 
 
+def _device_cookie(device: str, *, secure: bool) -> str:
+    """The ``Set-Cookie`` value giving the browser its device id (sent back to redemptions only)."""
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[DEVICE_COOKIE] = device
+    morsel = cookie[DEVICE_COOKIE]
+    morsel["path"] = DEVICE_COOKIE_PATH
+    morsel["max-age"] = str(_DEVICE_COOKIE_DAYS * 86_400)
+    morsel["httponly"] = True
+    morsel["samesite"] = "Strict"
+    morsel["secure"] = secure
+    return morsel.OutputString()
+
+
 @routes.post("/push/v1/links/{code}/redeem")
 @public
 async def redeem(request: web.Request) -> web.Response:
     """Redeem a link with an operator token from the opening device."""
-    body = await read_json(request, RedeemBody)
-    redeemed = await request.app[RUNTIME].flows.redemption.redeem(
-        code=request.match_info["code"], token=body.token, operator=body.operator, channel=body.channel
+    runtime = request.app[RUNTIME]
+    device = request.cookies.get(DEVICE_COOKIE)
+    issued: dict[str, str] = {}
+    if device is None or not valid_device_id(device):
+        device = new_device_id()
+        issued["Set-Cookie"] = _device_cookie(device, secure=secure_cookie(runtime.settings))
+    try:
+        body = await read_json(request, RedeemBody)
+        redeemed = await runtime.flows.redemption.redeem(
+            code=request.match_info["code"],
+            token=body.token,
+            operator=body.operator,
+            channel=body.channel,
+            caller=Caller(device, current_address()),
+        )
+    except ApiError as exc:
+        exc.headers.update(issued)
+        raise
+    return json_response(redeemed_json(redeemed), headers={**_NO_STORE, **issued})
+
+
+@routes.get("/push/v1/messages/{id}/location")
+@requires_scope("push:read")
+async def shared_location(request: web.Request) -> web.Response:
+    """The location the holder shared through the message's link (404 while none is)."""
+    stored = await request.app[RUNTIME].flows.claim_location.location_of(
+        principal(request).tenant_id, request.match_info["id"]
     )
-    return json_response(redeemed_json(redeemed), headers=_NO_STORE)
+    return json_response(location_json(stored), headers=_NO_STORE)
 
 
 @routes.post("/flows/v1/claim-location")

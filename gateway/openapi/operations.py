@@ -885,6 +885,25 @@ _TABLE: dict[tuple[str, str], Operation] = {
         (Reply(200, "Cancelled: recipients not yet taken are never sent.", c.CampaignOut),),
         errors=(NotFound, CampaignStateConflict),
     ),
+    ("GET", "/push/v1/messages/{id}/location"): Operation(
+        "getSharedLocation",
+        "Read the location shared through a message",
+        "flows",
+        (
+            Reply(
+                200,
+                "The location the holder shared through the message's claim-location link.",
+                r.SharedLocationOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description=(
+            "The same location `claim.location_shared` carried, for a tenant that missed or does not "
+            "receive webhooks. `404` while nothing is shared (not yet, or declined), for a message "
+            "without a claim-location flow, and for another tenant's message."
+        ),
+        errors=(NotFound,),
+    ),
     ("GET", "/push/v1/usage"): Operation(
         "getSmsUsage",
         "Today's SMS against the budget",
@@ -1136,7 +1155,12 @@ _TABLE: dict[tuple[str, str], Operation] = {
                 headers=_NO_STORE,
             ),
         ),
-        description="The opening device proves the recipient's number with an operator token.",
+        description=(
+            "The opening device proves the recipient's number with an operator token. Failures are "
+            "counted per device (the `gw_device` cookie every answer without a valid one sets) and "
+            "per source address, never per link; a device refused for this link within the window "
+            "is refused again without an operator check (docs/flows.md)."
+        ),
         body=Body(RedeemBody, examples={"h5": {"token": _EXAMPLE_H5_TOKEN, "operator": "cmcc"}}),
         errors=(
             NotFound,

@@ -454,6 +454,22 @@ class LocationOutcome(_Out):
     at: datetime
 
 
+class LocationOut(_Out):
+    """WGS-84 degrees and the accuracy radius the phone's browser reported."""
+
+    latitude: float
+    longitude: float
+    accuracyMeters: float
+
+
+class SharedLocationOut(_Out):
+    """``GET /push/v1/messages/{id}/location``: what ``claim.location_shared`` carried."""
+
+    messageId: str
+    location: LocationOut
+    sharedAt: datetime
+
+
 class QueueTicket(_Out):
     """The holder's ticket (``position`` and ``estimatedWaitMinutes`` while waiting)."""
 
@@ -672,6 +688,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CallbackReceipt,
     Redemption,
     LocationOutcome,
+    SharedLocationOut,
     QueueTicket,
     BranchOut,
     IssuedTicketOut,

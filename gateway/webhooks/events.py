@@ -12,6 +12,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "link.opened",
     "link.rejected",
     "claim.location_shared",
+    "claim.location_declined",
     "queue.ticket_called",
     "queue.ticket_cancelled",
     "queue.ticket_recalled",

@@ -10,8 +10,10 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from gateway.db import create_engine
 from tests.browser.conftest import SHANGHAI, phone_context
 from tests.stack import Stack
 from tests.unit.console.support import create_staff
@@ -92,9 +94,11 @@ async def test_holder_shares_the_claim_location(browser: Browser, live: Stack, r
 async def test_forwarded_link_is_refused_on_another_phone(
     browser: Browser, live: Stack, receiver: Receiver
 ) -> None:
-    """The same link opened on another phone of the same operator shows a clear refusal in
-    Chinese and English and the insurer gets link.rejected; on a phone of another operator the
-    page explains that the number could not be identified. The holder can still use it."""
+    """The same link opened on another phone of the same operator, and on a phone of another
+    operator, shows "此链接属于另一部手机 · This link is for another phone" (Chinese first, English
+    beside) and the insurer gets link.rejected (NUMBER_MISMATCH, then OPERATOR_MISMATCH without an
+    operator check) with no number in it; tapping "try" again on the refused phone makes no new
+    check. The holder can still use the link."""
     insurer = await Tenant.create(live, receiver)
     holder, forwardee = await live.subscriber("cmcc"), await live.subscriber("cmcc")
     unicom = await live.subscriber("cucc")
@@ -111,26 +115,84 @@ async def test_forwarded_link_is_refused_on_another_phone(
     await page.goto(link)
     refused = page.locator("#step-refused")
     await expect(refused).to_be_visible(timeout=10_000)
+    await expect(refused.locator("h1")).to_have_text("此链接属于另一部手机")
+    await expect(refused.locator("h2[lang=en]")).to_have_text("This link is for another phone")
     await expect(refused).to_contain_text("此链接只能在接收短信的手机上打开")
     await expect(refused).to_contain_text("only opens on the phone that received the SMS")
     await expect(page.locator("#claim-consent")).to_be_hidden()
-
     [rejected] = await insurer.wait_event("link.rejected")
     assert rejected["data"]["messageId"] == message_id and rejected["data"]["reason"] == "NUMBER_MISMATCH"
-    assert forwardee[3:] not in dumps(rejected)
+    assert forwardee[3:] not in dumps(rejected) and holder[3:] not in dumps(rejected)
+    checks = await _checks(live, insurer)
+    await page.reload()
+    await expect(page.locator("#step-refused")).to_be_visible(timeout=10_000)
+    assert await _checks(live, insurer) == checks, "a phone known to be the wrong one is not checked again"
 
     third = await phone_context(browser, live)
     await _open_inbox(third, live, unicom)
     page = await third.new_page()
     await page.goto(link)
-    await expect(page.locator("#step-device")).to_be_visible(timeout=10_000)
-    await expect(page.locator("#step-device")).to_contain_text("mobile data")
+    refused = page.locator("#step-refused")
+    await expect(refused).to_be_visible(timeout=10_000)
+    await expect(refused.locator("h1")).to_have_text("此链接属于另一部手机")
+    await expect(refused).to_contain_text("This link is for another phone")
+    await expect(page.locator("#step-device")).to_be_hidden()
+    events = await insurer.wait_event("link.rejected", 2)
+    mismatch = [e for e in events if e["data"]["reason"] == "OPERATOR_MISMATCH"]
+    assert len(mismatch) == 1 and mismatch[0]["data"]["operator"] == "cucc", events
+    assert unicom[3:] not in dumps(mismatch[0])
+    assert await _checks(live, insurer) == checks
 
     mine = await holder_context.new_page()
     await mine.goto(f"{live.gateway_url}/l/{code}")
     await expect(mine.locator("#claim-consent")).to_be_visible(timeout=10_000)
     for context in (holder_context, other, third):
         await context.close()
+
+
+async def test_holder_declines_to_share_the_location(
+    browser: Browser, live: Stack, receiver: Receiver
+) -> None:
+    """On the consent step the holder taps "不同意 · Decline": the page says nothing was collected,
+    the browser was never asked for a position, the insurer gets claim.location_declined and the
+    API has no location for the message; the holder can still change their mind."""
+    insurer = await Tenant.create(live, receiver)
+    phone = await live.subscriber("cmcc")
+    template = await insurer.builtin("claim-location")
+    message_id, _ = await insurer.send(template, phone, CLAIM)
+    context = await phone_context(browser, live, geolocation=True)
+    await context.add_init_script(GEO_SPY)
+    landing = await _tap_link(context, await _open_inbox(context, live, phone))
+
+    decline = landing.locator("#decline")
+    await expect(decline).to_be_visible(timeout=10_000)
+    await expect(decline).to_contain_text("不同意")
+    await decline.click()
+
+    declined = landing.locator("#claim-declined")
+    await expect(declined).to_be_visible(timeout=10_000)
+    await expect(declined).to_contain_text("您已选择不共享位置")
+    await expect(declined).to_contain_text("Your location was not collected")
+    assert await landing.evaluate("window.__geolocationCalls") == 0
+    [event] = await insurer.wait_event("claim.location_declined")
+    assert event["data"]["messageId"] == message_id and event["data"]["claim"] == CLAIM
+    assert phone[3:] not in dumps(event)
+    location = await insurer.call("GET", f"/push/v1/messages/{message_id}/location")
+    assert location.status_code == 404
+    await landing.locator("#reconsider").click()
+    await expect(landing.locator("#claim-consent")).to_be_visible()
+    await context.close()
+
+
+async def _checks(stack: Stack, tenant: Tenant) -> int:
+    """Operator number checks in the tenant's usage ledger."""
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            sql = "SELECT count(*) FROM usage_records WHERE tenant_id = :t AND capability = 'one_tap_verify'"
+            return int((await conn.execute(sa.text(sql), {"t": tenant.creds.tenant_id})).scalar_one())
+    finally:
+        await engine.dispose()
 
 
 async def _console_sign_in(page: Page, stack: Stack, branch_id: str, username: str, password: str) -> None:

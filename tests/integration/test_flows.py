@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from gateway.db import create_engine
 from tests.stack import Stack
 from tests.unit.flows.support import (
+    Browser,
     Tenant,
     dumps,
     flow_call,
@@ -65,6 +66,12 @@ class Claim:
         assert resp.status_code == 200, resp.text
         body: dict[str, Any] = resp.json()
         return body
+
+
+async def _checks(stack: Stack, tenant: Tenant) -> int:
+    """Operator number checks recorded in the tenant's usage ledger."""
+    sql = "SELECT count(*) FROM usage_records WHERE tenant_id = :t AND capability = 'one_tap_verify'"
+    return await _count(stack, sql, t=tenant.creds.tenant_id)
 
 
 async def _count(stack: Stack, sql: str, **params: Any) -> int:
@@ -139,6 +146,7 @@ async def test_declared_operator_other_than_the_recipients_is_refused(
     assert (declared.status_code, implied.status_code) == (403, 403)
     events = await insurer.wait_event("link.rejected", 2)
     assert {e["data"]["reason"] for e in events} == {"OPERATOR_MISMATCH"}
+    assert await _checks(stack, insurer) == 0, "another operator's token costs no operator check"
 
 
 async def test_expired_link_is_410_on_page_and_api(flows: tuple[Stack, dict[str, FakeSmsChannel]]) -> None:
@@ -247,15 +255,92 @@ async def test_invalid_token_is_422_and_bad_bodies_are_400(
         assert resp.status_code == 400 and resp.json()["code"] == "INVALID_ARGUMENT", raw
 
 
-async def test_redemptions_per_link_are_limited(sqlite_url: str) -> None:
-    """Past FLOW_REDEEM_ATTEMPTS in the window the link answers 429 with Retry-After."""
+async def test_ten_wrong_phone_attempts_do_not_lock_out_the_holder(
+    flows: tuple[Stack, dict[str, FakeSmsChannel]], receiver: Receiver
+) -> None:
+    """A forwarded link tried ten times from another phone's browser (same operator, its own
+    cookie and address): every attempt is 403, but only the first reaches the operator (one check
+    in the usage ledger, one link.rejected); the holder, on its own phone, then redeems at once."""
+    stack, _ = flows
+    insurer = await Tenant.create(stack, receiver)
+    claim = await Claim.send(stack, insurer)
+    other = await stack.subscriber("cmcc")
+
+    async with Browser(stack, "10.64.1.7") as forwardee, Browser(stack, "10.64.9.3") as holder:
+        answers = [await forwardee.redeem(claim.code, await h5_token(stack, other)) for _ in range(10)]
+        assert [a.status_code for a in answers] == [403] * 10, [a.text for a in answers]
+        assert {a.json()["code"] for a in answers} == {"LINK_NOT_FOR_THIS_DEVICE"}
+        assert "gw_device" in answers[0].headers["set-cookie"]
+        assert "set-cookie" not in answers[1].headers, "the browser kept its device cookie"
+        assert await _checks(stack, insurer) == 1
+
+        mine = await holder.redeem(claim.code, await h5_token(stack, claim.phone), operator="cmcc")
+
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["state"] == "consent_pending"
+    assert await _checks(stack, insurer) == 2
+    await insurer.wait_event("link.opened")
+    assert len(insurer.events("link.rejected")) == 1
+
+
+async def test_a_cookieless_caller_is_bounded_per_source(sqlite_url: str) -> None:
+    """A caller that drops its device cookie is checked at each attempt, but its source address
+    allows FLOW_REDEEM_ATTEMPTS x 5 failures per window (then 429 with Retry-After, no check):
+    the billed checks are bounded, and the holder at another address still redeems."""
     async with flows_stack(sqlite_url, flow_redeem_attempts=2) as (stack, _):
         insurer = await Tenant.create(stack)
         claim = await Claim.send(stack, insurer)
-        statuses = [(await redeem(stack, claim.code, "H5HTTPS" + "f" * 32)).status_code for _ in range(3)]
-        assert statuses == [422, 422, 429]
-        last = await redeem(stack, claim.code, "H5HTTPS" + "f" * 32)
+        other = await stack.subscriber("cmcc")
+        statuses = []
+        for _ in range(14):
+            async with Browser(stack, "10.64.1.7") as fresh:
+                statuses.append((await fresh.redeem(claim.code, await h5_token(stack, other))).status_code)
+        assert statuses == [403] * 10 + [429] * 4
+        assert await _checks(stack, insurer) == 10
+        async with Browser(stack, "10.64.1.7") as blocked:
+            last = await blocked.redeem(claim.code, await h5_token(stack, other))
         assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+        async with Browser(stack, "10.64.9.3") as holder:
+            mine = await holder.redeem(claim.code, await h5_token(stack, claim.phone), operator="cmcc")
+        assert mine.status_code == 200, mine.text
+
+
+async def test_failures_are_counted_per_device(sqlite_url: str) -> None:
+    """Invalid tokens count against the device: past FLOW_REDEEM_ATTEMPTS the device is 429 with
+    Retry-After; another device at the same address is not; the window's end frees the device."""
+    async with flows_stack(sqlite_url, flow_redeem_attempts=2, flow_redeem_window_seconds=60) as (stack, _):
+        insurer = await Tenant.create(stack)
+        claim = await Claim.send(stack, insurer, ttlSeconds=3600)
+        forged = "H5HTTPS" + "f" * 32
+        async with Browser(stack, "10.64.1.7") as device, Browser(stack, "10.64.1.7") as neighbour:
+            statuses = [(await device.redeem(claim.code, forged)).status_code for _ in range(3)]
+            assert statuses == [422, 422, 429]
+            last = await device.redeem(claim.code, forged)
+            assert last.status_code == 429 and 1 <= int(last.headers["retry-after"]) <= 60
+            assert (await neighbour.redeem(claim.code, forged)).status_code == 422
+            stack.clock.advance(61)
+            assert (await device.redeem(claim.code, forged)).status_code == 422
+
+
+async def test_a_known_wrong_phone_is_checked_again_from_another_source(
+    flows: tuple[Stack, dict[str, FakeSmsChannel]],
+) -> None:
+    """The memory of a wrong phone is per device and source: the same browser on another network
+    (a dual-SIM phone that switched its data SIM) is checked again, and the window's end forgets it."""
+    stack, _ = flows
+    insurer = await Tenant.create(stack)
+    claim = await Claim.send(stack, insurer, ttlSeconds=3600)
+    other = await stack.subscriber("cmcc")
+    async with Browser(stack, "10.64.1.7") as browser:
+        assert (await browser.redeem(claim.code, await h5_token(stack, other))).status_code == 403
+        assert (await browser.redeem(claim.code, await h5_token(stack, other))).status_code == 403
+        assert await _checks(stack, insurer) == 1
+        browser.client.headers["X-Forwarded-For"] = "10.80.3.3"
+        assert (await browser.redeem(claim.code, await h5_token(stack, other))).status_code == 403
+        assert await _checks(stack, insurer) == 2
+        stack.clock.advance(601)
+        assert (await browser.redeem(claim.code, await h5_token(stack, other))).status_code == 403
+        assert await _checks(stack, insurer) == 3
 
 
 async def test_location_is_shared_once_with_the_insurer(
@@ -290,8 +375,8 @@ async def test_location_is_shared_once_with_the_insurer(
 async def test_decline_records_and_allows_a_later_share(
     flows: tuple[Stack, dict[str, FakeSmsChannel]], receiver: Receiver
 ) -> None:
-    """Declining answers 200 and records a declined event without sharing anything; the holder
-    may still share afterwards."""
+    """Declining answers 200, records a declined event and publishes claim.location_declined (once,
+    with the claim's params) without sharing anything; the holder may still share afterwards."""
     stack, _ = flows
     insurer = await Tenant.create(stack, receiver)
     claim = await Claim.send(stack, insurer)
@@ -302,9 +387,16 @@ async def test_decline_records_and_allows_a_later_share(
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     message = await insurer.message(claim.message_id)
     assert message["events"][-1]["type"] == "declined" and message["status"] == "opened"
+    [event] = await insurer.wait_event("claim.location_declined")
+    assert event["data"]["messageId"] == claim.message_id and event["data"]["claim"] == CLAIM
+    assert event["data"]["declinedAt"] == declined.json()["at"]
+    assert claim.phone[3:] not in dumps(event)
+    again = await flow_call(stack, session, "POST", "/flows/v1/claim-location/decline")
+    assert again.status_code == 200 and again.json()["status"] == "declined"
     assert (await claim.redeem_as_holder())["state"] == "declined"
     await asyncio.sleep(0.3)
     assert insurer.events("claim.location_shared") == []
+    assert len(insurer.events("claim.location_declined")) == 1, "declining again publishes nothing"
     body = {"latitude": 0, "longitude": 0, "accuracyMeters": 1}
     assert (await flow_call(stack, session, "POST", "/flows/v1/claim-location", body)).status_code == 200
 
@@ -358,3 +450,44 @@ async def test_flow_sessions_authenticate(sqlite_url: str) -> None:
         stack.clock.advance(61)
         expired = await flow_call(stack, session, "POST", "/flows/v1/claim-location", body)
         assert expired.status_code == 401
+
+
+async def test_the_insurer_reads_the_shared_location(
+    flows: tuple[Stack, dict[str, FakeSmsChannel]], receiver: Receiver
+) -> None:
+    """GET /push/v1/messages/{id}/location (push:read) is 404 before anything is shared and after a
+    decline, then answers what claim.location_shared carried; another tenant's id is the 404 of an
+    unknown id; a token without push:read is 403."""
+    stack, _ = flows
+    insurer = await Tenant.create(stack, receiver)
+    claim = await Claim.send(stack, insurer)
+    path = f"/push/v1/messages/{claim.message_id}/location"
+
+    before = await insurer.call("GET", path)
+    assert before.status_code == 404 and before.json()["code"] == "NOT_FOUND"
+    session = (await claim.redeem_as_holder())["session"]
+    assert (await insurer.call("GET", path)).status_code == 404
+    assert (await flow_call(stack, session, "POST", "/flows/v1/claim-location/decline")).status_code == 200
+    assert (await insurer.call("GET", path)).status_code == 404
+    position = {"latitude": 31.2304, "longitude": 121.4737, "accuracyMeters": 12.5}
+    assert (await flow_call(stack, session, "POST", "/flows/v1/claim-location", position)).status_code == 200
+
+    read = await insurer.call("GET", path)
+
+    assert read.status_code == 200, read.text
+    assert read.headers["cache-control"] == "no-store"
+    [event] = await insurer.wait_event("claim.location_shared")
+    assert read.json() == {
+        "messageId": claim.message_id,
+        "location": event["data"]["location"],
+        "sharedAt": event["data"]["sharedAt"],
+    }
+    assert read.json()["location"] == position
+    stranger = await Tenant.create(stack)
+    theirs = await stranger.call("GET", path)
+    unknown = await stranger.call("GET", "/push/v1/messages/00000000-0000-4000-8000-000000000000/location")
+    assert theirs.status_code == 404 and theirs.json() == unknown.json()
+    sender_only = await stack.tenant(["push:send"], sandbox=True)
+    token = await stack.access_token(sender_only)
+    denied = await stack.http.get(f"{stack.gateway_url}{path}", headers={"Authorization": f"Bearer {token}"})
+    assert denied.status_code == 403

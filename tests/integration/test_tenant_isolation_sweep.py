@@ -83,6 +83,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/push/v1/templates/{id}"): Probe("template"),
     ("GET", "/push/v1/webhook/deliveries/{id}"): Probe("delivery"),
     ("GET", "/push/v1/messages/{id}"): Probe("message"),
+    ("GET", "/push/v1/messages/{id}/location"): Probe("message"),
     ("GET", "/push/v1/branches/{id}"): Probe("branch"),
     ("POST", "/push/v1/branches/{id}/tickets"): Probe("branch", lambda b_phone: {"phoneNumber": b_phone}),
     ("POST", "/push/v1/branches/{id}/call-next"): Probe("branch", lambda _: {"counter": "3"}),
@@ -306,6 +307,24 @@ def _subscription(stack: Stack, receiver: Receiver, phone: str) -> dict[str, Any
     }
 
 
+async def _share_location(a: Tenant, code: str, phone: str) -> None:
+    """The holder of A's claim message shares a location, so A has one to read by the message id."""
+    token = await a.stack.sdk_token(phone, "h5")
+    redeemed = await a.stack.http.post(
+        f"{a.stack.gateway_url}/push/v1/links/{code}/redeem", json={"token": token}
+    )
+    assert redeemed.status_code == 200, redeemed.text
+    session = redeemed.json()["session"]
+    SENSITIVE.add(session)
+    position = {"latitude": 31.2304, "longitude": 121.4737, "accuracyMeters": 12.0}
+    shared = await a.stack.http.post(
+        f"{a.stack.gateway_url}/flows/v1/claim-location",
+        json=position,
+        headers={"Authorization": f"Bearer {session}"},
+    )
+    assert shared.status_code == 200, shared.text
+
+
 async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
     """Tenant A's objects, one of each kind, their ids in ``a.ids``."""
     hook = {"url": receiver.url("/hook"), "events": ["message.submitted"]}
@@ -329,6 +348,7 @@ async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
     )
     a.ids["message"] = message["id"]
     a.ids["campaign"] = (await a.ok("POST", CAMPAIGNS, {"templateId": template["id"]}))["id"]
+    await _share_location(a, message["link"].rsplit("/l/", 1)[1], phone)
     queue_template = await a.ok("POST", "/push/v1/templates/builtin/branch-queue", {"signature": "平安银行"})
     branch = await a.ok(
         "POST", "/push/v1/branches", {"name": "陆家嘴支行", "templateId": queue_template["id"]}
@@ -456,6 +476,8 @@ async def _lists_show_only_own(a: Tenant, b: Tenant, receiver: Receiver, phone: 
 async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None:
     assert (await a.ok("GET", f"/push/v1/templates/{a.ids['template']}"))["status"] == "approved"
     assert (await a.ok("GET", f"/push/v1/messages/{a.ids['message']}"))["id"] == a.ids["message"]
+    shared = await a.ok("GET", f"/push/v1/messages/{a.ids['message']}/location")
+    assert shared["location"]["accuracyMeters"] == 12
     queue = await a.ok("GET", f"/push/v1/branches/{a.ids['branch']}/queue")
     assert queue["waiting"] == [] and queue["called"] == [], queue
     devices = (await a.ok("GET", DEVICES, phoneNumber=phone))["devices"]

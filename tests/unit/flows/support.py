@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from gateway.flows.attempts import DEVICE_COOKIE
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds, open_stack
 from tests.unit.push.fakes import FakeSmsChannel
@@ -24,6 +25,7 @@ EVENTS = [
     "link.opened",
     "link.rejected",
     "claim.location_shared",
+    "claim.location_declined",
     "queue.ticket_called",
     "queue.ticket_cancelled",
 ]
@@ -144,13 +146,40 @@ async def h5_token(stack: Stack, phone: str) -> str:
 
 
 async def redeem(stack: Stack, code: str, token: str, **extra: Any) -> httpx.Response:
-    """``POST /push/v1/links/{code}/redeem``."""
+    """``POST /push/v1/links/{code}/redeem`` from a client that keeps no cookie (each call is a new
+    device to the gateway: the ``gw_device`` cookie it sets is dropped)."""
     resp = await stack.http.post(
         f"{stack.gateway_url}/push/v1/links/{code}/redeem", json={"token": token, **extra}
     )
+    stack.http.cookies.delete(DEVICE_COOKIE)
     if resp.status_code == 200:
         SENSITIVE.add(resp.json()["session"])
     return resp
+
+
+class Browser:
+    """One phone's browser as the gateway sees it: its own cookie jar (so it keeps the ``gw_device``
+    cookie like a browser) and its source address (``X-Forwarded-For``, which the test gateway
+    believes from 127.0.0.1, its trusted proxy)."""
+
+    def __init__(self, stack: Stack, address: str) -> None:
+        self.stack = stack
+        self.client = httpx.AsyncClient(headers={"X-Forwarded-For": address}, timeout=10.0)
+
+    async def __aenter__(self) -> Browser:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
+    async def redeem(self, code: str, token: str, **extra: Any) -> httpx.Response:
+        """``POST /push/v1/links/{code}/redeem`` with this browser's cookie and address."""
+        resp = await self.client.post(
+            f"{self.stack.gateway_url}/push/v1/links/{code}/redeem", json={"token": token, **extra}
+        )
+        if resp.status_code == 200:
+            SENSITIVE.add(resp.json()["session"])
+        return resp
 
 
 async def flow_call(stack: Stack, session: str, method: str, path: str, body: Any = None) -> httpx.Response:

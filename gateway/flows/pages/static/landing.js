@@ -1,6 +1,8 @@
 // Landing page of a push link (gateway/flows/views.py). Tries the quick app, else runs the flow
-// here: an H5 token from the recipient's operator (over cellular data), then the redemption,
-// then the flow. The flow session lives in this closure only: never in a URL or in storage.
+// here: an H5 token from the recipient's operator (over cellular data; else from another
+// operator, to tell a phone of another operator the link is not its), then the redemption
+// (which carries the gw_device cookie), then the flow. The flow session lives in this closure
+// only: never in a URL or in storage.
 (function () {
   "use strict";
 
@@ -58,14 +60,17 @@
     });
   }
 
-  function h5Token() {
-    if (!cfg.h5Url) return Promise.reject(new Failure("step-device"));
-    return fetch(cfg.h5Url, {
+  // The recipient's operator identifies its own subscribers only. When it does not, the other
+  // operators are asked: a phone of another operator gets a token there, and redeeming it tells
+  // the phone (and the sender) that the link is for another phone. No token anywhere: the phone
+  // is not on mobile data.
+  function tokenFrom(url, appId, operator) {
+    return fetch(url, {
       method: "POST",
       mode: "cors",
       credentials: "include",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ appId: cfg.appId })
+      body: JSON.stringify({ appId: appId })
     }).then(
       function (resp) {
         if (!resp.ok) throw new Failure("step-device");
@@ -76,8 +81,33 @@
       }
     ).then(function (body) {
       if (!body || typeof body.token !== "string") throw new Failure("step-device");
-      return body;
+      return { token: body.token, operator: operator || body.operator };
     });
+  }
+
+  function otherSdks() {
+    var names = (cfg.others || "").split(" ");
+    var sdks = [];
+    for (var i = 0; i < names.length; i++) {
+      var suffix = names[i].charAt(0).toUpperCase() + names[i].slice(1);
+      var url = cfg["h5Url" + suffix];
+      var appId = cfg["appId" + suffix];
+      if (names[i] && url && appId) sdks.push({ operator: names[i], url: url, appId: appId });
+    }
+    return sdks;
+  }
+
+  function h5Token() {
+    var sdks = otherSdks();
+    var attempt = cfg.h5Url
+      ? tokenFrom(cfg.h5Url, cfg.appId, cfg.operator)
+      : Promise.reject(new Failure("step-device"));
+    sdks.forEach(function (sdk) {
+      attempt = attempt.catch(function () {
+        return tokenFrom(sdk.url, sdk.appId, sdk.operator);
+      });
+    });
+    return attempt;
   }
 
   function stepForError(status, code) {
@@ -94,7 +124,7 @@
     if (operator) body.operator = operator;
     return fetch("/push/v1/links/" + encodeURIComponent(cfg.code) + "/redeem", {
       method: "POST",
-      credentials: "omit",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
     }).then(
