@@ -238,7 +238,10 @@ async def test_a_phone_put_on_wifi_walks_by_sms_otp_unless_the_request_names_its
     one naming "network" is still identified by the network; back on cellular, the network again."""
     await subscribe(PHONES[op], op)
     put = await client.put(f"/sandbox/devices/{PHONES[op]}", json={"network": "wifi"})
-    assert (put.status, await put.json()) == (200, {"phoneNumber": PHONES[op], "network": "wifi"})
+    assert (put.status, await put.json()) == (
+        200,
+        {"phoneNumber": PHONES[op], "network": "wifi", "vendor": "other"},
+    )
 
     url = start_url(gateway, op, login_hint=PHONES[op])
     assert (await browse(client, PHONES[op], {"url": url}))[0] == 200
