@@ -53,13 +53,19 @@ def callback_signature(secret: str, timestamp: str, nonce: str, body: bytes) -> 
 
 
 def signed_query(
-    secret: str, path: str, body: bytes, now: datetime, *, sign_name: str, extra: Mapping[str, str] = {}
+    secret: str,
+    path: str,
+    body: bytes,
+    now: datetime,
+    *,
+    sign_name: str,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
     """The query string of a signed request (``extra`` first, then timestamp, nonce, signature)."""
     timestamp = str(epoch_ms(now))
     nonce = secrets.token_hex(16)
     signature = request_signature(secret, path, timestamp, nonce, body)
-    return urlencode({**extra, "timestamp": timestamp, "nonce": nonce, sign_name: signature})
+    return urlencode({**(extra or {}), "timestamp": timestamp, "nonce": nonce, sign_name: signature})
 
 
 def lowercase(headers: Mapping[str, str]) -> dict[str, str]:

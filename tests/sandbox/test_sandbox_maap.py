@@ -205,3 +205,36 @@ async def test_faults_platform_down_failed_and_receipts_lost(
     await client.get(f"/sandbox/phone/{phone}")
     await asyncio.sleep(0.3)
     assert len(receiver.received) == 1
+
+
+async def test_phone_page_renders_cards_inert(
+    client: SandboxClient, subscribe: Subscribe, clock: ManualClock
+) -> None:
+    """The phone page renders a 5G card with markup in its title as text; an http(s) button is an anchor
+    opening a new tab, a hap:// button is a plain button showing the link (no quick-app runtime)."""
+    phone = PHONES["cmcc"]
+    await subscribe(phone, "cmcc", rcs=True)
+    card = rich_card("x", phone, "hap://app/com.example/claim?t=1")
+    content = card["RCSMessage"]["richcardMessage"]["message"]["generalPurposeCard"]["content"]
+    content["title"] = '<img src=x onerror="alert(1)">'
+    content["suggestions"].append(
+        {
+            "action": {
+                "displayText": "网页",
+                "postback": {"data": "web"},
+                "urlAction": {"openUrl": {"url": "https://gw.example/l/a?b=1&c=2"}},
+            }
+        }
+    )
+    assert (await maap_call(client, "cmcc", BOT, "messages", card, clock.now()))[0] == 202
+
+    html = await (await client.get(f"/sandbox/phone/{phone}")).text()
+
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert '<button type="button" class="button" data-index="0">查看进度</button>' in html
+    assert "快应用 hap://app/com.example/claim?t=1" in html
+    assert (
+        '<a class="button" data-index="2" href="https://gw.example/l/a?b=1&amp;c=2" target="_blank"'
+        ' rel="noopener">网页</a>'
+    ) in html
