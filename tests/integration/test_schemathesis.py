@@ -304,9 +304,12 @@ def test_success_answers_conform(live: LiveGateway) -> None:
     holder = {"Authorization": f"Bearer {session.json()['session']}"}
     SENSITIVE.add(session.json()["session"])
     go.call("POST", "/flows/v1/claim-location/decline", 200, auth=holder)
+    shared = {"id": sent["id"]}
+    go.call("GET", "/push/v1/messages/{id}/location", 404, path_parameters=shared)
     where = {"latitude": 31.2304, "longitude": 121.4737, "accuracyMeters": 25}
     go.call("POST", "/flows/v1/claim-location", 200, auth=holder, body=where)
     go.call("POST", "/flows/v1/claim-location", 409, auth=holder, body=where)
+    go.call("GET", "/push/v1/messages/{id}/location", 200, path_parameters=shared)
     go.call("GET", "/flows/v1/branch-queue", 403, auth=holder)
     channel = live.channels["cmcc"]
     report, signed = channel.sign([channel.report(sent["id"], DeliveryState.DELIVERED)])
