@@ -64,6 +64,15 @@ class SignInBody(BaseModel):
     totp: str | None = Field(default=None, min_length=1, max_length=16)
 
 
+class TotpBeginBody(BaseModel):
+    """``POST /console/api/totp/enrolment``: the member's password again, so that a session taken
+    over without it cannot put the taker's authenticator on the account."""
+
+    model_config = _STRICT
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
 class TotpConfirmBody(BaseModel):
     """``POST /console/api/totp/confirm``: the code the authenticator app shows now (spaces allowed)."""
 

@@ -6,10 +6,10 @@ import structlog
 
 from gateway.console.sessions import ConsoleSessions, LiveSession, StartedSession
 from gateway.console.throttle import SignInThrottle, Throttled
-from gateway.errors import TooManyRequests, TotpCodeRequired, Unauthenticated
-from gateway.staff import AuditLog, SignInFailed, StaffAccounts, TotpRequired
+from gateway.errors import InvalidArgument, TooManyRequests, TotpCodeRequired, Unauthenticated
+from gateway.staff import AuditLog, SignInFailed, StaffAccounts, StaffMember, TotpRequired
 
-__all__ = ["SignIn", "SignInRefused"]
+__all__ = ["PasswordRejected", "SignIn", "SignInRefused"]
 
 log = structlog.get_logger(__name__)
 
@@ -18,6 +18,12 @@ class SignInRefused(Unauthenticated):
     """Any wrong credential or a disabled account: the answer never says which."""
 
     default_message = "The username, password or code is wrong."
+
+
+class PasswordRejected(InvalidArgument):
+    """The password typed to confirm a change is not the signed-in member's."""
+
+    default_message = "password: not your current password."
 
 
 class SignIn:
@@ -59,6 +65,29 @@ class SignIn:
         await self._audit.record(tenant_id=member.tenant_id, actor=member, action="console.sign_in")
         log.info("console_signed_in", staff_id=member.id, role=member.role.value)
         return started
+
+    async def confirm_password(self, member: StaffMember, password: str, *, address: str | None) -> None:
+        """Check the signed-in ``member``'s password again before a sensitive change; a wrong one
+        counts toward the same throttle as a failed sign-in.
+
+        :raises TooManyRequests: too many failures for this username or address (nothing checked).
+        :raises PasswordRejected: the password is not the member's (or the account was disabled).
+        """
+        try:
+            await self._throttle.check(member.username, address)
+        except Throttled as exc:
+            raise TooManyRequests(exc.retry_after) from exc
+        try:
+            confirmed = await self._accounts.authenticate(member.username, password, None)
+        except TotpRequired:
+            confirmed = member
+        except SignInFailed as exc:
+            await self._throttle.failed(member.username, address)
+            log.info("console_password_confirmation_failed", staff_id=member.id)
+            raise PasswordRejected() from exc
+        if confirmed.id != member.id:
+            raise PasswordRejected()
+        await self._throttle.succeeded(member.username, address)
 
     async def sign_out(self, live: LiveSession) -> None:
         """End the session (server side) and record it."""

@@ -34,6 +34,7 @@ from gateway.console.schemas import (
     ConsoleTicket,
     CounterBody,
     SignInBody,
+    TotpBeginBody,
     TotpConfirmBody,
     branches_json,
     calls_json,
@@ -48,7 +49,7 @@ from gateway.flows.branches import well_formed_id
 from gateway.flows.pages import render_page, security_headers
 from gateway.flows.schemas import called_json, issued_json, queue_json
 from gateway.staff import Role
-from gateway.staff.schemas import AuditQuery, NoBody, audit_json
+from gateway.staff.schemas import AuditQuery, audit_json
 from gateway.wire import describe_validation_error, json_response, read_json
 
 __all__ = ["routes"]
@@ -225,10 +226,13 @@ async def audit_log(request: web.Request) -> web.Response:
 @routes.post("/console/api/totp/enrolment")
 @staff_session()
 async def totp_begin(request: web.Request) -> web.Response:
-    """Begin (or begin again) the member's TOTP enrolment: the secret, its key URI and QR code."""
-    if request.body_exists:
-        await read_json(request, NoBody)
-    enrolment = await request.app[RUNTIME].console.totp.begin_totp(staff_member(request).id)
+    """Begin (or begin again) the member's TOTP enrolment, the password confirmed: the secret, its
+    key URI and QR code."""
+    body = await read_json(request, TotpBeginBody)
+    console = request.app[RUNTIME].console
+    member = staff_member(request)
+    await console.sign_in.confirm_password(member, body.password, address=current_address())
+    enrolment = await console.totp.begin_totp(member.id)
     return json_response(totp_enrolment_json(enrolment), headers=_NO_STORE)
 
 

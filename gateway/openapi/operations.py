@@ -15,7 +15,7 @@ from gateway.apidocs import ASSETS as APIDOCS_ASSETS
 from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapCheckRequest, SwapDateRequest
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
 from gateway.campaigns import schemas as c
-from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpConfirmBody
+from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpBeginBody, TotpConfirmBody
 from gateway.dashboard import schemas as d
 from gateway.errors import (
     CampaignStateConflict,
@@ -1429,11 +1429,12 @@ _TABLE: dict[tuple[str, str], Operation] = {
                 headers=_NO_STORE,
             ),
         ),
-        description="For the signed-in member's own account. `409 TOTP_ENROLMENT_CONFLICT` when TOTP is "
-        "already on (an admin's `reset-totp` turns it off).",
-        body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
+        description="For the signed-in member's own account, with the member's password again (a wrong "
+        "one is `400 INVALID_ARGUMENT` and counts toward the sign-in throttle, `429` past it). "
+        "`409 TOTP_ENROLMENT_CONFLICT` when TOTP is already on (an admin's `reset-totp` turns it off).",
+        body=Body(TotpBeginBody, examples={"password": {"password": "correct horse battery staple"}}),
         request_headers=_CSRF,
-        errors=(TotpEnrolmentConflict,),
+        errors=(InvalidArgument, TooManyRequests, TotpEnrolmentConflict),
     ),
     ("POST", "/console/api/totp/confirm"): Operation(
         "consoleTotpConfirm",

@@ -260,7 +260,8 @@ async def test_sign_out_ends_the_session(browser: Browser, live: Stack, artefact
 async def test_two_step_enrolment_then_sign_in_with_the_code(
     browser: Browser, live: Stack, artefacts: Path, size: str
 ) -> None:
-    """From the console's bar a teller opens two-step verification (off), sets it up: the QR code
+    """From the console's bar a teller opens two-step verification (off), sets it up (a wrong
+    password is refused in words, the right one shows the enrolment): the QR code
     loads under the page's CSP (no console error) and the secret is shown as text. A wrong code is
     refused in words and TOTP stays off; the code computed from the secret read off the page turns
     it on. After signing out, the password alone makes the form ask for the code, and password plus
@@ -277,7 +278,12 @@ async def test_two_step_enrolment_then_sign_in_with_the_code(
     await expect(page.locator("#twostep-on")).to_be_hidden()
     await expect(page.locator("h1")).to_contain_text("两步验证")
 
+    await page.locator("#twostep-password").fill(password + "x")
     await page.locator("#twostep-begin").click()
+    await expect(page.locator("#twostep-result")).to_contain_text("密码不正确")
+    await expect(page.locator("#twostep-enrol")).to_be_hidden()
+    await page.locator("#twostep-password").fill(password)
+    await page.keyboard.press("Enter")
     await expect(page.locator("#twostep-enrol")).to_be_visible()
     await expect(page.locator("#twostep-code")).to_be_focused()
     qr = page.locator("#twostep-qr")

@@ -204,7 +204,8 @@ def _other_code(totp: pyotp.TOTP, at: datetime) -> str:
 
 async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flows: Flows) -> None:
     """The two-step page is a public shell whose CSP allows data: images (the QR code) and no inline
-    script. A signed-in teller begins an enrolment: the base32 secret, the otpauth URI naming the
+    script. Beginning an enrolment without the member's password, or with a wrong one, is refused in
+    the error shape. A signed-in teller begins an enrolment with it: the base32 secret, the otpauth URI naming the
     tenant and the member, and the QR code as a data:image/svg+xml;base64 URL, never cached. A wrong
     code is 400 INVALID_ARGUMENT in the error shape and leaves TOTP off; beginning again replaces
     the secret (the first one's code no longer confirms); the authenticator's code of the new secret
@@ -220,7 +221,12 @@ async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flo
     assert "img-src 'self' data:;" in csp and "script-src 'self';" in csp and "unsafe-inline" not in csp
     async with console_client(stack) as client:
         await _signed_in(client, member, password)
-        first = await client.call("POST", "/totp/enrolment")
+        missing = await client.call("POST", "/totp/enrolment")
+        assert missing.status_code == 415 and missing.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+        for body in ({}, {"password": password + "x"}):
+            refused = await client.call("POST", "/totp/enrolment", body)
+            assert refused.status_code == 400 and refused.json()["code"] == "INVALID_ARGUMENT", refused.text
+        first = await client.call("POST", "/totp/enrolment", {"password": password})
         assert first.status_code == 200, first.text
         assert first.headers["cache-control"] == "no-store"
         old_secret = first.json()["secret"]
@@ -232,7 +238,7 @@ async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flo
         assert set(wrong.json()) == {"status", "code", "message"} and old_secret not in wrong.text
         assert (await client.ok("GET", "/session"))["staff"]["totpEnabled"] is False
 
-        again = await client.call("POST", "/totp/enrolment", {})
+        again = await client.call("POST", "/totp/enrolment", {"password": password})
         assert again.status_code == 200, again.text
         enrolment = again.json()
         secret = enrolment["secret"]
@@ -261,7 +267,7 @@ async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flo
             and confirmed.json()["staff"]["id"] == member["id"]
         )
         assert (await client.ok("GET", "/session"))["staff"]["totpEnabled"] is True
-        for path, body in (("/totp/enrolment", None), ("/totp/confirm", {"code": code})):
+        for path, body in (("/totp/enrolment", {"password": password}), ("/totp/confirm", {"code": code})):
             conflict = await client.call("POST", path, body)
             assert conflict.status_code == 409 and conflict.json()["code"] == "TOTP_ENROLMENT_CONFLICT"
         assert (await client.call("DELETE", "/session")).status_code == 204

@@ -467,7 +467,9 @@ def test_console_answers_conform(live: LiveGateway) -> None:
     go.call("GET", "/console/api/audit", 403, auth=auth)
     go.call("GET", "/console/api/audit", 200, query={"limit": 5})
     go.call("GET", "/console/security", 200)
-    secret = go.call("POST", "/console/api/totp/enrolment", 200, auth=auth).json()["secret"]
+    go.call("POST", "/console/api/totp/enrolment", 400, body={"password": password + "!"}, auth=auth)
+    begun = go.call("POST", "/console/api/totp/enrolment", 200, body={"password": password}, auth=auth)
+    secret = begun.json()["secret"]
     SENSITIVE.add(secret)
     totp = pyotp.TOTP(secret)
     step = totp.timecode(live.stack.clock.now())
@@ -475,7 +477,7 @@ def test_console_answers_conform(live: LiveGateway) -> None:
     wrong = next(code for code in ("000000", "111111", "222222") if code not in window)
     go.call("POST", "/console/api/totp/confirm", 400, body={"code": wrong}, auth=auth)
     go.call("POST", "/console/api/totp/confirm", 200, body={"code": totp.generate_otp(step)}, auth=auth)
-    go.call("POST", "/console/api/totp/enrolment", 409, body={}, auth=auth)
+    go.call("POST", "/console/api/totp/enrolment", 409, body={"password": password}, auth=auth)
     go.call("DELETE", "/console/api/session", 204, auth=auth)
     go.call("GET", "/console/api/session", 401, auth=auth)
     go.call("GET", "/console/", 200)

@@ -352,12 +352,26 @@
     });
   }
 
-  function beginEnrolment() {
+  // Beginning asks for the password again (a taken-over session must not enrol its taker's app).
+  function beginEnrolment(event) {
+    event.preventDefault();
+    var password = $("twostep-password").value;
+    if (!password) {
+      $("twostep-password").focus();
+      return say("twostep-result", "请输入登录密码。", "Type your password.");
+    }
     if (busy || !session.active()) return;
     busy = true;
     setText("twostep-result", "");
-    api("POST", "/totp/enrolment").then(function (answer) {
+    api("POST", "/totp/enrolment", { password: password }).then(function (answer) {
       busy = false;
+      if (answer.status === 400) {
+        $("twostep-password").select();
+        $("twostep-password").focus();
+        return say("twostep-result", "密码不正确。", "That password is not right.");
+      }
+      if (answer.status === 429) return say("twostep-result", "尝试次数过多，请稍后再试。", "Too many attempts: try again later.");
+      $("twostep-password").value = "";
       if (answer.status === 200 && String(answer.body.qrCode).indexOf(QR_PREFIX) === 0) {
         $("twostep-qr").src = answer.body.qrCode;
         setText("twostep-secret", grouped(String(answer.body.secret)));
@@ -374,8 +388,12 @@
   }
 
   if (page === "security") {
-    $("twostep-begin").addEventListener("click", beginEnrolment);
-    $("twostep-restart").addEventListener("click", beginEnrolment);
+    $("twostep-begin-form").addEventListener("submit", beginEnrolment);
+    $("twostep-restart").addEventListener("click", function () {
+      forgetEnrolment();
+      show("twostep-off", true);
+      $("twostep-password").focus();
+    });
     $("twostep-form").addEventListener("submit", function (event) {
       event.preventDefault();
       var code = $("twostep-code").value.replace(/\s/g, "");
