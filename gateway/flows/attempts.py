@@ -30,7 +30,9 @@ configured, so every process sees them; the store keeps only SHA-256 digests of 
 
 A success resets the device's count, not the source's. A refusal answered from memory counts
 nowhere. Concurrent first attempts of one device may each reach the operator (the memory is
-written after the answer); sequential ones do not.
+written after the answer); sequential ones do not. A store that cannot answer makes the
+redemption ``503`` (:class:`~gateway.errors.Unavailable`): without the counts, billed checks
+would be unbounded.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import TooManyRequests
-from gateway.failure_backoff import InMemoryFailureBackoff
+from gateway.errors import TooManyRequests, Unavailable
+from gateway.failure_backoff import BackoffPolicy, InMemoryFailureBackoff
 from gateway.flows.attempts import Attempts, Caller, new_device_id, valid_device_id
 from gateway.flows.rules import Refusal
 from tests.clocks import ManualClock
@@ -71,3 +71,26 @@ async def test_devices_and_sources_are_blocked_never_links() -> None:
     with pytest.raises(TooManyRequests):
         await attempts.check(Caller(new_device_id(), "10.64.1.7"))
     await attempts.check(Caller(new_device_id(), "10.80.3.3"))
+
+
+class _Down:
+    """A failure store that cannot answer (Redis down)."""
+
+    async def blocked(self, *keys: str) -> int:
+        raise Unavailable()
+
+    async def failed(self, key: str, policy: BackoffPolicy) -> int:
+        raise Unavailable()
+
+    async def reset(self, *keys: str) -> None:
+        raise Unavailable()
+
+
+async def test_a_store_that_cannot_answer_refuses_rather_than_checks_unbounded() -> None:
+    """Without the counts the redemption is 503 (Unavailable), never an unthrottled check."""
+    attempts = Attempts(_Down(), attempts=10, window_seconds=600)
+    caller = Caller(new_device_id(), "10.64.1.7")
+    with pytest.raises(Unavailable):
+        await attempts.known_wrong("m1", caller)
+    with pytest.raises(Unavailable):
+        await attempts.check(caller)
