@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive CHROMIUM_PATH, else Debian's chromium, through Playwright (never `playwright install`).
+# Browser tests drive CHROMIUM_PATH, else Debian's chromium, through Playwright (never `playwright install`),
+# with a CJK font so that the screenshots kept as artefacts show the Chinese text (WenQuanYi Micro Hei, 4 MB).
 # The walk-through tests paste the READMEs' blocks into zsh as well as bash.
 browser:
 	test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)))
+	test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)))
 	command -v zsh >/dev/null || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q zsh || (apt-get update -q && apt-get install -y -q zsh)))
 
