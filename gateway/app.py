@@ -15,6 +15,7 @@ from gateway.camara import views as camara_views
 from gateway.camara.subscriptions import views as sim_swap_subscription_views
 from gateway.campaigns import views as campaign_views
 from gateway.clock import Clock
+from gateway.console import sso_views as console_sso_views
 from gateway.console import views as console_views
 from gateway.dashboard import views as dashboard_views
 from gateway.flows import views as flow_views
@@ -54,6 +55,7 @@ _ROUTE_TABLES = (
     verify_views.routes,
     staff_views.routes,
     console_views.routes,
+    console_sso_views.routes,
     dashboard_views.routes,
 )
 

@@ -252,6 +252,20 @@ async def open_runtime(
             index=index,
             clock=clock,
         )
+        console = build_console(
+            settings,
+            sessions=sessions,
+            staff=staff,
+            totp=staff,
+            audit=audit,
+            branches=flows.branches,
+            failures=failures,
+            cipher=cipher,
+            clock=clock,
+            password_changes=password_changes_of(sessions),
+            sso_accounts=staff,
+        )
+        stack.push_async_callback(console.aclose)
         dashboard = await stack.enter_async_context(
             open_dashboard(
                 settings, engine=engine, cipher=cipher, index=index, webhooks=webhooks, clock=clock
@@ -292,18 +306,7 @@ async def open_runtime(
             backlog=BacklogGauges(sessions, clock),
             staff=staff,
             audit=audit,
-            console=build_console(
-                settings,
-                sessions=sessions,
-                staff=staff,
-                totp=staff,
-                audit=audit,
-                branches=flows.branches,
-                failures=failures,
-                cipher=cipher,
-                clock=clock,
-                password_changes=password_changes_of(sessions),
-            ),
+            console=console,
             dashboard=dashboard,
             campaigns=campaigns,
             redis=redis,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from sandbox.appkeys import CLOCK, CONFIG, SMS, SMSC, STATE
+from sandbox.bank_idp import add_bank_idp_routes
 from sandbox.callbacks import CallbackPoster
 from sandbox.card_sms import card_platforms
 from sandbox.clock import Clock, SystemClock
@@ -70,6 +71,7 @@ def create_sandbox_app(config: SandboxConfig, *, clock: Clock | None = None) -> 
     app.cleanup_ctx.append(run_smsc)
     add_control_routes(app)
     add_operator_routes(app, state=state, config=config, clock=clock, sms=sms)
+    add_bank_idp_routes(app, clock=clock)
     add_rich_control_routes(app)
     for maap in maap_platforms(state=state, center=rich, clock=clock):
         app.router.add_routes(maap.routes())

@@ -44,6 +44,8 @@ from gateway.console.schemas import (
     totp_enrolment_json,
 )
 from gateway.console.sessions import SignInRequired
+from gateway.console.sso_pages import SSO_ERRORS
+from gateway.console.sso_views import well_formed_tenant
 from gateway.errors import InvalidArgument
 from gateway.flows.branches import well_formed_id
 from gateway.flows.pages import render_page, security_headers
@@ -68,8 +70,15 @@ async def console_root(request: web.Request) -> web.Response:
 @routes.get("/console/")
 @public
 async def home_page(request: web.Request) -> web.Response:
-    """The sign-in page; once signed in, the member's branches."""
-    return render_page("console_home.html")
+    """The sign-in page; once signed in, the member's branches. ``?tenant=<id>`` (the bank's own
+    link) adds single sign-on when the tenant has it; ``sso_error`` says why one failed."""
+    tenant = request.query.get("tenant")
+    sso = request.app[RUNTIME].console.sso
+    sso_tenant = tenant if well_formed_tenant(tenant) and await sso.configs.enabled(str(tenant)) else None
+    error = request.query.get("sso_error")
+    return render_page(
+        "console_home.html", sso_tenant=sso_tenant, sso_error=SSO_ERRORS.get(error) if error else None
+    )
 
 
 @routes.get("/console/branches/{id}")

@@ -16,6 +16,7 @@ from gateway.camara.schemas import KycMatchRequest, NumberVerifyRequest, SwapChe
 from gateway.camara.subscriptions.schemas import SubscriptionRequest
 from gateway.campaigns import schemas as c
 from gateway.console.schemas import ConsoleTicket, CounterBody, SignInBody, TotpBeginBody, TotpConfirmBody
+from gateway.console.sso_views import SsoPut
 from gateway.dashboard import schemas as d
 from gateway.errors import (
     CampaignStateConflict,
@@ -69,7 +70,7 @@ from gateway.openapi import responses as r
 from gateway.openapi.spec import Body, Header, Operation, Reply
 from gateway.push.idempotency import HEADER as IDEMPOTENCY_KEY
 from gateway.push.schemas import MessageCreate, SmsPolicyBody
-from gateway.staff.schemas import AuditQuery, NoBody, PasswordReset, StaffCreate, StaffUpdate
+from gateway.staff.schemas import AuditQuery, NoBody, PasswordReset, SsoSubject, StaffCreate, StaffUpdate
 from gateway.templates.builtin import builtin_names
 from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
 from gateway.tenants.schemas import TenantCreate
@@ -998,6 +999,61 @@ _TABLE: dict[tuple[str, str], Operation] = {
         body=Body(NoBody, required=False, description="Nothing, or an empty object.", examples={"empty": {}}),
         errors=(NotFound,),
     ),
+    ("PUT", "/admin/tenants/{tenant_id}/staff/{staff_id}/sso-subject"): Operation(
+        "linkStaffSso",
+        "Link a staff account to its identity-provider subject",
+        "staff",
+        (Reply(200, "The account, `ssoSubject` set (again: no change).", r.StaffMemberOut),),
+        description="Single sign-on finds the member whose `ssoSubject` is the ID token's `sub`, within "
+        "the tenant only. A subject already linked to another member of the tenant is a 400.",
+        body=Body(SsoSubject, examples={"employee": {"subject": "employee-0042"}}),
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/admin/tenants/{tenant_id}/staff/{staff_id}/sso-subject"): Operation(
+        "unlinkStaffSso",
+        "Unlink a staff account from the identity provider",
+        "staff",
+        (Reply(200, "The account, `ssoSubject` null: single sign-on no longer finds it.", r.StaffMemberOut),),
+        errors=(NotFound,),
+    ),
+    ("PUT", "/admin/tenants/{tenant_id}/sso"): Operation(
+        "putTenantSso",
+        "Set a tenant's identity provider for console single sign-on",
+        "staff",
+        (
+            Reply(
+                200, "The provider (never the secret) and the redirect URI to register there.", r.SsoConfigOut
+            ),
+        ),
+        description="OIDC authorization code flow with PKCE; the client secret is stored encrypted. An "
+        "issuer URL must be https and public (unless private webhooks are allowed). A new issuer unlinks "
+        "the tenant's members (`ssoSubject` null).",
+        body=Body(
+            SsoPut,
+            examples={
+                "bank": {
+                    "issuer": "https://sso.example-bank.cn/realms/staff",
+                    "clientId": "carrier-gateway",
+                    "clientSecret": "s3cr3t-from-the-idp",
+                }
+            },
+        ),
+        errors=(NotFound,),
+    ),
+    ("GET", "/admin/tenants/{tenant_id}/sso"): Operation(
+        "getTenantSso",
+        "Read a tenant's identity provider",
+        "staff",
+        (Reply(200, "The provider (never the secret).", r.SsoConfigOut, headers=_NO_STORE),),
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/admin/tenants/{tenant_id}/sso"): Operation(
+        "deleteTenantSso",
+        "Remove a tenant's identity provider",
+        "staff",
+        (Reply(204, "Removed: the sign-in page no longer offers single sign-on."),),
+        errors=(NotFound,),
+    ),
     ("GET", "/admin/tenants/{tenant_id}/audit"): Operation(
         "staffAuditLog",
         "Read a tenant's audit log",
@@ -1264,7 +1320,48 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "Console sign-in page",
         "pages",
         (_page(200, "Sign-in; once signed in, the member's branches."),),
-        database=False,
+        description="`?tenant=<id>` adds **使用银行账号登录 · Sign in with bank account** when the "
+        "tenant has an identity provider; `sso_error` shows why a single sign-on failed.",
+        query_schema={
+            "tenant": {"type": "string"},
+            "sso_error": {
+                "type": "string",
+                "enum": ["not_configured", "unreachable", "expired", "denied", "invalid_token", "no_account"],
+            },
+        },
+    ),
+    ("GET", "/console/sso/{tenant_id}/start"): Operation(
+        "consoleSsoStart",
+        "Sign in with the bank's identity provider",
+        "pages",
+        (
+            Reply(
+                303,
+                "To the provider's authorize endpoint (code, PKCE S256, state, nonce), with the "
+                "`gw_console_sso` cookie binding the sign-in to the browser; on failure to `/console/` "
+                "with `sso_error`.",
+                headers=_REDIRECT,
+            ),
+        ),
+    ),
+    ("GET", "/console/sso/callback"): Operation(
+        "consoleSsoCallback",
+        "Return from the bank's identity provider",
+        "pages",
+        (
+            Reply(
+                303,
+                "Signed in: the `gw_console` cookie and to `/console/`; any failure: to "
+                "`/console/?tenant=…&sso_error=<reason>`, which says why in words.",
+                headers=_REDIRECT,
+            ),
+        ),
+        query_schema={
+            "state": {"type": "string"},
+            "code": {"type": "string"},
+            "error": {"type": "string"},
+            "iss": {"type": "string"},
+        },
     ),
     ("GET", "/console/branches/{id}"): Operation(
         "tellerDeskPage",

@@ -549,6 +549,20 @@ class StaffMemberOut(_Out):
     totpEnabled: bool
     disabled: bool
     createdAt: datetime
+    ssoSubject: str | None
+    """The member's ``sub`` at the tenant's identity provider (single sign-on), null when not linked."""
+
+
+class SsoConfigOut(_Out):
+    """A tenant's identity provider for console single sign-on (never the client secret)."""
+
+    tenantId: str
+    issuer: str
+    clientId: str
+    redirectUri: str
+    """The gateway's callback: register it at the provider."""
+    createdAt: datetime
+    updatedAt: datetime
 
 
 class StaffList(_Out):

@@ -43,7 +43,8 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StaffMember:
-    """A staff account as its users see it (never the password hash or the TOTP secret)."""
+    """A staff account as its users see it (never the password hash or the TOTP secret);
+    ``sso_subject`` is the ``sub`` it is linked to at the tenant's identity provider, if any."""
 
     id: str
     tenant_id: str
@@ -53,6 +54,7 @@ class StaffMember:
     totp_enabled: bool
     disabled: bool
     created_at: datetime
+    sso_subject: str | None = None
 
     def may_serve(self, branch_id: str) -> bool:
         """Whether the member may open ``branch_id``'s desk or queue (admins: every branch)."""

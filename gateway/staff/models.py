@@ -21,10 +21,12 @@ class StaffAccount(SQLModel, table=True):
 
     ``totp_secret_cipher`` is set from the start of an enrolment; ``totp_enabled`` only once a code
     confirmed it. ``totp_last_step`` is the time step of the last accepted code: a code of that step
-    or an earlier one is refused (no replay within its window).
+    or an earlier one is refused (no replay within its window). ``sso_subject`` is the ``sub`` of
+    the member at the tenant's identity provider (single sign-on), unique within the tenant.
     """
 
     __tablename__ = "staff_members"
+    __table_args__ = (sa.Index("ix_staff_members_sso", "tenant_id", "sso_subject", unique=True),)
 
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", max_length=40, index=True)
@@ -39,6 +41,7 @@ class StaffAccount(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     password_changed_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    sso_subject: str | None = Field(default=None, max_length=255)
 
 
 class AuditRecord(SQLModel, table=True):

@@ -20,6 +20,7 @@ __all__ = [
     "AuditQuery",
     "NoBody",
     "PasswordReset",
+    "SsoSubject",
     "StaffCreate",
     "StaffUpdate",
     "audit_json",
@@ -59,6 +60,13 @@ class PasswordReset(_Strict):
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 
+class SsoSubject(_Strict):
+    """``PUT /admin/tenants/{tenant_id}/staff/{staff_id}/sso-subject``: the member's ``sub`` at the
+    tenant's identity provider."""
+
+    subject: str = Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+
+
 class NoBody(_Strict):
     """The body of a staff action without parameters, if any: an empty object."""
 
@@ -82,6 +90,7 @@ def member_json(member: StaffMember) -> dict[str, Any]:
         "totpEnabled": member.totp_enabled,
         "disabled": member.disabled,
         "createdAt": timestamp(member.created_at),
+        "ssoSubject": member.sso_subject,
     }
 
 

@@ -24,7 +24,8 @@ Rules:
 - Audit entries (actor None for the admin API and the CLI, ``detail.via`` says which):
   ``staff.created``, ``staff.updated`` (role and branches, from and to), ``staff.disabled``,
   ``staff.enabled``, ``staff.password_reset``, ``staff.totp_reset``, ``staff.totp_enrolment_begun``
-  and ``staff.totp_enabled`` (the member as actor); the target is ``staff:<id>``.
+  and ``staff.totp_enabled`` (the member as actor), ``staff.sso_linked`` and ``staff.sso_unlinked``
+  (the member's subject at the tenant's identity provider); the target is ``staff:<id>``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def _member(row: StaffAccount) -> StaffMember:
         totp_enabled=row.totp_enabled,
         disabled=row.disabled,
         created_at=as_utc(row.created_at),
+        sso_subject=row.sso_subject,
     )
 
 
@@ -265,6 +267,38 @@ class StaffDirectory:
             return changes or None
 
         return await self._change(tenant_id, staff_id, "staff.updated", actor, update)
+
+    async def link_sso(
+        self, tenant_id: str, staff_id: str, subject: str | None, *, actor: StaffMember | None = None
+    ) -> StaffMember:
+        """Link the member to ``subject`` at the tenant's identity provider (None: unlink); recorded
+        as ``staff.sso_linked`` / ``staff.sso_unlinked`` (again: no change).
+
+        :raises NotFound: see :meth:`member`.
+        :raises InvalidArgument: another member of the tenant is linked to ``subject``.
+        """
+        action = "staff.sso_linked" if subject is not None else "staff.sso_unlinked"
+
+        def link(row: StaffAccount) -> dict[str, Any] | None:
+            if row.sso_subject == subject:
+                return None
+            was = row.sso_subject
+            row.sso_subject = subject
+            return {"subject": subject} if subject is not None else {"subject": was}
+
+        try:
+            return await self._change(tenant_id, staff_id, action, actor, link)
+        except IntegrityError:
+            raise InvalidArgument("subject: another member of the tenant is linked to it.") from None
+
+    async def sso_member(self, tenant_id: str, subject: str) -> StaffMember | None:
+        """The tenant's member linked to ``subject`` (disabled ones included), or None."""
+        query = select(StaffAccount).where(
+            StaffAccount.tenant_id == tenant_id, StaffAccount.sso_subject == subject
+        )
+        async with self._sessions() as session:
+            row = (await session.exec(query)).first()
+        return _member(row) if row is not None else None
 
     async def _row(self, staff_id: str) -> StaffAccount | None:
         async with self._sessions() as session:

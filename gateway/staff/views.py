@@ -21,6 +21,7 @@ from gateway.staff.schemas import (
     AuditQuery,
     NoBody,
     PasswordReset,
+    SsoSubject,
     StaffCreate,
     StaffUpdate,
     audit_json,
@@ -126,6 +127,23 @@ async def reset_totp(request: web.Request) -> web.Response:
     """Remove the member's TOTP second factor."""
     await _no_body(request)
     member = await _staff(request).reset_totp(*_ids(request))
+    return json_response(member_json(member))
+
+
+@routes.put(_MEMBER + "/sso-subject")
+@admin
+async def link_sso(request: web.Request) -> web.Response:
+    """Link the member to their subject (``sub``) at the tenant's identity provider."""
+    body = await read_json(request, SsoSubject)
+    member = await _staff(request).link_sso(*_ids(request), body.subject)
+    return json_response(member_json(member))
+
+
+@routes.delete(_MEMBER + "/sso-subject")
+@admin
+async def unlink_sso(request: web.Request) -> web.Response:
+    """Remove the member's link to the identity provider: single sign-on no longer finds them."""
+    member = await _staff(request).link_sso(*_ids(request), None)
     return json_response(member_json(member))
 
 

@@ -28,7 +28,17 @@ pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "another horse battery staple"
 SENSITIVE.update({PASSWORD, NEW_PASSWORD})
-MEMBER_KEYS = {"id", "tenantId", "username", "role", "branches", "totpEnabled", "disabled", "createdAt"}
+MEMBER_KEYS = {
+    "id",
+    "tenantId",
+    "username",
+    "role",
+    "branches",
+    "totpEnabled",
+    "disabled",
+    "createdAt",
+    "ssoSubject",
+}
 
 
 def _admin(stack: Stack) -> dict[str, str]:
