@@ -123,6 +123,11 @@ ADMIN_ONLY = {
     ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-password"),
     ("POST", "/admin/tenants/{tenant_id}/staff/{staff_id}/reset-totp"),
     ("GET", "/admin/tenants/{tenant_id}/audit"),
+    ("PUT", "/admin/tenants/{tenant_id}/staff/{staff_id}/sso-subject"),
+    ("DELETE", "/admin/tenants/{tenant_id}/staff/{staff_id}/sso-subject"),
+    ("PUT", "/admin/tenants/{tenant_id}/sso"),
+    ("GET", "/admin/tenants/{tenant_id}/sso"),
+    ("DELETE", "/admin/tenants/{tenant_id}/sso"),
 }
 
 #: Routes with a path parameter that does not name a tenant's object, and why.
@@ -164,6 +169,11 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
         "capability given only to that browser (tests/integration/test_code_entry.py)"
     ),
     ("POST", "/oauth2/code-entry/{handle}"): "the code typed on that same page, under the same capability",
+    ("GET", "/console/sso/{tenant_id}/start"): (
+        "a browser that has no session yet starts single sign-on at the tenant's identity provider; "
+        "nothing of the tenant is shown, and the provider's answer signs in only a member of that "
+        "tenant linked to the subject (tests/integration/test_console_sso.py, tenant isolation)"
+    ),
     ("GET", "/console/branches/{id}"): (
         "the teller desk page: a public shell whose script calls the console API; without a session "
         "it is the same page for A's branch and a made-up id, and with B's session both are the "
