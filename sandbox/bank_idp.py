@@ -33,6 +33,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from sandbox.clock import Clock
+from sandbox.errors import InvalidArgument
 
 __all__ = ["BANK_IDP", "BankIdp", "add_bank_idp_routes"]
 
@@ -292,19 +293,28 @@ async def token(request: web.Request) -> web.Response:
     )
 
 
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidArgument("The body is not JSON.") from exc
+    if not isinstance(body, dict):
+        raise InvalidArgument("The body is not a JSON object.")
+    return body
+
+
+def _http_url(value: object) -> bool:
+    try:
+        return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
+    except ValueError:
+        return False
+
+
 async def add_client(request: web.Request) -> web.Response:
     """``POST /bank-idp/sandbox/clients``: register a client of the provider."""
-    body = await request.json()
-    uris = body.get("redirect_uris") if isinstance(body, dict) else None
-    if (
-        not isinstance(uris, list)
-        or not 0 < len(uris) <= _MAX_REDIRECTS
-        or not all(isinstance(u, str) and urlsplit(u).scheme in ("http", "https") for u in uris)
-    ):
-        return web.json_response(
-            {"status": 400, "code": "INVALID_ARGUMENT", "message": "redirect_uris: 1 to 10 http(s) URLs."},
-            status=400,
-        )
+    uris = (await _json_object(request)).get("redirect_uris")
+    if not isinstance(uris, list) or not 0 < len(uris) <= _MAX_REDIRECTS or not all(map(_http_url, uris)):
+        raise InvalidArgument("redirect_uris: 1 to 10 http(s) URLs.")
     client_id = "bank-client-" + secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)
     request.app[BANK_IDP].clients[client_id] = _Client(secret, tuple(uris))
@@ -313,17 +323,10 @@ async def add_client(request: web.Request) -> web.Response:
 
 async def add_user(request: web.Request) -> web.Response:
     """``POST /bank-idp/sandbox/users``: add an employee."""
-    body = await request.json()
-    sub = body.get("sub") if isinstance(body, dict) else None
+    body = await _json_object(request)
+    sub = body.get("sub")
     if not isinstance(sub, str) or not _SUB.fullmatch(sub):
-        return web.json_response(
-            {
-                "status": 400,
-                "code": "INVALID_ARGUMENT",
-                "message": "sub: 1 to 255 printable ASCII characters.",
-            },
-            status=400,
-        )
+        raise InvalidArgument("sub: 1 to 255 printable ASCII characters.")
     name = str(body.get("name") or sub)
     email = str(body.get("email") or f"{sub}@bank.example")
     request.app[BANK_IDP].employees[sub] = Employee(sub, name, email)

@@ -140,7 +140,10 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def _issuer_problem(issuer: str) -> str | None:
-    parts = urlsplit(issuer)
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:
+        return "issuer: not a valid URL."
     if parts.query or parts.fragment:
         return "issuer: an issuer URL has no query or fragment."
     return None
