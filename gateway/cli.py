@@ -215,7 +215,38 @@ async def _seed_demo(gateway: web.Application, settings: Settings) -> tuple[Demo
             async with http.post(url, json=line) as resp:
                 if resp.status not in (201, 409):
                     raise SystemExit(f"seeding the sandbox failed: HTTP {resp.status}")
+        await _demo_sso(gateway, settings, http, directory, demo.credentials.tenant_id)
     return demo, staff
+
+
+async def _demo_sso(
+    gateway: web.Application,
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    directory: StaffDirectory,
+    tenant_id: str,
+) -> None:
+    """Give the demo tenant the sandbox's bank identity provider (docs/console.md, "Single sign-on")
+    and link the demo admin to its employee ``employee-0001``; the sandbox forgets its clients on a
+    restart, so this registers a new one each time (the issuer, and so the link, stays)."""
+    sandbox = f"http://{_authority(settings)}:{settings.sandbox_port}/bank-idp"
+    body = {"redirect_uris": [f"{settings.issuer.rstrip('/')}/console/sso/callback"]}
+    async with http.post(f"{sandbox}/sandbox/clients", json=body) as resp:
+        if resp.status != 201:
+            raise SystemExit(f"seeding the sandbox's bank identity provider failed: HTTP {resp.status}")
+        client = await resp.json()
+    await gateway[RUNTIME].console.sso.configs.put(
+        tenant_id, issuer=sandbox, client_id=client["client_id"], client_secret=client["client_secret"]
+    )
+    for member in await directory.list(tenant_id):
+        if member.username == DEMO_STAFF and member.sso_subject is None:
+            await directory.link_sso(tenant_id, member.id, "employee-0001")
+
+
+def _authority(settings: Settings) -> str:
+    """Where this machine reaches its own listeners: the bound host, or loopback for a wildcard bind."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a comparison, not a bind  # nosec B104
+    return f"[{host}]" if ":" in host else host
 
 
 def _console_line(settings: Settings, staff: DemoStaff) -> str:
@@ -248,6 +279,8 @@ def _banner(settings: Settings, demo: DemoTenant, staff: DemoStaff, sandbox: str
         f"  demo secret      {credentials.client_secret}",
         f"  demo tenant      {demo.origin}; `gateway up --reset` (make reset) starts over",
         _console_line(settings, staff),
+        f"  bank SSO         {settings.issuer}/console/?tenant={credentials.tenant_id} "
+        "(the sandbox's bank identity provider; admin@demo is employee-0001)",
         "  demo phones      " + ", ".join(f"{p} ({o})" for p, o, _ in DEMO_SUBSCRIBERS),
         "  walk-through     see README.md, 'Try it'",
         "",
@@ -260,8 +293,7 @@ def _banner(settings: Settings, demo: DemoTenant, staff: DemoStaff, sandbox: str
 
 async def _up(settings: Settings) -> None:
     gateway = create_app(settings)
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a comparison, not a bind  # nosec B104
-    authority = f"[{host}]" if ":" in host else host
+    authority = _authority(settings)
     callbacks = f"http://{authority}:{settings.port}"
     sandbox = create_sandbox_app(_sandbox_config(settings, callback_base_url=callbacks))
 
