@@ -5,14 +5,20 @@ with progress as a resource and as webhooks.
 moves campaigns through :mod:`~gateway.campaigns.states`; :mod:`~gateway.campaigns.runner` turns
 recipients into messages through the push service's own send (so every control of a single message
 applies). :func:`open_campaigns` runs the runner wherever the push dispatch worker runs
-(``PUSH_DISPATCH_WORKER``); a stopping runner gives its campaigns back at once.
+(``PUSH_DISPATCH_WORKER``); a stopping runner gives its campaigns back at once. Large chunks are
+checked and encrypted in a few worker processes (forked from the serving process at the first such
+chunk, so they start in milliseconds; they only run :func:`~gateway.campaigns.service.check_lines`
+on the parts sent to them), the transaction stays in the serving process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -27,6 +33,9 @@ from gateway.settings import Settings
 from gateway.webhooks import Publisher
 
 __all__ = ["Campaigns", "open_campaigns"]
+
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
+"""Worker processes that check and encrypt large chunks (started at the first such chunk)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ async def open_campaigns(
         clock=clock,
         config=config or RunnerConfig(lease_seconds=settings.push_lease_seconds),
     )
+    pool = ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("fork"))
     service = CampaignService(
         engine=engine,
         templates=templates,
@@ -68,6 +78,8 @@ async def open_campaigns(
         clock=clock,
         public_url=settings.issuer,
         on_runnable=runner.wake if settings.push_dispatch_worker else None,
+        pool=pool,
+        parts=_WORKERS,
     )
     task = (
         asyncio.create_task(runner.run(), name="campaign-runner") if settings.push_dispatch_worker else None
@@ -75,6 +87,7 @@ async def open_campaigns(
     try:
         yield Campaigns(service, runner)
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
         if task is not None:
             runner.stop()
             with contextlib.suppress(TimeoutError):

@@ -100,7 +100,7 @@ class RunnerConfig:
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0
     campaigns: int = 4
-    concurrency: int = 16
+    concurrency: int = 64
     round_seconds: float = 0.5
     max_batch: int = 500
     progress_seconds: float = 10.0

@@ -18,24 +18,27 @@ runner is sent afterwards. Sending is :mod:`gateway.campaigns.runner`'s.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import RowMapping
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.campaigns.models import Campaign, CampaignRecipient, recipient_aad, recipient_scope
 from gateway.campaigns.states import ACCEPTS_RECIPIENTS, Action, CampaignStatus, RecipientState, allowed
-from gateway.campaigns.uploads import CSV, NDJSON, Line, Unreadable, normalise_phone, read_lines
+from gateway.campaigns.uploads import CSV, NDJSON, Line, Unreadable, is_mobile, normalise_phone, read_lines
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, FieldCipher
 from gateway.db import as_utc, run_unit
@@ -48,7 +51,6 @@ from gateway.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from gateway.push.guard import refuse_non_mobile
 from gateway.push.links import link_url
 from gateway.push.models import PushMessage
 from gateway.push.service import TemplateSource
@@ -75,6 +77,8 @@ _MESSAGES: sa.Table = PushMessage.__table__  # type: ignore[attr-defined]
 MAX_RECIPIENTS = 100_000
 """Recipients one campaign accepts in all its chunks."""
 _LOOKUP_BATCH = 2_000
+PARALLEL_LINES = 2_000
+"""Chunks of at least this many lines are checked and encrypted in worker processes."""
 _SAMPLE_LINK_CODE = "A" * 22
 
 
@@ -135,6 +139,44 @@ class _Prepared:
     cipher: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Lines of one chunk to check, index and encrypt (sent to a worker process as is)."""
+
+    tenant_id: str
+    campaign_id: str
+    template: Template
+    cipher: FieldCipher
+    index: BlindIndex
+    sample_link: str
+    lines: list[Line]
+
+
+def check_lines(job: _Job) -> list[_Prepared | Unreadable]:
+    """Each line checked as a single message's would be before it is counted (a phone number, a
+    mobile one, the template's parameters through the renderer), then indexed and encrypted."""
+    scope = recipient_scope(job.tenant_id, job.campaign_id)
+    results: list[_Prepared | Unreadable] = []
+    for item in job.lines:
+        phone = normalise_phone(item.phone)
+        if phone is None:
+            results.append(Unreadable(item.line, InvalidPhoneNumber.code, "not a phone number"))
+            continue
+        if not is_mobile(phone):
+            results.append(Unreadable(item.line, InvalidPhoneNumber.code, "not a mobile number"))
+            continue
+        try:
+            render(job.template, item.params, job.sample_link)
+        except ApiError as exc:
+            results.append(Unreadable(item.line, exc.code, _detail(exc)))
+            continue
+        phone_index = job.index.compute(phone, scope=scope)
+        plain = json.dumps({"to": phone, "params": item.params}, ensure_ascii=False, separators=(",", ":"))
+        aad = recipient_aad(job.tenant_id, job.campaign_id, phone_index)
+        results.append(_Prepared(item.line, phone_index, job.cipher.encrypt(plain, aad=aad)))
+    return results
+
+
 def counts_of(conn: Connection, campaign_id: str) -> dict[str, int]:
     """The campaign's recipients per state (every state present, zeros included)."""
     found = conn.execute(
@@ -149,7 +191,8 @@ def counts_of(conn: Connection, campaign_id: str) -> dict[str, int]:
 
 class CampaignService:
     """See the module docstring. ``on_runnable`` is called after a campaign became due (start,
-    resume), to wake the local runner."""
+    resume), to wake the local runner; ``pool`` (worker processes) checks and encrypts large chunks
+    in ``parts`` parts side by side."""
 
     def __init__(
         self,
@@ -163,6 +206,8 @@ class CampaignService:
         public_url: str,
         max_recipients: int = MAX_RECIPIENTS,
         on_runnable: Callable[[], None] | None = None,
+        pool: Executor | None = None,
+        parts: int = 2,
     ) -> None:
         self._engine = engine
         self._templates = templates
@@ -173,6 +218,8 @@ class CampaignService:
         self._sample_link = link_url(public_url, _SAMPLE_LINK_CODE)
         self._max = max_recipients
         self._on_runnable = on_runnable
+        self._pool = pool
+        self._parts = max(1, parts)
 
     async def create(self, tenant_id: str, new: NewCampaign) -> CampaignView:
         """A ``draft`` campaign of the tenant's approved template.
@@ -218,7 +265,7 @@ class CampaignService:
             raise UnsupportedMediaType(f"Send recipients as {CSV} or {NDJSON}.")
         _accepting(campaign.status)
         template = await self._templates.get_approved(tenant_id, campaign.template_id)
-        prepared, invalid, duplicates, total = self._prepare(
+        prepared, invalid, duplicates, total = await self._prepare(
             tenant_id, campaign_id, template, body, media_type
         )
         now = self._clock.now()
@@ -231,17 +278,9 @@ class CampaignService:
                 locked = locked.with_for_update()
             status, count = conn.execute(locked).one()
             _accepting(status)
-            wanted = [item.phone_index for item in prepared]
-            existing: set[str] = set()
-            for start in range(0, len(wanted), _LOOKUP_BATCH):
-                existing.update(
-                    conn.execute(
-                        sa.select(RECIPIENTS.c.phone_index).where(
-                            RECIPIENTS.c.campaign_id == campaign_id,
-                            RECIPIENTS.c.phone_index.in_(wanted[start : start + _LOOKUP_BATCH]),
-                        )
-                    ).scalars()
-                )
+            existing = (
+                _existing(conn, campaign_id, [item.phone_index for item in prepared]) if count else set()
+            )
             fresh = [item for item in prepared if item.phone_index not in existing]
             duplicates.extend(item.line for item in prepared if item.phone_index in existing)
             if count + len(fresh) > self._max:
@@ -280,49 +319,39 @@ class CampaignService:
         )
         return ChunkReport(accepted, invalid, duplicates, total)
 
-    def _prepare(
+    async def _prepare(
         self, tenant_id: str, campaign_id: str, template: Template, body: bytes, media_type: str
     ) -> tuple[list[_Prepared], list[Unreadable], list[int], int]:
         """The chunk's good lines indexed and encrypted, its bad lines, the lines repeating a number
-        seen earlier in the chunk, and how many lines it had."""
-        scope = recipient_scope(tenant_id, campaign_id)
+        seen earlier in the chunk, and how many lines it had. A chunk of at least
+        :data:`PARALLEL_LINES` lines is checked and encrypted in the worker processes, in parts."""
+        items = list(read_lines(body, media_type, template.spec.params))
+        lines = [item for item in items if isinstance(item, Line)]
+        job = _Job(tenant_id, campaign_id, template, self._cipher, self._index, self._sample_link, lines)
+        if self._pool is None or len(lines) < PARALLEL_LINES:
+            checked = check_lines(job)
+        else:
+            size = -(-len(lines) // self._parts)
+            loop = asyncio.get_running_loop()
+            parts = [replace(job, lines=lines[at : at + size]) for at in range(0, len(lines), size)]
+            done = await asyncio.gather(
+                *(loop.run_in_executor(self._pool, check_lines, part) for part in parts)
+            )
+            checked = [result for part in done for result in part]
         prepared: list[_Prepared] = []
-        invalid: list[Unreadable] = []
+        invalid = [item for item in items if isinstance(item, Unreadable)]
         duplicates: list[int] = []
         seen: set[str] = set()
-        total = 0
-        for item in read_lines(body, media_type, template.spec.params):
-            total += 1
-            if isinstance(item, Unreadable):
-                invalid.append(item)
-                continue
-            problem = self._check(item, template)
-            if isinstance(problem, Unreadable):
-                invalid.append(problem)
-                continue
-            phone_index = self._index.compute(problem, scope=scope)
-            if phone_index in seen:
-                duplicates.append(item.line)
-                continue
-            seen.add(phone_index)
-            plain = json.dumps(
-                {"to": problem, "params": item.params}, ensure_ascii=False, separators=(",", ":")
-            )
-            cipher = self._cipher.encrypt(plain, aad=recipient_aad(tenant_id, campaign_id, phone_index))
-            prepared.append(_Prepared(item.line, phone_index, cipher))
-        return prepared, invalid, duplicates, total
-
-    def _check(self, item: Line, template: Template) -> str | Unreadable:
-        """The line's number in E.164, or why the line is refused."""
-        phone = normalise_phone(item.phone)
-        if phone is None:
-            return Unreadable(item.line, InvalidPhoneNumber.code, "not a phone number")
-        try:
-            refuse_non_mobile(phone)
-            render(template, item.params, self._sample_link)
-        except ApiError as exc:
-            return Unreadable(item.line, exc.code, _detail(exc))
-        return phone
+        for result in checked:
+            if isinstance(result, Unreadable):
+                invalid.append(result)
+            elif result.phone_index in seen:
+                duplicates.append(result.line)
+            else:
+                seen.add(result.phone_index)
+                prepared.append(result)
+        invalid.sort(key=lambda item: item.line)
+        return prepared, invalid, duplicates, len(items)
 
     async def act(self, tenant_id: str, campaign_id: str, action: Action) -> CampaignView:
         """Take ``action`` on the campaign (see :mod:`gateway.campaigns.states`).
@@ -456,6 +485,24 @@ class CampaignService:
         if row is None or row["tenant_id"] != tenant_id:
             raise NotFound()
         return _summary(row)
+
+
+def _existing(conn: Connection, campaign_id: str, wanted: list[str]) -> set[str]:
+    """Which of ``wanted`` the campaign already has (one array parameter on PostgreSQL)."""
+    mine = RECIPIENTS.c.campaign_id == campaign_id
+    if conn.dialect.name == "postgresql":
+        values = sa.bindparam("wanted", wanted, type_=postgresql.ARRAY(sa.String()))
+        query = sa.select(RECIPIENTS.c.phone_index).where(mine, RECIPIENTS.c.phone_index == sa.any_(values))
+        return set(conn.execute(query).scalars())
+    found: set[str] = set()
+    for start in range(0, len(wanted), _LOOKUP_BATCH):
+        part = wanted[start : start + _LOOKUP_BATCH]
+        found.update(
+            conn.execute(
+                sa.select(RECIPIENTS.c.phone_index).where(mine, RECIPIENTS.c.phone_index.in_(part))
+            ).scalars()
+        )
+    return found
 
 
 def _accepting(status: str) -> None:

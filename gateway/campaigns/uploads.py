@@ -19,11 +19,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+
 from carrier_adapters import is_national_mobile, to_e164
 from gateway.errors import InvalidArgument
 from gateway.templates.spec import ParamSpec, ParamType
 
-__all__ = ["CSV", "NDJSON", "Line", "Unreadable", "normalise_phone", "read_lines"]
+__all__ = ["CSV", "NDJSON", "Line", "Unreadable", "is_mobile", "normalise_phone", "read_lines"]
 
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
@@ -31,6 +33,19 @@ PHONE_COLUMN = "phoneNumber"
 _SEPARATORS = re.compile(r"[\s\-()]")
 _E164 = re.compile(r"\+[1-9][0-9]{4,14}")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+_MOBILE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_CN_LENGTH = len("+8613800138000")
+
+
+def _mobile_pattern(region: str) -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    pattern = None if metadata is None or metadata.mobile is None else metadata.mobile.national_number_pattern
+    if not isinstance(pattern, str):
+        raise RuntimeError(f"phonenumbers has no mobile pattern for {region}")
+    return re.compile(pattern)
+
+
+_CN_MOBILE = _mobile_pattern("CN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +69,8 @@ class Unreadable:
 def normalise_phone(value: str) -> str | None:
     """E.164 of ``value``: ``138 0013 8000``, ``8613800138000`` and ``+8613800138000`` are
     ``+8613800138000``; E.164 of other countries stays as it is; anything else is None."""
+    if _E164.fullmatch(value):
+        return value
     text = _SEPARATORS.sub("", value)
     if is_national_mobile(text):
         return to_e164(text)
@@ -96,32 +113,56 @@ def _header(row: list[str], params: Mapping[str, ParamSpec]) -> list[str]:
     return names
 
 
-def _csv(text: str, params: Mapping[str, ParamSpec]) -> Iterator[Line | Unreadable]:
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The CSV's rows with the line each ends on; a body without quotes is split directly (the
+    same rows as :mod:`csv` would give, several times faster)."""
+    if '"' not in text:
+        for number, line in enumerate(text.splitlines(), start=1):
+            yield number, line.split(",") if line else []
+        return
     reader = csv.reader(text.splitlines())
-    names: list[str] | None = None
     try:
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if names is None:
-                names = _header(row, params)
-                continue
-            line = reader.line_num
-            if len(row) != len(names):
-                yield Unreadable(line, "INVALID_ARGUMENT", f"expected {len(names)} cells, found {len(row)}")
-                continue
-            values: dict[str, Any] = {}
-            phone = ""
-            for name, cell in zip(names, row, strict=True):
-                if name == PHONE_COLUMN:
-                    phone = cell
-                elif cell != "":
-                    values[name] = _cell(cell, params[name])
-            yield Line(line, phone, values)
+            yield reader.line_num, row
     except csv.Error as exc:
         raise InvalidArgument(f"The CSV cannot be read after line {reader.line_num}.") from exc
+
+
+def _csv(text: str, params: Mapping[str, ParamSpec]) -> Iterator[Line | Unreadable]:
+    names: list[str] | None = None
+    phone_at = 0
+    for line, row in _rows(text):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if names is None:
+            names = _header(row, params)
+            phone_at = names.index(PHONE_COLUMN)
+            continue
+        if len(row) != len(names):
+            yield Unreadable(line, "INVALID_ARGUMENT", f"expected {len(names)} cells, found {len(row)}")
+            continue
+        values = {
+            name: _cell(cell, params[name])
+            for at, (name, cell) in enumerate(zip(names, row, strict=True))
+            if at != phone_at and cell != ""
+        }
+        yield Line(line, row[phone_at], values)
     if names is None:
         raise InvalidArgument(f"The CSV needs a header row naming {PHONE_COLUMN}.")
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether ``e164`` is a valid mobile number by phonenumbers' metadata, as the SMS-fraud
+    controls judge it (:func:`gateway.push.guard.refuse_non_mobile`, which the send applies again),
+    without their log line and counter. A mainland number of 11 digits is matched against the
+    metadata's mobile pattern directly (the same answer for every prefix, much faster)."""
+    if len(e164) == _CN_LENGTH and e164.startswith("+861"):
+        return _CN_MOBILE.fullmatch(e164, 3) is not None
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in _MOBILE
 
 
 def _cell(cell: str, spec: ParamSpec) -> Any:

@@ -442,3 +442,29 @@ async def test_another_tenants_campaign_is_not_found(database_url: str) -> None:
             403,
             "PERMISSION_DENIED",
         )
+
+
+async def test_large_chunk_is_checked_in_parts_with_one_report(sqlite_url: str) -> None:
+    """A chunk large enough to be checked in the worker processes gets the same report as one checked
+    in line order: bad lines by number, and a number repeated in the other part is a duplicate of
+    its first line, whichever part it falls in."""
+    async with open_stack(sqlite_url, push_dispatch_worker=False) as stack:
+        bank = await Bank.create(stack)
+        campaign = await bank.campaign(await bank.template())
+        phones = [f"+86138{n:08d}" for n in range(3000)]
+        rows = [f"{phone},C-{n}" for n, phone in enumerate(phones)]
+        rows[10] = "+862161234567,C"  # line 12: a fixed line
+        rows[2990] = f"{phones[5]},C-again"  # line 2992: repeats line 7, in the other part
+        rows[1500] = f"{phones[1501]},"  # line 1502: claimNo missing
+
+        resp = await bank.upload(campaign, "phoneNumber,claimNo\n" + "\n".join(rows) + "\n")
+
+        assert resp.status_code == 202, resp.text
+        report = resp.json()
+        assert report["lines"] == 3000 and report["accepted"] == 2997
+        assert [(i["line"], i["reason"]) for i in report["invalid"]] == [
+            (12, "INVALID_PHONE_NUMBER"),
+            (1502, "MISSING_PARAM"),
+        ]
+        assert report["duplicates"] == {"count": 1, "lines": [2992]}
+        assert (await bank.get(campaign))["counts"]["recipients"]["pending"] == 2997
