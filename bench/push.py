@@ -11,6 +11,8 @@ Two figures from one run on one machine, everything on 127.0.0.1 in its own subp
    durable multi-row transaction instead (message, link, ``queued`` event, encryption, blind index),
    so the ratio is context, not parity. Every answer must be ``202`` with ``"status": "queued"``
    (gateway) or ``200 {"swapped": false}`` (baseline); anything else is an error and flags the run.
+   Concurrent requests share transactions (group commit, ``gateway.push.committer``): the mean
+   messages per transaction over every round is read from the gateway's ``/metrics``.
 2. **Dispatch**: ``--messages`` (2,000) messages are accepted by a gateway without dispatch worker
    (on a second scratch database), which is then replaced on the same port by one with the worker
    on; the benchmark counts the messages' states in that database (SELECTs only; the gateway owns
@@ -97,6 +99,7 @@ __all__ = [
     "DispatchResult",
     "Line",
     "ScalingRow",
+    "batch_mean",
     "cpu_per_message",
     "dispatch_rate",
     "format_scaling",
@@ -120,6 +123,12 @@ POLL_INTERVAL_S = 0.1
 READBACK_SAMPLE = 20
 FINAL_OK = "delivered"
 LOG_DIR = RESULTS_DIR / "logs" / "push"
+BATCH_METRIC = "gateway_push_accept_batch_size"
+SANDBOX_FREE_PORTS = {
+    f"GATEWAY_SANDBOX_{protocol}_PORT": "0" for protocol in ("CMPP", "SGIP", "SMPP", "SMGP")
+}
+"""The sandbox's SMS-protocol listeners (unused here: push dispatch goes over HTTP) on free ports,
+so another benchmark's sandbox on the default ports does not stop this one."""
 TEMPLATE = {
     "category": "transaction",
     "signature": "平安银行",
@@ -241,6 +250,27 @@ def state_errors(states: Mapping[str, int], expected: int) -> dict[str, int]:
     if missing > 0:
         errors["missing"] = missing
     return errors
+
+
+def batch_mean(exposition: str) -> float | None:
+    """Messages per acceptance transaction on average, from a gateway's ``/metrics`` text (the
+    ``gateway_push_accept_batch_size`` histogram's sum over its count); None without units."""
+    values: dict[str, float] = {}
+    for line in exposition.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (f"{BATCH_METRIC}_sum", f"{BATCH_METRIC}_count"):
+            values[name] = float(value)
+    count = values.get(f"{BATCH_METRIC}_count", 0.0)
+    return values[f"{BATCH_METRIC}_sum"] / count if count else None
+
+
+async def read_batch_mean(session: aiohttp.ClientSession, gateway: Server, admin_token: str) -> float | None:
+    """:func:`batch_mean` of the gateway (one process's figure under ``--workers``)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with session.get(f"{gateway.base_url}/metrics", headers=headers) as response:
+        if response.status != 200:
+            return None
+        return batch_mean(await response.text())
 
 
 # --- set-up through the public APIs ----------------------------------------------------------------
@@ -519,11 +549,13 @@ async def measure_dispatch(
 
 async def _run(
     args: Options, acceptance_db: str, dispatch_db: str, log_dir: Path
-) -> tuple[dict[str, list[LoadResult]], list[DispatchResult]]:
+) -> tuple[dict[str, list[LoadResult]], list[DispatchResult], float | None]:
     creds = Credentials.generate()
     port = free_port()
     async with (
-        start_sandbox(creds, args, log_dir, callback_base_url=f"http://{LOCALHOST}:{port}") as sandbox,
+        start_sandbox(
+            creds, args, log_dir, callback_base_url=f"http://{LOCALHOST}:{port}", env=SANDBOX_FREE_PORTS
+        ) as sandbox,
         start_baseline(creds, sandbox, BASELINE_OPERATOR, args, log_dir) as baseline,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=30.0)
@@ -537,6 +569,7 @@ async def _run(
         ) as gateway:
             sender = await provision_sender(control, gateway, creds.admin_token, "bench-push-acceptance")
             acceptance = await measure_acceptance(gateway, baseline, sandbox, sender, lines, args)
+            per_unit = await read_batch_mean(control, gateway, creds.admin_token)
         dispatch = []
         for i in range(args.rounds):
             label = "dispatch" if args.rounds == 1 else f"dispatch (round {i + 1}/{args.rounds})"
@@ -545,7 +578,7 @@ async def _run(
                     control, creds, sandbox, port, dispatch_db, lines, args, label, i, log_dir
                 )
             )
-        return acceptance, dispatch
+        return acceptance, dispatch, per_unit
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -562,7 +595,10 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def _report(
-    acceptance: Mapping[str, list[LoadResult]], dispatch: Sequence[DispatchResult], args: Options
+    acceptance: Mapping[str, list[LoadResult]],
+    dispatch: Sequence[DispatchResult],
+    per_unit: float | None,
+    args: Options,
 ) -> tuple[dict[str, LoadResult], DispatchResult, bool]:
     chosen = {name: median_result(results) for name, results in acceptance.items()}
     batch = median_dispatch(dispatch)
@@ -577,6 +613,7 @@ def _report(
         "signed cmcc SIM-history round trip without a database; acceptance is a durable multi-row "
         "transaction without an operator call)"
     )
+    print(f"acceptance: messages per transaction (group commit, mean over every round): {_num(per_unit)}")
     print()
     print(
         f"2. dispatch of {batch.messages} queued messages (PUSH_SEND_RATE {args.send_rate:g}/s per operator; "
@@ -658,6 +695,7 @@ def _record(
     workers: int,
     acceptance: Mapping[str, list[LoadResult]],
     chosen: Mapping[str, LoadResult],
+    per_unit: float | None,
     dispatch: Sequence[DispatchResult],
     batch: DispatchResult,
     ok: bool,
@@ -669,6 +707,7 @@ def _record(
             "dispatch_worker": False,
             "results": chosen,
             "ratio_to_baseline": ratio(chosen[BASELINE], chosen[ACCEPTANCE]),
+            "messages_per_transaction": per_unit,
             "rounds": acceptance,
         },
         "dispatch": {"result": asdict(batch), "rounds": [asdict(r) for r in dispatch]},
@@ -700,14 +739,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             scratch_database(args.database_url) as dispatch_db,
         ):
             try:
-                acceptance, dispatch = run_on_loop(
+                acceptance, dispatch, per_unit = run_on_loop(
                     _run(run_args, acceptance_db, dispatch_db, log_dir), args.loop
                 )
             except (HarnessError, aiohttp.ClientError) as exc:
                 print(f"benchmark set-up failed: {exc}", file=sys.stderr)
                 return 2
-        chosen, batch, ok = _report(acceptance, dispatch, args)
-        records.append(_record(workers, acceptance, chosen, dispatch, batch, ok))
+        chosen, batch, ok = _report(acceptance, dispatch, per_unit, args)
+        records.append(_record(workers, acceptance, chosen, per_unit, dispatch, batch, ok))
         rows.append(ScalingRow(workers, chosen[ACCEPTANCE], chosen[BASELINE], batch))
         print()
     if len(rows) > 1:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -57,6 +57,7 @@ __all__ = [
     "SmsGuard",
     "SmsPolicy",
     "UsageDay",
+    "combine_charges",
     "number_prefix",
     "refuse_non_mobile",
 ]
@@ -159,25 +160,36 @@ def seconds_to_next_day(moment: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """One accepted message's ``segments`` against its tenant's budget of ``day``."""
+    """``messages`` accepted messages (one, unless :func:`combine_charges` added them up) of
+    ``segments`` in all against their tenant's budget of ``day``."""
 
     tenant_id: str
     day: date
     segments: int
     budget: int
     retry_after: int
+    messages: int = 1
 
     def apply(self, conn: Connection) -> None:
-        """Add the message to the day's usage in ``conn``'s unit, if it fits the budget.
+        """Add the charge to the day's usage in ``conn``'s unit (:meth:`fits`), or refuse it.
+
+        :raises QuotaExceeded: it does not fit (the caller's unit then rolls back).
+        """
+        if self.fits(conn):
+            return
+        REFUSALS.labels("budget").inc()
+        log.warning("sms_refused", reason="budget", tenant_id=self.tenant_id, budget=self.budget)
+        raise QuotaExceeded(self.retry_after)
+
+    def fits(self, conn: Connection) -> bool:
+        """Add the charge to the day's usage in ``conn``'s unit if it fits the budget; whether it did.
 
         The day's row is created (empty, in a savepoint) when the first charge finds none (a spent
         budget inserts nothing and raises no database error); a concurrent unit creating it first
         makes that insert fail, and the charge then adds to theirs.
-
-        :raises QuotaExceeded: it does not fit (the caller's unit then rolls back).
         """
         if self._add(conn):
-            return
+            return True
         row = sa.select(
             sa.literal(self.tenant_id), sa.literal(self.day.isoformat()), sa.literal(0), sa.literal(0)
         ).where(~sa.exists().where(self._where()))
@@ -186,11 +198,7 @@ class Charge:
                 conn.execute(sa.insert(_USAGE).from_select(["tenant_id", "day", "messages", "segments"], row))
         except IntegrityError:
             pass
-        if self._add(conn):
-            return
-        REFUSALS.labels("budget").inc()
-        log.warning("sms_refused", reason="budget", tenant_id=self.tenant_id, budget=self.budget)
-        raise QuotaExceeded(self.retry_after)
+        return self._add(conn)
 
     def _where(self) -> sa.ColumnElement[bool]:
         return (_USAGE.c.tenant_id == self.tenant_id) & (_USAGE.c.day == self.day.isoformat())
@@ -199,9 +207,27 @@ class Charge:
         moved = conn.execute(
             sa.update(_USAGE)
             .where(self._where(), _USAGE.c.segments + self.segments <= self.budget)
-            .values(messages=_USAGE.c.messages + 1, segments=_USAGE.c.segments + self.segments)
+            .values(messages=_USAGE.c.messages + self.messages, segments=_USAGE.c.segments + self.segments)
         )
         return bool(moved.rowcount)
+
+
+def combine_charges(charges: Iterable[Charge]) -> list[Charge]:
+    """One charge per tenant, day and budget adding up ``charges``, ordered by tenant and day (the
+    order concurrent units lock the usage rows in). The sum fits exactly when every charge would
+    fit one after another."""
+    sums: dict[tuple[str, date, int], Charge] = {}
+    for charge in charges:
+        key = (charge.tenant_id, charge.day, charge.budget)
+        held = sums.get(key)
+        sums[key] = (
+            charge
+            if held is None
+            else dataclasses.replace(
+                held, segments=held.segments + charge.segments, messages=held.messages + charge.messages
+            )
+        )
+    return [sums[key] for key in sorted(sums, key=lambda k: (k[0], k[1]))]
 
 
 class SmsGuard:

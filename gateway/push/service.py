@@ -8,7 +8,11 @@ the SMS-fraud controls (:mod:`gateway.push.guard`) refuse a target that is not a
 and count the send in the tenant's velocity windows last. It then writes, in one transaction, the
 charge to the tenant's daily budget (``429 QUOTA_EXCEEDED`` rolls it back), the message (recipient
 and text encrypted, recipient blind-indexed), its short link, its first event ``queued`` and the
-idempotency record; the dispatch worker sends it. Two concurrent requests with one key are settled
+idempotency record, and answers ``202`` once that transaction committed; the dispatch worker sends
+it. Concurrent sends share that transaction (group commit, :mod:`gateway.push.committer`), which also
+checks that the template is still approved: each process keeps the approved templates it read
+(:data:`TEMPLATE_CACHE_SIZE`), so a template withdrawn meanwhile is refused there, after its send was
+counted in the velocity windows. Two concurrent requests with one key are settled
 by the record's primary key: the loser answers the winner's response. ``expiresAt`` counts
 ``ttlSeconds`` from ``scheduledAt``, so a message held over quiet hours keeps its whole TTL; its
 link expires with it.
@@ -25,32 +29,32 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.clock import Clock
 from gateway.crypto import BlindIndex, DecryptionError, FieldCipher
-from gateway.db import as_utc, bound_engine, run_unit
+from gateway.db import as_utc, bound_engine
 from gateway.errors import (
     IdempotencyKeyReused,
     NotFound,
     RecipientOptedOut,
     ServiceNotApplicable,
+    TemplateNotApproved,
 )
 from gateway.logs import mask_phone
 from gateway.one_tap.service import phone_scope
-from gateway.push.guard import Charge, SmsGuard, refuse_non_mobile
+from gateway.push.committer import DEFAULT_MAX_ITEMS, DEFAULT_UNITS, Acceptance, Acceptances
+from gateway.push.guard import SmsGuard, refuse_non_mobile
 from gateway.push.idempotency import KEY_TTL, fingerprint
 from gateway.push.links import link_url, new_code
 from gateway.push.models import (
@@ -84,6 +88,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 _ACCEPTED = 202
 VERIFICATION_TTL_SECONDS = 600
+TEMPLATE_CACHE_SIZE = 1024
+"""Approved templates each process keeps (least recently used dropped first)."""
 """Default TTL of a verification SMS: a code delivered later than this is of no use to anyone."""
 
 
@@ -170,6 +176,8 @@ class PushService:
         default_ttl: int,
         fallback_operator: str | None = None,
         on_queued: Callable[[], None] | None = None,
+        accept_batch: int = DEFAULT_MAX_ITEMS,
+        accept_units: int = DEFAULT_UNITS,
     ) -> None:
         self._sessions = sessions
         self._templates = templates
@@ -181,7 +189,10 @@ class PushService:
         self._public_url = public_url
         self._default_ttl = default_ttl
         self._fallback = fallback_operator
-        self._on_queued = on_queued
+        self._approved: OrderedDict[tuple[str, str], Template] = OrderedDict()
+        self._acceptances = Acceptances(
+            bound_engine(sessions), after=on_queued, max_items=accept_batch, units=accept_units
+        )
 
     async def send(self, *, tenant_id: str, request: SendRequest, idempotency_key: str | None) -> Accepted:
         """Accept one SMS for sending; see the module docstring for the checks and their order.
@@ -195,14 +206,14 @@ class PushService:
         :raises TooManyRequests: a velocity window of the tenant is full.
         :raises QuotaExceeded: the message does not fit the tenant's daily budget.
         """
-        request_hashes = self._fingerprints(tenant_id, request.canonical)
-        request_hash = request_hashes[0]
+        request_hashes: list[str] = []
         if idempotency_key is not None:
+            request_hashes = self._fingerprints(tenant_id, request.canonical)
             earlier = await self._replay(tenant_id, idempotency_key, request_hashes)
             if earlier is not None:
                 return earlier
         refuse_non_mobile(request.to)
-        template = await self._templates.get_approved(tenant_id, request.template_id)
+        template = await self._template(tenant_id, request.template_id)
         operators = route(request.to, self._operators, fallback=self._fallback)
         if not operators:
             raise ServiceNotApplicable("No configured operator delivers SMS to this number.")
@@ -227,61 +238,61 @@ class PushService:
         stored_params = {k: v for k, v in request.params.items() if has_link or k != CODE}
         if scheduled_at > now:
             body["scheduledAt"] = timestamp(scheduled_at)
-        message = PushMessage(
-            id=message_id,
-            tenant_id=tenant_id,
-            template_id=template.id,
-            category=spec.category.value,
-            signature=spec.signature,
-            recipient_index=self._index.compute(request.to, scope=phone_scope(tenant_id)),
-            recipient_last4_index=self._index.compute(
+        message = {
+            "id": message_id,
+            "tenant_id": tenant_id,
+            "template_id": template.id,
+            "category": spec.category.value,
+            "signature": spec.signature,
+            "recipient_index": self._index.compute(request.to, scope=phone_scope(tenant_id)),
+            "recipient_last4_index": self._index.compute(
                 request.to[-4:], scope=recipient_last4_scope(tenant_id)
             ),
-            recipient_cipher=self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
-            text_cipher=self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
-            params_cipher=self._cipher.encrypt(
+            "recipient_cipher": self._cipher.encrypt(request.to, aad=recipient_aad(tenant_id, message_id)),
+            "text_cipher": self._cipher.encrypt(rendered.text, aad=text_aad(tenant_id, message_id)),
+            "params_cipher": self._cipher.encrypt(
                 json.dumps(stored_params, ensure_ascii=False, sort_keys=True),
                 aad=params_aad(tenant_id, message_id),
             ),
-            segments=rendered.segments,
-            encoding=rendered.encoding.value,
-            operator=operators[0],
-            status=MessageStatus.QUEUED.value,
-            created_at=now,
-            scheduled_at=scheduled_at,
-            next_attempt_at=scheduled_at,
-            expires_at=expires_at,
-            updated_at=now,
-        )
-        rows: list[SQLModel] = [message]
+            "segments": rendered.segments,
+            "encoding": rendered.encoding.value,
+            "operator": operators[0],
+            "status": MessageStatus.QUEUED.value,
+            "attempts": 0,
+            "created_at": now,
+            "scheduled_at": scheduled_at,
+            "next_attempt_at": scheduled_at,
+            "expires_at": expires_at,
+            "updated_at": now,
+        }
+        link_row = None
         if link_code is not None:
-            rows.append(
-                PushLink(
-                    code=link_code,
-                    tenant_id=tenant_id,
-                    message_id=message_id,
-                    template_id=template.id,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
-        rows.append(MessageEvent(message_id=message_id, type=MessageStatus.QUEUED.value, at=now))
+            link_row = {
+                "code": link_code,
+                "tenant_id": tenant_id,
+                "message_id": message_id,
+                "template_id": template.id,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        record = None
         if idempotency_key is not None:
-            rows.append(
-                IdempotencyRecord(
-                    tenant_id=tenant_id,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    message_id=message_id,
-                    status_code=_ACCEPTED,
-                    response=json.dumps(body, ensure_ascii=False),
-                    created_at=now,
-                    expires_at=now + KEY_TTL,
-                )
-            )
-        stale_key = (tenant_id, idempotency_key, now) if idempotency_key is not None else None
+            record = {
+                "tenant_id": tenant_id,
+                "key": idempotency_key,
+                "request_hash": request_hashes[0],
+                "message_id": message_id,
+                "status_code": _ACCEPTED,
+                "response": json.dumps(body, ensure_ascii=False),
+                "created_at": now,
+                "expires_at": now + KEY_TTL,
+            }
+        event = {"message_id": message_id, "type": MessageStatus.QUEUED.value, "at": now}
         try:
-            await run_unit(bound_engine(self._sessions), partial(_store, charge, rows, stale_key))
+            await self._acceptances.store(Acceptance(charge, message, link_row, event, record, now))
+        except TemplateNotApproved:
+            self._approved.pop((tenant_id, template.id), None)
+            raise
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -297,9 +308,21 @@ class PushService:
             segments=rendered.segments,
             deferred=scheduled_at > now,
         )
-        if self._on_queued is not None:
-            self._on_queued()
         return Accepted(_ACCEPTED, body, replayed=False)
+
+    async def _template(self, tenant_id: str, template_id: str) -> Template:
+        """The approved template, from the templates feature once, then from this process's cache
+        (the unit that stores a message checks that its template is still approved)."""
+        key = (tenant_id, template_id)
+        template = self._approved.get(key)
+        if template is not None:
+            self._approved.move_to_end(key)
+            return template
+        template = await self._templates.get_approved(tenant_id, template_id)
+        self._approved[key] = template
+        if len(self._approved) > TEMPLATE_CACHE_SIZE:
+            self._approved.popitem(last=False)
+        return template
 
     def _fingerprints(self, tenant_id: str, canonical: Mapping[str, Any]) -> list[str]:
         """The request's fingerprint under each blind-index key, the current key's first; a
@@ -379,25 +402,6 @@ class PushService:
             expires_at=_utc(message.expires_at),
             events=[EventView(e.type, _utc(e.at), e.detail) for e in events],
         )
-
-
-def _store(
-    charge: Charge, rows: Sequence[SQLModel], stale_key: tuple[str, str, datetime] | None, conn: Connection
-) -> None:
-    """Charge the budget, then insert an accepted message's rows in order (one unit of work), after
-    deleting the tenant's expired record of the same idempotency key, if any."""
-    charge.apply(conn)
-    if stale_key is not None:
-        tenant_id, key, now = stale_key
-        conn.execute(
-            sa.delete(IdempotencyRecord).where(
-                col(IdempotencyRecord.tenant_id) == tenant_id,
-                col(IdempotencyRecord.key) == key,
-                col(IdempotencyRecord.expires_at) <= now,
-            )
-        )
-    for row in rows:
-        conn.execute(sa.insert(type(row)), [row.model_dump(exclude_none=True)])
 
 
 def _utc(moment: datetime) -> datetime:

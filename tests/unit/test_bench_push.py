@@ -10,6 +10,7 @@ from bench._harness import LoadResult
 from bench.push import (
     DispatchResult,
     ScalingRow,
+    batch_mean,
     cpu_per_message,
     dispatch_rate,
     format_scaling,
@@ -27,6 +28,23 @@ def test_lines_are_distinct_and_in_their_operators_blocks() -> None:
     assert len({line.number for line in lines}) == 999
     assert {line.operator for line in lines} == {"cmcc", "cucc", "ctcc"}
     assert all(operator_for_number(line.number) == line.operator for line in lines)
+
+
+def test_batch_mean_is_the_histograms_sum_over_its_count() -> None:
+    """Messages per acceptance transaction come from the batch-size histogram; none without units."""
+    exposition = (
+        "# TYPE gateway_push_accept_batch_size histogram\n"
+        'gateway_push_accept_batch_size_bucket{le="1.0"} 2.0\n'
+        "gateway_push_accept_batch_size_count 4.0\n"
+        "gateway_push_accept_batch_size_sum 30.0\n"
+        "gateway_other_sum 99.0\n"
+    )
+    assert batch_mean(exposition) == 7.5
+    assert (
+        batch_mean("gateway_push_accept_batch_size_count 0.0\ngateway_push_accept_batch_size_sum 0.0\n")
+        is None
+    )
+    assert batch_mean("") is None
 
 
 def test_dispatch_rate_is_messages_over_the_event_span() -> None:
