@@ -26,6 +26,7 @@ from gateway.one_tap import views as one_tap_views
 from gateway.openapi import views as openapi_views
 from gateway.push import views as push_views
 from gateway.replay import ReplayCache
+from gateway.rich import views as rich_views
 from gateway.runtime import open_runtime
 from gateway.settings import Settings
 from gateway.staff import views as staff_views
@@ -51,6 +52,7 @@ _ROUTE_TABLES = (
     webhook_views.routes,
     push_views.routes,
     campaign_views.routes,
+    rich_views.routes,
     flow_views.routes,
     verify_views.routes,
     staff_views.routes,

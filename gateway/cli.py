@@ -154,6 +154,7 @@ def _embedded_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "shutdown_grace_seconds": 0.0,
         **embedded_keys(VAR_DIR),
     }
+    overrides["cards_url"] = f"{sandbox_root}/cards"
     for op in OPERATORS:
         overrides[f"{op}_url"] = f"{sandbox_root}/{op}"
         overrides[f"{op}_app_id"] = f"{op}-{secrets.token_hex(4)}"

@@ -36,6 +36,8 @@
     ├── UsernameTaken                409 USERNAME_TAKEN (staff usernames are unique across the gateway)
     ├── TotpEnrolmentConflict        409 TOTP_ENROLMENT_CONFLICT (TOTP already on, or no enrolment begun)
     ├── CampaignStateConflict        409 CAMPAIGN_STATE_CONFLICT (an action the campaign's state forbids)
+    ├── ChannelNotConfigured         409 CHANNEL_NOT_CONFIGURED (no chatbot or card account for that use)
+    ├── ChannelIdTaken               409 CHANNEL_ID_TAKEN (another tenant's botId or appId at that platform)
     ├── InvalidProtocol              400 INVALID_PROTOCOL (CAMARA subscriptions: protocol other than HTTP)
     ├── InvalidSink                  400 INVALID_SINK (CAMARA subscriptions: sink URL refused)
     ├── InvalidCredential            400 INVALID_CREDENTIAL (CAMARA subscriptions: sinkCredential shape)
@@ -73,6 +75,8 @@ __all__ = [
     "ApiError",
     "BadGateway",
     "CampaignStateConflict",
+    "ChannelIdTaken",
+    "ChannelNotConfigured",
     "DeviceLimitReached",
     "FlowStateConflict",
     "GatewayTimeout",
@@ -501,6 +505,23 @@ class CampaignStateConflict(ApiError):
     remedy = (
         "Read the campaign (GET /push/v1/campaigns/{id}); the message says which state forbids the action "
         "(recipients are added before start or while paused; start needs recipients)."
+    )
+
+
+class ChannelNotConfigured(ApiError):
+    status, code = 409, "CHANNEL_NOT_CONFIGURED"
+    default_message = "The rich-message channel this needs is not configured."
+    remedy = (
+        "Configure it first: PUT /push/v1/channels/5g/{operator} for a chatbot, PUT "
+        "/push/v1/channels/card/{vendor} for a card-SMS account (enabled), as the message names."
+    )
+
+
+class ChannelIdTaken(ApiError):
+    status, code = 409, "CHANNEL_ID_TAKEN"
+    default_message = "Another tenant holds this botId or appId at that platform."
+    remedy = (
+        "Use the chatbot or account the operator or vendor registered for you; ids are unique per platform."
     )
 
 

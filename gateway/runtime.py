@@ -45,10 +45,11 @@ from gateway.oauth.server import OAuthServer, build_oauth_server, client_audienc
 from gateway.oauth.tokens import AccessTokens
 from gateway.one_tap.ledger import UsageLedger
 from gateway.one_tap.service import OneTapService
-from gateway.outbound import build_operator_transport
+from gateway.outbound import GuardedTransport, build_operator_transport
 from gateway.push import Push, open_push, sms_channels_of
 from gateway.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from gateway.replay import InMemoryReplayCache, RedisReplayCache, ReplayCache
+from gateway.rich import RichChannels, build_rich_channels
 from gateway.settings import Settings
 from gateway.staff.audit import StaffAudit
 from gateway.staff.service import StaffService
@@ -95,6 +96,7 @@ class Runtime:
     console: Console
     dashboard: DashboardService
     campaigns: Campaigns
+    rich: RichChannels
     redis: aioredis.Redis | None = None
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -137,6 +139,7 @@ async def open_runtime(
             open_webhooks(settings, sessions, cipher=cipher, clock=clock)
         )
         circuits = None
+        transport: GuardedTransport | None = None
         if exchangers is None:
             journal = CircuitJournal(engine, clock)
             stack.push_async_callback(journal.aclose)
@@ -271,6 +274,12 @@ async def open_runtime(
                 settings, engine=engine, cipher=cipher, index=index, webhooks=webhooks, clock=clock
             )
         )
+        if transport is None:
+            transport = build_operator_transport(circuit=circuit_policy(settings))
+            stack.push_async_callback(transport.aclose)
+        rich = build_rich_channels(
+            settings, sessions=sessions, transport=transport, cipher=cipher, clock=clock
+        )
         yield Runtime(
             settings=settings,
             clock=clock,
@@ -309,6 +318,7 @@ async def open_runtime(
             console=console,
             dashboard=dashboard,
             campaigns=campaigns,
+            rich=rich,
             redis=redis,
         )
 

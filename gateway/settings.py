@@ -243,6 +243,20 @@ class Settings(BaseSettings):
     ctcc_h5_url: str | None = Field(
         default=None, description="ctcc H5 SDK token URL (default {CTCC_URL}/h5/token)"
     )
+    # rich-message channels (docs/channels.md)
+    cmcc_maap_url: str | None = Field(
+        default=None, description="cmcc MaaP chatbot platform root (default {CMCC_URL}/maap)"
+    )
+    cucc_maap_url: str | None = Field(
+        default=None, description="cucc MaaP chatbot platform root (default {CUCC_URL}/maap)"
+    )
+    ctcc_maap_url: str | None = Field(
+        default=None, description="ctcc MaaP chatbot platform root (default {CTCC_URL}/maap)"
+    )
+    cards_url: str | None = Field(
+        default=None,
+        description="card-SMS platforms' root, a vendor's at {CARDS_URL}/{vendor} (`up`: the sandbox's)",
+    )
     flow_session_ttl: int = Field(default=900, ge=60, le=86_400, description="flow session lifetime (s)")
     flow_redeem_attempts: int = Field(
         default=10,
@@ -284,6 +298,19 @@ class Settings(BaseSettings):
         configured: str | None = getattr(self, f"{operator}_h5_url", None)
         base: str | None = getattr(self, f"{operator}_url", None)
         return configured or (f"{base}/h5/token" if base else None)
+
+    @field_validator("cmcc_maap_url", "cucc_maap_url", "ctcc_maap_url", "cards_url")
+    @classmethod
+    def _platform_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("platform URLs must be absolute http(s) URLs")
+        return value.rstrip("/") if value else value
+
+    def maap_url(self, operator: str) -> str | None:
+        """The operator's MaaP platform root: ``<OP>_MAAP_URL``, else ``{<OP>_URL}/maap``."""
+        configured: str | None = getattr(self, f"{operator}_maap_url", None)
+        base: str | None = getattr(self, f"{operator}_url", None)
+        return configured or (f"{base}/maap" if base else None)
 
     @field_validator("trusted_proxies", "cmcc_cidrs", "cucc_cidrs", "ctcc_cidrs")
     @classmethod

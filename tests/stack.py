@@ -214,6 +214,7 @@ def stack_settings(database_url: str, sandbox_url: str, apps: SandboxConfig, **o
         "operator_timeout": 2.0,
         "operator_connect_timeout": 2.0,
         "log_level": "debug",
+        "cards_url": f"{sandbox_url}/cards",
     }
     for op in OPERATORS:
         values[f"{op}_url"] = f"{sandbox_url}/{op}"

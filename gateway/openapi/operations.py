@@ -20,6 +20,8 @@ from gateway.console.sso_views import SsoPut
 from gateway.dashboard import schemas as d
 from gateway.errors import (
     CampaignStateConflict,
+    ChannelIdTaken,
+    ChannelNotConfigured,
     DeviceLimitReached,
     FlowStateConflict,
     IdempotencyKeyReused,
@@ -70,6 +72,7 @@ from gateway.openapi import responses as r
 from gateway.openapi.spec import Body, Header, Operation, Reply
 from gateway.push.idempotency import HEADER as IDEMPOTENCY_KEY
 from gateway.push.schemas import MessageCreate, SmsPolicyBody
+from gateway.rich import schemas as rich
 from gateway.staff.schemas import AuditQuery, NoBody, PasswordReset, SsoSubject, StaffCreate, StaffUpdate
 from gateway.templates.builtin import builtin_names
 from gateway.templates.schemas import Approval, BuiltinInstall, Rejection, TemplateCreate
@@ -175,6 +178,7 @@ _AUTHORIZE_FORM = {
     ],
 }
 _OPERATOR_PATH = {"operator": {"type": "string", "examples": ["cmcc", "cucc", "ctcc"]}}
+_VENDOR_PATH = {"vendor": {"type": "string", "enum": ["huawei", "honor", "xiaomi", "oppo", "vivo"]}}
 _CALLBACK_BODY = {
     "type": "object",
     "description": "The operator's own callback format (docs/operator-dialects.md), signed by the operator.",
@@ -1705,6 +1709,142 @@ _TABLE: dict[tuple[str, str], Operation] = {
         path_schema={"name": {"type": "string", "examples": sorted(STATIC_FILES)}},
         errors=(NotFound,),
         database=False,
+    ),
+    ("PUT", "/push/v1/channels/5g/{operator}"): Operation(
+        "putChatbot",
+        "Set the tenant's 5G-message chatbot at an operator",
+        "push",
+        (
+            Reply(201, "Configured (there was none).", rich.ChatbotOut),
+            Reply(200, "Replaced.", rich.ChatbotOut),
+        ),
+        description=(
+            "The chatbot the operator's MaaP platform registered for the tenant (`botId`, signing "
+            "`secret`, stored encrypted and never returned). A `botId` is unique per operator across "
+            "tenants (`409 CHANNEL_ID_TAKEN`); the platform's events are routed to the tenant by it."
+        ),
+        body=Body(rich.ChatbotPut, examples={"cmcc": {"botId": "bank-claims", "secret": "0" * 32}}),
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound, ChannelIdTaken),
+    ),
+    ("GET", "/push/v1/channels/5g/{operator}"): Operation(
+        "getChatbot",
+        "Read the tenant's chatbot at an operator",
+        "push",
+        (Reply(200, "The chatbot, without its secret.", rich.ChatbotOut),),
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/push/v1/channels/5g/{operator}"): Operation(
+        "deleteChatbot",
+        "Forget the tenant's chatbot at an operator",
+        "push",
+        (Reply(204, "Forgotten; its stored events stay."),),
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound,),
+    ),
+    ("PUT", "/push/v1/channels/card/{vendor}"): Operation(
+        "putCardAccount",
+        "Set the tenant's card-SMS account at a handset vendor",
+        "push",
+        (
+            Reply(201, "Configured (there was none).", rich.CardAccountOut),
+            Reply(200, "Replaced.", rich.CardAccountOut),
+        ),
+        description=(
+            "The account at the vendor's card platform (`appId`, `appKey` stored encrypted and never "
+            "returned); an `appId` is unique per vendor across tenants (`409 CHANNEL_ID_TAKEN`)."
+        ),
+        body=Body(rich.CardAccountPut, examples={"huawei": {"appId": "bank-cards", "appKey": "0" * 32}}),
+        path_schema=_VENDOR_PATH,
+        errors=(NotFound, ChannelIdTaken),
+    ),
+    ("GET", "/push/v1/channels/card/{vendor}"): Operation(
+        "getCardAccount",
+        "Read the tenant's card-SMS account at a vendor",
+        "push",
+        (Reply(200, "The account, without its key.", rich.CardAccountOut),),
+        path_schema=_VENDOR_PATH,
+        errors=(NotFound,),
+    ),
+    ("DELETE", "/push/v1/channels/card/{vendor}"): Operation(
+        "deleteCardAccount",
+        "Forget the tenant's card-SMS account at a vendor",
+        "push",
+        (Reply(204, "Forgotten; its templates and stored events stay."),),
+        path_schema=_VENDOR_PATH,
+        errors=(NotFound,),
+    ),
+    ("POST", "/push/v1/card-templates"): Operation(
+        "createCardTemplate",
+        "Register a card template at a vendor",
+        "templates",
+        (
+            Reply(
+                201,
+                "Registered; the vendor's review is usually pending.",
+                rich.CardTemplateCreated,
+                headers=_LOCATION,
+            ),
+        ),
+        description=(
+            "Registered through the tenant's account at `vendor` (`409 CHANNEL_NOT_CONFIGURED` without "
+            "an enabled one). Every `${name}` placeholder must be declared in `params` and every "
+            "parameter used; a button's action is a placeholder or a link of its `actionType`."
+        ),
+        body=Body(
+            rich.CardTemplateCreate,
+            examples={
+                "claim": {
+                    "vendor": "huawei",
+                    "name": "claim",
+                    "title": "${company}理赔",
+                    "description": "案件 ${case} 已受理",
+                    "buttons": [{"text": "查看", "actionType": "OPEN_URL", "action": "${link}"}],
+                    "params": ["company", "case", "link"],
+                }
+            },
+        ),
+        errors=(ChannelNotConfigured,),
+        operator=True,
+    ),
+    ("GET", "/push/v1/card-templates/{id}"): Operation(
+        "getCardTemplate",
+        "Read a card template and its review",
+        "templates",
+        (Reply(200, "The template; while pending, the vendor is asked again.", rich.CardTemplateOut),),
+        description="A vendor that cannot answer leaves the stored review state (still `200`).",
+        errors=(NotFound,),
+    ),
+    ("POST", "/operator-callbacks/{operator}/maap"): Operation(
+        "maapCallback",
+        "5G-message status notifications and suggestion responses",
+        "push",
+        (
+            Reply(
+                200, "Stored, a replay of a stored event, or an event kind not kept.", rich.CallbackReceived
+            ),
+        ),
+        description=(
+            "Authenticated by the chatbot's signature (`X-Maap-*` headers), not by a bearer: an unknown "
+            "`botId` or a signature that does not verify is `401`. Bodies of at most 16 KiB."
+        ),
+        body=Body(schema=_CALLBACK_BODY),
+        path_schema=_OPERATOR_PATH,
+        errors=(NotFound, Unauthenticated, InvalidArgument),
+    ),
+    ("POST", "/operator-callbacks/cards/{vendor}"): Operation(
+        "cardCallback",
+        "Card-SMS receipts: rendered, failed, clicked",
+        "push",
+        (Reply(200, "Stored, or a replay of a stored receipt.", rich.CallbackReceived),),
+        description=(
+            "Authenticated by the account's signature (`X-Card-*` headers), not by a bearer: an unknown "
+            "`appId` or a signature that does not verify is `401`. Bodies of at most 16 KiB."
+        ),
+        body=Body(schema=_CALLBACK_BODY),
+        path_schema=_VENDOR_PATH,
+        errors=(NotFound, Unauthenticated, InvalidArgument),
     ),
 }
 

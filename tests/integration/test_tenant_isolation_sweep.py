@@ -98,6 +98,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", CAMPAIGNS + "/{id}/pause"): Probe("campaign"),
     ("POST", CAMPAIGNS + "/{id}/resume"): Probe("campaign"),
     ("POST", CAMPAIGNS + "/{id}/cancel"): Probe("campaign"),
+    ("GET", "/push/v1/card-templates/{id}"): Probe("card_template"),
 }
 
 #: Console routes (a staff session of B's admin) with A's branch id, and the body each sends.
@@ -174,6 +175,23 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
         "nothing of the tenant is shown, and the provider's answer signs in only a member of that "
         "tenant linked to the subject (tests/integration/test_console_sso.py, tenant isolation)"
     ),
+    **{
+        (method, f"/push/v1/channels/{kind}/{{{name}}}"): (
+            f"{{{name}}} is one of the platforms every tenant may use; the chatbot or account is the "
+            "caller's own (B's GET and DELETE answer 404 while A has one, its PUT of A's id 409, "
+            "checked below and in tests/integration/test_rich_channels.py)"
+        )
+        for method in ("PUT", "GET", "DELETE")
+        for kind, name in (("5g", "operator"), ("card", "vendor"))
+    },
+    ("POST", "/operator-callbacks/{operator}/maap"): (
+        "5G-message events from an operator's MaaP platform, authenticated by the signature of the "
+        "chatbot they name (tests/integration/test_rich_channels.py)"
+    ),
+    ("POST", "/operator-callbacks/cards/{vendor}"): (
+        "card-SMS receipts from a vendor's platform, authenticated by the signature of the account "
+        "they name (tests/integration/test_rich_channels.py)"
+    ),
     ("GET", "/console/branches/{id}"): (
         "the teller desk page: a public shell whose script calls the console API; without a session "
         "it is the same page for A's branch and a made-up id, and with B's session both are the "
@@ -245,7 +263,9 @@ def test_every_id_route_is_swept_or_excluded_for_a_reason() -> None:
     for key in ADMIN_ONLY:
         assert id_routes[key] == "admin", key
     for key in NOT_TENANT_SCOPED:
-        assert id_routes[key] == "public" or key[1].startswith("/push/v1/templates/builtin/"), key
+        assert id_routes[key] == "public" or key[1].startswith(
+            ("/push/v1/templates/builtin/", "/push/v1/channels/")
+        ), key
     tenant_gets = {
         key
         for key, policy in _routes().items()
@@ -335,6 +355,28 @@ async def _share_location(a: Tenant, code: str, phone: str) -> None:
     assert shared.status_code == 200, shared.text
 
 
+async def _card_template(a: Tenant) -> str:
+    """A's chatbot at cmcc and card account at huawei (registered at the sandbox), and a card template."""
+    app_id, key = f"app-{secrets.token_hex(4)}", secrets.token_hex(16)
+    SENSITIVE.add(key)
+    registered = await a.stack.http.put(
+        f"{a.stack.sandbox_url}/sandbox/cards/accounts/{app_id}", json={"appKey": key}
+    )
+    assert registered.status_code == 200, registered.text
+    await a.ok("PUT", "/push/v1/channels/card/huawei", {"appId": app_id, "appKey": key})
+    await a.ok("PUT", "/push/v1/channels/5g/cmcc", {"botId": f"bot-{secrets.token_hex(4)}", "secret": key})
+    template = {
+        "vendor": "huawei",
+        "name": "claim",
+        "title": "理赔",
+        "description": "案件 ${case} 已受理",
+        "buttons": [{"text": "查看", "actionType": "OPEN_URL", "action": "${link}"}],
+        "params": ["case", "link"],
+    }
+    created: str = (await a.ok("POST", "/push/v1/card-templates", template))["id"]
+    return created
+
+
 async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
     """Tenant A's objects, one of each kind, their ids in ``a.ids``."""
     hook = {"url": receiver.url("/hook"), "events": ["message.submitted"]}
@@ -358,6 +400,7 @@ async def _populate(a: Tenant, receiver: Receiver, phone: str) -> None:
     )
     a.ids["message"] = message["id"]
     a.ids["campaign"] = (await a.ok("POST", CAMPAIGNS, {"templateId": template["id"]}))["id"]
+    a.ids["card_template"] = await _card_template(a)
     await _share_location(a, message["link"].rsplit("/l/", 1)[1], phone)
     queue_template = await a.ok("POST", "/push/v1/templates/builtin/branch-queue", {"signature": "平安银行"})
     branch = await a.ok(
@@ -482,6 +525,11 @@ async def _lists_show_only_own(a: Tenant, b: Tenant, receiver: Receiver, phone: 
 
     assert await b.ok("GET", CAMPAIGNS) == {"campaigns": [], "nextBefore": None}
 
+    for path in ("/push/v1/channels/5g/cmcc", "/push/v1/channels/card/huawei"):
+        for method in ("GET", "DELETE"):
+            resp = await b.call(method, path)
+            assert resp.status_code == 404 and resp.json()["code"] == "NOT_FOUND", (method, path, resp.text)
+
 
 async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None:
     assert (await a.ok("GET", f"/push/v1/templates/{a.ids['template']}"))["status"] == "approved"
@@ -498,6 +546,9 @@ async def _a_is_unchanged(a: Tenant, phone: str, policy: dict[str, int]) -> None
     assert (await a.ok("GET", "/login-check/v1/policy")).items() >= policy.items()
     campaign = await a.ok("GET", f"{CAMPAIGNS}/{a.ids['campaign']}")
     assert campaign["status"] == "draft" and campaign["recipients"] == 0
+    assert (await a.ok("GET", f"/push/v1/card-templates/{a.ids['card_template']}"))["status"] == "approved"
+    assert (await a.ok("GET", "/push/v1/channels/5g/cmcc"))["operator"] == "cmcc"
+    assert (await a.ok("GET", "/push/v1/channels/card/huawei"))["vendor"] == "huawei"
 
 
 async def _console_reveals_nothing(stack: Stack, a: Tenant, b: Tenant, b_phone: str) -> None:
