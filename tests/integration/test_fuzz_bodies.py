@@ -49,6 +49,7 @@ PATH_VALUES = {
     "handle": "vck_fuzz0",
     "tenant_id": "fuzz-0",
     "staff_id": "fuzz-0",
+    "vendor": "huawei",
 }
 DEEP = 10_000
 AS_JSON = {"Content-Type": JSON}
