@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import secrets
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -33,6 +35,7 @@ from schemathesis.checks import (
 )
 
 from carrier_adapters import DeliveryState
+from carrier_adapters._signed import callback_signature
 from gateway.app import create_app
 from gateway.cli import DEMO_SUBSCRIBERS
 from gateway.openapi import OPENAPI_JSON
@@ -368,6 +371,73 @@ def test_success_answers_conform(live: LiveGateway) -> None:
         "POST", "/login-check/v1/devices", 201, body={"phoneNumber": phone, "deviceId": "scenario-1"}
     ).json()
     go.call("DELETE", "/login-check/v1/devices/{id}", 204, path_parameters={"id": device["id"]})
+
+
+def test_rich_channel_answers_conform(live: LiveGateway) -> None:
+    """A chatbot and a card account set (new, then replaced), read and deleted, a card template
+    registered at the sandbox's vendor and read, a signed 5G event posted twice and a forged one:
+    every answer as documented."""
+    go = Scenario(live)
+    stack = live.stack
+    bot_id, app_id, key = f"bot-{secrets.token_hex(4)}", f"app-{secrets.token_hex(4)}", secrets.token_hex(16)
+    SENSITIVE.add(key)
+
+    async def prepare() -> None:
+        for path in ("/push/v1/channels/5g/cmcc", "/push/v1/channels/card/huawei"):
+            await stack.http.delete(
+                f"{stack.gateway_url}{path}", headers={"Authorization": f"Bearer {live.bearer}"}
+            )
+        registered = await stack.http.put(
+            f"{stack.sandbox_url}/sandbox/cards/accounts/{app_id}", json={"appKey": key}
+        )
+        assert registered.status_code == 200, registered.text
+
+    live.run(prepare)
+    chatbot = {"path_parameters": {"operator": "cmcc"}}
+    go.call("PUT", "/push/v1/channels/5g/{operator}", 201, **chatbot, body={"botId": bot_id, "secret": key})
+    go.call("PUT", "/push/v1/channels/5g/{operator}", 200, **chatbot, body={"botId": bot_id, "secret": key})
+    go.call("GET", "/push/v1/channels/5g/{operator}", 200, **chatbot)
+    account = {"path_parameters": {"vendor": "huawei"}}
+    go.call("PUT", "/push/v1/channels/card/{vendor}", 201, **account, body={"appId": app_id, "appKey": key})
+    go.call("GET", "/push/v1/channels/card/{vendor}", 200, **account)
+    card = _example("POST", "/push/v1/card-templates", "claim")
+    created = go.call("POST", "/push/v1/card-templates", 201, body=card).json()
+    go.call("GET", "/push/v1/card-templates/{id}", 200, path_parameters={"id": created["id"]})
+    go.call("DELETE", "/push/v1/channels/card/{vendor}", 204, **account)
+    go.call("POST", "/push/v1/card-templates", 409, body=card)
+
+    event = {
+        "event": "messageStatus",
+        "botId": bot_id,
+        "messageContact": {"userContact": "tel:+8613800138000"},
+        "RCSMessage": {
+            "msgId": str(uuid.uuid4()),
+            "status": "delivered",
+            "timestamp": "2026-03-02T01:30:15Z",
+        },
+    }
+    raw = json.dumps(event).encode()
+    stamp, nonce = str(int(stack.clock.now().timestamp() * 1000)), secrets.token_hex(16)
+    signed = {
+        "X-Maap-Bot-Id": bot_id,
+        "X-Maap-Timestamp": stamp,
+        "X-Maap-Nonce": nonce,
+        "X-Maap-Signature": callback_signature(key, stamp, nonce, raw),
+    }
+    post: dict[str, Any] = {
+        "path_parameters": {"operator": "cmcc"},
+        "body": event,
+        "media_type": "application/json",
+    }
+    assert (
+        go.call("POST", "/operator-callbacks/{operator}/maap", 200, **post, headers=signed).json()["outcome"]
+        == "stored"
+    )
+    again = go.call("POST", "/operator-callbacks/{operator}/maap", 200, **post, headers=signed)
+    assert again.json()["outcome"] == "duplicate"
+    forged = {**signed, "X-Maap-Signature": "0" * 64}
+    go.call("POST", "/operator-callbacks/{operator}/maap", 401, **post, headers=forged)
+    go.call("DELETE", "/push/v1/channels/5g/{operator}", 204, **chatbot)
 
 
 def test_staff_answers_conform(live: LiveGateway) -> None:
