@@ -56,11 +56,12 @@ bench: install
 	$(BIN)/python -m bench.push --database-url $(BENCH_POSTGRES) --workers-list 1,2,4; push_pg=$$?; \
 	$(BIN)/python -m bench.sms --database-url $(BENCH_POSTGRES) --workers-list 1,2; sms_pg=$$?; \
 	$(BIN)/python -m bench.verify --database-url $(BENCH_POSTGRES); verify_pg=$$?; \
+	$(BIN)/python -m bench.campaigns --database-url $(BENCH_POSTGRES); campaigns_pg=$$?; \
 	$(BIN)/python -m bench.one_tap; one_tap=$$?; $(BIN)/python -m bench.identity; identity=$$?; \
 	$(BIN)/python -m bench.push; push=$$?; $(BIN)/python -m bench.sms; sms=$$?; \
-	$(BIN)/python -m bench.verify; verify=$$?; \
-	for status in $$one_tap_pg $$identity_pg $$push_pg $$sms_pg $$verify_pg \
-		$$one_tap $$identity $$push $$sms $$verify; do \
+	$(BIN)/python -m bench.verify; verify=$$?; $(BIN)/python -m bench.campaigns; campaigns=$$?; \
+	for status in $$one_tap_pg $$identity_pg $$push_pg $$sms_pg $$verify_pg $$campaigns_pg \
+		$$one_tap $$identity $$push $$sms $$verify $$campaigns; do \
 		[ $$status -eq 0 ] || exit $$status; done
 
 # docs/configuration.md and docs/errors.md are generated from gateway/settings.py and gateway/errors.py;

@@ -6,17 +6,21 @@ moves campaigns through :mod:`~gateway.campaigns.states`; :mod:`~gateway.campaig
 recipients into messages through the push service's own send (so every control of a single message
 applies). :func:`open_campaigns` runs the runner wherever the push dispatch worker runs
 (``PUSH_DISPATCH_WORKER``); a stopping runner gives its campaigns back at once. Large chunks are
-checked and encrypted in a few worker processes (forked from the serving process at the first such
-chunk, so they start in milliseconds; they only run :func:`~gateway.campaigns.service.check_lines`
-on the parts sent to them), the transaction stays in the serving process.
+checked and encrypted in a few worker processes (spawned at the first such chunk, so they inherit
+no socket of the serving process, and killed with it on Linux; they only run
+:func:`~gateway.campaigns.service.check_lines` on the parts sent to them), the transaction stays in
+the serving process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -36,6 +40,7 @@ __all__ = ["Campaigns", "open_campaigns"]
 
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
 """Worker processes that check and encrypt large chunks (started at the first such chunk)."""
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,15 @@ class Campaigns:
 
     service: CampaignService
     runner: CampaignRunner
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker process: end with the serving process, even when it is killed (SIGKILL on its
+    death, Linux's ``PR_SET_PDEATHSIG``), so no orphan outlives it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 @asynccontextmanager
@@ -68,7 +82,12 @@ async def open_campaigns(
         clock=clock,
         config=config or RunnerConfig(lease_seconds=settings.push_lease_seconds),
     )
-    pool = ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=_WORKERS,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
     service = CampaignService(
         engine=engine,
         templates=templates,

@@ -82,6 +82,7 @@ class Bank:
             f"{self.stack.gateway_url}/push/v1/campaigns/{campaign_id}/recipients",
             content=body.encode() if isinstance(body, str) else body,
             headers={**self.headers, "Content-Type": media_type},
+            timeout=60.0,
         )
 
     async def act(self, campaign_id: str, action: str) -> httpx.Response:
