@@ -1,4 +1,5 @@
-"""``gateway staff``: create, list, disable and enable a tenant's staff accounts from a shell.
+"""``gateway staff``: create, list, disable and enable a tenant's staff accounts, and link them to
+their subject at the tenant's identity provider (``link-sso``), from a shell.
 
 The commands work on the configured database (``--database-url`` / ``GATEWAY_DATABASE_URL``) with
 the same rules as the admin API, and need no data keys. A password is never an argument (the
@@ -31,7 +32,7 @@ class StaffCommandFailed(Exception):
 
 
 def add_staff_commands(commands: Any) -> None:
-    """Add ``staff create|list|disable|enable`` to the ``gateway`` subcommands."""
+    """Add ``staff create|list|disable|enable|link-sso`` to the ``gateway`` subcommands."""
     staff = commands.add_parser("staff", help="manage a tenant's staff accounts (console sign-in)")
     actions = staff.add_subparsers(dest="staff_command", required=True)
     create = actions.add_parser(
@@ -50,6 +51,7 @@ def add_staff_commands(commands: Any) -> None:
     for name, text in (
         ("disable", "refuse an account's sign-in"),
         ("enable", "let an account sign in again"),
+        ("link-sso", "link an account to its subject (sub) at the tenant's identity provider"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("--tenant", required=True, help="the tenant's id")
@@ -57,6 +59,9 @@ def add_staff_commands(commands: Any) -> None:
         which.add_argument("--username", help="the account's username")
         which.add_argument("--staff-id", help="the account's id")
         parsers.append(action)
+    link = parsers[-1].add_mutually_exclusive_group(required=True)
+    link.add_argument("--subject", help="the member's sub claim at the provider")
+    link.add_argument("--unlink", action="store_true", help="remove the link")
     for parser in parsers:
         parser.add_argument("--json", action="store_true", help="print JSON only")
         add_setting_flags(parser)
@@ -104,6 +109,10 @@ async def run_staff_command(args: argparse.Namespace, settings: Settings, stdin:
             if args.staff_command == "list":
                 return _show(await directory.list(args.tenant), args.json, single=False)
             staff_id = args.staff_id or await _by_username(directory, args.tenant, args.username)
+            if args.staff_command == "link-sso":
+                subject = None if args.unlink else args.subject
+                linked = await directory.link_sso(args.tenant, staff_id, subject)
+                return _show([linked], args.json, single=True)
             change = directory.disable if args.staff_command == "disable" else directory.enable
             return _show([await change(args.tenant, staff_id)], args.json, single=True)
         except ApiError as exc:
@@ -128,6 +137,7 @@ def _show(members: list[StaffMember], as_json: bool, *, single: bool) -> str:
         f"{m.id}  {m.username}  {m.role.value}"
         f"{'  disabled' if m.disabled else ''}{'  totp' if m.totp_enabled else ''}"
         f"  branches: {', '.join(m.branches) or '-'}"
+        f"{f'  sso: {m.sso_subject}' if m.sso_subject else ''}"
         for m in members
     ]
     return "\n".join(lines) if lines else "no staff accounts"

@@ -57,10 +57,11 @@ from gateway.staff.passwords import Passwords, password_problem
 from gateway.staff.totp import TotpEnrolment, accepted_step, enrolment, new_secret
 from gateway.tenants.models import Tenant
 
-__all__ = ["MAX_BRANCHES", "USERNAME", "StaffDirectory", "StaffService", "normal_username"]
+__all__ = ["MAX_BRANCHES", "SSO_SUBJECT", "USERNAME", "StaffDirectory", "StaffService", "normal_username"]
 
 log = structlog.get_logger(__name__)
 USERNAME = re.compile(r"^[a-z0-9._@-]{3,64}$")
+SSO_SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
 MAX_BRANCHES = 200
 _ACCOUNTS: sa.Table = StaffAccount.__table__  # type: ignore[attr-defined]
 _AUDIT: sa.Table = AuditRecord.__table__  # type: ignore[attr-defined]
@@ -275,8 +276,11 @@ class StaffDirectory:
         as ``staff.sso_linked`` / ``staff.sso_unlinked`` (again: no change).
 
         :raises NotFound: see :meth:`member`.
-        :raises InvalidArgument: another member of the tenant is linked to ``subject``.
+        :raises InvalidArgument: ``subject`` is not 1 to 255 printable ASCII characters, or another
+            member of the tenant is linked to it.
         """
+        if subject is not None and not SSO_SUBJECT.fullmatch(subject):
+            raise InvalidArgument("subject: 1 to 255 printable ASCII characters (the provider's sub).")
         action = "staff.sso_linked" if subject is not None else "staff.sso_unlinked"
 
         def link(row: StaffAccount) -> dict[str, Any] | None:
