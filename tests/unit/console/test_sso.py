@@ -136,6 +136,7 @@ class FakeIdp(IdpHttp):
 
     claims: dict[str, Any] = field(default_factory=dict)
     key: RSAKey = field(default_factory=lambda: RSA)
+    signer: RSAKey | None = None
     token_calls: list[Mapping[str, str]] = field(default_factory=list)
     authorized: dict[str, dict[str, str]] = field(default_factory=dict)
     down: bool = False
@@ -175,7 +176,8 @@ class FakeIdp(IdpHttp):
             "exp": NOW + 300,
             "nonce": request["nonce"],
         } | self.claims
-        return 200, {"id_token": jwt.encode({"alg": "RS256", "kid": "k1"}, claims, self.key)}
+        signer = self.signer or self.key
+        return 200, {"id_token": jwt.encode({"alg": "RS256", "kid": signer.kid}, claims, signer)}
 
     def consent(self, authorize_url: str, sub: str) -> tuple[str, str]:
         """The employee ``sub`` signs in: the callback's ``state`` and ``code``."""
@@ -423,3 +425,33 @@ async def test_the_issuer_must_be_a_public_https_url(env: Env) -> None:
         await env.sso.configs.put("no-such-tenant", issuer=ISSUER, client_id=CLIENT, client_secret="s")
     stored = await env.sso.configs.get(env.tenant)
     assert stored is not None and replace(stored, client_secret="-").issuer == ISSUER
+
+
+async def test_a_member_with_totp_signs_in_without_a_code(env: Env) -> None:
+    """Single sign-on asks no TOTP code: the provider owns the factors."""
+    member = env.accounts.add(env.tenant, "zhao.lei@pingan", "correct horse 9", totp="123456")
+    env.linked.links[(env.tenant, "employee-7")] = member.id
+    started = await env.sign_in("employee-7")
+    assert started.session.member.id == member.id and member.totp_enabled
+
+
+async def test_a_rotated_signing_key_is_fetched_once_more(env: Env) -> None:
+    """After the provider rotates its key, a token with the new ``kid`` fetches the JWKS again and
+    passes; a token signed by a key the provider never published still fails."""
+    await env.sign_in()
+    env.idp.key = RSAKey.generate_key(2048, parameters={"kid": "k2"})
+    started = await env.sign_in()
+    assert started.session.member.id == env.member.id
+
+    env.idp.signer = RSAKey.generate_key(2048, parameters={"kid": "k2"})
+    with pytest.raises(SsoFailed) as failed:
+        await env.sign_in()
+    assert failed.value.reason == "invalid_token"
+
+
+async def test_a_discovery_document_of_another_issuer_is_refused(env: Env) -> None:
+    """Discovery must name the configured issuer exactly (OIDC Discovery 4.3), else ``unreachable``."""
+    await env.sso.configs.put(env.tenant, issuer=ISSUER + "/", client_id=CLIENT, client_secret="secret/+ 1")
+    with pytest.raises(SsoFailed) as failed:
+        await env.sso.start(env.tenant)
+    assert failed.value.reason == "unreachable"
