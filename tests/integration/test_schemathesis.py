@@ -65,6 +65,14 @@ CHECKS = [
     response_headers_conformance,
 ]
 DOCUMENT: dict[str, Any] = json.loads(create_app(Settings(database_url="sqlite://"))[OPENAPI_JSON])
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx: Any, value: Any) -> bytes:
+    """Campaign recipients as NDJSON: a generated string is the body as is, anything else one line."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode() + b"\n"
+
+
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20260501,
@@ -279,6 +287,26 @@ class Scenario:
         return self.live.run(lambda: self.live.stack.sdk_token(DEMO_SUBSCRIBERS[0][0], purpose))
 
 
+def _campaign_answers_conform(go: Scenario, template: str) -> None:
+    """A campaign scheduled a day ahead (so nothing is sent): created, a CSV and an NDJSON chunk with a
+    bad line and a duplicate, read, listed, started, paused, resumed, cancelled, then refused."""
+    later = "2099-01-01T08:00:00+08:00"
+    body = {"templateId": template, "name": "renewals", "scheduledAt": later, "channels": [{"type": "sms"}]}
+    created = go.call("POST", "/push/v1/campaigns", 201, body=body).json()
+    at = {"id": created["id"]}
+    csv = "phoneNumber,claimNo\n13800138000,C-1\nnot-a-number,C-2\n"
+    go.call(
+        "POST", "/push/v1/campaigns/{id}/recipients", 202, path_parameters=at, body=csv, media_type="text/csv"
+    )
+    line = json.dumps({"phoneNumber": "+8613800138000", "params": {"claimNo": "C-3"}})
+    nd = "application/x-ndjson"
+    go.call("POST", "/push/v1/campaigns/{id}/recipients", 202, path_parameters=at, body=line, media_type=nd)
+    go.call("GET", "/push/v1/campaigns/{id}", 200, path_parameters=at)
+    go.call("GET", "/push/v1/campaigns", 200, query={"limit": 1})
+    for action, status in (("start", 200), ("pause", 200), ("resume", 200), ("cancel", 200), ("start", 409)):
+        go.call("POST", f"/push/v1/campaigns/{{id}}/{action}", status, path_parameters=at)
+
+
 def test_success_answers_conform(live: LiveGateway) -> None:
     """A bank's and a customer's journey through templates, push, links, flows, branches,
     one-tap, CIBA, subscriptions, devices and operator callbacks: every answer (successes and the
@@ -298,6 +326,7 @@ def test_success_answers_conform(live: LiveGateway) -> None:
     assert replayed.headers["idempotent-replayed"] == ["true"] and replayed.json() == sent
     go.call("POST", "/push/v1/messages", 409, body={**send, "ttlSeconds": 600}, headers=key)
     go.call("GET", "/push/v1/messages/{id}", 200, path_parameters={"id": sent["id"]})
+    _campaign_answers_conform(go, template)
     code = code_of(sent["link"])
     go.call("GET", "/l/{code}", 200, path_parameters={"code": code})
     redeem = {"token": go.sdk_token("h5"), "operator": "cmcc"}
