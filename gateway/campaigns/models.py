@@ -15,7 +15,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Campaign", "CampaignRecipient", "recipient_aad", "recipient_scope"]
+__all__ = [
+    "Campaign",
+    "CampaignRecipient",
+    "idempotency_key",
+    "key_prefix",
+    "recipient_aad",
+    "recipient_scope",
+]
 
 
 class Campaign(SQLModel, table=True):
@@ -78,3 +85,13 @@ def recipient_aad(tenant_id: str, campaign_id: str, phone_index: str) -> str:
 def recipient_scope(tenant_id: str, campaign_id: str) -> str:
     """Blind-index scope of a campaign's numbers (duplicates are found within the campaign only)."""
     return f"campaign|{tenant_id}|{campaign_id}"
+
+
+def key_prefix(campaign_id: str) -> str:
+    """What every push ``Idempotency-Key`` of the campaign's recipients starts with."""
+    return f"campaign:{campaign_id}:"
+
+
+def idempotency_key(campaign_id: str, seq: int) -> str:
+    """The push ``Idempotency-Key`` a recipient is sent with: the same on every attempt."""
+    return f"{key_prefix(campaign_id)}{seq}"

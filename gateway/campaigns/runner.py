@@ -48,7 +48,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.campaigns.models import recipient_aad
+from gateway.campaigns.models import idempotency_key, recipient_aad
 from gateway.campaigns.service import CAMPAIGNS, RECIPIENTS, counts_of
 from gateway.campaigns.states import CampaignStatus, RecipientState
 from gateway.clock import Clock
@@ -105,11 +105,6 @@ class RunnerConfig:
     max_batch: int = 500
     progress_seconds: float = 10.0
     retry_seconds: float = 5.0
-
-
-def idempotency_key(campaign_id: str, seq: int) -> str:
-    """The push ``Idempotency-Key`` of a campaign's recipient."""
-    return f"campaign:{campaign_id}:{seq}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.campaigns.models import Campaign, CampaignRecipient, recipient_aad, recipient_scope
+from gateway.campaigns.models import Campaign, CampaignRecipient, key_prefix, recipient_aad, recipient_scope
 from gateway.campaigns.states import ACCEPTS_RECIPIENTS, Action, CampaignStatus, RecipientState, allowed
 from gateway.campaigns.uploads import CSV, NDJSON, Line, Unreadable, is_mobile, normalise_phone, read_lines
 from gateway.clock import Clock
@@ -52,7 +52,7 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.push.links import link_url
-from gateway.push.models import PushMessage
+from gateway.push.models import IdempotencyRecord, PushMessage
 from gateway.push.service import TemplateSource
 from gateway.templates import Category, Template, render
 from gateway.webhooks import Publisher
@@ -74,6 +74,7 @@ log = structlog.get_logger(__name__)
 CAMPAIGNS: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
 RECIPIENTS: sa.Table = CampaignRecipient.__table__  # type: ignore[attr-defined]
 _MESSAGES: sa.Table = PushMessage.__table__  # type: ignore[attr-defined]
+_KEYS: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 MAX_RECIPIENTS = 100_000
 """Recipients one campaign accepts in all its chunks."""
 _LOOKUP_BATCH = 2_000
@@ -397,6 +398,9 @@ class CampaignService:
                     )
                     .values(state=RecipientState.CANCELLED.value)
                 )
+                lease_until = as_utc(row["lease_until"])
+                if row["lease_owner"] is None or lease_until is None or lease_until <= now:
+                    _settle_orphans(conn, row["tenant_id"], campaign_id)
                 staged.append(self._stage(conn, row, "campaign.cancelled", CampaignStatus.CANCELLED))
             conn.execute(sa.update(CAMPAIGNS).where(CAMPAIGNS.c.id == campaign_id).values(values))
             return any(s is not None for s in staged), values["status"] in (
@@ -503,6 +507,27 @@ def _existing(conn: Connection, campaign_id: str, wanted: list[str]) -> set[str]
             ).scalars()
         )
     return found
+
+
+def _settle_orphans(conn: Connection, tenant_id: str, campaign_id: str) -> None:
+    """Recipients a dead runner left ``sending`` (no live lease): ``sent`` with the message their
+    idempotency record names (the send happened, its record did not), else ``cancelled``."""
+    key = sa.literal(key_prefix(campaign_id), sa.String) + sa.cast(RECIPIENTS.c.seq, sa.String)
+    message = (
+        sa.select(_KEYS.c.message_id)
+        .where(_KEYS.c.tenant_id == tenant_id, _KEYS.c.key == key)
+        .scalar_subquery()
+    )
+    conn.execute(
+        sa.update(RECIPIENTS)
+        .where(RECIPIENTS.c.campaign_id == campaign_id, RECIPIENTS.c.state == RecipientState.SENDING.value)
+        .values(
+            state=sa.case(
+                (message.is_not(None), RecipientState.SENT.value), else_=RecipientState.CANCELLED.value
+            ),
+            message_id=message,
+        )
+    )
 
 
 def _accepting(status: str) -> None:

@@ -14,10 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from gateway.campaigns.models import idempotency_key
+from gateway.campaigns.service import RECIPIENTS
 from gateway.campaigns.views import CHUNK_MAX_LINES
+from gateway.db import create_engine, run_unit
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, open_stack
 
@@ -469,3 +473,54 @@ async def test_large_chunk_is_checked_in_parts_with_one_report(sqlite_url: str) 
         ]
         assert report["duplicates"] == {"count": 1, "lines": [2992]}
         assert (await bank.get(campaign))["counts"]["recipients"]["pending"] == 2997
+
+
+async def test_cancel_settles_recipients_a_dead_runner_left_sending(database_url: str) -> None:
+    """Recipients left ``sending`` by a runner that died (no live lease) are settled by a cancel: the
+    one whose message was accepted (its idempotency record exists) is ``sent`` with that message, the
+    other ``cancelled``, and nothing stays ``sending``."""
+    async with open_stack(database_url, push_dispatch_worker=False) as stack:
+        bank = await Bank.create(stack)
+        template = await bank.template()
+        campaign = await bank.campaign(template)
+        phones = [_phone(), _phone(), _phone()]
+        await bank.upload(campaign, "phoneNumber,claimNo\n" + "".join(f"{p},C\n" for p in phones))
+        assert (await bank.act(campaign, "start")).status_code == 200
+        sent = await stack.http.post(
+            f"{stack.gateway_url}/push/v1/messages",
+            json={"templateId": template, "to": phones[0], "params": {"claimNo": "C"}},
+            headers={**bank.headers, "Idempotency-Key": idempotency_key(campaign, 1)},
+        )
+        assert sent.status_code == 202, sent.text
+        engine = create_engine(database_url)
+        try:
+            await run_unit(
+                engine,
+                lambda conn: conn.execute(
+                    sa.update(RECIPIENTS)
+                    .where(RECIPIENTS.c.campaign_id == campaign, RECIPIENTS.c.seq.in_([1, 2]))
+                    .values(state="sending")
+                ),
+            )
+
+            cancelled = await bank.act(campaign, "cancel")
+
+            assert cancelled.status_code == 200, cancelled.text
+            counts = cancelled.json()["counts"]["recipients"]
+            assert (counts["sent"], counts["cancelled"], counts["sending"]) == (1, 2, 0)
+            rows = await run_unit(
+                engine,
+                lambda conn: conn.execute(
+                    sa.select(RECIPIENTS.c.seq, RECIPIENTS.c.state, RECIPIENTS.c.message_id)
+                    .where(RECIPIENTS.c.campaign_id == campaign)
+                    .order_by(RECIPIENTS.c.seq)
+                ).all(),
+                writes=False,
+            )
+            assert [tuple(r) for r in rows] == [
+                (1, "sent", sent.json()["id"]),
+                (2, "cancelled", None),
+                (3, "cancelled", None),
+            ]
+        finally:
+            await engine.dispose()
