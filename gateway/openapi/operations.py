@@ -807,6 +807,25 @@ _TABLE: dict[tuple[str, str], Operation] = {
         ),
         errors=(NotFound,),
     ),
+    ("GET", "/push/v1/messages/{id}/location"): Operation(
+        "getSharedLocation",
+        "Read the location shared through a message",
+        "flows",
+        (
+            Reply(
+                200,
+                "The location the holder shared through the message's claim-location link.",
+                r.SharedLocationOut,
+                headers=_NO_STORE,
+            ),
+        ),
+        description=(
+            "The same location `claim.location_shared` carried, for a tenant that missed or does not "
+            "receive webhooks. `404` while nothing is shared (not yet, or declined), for a message "
+            "without a claim-location flow, and for another tenant's message."
+        ),
+        errors=(NotFound,),
+    ),
     ("POST", "/push/v1/campaigns"): Operation(
         "createCampaign",
         "Create a campaign",
@@ -889,25 +908,6 @@ _TABLE: dict[tuple[str, str], Operation] = {
         "campaigns",
         (Reply(200, "Cancelled: recipients not yet taken are never sent.", c.CampaignOut),),
         errors=(NotFound, CampaignStateConflict),
-    ),
-    ("GET", "/push/v1/messages/{id}/location"): Operation(
-        "getSharedLocation",
-        "Read the location shared through a message",
-        "flows",
-        (
-            Reply(
-                200,
-                "The location the holder shared through the message's claim-location link.",
-                r.SharedLocationOut,
-                headers=_NO_STORE,
-            ),
-        ),
-        description=(
-            "The same location `claim.location_shared` carried, for a tenant that missed or does not "
-            "receive webhooks. `404` while nothing is shared (not yet, or declined), for a message "
-            "without a claim-location flow, and for another tenant's message."
-        ),
-        errors=(NotFound,),
     ),
     ("GET", "/push/v1/usage"): Operation(
         "getSmsUsage",
