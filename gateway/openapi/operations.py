@@ -1533,7 +1533,7 @@ _TABLE: dict[tuple[str, str], Operation] = {
         description="For the signed-in member's own account, with the member's password again (a wrong "
         "one is `400 INVALID_ARGUMENT` and counts toward the sign-in throttle, `429` past it). "
         "`409 TOTP_ENROLMENT_CONFLICT` when TOTP is already on (an admin's `reset-totp` turns it off).",
-        body=Body(TotpBeginBody, examples={"password": {"password": "correct horse battery staple"}}),
+        body=Body(TotpBeginBody, examples={"password": {"password": _EXAMPLE_PASSWORD}}),
         request_headers=_CSRF,
         errors=(InvalidArgument, TooManyRequests, TotpEnrolmentConflict),
     ),

@@ -205,8 +205,9 @@ def _other_code(totp: pyotp.TOTP, at: datetime) -> str:
 async def test_a_member_enrols_totp_in_the_console_and_then_signs_in_with_it(flows: Flows) -> None:
     """The two-step page is a public shell whose CSP allows data: images (the QR code) and no inline
     script. Beginning an enrolment without the member's password, or with a wrong one, is refused in
-    the error shape. A signed-in teller begins an enrolment with it: the base32 secret, the otpauth URI naming the
-    tenant and the member, and the QR code as a data:image/svg+xml;base64 URL, never cached. A wrong
+    the error shape. A signed-in teller begins an enrolment with it: the base32 secret, the otpauth
+    URI naming the tenant and the member, and the QR code as a data:image/svg+xml;base64 URL, never
+    cached. A wrong
     code is 400 INVALID_ARGUMENT in the error shape and leaves TOTP off; beginning again replaces
     the secret (the first one's code no longer confirms); the authenticator's code of the new secret
     turns TOTP on. Then beginning or confirming again is 409. After sign-out the password alone is
