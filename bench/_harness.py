@@ -43,6 +43,7 @@ __all__ = [
     "LoadResult",
     "Server",
     "allow_bulk_sms",
+    "bulk_sms_bearer",
     "call_json",
     "child_env",
     "env_pairs",
@@ -265,6 +266,29 @@ async def allow_bulk_sms(
         json=BULK_SMS_POLICY,
         headers={"Authorization": f"Bearer {admin_token}"},
     )
+
+
+async def bulk_sms_bearer(
+    session: aiohttp.ClientSession, gateway_url: str, admin_token: str, name: str, scopes: Sequence[str]
+) -> str:
+    """Create the sandbox tenant ``name`` with ``scopes`` and the :data:`BULK_SMS_POLICY`; return a
+    client-credentials access token for all of ``scopes``."""
+    tenant = await call_json(
+        session,
+        "POST",
+        f"{gateway_url}/admin/tenants",
+        json={"name": name, "scopes": list(scopes), "sandbox": True},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+    await allow_bulk_sms(session, gateway_url, admin_token, tenant["tenant_id"])
+    token = await call_json(
+        session,
+        "POST",
+        f"{gateway_url}/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": " ".join(scopes)},
+        headers={"Authorization": aiohttp.encode_basic_auth(tenant["client_id"], tenant["client_secret"])},
+    )
+    return str(token["access_token"])
 
 
 # --- statistics and output -------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import itertools
 import secrets
 import sys
@@ -52,7 +51,6 @@ from bench._harness import (
     HarnessError,
     LoadResult,
     Server,
-    allow_bulk_sms,
     call_json,
     format_facts,
     format_table,
@@ -66,7 +64,15 @@ from bench._harness import (
 )
 from bench.load import Request, run_load
 from bench.one_tap import median_result
-from bench.servers import Credentials, add_run_arguments, start_baseline, start_gateway, start_sandbox
+from bench.push import Line, Sender, provision_sender, seed_lines
+from bench.servers import (
+    Credentials,
+    RunOptions,
+    add_run_arguments,
+    start_baseline,
+    start_gateway,
+    start_sandbox,
+)
 from gateway.loop import LoopKind
 from gateway.loop import run as run_on_loop
 
@@ -78,7 +84,6 @@ BASELINE_OPERATOR = "cmcc"
 SIM_SWAP_PATH = "/sim-swap/v2/check"
 CAMPAIGNS_PATH = "/push/v1/campaigns"
 MESSAGES_PATH = "/push/v1/messages"
-SCOPES = ("push:send", "push:read", "templates:write")
 PREFIXES = {"cmcc": "138", "cucc": "186", "ctcc": "189"}
 POLL_INTERVAL_S = 0.2
 WARMUP_LINES = 4000
@@ -94,7 +99,7 @@ TEMPLATE = {
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(RunOptions):
     """The command line (see ``--help``)."""
 
     concurrency: int
@@ -112,10 +117,6 @@ class Options:
     gateway_env: list[str]
     startup_timeout: float
     loop: LoopKind
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 @dataclass
@@ -178,48 +179,6 @@ def csv_chunks(numbers: Sequence[tuple[str, str]], size: int) -> list[bytes]:
     ]
 
 
-@dataclass(frozen=True)
-class Sender:
-    """A provisioned tenant: its bearer and template."""
-
-    bearer: str
-    template_id: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The bearer header."""
-        return {"Authorization": f"Bearer {self.bearer}"}
-
-
-async def provision(session: aiohttp.ClientSession, gateway: Server, admin_token: str, name: str) -> Sender:
-    """A sandbox tenant with the push scopes, bulk SMS limits and an approved template."""
-    tenant = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/admin/tenants",
-        json={"name": name, "scopes": list(SCOPES), "sandbox": True},
-        headers={"Authorization": f"Bearer {admin_token}"},
-    )
-    await allow_bulk_sms(session, gateway.base_url, admin_token, tenant["tenant_id"])
-    token = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/oauth2/token",
-        data={"grant_type": "client_credentials", "scope": " ".join(SCOPES)},
-        headers={"Authorization": aiohttp.encode_basic_auth(tenant["client_id"], tenant["client_secret"])},
-    )
-    bearer = str(token["access_token"])
-    template = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/push/v1/templates",
-        json={"name": name, **TEMPLATE},
-        headers={"Authorization": f"Bearer {bearer}"},
-        expect=(201,),
-    )
-    return Sender(bearer, str(template["id"]))
-
-
 async def new_campaign(session: aiohttp.ClientSession, gateway: Server, sender: Sender, rate: int) -> str:
     """A draft campaign of the sender's template."""
     created = await call_json(
@@ -264,21 +223,6 @@ async def upload(
         errors.append(f"the campaign counts {view.get('recipients')} recipients, {accepted} were accepted")
     per = cpu * 1000 / accepted if accepted else None
     return AcceptanceRound(accepted, seconds, times, per, errors)
-
-
-async def seed_lines(
-    session: aiohttp.ClientSession, sandbox: Server, numbers: Sequence[tuple[str, str]]
-) -> None:
-    """Register the numbers with the sandbox."""
-    activated = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).isoformat(timespec="seconds")
-    gate = asyncio.Semaphore(64)
-
-    async def seed(number: str, operator: str) -> None:
-        async with gate:
-            body = {"phoneNumber": number, "operator": operator, "activatedAt": activated}
-            await call_json(session, "POST", f"{sandbox.base_url}/sandbox/subscribers", json=body)
-
-    await asyncio.gather(*(seed(n, op) for n, op in numbers))
 
 
 async def measure_delivery(
@@ -334,14 +278,14 @@ async def _run(
         ) as control,
     ):
         baseline_lines = plan_numbers(300)
-        await seed_lines(control, sandbox, baseline_lines)
+        await seed_lines(control, sandbox, [Line(n, op) for n, op in baseline_lines])
         off = {"GATEWAY_PUSH_DISPATCH_WORKER": "false"}
         rounds: list[AcceptanceRound] = []
         loads: dict[str, list[LoadResult]] = {BASELINE: [], SINGLE: []}
         async with start_gateway(
             creds, sandbox, acceptance_db, args, log_dir, env=off, name="gateway-acceptance"
         ) as gateway:
-            sender = await provision(control, gateway, creds.admin_token, "bench-campaigns")
+            sender = await provision_sender(control, gateway, creds.admin_token, "bench-campaigns", TEMPLATE)
             warm = await new_campaign(control, gateway, sender, 50)
             print(f"warm-up: a chunk of {WARMUP_LINES} lines (starts the checking processes) ...")
             await upload(control, gateway, sender, warm, csv_chunks(plan_numbers(WARMUP_LINES), WARMUP_LINES))
@@ -389,12 +333,14 @@ async def _run(
         delivery = None
         if args.delivery:
             numbers = plan_numbers(args.delivery)
-            await seed_lines(control, sandbox, numbers)
+            await seed_lines(control, sandbox, [Line(n, op) for n, op in numbers])
             on = {"GATEWAY_PUSH_SEND_RATE": "10000"}
             async with start_gateway(
                 creds, sandbox, delivery_db, args, log_dir, port=port, env=on, name="gateway-delivery"
             ) as gateway:
-                sender = await provision(control, gateway, creds.admin_token, "bench-campaign-delivery")
+                sender = await provision_sender(
+                    control, gateway, creds.admin_token, "bench-campaign-delivery", TEMPLATE
+                )
                 print(f"delivery: a campaign of {args.delivery} recipients at {args.rate}/s ...")
                 delivery = await measure_delivery(control, gateway, sender, numbers, args)
         return rounds, loads, delivery

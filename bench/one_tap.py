@@ -64,7 +64,7 @@ from bench._harness import (
     write_results,
 )
 from bench.load import Request, run_load
-from bench.servers import Credentials, add_run_arguments, add_scaling_argument, open_stack
+from bench.servers import Credentials, RunOptions, add_run_arguments, add_scaling_argument, open_stack
 from gateway.loop import LoopKind
 from gateway.loop import run as run_on_loop
 
@@ -98,7 +98,7 @@ LOG_DIR = RESULTS_DIR / "logs" / "one_tap"
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(RunOptions):
     """The command line (see ``--help``)."""
 
     concurrency: int
@@ -115,10 +115,6 @@ class Options:
     startup_timeout: float
     loop: LoopKind
     workers_list: list[int] | None = None
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 # --- set-up through the public APIs ----------------------------------------------------------------

@@ -69,7 +69,7 @@ from bench._harness import (
     HarnessError,
     LoadResult,
     Server,
-    allow_bulk_sms,
+    bulk_sms_bearer,
     call_json,
     format_facts,
     format_table,
@@ -84,6 +84,7 @@ from bench.load import Request, run_load
 from bench.one_tap import median_result, ratio
 from bench.servers import (
     Credentials,
+    RunOptions,
     add_run_arguments,
     add_scaling_argument,
     start_baseline,
@@ -143,7 +144,7 @@ TEMPLATE = {
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(RunOptions):
     """The command line (see ``--help``)."""
 
     concurrency: int
@@ -161,10 +162,6 @@ class Options:
     startup_timeout: float
     loop: LoopKind
     workers_list: list[int] | None = None
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 # --- lines -----------------------------------------------------------------------------------------
@@ -294,30 +291,19 @@ class Sender:
 
 
 async def provision_sender(
-    session: aiohttp.ClientSession, gateway: Server, admin_token: str, name: str
+    session: aiohttp.ClientSession,
+    gateway: Server,
+    admin_token: str,
+    name: str,
+    template: Mapping[str, Any] = TEMPLATE,
 ) -> Sender:
-    """A sandbox tenant with the push scopes and a transaction template (approved at once)."""
-    tenant = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/admin/tenants",
-        json={"name": name, "scopes": list(SCOPES), "sandbox": True},
-        headers={"Authorization": f"Bearer {admin_token}"},
-    )
-    await allow_bulk_sms(session, gateway.base_url, admin_token, tenant["tenant_id"])
-    token = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/oauth2/token",
-        data={"grant_type": "client_credentials", "scope": " ".join(SCOPES)},
-        headers={"Authorization": aiohttp.encode_basic_auth(tenant["client_id"], tenant["client_secret"])},
-    )
-    bearer: str = token["access_token"]
+    """A sandbox tenant with the push scopes, the bulk SMS policy and ``template`` (approved at once)."""
+    bearer = await bulk_sms_bearer(session, gateway.base_url, admin_token, name, SCOPES)
     template = await call_json(
         session,
         "POST",
         gateway.base_url + TEMPLATES_PATH,
-        json={"name": name, **TEMPLATE},
+        json={"name": name, **template},
         headers={"Authorization": f"Bearer {bearer}"},
         expect=(201,),
     )

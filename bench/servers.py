@@ -17,9 +17,9 @@ import secrets
 import string
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import Field, asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from bench._harness import (
     CpuProbe,
@@ -38,6 +38,7 @@ __all__ = [
     "LOOPS",
     "OPERATORS",
     "Credentials",
+    "RunOptions",
     "ServerOptions",
     "Stack",
     "add_scaling_argument",
@@ -66,6 +67,16 @@ class ServerOptions(Protocol):
     def startup_timeout(self) -> float: ...
     @property
     def loop(self) -> str: ...
+
+
+class RunOptions:
+    """Base of a benchmark's options dataclass (the fields of :func:`add_run_arguments` and its own)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def public(self) -> dict[str, Any]:
+        """The options worth recording, without the database URL (it may hold a password)."""
+        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

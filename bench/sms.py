@@ -80,7 +80,7 @@ from bench._harness import (
     CpuProbe,
     HarnessError,
     Server,
-    allow_bulk_sms,
+    bulk_sms_bearer,
     call_json,
     format_facts,
     free_port,
@@ -93,7 +93,7 @@ from bench._harness import (
 )
 from bench.push import Line, Sender, cpu_per_message, enqueue, read_only, seed_lines, state_errors
 from bench.servers import OPERATORS as SANDBOX_OPERATORS
-from bench.servers import Credentials, add_scaling_argument, start_gateway, start_sandbox
+from bench.servers import Credentials, RunOptions, add_scaling_argument, start_gateway, start_sandbox
 from carrier_adapters import CarrierError, DeliveryState
 from carrier_adapters.sms_gateways import OperatorSms, operator_sms
 from carrier_adapters.smsc import Inbound, PartReport
@@ -496,22 +496,8 @@ async def provision(
 ) -> Sender:
     """A sandbox tenant with the push scopes, a transaction template of ``parts`` parts and a webhook
     endpoint (where nothing listens) subscribed to ``message.delivered``."""
-    tenant = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/admin/tenants",
-        json={"name": name, "scopes": list(SCOPES), "sandbox": True},
-        headers={"Authorization": f"Bearer {admin_token}"},
-    )
-    await allow_bulk_sms(session, gateway.base_url, admin_token, tenant["tenant_id"])
-    token = await call_json(
-        session,
-        "POST",
-        f"{gateway.base_url}/oauth2/token",
-        data={"grant_type": "client_credentials", "scope": " ".join(SCOPES)},
-        headers={"Authorization": aiohttp.encode_basic_auth(tenant["client_id"], tenant["client_secret"])},
-    )
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    bearer = await bulk_sms_bearer(session, gateway.base_url, admin_token, name, SCOPES)
+    headers = {"Authorization": f"Bearer {bearer}"}
     template = await call_json(
         session,
         "POST",
@@ -538,7 +524,7 @@ async def provision(
         json={"url": endpoint, "events": [WEBHOOK_EVENT]},
         headers=headers,
     )
-    return Sender(token["access_token"], template["id"])
+    return Sender(bearer, template["id"])
 
 
 _MESSAGES = PushMessage.__table__  # type: ignore[attr-defined]
@@ -740,7 +726,7 @@ async def measure_gateway(
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(RunOptions):
     """The command line (see ``--help``)."""
 
     messages: int
@@ -760,10 +746,6 @@ class Options:
     startup_timeout: float
     loop: LoopKind
     workers_list: list[int] | None = None
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ from bench._harness import (
     write_results,
 )
 from bench.push import Line, seed_lines
-from bench.servers import OPERATORS, Credentials, start_gateway, start_sandbox
+from bench.servers import OPERATORS, Credentials, RunOptions, start_gateway, start_sandbox
 from bench.sms import NUMBER_BLOCKS, own_options, sandbox_env, served_routes
 from gateway.loop import LoopKind
 from gateway.loop import run as run_on_loop
@@ -498,7 +498,7 @@ async def run_phase(
 
 
 @dataclass(frozen=True)
-class Options:
+class Options(RunOptions):
     """The command line (see ``--help``)."""
 
     paths: list[str]
@@ -514,10 +514,6 @@ class Options:
     gateway_env: list[str]
     startup_timeout: float
     loop: LoopKind
-
-    def public(self) -> dict[str, Any]:
-        """The options worth recording, without the database URL (it may hold a password)."""
-        return {key: value for key, value in asdict(self).items() if key != "database_url"}
 
 
 @dataclass(frozen=True)

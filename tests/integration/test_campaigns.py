@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -15,8 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from gateway.campaigns.models import idempotency_key
 from gateway.campaigns.service import RECIPIENTS
@@ -24,6 +21,7 @@ from gateway.campaigns.views import CHUNK_MAX_LINES
 from gateway.db import create_engine, run_unit
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, open_stack
+from tests.webhooks import webhook_receiver
 
 pytestmark = pytest.mark.integration
 SCOPES = ["push:send", "push:read", "templates:write", "webhooks:manage"]
@@ -129,24 +127,6 @@ async def _inbox(stack: Stack, phone: str) -> list[str]:
     resp = await stack.http.get(f"{stack.sandbox_url}/sandbox/devices/{phone}/messages")
     assert resp.status_code == 200, resp.text
     return [m["text"] for m in resp.json()]
-
-
-@asynccontextmanager
-async def _webhook_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("/hook")), received
-    finally:
-        await server.close()
 
 
 async def test_csv_chunk_reports_bad_lines_and_duplicates(database_url: str) -> None:
@@ -261,7 +241,7 @@ async def test_campaign_sends_to_sandbox_phones_with_progress_webhooks(own_datab
     campaign.completed, and GET shows the recipients sent and their messages' states."""
     async with (
         open_stack(own_database_url, allow_private_webhooks=True, push_dispatch_poll_seconds=0.1) as stack,
-        _webhook_receiver() as (hook_url, received),
+        webhook_receiver() as (hook_url, received),
     ):
         bank = await Bank.create(stack)
         await bank.webhook(hook_url)
@@ -330,7 +310,7 @@ async def test_pause_resume_and_cancel(own_database_url: str) -> None:
         open_stack(
             own_database_url, sms_protocols=False, allow_private_webhooks=True, push_dispatch_poll_seconds=0.1
         ) as stack,
-        _webhook_receiver() as (hook_url, received),
+        webhook_receiver() as (hook_url, received),
     ):
         bank = await Bank.create(stack)
         await bank.webhook(hook_url)

@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from carrier_adapters import DeliveryState
 from gateway.runtime import Runtime, open_runtime
 from tests.leaks import SENSITIVE
 from tests.stack import Stack, TenantCreds, open_stack
 from tests.unit.push.fakes import FakeSmsChannel
+from tests.webhooks import webhook_receiver
 
 pytestmark = pytest.mark.integration
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -131,30 +130,12 @@ def _error(resp: httpx.Response, status: int, code: str) -> None:
     assert body["status"] == status and body["code"] == code and isinstance(body["message"], str)
 
 
-@asynccontextmanager
-async def _webhook_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("/hook")), received
-    finally:
-        await server.close()
-
-
 async def test_send_submit_deliver_with_webhooks(own_database_url: str) -> None:
     """A message is queued, submitted with its link, delivered by report; the bank gets both webhooks."""
     channels = _channels()
     async with (
         _push_stack(own_database_url, channels, allow_private_webhooks=True) as stack,
-        _webhook_receiver() as (hook_url, received),
+        webhook_receiver() as (hook_url, received),
     ):
         bank = await Bank.create(stack)
         resp = await stack.http.put(
