@@ -152,7 +152,9 @@ async def _sign_in(page: Page, stack: Stack, username: str, password: str) -> No
 async def _dashboard(page: Page, stack: Stack) -> None:
     await page.goto(f"{stack.gateway_url}/console/dashboard")
     await expect(page.locator("#board")).to_be_visible()
-    await expect(page.locator("#dashboard")).to_have_attribute("data-loaded", re.compile(r".+"))
+    await expect(page.locator("#dashboard")).to_have_attribute(
+        "data-loaded", re.compile(r".+"), timeout=20_000
+    )
 
 
 async def _fits(page: Page) -> None:

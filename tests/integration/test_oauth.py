@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -128,20 +129,23 @@ async def test_private_key_jwt(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("why", "claims", "aud"),
     [
-        ("lifetime over 300 s", {"exp": int(time.time()) + 900}, None),
-        ("expired", {"iat": int(time.time()) - 400, "exp": int(time.time()) - 100}, None),
-        ("wrong audience", {}, "https://elsewhere.example/token"),
-        ("sub is not the client", {"sub": "someone-else"}, None),
-        ("no jti", {"jti": ""}, None),
+        ("lifetime over 300 s", lambda now: {"exp": now + 900}, None),
+        ("expired", lambda now: {"iat": now - 400, "exp": now - 100}, None),
+        ("wrong audience", lambda now: {}, "https://elsewhere.example/token"),
+        ("sub is not the client", lambda now: {"sub": "someone-else"}, None),
+        ("no jti", lambda now: {"jti": ""}, None),
     ],
 )
 async def test_bad_client_assertions_are_invalid_client(
-    sqlite_stack: Stack, why: str, claims: dict[str, object], aud: str | None
+    sqlite_stack: Stack, why: str, claims: Callable[[int], dict[str, object]], aud: str | None
 ) -> None:
-    """Client assertions breaking the CAMARA profile (300 s, audience, sub, jti) are 401 invalid_client."""
+    """Client assertions breaking the CAMARA profile (300 s, audience, sub, jti) are 401 invalid_client
+    (times are taken when the test runs, not when the suite was collected)."""
     key, public = _keypair()
     creds = await sqlite_stack.tenant(["one-tap:login"], jwks={"keys": [public]})
-    assertion = _assertion(key, creds, aud or f"{sqlite_stack.settings.issuer}/oauth2/token", **claims)
+    assertion = _assertion(
+        key, creds, aud or f"{sqlite_stack.settings.issuer}/oauth2/token", **claims(int(time.time()))
+    )
     form = {
         "grant_type": "client_credentials",
         "client_assertion_type": ASSERTION_TYPE,
